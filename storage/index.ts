@@ -1,0 +1,16 @@
+/** Public surface of the storage layer. */
+export { LogManager } from './log_manager.js';
+export type { LogManagerOptions } from './log_manager.js';
+export { Log } from './log.js';
+export type { AppendResult, TimestampLookup } from './log.js';
+export { defaultLogConfig } from './log_config.js';
+export type { LogConfig, RetentionPolicy } from './log_config.js';
+export { EntryType } from './types.js';
+export type { EntryInput, EntryLocation, HardState, RawRead, StoredEntry, StorageLogger } from './types.js';
+export {
+  StorageError, CorruptSegmentError, OffsetOutOfRangeError, IndexCompactedError, IndexUnavailableError,
+  EntryTooLargeError, StorageFullError, StorageIoError,
+} from './errors.js';
+export type { StorageErrorCode } from './errors.js';
+export { crc32c } from './crc32c.js';
+export { logNameOf, partitionDirectory, segmentFileName } from './paths.js';

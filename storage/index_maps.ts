@@ -1,0 +1,208 @@
+/**
+ * LMDB index maps, the roles of Kafka's `.index` and `.timeindex` files, for every log of a broker
+ * in one environment. Keys are [logId, number] arrays in lmdb's ordered-binary encoding, which sorts
+ * numbers correctly up to 2^53 (unlike uint32 keys, which wrap and lose key 0 in reverse scans).
+ *
+ *   locations  [logId, raft index]   -> [segmentBaseIndex, position, frameBytes, term, baseOffset,
+ *                                         recordCount, maxTimestampMs]   one per entry
+ *   offsets    [logId, base offset]  -> raft index          entries holding records only
+ *   times      [logId, timestamp]    -> [baseOffset, index] only where the running max timestamp grows
+ *   segments   [logId, base index]   -> [lastIndex, maxTimestampMs]   written when a segment closes
+ *   log_starts logId                 -> [firstIndex, firstOffset, termBeforeFirst]
+ *
+ * The maps are derived from the segment files and may lag them: LMDB never holds the only copy of a
+ * record, and recovery rebuilds whatever is missing.
+ */
+import type { Database, RootDatabase } from 'lmdb';
+import { assert } from '../raft/core/assert.js';
+import type { EntryLocation } from './types.js';
+
+type Key = [number, number];
+type LocationValue = [number, number, number, number, number, number, number];
+
+export interface LogStart {
+  readonly firstIndex: number;
+  readonly firstOffset: number;
+  readonly termBeforeFirst: number;
+}
+
+export interface TimeIndexEntry {
+  readonly timestampMs: number;
+  readonly baseOffset: number;
+  readonly index: number;
+}
+
+export interface SegmentMeta {
+  readonly lastIndex: number;
+  readonly maxTimestampMs: number;
+}
+
+function toValue(location: EntryLocation): LocationValue {
+  return [location.segmentBaseIndex, location.position, location.frameBytes, location.term,
+    location.baseOffset, location.recordCount, location.maxTimestampMs];
+}
+
+function toLocation(index: number, value: LocationValue): EntryLocation {
+  const [segmentBaseIndex, position, frameBytes, term, baseOffset, recordCount, maxTimestampMs] = value;
+  return { index, segmentBaseIndex, position, frameBytes, term, baseOffset, recordCount, maxTimestampMs };
+}
+
+export class IndexMaps {
+  private readonly locations: Database<LocationValue, Key>;
+  private readonly offsets: Database<number, Key>;
+  private readonly times: Database<[number, number], Key>;
+  private readonly segments: Database<[number, number], Key>;
+  private readonly logStarts: Database<[number, number, number], number>;
+  private readonly logIds: Database<number, string>;
+
+  constructor(private readonly root: RootDatabase) {
+    this.locations = root.openDB({ name: 'locations' });
+    this.offsets = root.openDB({ name: 'offsets' });
+    this.times = root.openDB({ name: 'times' });
+    this.segments = root.openDB({ name: 'segments' });
+    this.logStarts = root.openDB({ name: 'log_starts' });
+    this.logIds = root.openDB({ name: 'log_ids' });
+  }
+
+  /** The small integer that stands for a log in every key; assigned once, kept forever. */
+  async logIdOf(name: string): Promise<number> {
+    const known = this.logIds.get(name);
+    if (known !== undefined) return known;
+    const next = this.logIds.get('\u0000next') ?? 1;
+    await this.logIds.transaction(() => {
+      void this.logIds.put(name, next);
+      void this.logIds.put('\u0000next', next + 1);
+    });
+    return next;
+  }
+
+  /** Queues the index writes for appended entries; resolves once LMDB has committed them. */
+  putEntries(logId: number, entries: readonly EntryLocation[], timeEntries: readonly TimeIndexEntry[]):
+    Promise<boolean> {
+    let last: Promise<boolean> = Promise.resolve(true);
+    for (const entry of entries) {
+      last = this.locations.put([logId, entry.index], toValue(entry));
+      if (entry.recordCount > 0) last = this.offsets.put([logId, entry.baseOffset], entry.index);
+    }
+    for (const time of timeEntries) {
+      last = this.times.put([logId, time.timestampMs], [time.baseOffset, time.index]);
+    }
+    return last;
+  }
+
+  location(logId: number, index: number): EntryLocation | undefined {
+    const value = this.locations.get([logId, index]);
+    return value === undefined ? undefined : toLocation(index, value);
+  }
+
+  /** The indexed entry with the greatest index at or below `index`, if any. */
+  floorLocation(logId: number, index: number): EntryLocation | undefined {
+    for (const { key, value } of this.locations.getRange({ start: [logId, index], reverse: true, limit: 1 })) {
+      return key[0] === logId ? toLocation(key[1], value) : undefined;
+    }
+    return undefined;
+  }
+
+  /** Locations from the highest index down, for recovery's walk back to the last valid frame. */
+  *locationsDescending(logId: number): Generator<EntryLocation> {
+    for (const { key, value } of this.locations.getRange({ start: [logId, Infinity], end: [logId, -1],
+      reverse: true })) {
+      yield toLocation(key[1], value);
+    }
+  }
+
+  /** Raft index of the entry holding `offset`: the greatest base offset at or below it. */
+  floorOffset(logId: number, offset: number): number | undefined {
+    for (const { key, value } of this.offsets.getRange({ start: [logId, offset], reverse: true, limit: 1 })) {
+      return key[0] === logId ? value : undefined;
+    }
+    return undefined;
+  }
+
+  /** The first time-index entry whose timestamp is at or after `timestampMs`. */
+  firstTimeAtOrAfter(logId: number, timestampMs: number): TimeIndexEntry | undefined {
+    for (const { key, value } of this.times.getRange({ start: [logId, timestampMs], end: [logId, Infinity],
+      limit: 1 })) {
+      return { timestampMs: key[1], baseOffset: value[0], index: value[1] };
+    }
+    return undefined;
+  }
+
+  lastTimeEntry(logId: number): TimeIndexEntry | undefined {
+    for (const { key, value } of this.times.getRange({ start: [logId, Infinity], end: [logId, -Infinity],
+      reverse: true, limit: 1 })) {
+      return { timestampMs: key[1], baseOffset: value[0], index: value[1] };
+    }
+    return undefined;
+  }
+
+  /** Removes every index entry of entries at or above `index` (suffix truncation, torn tail). */
+  removeFrom(logId: number, index: number, offset: number): Promise<boolean> {
+    return this.root.transaction(() => {
+      for (const key of this.locations.getKeys({ start: [logId, index], end: [logId, Infinity] })) {
+        void this.locations.remove(key);
+      }
+      for (const key of this.offsets.getKeys({ start: [logId, offset], end: [logId, Infinity] })) {
+        void this.offsets.remove(key);
+      }
+      for (const { key, value } of this.times.getRange({ start: [logId, -Infinity], end: [logId, Infinity] })) {
+        if (value[1] >= index) void this.times.remove(key);
+      }
+      for (const key of this.segments.getKeys({ start: [logId, index], end: [logId, Infinity] })) {
+        void this.segments.remove(key);
+      }
+      return true;
+    });
+  }
+
+  /** Removes index entries below `index` (prefix deletion) and records the new log start. */
+  removeBelow(logId: number, start: LogStart): Promise<boolean> {
+    return this.root.transaction(() => {
+      void this.logStarts.put(logId, [start.firstIndex, start.firstOffset, start.termBeforeFirst]);
+      for (const key of this.locations.getKeys({ start: [logId, -1], end: [logId, start.firstIndex] })) {
+        void this.locations.remove(key);
+      }
+      for (const key of this.offsets.getKeys({ start: [logId, -1], end: [logId, start.firstOffset] })) {
+        void this.offsets.remove(key);
+      }
+      for (const { key, value } of this.times.getRange({ start: [logId, -Infinity], end: [logId, Infinity] })) {
+        if (value[1] < start.firstIndex) void this.times.remove(key);
+      }
+      for (const key of this.segments.getKeys({ start: [logId, -1], end: [logId, start.firstIndex] })) {
+        void this.segments.remove(key);
+      }
+      return true;
+    });
+  }
+
+  logStart(logId: number): LogStart | undefined {
+    const value = this.logStarts.get(logId);
+    if (value === undefined) return undefined;
+    return { firstIndex: value[0], firstOffset: value[1], termBeforeFirst: value[2] };
+  }
+
+  putLogStart(logId: number, start: LogStart): Promise<boolean> {
+    return this.logStarts.put(logId, [start.firstIndex, start.firstOffset, start.termBeforeFirst]);
+  }
+
+  putSegmentMeta(logId: number, baseIndex: number, meta: SegmentMeta): Promise<boolean> {
+    assert(meta.lastIndex >= baseIndex, 'a closed segment holds at least one frame');
+    return this.segments.put([logId, baseIndex], [meta.lastIndex, meta.maxTimestampMs]);
+  }
+
+  segmentMeta(logId: number, baseIndex: number): SegmentMeta | undefined {
+    const value = this.segments.get([logId, baseIndex]);
+    return value === undefined ? undefined : { lastIndex: value[0], maxTimestampMs: value[1] };
+  }
+
+  /** Drops every trace of a log (topic deletion). */
+  removeLog(logId: number): Promise<boolean> {
+    return this.root.transaction(() => {
+      for (const db of [this.locations, this.offsets, this.times, this.segments] as Database<unknown, Key>[]) {
+        for (const key of db.getKeys({ start: [logId, -Infinity], end: [logId, Infinity] })) void db.remove(key);
+      }
+      void this.logStarts.remove(logId);
+      return true;
+    });
+  }
+}
