@@ -27,7 +27,6 @@ export function validateLogConfig(config: LogConfig): LogConfig {
     assert(Number.isSafeInteger(value) && value > 0, () => `${name} must be a positive integer, got ${value}`);
   }
   assert(config.frameBytesMax <= 2 ** 31, 'frameBytesMax must fit a u32 frame length');
-  assert(config.segmentBytesMax >= config.frameBytesMax / 16, 'segmentBytesMax is too small for frameBytesMax');
   return config;
 }
 
