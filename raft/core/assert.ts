@@ -22,3 +22,11 @@ export function assertNatural(n: number, what: string): number {
   assert(Number.isSafeInteger(n) && n >= 0, () => `${what} must be a safe integer >= 0, got ${n}`);
   return n;
 }
+
+/** Returns value after asserting it is defined, for lookups whose presence is an invariant. */
+export function defined<T>(value: T | undefined, what: string): T {
+  if (value === undefined) {
+    throw new AssertionError(`${what} must be defined`);
+  }
+  return value;
+}

@@ -1,0 +1,24 @@
+/** Public surface of the Raft core: a pure, deterministic state machine (no I/O, clock or chance). */
+export { AssertionError, assert, assertNever, assertNatural, defined } from './assert.js';
+export type { GroupId, NodeId, RaftIndex, Term } from './ids.js';
+export { Role, noNode } from './ids.js';
+export type { ConfState, Entry, HardState, Snapshot, SnapshotMetadata } from './entries.js';
+export { EntryType, emptyConfState, emptyHardState, entrySizeBytes, hardStateEqual } from './entries.js';
+export type { Message, MessageBody } from './messages.js';
+export { MessageType } from './messages.js';
+export type { RaftConfig, RaftConfigOptions } from './config.js';
+export { Mutation, makeConfig, validateConfig } from './config.js';
+export type { Prng } from './prng.js';
+export { SeededPrng } from './prng.js';
+export type { InitialState, LogStorage } from './storage.js';
+export { StorageError, isStorageError } from './storage.js';
+export { MemoryStorage } from './memory_storage.js';
+export type { ConfChange } from './conf_change.js';
+export { ConfChangeType, applyConfChange, decodeConfChange, encodeConfChange } from './conf_change.js';
+export { bootstrapEntries } from './bootstrap.js';
+export type { ReadState } from './read_index.js';
+export type { Ready, SoftState } from './ready.js';
+export type { ProposeResult, RequestResult } from './results.js';
+export { DropReason } from './results.js';
+export type { Status } from './raw_node.js';
+export { RawNode } from './raw_node.js';
