@@ -71,6 +71,13 @@ function withField(batch: Buffer, edit: (view: DataView) => void): Buffer {
   return copy;
 }
 
+/** Fixes batchLength and the CRC after bytes were added or removed. */
+function resealed(batch: Buffer): Buffer {
+  batch.writeInt32BE(batch.length - 12, BATCH_LENGTH_OFFSET);
+  batch.writeUInt32BE(computeBatchCrc(batch), CRC_OFFSET);
+  return batch;
+}
+
 function assertInvalid(fn: () => unknown, reason: InvalidRecordReason): void {
   assert.throws(fn, (error: unknown) => {
     assert.ok(error instanceof InvalidRecordError, `expected InvalidRecordError, got ${String(error)}`);
@@ -367,6 +374,8 @@ void describe('validateBatch (produce path)', () => {
     assertInvalid(() => validateBatch(huge, LIMITS), 'BAD_RECORD_COUNT');
     const noSequence = withField(batch, (v) => { v.setBigInt64(PRODUCER_ID_OFFSET, 9n); });
     assertInvalid(() => validateBatch(noSequence, LIMITS), 'BAD_SEQUENCE');
+    const producerZero = withField(batch, (v) => { v.setBigInt64(PRODUCER_ID_OFFSET, 0n); });
+    assertInvalid(() => validateBatch(producerZero, LIMITS), 'BAD_SEQUENCE');
     const withSequence = withField(noSequence, (v) => { v.setInt32(BASE_SEQUENCE_OFFSET, 0); });
     assert.equal(validateBatch(withSequence, LIMITS).header.producerId, 9);
   });
@@ -495,6 +504,13 @@ void describe('robustness', () => {
     longer[BATCH_HEADER_BYTES] = longer[BATCH_HEADER_BYTES]! + 2;
     longer.writeUInt32BE(computeBatchCrc(longer), CRC_OFFSET);
     assertInvalid(() => decodeRecordBatch(longer), 'MALFORMED_RECORD');
+    // A record whose length covers an extra byte its fields do not use.
+    const padded = resealed(Buffer.concat([one, Buffer.of(0)]));
+    padded[BATCH_HEADER_BYTES] = padded[BATCH_HEADER_BYTES]! + 2;
+    padded.writeUInt32BE(computeBatchCrc(padded), CRC_OFFSET);
+    assertInvalid(() => decodeRecordBatch(padded), 'MALFORMED_RECORD');
+    // Bytes after the last record.
+    assertInvalid(() => decodeRecordBatch(resealed(Buffer.concat([one, Buffer.of(0)]))), 'MALFORMED_RECORD');
     // A header key of length -1 (null) is illegal.
     const withHeader = encodeRecordBatch({ baseTimestamp: T0, records: [{ key: null, value: null,
       headers: [{ key: '', value: null }] }] });
