@@ -20,6 +20,10 @@ export interface FileIo {
   makeDirectory(path: string): void;
   remove(path: string): void;
   exists(path: string): boolean;
+  /** Removes a folder and everything in it. */
+  removeTree(path: string): void;
+  /** The text of a small file, or null when it cannot be read. */
+  readText(path: string): string | null;
 }
 
 /** Linux caps one writev at IOV_MAX (1024) buffers. */
@@ -77,4 +81,8 @@ export const nodeFileIo: FileIo = {
   makeDirectory: (path) => { fs.mkdirSync(path, { recursive: true }); },
   remove: (path) => { fs.rmSync(path, { force: true }); },
   exists: (path) => fs.existsSync(path),
+  removeTree: (path) => { fs.rmSync(path, { recursive: true, force: true }); },
+  readText: (path) => {
+    try { return fs.readFileSync(path, 'utf8'); } catch { return null; }
+  },
 };

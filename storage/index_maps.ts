@@ -8,10 +8,13 @@
  *   offsets    [logId, base offset]  -> raft index          entries holding records only
  *   times      [logId, timestamp]    -> [baseOffset, index] only where the running max timestamp grows
  *   segments   [logId, base index]   -> [lastIndex, maxTimestampMs]   written when a segment closes
- *   log_starts logId                 -> [firstIndex, firstOffset, termBeforeFirst]
  *
  * The maps are derived from the segment files and may lag them: LMDB never holds the only copy of a
- * record, and recovery rebuilds whatever is missing.
+ * record, and recovery rebuilds whatever is missing. They live in the broker's index environment,
+ * opened without fsync (see log_manager.ts). What cannot be derived lives in the state environment,
+ * which syncs every commit:
+ *   log_ids    name                  -> logId
+ *   log_starts logId                 -> [firstIndex, firstOffset, termBeforeFirst]
  */
 import type { Database, RootDatabase } from 'lmdb';
 import { assert } from '../raft/core/assert.js';
@@ -55,13 +58,13 @@ export class IndexMaps {
   private readonly logStarts: Database<[number, number, number], number>;
   private readonly logIds: Database<number, string>;
 
-  constructor(private readonly root: RootDatabase) {
+  constructor(private readonly root: RootDatabase, private readonly stateRoot: RootDatabase) {
     this.locations = root.openDB({ name: 'locations' });
     this.offsets = root.openDB({ name: 'offsets' });
     this.times = root.openDB({ name: 'times' });
     this.segments = root.openDB({ name: 'segments' });
-    this.logStarts = root.openDB({ name: 'log_starts' });
-    this.logIds = root.openDB({ name: 'log_ids' });
+    this.logStarts = stateRoot.openDB({ name: 'log_starts' });
+    this.logIds = stateRoot.openDB({ name: 'log_ids' });
   }
 
   /** The small integer that stands for a log in every key; assigned once, kept forever. */
@@ -73,6 +76,7 @@ export class IndexMaps {
       void this.logIds.put(name, next);
       void this.logIds.put('\u0000next', next + 1);
     });
+    await this.stateRoot.flushed;
     return next;
   }
 
@@ -155,10 +159,10 @@ export class IndexMaps {
     });
   }
 
-  /** Removes index entries below `index` (prefix deletion) and records the new log start. */
-  removeBelow(logId: number, start: LogStart): Promise<boolean> {
+  /** Durably records the new log start, then removes index entries below it (prefix deletion). */
+  async removeBelow(logId: number, start: LogStart): Promise<boolean> {
+    await this.putLogStart(logId, start);
     return this.root.transaction(() => {
-      void this.logStarts.put(logId, [start.firstIndex, start.firstOffset, start.termBeforeFirst]);
       for (const key of this.locations.getKeys({ start: [logId, -1], end: [logId, start.firstIndex] })) {
         void this.locations.remove(key);
       }
@@ -181,8 +185,10 @@ export class IndexMaps {
     return { firstIndex: value[0], firstOffset: value[1], termBeforeFirst: value[2] };
   }
 
-  putLogStart(logId: number, start: LogStart): Promise<boolean> {
-    return this.logStarts.put(logId, [start.firstIndex, start.firstOffset, start.termBeforeFirst]);
+  async putLogStart(logId: number, start: LogStart): Promise<boolean> {
+    const done = await this.logStarts.put(logId, [start.firstIndex, start.firstOffset, start.termBeforeFirst]);
+    await this.stateRoot.flushed;
+    return done;
   }
 
   putSegmentMeta(logId: number, baseIndex: number, meta: SegmentMeta): Promise<boolean> {
@@ -196,12 +202,12 @@ export class IndexMaps {
   }
 
   /** Drops every trace of a log (topic deletion). */
-  removeLog(logId: number): Promise<boolean> {
+  async removeLog(logId: number): Promise<boolean> {
+    await this.logStarts.remove(logId);
     return this.root.transaction(() => {
       for (const db of [this.locations, this.offsets, this.times, this.segments] as Database<unknown, Key>[]) {
         for (const key of db.getKeys({ start: [logId, -Infinity], end: [logId, Infinity] })) void db.remove(key);
       }
-      void this.logStarts.remove(logId);
       return true;
     });
   }

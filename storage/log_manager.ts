@@ -1,6 +1,12 @@
 /**
- * A broker's storage: one LMDB environment (index maps and hard state for every log) and one folder
- * of segment files per partition replica under `<data>/partitions/`.
+ * A broker's storage: one folder of segment files per partition replica under `<data>/partitions/`,
+ * and two LMDB environments shared by all of its logs:
+ *  - `index.lmdb`, the index maps. They are derived from the segment files, so this environment is
+ *    opened with noSync: its commits cost no fsync next to the segments' own. A process crash loses
+ *    nothing (the page cache survives); an OS crash or power loss may damage it, so after any reboot
+ *    since it was last opened it is discarded and every log rebuilds its index from its files.
+ *  - `state.lmdb`, what cannot be derived: Raft hard state, log ids and log starts. Every commit is
+ *    flushed to disk before it is acknowledged.
  */
 import path from 'node:path';
 import { open as openLmdb } from 'lmdb';
@@ -31,19 +37,33 @@ export class LogManager {
   private readonly hardStates: HardStateStore;
   private readonly config: LogConfig;
 
-  private constructor(private readonly root: RootDatabase, private readonly options: LogManagerOptions) {
-    this.maps = new IndexMaps(root);
-    this.hardStates = new HardStateStore(root);
+  private constructor(
+    private readonly indexRoot: RootDatabase,
+    private readonly stateRoot: RootDatabase,
+    private readonly options: LogManagerOptions,
+  ) {
+    this.maps = new IndexMaps(indexRoot, stateRoot);
+    this.hardStates = new HardStateStore(stateRoot);
     this.config = validateLogConfig({ ...defaultLogConfig, ...options.config });
   }
 
   static open(options: LogManagerOptions): LogManager {
     const io = options.io ?? nodeFileIo;
+    const logger = options.logger ?? defaultLogger;
     io.makeDirectory(options.dataDirectory);
-    // The default (overlapping sync) mode: index writes commit without waiting for the disk, and
-    // hard state waits for `flushed`. maxDbs leaves room for the broker's own maps later.
-    const root = openLmdb({ path: path.join(options.dataDirectory, 'meta.lmdb'), maxDbs: 32 });
-    return new LogManager(root, options);
+    // maxDbs leaves room for the broker's own maps later.
+    const stateRoot = openLmdb({ path: path.join(options.dataDirectory, STATE_ENVIRONMENT), maxDbs: 32 });
+    const indexPath = path.join(options.dataDirectory, INDEX_ENVIRONMENT);
+    const bootId = io.readText(BOOT_ID_FILE)?.trim() ?? 'unknown';
+    const bootIds = stateRoot.openDB<string, string>({ name: 'boot' });
+    const lastBootId = bootIds.get('index');
+    if (lastBootId !== undefined && lastBootId !== bootId && io.exists(indexPath)) {
+      logger.warn({ indexPath, lastBootId, bootId }, 'the machine restarted: rebuilding the index maps from segments');
+      io.removeTree(indexPath);
+    }
+    bootIds.putSync('index', bootId);
+    const indexRoot = openLmdb({ path: indexPath, maxDbs: 16, noSync: true });
+    return new LogManager(indexRoot, stateRoot, options);
   }
 
   get logger(): StorageLogger {
@@ -73,8 +93,13 @@ export class LogManager {
   async close(): Promise<void> {
     for (const log of this.logs.values()) await log.close();
     this.logs.clear();
-    await this.root.close();
+    await this.indexRoot.close();
+    await this.stateRoot.close();
   }
 }
+
+const STATE_ENVIRONMENT = 'state.lmdb';
+const INDEX_ENVIRONMENT = 'index.lmdb';
+const BOOT_ID_FILE = '/proc/sys/kernel/random/boot_id';
 
 const defaultLogger: StorageLogger = pino({ name: 'storage' }, pino.destination(2));

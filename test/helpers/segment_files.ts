@@ -39,7 +39,7 @@ export function flipByte(file: string, position: number): void {
 /** Removes index-map entries for Raft indexes [from, to) of the log with id `logId`. */
 export async function removeIndexEntries(dataDirectory: string, logId: number, from: number, to: number):
   Promise<void> {
-  const root = openLmdb({ path: path.join(dataDirectory, 'meta.lmdb'), maxDbs: 32 });
+  const root = openLmdb({ path: path.join(dataDirectory, 'index.lmdb'), maxDbs: 32 });
   const locations = root.openDB<unknown, [number, number]>({ name: 'locations' });
   await root.transaction(() => {
     for (let index = from; index < to; index += 1) void locations.remove([logId, index]);

@@ -1,0 +1,15 @@
+#!/usr/bin/env node
+/** The `tributary` command line. */
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { benchCommand } from './commands/bench.js';
+import { devCommand } from './commands/dev.js';
+
+await yargs(hideBin(process.argv))
+  .scriptName('tributary')
+  .command(devCommand)
+  .command(benchCommand)
+  .demandCommand(1)
+  .strict()
+  .help()
+  .parseAsync();
