@@ -19,7 +19,7 @@
  * The CRC covers the header fields after itself, so a torn or flipped header is caught as surely as
  * a damaged payload.
  */
-import { assert } from '../raft/core/assert.js';
+import { AssertionError } from '../raft/core/assert.js';
 import { crc32c } from './crc32c.js';
 import { isEntryType } from './types.js';
 import type { EntryType } from './types.js';
@@ -51,14 +51,15 @@ export interface FrameFields {
   readonly maxTimestampMs: number;
 }
 
+// Hot path (once per entry): checks throw directly instead of building assert messages.
 function writeU64(buffer: Buffer, position: number, value: number): void {
-  assert(Number.isSafeInteger(value) && value >= 0, () => `u64 field must be a safe integer >= 0: ${value}`);
+  if (!(Number.isSafeInteger(value) && value >= 0)) throw new AssertionError(`u64 field out of range: ${value}`);
   buffer.writeUInt32LE(value % TWO_32, position);
   buffer.writeUInt32LE(Math.floor(value / TWO_32), position + 4);
 }
 
 function writeI64(buffer: Buffer, position: number, value: number): void {
-  assert(Number.isSafeInteger(value), () => `i64 field must be a safe integer: ${value}`);
+  if (!Number.isSafeInteger(value)) throw new AssertionError(`i64 field out of range: ${value}`);
   const high = Math.floor(value / TWO_32);
   buffer.writeUInt32LE(value - high * TWO_32, position);
   buffer.writeInt32LE(high, position + 4);
@@ -72,28 +73,29 @@ function readI64(buffer: Buffer, position: number): number {
   return buffer.readUInt32LE(position) + buffer.readInt32LE(position + 4) * TWO_32;
 }
 
-/**
- * Writes a frame header for a payload into `header` at `position` (FRAME_HEADER_BYTES long) and
- * returns the frame CRC. The payload is not copied, so the caller can gather header and payload
- * with writev.
- */
-export function encodeFrameHeader(
-  header: Buffer, position: number, fields: FrameFields, payload: Uint8Array,
-): number {
-  header.writeUInt32LE(FRAME_HEADER_BYTES - LENGTH_FIELD_BYTES + payload.length, position);
-  header.writeUInt8(FRAME_MAGIC, position + 8);
-  header.writeUInt8(fields.type, position + 9);
-  header.writeUInt16LE(0, position + 10);
-  writeU64(header, position + 12, fields.term);
-  writeU64(header, position + 20, fields.index);
-  assert(fields.recordCount >= 0 && fields.recordCount < TWO_32, 'record count must fit u32');
-  header.writeUInt32LE(fields.recordCount, position + 28);
-  writeU64(header, position + 32, fields.baseOffset);
-  writeI64(header, position + 40, fields.maxTimestampMs);
-  const headerRest = header.subarray(position + CRC_START, position + FRAME_HEADER_BYTES);
-  const crc = crc32c(payload, crc32c(headerRest));
-  header.writeUInt32LE(crc, position + 4);
-  return crc;
+/** Writes every header field but the CRC at `position`; seal the frame afterwards. */
+export function writeFrameHeader(buffer: Buffer, position: number, fields: FrameFields, payloadBytes: number): void {
+  buffer.writeUInt32LE(FRAME_HEADER_BYTES - LENGTH_FIELD_BYTES + payloadBytes, position);
+  buffer[position + 8] = FRAME_MAGIC;
+  buffer[position + 9] = fields.type;
+  buffer.writeUInt16LE(0, position + 10);
+  writeU64(buffer, position + 12, fields.term);
+  writeU64(buffer, position + 20, fields.index);
+  if (!(fields.recordCount >= 0 && fields.recordCount < TWO_32)) throw new AssertionError('record count overflows u32');
+  buffer.writeUInt32LE(fields.recordCount, position + 28);
+  writeU64(buffer, position + 32, fields.baseOffset);
+  writeI64(buffer, position + 40, fields.maxTimestampMs);
+}
+
+/** Writes the CRC of a frame whose payload follows its header in the same buffer. */
+export function sealContiguousFrame(buffer: Buffer, position: number, frameBytes: number): void {
+  buffer.writeUInt32LE(crc32c(buffer.subarray(position + CRC_START, position + frameBytes)), position + 4);
+}
+
+/** Writes the CRC of a frame whose payload lives in its own buffer (gathered by writev, not copied). */
+export function sealSeparateFrame(buffer: Buffer, position: number, payload: Uint8Array): void {
+  const headerRest = buffer.subarray(position + CRC_START, position + FRAME_HEADER_BYTES);
+  buffer.writeUInt32LE(crc32c(payload, crc32c(headerRest)), position + 4);
 }
 
 /** A frame header that could not be read: too few bytes (torn) or fields out of range. */

@@ -17,7 +17,8 @@ import { assert } from '../raft/core/assert.js';
 import {
   CorruptSegmentError, EntryTooLargeError, IndexCompactedError, IndexUnavailableError, OffsetOutOfRangeError,
 } from './errors.js';
-import { encodeFrameHeader, FRAME_HEADER_BYTES, framePayload } from './frame.js';
+import { FRAME_HEADER_BYTES, framePayload, sealContiguousFrame, sealSeparateFrame, writeFrameHeader }
+  from './frame.js';
 import type { TimeIndexEntry } from './index_maps.js';
 import type { LogContext } from './log_context.js';
 import type { RetentionPolicy } from './log_config.js';
@@ -29,6 +30,9 @@ import { walkFrames } from './segment_reader.js';
 import type { FrameVisit } from './segment_reader.js';
 import { EntryType } from './types.js';
 import type { EntryInput, EntryLocation, HardState, RawRead, StoredEntry } from './types.js';
+
+/** Payloads up to this size are copied next to their frame header; larger ones are written in place. */
+const COPY_PAYLOAD_BYTES_MAX = 8192;
 
 export interface AppendResult {
   readonly firstIndex: number;
@@ -163,35 +167,56 @@ export class Log {
     return active.firstAppendAtMs !== null && this.context.nowMs() - active.firstAppendAtMs >= segmentAgeMsMax;
   }
 
-  /** Writes entries[from, to) into the active segment with one gathered write. */
+  /**
+   * Writes entries[from, to) into the active segment with one gathered write. Small payloads are
+   * copied next to their header so one CRC call covers the frame; large ones are gathered in place.
+   */
   private writeChunk(entries: readonly EntryInput[], from: number, to: number): void {
     if (from === to) return;
     const segment = this.active;
-    const headers = Buffer.allocUnsafe(FRAME_HEADER_BYTES * (to - from));
+    let stagingBytes = 0;
+    for (let slot = from; slot < to; slot += 1) {
+      const payloadBytes = entries[slot]?.payload.length ?? 0;
+      stagingBytes += FRAME_HEADER_BYTES + (payloadBytes <= COPY_PAYLOAD_BYTES_MAX ? payloadBytes : 0);
+    }
+    const staging = Buffer.allocUnsafe(stagingBytes);
     const buffers: Uint8Array[] = [];
     const locations: EntryLocation[] = [];
     const times: TimeIndexEntry[] = [];
+    let cursor = 0;
+    let regionStart = 0;
     let position = segment.sizeBytes;
-    let nextOffset = this.nextOffsetValue;
+    let baseOffset = this.nextOffsetValue;
     let timeIndexMaxMs = this.timeIndexMaxMs;
     for (let slot = from; slot < to; slot += 1) {
       const entry = entries[slot];
       assert(entry !== undefined, 'slot in range');
-      const headerAt = (slot - from) * FRAME_HEADER_BYTES;
-      encodeFrameHeader(headers, headerAt, { ...entry, baseOffset: nextOffset }, entry.payload);
-      buffers.push(headers.subarray(headerAt, headerAt + FRAME_HEADER_BYTES), entry.payload);
-      const frameBytes = FRAME_HEADER_BYTES + entry.payload.length;
-      locations.push({ index: entry.index, term: entry.term, segmentBaseIndex: segment.baseIndex, position,
-        frameBytes, baseOffset: nextOffset, recordCount: entry.recordCount, maxTimestampMs: entry.maxTimestampMs });
-      if (entry.maxTimestampMs > timeIndexMaxMs) {
-        timeIndexMaxMs = entry.maxTimestampMs;
-        times.push({ timestampMs: entry.maxTimestampMs, baseOffset: nextOffset, index: entry.index });
+      const { payload, term, index, recordCount, maxTimestampMs } = entry;
+      const frameBytes = FRAME_HEADER_BYTES + payload.length;
+      writeFrameHeader(staging, cursor, { type: entry.type, term, index, recordCount, baseOffset, maxTimestampMs },
+        payload.length);
+      if (payload.length <= COPY_PAYLOAD_BYTES_MAX) {
+        staging.set(payload, cursor + FRAME_HEADER_BYTES);
+        sealContiguousFrame(staging, cursor, frameBytes);
+        cursor += frameBytes;
+      } else {
+        sealSeparateFrame(staging, cursor, payload);
+        cursor += FRAME_HEADER_BYTES;
+        buffers.push(staging.subarray(regionStart, cursor), payload);
+        regionStart = cursor;
+      }
+      locations.push({ index, term, segmentBaseIndex: segment.baseIndex, position, frameBytes, baseOffset,
+        recordCount, maxTimestampMs });
+      if (maxTimestampMs > timeIndexMaxMs) {
+        timeIndexMaxMs = maxTimestampMs;
+        times.push({ timestampMs: maxTimestampMs, baseOffset, index });
       }
       position += frameBytes;
-      nextOffset += entry.recordCount;
+      baseOffset += recordCount;
     }
+    if (cursor > regionStart) buffers.push(staging.subarray(regionStart, cursor));
     segment.append(buffers, position - segment.sizeBytes);
-    this.recordAppended(segment, locations, times, nextOffset, timeIndexMaxMs);
+    this.recordAppended(segment, locations, times, baseOffset, timeIndexMaxMs);
   }
 
   private recordAppended(segment: Segment, locations: EntryLocation[], times: TimeIndexEntry[],
