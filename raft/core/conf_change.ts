@@ -22,7 +22,8 @@ export interface ConfChange {
 }
 
 const typeCodes: readonly ConfChangeType[] = [
-  ConfChangeType.addVoter, ConfChangeType.addLearner, ConfChangeType.promoteLearner, ConfChangeType.removeNode,
+  ConfChangeType.addVoter, ConfChangeType.addLearner,
+  ConfChangeType.promoteLearner, ConfChangeType.removeNode,
 ];
 const encodedBytes = 9;
 

@@ -52,7 +52,8 @@ export interface RaftConfig {
 
 export type RaftConfigOptions = Partial<Omit<RaftConfig, 'id' | 'groupId' | 'prng'>>;
 
-export function makeConfig(id: NodeId, groupId: GroupId, prng: Prng, options: RaftConfigOptions = {}): RaftConfig {
+export function makeConfig(id: NodeId, groupId: GroupId, prng: Prng,
+  options: RaftConfigOptions = {}): RaftConfig {
   const config: RaftConfig = {
     id,
     groupId,

@@ -118,7 +118,10 @@ export function onHeartbeatResponse(r: Raft, m: HeartbeatResponse): void {
   if (progress === undefined) return;
   progress.recentActive = true;
   progress.probeSent = false;
-  if (progress.state === ProgressState.replicate && progress.inflights.full()) progress.inflights.freeFirstOne();
+  // A lost append must not keep a full window closed forever.
+  if (progress.state === ProgressState.replicate && progress.inflights.full()) {
+    progress.inflights.freeFirstOne();
+  }
   if (progress.match < r.log.lastIndex()) sendAppend(r, m.from, true);
   if (m.readSeq === 0 || progress.isLearner) return;
   const released = r.readIndexQueue.ack(m.from, m.readSeq, (acks) => r.tracker.hasQuorum(acks));

@@ -193,7 +193,9 @@ export class Raft {
   /** Stale messages are dropped, but a stale leader or pre-candidate is told our term. */
   private onLowerTerm(message: Message): void {
     const quiet = this.config.checkQuorum || this.config.preVote;
-    if (quiet && (message.type === MessageType.appendRequest || message.type === MessageType.heartbeatRequest)) {
+    const fromLeader = message.type === MessageType.appendRequest ||
+      message.type === MessageType.heartbeatRequest;
+    if (quiet && fromLeader) {
       this.send({ type: MessageType.appendResponse, groupId: this.config.groupId, from: this.id,
         to: message.from, term: this.term, success: false, index: 0, hintIndex: 0, hintTerm: 0 });
     } else if (message.type === MessageType.voteRequest && message.preVote) {

@@ -73,9 +73,18 @@ export class RawNode {
     return requests.readIndex(this.raft, context);
   }
 
-  /** Membership as of the entries handed out for applying (use it when making a snapshot). */
+  /**
+   * Membership as of the entries handed out for applying: call it after advance() to make a
+   * snapshot at the applied index, and not while a received snapshot is being installed.
+   */
   confState(): ConfState {
+    assert(!this.hasPendingSnapshot(), 'membership is ahead of the applied index while a snapshot installs');
     return this.raft.tracker.conf;
+  }
+
+  /** A snapshot from the leader is waiting to be persisted and installed. */
+  hasPendingSnapshot(): boolean {
+    return this.raft.log.unstable.snapshot !== undefined;
   }
 
   status(): Status {

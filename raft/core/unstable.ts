@@ -71,7 +71,8 @@ export class Unstable {
   /** Entries [lo, hiExclusive), which must lie inside the unstable tail. */
   slice(lo: RaftIndex, hiExclusive: RaftIndex): Entry[] {
     assert(lo >= this.offset && hiExclusive <= this.offset + this.entries.length,
-      () => `unstable slice [${lo}, ${hiExclusive}) out of [${this.offset}, ${this.offset + this.entries.length})`);
+      () => `unstable slice [${lo}, ${hiExclusive}) outside [${this.offset}, ` +
+        `${this.offset + this.entries.length})`);
     return this.entries.slice(lo - this.offset, hiExclusive - this.offset);
   }
 }
