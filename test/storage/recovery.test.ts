@@ -136,6 +136,24 @@ describe('Log recovery', () => {
     await rescanning.close();
   });
 
+  it('after a machine restart the no-fsync index environment is discarded and rebuilt from segments', async () => {
+    const bootedAs = (bootId: string): FileIo => ({ ...nodeFileIo,
+      readText: (file) => (file.includes('boot_id') ? bootId : nodeFileIo.readText(file)) });
+    let manager = openManager(directory, logger, { io: bootedAs('boot-a') });
+    let log = await manager.openLog(LOG);
+    log.append(entriesFrom(1, 120, 1));
+    await log.saveHardState({ term: 1, vote: 2, commit: 100 });
+    await manager.close();
+    manager = openManager(directory, logger, { io: bootedAs('boot-b') });
+    assert.ok(logger.warnings().some((line) => line.message.includes('machine restarted')));
+    log = await manager.openLog(LOG);
+    assert.equal(log.lastIndex, 120);
+    assert.deepEqual(log.hardState(), { term: 1, vote: 2, commit: 100 }, 'hard state is not derived: it stays');
+    assert.ok(log.entries(1, 121).every((entry) => payloadIntact(entry)));
+    assert.deepEqual(log.offsetForTimestamp(1_000_050), { offset: log.entries(50, 51)[0]!.baseOffset, index: 50 });
+    await manager.close();
+  });
+
   it('a full disk fails the append with StorageFullError, leaves no partial frame, and the log goes on', async () => {
     let spaceLeftBytes = Number.POSITIVE_INFINITY;
     const fullDiskIo: FileIo = {
