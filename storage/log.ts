@@ -453,7 +453,8 @@ export class Log {
   offsetForTimestamp(timestampMs: number): TimestampLookup | null {
     const found = this.context.maps.firstTimeAtOrAfter(this.context.logId, timestampMs)
       ?? this.pendingTimes.find((time) => time.timestampMs >= timestampMs);
-    if (found === undefined) return null;
+    // A time entry above the log end is one a truncation is still removing from LMDB.
+    if (found === undefined || found.index > this.lastIndexValue) return null;
     if (found.index < this.firstIndexValue) return { offset: this.logStartOffsetValue, index: this.firstIndexValue };
     return { offset: found.baseOffset, index: found.index };
   }
@@ -533,7 +534,10 @@ export class Log {
     return this.context.hardStates.load(this.context.logId);
   }
 
-  /** Persists term, vote and commit durably (LMDB flushed) before resolving. */
+  /**
+   * Persists term, vote and commit durably (LMDB flushed) before resolving. The commit index may not
+   * run past the log, so a host appends a batch's entries before saving the hard state that commits them.
+   */
   async saveHardState(state: HardState): Promise<void> {
     assert(state.commit <= this.lastIndexValue, () => `commit ${state.commit} beyond last index ${this.lastIndexValue}`);
     await this.context.hardStates.save(this.context.logId, state);
@@ -552,9 +556,11 @@ export class Log {
     assert(!this.mutating, () => `log ${this.name} is being truncated`);
   }
 
+  /** Runs a truncation or deletion alone: no append starts, and no fdatasync is left on a file it deletes. */
   private async exclusive(work: () => Promise<void>): Promise<void> {
     this.mutating = true;
     try {
+      while (this.syncInFlight !== null) await this.syncInFlight.catch(() => undefined);
       await work();
     } finally {
       this.mutating = false;
