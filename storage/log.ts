@@ -65,7 +65,8 @@ export class Log {
   private syncInFlight: Promise<void> | null = null;
   /** Bumped by every truncation so a sync that raced it does not vouch for the new entries. */
   private truncations = 0;
-  private mutating = false;
+  /** Set while a truncation or deletion runs; sync() waits for it rather than touch files it may delete. */
+  private exclusiveWork: Promise<void> | null = null;
   private closed = false;
 
   private constructor(private readonly context: LogContext, recovered: RecoveredLog, logStartOffset: number) {
@@ -261,6 +262,7 @@ export class Log {
    */
   async sync(): Promise<number> {
     const target = this.lastIndexValue;
+    while (this.exclusiveWork !== null) await this.exclusiveWork.catch(() => undefined);
     while (this.durableIndexValue < Math.min(target, this.lastIndexValue)) {
       if (this.syncInFlight === null) {
         this.syncInFlight = this.runSync().finally(() => { this.syncInFlight = null; });
@@ -553,17 +555,20 @@ export class Log {
 
   private assertWritable(): void {
     assert(!this.closed, () => `log ${this.name} is closed`);
-    assert(!this.mutating, () => `log ${this.name} is being truncated`);
+    assert(this.exclusiveWork === null, () => `log ${this.name} is being truncated`);
   }
 
   /** Runs a truncation or deletion alone: no append starts, and no fdatasync is left on a file it deletes. */
   private async exclusive(work: () => Promise<void>): Promise<void> {
-    this.mutating = true;
-    try {
+    const run = async (): Promise<void> => {
       while (this.syncInFlight !== null) await this.syncInFlight.catch(() => undefined);
       await work();
+    };
+    this.exclusiveWork = run();
+    try {
+      await this.exclusiveWork;
     } finally {
-      this.mutating = false;
+      this.exclusiveWork = null;
     }
   }
 }
