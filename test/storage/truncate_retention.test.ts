@@ -51,6 +51,21 @@ describe('Log truncation, deletion and retention', () => {
     assert.equal(logger.warnings().length, 0);
   });
 
+  it('a truncation racing group commits neither fails them nor lets them vouch for removed entries', async () => {
+    const manager = openManager(directory, logger, { config: { segmentBytesMax: 8 * 1024 } });
+    const log = await manager.openLog('t-0');
+    log.append(entriesFrom(1, 40, 1));
+    const early = log.sync();
+    const truncation = log.truncateSuffix(5);
+    const late = log.sync();
+    await truncation;
+    assert.ok((await early) <= 40);
+    assert.equal(await late, 4);
+    log.append(entriesFrom(5, 3, 2));
+    assert.equal(await log.sync(), 7);
+    await manager.close();
+  });
+
   it('never truncates at or below the persisted commit index', async () => {
     const manager = openManager(directory, logger);
     const log = await manager.openLog('t-0');
