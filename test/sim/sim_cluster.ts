@@ -59,7 +59,7 @@ export class SimCluster {
   private nextReadContext = 1;
   private readonly reads = new Map<number, number>();
   private healedTick = 0;
-  livenessAckTick = 0;
+  livenessAckIndex = 0;
   private readonly roles = new Map<NodeId, string>();
 
   constructor(readonly options: SimOptions) {
@@ -95,10 +95,11 @@ export class SimCluster {
   run(): void {
     for (let i = 0; i < this.options.faultTicks; i++) this.step(true);
     this.heal();
-    while (this.livenessAckTick === 0) {
+    while (!this.converged()) {
       if (this.tick - this.healedTick >= this.options.livenessTicksMax) {
-        throw new Violation('liveness', `no new proposal committed within ${this.options.livenessTicksMax} ` +
-          `ticks after healing (leader: ${this.leader()?.id ?? 'none'})`);
+        const what = this.livenessAckIndex === 0 ? 'no new proposal committed' : 'members did not catch up';
+        throw new Violation('liveness', `${what} within ${this.options.livenessTicksMax} ticks after healing ` +
+          `(leader: ${this.leader()?.id ?? 'none'})`);
       }
       this.step(false);
     }
@@ -106,6 +107,21 @@ export class SimCluster {
     this.stats.ticks = this.tick;
     this.stats.messagesSent = this.network.sentCount;
     this.stats.acked = this.checker.acked.length;
+  }
+
+  /**
+   * Liveness after healing: a proposal made after the heal was acknowledged, and every member of
+   * the leader's configuration (learners too) has applied it.
+   */
+  private converged(): boolean {
+    if (this.livenessAckIndex === 0) return false;
+    const raw = this.leader()?.raw;
+    if (raw === undefined) return false;
+    const conf = raw.raft.tracker.conf;
+    return [...conf.voters, ...conf.learners].every((id) => {
+      const node = this.node(id);
+      return node.alive && node.machine.appliedIndex >= this.livenessAckIndex;
+    });
   }
 
   private heal(): void {
@@ -189,8 +205,8 @@ export class SimCluster {
       if (proposal.term !== entry.term || decodePayload(entry.data) !== proposal.proposalId) continue;
       this.checker.onAck({ proposalId: proposal.proposalId, index: entry.index, term: entry.term });
       this.trace.add(this.tick, () => `ack proposal ${proposal.proposalId} at ${entry.index} t${entry.term}`);
-      if (this.healedTick > 0 && proposal.proposedTick > this.healedTick && this.livenessAckTick === 0) {
-        this.livenessAckTick = this.tick;
+      if (this.healedTick > 0 && proposal.proposedTick > this.healedTick && this.livenessAckIndex === 0) {
+        this.livenessAckIndex = entry.index;
       }
     }
     for (const read of ready.readStates) {

@@ -8,7 +8,7 @@ import cliProgress from 'cli-progress';
 import type { Mutation } from '../../raft/core/index.js';
 import { Mutation as Mutations } from '../../raft/core/index.js';
 import type { SeedOptions } from './run_seed.js';
-import { defaultSeedOptions, explainSeed, runSeed } from './run_seed.js';
+import { defaultSeedOptions, explainSeed, nodeCountForSeed, runSeed } from './run_seed.js';
 
 interface SoakArgs {
   readonly seeds: number;
@@ -52,7 +52,7 @@ function parseSoakArgs(argv: readonly string[]): SoakArgs {
 }
 
 function nodeCountFor(args: SoakArgs, seed: number): number {
-  return args.nodeCounts[seed % args.nodeCounts.length]!;
+  return args.nodeCounts.length === 1 ? args.nodeCounts[0]! : nodeCountForSeed(seed);
 }
 
 function main(): number {
