@@ -2,7 +2,7 @@
 export { LogManager } from './log_manager.js';
 export type { LogManagerOptions } from './log_manager.js';
 export { Log } from './log.js';
-export type { AppendResult, TimestampLookup } from './log.js';
+export type { AppendResult, RecordDeltaAtOrAfter, TimestampLookup } from './log.js';
 export { defaultLogConfig } from './log_config.js';
 export type { LogConfig, RetentionPolicy } from './log_config.js';
 export { EntryType } from './types.js';

@@ -43,6 +43,9 @@ export interface AppendResult {
   readonly nextOffset: number;
 }
 
+/** Picks, inside one stored payload, the first record at or after a timestamp (its offset delta). */
+export type RecordDeltaAtOrAfter = (payload: Uint8Array, timestampMs: number) => number | null;
+
 export interface TimestampLookup {
   readonly offset: number;
   readonly index: number;
@@ -451,14 +454,24 @@ export class Log {
     return index === undefined || index < this.firstIndexValue ? this.firstIndexValue : index;
   }
 
-  /** The first offset whose entry's max timestamp is at or after `timestampMs`, or null if none. */
-  offsetForTimestamp(timestampMs: number): TimestampLookup | null {
+  /**
+   * The first offset whose timestamp is at or after `timestampMs`, or null if none. The time index
+   * finds the first entry whose max timestamp qualifies; payloads are opaque here, so `recordDelta`
+   * (given by the broker, which knows the batch format) picks the record inside it. Without it the
+   * entry's base offset is the answer.
+   */
+  offsetForTimestamp(timestampMs: number, recordDelta?: RecordDeltaAtOrAfter): TimestampLookup | null {
     const found = this.context.maps.firstTimeAtOrAfter(this.context.logId, timestampMs)
       ?? this.pendingTimes.find((time) => time.timestampMs >= timestampMs);
     // A time entry above the log end is one a truncation is still removing from LMDB.
     if (found === undefined || found.index > this.lastIndexValue) return null;
     if (found.index < this.firstIndexValue) return { offset: this.logStartOffsetValue, index: this.firstIndexValue };
-    return { offset: found.baseOffset, index: found.index };
+    if (recordDelta === undefined) return { offset: found.baseOffset, index: found.index };
+    const [entry] = this.entries(found.index, found.index + 1);
+    assert(entry !== undefined && entry.recordCount > 0, 'the time index points at a data entry');
+    const delta = recordDelta(entry.payload, timestampMs) ?? 0;
+    assert(delta >= 0 && delta < entry.recordCount, () => `record delta ${delta} outside the entry`);
+    return { offset: found.baseOffset + delta, index: found.index };
   }
 
   /** Removes entries from `index` on (a Raft conflict). Entries at or below the commit index are kept. */

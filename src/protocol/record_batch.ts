@@ -528,6 +528,19 @@ export function decodeRecordBatch(bytes: Uint8Array, options: DecodeOptions = {}
   return { header, sizeBytes, records };
 }
 
+/**
+ * The offset delta of the first record whose timestamp is at or after `timestampMs` (ListOffsets by
+ * time needs the record, not just its batch), or null when no record qualifies. A compressed batch
+ * is not decoded on the broker: its first record (delta 0) stands for it.
+ */
+export function firstOffsetDeltaAtOrAfter(batch: Uint8Array, timestampMs: number): number | null {
+  const header = readBatchHeader(batch);
+  if (header.maxTimestamp < timestampMs) return null;
+  if (header.compression !== 'none' || header.timestampType === 'LogAppendTime') return 0;
+  const found = decodeRecordBatch(batch, { verifyCrc: false }).records.find((r) => r.timestamp >= timestampMs);
+  return found === undefined ? null : found.offsetDelta;
+}
+
 function decodeRecord(batch: Buffer, outer: ByteReader, header: BatchHeader): DecodedRecord {
   const bodyBytes = outer.readVarint();
   const reader = outer.readWindow(bodyBytes);

@@ -6,12 +6,22 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { IndexCompactedError, OffsetOutOfRangeError } from '../../storage/index.js';
+import { EntryType, IndexCompactedError, OffsetOutOfRangeError } from '../../storage/index.js';
+import type { EntryInput } from '../../storage/index.js';
+import { encodeRecordBatch, firstOffsetDeltaAtOrAfter } from '../../src/protocol/record_batch.js';
 import { dataEntry, entriesFrom, openManager, payloadIntact, RecordingLogger, temporaryDirectory }
   from '../helpers/storage_fixture.js';
 
 const segmentFiles = (directory: string, log: string): string[] =>
   fs.readdirSync(path.join(directory, 'partitions', log)).sort();
+
+/** A data entry holding a real RecordBatch v2 whose records carry the given timestamps. */
+function batchEntry(index: number, term: number, timestampsMs: number[]): EntryInput {
+  const payload = encodeRecordBatch({ records: timestampsMs.map((timestamp, i) => ({ timestamp,
+    key: null, value: Buffer.from(`v${index}-${i}`) })) });
+  return { index, term, type: EntryType.data, recordCount: timestampsMs.length,
+    maxTimestampMs: Math.max(...timestampsMs), payload };
+}
 
 describe('Log truncation, deletion and retention', () => {
   let directory: string;
@@ -169,6 +179,22 @@ describe('Log truncation, deletion and retention', () => {
     assert.equal(log.offsetForTimestamp(301), null);
     log.append([dataEntry(5, 2, { recordCount: 2, timestampMs: 350 })]);
     assert.deepEqual(log.offsetForTimestamp(301), { offset: 8, index: 5 });
+    await manager.close();
+  });
+
+  it('with the batch format known, a timestamp lookup lands on the record inside the batch', async () => {
+    const manager = openManager(directory, logger);
+    const log = await manager.openLog('t-0');
+    log.append([batchEntry(1, 1, [100, 110, 120]), batchEntry(2, 1, [130, 125, 160, 170])]);
+    const lookup = (timestampMs: number): number | undefined =>
+      log.offsetForTimestamp(timestampMs, firstOffsetDeltaAtOrAfter)?.offset;
+    assert.equal(lookup(0), 0);
+    assert.equal(lookup(110), 1);
+    assert.equal(lookup(121), 3);
+    assert.equal(lookup(126), 3);
+    assert.equal(lookup(131), 5);
+    assert.equal(lookup(170), 6);
+    assert.equal(lookup(171), undefined);
     await manager.close();
   });
 });
