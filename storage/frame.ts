@@ -30,10 +30,7 @@ const LENGTH_FIELD_BYTES = 4;
 const CRC_START = 8;
 const TWO_32 = 2 ** 32;
 
-export interface FrameHeader {
-  /** Total frame size in bytes, header included. */
-  readonly frameBytes: number;
-  readonly crc: number;
+export interface FrameFields {
   readonly type: EntryType;
   readonly term: number;
   readonly index: number;
@@ -42,13 +39,10 @@ export interface FrameHeader {
   readonly maxTimestampMs: number;
 }
 
-export interface FrameFields {
-  readonly type: EntryType;
-  readonly term: number;
-  readonly index: number;
-  readonly recordCount: number;
-  readonly baseOffset: number;
-  readonly maxTimestampMs: number;
+export interface FrameHeader extends FrameFields {
+  /** Total frame size in bytes, header included. */
+  readonly frameBytes: number;
+  readonly crc: number;
 }
 
 // Hot path (once per entry): checks throw directly instead of building assert messages.
