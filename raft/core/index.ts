@@ -4,7 +4,10 @@ export type { GroupId, NodeId, RaftIndex, Term } from './ids.js';
 export { Role, noNode } from './ids.js';
 export type { ConfState, Entry, HardState, Snapshot, SnapshotMetadata } from './entries.js';
 export { EntryType, emptyConfState, emptyHardState, entrySizeBytes, hardStateEqual } from './entries.js';
-export type { Message, MessageBody } from './messages.js';
+export type {
+  AppendRequest, AppendResponse, HeartbeatRequest, HeartbeatResponse, Message, MessageBody, SnapshotRequest,
+  TimeoutNow, VoteRequest, VoteResponse,
+} from './messages.js';
 export { MessageType } from './messages.js';
 export type { RaftConfig, RaftConfigOptions } from './config.js';
 export { Mutation, makeConfig, validateConfig } from './config.js';

@@ -67,7 +67,7 @@ export class SimCluster {
     this.plan = options.plan ?? drawFaultPlan(this.prng);
     this.network = new SimNetwork(this.prng);
     this.network.faults = { dropProbability: this.plan.dropProbability,
-      duplicateProbability: this.plan.duplicateProbability, delayTicksMax: this.plan.delayTicksMax };
+      duplicateProbability: this.plan.duplicateProbability, delayTicksMax: this.plan.delayTicksMax, reorder: true };
     const voters = Array.from({ length: options.nodeCount }, (_, i) => i + 1);
     const spare = options.nodeCount + 1;
     this.nodes = [...voters, spare].map((id) => new SimNode(id, id === spare ? undefined : voters));

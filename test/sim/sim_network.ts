@@ -10,10 +10,12 @@ export interface NetworkFaults {
   duplicateProbability: number;
   /** Delivery happens 1..delayTicksMax ticks after sending. */
   delayTicksMax: number;
+  /** Shuffle the messages due in one tick; a healthy link is FIFO like one TCP connection. */
+  reorder: boolean;
 }
 
 export const healthyNetwork: NetworkFaults = {
-  dropProbability: 0, duplicateProbability: 0, delayTicksMax: 1,
+  dropProbability: 0, duplicateProbability: 0, delayTicksMax: 1, reorder: false,
 };
 
 /** A bound on messages in flight, so a runaway sender fails the run instead of eating memory. */
@@ -68,13 +70,13 @@ export class SimNetwork {
     this.inFlight += 1;
   }
 
-  /** Messages due at tick, in a shuffled order; links blocked meanwhile lose their messages. */
+  /** Messages due at tick (shuffled if reordering); links blocked meanwhile lose their messages. */
   takeDue(tick: number): Message[] {
     const bucket = this.buckets.get(tick);
     if (bucket === undefined) return [];
     this.buckets.delete(tick);
     this.inFlight -= bucket.length;
-    for (let i = bucket.length - 1; i > 0; i--) {
+    for (let i = this.faults.reorder ? bucket.length - 1 : 0; i > 0; i--) {
       const j = this.prng.nextInt(i + 1);
       const swap = bucket[i]!;
       bucket[i] = bucket[j]!;
