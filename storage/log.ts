@@ -19,7 +19,7 @@ import {
 } from './errors.js';
 import { FRAME_HEADER_BYTES, framePayload, sealContiguousFrame, sealSeparateFrame, writeFrameHeader }
   from './frame.js';
-import type { TimeIndexEntry } from './index_maps.js';
+import type { LogStart, TimeIndexEntry } from './index_maps.js';
 import type { LogContext } from './log_context.js';
 import type { RetentionPolicy } from './log_config.js';
 import { frameContinuityProblem, locationOf, recoverLog } from './recovery.js';
@@ -151,7 +151,7 @@ export class Log {
       assert(entry.index === expectedIndex, () => `append of index ${entry.index} where ${expectedIndex} is next`);
       assert(Number.isSafeInteger(entry.term) && entry.term >= lastTerm,
         () => `term ${entry.term} at index ${entry.index} is below the previous term ${lastTerm}`);
-      assert((entry.type === EntryType.data) === (entry.recordCount > 0),
+      assert(entry.type === EntryType.data || entry.recordCount === 0,
         () => `entry type ${entry.type} cannot hold ${entry.recordCount} records`);
       assert(Number.isSafeInteger(entry.maxTimestampMs) && entry.maxTimestampMs >= -1, 'bad max timestamp');
       const frameBytes = FRAME_HEADER_BYTES + entry.payload.length;
@@ -529,6 +529,35 @@ export class Log {
       this.firstIndexValue = index;
       this.termBeforeFirst = termBeforeFirst;
       this.logStartOffsetValue = firstOffset;
+    });
+  }
+
+  /**
+   * Discards every entry and continues the log at `start` (a Raft snapshot installed on a follower
+   * whose log it replaces). The snapshot must cover the persisted commit index.
+   */
+  async resetTo(start: LogStart): Promise<void> {
+    this.assertWritable();
+    const commit = this.context.hardStates.load(this.context.logId).commit;
+    assert(start.firstIndex - 1 >= commit, () => `resetTo(${start.firstIndex}) below the commit index ${commit}`);
+    await this.exclusive(async () => {
+      await this.indexWrites;
+      // Record the new start first: recovery drops whatever a crash leaves below it.
+      await this.context.maps.putLogStart(this.context.logId, start);
+      await this.context.maps.removeFrom(this.context.logId, 0, 0);
+      for (const segment of this.segments.splice(0)) segment.closeAndDelete();
+      this.segments.push(Segment.create(this.context.io, this.context.directory, start.firstIndex));
+      this.truncations += 1;
+      this.pending = [];
+      this.pendingTimes = [];
+      this.firstIndexValue = start.firstIndex;
+      this.termBeforeFirst = start.termBeforeFirst;
+      this.lastIndexValue = start.firstIndex - 1;
+      this.lastTermValue = start.termBeforeFirst;
+      this.nextOffsetValue = start.firstOffset;
+      this.logStartOffsetValue = start.firstOffset;
+      this.durableIndexValue = this.lastIndexValue;
+      this.timeIndexMaxMs = -1;
     });
   }
 

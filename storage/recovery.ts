@@ -58,8 +58,18 @@ export async function recoverLog(context: LogContext): Promise<RecoveredLog> {
   assert(firstSegment !== undefined, 'at least one segment');
   const firstIndex = Math.max(logStart?.firstIndex ?? firstSegment.baseIndex, firstSegment.baseIndex);
   const termBeforeFirst = logStart?.firstIndex === firstIndex ? logStart.termBeforeFirst : 0;
-  const cursor = await startCursor(context, segments, firstIndex, termBeforeFirst);
+  const cursor = await startCursor(context, segments, firstIndex);
   await scanTail(context, segments, cursor);
+  if (cursor.expectedIndex < firstIndex) {
+    // All that survives lies below the recorded start (a reset to a snapshot was cut short): start afresh.
+    context.logger.warn({ log: context.name, firstIndex, lastIndexFound: cursor.expectedIndex - 1 },
+      'discarding segments wholly below the log start');
+    for (const segment of segments.splice(0)) segment.closeAndDelete();
+    segments.push(Segment.create(io, directory, firstIndex));
+    await maps.removeFrom(logId, 0, 0);
+    return { segments, firstIndex, termBeforeFirst, lastIndex: firstIndex - 1, lastTerm: termBeforeFirst,
+      nextOffset: logStart?.firstOffset ?? 0, timeIndexMaxMs: -1 };
+  }
   await settleSegmentMetadata(context, segments, cursor);
   return {
     segments, firstIndex, termBeforeFirst, lastIndex: cursor.expectedIndex - 1, lastTerm: cursor.lastTerm,
@@ -89,9 +99,8 @@ function openSegments(context: LogContext, logStart: LogStart | undefined): Segm
 }
 
 /** Walks the index back to its last entry whose frame is present and intact. */
-async function startCursor(
-  context: LogContext, segments: readonly Segment[], firstIndex: number, termBeforeFirst: number,
-): Promise<ScanCursor> {
+async function startCursor(context: LogContext, segments: readonly Segment[], firstIndex: number):
+  Promise<ScanCursor> {
   const { maps, logId } = context;
   let anchor: EntryLocation | undefined;
   let dropped = 0;
@@ -106,8 +115,9 @@ async function startCursor(
   const firstSegment = segments[0];
   assert(firstSegment !== undefined, 'at least one segment');
   const cursor: ScanCursor = anchor === undefined
+    // From the start of the first file: frames below the log start may have any earlier term.
     ? { segmentSlot: 0, position: 0, expectedIndex: firstSegment.baseIndex, expectedOffset: null,
-      lastTerm: termBeforeFirst, timeIndexMaxMs: -1 }
+      lastTerm: 0, timeIndexMaxMs: -1 }
     : { segmentSlot: segments.findIndex((s) => s.baseIndex === anchor.segmentBaseIndex),
       position: anchor.position + anchor.frameBytes, expectedIndex: anchor.index + 1,
       expectedOffset: anchor.baseOffset + anchor.recordCount, lastTerm: anchor.term, timeIndexMaxMs: -1 };
@@ -204,8 +214,9 @@ export function frameContinuityProblem(header: FrameHeader, cursor: Pick<ScanCur
   if (cursor.expectedOffset !== null && header.baseOffset !== cursor.expectedOffset) {
     return `base offset ${header.baseOffset} where ${cursor.expectedOffset} was due`;
   }
-  const holdsRecords = header.type === EntryType.data;
-  if (holdsRecords !== header.recordCount > 0) return `entry type ${header.type} with ${header.recordCount} records`;
+  if (header.type !== EntryType.data && header.recordCount !== 0) {
+    return `entry type ${header.type} with ${header.recordCount} records`;
+  }
   return null;
 }
 

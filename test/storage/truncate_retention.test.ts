@@ -120,6 +120,69 @@ describe('Log truncation, deletion and retention', () => {
     await manager.close();
   });
 
+  it('resets to a snapshot point: every entry goes, offsets continue from the snapshot, and a reopen agrees',
+    async () => {
+      let manager = openManager(directory, logger);
+      let log = await manager.openLog('t-0');
+      log.append(entriesFrom(1, 50, 1));
+      await log.resetTo({ firstIndex: 1001, firstOffset: 5000, termBeforeFirst: 7 });
+      assert.equal(log.firstIndex, 1001);
+      assert.equal(log.lastIndex, 1000);
+      assert.equal(log.termAt(1000), 7);
+      assert.equal(log.nextOffset, 5000);
+      assert.deepEqual(segmentFiles(directory, 't-0'), ['00000000000000001001.log']);
+      log.append([dataEntry(1001, 7, { recordCount: 3 }), dataEntry(1002, 8, { recordCount: 2 })]);
+      assert.equal(log.readRaw(5003, 100).firstOffset, 5003);
+      await manager.close();
+      manager = openManager(directory, logger);
+      log = await manager.openLog('t-0');
+      assert.equal(log.firstIndex, 1001);
+      assert.equal(log.lastIndex, 1002);
+      assert.equal(log.logStartOffset, 5000);
+      assert.equal(log.nextOffset, 5005);
+      await manager.close();
+    });
+
+  it('a reset cut short by a crash (start recorded, old files left) recovers to the new start', async () => {
+    let manager = openManager(directory, logger);
+    let log = await manager.openLog('t-0');
+    log.append(entriesFrom(1, 30, 1));
+    await manager.close();
+    // Record the new start the way resetTo does first, then "crash" before the files go.
+    const { IndexMaps } = await import('../../storage/index_maps.js');
+    const { open } = await import('lmdb');
+    const stateRoot = open({ path: path.join(directory, 'state.lmdb'), maxDbs: 32 });
+    const indexRoot = open({ path: path.join(directory, 'index.lmdb'), maxDbs: 16, noSync: true });
+    await new IndexMaps(indexRoot, stateRoot).putLogStart(1, { firstIndex: 500, firstOffset: 900, termBeforeFirst: 4 });
+    await indexRoot.close();
+    await stateRoot.close();
+    manager = openManager(directory, logger);
+    log = await manager.openLog('t-0');
+    assert.equal(log.firstIndex, 500);
+    assert.equal(log.lastIndex, 499);
+    assert.equal(log.termAt(499), 4);
+    assert.equal(log.nextOffset, 900);
+    await manager.close();
+  });
+
+  it('after a prefix deletion inside a segment, a full index rebuild keeps every entry', async () => {
+    let manager = openManager(directory, logger);
+    let log = await manager.openLog('t-0');
+    log.append(entriesFrom(1, 60, 1));
+    log.append(entriesFrom(61, 60, 3));
+    await log.deletePrefix(70);
+    await manager.close();
+    const { removeIndexEntries } = await import('../helpers/segment_files.js');
+    await removeIndexEntries(directory, 1, 1, 200);
+    manager = openManager(directory, logger);
+    log = await manager.openLog('t-0');
+    assert.equal(log.firstIndex, 70);
+    assert.equal(log.lastIndex, 120);
+    assert.equal(log.termAt(69), 3);
+    assert.ok(log.entries(70, 121).every((entry) => payloadIntact(entry)));
+    await manager.close();
+  });
+
   it('retention by bytes deletes the oldest closed segments, never past the safe index', async () => {
     const manager = openManager(directory, logger);
     const log = await manager.openLog('t-0');
