@@ -11,7 +11,8 @@ import { Harness, TestNode, bootstrappedStorage } from './harness.js';
 
 function voteRequest(from: NodeId, to: NodeId, term: number, lastLogIndex: number,
   lastLogTerm: number): VoteRequest {
-  return { type: MessageType.voteRequest, groupId: 1, from, to, term, preVote: false, lastLogIndex, lastLogTerm,
+  return { type: MessageType.voteRequest, groupId: 1, from, to, term, preVote: false, lastLogIndex,
+    lastLogTerm,
     transfer: false };
 }
 
@@ -28,7 +29,8 @@ test('§5.2 rule: servers start up as followers', () => {
 
 test('§5.1 rule: a follower that sees a higher term adopts it (and its sender as leader)', () => {
   const h = new Harness([1, 2, 3]);
-  h.node(1).raw.step({ type: MessageType.heartbeatRequest, groupId: 1, from: 2, to: 1, term: 5, commitIndex: 0,
+  h.node(1).raw.step({ type: MessageType.heartbeatRequest, groupId: 1, from: 2, to: 1, term: 5,
+    commitIndex: 0,
     readSeq: 0 });
   equal(h.node(1).raft.term, 5);
   equal(h.node(1).raft.role, Role.follower);
@@ -80,7 +82,8 @@ test('§5.2 rule: on election timeout a follower becomes candidate, votes for it
   equal(node.raft.vote, 2);
   const first = node.raw.ready();
   deepEqual(first.hardState, { term: 2, vote: 2, commit: 3 });
-  equal(first.messages.filter((m) => m.type === MessageType.voteRequest).length, 0, 'vote requests wait for persist');
+  const early = first.messages.filter((m) => m.type === MessageType.voteRequest);
+  equal(early.length, 0, 'vote requests wait for persist');
   node.persistReady(first);
   const requests = node.drain().filter((m): m is VoteRequest => m.type === MessageType.voteRequest);
   deepEqual(requests.map((m) => m.to).sort(), [1, 3]);
@@ -107,7 +110,8 @@ test('§5.2 rule: a candidate wins with a majority, loses to a majority of refus
     const term = node.raft.term;
     for (const [from, granted] of [...c.granted.map((id) => [id, true] as const),
       ...c.rejected.map((id) => [id, false] as const)]) {
-      node.raw.step({ type: MessageType.voteResponse, groupId: 1, from, to: 1, term, preVote: false, granted });
+      node.raw.step({ type: MessageType.voteResponse, groupId: 1, from, to: 1, term, preVote: false,
+        granted });
     }
     equal(node.raft.role, c.role, JSON.stringify(c));
   }
@@ -135,7 +139,8 @@ test('§5.2 rule: a candidate that receives AppendEntries from a leader of its t
   equal(node.raft.leaderId, 2);
 });
 
-test('§5.2 rule: election timeouts are randomized in [timeout, 2 * timeout) from the seeded generator', () => {
+test('§5.2 rule: election timeouts are randomized in [timeout, 2 * timeout) from the seeded ' +
+  'generator', () => {
   const seen = new Set<number>();
   for (let seed = 1; seed <= 50; seed++) {
     const node = new TestNode(1, bootstrappedStorage([1, 2, 3]), {}, seed);
@@ -160,7 +165,8 @@ test('§5.4.1 rule: a voter refuses a candidate whose log is less up to date tha
   ];
   for (const c of cases) {
     const storage = bootstrappedStorage([1, 2, 3]);
-    storage.append([4, 5].map((index) => ({ term: 2, index, type: 'normal' as const, data: new Uint8Array(0) })));
+    storage.append([4, 5].map((index) => ({ term: 2, index, type: 'normal' as const,
+      data: new Uint8Array(0) })));
     storage.setHardState({ term: 2, vote: 0, commit: 3 });
     const node = new TestNode(1, storage, {}, 1);
     node.drain();

@@ -15,7 +15,8 @@ export class TestNode {
   readonly applied: Entry[] = [];
   readonly readStates: ReadState[] = [];
 
-  constructor(readonly id: NodeId, readonly storage: MemoryStorage, options: RaftConfigOptions, seed: number) {
+  constructor(readonly id: NodeId, readonly storage: MemoryStorage, options: RaftConfigOptions,
+    seed: number) {
     this.raw = new RawNode(makeConfig(id, 1, new SeededPrng(seed), { ...testDefaults, ...options }), storage);
   }
 
@@ -44,7 +45,8 @@ export class TestNode {
   }
 
   appliedData(): string[] {
-    return this.applied.filter((entry) => entry.type === 'normal').map((entry) => new TextDecoder().decode(entry.data));
+    const normal = this.applied.filter((entry) => entry.type === 'normal');
+    return normal.map((entry) => new TextDecoder().decode(entry.data));
   }
 }
 
@@ -61,7 +63,8 @@ export class Harness {
   readonly queue: Message[] = [];
   private readonly cutLinks = new Set<string>();
 
-  constructor(voters: readonly NodeId[], options: RaftConfigOptions = {}, extraNodes: readonly NodeId[] = []) {
+  constructor(voters: readonly NodeId[], options: RaftConfigOptions = {},
+    extraNodes: readonly NodeId[] = []) {
     for (const id of voters) this.add(id, bootstrappedStorage(voters), options);
     for (const id of extraNodes) this.add(id, new MemoryStorage(), options);
   }

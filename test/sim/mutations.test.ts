@@ -14,14 +14,16 @@ const seedsMax = 3000;
 
 function firstViolation(mutation: Mutation): { seed: number; message: string } | undefined {
   for (let seed = 1; seed <= seedsMax; seed++) {
-    const result = runSeed(seed, { ...defaultSeedOptions, nodeCount: nodeCountForSeed(seed), mutations: [mutation] });
+    const options = { ...defaultSeedOptions, nodeCount: nodeCountForSeed(seed), mutations: [mutation] };
+    const result = runSeed(seed, options);
     if (!result.ok) return { seed, message: result.violation.message };
   }
   return undefined;
 }
 
 for (const mutation of Object.values(Mutations)) {
-  test(`mutation ${mutation} is caught by the simulator within ${seedsMax} seeds`, { timeout: 180_000 }, () => {
+  const name = `mutation ${mutation} is caught by the simulator within ${seedsMax} seeds`;
+  test(name, { timeout: 180_000 }, () => {
     const found = firstViolation(mutation);
     ok(found !== undefined, `mutation ${mutation} survived ${seedsMax} seeds`);
     console.log(`mutation ${mutation}: caught at seed ${found.seed}: ${found.message}`);

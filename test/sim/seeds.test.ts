@@ -14,9 +14,11 @@ const seedsTarget = 6000;
 /** Keeps the whole suite under 15 minutes on 2 cores even on a slow machine. */
 const timeBoxMs = 150_000;
 
-test('simulator: >= 2000 seeds of 3- and 5-node clusters keep safety and liveness', { timeout: 300_000 }, () => {
+test('simulator: >= 2000 seeds of 3- and 5-node clusters keep safety and ' +
+  'liveness', { timeout: 300_000 }, () => {
   const startedMs = performance.now();
-  const totals: SimStats = { ticks: 0, messagesSent: 0, crashes: 0, leaderChanges: 0, acked: 0, confChanges: 0,
+  const totals: SimStats = { ticks: 0, messagesSent: 0, crashes: 0, leaderChanges: 0, acked: 0,
+    confChanges: 0,
     transfers: 0, reads: 0, snapshotsSent: 0 };
   let ran = 0;
   for (let seed = 1; seed <= seedsTarget; seed++) {
@@ -32,7 +34,8 @@ test('simulator: >= 2000 seeds of 3- and 5-node clusters keep safety and livenes
     `totals ${JSON.stringify(totals)}`);
   ok(ran >= seedsMin, `only ${ran} seeds ran inside the ${timeBoxMs / 1000} s time box`);
   // Every fault and feature kind must actually have happened, or the run proves little.
-  for (const key of ['crashes', 'leaderChanges', 'confChanges', 'transfers', 'reads', 'snapshotsSent'] as const) {
+  const kinds = ['crashes', 'leaderChanges', 'confChanges', 'transfers', 'reads', 'snapshotsSent'] as const;
+  for (const key of kinds) {
     ok(totals[key] > 0, `no ${key} across all seeds`);
   }
 });

@@ -67,7 +67,8 @@ export class SimCluster {
     this.plan = options.plan ?? drawFaultPlan(this.prng);
     this.network = new SimNetwork(this.prng);
     this.network.faults = { dropProbability: this.plan.dropProbability,
-      duplicateProbability: this.plan.duplicateProbability, delayTicksMax: this.plan.delayTicksMax, reorder: true };
+      duplicateProbability: this.plan.duplicateProbability, delayTicksMax: this.plan.delayTicksMax,
+      reorder: true };
     const voters = Array.from({ length: options.nodeCount }, (_, i) => i + 1);
     const spare = options.nodeCount + 1;
     this.nodes = [...voters, spare].map((id) => new SimNode(id, id === spare ? undefined : voters));
@@ -98,7 +99,8 @@ export class SimCluster {
     while (!this.converged()) {
       if (this.tick - this.healedTick >= this.options.livenessTicksMax) {
         const what = this.livenessAckIndex === 0 ? 'no new proposal committed' : 'members did not catch up';
-        throw new Violation('liveness', `${what} within ${this.options.livenessTicksMax} ticks after healing ` +
+        throw new Violation('liveness',
+          `${what} within ${this.options.livenessTicksMax} ticks after healing ` +
           `(leader: ${this.leader()?.id ?? 'none'})`);
       }
       this.step(false);

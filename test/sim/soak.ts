@@ -67,6 +67,8 @@ function main(): number {
   }
   const bar = new cliProgress.SingleBar({
     format: 'sim [{bar}] {value}/{total} seeds | {rate} seeds/s | eta {eta}s',
+    noTTYOutput: true,
+    notTTYSchedule: 10_000,
   }, cliProgress.Presets.shades_classic);
   const startedMs = performance.now();
   bar.start(args.seeds, 0, { rate: '0.0' });
