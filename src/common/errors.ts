@@ -28,6 +28,7 @@ export const ERROR_TABLE = {
   NOT_LEADER_OR_FOLLOWER: { wire: 6, retriable: true, message: 'This broker does not lead the partition' },
   REQUEST_TIMED_OUT: { wire: 7, retriable: true, message: 'The request timed out' },
   MESSAGE_TOO_LARGE: { wire: 10, retriable: false, message: 'The record batch is over the size limit' },
+  NETWORK_EXCEPTION: { wire: 13, retriable: true, message: 'The connection to the broker was closed or lost' },
   INVALID_TOPIC_EXCEPTION: { wire: 17, retriable: false, message: 'The topic name is invalid' },
   NOT_ENOUGH_REPLICAS: { wire: 19, retriable: true, message: 'No majority of replicas is reachable' },
   INVALID_REQUIRED_ACKS: { wire: 21, retriable: false, message: 'acks must be -1, 0 or 1' },
@@ -51,6 +52,9 @@ export const ERROR_TABLE = {
   BROKER_ID_NOT_REGISTERED: { wire: 102, retriable: false, message: 'The broker id is not registered' },
   // Private: a segment frame failed its checksum. Kafka clients see KAFKA_STORAGE_ERROR.
   CORRUPT_SEGMENT: { wire: -1001, retriable: false, message: 'A log segment is corrupt' },
+  // Private: too many requests in flight (a broker's request server, or a client connection's
+  // waiting queue); retry after a back-off. Kafka clients see REQUEST_TIMED_OUT.
+  TOO_MANY_REQUESTS: { wire: -1002, retriable: true, message: 'Too many requests in flight; retry later' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_TABLE;
@@ -58,6 +62,7 @@ export type ErrorCode = keyof typeof ERROR_TABLE;
 /** What a Kafka client is sent for each private code. */
 const KAFKA_ALIASES: Readonly<Partial<Record<ErrorCode, ErrorCode>>> = {
   CORRUPT_SEGMENT: 'KAFKA_STORAGE_ERROR',
+  TOO_MANY_REQUESTS: 'REQUEST_TIMED_OUT',
 };
 
 const CODES_BY_WIRE: ReadonlyMap<number, ErrorCode> = new Map(
