@@ -1,0 +1,215 @@
+/**
+ * The controller log's commands as TypeScript values, and their protobuf encoding
+ * (MetadataCommand of src/protocol/proto/metadata.proto).
+ *
+ * A command's `type` is the name of its oneof field, so the TypeScript union and the wire format
+ * cannot drift apart. Encoding asserts what the leader must already have checked (integer ranges);
+ * decoding treats the bytes as untrusted and throws MalformedMetadataError. Whether a well-formed
+ * command makes sense against the current state is the state machine's business, not the codec's.
+ */
+import { assertNever } from '../../raft/core/assert.js';
+import {
+  checkUint32,
+  checkUint64,
+  decodeMessage,
+  encodeMessage,
+  MalformedMetadataError,
+  readAssignments,
+  readMessage,
+  readString,
+  readStringList,
+  readStringMap,
+  readUint32,
+  readUint64,
+  sortedStringMap,
+} from './metadata_codec.js';
+import type { DecodedFields } from './metadata_codec.js';
+
+export interface RegisterBrokerCommand {
+  readonly type: 'registerBroker';
+  readonly brokerId: number;
+  /** Client listener. */
+  readonly host: string;
+  readonly port: number;
+  /** Raft listener. */
+  readonly raftHost: string;
+  readonly raftPort: number;
+  /** Grows with every start of the broker process; a smaller one is a stale registration. */
+  readonly incarnation: number;
+}
+
+export interface FenceBrokerCommand {
+  readonly type: 'fenceBroker';
+  readonly brokerId: number;
+  readonly incarnation: number;
+}
+
+export interface UnfenceBrokerCommand {
+  readonly type: 'unfenceBroker';
+  readonly brokerId: number;
+  readonly incarnation: number;
+}
+
+export interface CreateTopicCommand {
+  readonly type: 'createTopic';
+  readonly name: string;
+  readonly partitionCount: number;
+  readonly replicationFactor: number;
+  readonly configs: Readonly<Record<string, string>>;
+  /** assignments[p] lists partition p's replicas, preferred leader first. */
+  readonly assignments: readonly (readonly number[])[];
+}
+
+export interface DeleteTopicCommand {
+  readonly type: 'deleteTopic';
+  readonly name: string;
+}
+
+export interface AlterConfigsCommand {
+  readonly type: 'alterConfigs';
+  readonly name: string;
+  readonly set: Readonly<Record<string, string>>;
+  readonly remove: readonly string[];
+}
+
+export interface AllocateProducerIdsCommand {
+  readonly type: 'allocateProducerIds';
+  readonly brokerId: number;
+  /** The next free producer id as the leader saw it. */
+  readonly blockStart: number;
+  readonly blockSize: number;
+}
+
+export type MetadataCommand =
+  | RegisterBrokerCommand
+  | FenceBrokerCommand
+  | UnfenceBrokerCommand
+  | CreateTopicCommand
+  | DeleteTopicCommand
+  | AlterConfigsCommand
+  | AllocateProducerIdsCommand;
+
+export type MetadataCommandType = MetadataCommand['type'];
+
+export const METADATA_COMMAND_TYPES = [
+  'registerBroker',
+  'fenceBroker',
+  'unfenceBroker',
+  'createTopic',
+  'deleteTopic',
+  'alterConfigs',
+  'allocateProducerIds',
+] as const satisfies readonly MetadataCommandType[];
+
+/** The MetadataCommand protobuf bytes of command. */
+export function encodeCommand(command: MetadataCommand): Uint8Array {
+  return encodeMessage('MetadataCommand', { [command.type]: commandBody(command) });
+}
+
+/** The command in bytes; throws MalformedMetadataError when they are not a MetadataCommand. */
+export function decodeCommand(bytes: Uint8Array): MetadataCommand {
+  const envelope = decodeMessage('MetadataCommand', bytes);
+  const type = envelope['command'];
+  if (typeof type !== 'string' || !isCommandType(type)) {
+    throw new MalformedMetadataError('MetadataCommand names no known command');
+  }
+  return commandFromFields(type, readMessage(envelope, type));
+}
+
+function isCommandType(type: string): type is MetadataCommandType {
+  return (METADATA_COMMAND_TYPES as readonly string[]).includes(type);
+}
+
+function commandBody(command: MetadataCommand): Record<string, unknown> {
+  switch (command.type) {
+    case 'registerBroker':
+      return {
+        brokerId: checkUint32(command.brokerId, 'brokerId'),
+        host: command.host,
+        port: checkUint32(command.port, 'port'),
+        raftHost: command.raftHost,
+        raftPort: checkUint32(command.raftPort, 'raftPort'),
+        incarnation: checkUint64(command.incarnation, 'incarnation'),
+      };
+    case 'fenceBroker':
+    case 'unfenceBroker':
+      return {
+        brokerId: checkUint32(command.brokerId, 'brokerId'),
+        incarnation: checkUint64(command.incarnation, 'incarnation'),
+      };
+    case 'createTopic':
+      return {
+        name: command.name,
+        partitionCount: checkUint32(command.partitionCount, 'partitionCount'),
+        replicationFactor: checkUint32(command.replicationFactor, 'replicationFactor'),
+        configs: { ...sortedStringMap(Object.entries(command.configs)) },
+        assignments: encodeAssignments(command.assignments),
+      };
+    case 'deleteTopic':
+      return { name: command.name };
+    case 'alterConfigs':
+      return {
+        name: command.name,
+        set: { ...sortedStringMap(Object.entries(command.set)) },
+        remove: [...command.remove],
+      };
+    case 'allocateProducerIds':
+      return {
+        brokerId: checkUint32(command.brokerId, 'brokerId'),
+        blockStart: checkUint64(command.blockStart, 'blockStart'),
+        blockSize: checkUint32(command.blockSize, 'blockSize'),
+      };
+    default:
+      return assertNever(command, 'metadata command');
+  }
+}
+
+/** PartitionAssignment messages for replica lists. */
+export function encodeAssignments(assignments: readonly (readonly number[])[]): Record<string, unknown>[] {
+  return assignments.map((replicas) => ({ replicas: replicas.map((id) => checkUint32(id, 'replica broker id')) }));
+}
+
+function commandFromFields(type: MetadataCommandType, fields: DecodedFields): MetadataCommand {
+  switch (type) {
+    case 'registerBroker':
+      return {
+        type,
+        brokerId: readUint32(fields, 'brokerId'),
+        host: readString(fields, 'host'),
+        port: readUint32(fields, 'port'),
+        raftHost: readString(fields, 'raftHost'),
+        raftPort: readUint32(fields, 'raftPort'),
+        incarnation: readUint64(fields, 'incarnation'),
+      };
+    case 'fenceBroker':
+    case 'unfenceBroker':
+      return { type, brokerId: readUint32(fields, 'brokerId'), incarnation: readUint64(fields, 'incarnation') };
+    case 'createTopic':
+      return {
+        type,
+        name: readString(fields, 'name'),
+        partitionCount: readUint32(fields, 'partitionCount'),
+        replicationFactor: readUint32(fields, 'replicationFactor'),
+        configs: readStringMap(fields, 'configs'),
+        assignments: readAssignments(fields, 'assignments'),
+      };
+    case 'deleteTopic':
+      return { type, name: readString(fields, 'name') };
+    case 'alterConfigs':
+      return {
+        type,
+        name: readString(fields, 'name'),
+        set: readStringMap(fields, 'set'),
+        remove: readStringList(fields, 'remove'),
+      };
+    case 'allocateProducerIds':
+      return {
+        type,
+        brokerId: readUint32(fields, 'brokerId'),
+        blockStart: readUint64(fields, 'blockStart'),
+        blockSize: readUint32(fields, 'blockSize'),
+      };
+    default:
+      return assertNever(type, 'metadata command type');
+  }
+}

@@ -1,0 +1,300 @@
+/**
+ * src/protocol/proto/metadata.proto as a protobufjs JSON descriptor, so the controller can encode its
+ * commands by reflection without reading the .proto file at run time. Regenerate it with
+ *   npx pbjs -t json src/protocol/proto/metadata.proto
+ * and paste the output below; test/unit/controller/commands.test.ts fails when the two disagree.
+ */
+export const METADATA_SCHEMA = {
+  nested: {
+    tributary: {
+      nested: {
+        metadata: {
+          nested: {
+            RegisterBroker: {
+              fields: {
+                brokerId: {
+                  type: 'uint32',
+                  id: 1,
+                  protoName: 'broker_id'
+                },
+                host: {
+                  type: 'string',
+                  id: 2
+                },
+                port: {
+                  type: 'uint32',
+                  id: 3
+                },
+                raftHost: {
+                  type: 'string',
+                  id: 4,
+                  protoName: 'raft_host'
+                },
+                raftPort: {
+                  type: 'uint32',
+                  id: 5,
+                  protoName: 'raft_port'
+                },
+                incarnation: {
+                  type: 'uint64',
+                  id: 6
+                }
+              }
+            },
+            FenceBroker: {
+              fields: {
+                brokerId: {
+                  type: 'uint32',
+                  id: 1,
+                  protoName: 'broker_id'
+                },
+                incarnation: {
+                  type: 'uint64',
+                  id: 2
+                }
+              }
+            },
+            UnfenceBroker: {
+              fields: {
+                brokerId: {
+                  type: 'uint32',
+                  id: 1,
+                  protoName: 'broker_id'
+                },
+                incarnation: {
+                  type: 'uint64',
+                  id: 2
+                }
+              }
+            },
+            PartitionAssignment: {
+              fields: {
+                replicas: {
+                  rule: 'repeated',
+                  type: 'uint32',
+                  id: 1
+                }
+              }
+            },
+            CreateTopic: {
+              fields: {
+                name: {
+                  type: 'string',
+                  id: 1
+                },
+                partitionCount: {
+                  type: 'uint32',
+                  id: 2,
+                  protoName: 'partition_count'
+                },
+                replicationFactor: {
+                  type: 'uint32',
+                  id: 3,
+                  protoName: 'replication_factor'
+                },
+                configs: {
+                  keyType: 'string',
+                  type: 'string',
+                  id: 4
+                },
+                assignments: {
+                  rule: 'repeated',
+                  type: 'PartitionAssignment',
+                  id: 5
+                }
+              }
+            },
+            DeleteTopic: {
+              fields: {
+                name: {
+                  type: 'string',
+                  id: 1
+                }
+              }
+            },
+            AlterConfigs: {
+              fields: {
+                name: {
+                  type: 'string',
+                  id: 1
+                },
+                set: {
+                  keyType: 'string',
+                  type: 'string',
+                  id: 2
+                },
+                remove: {
+                  rule: 'repeated',
+                  type: 'string',
+                  id: 3
+                }
+              }
+            },
+            AllocateProducerIds: {
+              fields: {
+                brokerId: {
+                  type: 'uint32',
+                  id: 1,
+                  protoName: 'broker_id'
+                },
+                blockStart: {
+                  type: 'uint64',
+                  id: 2,
+                  protoName: 'block_start'
+                },
+                blockSize: {
+                  type: 'uint32',
+                  id: 3,
+                  protoName: 'block_size'
+                }
+              }
+            },
+            MetadataCommand: {
+              oneofs: {
+                command: {
+                  oneof: [
+                    'registerBroker',
+                    'fenceBroker',
+                    'unfenceBroker',
+                    'createTopic',
+                    'deleteTopic',
+                    'alterConfigs',
+                    'allocateProducerIds'
+                  ]
+                }
+              },
+              fields: {
+                registerBroker: {
+                  type: 'RegisterBroker',
+                  id: 1,
+                  protoName: 'register_broker'
+                },
+                fenceBroker: {
+                  type: 'FenceBroker',
+                  id: 2,
+                  protoName: 'fence_broker'
+                },
+                unfenceBroker: {
+                  type: 'UnfenceBroker',
+                  id: 3,
+                  protoName: 'unfence_broker'
+                },
+                createTopic: {
+                  type: 'CreateTopic',
+                  id: 4,
+                  protoName: 'create_topic'
+                },
+                deleteTopic: {
+                  type: 'DeleteTopic',
+                  id: 5,
+                  protoName: 'delete_topic'
+                },
+                alterConfigs: {
+                  type: 'AlterConfigs',
+                  id: 6,
+                  protoName: 'alter_configs'
+                },
+                allocateProducerIds: {
+                  type: 'AllocateProducerIds',
+                  id: 7,
+                  protoName: 'allocate_producer_ids'
+                }
+              }
+            },
+            BrokerRecord: {
+              fields: {
+                brokerId: {
+                  type: 'uint32',
+                  id: 1,
+                  protoName: 'broker_id'
+                },
+                host: {
+                  type: 'string',
+                  id: 2
+                },
+                port: {
+                  type: 'uint32',
+                  id: 3
+                },
+                raftHost: {
+                  type: 'string',
+                  id: 4,
+                  protoName: 'raft_host'
+                },
+                raftPort: {
+                  type: 'uint32',
+                  id: 5,
+                  protoName: 'raft_port'
+                },
+                incarnation: {
+                  type: 'uint64',
+                  id: 6
+                },
+                fenced: {
+                  type: 'bool',
+                  id: 7
+                },
+                epoch: {
+                  type: 'uint64',
+                  id: 8
+                }
+              }
+            },
+            TopicRecord: {
+              fields: {
+                name: {
+                  type: 'string',
+                  id: 1
+                },
+                topicId: {
+                  type: 'uint64',
+                  id: 2,
+                  protoName: 'topic_id'
+                },
+                replicationFactor: {
+                  type: 'uint32',
+                  id: 3,
+                  protoName: 'replication_factor'
+                },
+                configs: {
+                  keyType: 'string',
+                  type: 'string',
+                  id: 4
+                },
+                partitions: {
+                  rule: 'repeated',
+                  type: 'PartitionAssignment',
+                  id: 5
+                }
+              }
+            },
+            MetadataSnapshot: {
+              fields: {
+                lastAppliedIndex: {
+                  type: 'uint64',
+                  id: 1,
+                  protoName: 'last_applied_index'
+                },
+                nextProducerId: {
+                  type: 'uint64',
+                  id: 2,
+                  protoName: 'next_producer_id'
+                },
+                brokers: {
+                  rule: 'repeated',
+                  type: 'BrokerRecord',
+                  id: 3
+                },
+                topics: {
+                  rule: 'repeated',
+                  type: 'TopicRecord',
+                  id: 4
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+};
