@@ -14,3 +14,5 @@ export {
 export type { StorageErrorCode } from './errors.js';
 export { crc32c } from './crc32c.js';
 export { logNameOf, partitionDirectory, segmentFileName } from './paths.js';
+export { RaftLogStorage } from './raft_log_storage.js';
+export type { PayloadDescription, RaftLogStorageOptions } from './raft_log_storage.js';

@@ -21,6 +21,9 @@ import { Log } from './log.js';
 import { defaultLogConfig, validateLogConfig } from './log_config.js';
 import type { LogConfig } from './log_config.js';
 import { partitionDirectory } from './paths.js';
+import { RaftLogStorage } from './raft_log_storage.js';
+import type { RaftLogStorageOptions } from './raft_log_storage.js';
+import { SnapshotStore } from './snapshot_store.js';
 import type { StorageLogger } from './types.js';
 
 export interface LogManagerOptions {
@@ -35,6 +38,7 @@ export class LogManager {
   private readonly logs = new Map<string, Log>();
   private readonly maps: IndexMaps;
   private readonly hardStates: HardStateStore;
+  private readonly snapshots: SnapshotStore;
   private readonly config: LogConfig;
 
   private constructor(
@@ -44,6 +48,7 @@ export class LogManager {
   ) {
     this.maps = new IndexMaps(indexRoot, stateRoot);
     this.hardStates = new HardStateStore(stateRoot);
+    this.snapshots = new SnapshotStore(stateRoot);
     this.config = validateLogConfig({ ...defaultLogConfig, ...options.config });
   }
 
@@ -88,6 +93,24 @@ export class LogManager {
     });
     this.logs.set(name, log);
     return log;
+  }
+
+  /** The log `name` as the Raft core's storage, with its snapshot in the state environment. */
+  async openRaftStorage(name: string, options: RaftLogStorageOptions): Promise<RaftLogStorage> {
+    const log = await this.openLog(name);
+    return new RaftLogStorage(log, await this.maps.logIdOf(name), this.snapshots, options);
+  }
+
+  /** Closes the log `name` (if open) and deletes its files, index entries, hard state and snapshot. */
+  async deleteLog(name: string): Promise<void> {
+    const log = this.logs.get(name);
+    if (log !== undefined) await log.close();
+    this.logs.delete(name);
+    const logId = await this.maps.logIdOf(name);
+    (this.options.io ?? nodeFileIo).removeTree(partitionDirectory(this.options.dataDirectory, name));
+    await this.maps.removeLog(logId);
+    await this.hardStates.remove(logId);
+    await this.snapshots.remove(logId);
   }
 
   async close(): Promise<void> {
