@@ -1,4 +1,17 @@
-/** Public surface of the Raft core: a pure, deterministic state machine (no I/O, clock or chance). */
+/**
+ * Public surface of the Raft core: a pure, deterministic state machine (no I/O, clock or chance).
+ *
+ * A host drives one RawNode per group:
+ *   timer        -> node.tick()
+ *   peer message -> node.step(message)            (messages carry groupId for multiplexing)
+ *   client       -> node.propose(data), readIndex(context), proposeConfChange(change), ...
+ *   then, while node.hasReady():
+ *     const ready = node.ready();
+ *     persist ready.snapshot, ready.entries, ready.hardState (fsync when ready.mustSync);
+ *     send ready.messages; apply ready.committedEntries; serve ready.readStates;
+ *     node.advance();   // releases the messages that waited for this persist
+ * See ready.ts for the exact contract and storage.ts for the LogStorage the host implements.
+ */
 export { AssertionError, assert, assertNever, assertNatural, defined } from './assert.js';
 export type { GroupId, NodeId, RaftIndex, Term } from './ids.js';
 export { Role, noNode } from './ids.js';

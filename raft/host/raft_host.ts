@@ -1,0 +1,201 @@
+/**
+ * Drives every Raft group of a broker: ticks them on a timer, steps received messages into them,
+ * and performs their Readies in the order ready.ts prescribes (persist, then apply, then advance).
+ * Groups persist independently and concurrently, so one slow fsync never holds back another group;
+ * within a group, Readies are strictly one at a time. A group whose storage fails is stopped and
+ * reported: continuing without durable writes would break Raft's promises.
+ */
+import { randomInt } from 'node:crypto';
+import type { GroupId, Message, NodeId, ProposeResult, RaftConfigOptions, Ready, RequestResult, SoftState }
+  from '../core/index.js';
+import { RawNode, SeededPrng, assert, makeConfig } from '../core/index.js';
+import type { ConfChange } from '../core/index.js';
+import type { ReplicaStateMachine, ReplicaStorage } from './replica.js';
+import type { RaftTransport } from './transport.js';
+
+export interface RaftHostLogger {
+  info(object: object, message: string): void;
+  warn(object: object, message: string): void;
+  error(object: object, message: string): void;
+}
+
+export interface RaftHostOptions {
+  readonly nodeId: NodeId;
+  readonly transport: RaftTransport;
+  readonly logger: RaftHostLogger;
+  /** Milliseconds per Raft tick; election and heartbeat timeouts are counted in ticks. */
+  readonly tickMs: number;
+  readonly raft?: RaftConfigOptions;
+  /** A group's storage failed: it has been stopped. */
+  readonly onGroupFailed?: (groupId: GroupId, error: unknown) => void;
+}
+
+class RaftGroup {
+  persisting = false;
+  failed = false;
+  softState: SoftState | undefined = undefined;
+  constructor(readonly groupId: GroupId, readonly raw: RawNode, readonly storage: ReplicaStorage,
+    readonly machine: ReplicaStateMachine) {}
+}
+
+export class RaftHost {
+  private readonly groups = new Map<GroupId, RaftGroup>();
+  private readonly dirty = new Set<RaftGroup>();
+  private drainScheduled = false;
+  private ticker: NodeJS.Timeout | undefined;
+  private unknownGroupMessages = 0;
+
+  constructor(private readonly options: RaftHostOptions) {}
+
+  get nodeId(): NodeId { return this.options.nodeId; }
+
+  async start(): Promise<void> {
+    await this.options.transport.start((messages) => { this.deliver(messages); });
+    this.ticker = setInterval(() => { this.tick(); }, this.options.tickMs);
+  }
+
+  /** Starts driving a group whose storage is open (and bootstrapped if new). */
+  addGroup(groupId: GroupId, storage: ReplicaStorage, machine: ReplicaStateMachine): void {
+    assert(!this.groups.has(groupId), () => `group ${groupId} is already hosted`);
+    // Election jitter only needs to differ between nodes; the core takes it from this seed.
+    const prng = new SeededPrng(randomInt(2 ** 31));
+    const config = makeConfig(this.options.nodeId, groupId, prng, this.options.raft);
+    const group = new RaftGroup(groupId, new RawNode(config, storage), storage, machine);
+    this.groups.set(groupId, group);
+    this.markDirty(group);
+  }
+
+  removeGroup(groupId: GroupId): void {
+    const group = this.groups.get(groupId);
+    if (group === undefined) return;
+    this.groups.delete(groupId);
+    this.dirty.delete(group);
+  }
+
+  hasGroup(groupId: GroupId): boolean {
+    return this.groups.has(groupId);
+  }
+
+  /** Waits until no Ready of the group is being persisted (before closing its storage). */
+  async quiesce(groupId: GroupId, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.groups.get(groupId)?.persisting === true && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+  }
+
+  propose(groupId: GroupId, data: Uint8Array): ProposeResult | undefined {
+    const group = this.groups.get(groupId);
+    if (group === undefined || group.failed) return undefined;
+    const result = group.raw.propose(data);
+    this.markDirty(group);
+    return result;
+  }
+
+  proposeConfChange(groupId: GroupId, change: ConfChange): ProposeResult | undefined {
+    const group = this.groups.get(groupId);
+    if (group === undefined || group.failed) return undefined;
+    const result = group.raw.proposeConfChange(change);
+    this.markDirty(group);
+    return result;
+  }
+
+  transferLeadership(groupId: GroupId, target: NodeId): RequestResult | undefined {
+    const group = this.groups.get(groupId);
+    if (group === undefined || group.failed) return undefined;
+    const result = group.raw.transferLeadership(target);
+    this.markDirty(group);
+    return result;
+  }
+
+  /** Role, leader and term of a hosted group. */
+  status(groupId: GroupId): ReturnType<RawNode['status']> | undefined {
+    return this.groups.get(groupId)?.raw.status();
+  }
+
+  private tick(): void {
+    for (const group of this.groups.values()) {
+      if (group.failed) continue;
+      group.raw.tick();
+      this.markDirty(group);
+    }
+  }
+
+  private deliver(messages: readonly Message[]): void {
+    for (const message of messages) {
+      const group = this.groups.get(message.groupId);
+      if (group === undefined || group.failed) {
+        // A replica this broker does not host (yet, or any more): the sender retries.
+        this.unknownGroupMessages += 1;
+        continue;
+      }
+      group.raw.step(message);
+      this.markDirty(group);
+    }
+  }
+
+  private markDirty(group: RaftGroup): void {
+    this.dirty.add(group);
+    if (this.drainScheduled) return;
+    this.drainScheduled = true;
+    setImmediate(() => { this.drain(); });
+  }
+
+  private drain(): void {
+    this.drainScheduled = false;
+    const groups = [...this.dirty];
+    this.dirty.clear();
+    for (const group of groups) {
+      if (group.persisting || group.failed || !this.groups.has(group.groupId) || !group.raw.hasReady()) continue;
+      group.persisting = true;
+      void this.handleReady(group, group.raw.ready());
+    }
+  }
+
+  private async handleReady(group: RaftGroup, ready: Ready): Promise<void> {
+    try {
+      // Messages in a Ready do not depend on its writes (the core holds back those that do).
+      this.options.transport.send(ready.messages);
+      await this.persist(group, ready);
+      if (ready.snapshot !== undefined) group.machine.restore(ready.snapshot);
+      if (ready.committedEntries.length > 0) group.machine.apply(ready.committedEntries);
+      this.noticeSoftState(group, ready.softState);
+      group.raw.advance();
+      group.persisting = false;
+      this.markDirty(group);
+    } catch (error) {
+      group.failed = true;
+      this.options.logger.error({ groupId: group.groupId, error }, 'raft group stopped: storage failed');
+      this.options.onGroupFailed?.(group.groupId, error);
+    }
+  }
+
+  private async persist(group: RaftGroup, ready: Ready): Promise<void> {
+    const { storage } = group;
+    if (ready.snapshot !== undefined) {
+      await storage.installSnapshot(ready.snapshot, group.machine.snapshotNextOffset(ready.snapshot));
+    }
+    await storage.append(ready.entries);
+    const hardStateSaved = ready.hardState === undefined ? undefined : storage.saveHardState(ready.hardState);
+    if (ready.mustSync && ready.entries.length > 0) await storage.sync();
+    await hardStateSaved;
+  }
+
+  private noticeSoftState(group: RaftGroup, softState: SoftState): void {
+    const previous = group.softState;
+    if (previous?.role === softState.role && previous.leaderId === softState.leaderId) return;
+    group.softState = softState;
+    group.machine.onSoftState(softState, group.raw.status().term);
+  }
+
+  async close(): Promise<void> {
+    if (this.ticker !== undefined) clearInterval(this.ticker);
+    this.ticker = undefined;
+    const deadline = Date.now() + 5_000;
+    while ([...this.groups.values()].some((g) => g.persisting) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    this.groups.clear();
+    await this.options.transport.close();
+  }
+}
