@@ -43,9 +43,12 @@
  * (assert). Decoded keys and values are Buffer views into the input bytes (no copy): a caller that
  * reuses the input buffer must copy first.
  *
- * Brokers never decompress: validateBatch only reads the header and the CRC, and
- * decodeRecordBatch (for clients and tests) refuses compressed batches with
- * UnsupportedCompressionError.
+ * Compression: with codec != 0 the bytes from 61 on are the codec's compression of the record
+ * sequence above; the header (recordCount included) stays uncompressed. This file holds no
+ * codec: encodeRecordBatch and decodeRecordBatch take a RecordsCodec function (the client's is
+ * src/client/compression.ts). Brokers never decompress: validateBatch only reads the header and
+ * the CRC, and decodeRecordBatch refuses compressed batches with UnsupportedCompressionError
+ * unless the caller (a client or a test) passes a decompressor.
  */
 import { assert } from '../../raft/core/assert.js';
 import { crc32c } from '../../storage/crc32c.js';
@@ -324,12 +327,20 @@ export interface RecordInput {
   readonly timestamp?: number;
 }
 
+/**
+ * Compresses (encode) or decompresses (decode) the record bytes after recordCount with `codec`.
+ * Encoders are only called with a codec other than 'none'.
+ */
+export type RecordsCodec = (codec: CompressionCodec, bytes: Uint8Array) => Uint8Array;
+
 export interface EncodeBatchOptions {
   /** At least one record; record i gets offsetDelta i. */
   readonly records: readonly RecordInput[];
   /** Defaults to the first record's timestamp (as Kafka's Java client does). */
   readonly baseTimestamp?: number;
-  readonly compression?: 'none';
+  /** Written in attribute bits 0-2; anything but 'none' needs `compress`. */
+  readonly compression?: CompressionCodec;
+  readonly compress?: RecordsCodec;
   readonly producerId?: number;
   readonly producerEpoch?: number;
   readonly baseSequence?: number;
@@ -410,11 +421,12 @@ function writeRecord(out: Buffer, position: number, record: RecordInput, bodyByt
 function writeBatchHeader(out: Buffer, options: EncodeBatchOptions, stamps: BatchTimestamps): void {
   const view = viewOf(out);
   const count = options.records.length;
+  const codecId = COMPRESSION_CODECS.indexOf(options.compression ?? 'none');
   view.setBigInt64(BASE_OFFSET_OFFSET, BigInt(options.baseOffset ?? 0));
   view.setInt32(BATCH_LENGTH_OFFSET, out.length - LOG_OVERHEAD_BYTES);
   view.setInt32(PARTITION_LEADER_EPOCH_OFFSET, options.partitionLeaderEpoch ?? -1);
   view.setInt8(MAGIC_OFFSET, MAGIC_V2);
-  view.setInt16(ATTRIBUTES_OFFSET, options.transactional === true ? TRANSACTIONAL_MASK : 0);
+  view.setInt16(ATTRIBUTES_OFFSET, codecId | (options.transactional === true ? TRANSACTIONAL_MASK : 0));
   view.setInt32(LAST_OFFSET_DELTA_OFFSET, count - 1);
   view.setBigInt64(BASE_TIMESTAMP_OFFSET, BigInt(stamps.base));
   view.setBigInt64(MAX_TIMESTAMP_OFFSET, BigInt(stamps.max));
@@ -441,9 +453,25 @@ function assertEncodeOptions(options: EncodeBatchOptions): void {
   const epochLeader = options.partitionLeaderEpoch ?? -1;
   assert(Number.isInteger(epochLeader) && epochLeader >= -1 && epochLeader <= 0x7fffffff,
     () => `bad partitionLeaderEpoch ${epochLeader}`);
+  assert(COMPRESSION_CODECS.includes(options.compression ?? 'none'), 'unknown compression codec');
+  assert((options.compression ?? 'none') === 'none' || options.compress !== undefined,
+    'a compressed batch needs a compress function');
 }
 
-/** Encodes an uncompressed v2 batch with a valid CRC. Inputs out of range are assertion failures. */
+/**
+ * Bytes record `record` takes in an uncompressed batch at offsetDelta, timestampDelta from the
+ * batch's baseTimestamp: its length varint and its body. Lets a client size batches before
+ * encoding them.
+ */
+export function recordSizeBytes(record: RecordInput, offsetDelta: number, timestampDelta: number): number {
+  const bodyBytes = recordBodyBytes(record, offsetDelta, timestampDelta);
+  return varintBytes(bodyBytes) + bodyBytes;
+}
+
+/**
+ * Encodes a v2 batch with a valid CRC, compressing the records with options.compress when
+ * options.compression is not 'none'. Inputs out of range are assertion failures.
+ */
 export function encodeRecordBatch(options: EncodeBatchOptions): Buffer {
   assertEncodeOptions(options);
   const stamps = batchTimestamps(options);
@@ -459,7 +487,21 @@ export function encodeRecordBatch(options: EncodeBatchOptions): Buffer {
     position = writeRecord(out, position, record, bodySizes[i] ?? 0, i, stamps.deltas[i] ?? 0);
   });
   assert(position === size, 'batch size computed and written disagree');
-  writeBatchHeader(out, options, stamps);
+  const batch = compressBatch(out, options);
+  writeBatchHeader(batch, options, stamps);
+  return batch;
+}
+
+/** The batch with its records replaced by their compressed form (the header is written later). */
+function compressBatch(uncompressed: Buffer, options: EncodeBatchOptions): Buffer {
+  const codec = options.compression ?? 'none';
+  if (codec === 'none' || options.compress === undefined) {
+    return uncompressed;
+  }
+  const blob = options.compress(codec, uncompressed.subarray(RECORDS_OFFSET));
+  assert(RECORDS_OFFSET + blob.length - LOG_OVERHEAD_BYTES <= 0x7fffffff, 'batch too large for batchLength');
+  const out = Buffer.allocUnsafe(RECORDS_OFFSET + blob.length);
+  out.set(blob, RECORDS_OFFSET);
   return out;
 }
 
@@ -492,12 +534,18 @@ export interface DecodedBatch {
 export interface DecodeOptions {
   /** Check the CRC first (default true, like the Java consumer's check.crcs). */
   readonly verifyCrc?: boolean;
+  /**
+   * Decompresses the records of a compressed batch (clients only). Without it, compressed
+   * batches are refused. Decoded keys and values are then views into its output.
+   */
+  readonly decompress?: RecordsCodec;
 }
 
 /**
  * Decodes the batch at the start of bytes, with its records. Throws InvalidRecordError for a
  * malformed or truncated batch, CorruptMessageError on a CRC mismatch and
- * UnsupportedCompressionError for compressed batches (clients decompress, brokers never do).
+ * UnsupportedCompressionError for compressed batches when no decompressor is given or the codec
+ * is unknown (clients decompress, brokers never do).
  */
 export function decodeRecordBatch(bytes: Uint8Array, options: DecodeOptions = {}): DecodedBatch {
   const sizeBytes = batchExtent(bytes);
@@ -509,18 +557,15 @@ export function decodeRecordBatch(bytes: Uint8Array, options: DecodeOptions = {}
     checkBatchCrc(batch);
   }
   const header = readBatchHeader(batch);
-  if (header.compression !== 'none') {
-    throw new UnsupportedCompressionError(header.attributes & COMPRESSION_CODEC_MASK,
-      `${header.compression} batches are not decoded here`);
-  }
-  if (header.recordCount < 0 || header.recordCount > (sizeBytes - RECORDS_OFFSET) / RECORD_BYTES_MIN) {
+  const recordBytes = recordRegion(batch, header, options);
+  if (header.recordCount < 0 || header.recordCount > recordBytes.length / RECORD_BYTES_MIN) {
     throw new InvalidRecordError('BAD_RECORD_COUNT',
-      `recordCount ${header.recordCount} for ${sizeBytes} bytes`);
+      `recordCount ${header.recordCount} for ${recordBytes.length} record bytes`);
   }
-  const reader = new ByteReader(batch, RECORDS_OFFSET, sizeBytes);
+  const reader = new ByteReader(recordBytes, 0, recordBytes.length);
   const records: DecodedRecord[] = [];
   for (let i = 0; i < header.recordCount; i++) {
-    records.push(decodeRecord(batch, reader, header));
+    records.push(decodeRecord(recordBytes, reader, header));
   }
   if (reader.remaining !== 0) {
     throw new InvalidRecordError('MALFORMED_RECORD', `${reader.remaining} bytes after the last record`);
@@ -539,6 +584,20 @@ export function firstOffsetDeltaAtOrAfter(batch: Uint8Array, timestampMs: number
   if (header.compression !== 'none' || header.timestampType === 'LogAppendTime') return 0;
   const found = decodeRecordBatch(batch, { verifyCrc: false }).records.find((r) => r.timestamp >= timestampMs);
   return found === undefined ? null : found.offsetDelta;
+}
+
+/** The uncompressed record bytes of batch: a view of it, or the decompressor's output. */
+function recordRegion(batch: Buffer, header: BatchHeader, options: DecodeOptions): Buffer {
+  const region = batch.subarray(RECORDS_OFFSET);
+  if (header.compression === 'none') {
+    return region;
+  }
+  if (header.compression === 'unknown' || options.decompress === undefined) {
+    throw new UnsupportedCompressionError(header.attributes & COMPRESSION_CODEC_MASK,
+      `${header.compression} batches are not decoded here`);
+  }
+  const plain = options.decompress(header.compression, region);
+  return Buffer.from(plain.buffer, plain.byteOffset, plain.byteLength);
 }
 
 function decodeRecord(batch: Buffer, outer: ByteReader, header: BatchHeader): DecodedRecord {
