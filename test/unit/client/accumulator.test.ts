@@ -1,0 +1,328 @@
+/**
+ * Goal: the record accumulator batches like Kafka's RecordAccumulator and keeps its promises:
+ * linger and size close batches, memory stays under bufferBytesMax, every send resolves with its
+ * offset in order or rejects with its batch's error, retries resend the same bytes and sequence,
+ * and sticky partitioning fills one batch before moving on. Method: a fake clock (no timers),
+ * decoding every drained batch with our decoder (and kafkajs' for gzip).
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+
+import { SeededPrng } from '../../../raft/core/prng.js';
+import { appendPartitioned, RecordAccumulator } from '../../../src/client/accumulator.js';
+import type {
+  AccumulatorConfig,
+  AppendResult,
+  ProducerBatch,
+  ProducerRecord,
+  RecordMetadata,
+} from '../../../src/client/accumulator.js';
+import { decodeBatch } from '../../../src/client/compression.js';
+import { DefaultPartitioner } from '../../../src/client/partitioner.js';
+import { ProducerSequences } from '../../../src/client/producer_state.js';
+import { MessageTooLargeError, TributaryError } from '../../../src/common/errors.js';
+import { BATCH_HEADER_BYTES, decodeRecordBatch, readBatchHeader } from '../../../src/protocol/record_batch.js';
+import { kafkajsDecodeBatch } from '../protocol/helpers.js';
+
+const T0 = 1_700_000_000_000;
+
+class FakeClock {
+  constructor(public now = T0) {}
+  nowMs(): number {
+    return this.now;
+  }
+}
+
+function setup(overrides: Partial<AccumulatorConfig> = {}): { clock: FakeClock; accumulator: RecordAccumulator } {
+  const clock = new FakeClock();
+  const accumulator = new RecordAccumulator({
+    batchBytesMax: 1024, lingerMs: 10, bufferBytesMax: 64 * 1024, clock, ...overrides,
+  });
+  return { clock, accumulator };
+}
+
+function record(value: string, key: string | null = null): ProducerRecord {
+  return { key: key === null ? null : Buffer.from(key), value: Buffer.from(value) };
+}
+
+function delivered(result: AppendResult): Promise<RecordMetadata> {
+  assert.equal(result.kind, 'appended');
+  return result.delivery;
+}
+
+function values(batch: ProducerBatch): string[] {
+  return decodeBatch(batch.bytes).records.map((r) => r.value?.toString() ?? '<null>');
+}
+
+void describe('RecordAccumulator', () => {
+  void test('a batch waits lingerMs after its first record, then drains', () => {
+    const { clock, accumulator } = setup();
+    assert.equal(accumulator.nextDeadlineMs(), null);
+    void delivered(accumulator.append('t', 0, record('a')));
+    clock.now += 4;
+    void delivered(accumulator.append('t', 0, record('b')));
+    assert.equal(accumulator.nextDeadlineMs(), T0 + 10);
+    assert.deepEqual(accumulator.ready(T0 + 9), []);
+    const batches = accumulator.ready(T0 + 10);
+    assert.equal(batches.length, 1);
+    const [batch] = batches;
+    assert.ok(batch !== undefined);
+    assert.deepEqual(values(batch), ['a', 'b']);
+    assert.equal(batch.recordCount, 2);
+    assert.equal(batch.baseSequence, -1);
+    const header = readBatchHeader(batch.bytes);
+    assert.equal(header.baseTimestamp, T0);
+    assert.equal(header.maxTimestamp, T0 + 4);
+    assert.equal(header.producerId, -1);
+    assert.equal(accumulator.nextDeadlineMs(), null);
+    assert.deepEqual(accumulator.ready(T0 + 100), []);
+  });
+
+  void test('lingerMs 0 drains at once; flush ignores linger', () => {
+    const zero = setup({ lingerMs: 0 });
+    void delivered(zero.accumulator.append('t', 0, record('a')));
+    assert.equal(zero.accumulator.ready(T0).length, 1);
+    const { accumulator } = setup({ lingerMs: 1000 });
+    void delivered(accumulator.append('t', 0, record('a')));
+    void delivered(accumulator.append('t', 1, record('b')));
+    accumulator.flush();
+    assert.equal(accumulator.nextDeadlineMs(), T0);
+    assert.equal(accumulator.ready(T0).length, 2);
+  });
+
+  void test('a record that would pass batchBytesMax closes the batch, which drains without lingering', () => {
+    const { accumulator } = setup({ batchBytesMax: 200, lingerMs: 1000 });
+    const value = 'x'.repeat(30);
+    for (let i = 0; i < 12; i++) void delivered(accumulator.append('t', 0, record(value)));
+    const batches = accumulator.ready(T0);
+    assert.ok(batches.length >= 2, `${batches.length} full batches`);
+    for (const batch of batches) {
+      assert.ok(batch.bytes.length <= 200, `batch of ${batch.bytes.length} bytes`);
+      assert.ok(batch.bytes.length > 200 - 40, 'full batches are nearly full');
+    }
+    accumulator.flush();
+    const total = [...batches, ...accumulator.ready(T0)].reduce((n, b) => n + b.recordCount, 0);
+    assert.equal(total, 12);
+  });
+
+  void test('a record larger than batchBytesMax gets a batch of its own; larger than the buffer throws', () => {
+    const { accumulator } = setup({ batchBytesMax: 100, bufferBytesMax: 1000, lingerMs: 0 });
+    void delivered(accumulator.append('t', 0, record('small')));
+    void delivered(accumulator.append('t', 0, record('y'.repeat(300))));
+    void delivered(accumulator.append('t', 0, record('after')));
+    const batches = accumulator.ready(T0);
+    assert.deepEqual(batches.map(values), [['small'], ['y'.repeat(300)], ['after']]);
+    assert.throws(() => accumulator.append('t', 0, record('z'.repeat(1000))),
+      (error: unknown) => error instanceof MessageTooLargeError && error.sizeBytesMax === 1000);
+  });
+
+  void test('buffered bytes stay under bufferBytesMax; completing a batch frees space', async () => {
+    const { accumulator } = setup({ batchBytesMax: 256, bufferBytesMax: 1024, lingerMs: 0 });
+    const deliveries: Promise<RecordMetadata>[] = [];
+    let full: AppendResult | null = null;
+    for (let i = 0; i < 100 && full === null; i++) {
+      const result = accumulator.append('t', i % 3, record(`value-${i}-${'p'.repeat(40)}`));
+      if (result.kind === 'appended') deliveries.push(result.delivery);
+      else full = result;
+      assert.ok(accumulator.bufferedBytes <= 1024);
+    }
+    assert.ok(full !== null && full.kind === 'buffer-full', 'the buffer fills');
+    const again = accumulator.append('t', 5, record('m'.repeat(200)));
+    assert.equal(again.kind, 'buffer-full', 'still full');
+    let freed = false;
+    void full.spaceFreed.then(() => { freed = true; });
+    const batches = accumulator.ready(T0);
+    await Promise.resolve();
+    assert.equal(freed, false, 'draining alone frees nothing: the batch is still in flight');
+    const [first] = batches;
+    assert.ok(first !== undefined);
+    accumulator.complete(first, 0);
+    await full.spaceFreed;
+    assert.ok(freed);
+    void delivered(accumulator.append('t', 0, record('more')));
+    for (const batch of [...batches.slice(1), ...(accumulator.flush(), accumulator.ready(T0))]) {
+      accumulator.complete(batch, 0);
+    }
+    await Promise.all(deliveries);
+    assert.equal(accumulator.bufferedBytes, 0);
+  });
+
+  void test('each send resolves with its offset, in order within a partition', async () => {
+    const { accumulator } = setup({ batchBytesMax: 150, lingerMs: 0 });
+    const sends: { value: string; partition: number; delivery: Promise<RecordMetadata> }[] = [];
+    for (let i = 0; i < 40; i++) {
+      const partition = i % 2;
+      const value = `r${i}`;
+      sends.push({ value, partition, delivery: delivered(accumulator.append('t', partition, record(value))) });
+    }
+    const batches = accumulator.ready(T0);
+    const logs = new Map<number, string[]>([[0, []], [1, []]]);
+    for (const batch of batches) {
+      const log = logs.get(batch.partition);
+      assert.ok(log !== undefined);
+      accumulator.complete(batch, 1000 + log.length);
+      log.push(...values(batch));
+    }
+    for (const send of sends) {
+      const metadata = await send.delivery;
+      assert.equal(metadata.topic, 't');
+      assert.equal(metadata.partition, send.partition);
+      assert.equal(logs.get(send.partition)?.[metadata.offset - 1000], send.value, 'offset points at the record');
+      assert.equal(metadata.timestamp, T0);
+    }
+    assert.deepEqual(logs.get(0), sends.filter((s) => s.partition === 0).map((s) => s.value), 'append order kept');
+  });
+
+  void test('complete with a LogAppendTime stamps every record with it', async () => {
+    const { accumulator } = setup({ lingerMs: 0 });
+    const delivery = delivered(accumulator.append('t', 0, { ...record('a'), timestamp: 5 }));
+    const [batch] = accumulator.ready(T0);
+    assert.ok(batch !== undefined);
+    accumulator.complete(batch, 7, T0 + 99);
+    assert.deepEqual(await delivery, { topic: 't', partition: 0, offset: 7, timestamp: T0 + 99 });
+  });
+
+  void test("a failed batch rejects all its records with the batch's error and frees its bytes", async () => {
+    const { accumulator } = setup({ lingerMs: 0 });
+    const deliveries = ['a', 'b', 'c'].map((v) => delivered(accumulator.append('t', 0, record(v))));
+    const other = delivered(accumulator.append('t', 1, record('d')));
+    const batches = accumulator.ready(T0);
+    const error = new TributaryError('NOT_ENOUGH_REPLICAS');
+    for (const batch of batches) {
+      if (batch.partition === 0) accumulator.fail(batch, error);
+      else accumulator.complete(batch, 0);
+    }
+    for (const delivery of deliveries) await assert.rejects(delivery, (e: unknown) => e === error);
+    assert.equal((await other).offset, 0);
+    assert.equal(accumulator.bufferedBytes, 0);
+    const [first] = batches;
+    assert.ok(first !== undefined);
+    assert.throws(() => { accumulator.complete(first, 0); }, { name: 'AssertionError' });
+  });
+
+  void test('abort rejects open and queued batches but leaves drained ones to the sender', async () => {
+    const { accumulator } = setup({ lingerMs: 0 });
+    const drained = delivered(accumulator.append('t', 0, record('sent')));
+    const [inFlight] = accumulator.ready(T0);
+    const queued = delivered(accumulator.append('t', 1, record('queued')));
+    accumulator.flush();
+    const open = delivered(accumulator.append('t', 2, record('open')));
+    const error = new Error('closing');
+    accumulator.abort(error);
+    await assert.rejects(queued, (e: unknown) => e === error);
+    await assert.rejects(open, (e: unknown) => e === error);
+    assert.ok(inFlight !== undefined);
+    accumulator.complete(inFlight, 3);
+    assert.equal((await drained).offset, 3);
+    assert.equal(accumulator.bufferedBytes, 0);
+  });
+
+  void test('allowance holds batches back in order', () => {
+    const { accumulator } = setup({ batchBytesMax: 100, lingerMs: 0 });
+    for (let i = 0; i < 6; i++) void delivered(accumulator.append('t', 0, record(`${i}`.repeat(50))));
+    void delivered(accumulator.append('t', 1, record('other')));
+    const first = accumulator.ready(T0, (_topic, partition) => (partition === 0 ? 2 : 0));
+    assert.deepEqual(first.map(values), [['0'.repeat(50)], ['1'.repeat(50)]]);
+    assert.equal(accumulator.nextDeadlineMs(), T0, 'held batches are due');
+    const rest = accumulator.ready(T0);
+    assert.deepEqual(rest.map((b) => [b.partition, ...values(b)]),
+      [[0, '2'.repeat(50)], [0, '3'.repeat(50)], [0, '4'.repeat(50)], [0, '5'.repeat(50)], [1, 'other']]);
+  });
+
+  void test('idempotence: batches carry the producer id and consecutive sequences per partition', () => {
+    const sequences = new ProducerSequences({ producerId: 42, producerEpoch: 3 });
+    const { accumulator } = setup({ batchBytesMax: 120, lingerMs: 0, sequences });
+    for (let i = 0; i < 10; i++) void delivered(accumulator.append('t', i % 2, record(`v${i}-${'q'.repeat(20)}`)));
+    const batches = accumulator.ready(T0);
+    const next = new Map<number, number>();
+    for (const batch of batches) {
+      const header = readBatchHeader(batch.bytes);
+      assert.equal(header.producerId, 42);
+      assert.equal(header.producerEpoch, 3);
+      assert.equal(header.baseSequence, batch.baseSequence);
+      assert.equal(batch.baseSequence, next.get(batch.partition) ?? 0);
+      next.set(batch.partition, batch.baseSequence + batch.recordCount);
+    }
+    assert.equal(sequences.nextSequence('t', 0), 5);
+    assert.equal(sequences.nextSequence('t', 1), 5);
+  });
+
+  void test('a retried batch is resent with the same bytes and sequence, ahead of younger batches', () => {
+    const sequences = new ProducerSequences({ producerId: 1, producerEpoch: 0 });
+    const { accumulator } = setup({ batchBytesMax: 100, lingerMs: 0, sequences });
+    void delivered(accumulator.append('t', 0, record('a'.repeat(50))));
+    const [first] = accumulator.ready(T0);
+    assert.ok(first !== undefined);
+    void delivered(accumulator.append('t', 0, record('b'.repeat(50))));
+    accumulator.flush();
+    const bytes = Buffer.from(first.bytes);
+    accumulator.reenqueue(first);
+    const [retry, younger] = accumulator.ready(T0);
+    assert.equal(retry, first, 'the same batch object');
+    assert.ok(younger !== undefined);
+    assert.deepEqual(retry.bytes, bytes);
+    assert.equal(retry.baseSequence, 0);
+    assert.equal(younger.baseSequence, 1, 'the retry took no new sequence');
+    assert.equal(sequences.nextSequence('t', 0), 2);
+  });
+
+  void test('gzip batches from the accumulator decode in kafkajs', async () => {
+    const { accumulator } = setup({ lingerMs: 0, compression: 'gzip' });
+    for (let i = 0; i < 20; i++) void delivered(accumulator.append('t', 0, record(`hello ${i}`, `k${i}`)));
+    const [batch] = accumulator.ready(T0);
+    assert.ok(batch !== undefined);
+    assert.equal(readBatchHeader(batch.bytes).compression, 'gzip');
+    assert.throws(() => decodeRecordBatch(batch.bytes), { name: 'UnsupportedCompressionError' });
+    const theirs = await kafkajsDecodeBatch(batch.bytes);
+    assert.deepEqual(theirs.records.map((r) => r.value?.toString()), Array.from({ length: 20 }, (_, i) => `hello ${i}`));
+    assert.deepEqual(theirs.records.map((r) => r.key?.toString()), Array.from({ length: 20 }, (_, i) => `k${i}`));
+  });
+
+  void test('config bounds are checked', () => {
+    assert.throws(() => setup({ batchBytesMax: BATCH_HEADER_BYTES }), { name: 'AssertionError' });
+    assert.throws(() => setup({ batchBytesMax: 2048, bufferBytesMax: 1024 }), { name: 'AssertionError' });
+    assert.throws(() => setup({ lingerMs: -1 }), { name: 'AssertionError' });
+  });
+});
+
+void describe('appendPartitioned (sticky partitioning end to end)', () => {
+  void test('null-key records fill one batch, then move to another partition', () => {
+    const { accumulator } = setup({ batchBytesMax: 300, lingerMs: 1000 });
+    const partitioner = new DefaultPartitioner({ prng: new SeededPrng(11) });
+    const input = { topic: 't', key: null, partitionCount: 4 };
+    const partitions: number[] = [];
+    for (let i = 0; i < 60; i++) {
+      const { partition, result } = appendPartitioned(accumulator, partitioner, input, record(`value-${i}`));
+      void delivered(result);
+      partitions.push(partition);
+    }
+    accumulator.flush();
+    const batches = accumulator.ready(T0);
+    // Runs of one partition, each run one batch; every batch but the last is full.
+    const runs = partitions.reduce<number[]>((acc, p, i) => (i > 0 && partitions[i - 1] === p ? acc
+      : [...acc, p]), []);
+    assert.equal(runs.length, batches.length);
+    for (let i = 1; i < runs.length; i++) assert.notEqual(runs[i], runs[i - 1]);
+    batches.slice(0, -1).forEach((batch) => { assert.ok(batch.bytes.length > 300 - 25, `${batch.bytes.length}`); });
+    assert.deepEqual(batches.map((b) => b.partition).sort(), [...runs].sort());
+  });
+
+  void test('a lingered batch being sent moves the sticky partition; keyed records stay put', () => {
+    const { accumulator } = setup({ lingerMs: 5 });
+    const partitioner = new DefaultPartitioner({ prng: new SeededPrng(12) });
+    const input = { topic: 't', key: null, partitionCount: 3 };
+    const first = appendPartitioned(accumulator, partitioner, input, record('a'));
+    void delivered(first.result);
+    assert.equal(accumulator.ready(T0 + 5).length, 1);
+    const second = appendPartitioned(accumulator, partitioner, input, record('b'));
+    void delivered(second.result);
+    assert.notEqual(second.partition, first.partition);
+    const keyed = { topic: 't', key: Buffer.from('foobar'), partitionCount: 3 };
+    const k1 = appendPartitioned(accumulator, partitioner, keyed, record('c'));
+    accumulator.ready(T0 + 100);
+    const k2 = appendPartitioned(accumulator, partitioner, keyed, record('d'));
+    void delivered(k1.result);
+    void delivered(k2.result);
+    assert.equal(k1.partition, k2.partition);
+  });
+});
