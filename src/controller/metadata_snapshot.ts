@@ -1,0 +1,114 @@
+/**
+ * The controller state as values (BrokerInfo, TopicInfo) and its MetadataSnapshot encoding.
+ *
+ * Encoding sorts brokers by id, topics by name and config entries by key, so two machines in the
+ * same state produce the same bytes. Decoding checks field types and ranges only; the state
+ * machine checks the cross-record invariants when it restores.
+ */
+import {
+  checkUint32,
+  checkUint64,
+  decodeMessage,
+  encodeMessage,
+  readAssignments,
+  readBool,
+  readMessageList,
+  readString,
+  readStringMap,
+  readUint32,
+  readUint64,
+  sortedStringMap,
+} from './metadata_codec.js';
+import { encodeAssignments } from './commands.js';
+import type { DecodedFields } from './metadata_codec.js';
+
+export interface BrokerInfo {
+  readonly brokerId: number;
+  readonly host: string;
+  readonly port: number;
+  readonly raftHost: string;
+  readonly raftPort: number;
+  readonly incarnation: number;
+  /** Raft index of the registration of this incarnation (Kafka's broker epoch). */
+  readonly epoch: number;
+  /** True once the broker missed heartbeats for the session timeout; false while it is live. */
+  readonly fenced: boolean;
+}
+
+export interface TopicInfo {
+  readonly name: string;
+  /** Raft index of the CreateTopic entry; a topic re-created under the same name gets a new id. */
+  readonly topicId: number;
+  readonly replicationFactor: number;
+  /** The overrides set on the topic, keys sorted; other keys take their defaults. */
+  readonly configs: Readonly<Record<string, string>>;
+  /** partitions[p] lists partition p's replicas, preferred leader first. */
+  readonly partitions: readonly (readonly number[])[];
+}
+
+export interface MetadataSnapshotData {
+  readonly lastAppliedIndex: number;
+  readonly nextProducerId: number;
+  readonly brokers: readonly BrokerInfo[];
+  readonly topics: readonly TopicInfo[];
+}
+
+export function encodeSnapshot(data: MetadataSnapshotData): Uint8Array {
+  const brokers = [...data.brokers].sort((left, right) => left.brokerId - right.brokerId);
+  const topics = [...data.topics].sort((left, right) => (left.name < right.name ? -1 : left.name > right.name ? 1 : 0));
+  return encodeMessage('MetadataSnapshot', {
+    lastAppliedIndex: checkUint64(data.lastAppliedIndex, 'lastAppliedIndex'),
+    nextProducerId: checkUint64(data.nextProducerId, 'nextProducerId'),
+    brokers: brokers.map((broker) => ({
+      brokerId: checkUint32(broker.brokerId, 'brokerId'),
+      host: broker.host,
+      port: checkUint32(broker.port, 'port'),
+      raftHost: broker.raftHost,
+      raftPort: checkUint32(broker.raftPort, 'raftPort'),
+      incarnation: checkUint64(broker.incarnation, 'incarnation'),
+      fenced: broker.fenced,
+      epoch: checkUint64(broker.epoch, 'epoch'),
+    })),
+    topics: topics.map((topic) => ({
+      name: topic.name,
+      topicId: checkUint64(topic.topicId, 'topicId'),
+      replicationFactor: checkUint32(topic.replicationFactor, 'replicationFactor'),
+      configs: { ...sortedStringMap(Object.entries(topic.configs)) },
+      partitions: encodeAssignments(topic.partitions),
+    })),
+  });
+}
+
+/** The snapshot in bytes; throws MalformedMetadataError when they are not a MetadataSnapshot. */
+export function decodeSnapshot(bytes: Uint8Array): MetadataSnapshotData {
+  const fields = decodeMessage('MetadataSnapshot', bytes);
+  return {
+    lastAppliedIndex: readUint64(fields, 'lastAppliedIndex'),
+    nextProducerId: readUint64(fields, 'nextProducerId'),
+    brokers: readMessageList(fields, 'brokers').map(brokerFromFields),
+    topics: readMessageList(fields, 'topics').map(topicFromFields),
+  };
+}
+
+function brokerFromFields(fields: DecodedFields): BrokerInfo {
+  return {
+    brokerId: readUint32(fields, 'brokerId'),
+    host: readString(fields, 'host'),
+    port: readUint32(fields, 'port'),
+    raftHost: readString(fields, 'raftHost'),
+    raftPort: readUint32(fields, 'raftPort'),
+    incarnation: readUint64(fields, 'incarnation'),
+    epoch: readUint64(fields, 'epoch'),
+    fenced: readBool(fields, 'fenced'),
+  };
+}
+
+function topicFromFields(fields: DecodedFields): TopicInfo {
+  return {
+    name: readString(fields, 'name'),
+    topicId: readUint64(fields, 'topicId'),
+    replicationFactor: readUint32(fields, 'replicationFactor'),
+    configs: readStringMap(fields, 'configs'),
+    partitions: readAssignments(fields, 'partitions'),
+  };
+}

@@ -1,0 +1,523 @@
+/**
+ * The controller's metadata state machine: brokers with their addresses and liveness, topics with
+ * their configs and replica assignments, and the next free producer id.
+ *
+ * Pure and deterministic, like the Raft core: no clock, no randomness, no I/O. Every replica of the
+ * controller group applies the same committed commands in log order and reaches the same state, so
+ * snapshot() gives the same bytes on each. Anything that needs time or choice (a heartbeat missed,
+ * where replicas go, which producer ids are free) is decided by the controller leader and written
+ * into the command before it is proposed.
+ *
+ * A command that does not fit the current state (a topic that already exists, a fence for an
+ * earlier incarnation) is a value, ApplyResult with ok: false, and leaves the state untouched:
+ * proposals race, and the log must replay without throwing. The state's own invariants (replicas
+ * distinct and registered, names valid, counts positive) are assertions checked after each change.
+ */
+import { assert, assertNever, assertNatural } from '../../raft/core/assert.js';
+import type { ErrorCode } from '../common/errors.js';
+import { decodeCommand } from './commands.js';
+import type {
+  AllocateProducerIdsCommand,
+  AlterConfigsCommand,
+  CreateTopicCommand,
+  FenceBrokerCommand,
+  MetadataCommand,
+  MetadataCommandType,
+  RegisterBrokerCommand,
+  UnfenceBrokerCommand,
+} from './commands.js';
+import { MalformedMetadataError, sortedStringMap } from './metadata_codec.js';
+import { decodeSnapshot, encodeSnapshot } from './metadata_snapshot.js';
+import type { BrokerInfo, MetadataSnapshotData, TopicInfo } from './metadata_snapshot.js';
+import { checkCounts } from './placement.js';
+import { parseTopicConfig } from './topic_config.js';
+import type { TopicConfig } from './topic_config.js';
+import { topicNameProblem } from './topic_name.js';
+
+export type { BrokerInfo, TopicInfo } from './metadata_snapshot.js';
+
+/** Bounds on the metadata, so a runaway client cannot grow the controller's state without limit. */
+export const BROKERS_MAX = 1024;
+export const TOPICS_MAX = 10_000;
+export const CLUSTER_PARTITIONS_MAX = 100_000;
+export const PRODUCER_ID_BLOCK_SIZE_MAX = 1_000_000;
+export const HOST_LENGTH_MAX = 255;
+
+export type MetadataRejectionCode = Extract<
+  ErrorCode,
+  | 'INVALID_TOPIC_EXCEPTION'
+  | 'TOPIC_ALREADY_EXISTS'
+  | 'UNKNOWN_TOPIC_OR_PARTITION'
+  | 'INVALID_PARTITIONS'
+  | 'INVALID_REPLICATION_FACTOR'
+  | 'INVALID_REPLICA_ASSIGNMENT'
+  | 'INVALID_CONFIG'
+  | 'INVALID_REQUEST'
+  | 'STALE_BROKER_EPOCH'
+  | 'DUPLICATE_BROKER_REGISTRATION'
+  | 'BROKER_ID_NOT_REGISTERED'
+>;
+
+export interface ApplyRejected {
+  readonly ok: false;
+  readonly type: MetadataCommandType;
+  readonly code: MetadataRejectionCode;
+  readonly message: string;
+}
+
+export type ApplyResult =
+  | { readonly ok: true; readonly type: 'registerBroker' | 'fenceBroker' | 'unfenceBroker' | 'deleteTopic' }
+  | { readonly ok: true; readonly type: 'alterConfigs' }
+  | { readonly ok: true; readonly type: 'createTopic'; readonly topicId: number }
+  | { readonly ok: true; readonly type: 'allocateProducerIds'; readonly blockStart: number; readonly blockSize: number }
+  | ApplyRejected;
+
+/** The read side of the metadata, what the reconciler, placement and request handlers need. */
+export interface MetadataView {
+  readonly lastAppliedIndex: number;
+  brokers(): readonly BrokerInfo[];
+  broker(brokerId: number): BrokerInfo | undefined;
+  topics(): readonly TopicInfo[];
+  topic(name: string): TopicInfo | undefined;
+}
+
+export class MetadataStateMachine implements MetadataView {
+  private lastApplied = 0;
+  private nextProducerIdValue = 0;
+  private readonly brokersById = new Map<number, BrokerInfo>();
+  private readonly topicsByName = new Map<string, TopicInfo>();
+  private partitionTotal = 0;
+
+  get lastAppliedIndex(): number {
+    return this.lastApplied;
+  }
+
+  /** Applies the command committed at index, which must be above every index applied before. */
+  apply(command: MetadataCommand, index: number): ApplyResult {
+    assertNatural(index, 'index');
+    assert(index > this.lastApplied, () => `apply index ${index} must exceed last applied ${this.lastApplied}`);
+    const result = this.dispatch(command, index);
+    this.lastApplied = index;
+    this.checkInvariants();
+    return result;
+  }
+
+  /** Decodes and applies a log entry; throws MalformedMetadataError when it is not a command. */
+  applyEntry(bytes: Uint8Array, index: number): ApplyResult {
+    return this.apply(decodeCommand(bytes), index);
+  }
+
+  brokers(): readonly BrokerInfo[] {
+    return [...this.brokersById.values()].sort((left, right) => left.brokerId - right.brokerId);
+  }
+
+  broker(brokerId: number): BrokerInfo | undefined {
+    return this.brokersById.get(brokerId);
+  }
+
+  /** Registered brokers that are not fenced, in ascending id order: where new replicas may go. */
+  liveBrokerIds(): readonly number[] {
+    return this.brokers().filter((broker) => !broker.fenced).map((broker) => broker.brokerId);
+  }
+
+  topics(): readonly TopicInfo[] {
+    return [...this.topicsByName.values()].sort((left, right) => compareStrings(left.name, right.name));
+  }
+
+  topic(name: string): TopicInfo | undefined {
+    return this.topicsByName.get(name);
+  }
+
+  /** The replicas of one partition, preferred leader first, or undefined when there is no such partition. */
+  partitionReplicas(topic: string, partition: number): readonly number[] | undefined {
+    return this.topicsByName.get(topic)?.partitions[partition];
+  }
+
+  /** A topic's effective config: its overrides over the defaults. */
+  topicConfig(name: string): TopicConfig | undefined {
+    const topic = this.topicsByName.get(name);
+    if (topic === undefined) {
+      return undefined;
+    }
+    const parsed = parseTopicConfig(topic.configs);
+    assert(parsed.ok, () => `stored configs of ${name} are valid`);
+    return parsed.config;
+  }
+
+  /** The first producer id not yet handed out: the block start of the next AllocateProducerIds. */
+  nextProducerId(): number {
+    return this.nextProducerIdValue;
+  }
+
+  /** How many partitions each broker is preferred leader of (brokers with none included as 0). */
+  preferredLeaderCounts(): ReadonlyMap<number, number> {
+    const counts = new Map<number, number>([...this.brokersById.keys()].map((id) => [id, 0]));
+    for (const topic of this.topicsByName.values()) {
+      for (const replicas of topic.partitions) {
+        const leader = replicas[0];
+        if (leader !== undefined) {
+          counts.set(leader, (counts.get(leader) ?? 0) + 1);
+        }
+      }
+    }
+    return counts;
+  }
+
+  /** Total partitions over all topics. */
+  partitionCount(): number {
+    return this.partitionTotal;
+  }
+
+  snapshot(): Uint8Array {
+    return encodeSnapshot(this.snapshotData());
+  }
+
+  snapshotData(): MetadataSnapshotData {
+    return {
+      lastAppliedIndex: this.lastApplied,
+      nextProducerId: this.nextProducerIdValue,
+      brokers: this.brokers(),
+      topics: this.topics(),
+    };
+  }
+
+  /**
+   * Replaces the whole state with a snapshot's. The bytes are untrusted: a snapshot that does not
+   * decode or breaks an invariant throws MalformedMetadataError and leaves the state as it was.
+   */
+  restore(bytes: Uint8Array): void {
+    const data = decodeSnapshot(bytes);
+    const candidate = MetadataStateMachine.fromData(data);
+    const problem = candidate.invariantProblem();
+    if (problem !== null) {
+      throw new MalformedMetadataError(`snapshot breaks an invariant: ${problem}`);
+    }
+    this.lastApplied = candidate.lastApplied;
+    this.nextProducerIdValue = candidate.nextProducerIdValue;
+    this.partitionTotal = candidate.partitionTotal;
+    this.brokersById.clear();
+    this.topicsByName.clear();
+    for (const [id, broker] of candidate.brokersById) {
+      this.brokersById.set(id, broker);
+    }
+    for (const [name, topic] of candidate.topicsByName) {
+      this.topicsByName.set(name, topic);
+    }
+  }
+
+  /** A machine in the state of bytes (see restore). */
+  static fromSnapshot(bytes: Uint8Array): MetadataStateMachine {
+    const machine = new MetadataStateMachine();
+    machine.restore(bytes);
+    return machine;
+  }
+
+  private static fromData(data: MetadataSnapshotData): MetadataStateMachine {
+    const machine = new MetadataStateMachine();
+    machine.lastApplied = data.lastAppliedIndex;
+    machine.nextProducerIdValue = data.nextProducerId;
+    for (const broker of data.brokers) {
+      if (machine.brokersById.has(broker.brokerId)) {
+        throw new MalformedMetadataError(`broker ${broker.brokerId} appears twice`);
+      }
+      machine.brokersById.set(broker.brokerId, Object.freeze({ ...broker }));
+    }
+    for (const topic of data.topics) {
+      if (machine.topicsByName.has(topic.name)) {
+        throw new MalformedMetadataError(`topic ${topic.name} appears twice`);
+      }
+      machine.topicsByName.set(topic.name, freezeTopic(topic));
+      machine.partitionTotal += topic.partitions.length;
+    }
+    return machine;
+  }
+
+  private dispatch(command: MetadataCommand, index: number): ApplyResult {
+    switch (command.type) {
+      case 'registerBroker':
+        return this.registerBroker(command, index);
+      case 'fenceBroker':
+      case 'unfenceBroker':
+        return this.setFenced(command);
+      case 'createTopic':
+        return this.createTopic(command, index);
+      case 'deleteTopic':
+        return this.deleteTopic(command.name);
+      case 'alterConfigs':
+        return this.alterConfigs(command);
+      case 'allocateProducerIds':
+        return this.allocateProducerIds(command);
+      default:
+        return assertNever(command, 'metadata command');
+    }
+  }
+
+  private registerBroker(command: RegisterBrokerCommand, index: number): ApplyResult {
+    const addressProblem = endpointProblem(command.host, command.port) ??
+      endpointProblem(command.raftHost, command.raftPort);
+    if (addressProblem !== null) {
+      return rejected(command.type, 'INVALID_REQUEST', `broker ${command.brokerId}: ${addressProblem}`);
+    }
+    const current = this.brokersById.get(command.brokerId);
+    if (current === undefined && this.brokersById.size >= BROKERS_MAX) {
+      return rejected(command.type, 'INVALID_REQUEST', `the cluster already has ${BROKERS_MAX} brokers`);
+    }
+    if (current !== undefined && command.incarnation < current.incarnation) {
+      return rejected(command.type, 'STALE_BROKER_EPOCH', `broker ${command.brokerId} incarnation ${command.incarnation} ` +
+        `is older than the registered ${current.incarnation}`);
+    }
+    if (current !== undefined && command.incarnation === current.incarnation) {
+      const same = current.host === command.host && current.port === command.port &&
+        current.raftHost === command.raftHost && current.raftPort === command.raftPort;
+      return same ? { ok: true, type: command.type } : rejected(command.type, 'DUPLICATE_BROKER_REGISTRATION',
+        `broker ${command.brokerId} incarnation ${command.incarnation} is registered with another address`);
+    }
+    this.brokersById.set(command.brokerId, Object.freeze({
+      brokerId: command.brokerId,
+      host: command.host,
+      port: command.port,
+      raftHost: command.raftHost,
+      raftPort: command.raftPort,
+      incarnation: command.incarnation,
+      epoch: index,
+      fenced: false,
+    }));
+    return { ok: true, type: command.type };
+  }
+
+  private setFenced(command: FenceBrokerCommand | UnfenceBrokerCommand): ApplyResult {
+    const current = this.brokersById.get(command.brokerId);
+    if (current === undefined) {
+      return rejected(command.type, 'BROKER_ID_NOT_REGISTERED', `broker ${command.brokerId} is not registered`);
+    }
+    if (current.incarnation !== command.incarnation) {
+      return rejected(command.type, 'STALE_BROKER_EPOCH', `broker ${command.brokerId} is at incarnation ` +
+        `${current.incarnation}, not ${command.incarnation}`);
+    }
+    this.brokersById.set(command.brokerId, Object.freeze({ ...current, fenced: command.type === 'fenceBroker' }));
+    return { ok: true, type: command.type };
+  }
+
+  private createTopic(command: CreateTopicCommand, index: number): ApplyResult {
+    const problem = this.createTopicProblem(command);
+    if (problem !== null) {
+      return rejected(command.type, problem.code, problem.message);
+    }
+    this.topicsByName.set(command.name, freezeTopic({
+      name: command.name,
+      topicId: index,
+      replicationFactor: command.replicationFactor,
+      configs: command.configs,
+      partitions: command.assignments,
+    }));
+    this.partitionTotal += command.partitionCount;
+    return { ok: true, type: command.type, topicId: index };
+  }
+
+  /**
+   * Why command cannot create its topic in the current state, or null when it can. The leader runs
+   * the same checks before proposing (see validateCreateTopic), so a rejection here means a race.
+   */
+  private createTopicProblem(command: CreateTopicCommand): MetadataProblem | null {
+    return validateCreateTopic(this, {
+      name: command.name,
+      partitionCount: command.partitionCount,
+      replicationFactor: command.replicationFactor,
+      configs: command.configs,
+    }, this.brokersById.size) ?? assignmentProblem(this, command) ??
+      (this.partitionTotal + command.partitionCount > CLUSTER_PARTITIONS_MAX
+        ? { code: 'INVALID_PARTITIONS', message: `the cluster would exceed ${CLUSTER_PARTITIONS_MAX} partitions` }
+        : null);
+  }
+
+  private deleteTopic(name: string): ApplyResult {
+    const topic = this.topicsByName.get(name);
+    if (topic === undefined) {
+      return rejected('deleteTopic', 'UNKNOWN_TOPIC_OR_PARTITION', `topic ${name} does not exist`);
+    }
+    this.topicsByName.delete(name);
+    this.partitionTotal -= topic.partitions.length;
+    return { ok: true, type: 'deleteTopic' };
+  }
+
+  private alterConfigs(command: AlterConfigsCommand): ApplyResult {
+    const topic = this.topicsByName.get(command.name);
+    if (topic === undefined) {
+      return rejected(command.type, 'UNKNOWN_TOPIC_OR_PARTITION', `topic ${command.name} does not exist`);
+    }
+    const merged = new Map(Object.entries(topic.configs));
+    for (const key of command.remove) {
+      if (Object.hasOwn(command.set, key)) {
+        return rejected(command.type, 'INVALID_REQUEST', `config ${key} is both set and removed`);
+      }
+      merged.delete(key);
+    }
+    for (const [key, value] of Object.entries(command.set)) {
+      merged.set(key, value);
+    }
+    const configs = sortedStringMap(merged);
+    const parsed = parseTopicConfig(configs);
+    if (!parsed.ok) {
+      return rejected(command.type, 'INVALID_CONFIG', parsed.error.message);
+    }
+    this.topicsByName.set(command.name, freezeTopic({ ...topic, configs }));
+    return { ok: true, type: command.type };
+  }
+
+  private allocateProducerIds(command: AllocateProducerIdsCommand): ApplyResult {
+    if (!this.brokersById.has(command.brokerId)) {
+      return rejected(command.type, 'BROKER_ID_NOT_REGISTERED', `broker ${command.brokerId} is not registered`);
+    }
+    if (command.blockSize < 1 || command.blockSize > PRODUCER_ID_BLOCK_SIZE_MAX) {
+      return rejected(command.type, 'INVALID_REQUEST', `producer id block size ${command.blockSize} is not in ` +
+        `[1, ${PRODUCER_ID_BLOCK_SIZE_MAX}]`);
+    }
+    if (command.blockStart !== this.nextProducerIdValue) {
+      return rejected(command.type, 'INVALID_REQUEST', `producer id block start ${command.blockStart} is stale; ` +
+        `the next free id is ${this.nextProducerIdValue}`);
+    }
+    const end = command.blockStart + command.blockSize;
+    if (!Number.isSafeInteger(end)) {
+      return rejected(command.type, 'INVALID_REQUEST', 'producer ids are exhausted');
+    }
+    this.nextProducerIdValue = end;
+    return { ok: true, type: command.type, blockStart: command.blockStart, blockSize: command.blockSize };
+  }
+
+  /** Asserts the invariants; a failure is a bug in apply, never bad input. */
+  private checkInvariants(): void {
+    const problem = this.invariantProblem();
+    assert(problem === null, () => `metadata invariant broken: ${problem ?? ''}`);
+  }
+
+  private invariantProblem(): string | null {
+    let partitions = 0;
+    for (const [name, topic] of this.topicsByName) {
+      const problem = topicInvariantProblem(this, name, topic);
+      if (problem !== null) {
+        return problem;
+      }
+      partitions += topic.partitions.length;
+    }
+    if (partitions !== this.partitionTotal) {
+      return `partition total ${this.partitionTotal} differs from the count ${partitions}`;
+    }
+    for (const [id, broker] of this.brokersById) {
+      if (id !== broker.brokerId || broker.epoch > this.lastApplied) {
+        return `broker ${id} record is inconsistent`;
+      }
+    }
+    return null;
+  }
+}
+
+export interface MetadataProblem {
+  readonly code: MetadataRejectionCode;
+  readonly message: string;
+}
+
+export interface CreateTopicRequest {
+  readonly name: string;
+  readonly partitionCount: number;
+  readonly replicationFactor: number;
+  readonly configs: Readonly<Record<string, string>>;
+}
+
+/**
+ * Why a topic cannot be created in view's state with brokerCount brokers to place it on, or null
+ * when it can. The leader calls it with the live broker count before placing; apply calls it again
+ * with the registered count.
+ */
+export function validateCreateTopic(
+  view: MetadataView,
+  request: CreateTopicRequest,
+  brokerCount: number,
+): MetadataProblem | null {
+  const nameProblem = topicNameProblem(request.name);
+  if (nameProblem !== null) {
+    return { code: 'INVALID_TOPIC_EXCEPTION', message: nameProblem };
+  }
+  if (view.topic(request.name) !== undefined) {
+    return { code: 'TOPIC_ALREADY_EXISTS', message: `topic ${request.name} already exists` };
+  }
+  if (view.topics().length >= TOPICS_MAX) {
+    return { code: 'INVALID_REQUEST', message: `the cluster already has ${TOPICS_MAX} topics` };
+  }
+  const countProblem = checkCounts(request.partitionCount, request.replicationFactor, brokerCount);
+  if (countProblem !== null) {
+    return { code: countProblem.code, message: countProblem.message };
+  }
+  const parsed = parseTopicConfig(request.configs);
+  return parsed.ok ? null : { code: 'INVALID_CONFIG', message: parsed.error.message };
+}
+
+function assignmentProblem(view: MetadataView, command: CreateTopicCommand): MetadataProblem | null {
+  if (command.assignments.length !== command.partitionCount) {
+    return { code: 'INVALID_REPLICA_ASSIGNMENT', message: `${command.assignments.length} assignments ` +
+      `for ${command.partitionCount} partitions` };
+  }
+  for (const [partition, replicas] of command.assignments.entries()) {
+    const problem = replicasProblem(view, replicas, command.replicationFactor);
+    if (problem !== null) {
+      return { code: 'INVALID_REPLICA_ASSIGNMENT', message: `partition ${partition}: ${problem}` };
+    }
+  }
+  return null;
+}
+
+function replicasProblem(view: MetadataView, replicas: readonly number[], replicationFactor: number): string | null {
+  if (replicas.length !== replicationFactor) {
+    return `${replicas.length} replicas for replication factor ${replicationFactor}`;
+  }
+  if (new Set(replicas).size !== replicas.length) {
+    return `replicas ${replicas.join(',')} are not distinct`;
+  }
+  const unknown = replicas.filter((id) => view.broker(id) === undefined);
+  return unknown.length === 0 ? null : `brokers ${unknown.join(',')} are not registered`;
+}
+
+function topicInvariantProblem(view: MetadataView, name: string, topic: TopicInfo): string | null {
+  if (name !== topic.name) {
+    return `topic ${name} is stored as ${topic.name}`;
+  }
+  const nameProblem = topicNameProblem(name);
+  if (nameProblem !== null) {
+    return nameProblem;
+  }
+  if (topic.partitions.length < 1 || topic.replicationFactor < 1 || topic.topicId > view.lastAppliedIndex) {
+    return `topic ${name} has no partitions, no replicas or a future id`;
+  }
+  for (const [partition, replicas] of topic.partitions.entries()) {
+    const problem = replicasProblem(view, replicas, topic.replicationFactor);
+    if (problem !== null) {
+      return `topic ${name} partition ${partition}: ${problem}`;
+    }
+  }
+  const parsed = parseTopicConfig(topic.configs);
+  return parsed.ok ? null : parsed.error.message;
+}
+
+function rejected(type: MetadataCommandType, code: MetadataRejectionCode, message: string): ApplyRejected {
+  return { ok: false, type, code, message };
+}
+
+function endpointProblem(host: string, port: number): string | null {
+  if (host.length === 0 || host.length > HOST_LENGTH_MAX) {
+    return `host "${host}" must be 1 to ${HOST_LENGTH_MAX} characters`;
+  }
+  return port >= 1 && port <= 65_535 ? null : `port ${port} is not in [1, 65535]`;
+}
+
+function freezeTopic(topic: TopicInfo): TopicInfo {
+  return Object.freeze({
+    name: topic.name,
+    topicId: topic.topicId,
+    replicationFactor: topic.replicationFactor,
+    configs: Object.freeze(sortedStringMap(Object.entries(topic.configs))),
+    partitions: Object.freeze(topic.partitions.map((replicas) => Object.freeze([...replicas]))),
+  });
+}
+
+function compareStrings(left: string, right: string): number {
+  return left < right ? -1 : left > right ? 1 : 0;
+}

@@ -1,0 +1,106 @@
+/**
+ * What a broker should host: the partition replicas the metadata assigns to it, and the difference
+ * from what it hosts now (replicas to start, to stop, and whose replica set changed).
+ *
+ * Pure, so the broker can run it after every metadata change and act on the result. A replica is
+ * identified by topic id and partition, not by name: a topic deleted and created again under the
+ * same name has a new id, so its old replicas are stopped (and their data deleted by the caller)
+ * and the new ones started empty.
+ */
+import type { MetadataView } from './metadata_state_machine.js';
+
+export interface ReplicaAssignment {
+  readonly topic: string;
+  readonly topicId: number;
+  readonly partition: number;
+  /** The partition's replica set, preferred leader first. */
+  readonly replicas: readonly number[];
+}
+
+export interface ReplicaChange {
+  readonly hosted: ReplicaAssignment;
+  readonly desired: ReplicaAssignment;
+}
+
+export interface ReplicaDiff {
+  /** Assigned to the broker and not hosted: create the log and start the Raft group. */
+  readonly toStart: readonly ReplicaAssignment[];
+  /** Hosted and no longer assigned (topic deleted or re-created): stop the group and drop the data. */
+  readonly toStop: readonly ReplicaAssignment[];
+  /** Hosted and assigned, but with another replica set: update the group's peers. */
+  readonly changed: readonly ReplicaChange[];
+  /** Hosted and assigned with the same replica set. */
+  readonly unchanged: readonly ReplicaAssignment[];
+}
+
+/** The replicas brokerId should host, ordered by topic name then partition. */
+export function replicasForBroker(view: Pick<MetadataView, 'topics'>, brokerId: number): ReplicaAssignment[] {
+  const assigned: ReplicaAssignment[] = [];
+  for (const topic of view.topics()) {
+    for (const [partition, replicas] of topic.partitions.entries()) {
+      if (replicas.includes(brokerId)) {
+        assigned.push({ topic: topic.name, topicId: topic.topicId, partition, replicas });
+      }
+    }
+  }
+  return assigned.sort(compareReplicas);
+}
+
+/** How to go from the hosted replicas to the desired ones; each list is ordered by topic and partition. */
+export function diffReplicas(
+  desired: readonly ReplicaAssignment[],
+  hosted: readonly ReplicaAssignment[],
+): ReplicaDiff {
+  const hostedByKey = new Map(hosted.map((replica) => [replicaKey(replica), replica]));
+  const desiredKeys = new Set(desired.map(replicaKey));
+  const toStart: ReplicaAssignment[] = [];
+  const changed: ReplicaChange[] = [];
+  const unchanged: ReplicaAssignment[] = [];
+  for (const replica of desired) {
+    const current = hostedByKey.get(replicaKey(replica));
+    if (current === undefined) {
+      toStart.push(replica);
+    } else if (sameReplicaSet(current.replicas, replica.replicas)) {
+      unchanged.push(replica);
+    } else {
+      changed.push({ hosted: current, desired: replica });
+    }
+  }
+  const toStop = hosted.filter((replica) => !desiredKeys.has(replicaKey(replica)));
+  return {
+    toStart: toStart.sort(compareReplicas),
+    toStop: toStop.sort(compareReplicas),
+    changed: changed.sort((left, right) => compareReplicas(left.desired, right.desired)),
+    unchanged: unchanged.sort(compareReplicas),
+  };
+}
+
+/** replicasForBroker then diffReplicas: what brokerId must start and stop to match view. */
+export function reconcile(
+  view: Pick<MetadataView, 'topics'>,
+  brokerId: number,
+  hosted: readonly ReplicaAssignment[],
+): ReplicaDiff {
+  return diffReplicas(replicasForBroker(view, brokerId), hosted);
+}
+
+/** True when the diff asks for no work. */
+export function isEmptyDiff(diff: ReplicaDiff): boolean {
+  return diff.toStart.length === 0 && diff.toStop.length === 0 && diff.changed.length === 0;
+}
+
+function replicaKey(replica: ReplicaAssignment): string {
+  return `${replica.topicId}:${replica.partition}`;
+}
+
+/** Order matters: the first replica is the preferred leader. */
+function sameReplicaSet(left: readonly number[], right: readonly number[]): boolean {
+  return left.length === right.length && left.every((id, index) => id === right[index]);
+}
+
+function compareReplicas(left: ReplicaAssignment, right: ReplicaAssignment): number {
+  if (left.topic !== right.topic) {
+    return left.topic < right.topic ? -1 : 1;
+  }
+  return left.topicId - right.topicId || left.partition - right.partition;
+}

@@ -1,0 +1,28 @@
+/**
+ * Kafka's topic name rules (Topic.validate): 1 to 249 characters of [a-zA-Z0-9._-], and not "." or
+ * "..". The length leaves room for a partition suffix in the folder name `<topic>-<partition>`.
+ */
+export const TOPIC_NAME_LENGTH_MAX = 249;
+
+const LEGAL = /^[a-zA-Z0-9._-]+$/;
+
+/** Why name is not a legal topic name, or null when it is. */
+export function topicNameProblem(name: string): string | null {
+  if (name.length === 0) {
+    return 'the topic name is empty';
+  }
+  if (name === '.' || name === '..') {
+    return `the topic name cannot be "${name}"`;
+  }
+  if (name.length > TOPIC_NAME_LENGTH_MAX) {
+    return `the topic name is ${name.length} characters long; the limit is ${TOPIC_NAME_LENGTH_MAX}`;
+  }
+  if (!LEGAL.test(name)) {
+    return `the topic name "${name}" has characters outside [a-zA-Z0-9._-]`;
+  }
+  return null;
+}
+
+export function isValidTopicName(name: string): boolean {
+  return topicNameProblem(name) === null;
+}
