@@ -69,6 +69,8 @@ export interface RequestServerOptions {
   readonly requestBytesMax?: number;
   /** Error replies (malformed, busy, too large) waiting to be sent; beyond it they are dropped. */
   readonly rejectQueueMax?: number;
+  /** ZMTP heartbeats, so that the pipes (and queued replies) of silently dead clients are freed. */
+  readonly heartbeatIntervalMs?: number;
 }
 
 export const REQUEST_SERVER_DEFAULTS = {
@@ -76,6 +78,7 @@ export const REQUEST_SERVER_DEFAULTS = {
   frameBytesMax: 64 * 1024 * 1024,
   requestBytesMax: 128 * 1024 * 1024,
   rejectQueueMax: 1024,
+  heartbeatIntervalMs: 5_000,
 } as const;
 
 export class RequestServer {
@@ -104,8 +107,11 @@ export class RequestServer {
     assert(this.inflightRequestsMax >= 1, 'inflightRequestsMax must be at least 1');
     this.logger = options.logger ?? pino({ name: 'request-server' }, pino.destination(2));
     const queueMax = this.inflightRequestsMax + this.rejectQueueMax;
+    const heartbeatIntervalMs = options.heartbeatIntervalMs ?? REQUEST_SERVER_DEFAULTS.heartbeatIntervalMs;
     this.router = new Router({
       linger: 0,
+      heartbeatInterval: heartbeatIntervalMs,
+      heartbeatTimeout: heartbeatIntervalMs * 3,
       maxMessageSize: frameBytesMax,
       sendHighWaterMark: queueMax,
       receiveHighWaterMark: Math.max(1000, this.inflightRequestsMax),
@@ -155,7 +161,12 @@ export class RequestServer {
   private async receive(): Promise<void> {
     try {
       for await (const frames of this.router) {
-        this.onMessage(frames);
+        try {
+          this.onMessage(frames);
+        } catch (error) {
+          // Unreachable by design (decoding never throws); kept so that no input can stop the loop.
+          this.logger.error({ err: error }, 'request dropped after an unexpected failure');
+        }
       }
     } catch (error) {
       if (!this.closed) this.logger.error({ err: error }, 'request server receive loop failed');

@@ -35,6 +35,12 @@ assert(typeof tributary.client.ProducePartitionResponse.prototype.baseOffset ===
  */
 export import pb = tributary.client;
 
+/**
+ * The whole generated root, for the other packages compiled from src/protocol/proto/ (such as the
+ * controller's). Import it from here, never from generated/ directly (see protobuf_setup.ts).
+ */
+export { tributary };
+
 /** The encode/decode pair of one generated message class. */
 export interface MessageCodec<Properties, Decoded> {
   encode(message: Properties, writer?: protobuf.Writer): protobuf.Writer;

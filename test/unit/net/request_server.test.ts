@@ -22,6 +22,7 @@ import {
   rawDealer,
   receiveEnvelope,
   receivesWithin,
+  SeededPrng,
   startServer,
   waitFor,
 } from './helpers.js';
@@ -158,6 +159,38 @@ void describe('RequestServer', () => {
     } finally {
       dealer.close();
       await connection.close();
+      await server.close();
+    }
+  });
+
+  void test('seeded fuzz: 500 random multipart messages, then the server still serves', async () => {
+    const prng = new SeededPrng(0x5eed);
+    const bytes = (length: number): Buffer => Buffer.from(Array.from({ length }, () => prng.int(0, 255)));
+    const server = await startServer({ logger: captureLogger().logger, handlers: metadataHandler });
+    const dealer = rawDealer(server.endpoint, 1_000);
+    let replies = 0;
+    try {
+      for (let i = 0; i < 500; i += 1) {
+        const frameCount = prng.int(1, 4);
+        const frames = Array.from({ length: frameCount }, () => bytes(prng.int(0, 40)));
+        if (prng.next() < 0.5) {
+          // A readable envelope with a random api and raw count, so the body and counts get fuzzed too.
+          frames[0] = Buffer.from(pb.RequestEnvelope.encode(pb.RequestEnvelope.fromObject({
+            correlationId: i + 1, apiKey: prng.int(0, 17), rawFrameCount: prng.int(0, 3),
+          })).finish());
+        }
+        await dealer.send(frames);
+      }
+      await dealer.send(encodeRequest(100_000, API_KEYS.METADATA, 'raw', { topics: ['after'] }, []));
+      for (let i = 0; i <= 500; i += 1) {
+        const { envelope } = await receiveEnvelope(dealer);
+        replies += 1;
+        if (envelope.correlationId === 100_000) break;
+      }
+      assert.ok(replies > 1, 'some fuzzed messages were answered');
+      assert.equal(server.inflightRequests, 0);
+    } finally {
+      dealer.close();
       await server.close();
     }
   });
