@@ -33,6 +33,17 @@ export interface PlacementRequest {
   readonly startIndex: number;
   /** Kafka's initial follower shift; defaults to startIndex. */
   readonly replicaShift?: number;
+  /**
+   * The replicas and preferred leaderships each broker has already. When given, brokers are taken
+   * least loaded first (then by id) instead of by id alone, so the extra replicas and leaders of a
+   * partial round land where the cluster is lightest and successive topics stay balanced.
+   */
+  readonly brokerLoad?: ReadonlyMap<number, BrokerLoad>;
+}
+
+export interface BrokerLoad {
+  readonly replicas: number;
+  readonly leaders: number;
 }
 
 export type PlacementResult =
@@ -45,7 +56,7 @@ export type PlacementResult =
 
 /** The replicas of each partition, preferred leader first, or why the request cannot be placed. */
 export function assignReplicas(request: PlacementRequest): PlacementResult {
-  const brokers = [...request.brokerIds].sort((left, right) => left - right);
+  const brokers = orderBrokers(request.brokerIds, request.brokerLoad);
   assert(new Set(brokers).size === brokers.length, 'placement broker ids must be distinct');
   for (const id of brokers) {
     assertNatural(id, 'broker id');
@@ -60,7 +71,8 @@ export function assignReplicas(request: PlacementRequest): PlacementResult {
   const roundPartitionCount = Math.floor(request.partitionCount / brokerCount) * brokerCount;
   const positions = [
     ...wholeRounds(brokerCount, roundPartitionCount, request.replicationFactor, start, shift),
-    ...stripedTail(brokerCount, request.partitionCount - roundPartitionCount, request.replicationFactor, start),
+    ...stripedTail(brokerCount, request.partitionCount - roundPartitionCount, request.replicationFactor, start,
+      (position) => request.brokerLoad?.get(defined(brokers[position], 'broker'))?.leaders ?? 0),
   ];
   const assignments = positions.map((replicas) => replicas.map((position) => defined(brokers[position], 'broker')));
   assert(assignments.length === request.partitionCount, 'one assignment per partition');
@@ -69,6 +81,16 @@ export function assignReplicas(request: PlacementRequest): PlacementResult {
     assert(new Set(replicas).size === replicas.length, 'replicas of a partition are distinct');
   }
   return { ok: true, assignments };
+}
+
+/** Broker ids by ascending load when it is known, then by id. */
+function orderBrokers(brokerIds: readonly number[], load: ReadonlyMap<number, BrokerLoad> | undefined): number[] {
+  const idle: BrokerLoad = { replicas: 0, leaders: 0 };
+  return [...brokerIds].sort((left, right) => {
+    const leftLoad = load?.get(left) ?? idle;
+    const rightLoad = load?.get(right) ?? idle;
+    return leftLoad.replicas - rightLoad.replicas || leftLoad.leaders - rightLoad.leaders || left - right;
+  });
 }
 
 /** Why these counts cannot be placed on brokerCount live brokers, or null when they can. */
@@ -134,6 +156,7 @@ function stripedTail(
   partitionCount: number,
   replicationFactor: number,
   start: number,
+  leaderCountOf: (position: number) => number,
 ): number[][] {
   assert(partitionCount < brokerCount, 'the tail is less than one round');
   const leaders = new Set<number>();
@@ -143,8 +166,7 @@ function stripedTail(
     for (let slot = 0; slot < replicationFactor; slot++) {
       row.push((start + partition * replicationFactor + slot) % brokerCount);
     }
-    const leaderSlot = row.findIndex((position) => !leaders.has(position));
-    assert(leaderSlot >= 0, () => `no free leader for tail partition ${partition} of ${partitionCount}`);
+    const leaderSlot = tailLeaderSlot(row, leaders, leaderCountOf);
     leaders.add(defined(row[leaderSlot], 'leader'));
     tail.push([...row.slice(leaderSlot), ...row.slice(0, leaderSlot)]);
   }
@@ -152,21 +174,34 @@ function stripedTail(
 }
 
 /**
- * A start index that puts partition 0 on the broker leading the fewest partitions so far (ties to
- * the lowest id), so successive topics spread their leaders over the cluster.
+ * The slot of row whose broker leads: among those not yet leading in the tail, the one with the
+ * fewest leaderships elsewhere (first in the row on ties). Without load every count is zero and
+ * this is the first free slot, which always exists (every row has one: checked exhaustively by the
+ * placement tests). With load a greedy choice can use up a later row; that row then takes its
+ * least-led broker again, costing one leadership of balance in that rare case.
  */
-export function leastLoadedStartIndex(
-  brokerIds: readonly number[],
-  leaderCountByBroker: ReadonlyMap<number, number>,
+function tailLeaderSlot(
+  row: readonly number[],
+  leaders: ReadonlySet<number>,
+  leaderCountOf: (position: number) => number,
 ): number {
-  const brokers = [...brokerIds].sort((left, right) => left - right);
-  let best = 0;
-  for (let index = 1; index < brokers.length; index++) {
-    const count = leaderCountByBroker.get(defined(brokers[index], 'broker')) ?? 0;
-    const bestCount = leaderCountByBroker.get(defined(brokers[best], 'broker')) ?? 0;
-    if (count < bestCount) {
-      best = index;
+  let best = -1;
+  for (const [slot, position] of row.entries()) {
+    if (leaders.has(position)) {
+      continue;
+    }
+    if (best < 0 || leaderCountOf(position) < leaderCountOf(defined(row[best], 'slot'))) {
+      best = slot;
     }
   }
-  return best;
+  if (best >= 0) {
+    return best;
+  }
+  let fallback = 0;
+  for (const [slot, position] of row.entries()) {
+    if (leaderCountOf(position) < leaderCountOf(defined(row[fallback], 'slot'))) {
+      fallback = slot;
+    }
+  }
+  return fallback;
 }
