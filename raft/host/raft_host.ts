@@ -11,7 +11,7 @@ import type { GroupId, Message, NodeId, ProposeResult, RaftConfigOptions, Ready,
 import { RawNode, SeededPrng, assert, makeConfig } from '../core/index.js';
 import type { ConfChange } from '../core/index.js';
 import type { ReplicaStateMachine, ReplicaStorage } from './replica.js';
-import type { RaftTransport } from './transport.js';
+import type { ForwardHandler, RaftTransport } from './transport.js';
 
 export interface RaftHostLogger {
   info(object: object, message: string): void;
@@ -49,8 +49,8 @@ export class RaftHost {
 
   get nodeId(): NodeId { return this.options.nodeId; }
 
-  async start(): Promise<void> {
-    await this.options.transport.start((messages) => { this.deliver(messages); });
+  async start(onForward?: ForwardHandler): Promise<void> {
+    await this.options.transport.start((messages) => { this.deliver(messages); }, onForward);
     this.ticker = setInterval(() => { this.tick(); }, this.options.tickMs);
   }
 
@@ -157,6 +157,8 @@ export class RaftHost {
       // Messages in a Ready do not depend on its writes (the core holds back those that do).
       this.options.transport.send(ready.messages);
       await this.persist(group, ready);
+      const lastEntry = ready.entries[ready.entries.length - 1];
+      if (lastEntry !== undefined) group.machine.onPersisted?.(lastEntry.index);
       if (ready.snapshot !== undefined) group.machine.restore(ready.snapshot);
       if (ready.committedEntries.length > 0) group.machine.apply(ready.committedEntries);
       this.noticeSoftState(group, ready.softState);

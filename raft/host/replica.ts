@@ -24,4 +24,6 @@ export interface ReplicaStateMachine {
   snapshotNextOffset(snapshot: Snapshot): number;
   /** Replaces the state with a snapshot from the leader, after it is durable. */
   restore(snapshot: Snapshot): void;
+  /** The log is durable on this node up to `lastIndex` (acks=1 replies wait for this on a leader). */
+  onPersisted?(lastIndex: number): void;
 }

@@ -5,8 +5,13 @@ export interface TransportLogger {
   warn(object: object, message: string): void;
 }
 
+/** Receives an opaque request another node's host forwarded to this one. */
+export type ForwardHandler = (fromNodeId: number, payload: Uint8Array) => void;
+
 export interface RaftTransport {
-  start(deliver: (messages: readonly Message[]) => void): Promise<void>;
+  start(deliver: (messages: readonly Message[]) => void, deliverForward?: ForwardHandler): Promise<void>;
+  /** Best effort, like send: an opaque request for the peer's host (e.g. a controller command). */
+  forward(nodeId: number, payload: Uint8Array): void;
   /** Best effort: a message may be dropped, delayed or reordered; Raft copes. */
   send(messages: readonly Message[]): void;
   setPeer(nodeId: number, endpoint: string): void;

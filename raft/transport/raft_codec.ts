@@ -48,7 +48,8 @@ message RaftMessage {
   Snapshot snapshot = 20;       // snapshot request
 }
 
-message RaftBatch { repeated RaftMessage messages = 1; }
+// forwards: opaque requests for the peer's host (a controller command for the controller leader).
+message RaftBatch { repeated RaftMessage messages = 1; repeated bytes forwards = 2; }
 `;
 
 protobuf.util.Long = null as unknown as typeof protobuf.util.Long;
@@ -112,8 +113,13 @@ function toWire(message: Message): WireMessage {
   }
 }
 
-export function encodeRaftBatch(messages: readonly Message[]): Uint8Array {
-  return batchType.encode({ messages: messages.map(toWire) }).finish();
+export interface RaftBatch {
+  readonly messages: readonly Message[];
+  readonly forwards: readonly Uint8Array[];
+}
+
+export function encodeRaftBatch(batch: RaftBatch): Uint8Array {
+  return batchType.encode({ messages: batch.messages.map(toWire), forwards: batch.forwards }).finish();
 }
 
 function fromWireEntry(entry: WireEntry): Entry {
@@ -159,13 +165,13 @@ function fromWire(wire: WireMessage): Message {
 }
 
 /** Decodes one frame; throws RaftCodecError for anything that is not a well-formed batch. */
-export function decodeRaftBatch(bytes: Uint8Array): Message[] {
-  let decoded: { messages?: WireMessage[] };
+export function decodeRaftBatch(bytes: Uint8Array): RaftBatch {
+  let decoded: { messages?: WireMessage[]; forwards?: Uint8Array[] };
   try {
     // Decoded messages read proto3 defaults from their prototypes, so no toObject copy is needed.
-    decoded = batchType.decode(bytes) as { messages?: WireMessage[] };
+    decoded = batchType.decode(bytes) as { messages?: WireMessage[]; forwards?: Uint8Array[] };
   } catch (error) {
     throw new RaftCodecError(`malformed raft batch: ${error instanceof Error ? error.message : String(error)}`);
   }
-  return (decoded.messages ?? []).map(fromWire);
+  return { messages: (decoded.messages ?? []).map(fromWire), forwards: decoded.forwards ?? [] };
 }

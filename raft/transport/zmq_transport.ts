@@ -12,7 +12,7 @@ import type { Dealer, Router } from 'zeromq';
 import * as zmq from 'zeromq';
 import type { Message } from '../core/index.js';
 import { assert } from '../core/assert.js';
-import type { RaftTransport, TransportLogger } from '../host/transport.js';
+import type { ForwardHandler, RaftTransport, TransportLogger } from '../host/transport.js';
 import { RaftCodecError, decodeRaftBatch, encodeRaftBatch } from './raft_codec.js';
 
 export interface ZmqRaftTransportOptions {
@@ -36,6 +36,7 @@ export interface TransportStats {
 
 class PeerLink {
   private queue: Message[] = [];
+  private forwards: Uint8Array[] = [];
   private flushing = false;
 
   constructor(readonly nodeId: number, readonly endpoint: string, private readonly dealer: Dealer,
@@ -47,6 +48,19 @@ class PeerLink {
       return;
     }
     this.queue.push(message);
+    this.scheduleFlush();
+  }
+
+  enqueueForward(payload: Uint8Array): void {
+    if (this.forwards.length >= this.queueMessagesMax) {
+      this.stats.droppedMessages += 1;
+      return;
+    }
+    this.forwards.push(payload);
+    this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
     if (!this.flushing) {
       this.flushing = true;
       // Let every group's messages of this turn join one batch.
@@ -57,16 +71,18 @@ class PeerLink {
   /** The single writer of this DEALER (zeromq refuses concurrent sends with EBUSY). */
   private async flush(): Promise<void> {
     try {
-      while (this.queue.length > 0) {
-        const batch = this.queue;
+      while (this.queue.length > 0 || this.forwards.length > 0) {
+        const messages = this.queue;
+        const forwards = this.forwards;
         this.queue = [];
+        this.forwards = [];
         try {
-          await this.dealer.send(encodeRaftBatch(batch));
+          await this.dealer.send(encodeRaftBatch({ messages, forwards }));
           this.stats.sentBatches += 1;
-          this.stats.sentMessages += batch.length;
+          this.stats.sentMessages += messages.length;
         } catch {
-          // EAGAIN: the peer is unreachable right now; EBADF: closing. Raft will resend.
-          this.stats.droppedMessages += batch.length;
+          // EAGAIN: the peer is unreachable right now; EBADF: closing. Raft (and forwarders) retry.
+          this.stats.droppedMessages += messages.length + forwards.length;
         }
       }
     } finally {
@@ -76,6 +92,7 @@ class PeerLink {
 
   close(): void {
     this.queue = [];
+    this.forwards = [];
     this.dealer.close();
   }
 }
@@ -94,12 +111,13 @@ export class ZmqRaftTransport implements RaftTransport {
   }
 
   /** Binds the inbox and starts delivering decoded messages to `deliver`. */
-  async start(deliver: (messages: readonly Message[]) => void): Promise<void> {
+  async start(deliver: (messages: readonly Message[]) => void, deliverForward?: ForwardHandler): Promise<void> {
     await this.router.bind(this.options.listen);
-    this.receiving = this.receive(deliver);
+    this.receiving = this.receive(deliver, deliverForward);
   }
 
-  private async receive(deliver: (messages: readonly Message[]) => void): Promise<void> {
+  private async receive(deliver: (messages: readonly Message[]) => void, deliverForward?: ForwardHandler):
+    Promise<void> {
     for await (const frames of this.router) {
       const [identity, payload] = frames;
       const sender = Number(identity?.toString());
@@ -107,9 +125,11 @@ export class ZmqRaftTransport implements RaftTransport {
         this.reject('a frame that is not [sender, batch]', sender);
         continue;
       }
-      let messages: Message[];
+      let messages: readonly Message[];
       try {
-        messages = decodeRaftBatch(payload);
+        const batch = decodeRaftBatch(payload);
+        messages = batch.messages;
+        for (const forward of batch.forwards) deliverForward?.(sender, forward);
       } catch (error) {
         if (!(error instanceof RaftCodecError)) throw error;
         this.reject(error.message, sender);
@@ -147,6 +167,14 @@ export class ZmqRaftTransport implements RaftTransport {
   removePeer(nodeId: number): void {
     this.peers.get(nodeId)?.close();
     this.peers.delete(nodeId);
+  }
+
+  /** Sends an opaque request to a peer's host, best effort (the caller retries until it sees the effect). */
+  forward(nodeId: number, payload: Uint8Array): void {
+    if (this.closed) return;
+    const peer = this.peers.get(nodeId);
+    if (peer === undefined) this.stats.droppedMessages += 1;
+    else peer.enqueueForward(payload);
   }
 
   send(messages: readonly Message[]): void {

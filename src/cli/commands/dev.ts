@@ -1,21 +1,80 @@
 /**
- * `tributary dev`: will start a local three-broker cluster under ./data. The broker does not exist
- * yet (the storage engine and the Raft core do), so for now it says what is there and exits.
+ * `tributary dev`: a local cluster in one command: N brokers as child processes on 127.0.0.1
+ * (client ports base-port.., Raft ports base-port+10000..), data under ./data/<id>. Ctrl-C stops
+ * them cleanly (SIGTERM to each child by PID, then wait).
  */
-import type { CommandModule } from 'yargs';
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Argv, CommandModule } from 'yargs';
 
-export const devCommand: CommandModule = {
+interface DevArguments {
+  brokers: number;
+  'base-port': number;
+  data: string;
+}
+
+const mainScript = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'main.js');
+const RAFT_PORT_OFFSET = 10_000;
+
+function usage(basePort: number): string {
+  const bootstrap = `127.0.0.1:${basePort}`;
+  const flag = basePort === 9091 ? '' : ` --bootstrap ${bootstrap}`;
+  return [
+    '',
+    `Tributary is running: bootstrap ${bootstrap}. Try, in another terminal:`,
+    `  npx tributary topics create orders --partitions 6 --replication-factor 3${flag}`,
+    `  printf 'k1:hello\\nk2:world\\n' | npx tributary produce orders --key-separator :${flag}`,
+    `  npx tributary consume orders --from-beginning --max-messages 2${flag}`,
+    `  npx tributary cluster status${flag}`,
+    'Ctrl-C stops the cluster.',
+    '',
+  ].join('\n');
+}
+
+export const devCommand: CommandModule<object, DevArguments> = {
   command: 'dev',
-  describe: 'start a local three-broker cluster with data under ./data',
-  handler: () => {
-    process.stdout.write([
-      'Tributary 0.1.0',
-      'What exists today: the storage engine (segment files, LMDB index maps, recovery, retention)',
-      'and the Raft core with its deterministic simulator. The broker, the three-broker cluster and',
-      'the produce/consume commands are not built yet, so there is no cluster to start.',
-      'Try: npm run bench:storage     (storage append throughput against raw fs appends)',
-      '     npm test                  (the whole test suite)',
-      '',
-    ].join('\n'));
+  describe: 'start a local cluster (3 brokers by default) with data under ./data',
+  builder: (yargs: Argv): Argv<DevArguments> => yargs
+    .option('brokers', { type: 'number', default: 3, describe: 'how many brokers' })
+    .option('base-port', { type: 'number', default: 9091, describe: 'first client port' })
+    .option('data', { type: 'string', default: './data', describe: 'data folder' }),
+  handler: async (args) => {
+    const ids = Array.from({ length: args.brokers }, (_, i) => i + 1);
+    const raftPort = (id: number): number => args['base-port'] + RAFT_PORT_OFFSET + id - 1;
+    const voters = ids.map((id) => `${id}@127.0.0.1:${raftPort(id)}`).join(',');
+    const children = new Map<number, ChildProcess>();
+    let stopping = false;
+    const stopAll = (code: number): void => {
+      if (stopping) return;
+      stopping = true;
+      for (const child of children.values()) child.kill('SIGTERM');
+      const deadline = setTimeout(() => {
+        for (const child of children.values()) child.kill('SIGKILL');
+      }, 10_000);
+      void Promise.all([...children.values()].map((child) => new Promise((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) resolve(null);
+        else child.on('exit', resolve);
+      }))).then(() => { clearTimeout(deadline); process.exit(code); });
+    };
+    for (const id of ids) {
+      const child = spawn(process.execPath, [mainScript, 'start', '--id', String(id),
+        '--data', path.join(args.data, String(id)), '--listen', `127.0.0.1:${args['base-port'] + id - 1}`,
+        '--raft-listen', `127.0.0.1:${raftPort(id)}`, '--voters', voters], { stdio: ['ignore', 'inherit', 'pipe'],
+          env: { ...process.env, TRIBUTARY_LOG_LEVEL: process.env.TRIBUTARY_LOG_LEVEL ?? 'warn' } });
+      child.stderr.on('data', (chunk: Buffer) => { process.stderr.write(chunk); });
+      child.on('exit', (code) => {
+        if (!stopping) {
+          process.stderr.write(`broker ${id} exited with code ${code}; stopping the cluster\n`);
+          stopAll(1);
+        }
+      });
+      children.set(id, child);
+    }
+    process.on('SIGINT', () => { stopAll(0); });
+    process.on('SIGTERM', () => { stopAll(0); });
+    process.stdout.write(usage(args['base-port']));
+    await new Promise(() => undefined);
   },
 };

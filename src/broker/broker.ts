@@ -1,0 +1,188 @@
+/**
+ * One Tributary broker: its storage (LogManager), the Raft host with the ZeroMQ transport, the
+ * controller replica (every voter hosts one), its partition replicas (kept in line with the
+ * metadata by the ReplicaManager), and the client request server.
+ *
+ * Start-up: open storage, bootstrap the controller log on first start, start the transport and
+ * the request server, then register with the controller (proposed directly when this broker leads
+ * the controller, forwarded to the leader otherwise) until the registration shows in the metadata.
+ */
+import { pino } from 'pino';
+import type { Logger } from 'pino';
+import { bootstrapEntries } from '../../raft/core/index.js';
+import { RaftHost } from '../../raft/host/raft_host.js';
+import { ZmqRaftTransport } from '../../raft/transport/zmq_transport.js';
+import { LogManager } from '../../storage/index.js';
+import { encodeCommand } from '../controller/commands.js';
+import { RequestServer } from '../net/request_server.js';
+import type { pb } from '../protocol/messages.js';
+import type { BrokerContext } from './broker_context.js';
+import { ControllerReplica } from './controller_replica.js';
+import { brokerHandlers } from './handlers.js';
+import { ReplicaManager } from './replica_manager.js';
+
+export const CONTROLLER_GROUP_ID = 0;
+const CONTROLLER_LOG = '__controller-0';
+
+export interface HostPort { readonly host: string; readonly port: number }
+
+export interface BrokerOptions {
+  readonly id: number;
+  readonly dataDirectory: string;
+  readonly listen: HostPort;
+  readonly raftListen: HostPort;
+  /** The controller quorum: broker id to Raft endpoint (Kafka's controller.quorum.voters). */
+  readonly voters: ReadonlyMap<number, HostPort>;
+  readonly logger?: Logger;
+  /** Milliseconds per Raft tick. */
+  readonly tickMs?: number;
+  /** Largest record batch accepted (Kafka max.message.bytes). */
+  readonly batchBytesMax?: number;
+}
+
+export class Broker implements BrokerContext {
+  readonly controller: ControllerReplica;
+  readonly replicas: ReplicaManager;
+  private readonly incarnation = Date.now();
+  private producerIdCounter = 0;
+  private registration: NodeJS.Timeout | undefined;
+  private reconcileScheduled = false;
+  private closed = false;
+
+  private constructor(
+    private readonly options: BrokerOptions,
+    private readonly logger: Logger,
+    private readonly logs: LogManager,
+    private readonly transport: ZmqRaftTransport,
+    private readonly host: RaftHost,
+    private server: RequestServer | undefined,
+  ) {
+    this.controller = new ControllerReplica(logger);
+    this.replicas = new ReplicaManager({ brokerId: options.id, host, logs, batchBytesMax: options.batchBytesMax
+      ?? 8 * 1024 * 1024, logger, setPeer: (id, endpoint) => { transport.setPeer(id, endpoint); } });
+  }
+
+  static async start(options: BrokerOptions): Promise<Broker> {
+    const logger = options.logger ?? pino({ name: `broker-${options.id}`, level: process.env.TRIBUTARY_LOG_LEVEL ?? 'info' },
+      pino.destination(2));
+    if (!options.voters.has(options.id)) throw new Error(`broker ${options.id} is not among the voters`);
+    const logs = LogManager.open({ dataDirectory: options.dataDirectory, logger });
+    const transport = new ZmqRaftTransport({ nodeId: options.id, logger,
+      listen: `tcp://${options.raftListen.host}:${options.raftListen.port}` });
+    for (const [id, endpoint] of options.voters) {
+      if (id !== options.id) transport.setPeer(id, `tcp://${endpoint.host}:${endpoint.port}`);
+    }
+    const host = new RaftHost({ nodeId: options.id, transport, logger, tickMs: options.tickMs ?? 50,
+      raft: { electionTimeoutTicks: 10, heartbeatIntervalTicks: 2 },
+      onGroupFailed: (groupId, error) => { logger.fatal({ groupId, error }, 'a raft group lost its storage'); } });
+    const broker = new Broker(options, logger, logs, transport, host, undefined);
+    try {
+      await broker.startControllerReplica();
+      broker.server = new RequestServer({ listen: `tcp://${options.listen.host}:${options.listen.port}`,
+        handlers: brokerHandlers(broker), logger });
+      await broker.server.start();
+      await host.start((_from, payload) => { broker.onForward(payload); });
+      broker.registration = setInterval(() => { broker.register(); }, 300);
+      broker.register();
+      return broker;
+    } catch (error) {
+      await broker.close();
+      throw error;
+    }
+  }
+
+  private async startControllerReplica(): Promise<void> {
+    const storage = await this.logs.openRaftStorage(CONTROLLER_LOG,
+      { describePayload: () => ({ recordCount: 0, maxTimestampMs: -1 }) });
+    if (storage.lastIndex() === 0 && storage.initialState().hardState.term === 0) {
+      const boot = bootstrapEntries([...this.options.voters.keys()].sort((a, b) => a - b));
+      await storage.append(boot.entries);
+      await storage.saveHardState(boot.hardState);
+      await storage.sync();
+    }
+    this.controller.onChange(() => { this.scheduleReconcile(); });
+    this.host.addGroup(CONTROLLER_GROUP_ID, storage, this.controller);
+  }
+
+  private scheduleReconcile(): void {
+    if (this.reconcileScheduled || this.closed) return;
+    this.reconcileScheduled = true;
+    setImmediate(() => {
+      this.reconcileScheduled = false;
+      if (!this.closed) void this.replicas.reconcile(this.controller.metadata);
+    });
+  }
+
+  /** A command forwarded by another broker: only the controller leader proposes it. */
+  private onForward(payload: Uint8Array): void {
+    if (this.controller.role === 'leader') this.host.propose(CONTROLLER_GROUP_ID, Buffer.from(payload));
+  }
+
+  private submit(command: Uint8Array): void {
+    if (this.controller.role === 'leader') this.host.propose(CONTROLLER_GROUP_ID, command);
+    else if (this.controller.leaderId !== 0) this.transport.forward(this.controller.leaderId, command);
+  }
+
+  private register(): void {
+    const known = this.controller.metadata.broker(this.options.id);
+    if (known?.incarnation === this.incarnation) {
+      clearInterval(this.registration);
+      this.registration = undefined;
+      this.logger.info({ brokerId: this.options.id }, 'registered with the controller');
+      return;
+    }
+    const { listen, raftListen } = this.options;
+    this.submit(encodeCommand({ type: 'registerBroker', brokerId: this.options.id, host: listen.host,
+      port: listen.port, raftHost: raftListen.host, raftPort: raftListen.port, incarnation: this.incarnation }));
+  }
+
+  // ---- BrokerContext ----
+
+  controllerId(): number {
+    return this.controller.leaderId === 0 ? -1 : this.controller.leaderId;
+  }
+
+  voterIds(): number[] {
+    return [...this.options.voters.keys()];
+  }
+
+  brokerList(): pb.BrokerMetadata.$Properties[] {
+    return this.controller.metadata.brokers().map((b) => ({ brokerId: b.brokerId, host: b.host, port: b.port }));
+  }
+
+  async submitUntil(command: Uint8Array, applied: () => boolean, timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (!applied() && Date.now() < deadline && !this.closed) {
+      this.submit(command);
+      await this.controller.waitFor(applied, Math.min(500, Math.max(1, deadline - Date.now())));
+    }
+    return applied();
+  }
+
+  async waitForData(partitions: readonly (readonly [string, number])[], timeoutMs: number): Promise<void> {
+    const waits = partitions.map(([topic, partition]) => this.replicas.partition(topic, partition)?.replica
+      .waitForData(timeoutMs)).filter((wait): wait is Promise<void> => wait !== undefined);
+    if (waits.length === 0) await new Promise((resolve) => setTimeout(resolve, Math.min(timeoutMs, 100)));
+    else await Promise.race(waits);
+  }
+
+  /**
+   * Producer ids unique across the cluster without a round trip: the start time of this broker
+   * process in seconds, a per-process counter, and the broker id in the low bits. Exact below 2^53
+   * for 65,536 producers per broker start and broker ids below 64.
+   */
+  nextProducerId(): number {
+    const counter = this.producerIdCounter++ % 65_536;
+    return ((Math.floor(this.incarnation / 1000) * 65_536 + counter) * 64) + (this.options.id % 64);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.registration);
+    await this.server?.close();
+    for (const hosted of this.replicas.all()) hosted.replica.close();
+    await this.host.close();
+    await this.logs.close();
+  }
+}

@@ -1,0 +1,17 @@
+/** What request handlers may use of a running broker. */
+import type { pb } from '../protocol/messages.js';
+import type { ControllerReplica } from './controller_replica.js';
+import type { ReplicaManager } from './replica_manager.js';
+
+export interface BrokerContext {
+  readonly controller: ControllerReplica;
+  readonly replicas: ReplicaManager;
+  controllerId(): number;
+  voterIds(): number[];
+  brokerList(): pb.BrokerMetadata.$Properties[];
+  /** Proposes (or forwards) a controller command until `applied` holds; false on timeout. */
+  submitUntil(command: Uint8Array, applied: () => boolean, timeoutMs: number): Promise<boolean>;
+  /** Resolves when any of the partitions' high watermark moves, or after timeoutMs. */
+  waitForData(partitions: readonly (readonly [string, number])[], timeoutMs: number): Promise<void>;
+  nextProducerId(): number;
+}

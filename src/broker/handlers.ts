@@ -1,0 +1,196 @@
+/**
+ * The broker's answers to client requests. Partition work goes to the local leader replica; admin
+ * work becomes controller commands (forwarded to the controller leader when this broker is not it)
+ * and is answered once the command shows in this broker's applied metadata. Per-partition errors
+ * are wire codes from the one error table; a thrown TributaryError fails the whole request.
+ */
+import { randomInt } from 'node:crypto';
+import { NotLeaderOrFollowerError, TributaryError, wireCodeOf } from '../common/errors.js';
+import { encodeCommand } from '../controller/commands.js';
+import { validateCreateTopic } from '../controller/metadata_state_machine.js';
+import { assignReplicas } from '../controller/placement.js';
+import type { HandlerTable, RequestHandler } from '../net/request_server.js';
+import { API_KEYS } from '../protocol/api_keys.js';
+import type { pb } from '../protocol/messages.js';
+import type { Acks } from '../partition/partition_replica.js';
+import type { BrokerContext } from './broker_context.js';
+
+const ADMIN_TIMEOUT_MS_DEFAULT = 10_000;
+
+function errorFields(error: unknown): { errorCode: number; errorMessage: string } {
+  if (!(error instanceof TributaryError)) throw error;
+  return { errorCode: wireCodeOf(error), errorMessage: error.message };
+}
+
+function leaderHintOf(context: BrokerContext, error: unknown): pb.LeaderHint.$Properties | null {
+  if (!(error instanceof NotLeaderOrFollowerError) || error.leaderHint === null) return null;
+  const broker = context.controller.metadata.broker(error.leaderHint);
+  return { leaderId: error.leaderHint, leaderEpoch: -1, host: broker?.host ?? '', port: broker?.port ?? 0 };
+}
+
+function replicaOf(context: BrokerContext, topic: string, partition: number): ReturnType<
+  BrokerContext['replicas']['partition']> & object {
+  const hosted = context.replicas.partition(topic, partition);
+  if (hosted !== undefined) return hosted;
+  const known = context.controller.metadata.topic(topic);
+  if (known === undefined || partition >= known.partitions.length) {
+    throw new TributaryError('UNKNOWN_TOPIC_OR_PARTITION', `unknown partition ${topic}-${partition}`);
+  }
+  const replicas = known.partitions[partition] ?? [];
+  throw new NotLeaderOrFollowerError(replicas[0] ?? null);
+}
+
+interface ProduceTarget { readonly topic: string; readonly partition: number; readonly rawFrameIndex: number }
+
+async function produceOne(context: BrokerContext, data: ProduceTarget, acks: Acks, timeoutMs: number,
+  rawFrames: readonly Buffer[]): Promise<pb.ProducePartitionResponse.$Properties> {
+  const base = { topic: data.topic, partition: data.partition, logAppendTimeMs: -1 };
+  try {
+    const batch = rawFrames[data.rawFrameIndex];
+    if (batch === undefined) throw new TributaryError('INVALID_REQUEST', 'no raw frame for the partition');
+    const { replica } = replicaOf(context, data.topic, data.partition);
+    const result = await replica.produce(batch, acks, timeoutMs);
+    return { ...base, errorCode: 0, baseOffset: result.baseOffset, logStartOffset: result.logStartOffset };
+  } catch (error) {
+    return { ...base, ...errorFields(error), baseOffset: -1, logStartOffset: -1,
+      currentLeader: leaderHintOf(context, error) };
+  }
+}
+
+function produceHandler(context: BrokerContext): RequestHandler<typeof API_KEYS.PRODUCE> {
+  return async (request, requestContext) => {
+    const acks = request.acks;
+    if (acks !== -1 && acks !== 0 && acks !== 1) {
+      throw new TributaryError('INVALID_REQUIRED_ACKS', `acks ${acks}`);
+    }
+    const timeoutMs = request.timeoutMs > 0 ? request.timeoutMs : 30_000;
+    const partitions = await Promise.all(request.partitions.map((data) =>
+      produceOne(context, data, acks, timeoutMs, requestContext.rawFrames)));
+    return { response: { partitions } };
+  };
+}
+
+function fetchHandler(context: BrokerContext): RequestHandler<typeof API_KEYS.FETCH> {
+  return async (request) => {
+    const maxBytes = request.maxBytes > 0 ? request.maxBytes : 50 * 1024 * 1024;
+    const minBytes = Math.max(1, request.minBytes);
+    const deadline = Date.now() + Math.min(request.maxWaitMs, 60_000);
+    for (;;) {
+      const rawFrames: Buffer[] = [];
+      let totalBytes = 0;
+      const partitions = request.partitions.map((fetch): pb.FetchPartitionResponse.$Properties => {
+        const base = { topic: fetch.topic, partition: fetch.partition };
+        try {
+          const { replica } = replicaOf(context, fetch.topic, fetch.partition);
+          const partitionMax = Math.min(fetch.partitionMaxBytes > 0 ? fetch.partitionMaxBytes : maxBytes,
+            Math.max(1, maxBytes - totalBytes));
+          const read = replica.read(fetch.fetchOffset, partitionMax);
+          const indexes = read.chunks.map((chunk) => rawFrames.push(chunk) - 1);
+          totalBytes += read.chunks.reduce((sum, chunk) => sum + chunk.length, 0);
+          return { ...base, errorCode: 0, highWatermark: read.highWatermark, logStartOffset: read.logStartOffset,
+            rawFrameIndexes: indexes };
+        } catch (error) {
+          return { ...base, ...errorFields(error), highWatermark: -1, logStartOffset: -1,
+            currentLeader: leaderHintOf(context, error) };
+        }
+      });
+      const remainingMs = deadline - Date.now();
+      const failed = partitions.some((p) => (p.errorCode ?? 0) !== 0);
+      if (totalBytes >= minBytes || remainingMs <= 0 || failed) return { response: { partitions }, rawFrames };
+      await context.waitForData(request.partitions.map((p) => [p.topic, p.partition] as const), remainingMs);
+    }
+  };
+}
+
+function listOffsetsHandler(context: BrokerContext): RequestHandler<typeof API_KEYS.LIST_OFFSETS> {
+  return (request) => ({ response: { partitions: request.partitions.map((query) => {
+    const base = { topic: query.topic, partition: query.partition };
+    try {
+      const { replica } = replicaOf(context, query.topic, query.partition);
+      const found = replica.listOffset(query.timestamp);
+      return { ...base, errorCode: 0, offset: found.offset, timestamp: found.timestampMs };
+    } catch (error) {
+      return { ...base, ...errorFields(error), offset: -1, timestamp: -1, currentLeader: leaderHintOf(context, error) };
+    }
+  }) } });
+}
+
+function metadataHandler(context: BrokerContext): RequestHandler<typeof API_KEYS.METADATA> {
+  return (request) => {
+    const metadata = context.controller.metadata;
+    const names = request.allTopics || request.topics.length === 0
+      ? metadata.topics().map((topic) => topic.name) : request.topics;
+    const topics = names.map((name): pb.TopicMetadata.$Properties => {
+      const topic = metadata.topic(name);
+      if (topic === undefined) return { name, errorCode: wireCodeOf(new TributaryError('UNKNOWN_TOPIC_OR_PARTITION')) };
+      return { name, errorCode: 0, configs: { ...topic.configs }, partitions: topic.partitions.map((replicas, p) => {
+        const hosted = context.replicas.partition(name, p);
+        const leaderId = hosted?.replica.leaderHint ?? -1;
+        return { partition: p, errorCode: 0, leaderId, leaderEpoch: hosted?.replica.leaderEpoch ?? -1,
+          replicaIds: [...replicas], isrIds: [...replicas],
+          highWatermark: hosted?.replica.isLeader === true ? hosted.replica.highWatermark : -1 };
+      }) };
+    });
+    return { response: { brokers: context.brokerList(), clusterId: 'tributary', controllerId: context.controllerId(),
+      topics } };
+  };
+}
+
+function createTopicsHandler(context: BrokerContext): RequestHandler<typeof API_KEYS.CREATE_TOPICS> {
+  return async (request) => {
+    const timeoutMs = request.timeoutMs > 0 ? request.timeoutMs : ADMIN_TIMEOUT_MS_DEFAULT;
+    const topics = await Promise.all(request.topics.map(async (wanted) => {
+      const base = { name: wanted.name, numPartitions: wanted.numPartitions,
+        replicationFactor: wanted.replicationFactor };
+      const metadata = context.controller.metadata;
+      const brokerIds = metadata.brokers().filter((b) => !b.fenced).map((b) => b.brokerId);
+      const createRequest = { name: wanted.name, partitionCount: wanted.numPartitions,
+        replicationFactor: wanted.replicationFactor, configs: { ...wanted.configs } };
+      const problem = validateCreateTopic(metadata, createRequest, brokerIds.length);
+      if (problem !== null) return { ...base, errorCode: wireCodeOf(new TributaryError(problem.code)),
+        errorMessage: problem.message };
+      const placement = assignReplicas({ brokerIds, partitionCount: wanted.numPartitions,
+        replicationFactor: wanted.replicationFactor, startIndex: randomInt(brokerIds.length) });
+      if (!placement.ok) return { ...base, errorCode: wireCodeOf(new TributaryError(placement.code)),
+        errorMessage: placement.message };
+      if (request.validateOnly) return { ...base, errorCode: 0 };
+      const command = encodeCommand({ type: 'createTopic', ...createRequest, assignments: placement.assignments });
+      const created = await context.submitUntil(command, () => context.controller.metadata.topic(wanted.name)
+        !== undefined, timeoutMs);
+      if (!created) return { ...base, ...errorFields(new TributaryError('REQUEST_TIMED_OUT',
+        'the controller did not apply the topic in time')) };
+      return { ...base, errorCode: 0 };
+    }));
+    return { response: { topics, controllerId: context.controllerId() } };
+  };
+}
+
+function deleteTopicsHandler(context: BrokerContext): RequestHandler<typeof API_KEYS.DELETE_TOPICS> {
+  return async (request) => {
+    const timeoutMs = request.timeoutMs > 0 ? request.timeoutMs : ADMIN_TIMEOUT_MS_DEFAULT;
+    const topics = await Promise.all(request.topicNames.map(async (name) => {
+      if (context.controller.metadata.topic(name) === undefined) {
+        return { name, ...errorFields(new TributaryError('UNKNOWN_TOPIC_OR_PARTITION', `unknown topic ${name}`)) };
+      }
+      const deleted = await context.submitUntil(encodeCommand({ type: 'deleteTopic', name }),
+        () => context.controller.metadata.topic(name) === undefined, timeoutMs);
+      return deleted ? { name, errorCode: 0 }
+        : { name, ...errorFields(new TributaryError('REQUEST_TIMED_OUT', 'the controller did not apply it')) };
+    }));
+    return { response: { topics, controllerId: context.controllerId() } };
+  };
+}
+
+export function brokerHandlers(context: BrokerContext): HandlerTable {
+  return {
+    [API_KEYS.PRODUCE]: produceHandler(context),
+    [API_KEYS.FETCH]: fetchHandler(context),
+    [API_KEYS.LIST_OFFSETS]: listOffsetsHandler(context),
+    [API_KEYS.METADATA]: metadataHandler(context),
+    [API_KEYS.CREATE_TOPICS]: createTopicsHandler(context),
+    [API_KEYS.DELETE_TOPICS]: deleteTopicsHandler(context),
+    [API_KEYS.DESCRIBE_CLUSTER]: () => ({ response: { clusterId: 'tributary', controllerId: context.controllerId(),
+      brokers: context.brokerList(), controllerVoterIds: context.voterIds() } }),
+    [API_KEYS.INIT_PRODUCER_ID]: () => ({ response: { producerId: context.nextProducerId(), producerEpoch: 0 } }),
+  };
+}

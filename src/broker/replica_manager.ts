@@ -1,0 +1,113 @@
+/**
+ * Starts and stops this broker's partition replicas to match the metadata (the reconciler's diff).
+ * A replica is a Raft group on a local log: it is bootstrapped with its replica set the first time,
+ * and its peers' Raft endpoints come from the brokers' registrations. Reconciles run one at a time.
+ */
+import { bootstrapEntries } from '../../raft/core/index.js';
+import type { GroupId } from '../../raft/core/index.js';
+import type { RaftHost } from '../../raft/host/raft_host.js';
+import type { LogManager, RaftLogStorage } from '../../storage/index.js';
+import { logNameOf } from '../../storage/index.js';
+import type { MetadataView } from '../controller/metadata_state_machine.js';
+import { reconcile } from '../controller/reconciler.js';
+import type { ReplicaAssignment } from '../controller/reconciler.js';
+import { PartitionReplica } from '../partition/partition_replica.js';
+import { assignOffsets, readBatchHeader } from '../protocol/record_batch.js';
+
+/** Partitions per topic stay below this, so (topic id, partition) maps to one group id. */
+const GROUP_IDS_PER_TOPIC = 16_384;
+
+export function partitionGroupId(topicId: number, partition: number): GroupId {
+  return topicId * GROUP_IDS_PER_TOPIC + partition;
+}
+
+export interface HostedPartition {
+  readonly assignment: ReplicaAssignment;
+  readonly groupId: GroupId;
+  readonly replica: PartitionReplica;
+  readonly storage: RaftLogStorage;
+}
+
+export interface ReplicaManagerOptions {
+  readonly brokerId: number;
+  readonly host: RaftHost;
+  readonly logs: LogManager;
+  readonly setPeer: (brokerId: number, endpoint: string) => void;
+  readonly batchBytesMax: number;
+  readonly logger: { info(object: object, message: string): void; error(object: object, message: string): void };
+}
+
+/** The storage hooks of a partition log: payloads are RecordBatch v2, stamped with offset and term. */
+const recordBatchPayloads = {
+  describePayload: (data: Uint8Array) => {
+    const header = readBatchHeader(data);
+    return { recordCount: header.recordCount, maxTimestampMs: Math.max(-1, header.maxTimestamp) };
+  },
+  beforeAppend: (data: Uint8Array, baseOffset: number, term: number) => {
+    assignOffsets(data, baseOffset, Math.min(term, 2 ** 31 - 1));
+  },
+};
+
+export class ReplicaManager {
+  private readonly hosted = new Map<string, HostedPartition>();
+  private chain: Promise<void> = Promise.resolve();
+
+  constructor(private readonly options: ReplicaManagerOptions) {}
+
+  partition(topic: string, partition: number): HostedPartition | undefined {
+    return this.hosted.get(logNameOf(topic, partition));
+  }
+
+  all(): readonly HostedPartition[] {
+    return [...this.hosted.values()];
+  }
+
+  /** Queues a reconcile against the metadata as it is now. */
+  reconcile(view: MetadataView): Promise<void> {
+    this.chain = this.chain.then(() => this.reconcileNow(view)).catch((error: unknown) => {
+      this.options.logger.error({ error }, 'reconciling partition replicas failed');
+    });
+    return this.chain;
+  }
+
+  private async reconcileNow(view: MetadataView): Promise<void> {
+    for (const broker of view.brokers()) {
+      if (broker.brokerId !== this.options.brokerId) {
+        this.options.setPeer(broker.brokerId, `tcp://${broker.raftHost}:${broker.raftPort}`);
+      }
+    }
+    const diff = reconcile(view, this.options.brokerId, this.all().map((hosted) => hosted.assignment));
+    for (const assignment of diff.toStop) await this.stop(assignment);
+    for (const assignment of diff.toStart) await this.start(assignment);
+  }
+
+  private async start(assignment: ReplicaAssignment): Promise<void> {
+    const name = logNameOf(assignment.topic, assignment.partition);
+    const storage = await this.options.logs.openRaftStorage(name, recordBatchPayloads);
+    if (storage.lastIndex() === 0 && storage.initialState().hardState.term === 0) {
+      const boot = bootstrapEntries(assignment.replicas);
+      await storage.append(boot.entries);
+      await storage.saveHardState(boot.hardState);
+      await storage.sync();
+    }
+    const groupId = partitionGroupId(assignment.topicId, assignment.partition);
+    const replica = new PartitionReplica({ topic: assignment.topic, partition: assignment.partition, groupId,
+      host: this.options.host, storage, batchBytesMax: this.options.batchBytesMax, pendingProducesMax: 10_000,
+      fetchWaitersMax: 10_000 });
+    this.options.host.addGroup(groupId, storage, replica);
+    this.hosted.set(name, { assignment, groupId, replica, storage });
+    this.options.logger.info({ partition: name, groupId, replicas: assignment.replicas }, 'started replica');
+  }
+
+  private async stop(assignment: ReplicaAssignment): Promise<void> {
+    const name = logNameOf(assignment.topic, assignment.partition);
+    const hosted = this.hosted.get(name);
+    if (hosted === undefined) return;
+    this.hosted.delete(name);
+    this.options.host.removeGroup(hosted.groupId);
+    await this.options.host.quiesce(hosted.groupId, 5_000);
+    hosted.replica.close();
+    await this.options.logs.deleteLog(name);
+    this.options.logger.info({ partition: name }, 'stopped replica and deleted its log');
+  }
+}

@@ -1,0 +1,64 @@
+/** `tributary start`: runs one broker until SIGINT or SIGTERM. */
+import fs from 'node:fs';
+import type { Argv, CommandModule } from 'yargs';
+import { Broker } from '../../broker/broker.js';
+import { ConfigError, parseHostPort, parseVoters } from './broker_address.js';
+
+interface StartArguments {
+  id: number;
+  data: string;
+  listen: string;
+  'raft-listen': string;
+  voters: string;
+}
+
+function checkDataDirectory(path: string): void {
+  try {
+    fs.mkdirSync(path, { recursive: true });
+    fs.accessSync(path, fs.constants.W_OK);
+  } catch {
+    throw new ConfigError(`--data: cannot write to ${path}`);
+  }
+}
+
+/** Turns the errors a misconfiguration causes into one line each. */
+function explainStartError(error: unknown, args: StartArguments): string {
+  const text = error instanceof Error ? error.message : String(error);
+  if (error instanceof ConfigError) return text;
+  if (/address already in use/i.test(text)) return `an address is already in use (${args.listen} or ${args['raft-listen']})`;
+  if (/not among the voters/.test(text)) return `--id ${args.id} is not one of the --voters`;
+  return text;
+}
+
+export const startCommand: CommandModule<object, StartArguments> = {
+  command: 'start',
+  describe: 'run one broker',
+  builder: (yargs: Argv): Argv<StartArguments> => yargs
+    .option('id', { type: 'number', demandOption: true, describe: 'this broker\'s id (one of the voters)' })
+    .option('data', { type: 'string', demandOption: true, describe: 'data folder' })
+    .option('listen', { type: 'string', demandOption: true, describe: 'client listener host:port' })
+    .option('raft-listen', { type: 'string', demandOption: true, describe: 'Raft listener host:port' })
+    .option('voters', { type: 'string', demandOption: true, describe: 'id@host:port,... of the controller quorum' }),
+  handler: async (args) => {
+    let broker: Broker;
+    try {
+      if (!Number.isInteger(args.id) || args.id < 1) throw new ConfigError('--id must be a positive integer');
+      const voters = parseVoters(args.voters);
+      if (!voters.has(args.id)) throw new ConfigError(`--id ${args.id} is not one of the --voters`);
+      checkDataDirectory(args.data);
+      broker = await Broker.start({ id: args.id, dataDirectory: args.data, voters,
+        listen: parseHostPort(args.listen, '--listen'), raftListen: parseHostPort(args['raft-listen'], '--raft-listen') });
+    } catch (error) {
+      process.stderr.write(`tributary start: ${explainStartError(error, args)}\n`);
+      process.exit(1);
+    }
+    let stopping = false;
+    const stop = (): void => {
+      if (stopping) return;
+      stopping = true;
+      void broker.close().then(() => { process.exit(0); });
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  },
+};

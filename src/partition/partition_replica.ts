@@ -1,0 +1,286 @@
+/**
+ * One replica of a partition: the state machine of its Raft group, and on the leader the produce,
+ * fetch and list-offsets paths. The Raft log is the partition: a produce proposes the producer's
+ * RecordBatch bytes as they came; the storage layer stamps the base offset (the running record
+ * count, fixed by the log prefix) and the term into the batch header as the entry is written, so
+ * every replica holds the same bytes at the same offsets. Records are never decoded here.
+ *
+ * Acks: 0, no reply; 1, the reply follows this leader's own durable append (it can be lost on
+ * fail-over, as in Kafka); all (-1), the reply follows the Raft commit. The high watermark is one
+ * past the last record of the last applied (committed) entry; fetches never see beyond it.
+ */
+import { OffsetOutOfRangeError as WireOffsetOutOfRangeError, NotLeaderOrFollowerError, TributaryError }
+  from '../common/errors.js';
+import { firstOffsetDeltaAtOrAfter, readBatchHeader, validateBatch } from '../protocol/record_batch.js';
+import type { Entry, GroupId, Snapshot, SoftState } from '../../raft/core/index.js';
+import { EntryType, assert } from '../../raft/core/index.js';
+import type { RaftHost } from '../../raft/host/raft_host.js';
+import type { ReplicaStateMachine } from '../../raft/host/replica.js';
+import type { RaftLogStorage } from '../../storage/index.js';
+import { OffsetOutOfRangeError } from '../../storage/index.js';
+import { FetchWaiters } from './fetch_waiters.js';
+import { ProducerStateTable } from './producer_state.js';
+import type { BatchSequences } from './producer_state.js';
+
+export type Acks = -1 | 0 | 1;
+
+export interface PartitionReplicaOptions {
+  readonly topic: string;
+  readonly partition: number;
+  readonly groupId: GroupId;
+  readonly host: RaftHost;
+  readonly storage: RaftLogStorage;
+  /** Largest batch accepted (Kafka max.message.bytes). */
+  readonly batchBytesMax: number;
+  /** Produce requests waiting for their acks on this replica. */
+  readonly pendingProducesMax: number;
+  readonly fetchWaitersMax: number;
+}
+
+export interface ProduceResult {
+  readonly baseOffset: number;
+  readonly logStartOffset: number;
+}
+
+export interface FetchResult {
+  readonly chunks: readonly Buffer[];
+  readonly highWatermark: number;
+  readonly logStartOffset: number;
+}
+
+interface PendingProduce {
+  readonly index: number;
+  readonly term: number;
+  readonly acks: Acks;
+  readonly batch: Buffer;
+  readonly sequences: BatchSequences;
+  readonly promise: Promise<ProduceResult>;
+  resolve(result: ProduceResult): void;
+  reject(error: Error): void;
+  timer: NodeJS.Timeout | undefined;
+}
+
+interface SnapshotImage { nextOffset: number; producers: ReturnType<ProducerStateTable['toJSON']> }
+
+function sequencesOf(batch: Buffer): BatchSequences {
+  const header = readBatchHeader(batch);
+  const lastSequence = header.baseSequence < 0 ? -1 : (header.baseSequence + header.lastOffsetDelta) % 2 ** 31;
+  return { producerId: header.producerId, producerEpoch: header.producerEpoch,
+    firstSequence: header.baseSequence, lastSequence };
+}
+
+export class PartitionReplica implements ReplicaStateMachine {
+  private highWatermarkValue: number;
+  private producers: ProducerStateTable;
+  private role: SoftState['role'] = 'follower';
+  private leaderId = 0;
+  private term = 0;
+  /** The leader has applied an entry of its own term: all earlier terms' entries are applied. */
+  private leaderReady = false;
+  private readonly pending = new Map<number, PendingProduce>();
+  /** In-flight idempotent batches per producer id, in proposal order (leader only). */
+  private readonly inflight = new Map<number, PendingProduce[]>();
+  private readonly waiters: FetchWaiters;
+
+  constructor(private readonly options: PartitionReplicaOptions) {
+    const snapshot = options.storage.snapshot();
+    const image = typeof snapshot === 'string' ? undefined : PartitionReplica.decodeImage(snapshot.data);
+    this.producers = ProducerStateTable.fromJSON(image?.producers ?? []);
+    // Entries after the log start are re-applied by Raft on start; the watermark grows from here.
+    this.highWatermarkValue = options.storage.log.logStartOffset;
+    this.waiters = new FetchWaiters(options.fetchWaitersMax);
+  }
+
+  get highWatermark(): number { return this.highWatermarkValue; }
+  get logStartOffset(): number { return this.options.storage.log.logStartOffset; }
+  get isLeader(): boolean { return this.role === 'leader'; }
+  get leaderHint(): number | null { return this.leaderId === 0 ? null : this.leaderId; }
+  get leaderEpoch(): number { return this.term; }
+
+  private static decodeImage(data: Uint8Array): SnapshotImage {
+    return JSON.parse(Buffer.from(data).toString('utf8')) as SnapshotImage;
+  }
+
+  /** The snapshot of this replica's state at the current applied point (for retention compaction). */
+  snapshotImage(): Uint8Array {
+    const image: SnapshotImage = { nextOffset: this.highWatermarkValue, producers: this.producers.toJSON() };
+    return Buffer.from(JSON.stringify(image));
+  }
+
+  private assertLeader(): void {
+    if (this.role !== 'leader') throw new NotLeaderOrFollowerError(this.leaderHint);
+    if (!this.leaderReady) throw new TributaryError('LEADER_NOT_AVAILABLE', 'the new leader is catching up');
+  }
+
+  /** Appends a producer's batch; resolves per `acks` (acks=0 resolves at once with offset -1). */
+  produce(batch: Buffer, acks: Acks, timeoutMs: number): Promise<ProduceResult> {
+    validateBatch(batch, { batchBytesMax: this.options.batchBytesMax, zstdAllowed: true });
+    this.assertLeader();
+    const sequences = sequencesOf(batch);
+    const inflight = sequences.producerId >= 0 ? this.inflight.get(sequences.producerId) : undefined;
+    const joined = inflight?.find((p) => p.sequences.firstSequence === sequences.firstSequence
+      && p.sequences.lastSequence === sequences.lastSequence && p.sequences.producerEpoch === sequences.producerEpoch);
+    if (joined !== undefined) return joined.promise;
+    const check = this.producers.check(sequences, inflight?.at(-1)?.sequences.lastSequence);
+    if (check.kind === 'error') throw check.error;
+    if (check.kind === 'duplicate') {
+      return Promise.resolve({ baseOffset: check.baseOffset, logStartOffset: this.logStartOffset });
+    }
+    if (this.pending.size >= this.options.pendingProducesMax) {
+      throw new TributaryError('TOO_MANY_REQUESTS', 'too many produce requests awaiting acks on this partition');
+    }
+    const result = this.options.host.propose(this.options.groupId, batch);
+    if (result === undefined) throw new NotLeaderOrFollowerError(null);
+    if (result.kind === 'not_leader') throw new NotLeaderOrFollowerError(result.leaderId === 0 ? null : result.leaderId);
+    if (result.kind === 'dropped') {
+      throw result.reason === 'uncommitted_bytes_max'
+        ? new TributaryError('TOO_MANY_REQUESTS', 'the leader holds too many uncommitted bytes; slow down')
+        : new TributaryError('LEADER_NOT_AVAILABLE', `proposal dropped: ${result.reason}`);
+    }
+    if (acks === 0) return Promise.resolve({ baseOffset: -1, logStartOffset: this.logStartOffset });
+    return this.track(result.index, result.term, acks, batch, sequences, timeoutMs);
+  }
+
+  private track(index: number, term: number, acks: Acks, batch: Buffer, sequences: BatchSequences,
+    timeoutMs: number): Promise<ProduceResult> {
+    let resolve!: (result: ProduceResult) => void;
+    let reject!: (error: Error) => void;
+    const promise = new Promise<ProduceResult>((res, rej) => { resolve = res; reject = rej; });
+    const pending: PendingProduce = { index, term, acks, batch, sequences, promise, resolve, reject, timer: undefined };
+    pending.timer = setTimeout(() => {
+      this.settle(pending, new TributaryError('REQUEST_TIMED_OUT', `not acknowledged within ${timeoutMs} ms`));
+    }, timeoutMs);
+    this.pending.set(index, pending);
+    if (sequences.producerId >= 0) {
+      const list = this.inflight.get(sequences.producerId) ?? [];
+      list.push(pending);
+      this.inflight.set(sequences.producerId, list);
+    }
+    return promise;
+  }
+
+  private settle(pending: PendingProduce, outcome: ProduceResult | Error): void {
+    if (this.pending.get(pending.index) !== pending) return;
+    this.pending.delete(pending.index);
+    clearTimeout(pending.timer);
+    const list = this.inflight.get(pending.sequences.producerId);
+    if (list !== undefined) {
+      const remaining = list.filter((p) => p !== pending);
+      if (remaining.length === 0) this.inflight.delete(pending.sequences.producerId);
+      else this.inflight.set(pending.sequences.producerId, remaining);
+    }
+    if (outcome instanceof Error) pending.reject(outcome);
+    else pending.resolve(outcome);
+  }
+
+  // ---- ReplicaStateMachine ----
+
+  apply(entries: readonly Entry[]): void {
+    const before = this.highWatermarkValue;
+    for (const entry of entries) {
+      if (entry.term === this.term && this.role === 'leader') this.leaderReady = true;
+      if (entry.type !== EntryType.normal) continue;
+      const header = readBatchHeader(entry.data);
+      assert(header.baseOffset === this.highWatermarkValue,
+        () => `entry ${entry.index} holds offset ${header.baseOffset} where ${this.highWatermarkValue} is next`);
+      this.highWatermarkValue = header.baseOffset + header.lastOffsetDelta + 1;
+      this.producers.record(sequencesOf(Buffer.from(entry.data.buffer, entry.data.byteOffset, entry.data.byteLength)),
+        header.baseOffset);
+      const pending = this.pending.get(entry.index);
+      if (pending === undefined) continue;
+      this.settle(pending, pending.term === entry.term
+        ? { baseOffset: header.baseOffset, logStartOffset: this.logStartOffset }
+        : new NotLeaderOrFollowerError(this.leaderHint));
+    }
+    if (this.highWatermarkValue !== before) this.waiters.wakeAll();
+  }
+
+  onPersisted(lastIndex: number): void {
+    for (const pending of [...this.pending.values()]) {
+      if (pending.acks !== 1 || pending.index > lastIndex) continue;
+      // The stamped header of the very buffer we proposed carries the offset it got.
+      const stored = this.options.storage.term(pending.index);
+      this.settle(pending, stored === pending.term
+        ? { baseOffset: readBatchHeader(pending.batch).baseOffset, logStartOffset: this.logStartOffset }
+        : new NotLeaderOrFollowerError(this.leaderHint));
+    }
+  }
+
+  onSoftState(state: SoftState, term: number): void {
+    if (state.role !== 'leader' || term !== this.term) {
+      this.leaderReady = false;
+      this.inflight.clear();
+    }
+    this.role = state.role;
+    this.leaderId = state.leaderId;
+    this.term = term;
+  }
+
+  snapshotNextOffset(snapshot: Snapshot): number {
+    return PartitionReplica.decodeImage(snapshot.data).nextOffset;
+  }
+
+  restore(snapshot: Snapshot): void {
+    const image = PartitionReplica.decodeImage(snapshot.data);
+    this.highWatermarkValue = image.nextOffset;
+    this.producers = ProducerStateTable.fromJSON(image.producers);
+  }
+
+  // ---- reads ----
+
+  /** Raw batches from `offset`, waiting up to maxWaitMs for minBytes (long poll). */
+  async fetch(offset: number, bytesMax: number, maxWaitMs: number, minBytes: number): Promise<FetchResult> {
+    const deadline = Date.now() + maxWaitMs;
+    for (;;) {
+      if (this.role !== 'leader') throw new NotLeaderOrFollowerError(this.leaderHint);
+      const read = this.readCommitted(offset, bytesMax);
+      const remainingMs = deadline - Date.now();
+      if (read.sizeBytes >= Math.max(1, minBytes) || remainingMs <= 0) {
+        return { chunks: read.chunks, highWatermark: this.highWatermarkValue, logStartOffset: this.logStartOffset };
+      }
+      await this.waiters.wait(remainingMs);
+    }
+  }
+
+  /** One non-waiting read of committed batches from `offset` (the leader only). */
+  read(offset: number, bytesMax: number): FetchResult {
+    if (this.role !== 'leader') throw new NotLeaderOrFollowerError(this.leaderHint);
+    const read = this.readCommitted(offset, bytesMax);
+    return { chunks: read.chunks, highWatermark: this.highWatermarkValue, logStartOffset: this.logStartOffset };
+  }
+
+  /** Resolves when the high watermark moves or after `timeoutMs`. */
+  waitForData(timeoutMs: number): Promise<void> {
+    return this.waiters.wait(timeoutMs);
+  }
+
+  private readCommitted(offset: number, bytesMax: number): { chunks: readonly Buffer[]; sizeBytes: number } {
+    if (offset < this.logStartOffset || offset > this.highWatermarkValue) {
+      throw new WireOffsetOutOfRangeError(offset, this.logStartOffset, this.highWatermarkValue);
+    }
+    try {
+      return this.options.storage.log.readRaw(offset, bytesMax, this.highWatermarkValue);
+    } catch (error) {
+      if (error instanceof OffsetOutOfRangeError) {
+        throw new WireOffsetOutOfRangeError(offset, this.logStartOffset, this.highWatermarkValue);
+      }
+      throw error;
+    }
+  }
+
+  /** Kafka ListOffsets: -2 earliest, -1 latest (the high watermark), else the first offset at or after. */
+  listOffset(timestampMs: number): { offset: number; timestampMs: number } {
+    if (this.role !== 'leader') throw new NotLeaderOrFollowerError(this.leaderHint);
+    if (timestampMs === -2) return { offset: this.logStartOffset, timestampMs: -1 };
+    if (timestampMs === -1) return { offset: this.highWatermarkValue, timestampMs: -1 };
+    const found = this.options.storage.log.offsetForTimestamp(timestampMs, firstOffsetDeltaAtOrAfter);
+    if (found === null || found.offset >= this.highWatermarkValue) return { offset: -1, timestampMs: -1 };
+    return { offset: found.offset, timestampMs };
+  }
+
+  /** Fails every waiting produce (the replica is being stopped). */
+  close(): void {
+    for (const pending of [...this.pending.values()]) this.settle(pending, new NotLeaderOrFollowerError(null));
+    this.waiters.wakeAll();
+  }
+}
