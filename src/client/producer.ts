@@ -1,0 +1,629 @@
+/**
+ * The producer (Kafka KafkaProducer + Sender, kafkajs producer): records go into the
+ * RecordAccumulator, a sender loop drains ready batches, groups them by the leader of their
+ * partition into one Produce request per broker, and settles each record's promise from the
+ * per-partition reply.
+ *
+ * - send() partitions and appends at once when it can (connected, topic known, buffer room), so
+ *   records sent in a row keep their order; otherwise it queues behind earlier slow appends.
+ * - Retries: NOT_LEADER_OR_FOLLOWER, LEADER_NOT_AVAILABLE, UNKNOWN_TOPIC_OR_PARTITION, timeouts,
+ *   lost connections and the broker's TOO_MANY_REQUESTS back-pressure put the batch back in the
+ *   accumulator, bytes unchanged (so an idempotent retry keeps its producer id and sequence and
+ *   the broker answers a duplicate with the original offset), after a jittered exponential
+ *   back-off of its partition and a metadata refresh. A batch gives up after `retries` retries or
+ *   deliveryTimeoutMs from its creation; other errors fail its records at once.
+ * - OUT_OF_ORDER_SEQUENCE_NUMBER on a batch while an older batch of the same partition is still
+ *   unsettled means the older one has not landed yet (lost or being retried): it is retried too.
+ * - At most inflightRequestsMax Produce requests per broker are in flight (5, Kafka's
+ *   max.in.flight.requests.per.connection, which idempotence relies on), and each holds at most
+ *   one batch per partition; with idempotence at most 5 batches per partition are unacknowledged.
+ * - acks = 0: the request is one-way; each record resolves with offset -1 once sent.
+ *
+ * Limitation: under idempotence, a batch that fails for good leaves a sequence gap, so later
+ * batches of that partition fail with OUT_OF_ORDER_SEQUENCE_NUMBER until the producer is made
+ * again (Kafka would bump the epoch here).
+ */
+import type { Logger } from 'pino';
+
+import { assert } from '../../raft/core/assert.js';
+import type { Prng } from '../../raft/core/prng.js';
+import { errorFromWire, TributaryError } from '../common/errors.js';
+import { ACKS, API_KEYS } from '../protocol/api_keys.js';
+import type { DecodedResponseOf } from '../protocol/messages.js';
+import type { RecordHeaderInput } from '../protocol/record_batch.js';
+import { ACCUMULATOR_DEFAULTS, appendPartitioned, RecordAccumulator } from './accumulator.js';
+import type { AppendResult, ProducerBatch, ProducerRecord, RecordMetadata } from './accumulator.js';
+import type { ProducerCompression } from './compression.js';
+import { defaultClientLogger, MetadataCache, parseBootstrap } from './metadata_cache.js';
+import type { TopicInfo } from './metadata_cache.js';
+import { DefaultPartitioner } from './partitioner.js';
+import type { NullKeyStrategy, Partitioner, PartitionInput } from './partitioner.js';
+import { INFLIGHT_BATCHES_MAX, ProducerSequences, topicPartitionKey } from './producer_state.js';
+import { backoffMs, cryptoSeededPrng, isRetriable, retry } from './retry.js';
+
+export type Acks = -1 | 0 | 1 | 'all';
+/** Keys, values and header values: strings are sent as UTF-8. */
+export type RecordBytes = string | Uint8Array | null;
+export type RecordHeaders = Readonly<Record<string, RecordBytes>> | readonly RecordHeaderInput[];
+
+export interface ProducerMessage {
+  readonly topic: string;
+  readonly key?: RecordBytes;
+  readonly value: RecordBytes;
+  readonly headers?: RecordHeaders;
+  /** CreateTime in ms since the epoch; defaults to now. */
+  readonly timestamp?: number;
+  /** An explicit partition wins over the key. */
+  readonly partition?: number;
+}
+
+export interface SendResult {
+  readonly topic: string;
+  readonly partition: number;
+  /** -1 with acks = 0. */
+  readonly offset: number;
+  readonly timestamp: number;
+}
+
+export interface ProducerOptions {
+  readonly bootstrap: string | readonly string[];
+  readonly clientId?: string;
+  /** 'all' (= -1, the default): the Raft commit; 1: the leader's append; 0: no reply. */
+  readonly acks?: Acks;
+  readonly lingerMs?: number;
+  readonly batchBytesMax?: number;
+  readonly bufferBytesMax?: number;
+  readonly compression?: ProducerCompression;
+  /** Default: true with acks all, false otherwise (idempotence needs acks all). */
+  readonly idempotent?: boolean;
+  /** How records with neither key nor partition are spread, or a partitioner of your own. */
+  readonly partitioner?: NullKeyStrategy | Partitioner;
+  readonly requestTimeoutMs?: number;
+  /** Retries of one batch (Kafka retries); deliveryTimeoutMs bounds them in time too. */
+  readonly retries?: number;
+  readonly deliveryTimeoutMs?: number;
+  readonly retryBackoffMs?: number;
+  readonly retryBackoffMaxMs?: number;
+  /** How long send() may wait for metadata or buffer room (Kafka max.block.ms). */
+  readonly maxBlockMs?: number;
+  /** Produce requests in flight per broker. */
+  readonly inflightRequestsMax?: number;
+  readonly logger?: Logger;
+  /** Chance for the sticky partitioner and back-off jitter; seeded from crypto by default. */
+  readonly prng?: Prng;
+}
+
+export const PRODUCER_DEFAULTS = {
+  acks: 'all',
+  requestTimeoutMs: 30_000,
+  retries: 2_147_483_647,
+  deliveryTimeoutMs: 120_000,
+  retryBackoffMs: 100,
+  retryBackoffMaxMs: 1_000,
+  maxBlockMs: 60_000,
+  inflightRequestsMax: INFLIGHT_BATCHES_MAX,
+} as const;
+
+/** Sender bookkeeping of one drained batch until it is settled. */
+interface BatchState {
+  attempts: number;
+  readonly deadlineMs: number;
+  /** Registered with ProducerSequences (first sent). */
+  sent: boolean;
+  /** Put back in the accumulator after being sent. */
+  awaitingRetry: boolean;
+  lastError: unknown;
+}
+
+type ProducePartitionResponse = DecodedResponseOf<typeof API_KEYS.PRODUCE>['partitions'][number];
+
+/** Leader trouble: refresh metadata before the retry. */
+const METADATA_ERRORS: ReadonlySet<string> = new Set([
+  'NOT_LEADER_OR_FOLLOWER', 'LEADER_NOT_AVAILABLE', 'UNKNOWN_TOPIC_OR_PARTITION', 'NETWORK_EXCEPTION',
+  'REQUEST_TIMED_OUT', 'KAFKA_STORAGE_ERROR',
+]);
+
+const IDLE_WAIT_MS = 1_000;
+const BLOCKED_WAIT_MS = 20;
+
+export function acksNumber(acks: Acks): -1 | 0 | 1 {
+  return acks === 'all' ? ACKS.ALL : acks;
+}
+
+export function toBytes(value: RecordBytes | undefined): Uint8Array | null {
+  if (value === undefined || value === null) return null;
+  return typeof value === 'string' ? Buffer.from(value, 'utf8') : value;
+}
+
+function headersOf(headers: RecordHeaders | undefined): RecordHeaderInput[] {
+  if (headers === undefined) return [];
+  if (Array.isArray(headers)) return [...(headers as readonly RecordHeaderInput[])];
+  return Object.entries(headers as Readonly<Record<string, RecordBytes>>)
+    .map(([key, value]) => ({ key, value: toBytes(value) }));
+}
+
+export class Producer {
+  readonly acks: -1 | 0 | 1;
+  readonly idempotent: boolean;
+  private readonly options: ProducerOptions;
+  private readonly metadata: MetadataCache;
+  private readonly logger: Logger;
+  private readonly prng: Prng;
+  private readonly partitioner: Partitioner;
+  private readonly requestTimeoutMs: number;
+  private readonly retries: number;
+  private readonly deliveryTimeoutMs: number;
+  private readonly maxBlockMs: number;
+  private readonly inflightRequestsMax: number;
+  private accumulator: RecordAccumulator | null = null;
+  private sequences: ProducerSequences | null = null;
+  private connecting: Promise<void> | null = null;
+  private senderLoop: Promise<void> | null = null;
+  private readonly batchStates = new Map<number, BatchState>();
+  /** Unsettled drained batch ids per partition (for OUT_OF_ORDER_SEQUENCE_NUMBER). */
+  private readonly unsettled = new Map<string, Set<number>>();
+  private readonly retriesWaiting = new Map<string, number>();
+  private readonly partitionNotBeforeMs = new Map<string, number>();
+  private readonly inflightByBroker = new Map<number, number>();
+  private readonly requests = new Set<Promise<void>>();
+  private appendChain: Promise<unknown> = Promise.resolve();
+  private appendsQueued = 0;
+  private outstanding = 0;
+  private idleWaiters: (() => void)[] = [];
+  private wakeup: (() => void) | null = null;
+  private wakePending = false;
+  private scheduledWakeMs = Infinity;
+  private stopping = false;
+  private closed = false;
+
+  constructor(options: ProducerOptions) {
+    this.options = options;
+    this.acks = acksNumber(options.acks ?? PRODUCER_DEFAULTS.acks);
+    assert(([-1, 0, 1] as const).includes(this.acks), () => `acks must be all, -1, 0 or 1, got ${String(options.acks)}`);
+    this.idempotent = options.idempotent ?? this.acks === ACKS.ALL;
+    if (this.idempotent && this.acks !== ACKS.ALL) {
+      throw new TributaryError('INVALID_CONFIG', 'an idempotent producer needs acks all');
+    }
+    this.requestTimeoutMs = options.requestTimeoutMs ?? PRODUCER_DEFAULTS.requestTimeoutMs;
+    this.retries = options.retries ?? PRODUCER_DEFAULTS.retries;
+    this.deliveryTimeoutMs = options.deliveryTimeoutMs ?? PRODUCER_DEFAULTS.deliveryTimeoutMs;
+    this.maxBlockMs = options.maxBlockMs ?? PRODUCER_DEFAULTS.maxBlockMs;
+    this.inflightRequestsMax = options.inflightRequestsMax ?? PRODUCER_DEFAULTS.inflightRequestsMax;
+    assert(this.inflightRequestsMax >= 1, 'inflightRequestsMax must be at least 1');
+    assert(!this.idempotent || this.inflightRequestsMax <= INFLIGHT_BATCHES_MAX,
+      () => `idempotence allows at most ${INFLIGHT_BATCHES_MAX} requests in flight per broker`);
+    this.logger = options.logger ?? defaultClientLogger(options.clientId ?? 'tributary-producer');
+    this.prng = options.prng ?? cryptoSeededPrng();
+    const partitioner = options.partitioner ?? 'sticky';
+    this.partitioner = typeof partitioner === 'string'
+      ? new DefaultPartitioner({ nullKeys: partitioner, prng: this.prng })
+      : partitioner;
+    this.metadata = new MetadataCache({
+      bootstrap: parseBootstrap(options.bootstrap),
+      clientId: options.clientId ?? 'tributary-producer',
+      requestTimeoutMs: this.requestTimeoutMs + 5_000,
+      refreshBackoffMs: options.retryBackoffMs ?? PRODUCER_DEFAULTS.retryBackoffMs,
+      logger: this.logger,
+    });
+  }
+
+  /** The producer id of an idempotent producer once connected, else null. */
+  get producerId(): number | null {
+    return this.sequences?.identity.producerId ?? null;
+  }
+
+  /** Fetches metadata and, with idempotence, a producer id. Called by the first send if need be. */
+  connect(): Promise<void> {
+    if (this.closed || this.stopping) return Promise.reject(closedError());
+    if (this.connecting === null) {
+      const attempt = this.connectOnce();
+      this.connecting = attempt;
+      attempt.catch(() => { if (this.connecting === attempt) this.connecting = null; });
+    }
+    return this.connecting;
+  }
+
+  /** Appends a record; resolves with its partition and offset once the broker has it (per acks). */
+  send(message: ProducerMessage): Promise<SendResult> {
+    if (this.closed || this.stopping) return Promise.reject(closedError());
+    const info = this.metadata.topic(message.topic);
+    if (this.appendsQueued === 0 && this.accumulator !== null && info !== undefined && info.errorCode === 0
+      && info.partitions.length > 0) {
+      try {
+        const result = this.tryAppend(message, info);
+        if (result.kind === 'appended') return this.deliver(message.topic, result.delivery);
+      } catch (error) {
+        return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+      }
+    }
+    this.appendsQueued += 1;
+    const appended = this.appendChain.then(() => this.appendSlowly(message));
+    this.appendChain = appended.then(() => undefined, () => undefined).finally(() => {
+      this.appendsQueued -= 1;
+      this.notifyIfIdle();
+    });
+    return appended.then(({ delivery }) => this.deliver(message.topic, delivery));
+  }
+
+  /** send() for several records; resolves when all are delivered, rejects with the first failure. */
+  sendBatch(messages: readonly ProducerMessage[]): Promise<SendResult[]> {
+    return Promise.all(messages.map((message) => this.send(message)));
+  }
+
+  /** Sends everything appended so far without lingering and waits until every record is settled. */
+  async flush(): Promise<void> {
+    if (this.outstanding === 0 && this.appendsQueued === 0) return;
+    this.accumulator?.flush();
+    this.wake();
+    await new Promise<void>((resolve) => { this.idleWaiters.push(resolve); });
+  }
+
+  /** Flushes, then stops the sender and closes the connections. Sends after close reject. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.stopping = true;
+    if (this.connecting !== null) {
+      try {
+        await this.connecting;
+      } catch {
+        // Nothing was appended without a connection.
+      }
+    }
+    await this.flush();
+    this.closed = true;
+    this.wake();
+    await this.senderLoop;
+    await Promise.allSettled([...this.requests]);
+    this.accumulator?.abort(closedError());
+    await this.metadata.close();
+  }
+
+  // ----------------------------------------------------------------------------------------------
+  // Appending
+
+  private async connectOnce(): Promise<void> {
+    await retry(() => this.metadata.refresh(), { retriesMax: 10, totalTimeMaxMs: this.maxBlockMs, prng: this.prng });
+    if (this.idempotent) {
+      const identity = await retry(() => this.initProducerId(), {
+        retriesMax: 20, totalTimeMaxMs: this.maxBlockMs, prng: this.prng,
+      });
+      this.sequences = new ProducerSequences(identity);
+    }
+    this.accumulator = new RecordAccumulator({
+      batchBytesMax: this.options.batchBytesMax ?? ACCUMULATOR_DEFAULTS.batchBytesMax,
+      lingerMs: this.options.lingerMs ?? ACCUMULATOR_DEFAULTS.lingerMs,
+      bufferBytesMax: this.options.bufferBytesMax ?? ACCUMULATOR_DEFAULTS.bufferBytesMax,
+      compression: this.options.compression ?? 'none',
+      ...(this.sequences === null ? {} : { sequences: this.sequences }),
+      clock: { nowMs: () => Date.now() },
+    });
+    this.senderLoop = this.runSender();
+  }
+
+  private async initProducerId(): Promise<{ producerId: number; producerEpoch: number }> {
+    const { response } = await this.metadata.requestAny(API_KEYS.INIT_PRODUCER_ID,
+      { producerId: -1, producerEpoch: -1 }, { timeoutMs: this.requestTimeoutMs });
+    if (response.errorCode !== 0) throw errorFromWire(response.errorCode, 'InitProducerId');
+    return { producerId: response.producerId, producerEpoch: response.producerEpoch };
+  }
+
+  private async appendSlowly(message: ProducerMessage): Promise<{ delivery: Promise<RecordMetadata> }> {
+    const deadlineMs = Date.now() + this.maxBlockMs;
+    await this.connect();
+    const info = await this.metadata.waitForTopic(message.topic, this.maxBlockMs);
+    for (;;) {
+      if (this.closed) throw closedError();
+      const result = this.tryAppend(message, info);
+      if (result.kind === 'appended') return { delivery: result.delivery };
+      assert(result.kind === 'buffer-full', 'appendPartitioned never asks for a new batch');
+      const remainingMs = deadlineMs - Date.now();
+      if (remainingMs <= 0) {
+        throw new TributaryError('REQUEST_TIMED_OUT', `The producer buffer stayed full for ${this.maxBlockMs} ms`);
+      }
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([result.spaceFreed,
+        new Promise((resolve) => { timer = setTimeout(resolve, Math.min(remainingMs, 1_000)); })]);
+      clearTimeout(timer);
+    }
+  }
+
+  private tryAppend(message: ProducerMessage, info: TopicInfo): AppendResult {
+    const accumulator = this.accumulator;
+    assert(accumulator !== null, 'append before connect');
+    const partitionCount = info.partitions.length;
+    const explicit = message.partition;
+    if (explicit !== undefined && !(Number.isInteger(explicit) && explicit >= 0 && explicit < partitionCount)) {
+      throw new TributaryError('UNKNOWN_TOPIC_OR_PARTITION',
+        `Topic ${message.topic} has ${partitionCount} partitions; there is no partition ${explicit}`);
+    }
+    const key = toBytes(message.key);
+    const input: PartitionInput = {
+      topic: message.topic, key, partitionCount,
+      availablePartitions: info.partitions.filter((p) => p.leaderId !== null).map((p) => p.partition),
+      ...(explicit === undefined ? {} : { partition: explicit }),
+    };
+    const record: ProducerRecord = {
+      key, value: toBytes(message.value), headers: headersOf(message.headers),
+      ...(message.timestamp === undefined ? {} : { timestamp: message.timestamp }),
+    };
+    const { result } = appendPartitioned(accumulator, this.partitioner, input, record);
+    if (result.kind === 'appended') {
+      this.outstanding += 1;
+      const deadline = accumulator.nextDeadlineMs();
+      if (deadline !== null && deadline < this.scheduledWakeMs) this.wake();
+    }
+    return result;
+  }
+
+  private deliver(topic: string, delivery: Promise<RecordMetadata>): Promise<SendResult> {
+    const settled = (): void => {
+      this.outstanding -= 1;
+      this.notifyIfIdle();
+    };
+    return delivery.then((metadata) => {
+      settled();
+      return { topic, partition: metadata.partition, offset: this.acks === 0 ? -1 : metadata.offset,
+        timestamp: metadata.timestamp };
+    }, (error: unknown) => {
+      settled();
+      throw error;
+    });
+  }
+
+  private notifyIfIdle(): void {
+    if (this.outstanding !== 0 || this.appendsQueued !== 0) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const waiter of waiters) waiter();
+  }
+
+  // ----------------------------------------------------------------------------------------------
+  // Sending
+
+  private wake(): void {
+    const wakeup = this.wakeup;
+    if (wakeup === null) {
+      this.wakePending = true;
+      return;
+    }
+    this.wakeup = null;
+    wakeup();
+  }
+
+  private async runSender(): Promise<void> {
+    while (!this.closed) {
+      const nowMs = Date.now();
+      try {
+        this.drain(nowMs);
+      } catch (error) {
+        this.logger.error({ err: error }, 'producer sender pass failed');
+      }
+      if (this.wakePending) {
+        this.wakePending = false;
+        await Promise.resolve();
+        continue;
+      }
+      const waitMs = this.nextWaitMs(Date.now());
+      this.scheduledWakeMs = Date.now() + waitMs;
+      let timer: NodeJS.Timeout | undefined;
+      await new Promise<void>((resolve) => {
+        this.wakeup = resolve;
+        timer = setTimeout(resolve, waitMs);
+      });
+      clearTimeout(timer);
+      this.wakeup = null;
+      this.scheduledWakeMs = Infinity;
+    }
+  }
+
+  private nextWaitMs(nowMs: number): number {
+    const deadline = this.accumulator?.nextDeadlineMs() ?? null;
+    if (deadline === null) return IDLE_WAIT_MS;
+    if (deadline > nowMs) return Math.min(IDLE_WAIT_MS, deadline - nowMs);
+    // Something is due but held back (in-flight bound, back-off): wake on a reply or at the back-off.
+    let next = nowMs + BLOCKED_WAIT_MS;
+    for (const notBefore of this.partitionNotBeforeMs.values()) {
+      if (notBefore > nowMs && notBefore < next) next = notBefore;
+    }
+    return Math.max(1, next - nowMs);
+  }
+
+  /** Drains what may be sent now and sends one Produce request per leader. */
+  private drain(nowMs: number): void {
+    const accumulator = this.accumulator;
+    if (accumulator === null) return;
+    const batches = accumulator.ready(nowMs, (topic, partition) => this.allowance(topic, partition, nowMs));
+    const byBroker = new Map<number, ProducerBatch[]>();
+    for (const batch of batches) {
+      const state = this.stateOf(batch);
+      if (state.awaitingRetry) {
+        state.awaitingRetry = false;
+        this.countRetryWaiting(batch, -1);
+      }
+      if (nowMs >= state.deadlineMs) {
+        this.settleFailed(batch, state.lastError ?? expiredError(batch, this.deliveryTimeoutMs));
+        continue;
+      }
+      const leader = this.metadata.leaderOf(batch.topic, batch.partition);
+      if (leader === null || this.metadata.connectionToBroker(leader) === null) {
+        this.metadata.requestRefresh();
+        this.retryLater(batch, new TributaryError('LEADER_NOT_AVAILABLE',
+          `No leader known for ${batch.topic}/${batch.partition}`), false);
+        continue;
+      }
+      const group = byBroker.get(leader) ?? [];
+      group.push(batch);
+      byBroker.set(leader, group);
+    }
+    for (const [brokerId, group] of byBroker) {
+      const request = this.sendProduce(brokerId, group);
+      this.requests.add(request);
+      void request.finally(() => { this.requests.delete(request); });
+    }
+  }
+
+  /** How many batches of a partition may be drained now: 0 or 1 (one per partition per request). */
+  private allowance(topic: string, partition: number, nowMs: number): number {
+    const key = topicPartitionKey(topic, partition);
+    if ((this.partitionNotBeforeMs.get(key) ?? 0) > nowMs) return 0;
+    const leader = this.metadata.leaderOf(topic, partition);
+    if (leader !== null && (this.inflightByBroker.get(leader) ?? 0) >= this.inflightRequestsMax) return 0;
+    // A retry is already counted in flight by the sequences; a new batch needs a free place.
+    if (this.sequences !== null && (this.retriesWaiting.get(key) ?? 0) === 0
+      && !this.sequences.canSend(topic, partition)) return 0;
+    return 1;
+  }
+
+  private stateOf(batch: ProducerBatch): BatchState {
+    let state = this.batchStates.get(batch.id);
+    if (state === undefined) {
+      state = {
+        attempts: 0, deadlineMs: batch.createdMs + this.deliveryTimeoutMs, sent: false, awaitingRetry: false,
+        lastError: null,
+      };
+      this.batchStates.set(batch.id, state);
+      const key = topicPartitionKey(batch.topic, batch.partition);
+      const ids = this.unsettled.get(key) ?? new Set<number>();
+      ids.add(batch.id);
+      this.unsettled.set(key, ids);
+    }
+    return state;
+  }
+
+  private async sendProduce(brokerId: number, batches: readonly ProducerBatch[]): Promise<void> {
+    const connection = this.metadata.connectionToBroker(brokerId);
+    assert(connection !== null, 'drain checked the connection');
+    this.inflightByBroker.set(brokerId, (this.inflightByBroker.get(brokerId) ?? 0) + 1);
+    for (const batch of batches) {
+      const state = this.stateOf(batch);
+      if (!state.sent) this.sequences?.onSent(batch.topic, batch.partition, batch.baseSequence);
+      state.sent = true;
+    }
+    try {
+      const { response } = await connection.request(API_KEYS.PRODUCE, {
+        acks: this.acks, timeoutMs: this.requestTimeoutMs,
+        partitions: batches.map((batch, index) => ({
+          topic: batch.topic, partition: batch.partition, rawFrameIndex: index,
+        })),
+      }, batches.map((batch) => batch.bytes), { timeoutMs: this.requestTimeoutMs + 2_000 });
+      this.onProduceResponse(brokerId, batches, response.partitions);
+    } catch (error) {
+      for (const batch of batches) this.onBatchError(batch, error, null);
+    } finally {
+      this.inflightByBroker.set(brokerId, (this.inflightByBroker.get(brokerId) ?? 1) - 1);
+      this.wake();
+    }
+  }
+
+  private onProduceResponse(brokerId: number, batches: readonly ProducerBatch[],
+    partitions: readonly ProducePartitionResponse[]): void {
+    const byKey = new Map(partitions.map((p) => [topicPartitionKey(p.topic, p.partition), p]));
+    for (const batch of batches) {
+      if (this.acks === 0) {
+        this.settleDone(batch, 0, undefined);
+        continue;
+      }
+      const reply = byKey.get(topicPartitionKey(batch.topic, batch.partition));
+      if (reply === undefined) {
+        this.onBatchError(batch, new TributaryError('NETWORK_EXCEPTION',
+          `Broker ${brokerId} did not answer for ${batch.topic}/${batch.partition}`), null);
+      } else if (reply.errorCode === 0) {
+        this.settleDone(batch, reply.baseOffset, reply.logAppendTimeMs >= 0 ? reply.logAppendTimeMs : undefined);
+      } else {
+        const error = errorFromWire(reply.errorCode, reply.errorMessage === '' ? undefined
+          : `${batch.topic}/${batch.partition}: ${reply.errorMessage}`);
+        this.onBatchError(batch, error, reply);
+      }
+    }
+  }
+
+  private onBatchError(batch: ProducerBatch, error: unknown, reply: ProducePartitionResponse | null): void {
+    const state = this.stateOf(batch);
+    const code = error instanceof TributaryError ? (error as TributaryError).code : null;
+    const retriable = isRetriable(error)
+      || (code === 'OUT_OF_ORDER_SEQUENCE_NUMBER' && this.hasOlderUnsettled(batch));
+    if (code !== null && METADATA_ERRORS.has(code)) {
+      if (reply?.currentLeader !== null && reply?.currentLeader !== undefined) {
+        this.metadata.applyLeaderHint(batch.topic, batch.partition, reply.currentLeader);
+      } else if (code === 'NOT_LEADER_OR_FOLLOWER' || code === 'NETWORK_EXCEPTION') {
+        this.metadata.forgetLeader(batch.topic, batch.partition);
+      }
+      this.metadata.requestRefresh();
+    }
+    if (!retriable || this.closed || state.attempts >= this.retries || Date.now() >= state.deadlineMs) {
+      this.settleFailed(batch, error);
+      return;
+    }
+    this.logger.debug({ topic: batch.topic, partition: batch.partition, code, attempt: state.attempts + 1 },
+      'retrying a batch');
+    this.retryLater(batch, error, true);
+  }
+
+  private retryLater(batch: ProducerBatch, error: unknown, countAttempt: boolean): void {
+    const accumulator = this.accumulator;
+    assert(accumulator !== null, 'retry before connect');
+    const state = this.stateOf(batch);
+    state.lastError = error;
+    if (countAttempt) state.attempts += 1;
+    if (state.sent) {
+      state.awaitingRetry = true;
+      this.countRetryWaiting(batch, 1);
+    }
+    accumulator.reenqueue(batch);
+    const key = topicPartitionKey(batch.topic, batch.partition);
+    const waitMs = backoffMs(Math.max(1, state.attempts), {
+      backoffInitialMs: this.options.retryBackoffMs ?? PRODUCER_DEFAULTS.retryBackoffMs,
+      backoffMaxMs: this.options.retryBackoffMaxMs ?? PRODUCER_DEFAULTS.retryBackoffMaxMs,
+    }, this.prng);
+    this.partitionNotBeforeMs.set(key, Math.max(this.partitionNotBeforeMs.get(key) ?? 0, Date.now() + waitMs));
+  }
+
+  private countRetryWaiting(batch: ProducerBatch, delta: 1 | -1): void {
+    const key = topicPartitionKey(batch.topic, batch.partition);
+    const count = (this.retriesWaiting.get(key) ?? 0) + delta;
+    assert(count >= 0, 'retry count went negative');
+    if (count === 0) this.retriesWaiting.delete(key);
+    else this.retriesWaiting.set(key, count);
+  }
+
+  private hasOlderUnsettled(batch: ProducerBatch): boolean {
+    const ids = this.unsettled.get(topicPartitionKey(batch.topic, batch.partition));
+    if (ids === undefined) return false;
+    for (const id of ids) if (id < batch.id) return true;
+    return false;
+  }
+
+  private settleDone(batch: ProducerBatch, baseOffset: number, logAppendTimeMs: number | undefined): void {
+    this.forget(batch);
+    this.accumulator?.complete(batch, baseOffset, logAppendTimeMs);
+  }
+
+  private settleFailed(batch: ProducerBatch, error: unknown): void {
+    this.forget(batch);
+    this.accumulator?.fail(batch, error);
+  }
+
+  private forget(batch: ProducerBatch): void {
+    const state = this.batchStates.get(batch.id);
+    if (state?.sent === true && this.sequences !== null) {
+      this.sequences.onDone(batch.topic, batch.partition, batch.baseSequence);
+    }
+    this.batchStates.delete(batch.id);
+    const key = topicPartitionKey(batch.topic, batch.partition);
+    const ids = this.unsettled.get(key);
+    ids?.delete(batch.id);
+    if (ids?.size === 0) {
+      this.unsettled.delete(key);
+      this.partitionNotBeforeMs.delete(key);
+    }
+  }
+}
+
+function closedError(): TributaryError {
+  return new TributaryError('NETWORK_EXCEPTION', 'The producer is closed');
+}
+
+function expiredError(batch: ProducerBatch, deliveryTimeoutMs: number): TributaryError {
+  return new TributaryError('REQUEST_TIMED_OUT',
+    `${batch.recordCount} records for ${batch.topic}/${batch.partition} expired after ${deliveryTimeoutMs} ms`);
+}
