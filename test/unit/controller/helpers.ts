@@ -1,0 +1,104 @@
+/**
+ * Builders for controller tests: brokers, topics placed the way the leader places them, and a
+ * seeded stream of commands that mixes valid proposals with races (duplicates, stale incarnations,
+ * unknown topics) so replay covers rejections too.
+ */
+import type { Prng } from '../../../raft/core/prng.js';
+import type { MetadataCommand, RegisterBrokerCommand } from '../../../src/controller/commands.js';
+import { MetadataStateMachine } from '../../../src/controller/metadata_state_machine.js';
+import { assignReplicas } from '../../../src/controller/placement.js';
+
+export function registerBroker(brokerId: number, incarnation = 1): RegisterBrokerCommand {
+  return {
+    type: 'registerBroker',
+    brokerId,
+    host: '127.0.0.1',
+    port: 9090 + brokerId,
+    raftHost: '127.0.0.1',
+    raftPort: 19090 + brokerId,
+    incarnation,
+  };
+}
+
+/** A CreateTopic command placed on the machine's live brokers, as the leader would propose it. */
+export function createTopic(
+  machine: MetadataStateMachine,
+  name: string,
+  partitionCount: number,
+  replicationFactor: number,
+  configs: Readonly<Record<string, string>> = {},
+): MetadataCommand {
+  const placement = assignReplicas({
+    brokerIds: machine.liveBrokerIds(),
+    partitionCount,
+    replicationFactor,
+    startIndex: machine.topics().length,
+  });
+  if (!placement.ok) {
+    throw new Error(placement.message);
+  }
+  return { type: 'createTopic', name, partitionCount, replicationFactor, configs, assignments: placement.assignments };
+}
+
+/** A machine with brokers 1..brokerCount registered at indices 1..brokerCount. */
+export function machineWithBrokers(brokerCount: number): MetadataStateMachine {
+  const machine = new MetadataStateMachine();
+  for (let brokerId = 1; brokerId <= brokerCount; brokerId++) {
+    const result = machine.apply(registerBroker(brokerId), brokerId);
+    if (!result.ok) {
+      throw new Error(result.message);
+    }
+  }
+  return machine;
+}
+
+/**
+ * The next command a leader might propose given the state of machine (which the caller keeps
+ * applying), drawn from prng. About a quarter of them are rejected when applied.
+ */
+export function randomCommand(prng: Prng, machine: MetadataStateMachine): MetadataCommand {
+  const brokerId = 1 + prng.nextInt(6);
+  const broker = machine.broker(brokerId);
+  const topicName = `topic-${prng.nextInt(8)}`;
+  switch (prng.nextInt(8)) {
+    case 0:
+      return registerBroker(brokerId, Math.max(0, (broker?.incarnation ?? 0) + prng.nextInt(3) - 1));
+    case 1:
+      return { type: 'fenceBroker', brokerId, incarnation: broker?.incarnation ?? 7 };
+    case 2:
+      return { type: 'unfenceBroker', brokerId, incarnation: broker?.incarnation ?? 7 };
+    case 3:
+    case 4: {
+      const live = machine.liveBrokerIds().length;
+      if (live === 0) {
+        return registerBroker(brokerId, (broker?.incarnation ?? 0) + 1);
+      }
+      return createTopic(machine, topicName, 1 + prng.nextInt(6), 1 + prng.nextInt(live), randomConfigs(prng));
+    }
+    case 5:
+      return { type: 'deleteTopic', name: topicName };
+    case 6:
+      return { type: 'alterConfigs', name: topicName, set: randomConfigs(prng), remove: prng.nextInt(2) === 0 ? [] :
+        ['segment.ms'] };
+    default:
+      return {
+        type: 'allocateProducerIds',
+        brokerId,
+        blockStart: Math.max(0, machine.nextProducerId() - 1000 * prng.nextInt(2)),
+        blockSize: 1000,
+      };
+  }
+}
+
+function randomConfigs(prng: Prng): Record<string, string> {
+  switch (prng.nextInt(4)) {
+    case 0:
+      return {};
+    case 1:
+      return { 'retention.ms': String(prng.nextInt(100_000) - 1) };
+    case 2:
+      return { 'segment.bytes': String(1024 * (1 + prng.nextInt(1000))), 'retention.bytes': '-1' };
+    default:
+      return { 'segment.bytes': '1' };
+  }
+}
