@@ -1,0 +1,124 @@
+/**
+ * Bad input against a real three-broker cluster: garbage frames, a truncated protobuf body, an
+ * unknown API, an oversized batch, a corrupt batch, an unknown topic and a negative offset each get
+ * a typed error (or, for frames that carry no correlation id, are dropped), and the brokers keep
+ * serving throughout.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import * as zmq from 'zeromq';
+import { Connection } from '../../src/client/connection.js';
+import { ERROR_TABLE } from '../../src/common/errors.js';
+import { API_KEYS } from '../../src/protocol/api_keys.js';
+import { pb } from '../../src/protocol/messages.js';
+import { encodeRecordBatch } from '../../src/protocol/record_batch.js';
+import { TestCluster } from '../helpers/cluster.js';
+import { waitFor } from '../helpers/ports.js';
+
+const TOPIC = 'bad-input';
+
+describe('a broker facing bad input', () => {
+  let cluster: TestCluster;
+  let connection: Connection;
+  let leaderConnection: Connection;
+
+  before(async () => {
+    cluster = await TestCluster.start(3);
+    connection = new Connection({ address: cluster.address(1), clientId: 'bad-input', requestTimeoutMs: 10_000 });
+    const created = await connection.request(API_KEYS.CREATE_TOPICS, { topics: [{ name: TOPIC, numPartitions: 1,
+      replicationFactor: 3 }] });
+    assert.equal(created.response.topics[0]?.errorCode, 0);
+    let leaderId = -1;
+    assert.ok(await waitForAsync(async () => {
+      const metadata = await connection.request(API_KEYS.METADATA, { topics: [TOPIC] });
+      leaderId = metadata.response.topics[0]?.partitions[0]?.leaderId ?? -1;
+      return leaderId > 0;
+    }, 15_000), 'the partition elected a leader');
+    leaderConnection = new Connection({ address: cluster.address(leaderId), clientId: 'bad-input' });
+  });
+  after(async () => {
+    await connection.close();
+    await leaderConnection.close();
+    await cluster.stop();
+  });
+
+  async function waitForAsync(check: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (await check()) return true;
+      await waitFor(() => false, 100);
+    }
+    return false;
+  }
+
+  async function stillServing(): Promise<void> {
+    const metadata = await connection.request(API_KEYS.METADATA, { allTopics: true });
+    assert.equal(metadata.response.brokers.length, 3);
+  }
+
+  async function rawExchange(frames: Buffer[], expectReply: boolean): Promise<Buffer[] | null> {
+    const dealer = new zmq.Dealer({ linger: 0, receiveTimeout: expectReply ? 5_000 : 500 });
+    dealer.connect(`tcp://${cluster.address(1)}`);
+    try {
+      await dealer.send(frames);
+      return await dealer.receive();
+    } catch {
+      return null;
+    } finally {
+      dealer.close();
+    }
+  }
+
+  function envelope(api: number): Buffer {
+    return Buffer.from(pb.RequestEnvelope.encode({ correlationId: 77, apiKey: api as pb.ApiKey, clientId: 'x',
+      rawFrameCount: 0 }).finish());
+  }
+
+  function replyCode(frames: Buffer[] | null): number {
+    assert.ok(frames !== null, 'a reply came back');
+    return pb.ResponseEnvelope.decode(frames[0]!).errorCode;
+  }
+
+  it('drops garbage frames that carry no correlation id and keeps serving', async () => {
+    for (let i = 0; i < 20; i += 1) await rawExchange([Buffer.from(`garbage ${i} \u0000\u00ff`)], false);
+    await stillServing();
+  });
+
+  it('answers a truncated protobuf body and an unknown API with INVALID_REQUEST', async () => {
+    const body = Buffer.from(pb.MetadataRequest.encode({ topics: ['a-long-topic-name'] }).finish());
+    assert.equal(replyCode(await rawExchange([envelope(API_KEYS.METADATA), body.subarray(0, 5)], true)),
+      ERROR_TABLE.INVALID_REQUEST.wire);
+    assert.equal(replyCode(await rawExchange([envelope(99), Buffer.alloc(0)], true)), ERROR_TABLE.INVALID_REQUEST.wire);
+    await stillServing();
+  });
+
+  it('answers bad produce input per partition with typed errors', async () => {
+    const produce = async (topic: string, batch: Buffer): Promise<number> => {
+      const reply = await leaderConnection.request(API_KEYS.PRODUCE, { acks: -1, timeoutMs: 5_000,
+        partitions: [{ topic, partition: 0, rawFrameIndex: 0 }] }, [batch]);
+      return reply.response.partitions[0]?.errorCode ?? -999;
+    };
+    const good = (): Buffer => encodeRecordBatch({ baseTimestamp: Date.now(), records: [{ key: null,
+      value: Buffer.from('v') }] });
+    assert.equal(await produce('no-such-topic', good()), ERROR_TABLE.UNKNOWN_TOPIC_OR_PARTITION.wire);
+    const oversized = encodeRecordBatch({ baseTimestamp: Date.now(), records: [{ key: null,
+      value: Buffer.alloc(9 * 1024 * 1024, 1) }] });
+    assert.equal(await produce(TOPIC, oversized), ERROR_TABLE.MESSAGE_TOO_LARGE.wire);
+    const corrupt = good();
+    corrupt[corrupt.length - 1] = (corrupt[corrupt.length - 1] ?? 0) ^ 0xff;
+    assert.equal(await produce(TOPIC, corrupt), ERROR_TABLE.CORRUPT_MESSAGE.wire);
+    assert.equal(await produce(TOPIC, Buffer.from('not a batch at all')), ERROR_TABLE.INVALID_RECORD.wire);
+    assert.equal(await produce(TOPIC, good()), 0);
+    await stillServing();
+  });
+
+  it('answers a negative or too-high fetch offset with OFFSET_OUT_OF_RANGE', async () => {
+    for (const fetchOffset of [-1, 1_000_000]) {
+      const reply = await leaderConnection.request(API_KEYS.FETCH, { maxWaitMs: 0, minBytes: 1, maxBytes: 1 << 20,
+        partitions: [{ topic: TOPIC, partition: 0, fetchOffset }] });
+      const partition = reply.response.partitions[0];
+      assert.equal(partition?.errorCode, ERROR_TABLE.OFFSET_OUT_OF_RANGE.wire);
+    }
+    await stillServing();
+  });
+});
