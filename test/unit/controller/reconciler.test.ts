@@ -1,0 +1,92 @@
+/**
+ * Goal: a broker learns from the metadata which partition replicas to start and stop. Method:
+ * small clusters driven through create, delete, re-create and fencing, with the diff checked
+ * against what the broker hosted before; applying a diff leaves nothing more to do.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+
+import type { MetadataStateMachine } from '../../../src/controller/metadata_state_machine.js';
+import { diffReplicas, isEmptyDiff, reconcile, replicasForBroker } from '../../../src/controller/reconciler.js';
+import type { ReplicaAssignment, ReplicaDiff } from '../../../src/controller/reconciler.js';
+import { createTopic, machineWithBrokers } from './helpers.js';
+
+function names(replicas: readonly ReplicaAssignment[]): string[] {
+  return replicas.map((replica) => `${replica.topic}-${replica.partition}`);
+}
+
+/** What the broker hosts after carrying out diff. */
+function carryOut(hosted: readonly ReplicaAssignment[], diff: ReplicaDiff): ReplicaAssignment[] {
+  const stopped = new Set(diff.toStop);
+  return [...hosted.filter((replica) => !stopped.has(replica)), ...diff.toStart];
+}
+
+function hostedAfterCatchUp(machine: MetadataStateMachine, brokerId: number): ReplicaAssignment[] {
+  return replicasForBroker(machine, brokerId);
+}
+
+void describe('reconciler', () => {
+  void test('a broker hosts exactly the partitions whose replica set names it', () => {
+    const machine = machineWithBrokers(3);
+    machine.apply(createTopic(machine, 'b-topic', 3, 2), 10);
+    machine.apply(createTopic(machine, 'a-topic', 2, 1), 11);
+    for (let brokerId = 1; brokerId <= 3; brokerId++) {
+      const assigned = replicasForBroker(machine, brokerId);
+      for (const replica of assigned) {
+        assert.ok(replica.replicas.includes(brokerId));
+      }
+      const expected = machine.topics().flatMap((topic) => topic.partitions.flatMap((replicas, partition) =>
+        replicas.includes(brokerId) ? [`${topic.name}-${partition}`] : []));
+      assert.deepEqual(names(assigned), expected, 'ordered by topic name then partition');
+    }
+    const total = [1, 2, 3].reduce((sum, id) => sum + replicasForBroker(machine, id).length, 0);
+    assert.equal(total, 3 * 2 + 2 * 1);
+  });
+
+  void test('create then delete: start, then stop', () => {
+    const machine = machineWithBrokers(3);
+    let hosted: ReplicaAssignment[] = [];
+    machine.apply(createTopic(machine, 'orders', 3, 3), 10);
+    const created = reconcile(machine, 2, hosted);
+    assert.deepEqual(names(created.toStart), ['orders-0', 'orders-1', 'orders-2']);
+    assert.deepEqual(created.toStop, []);
+    hosted = carryOut(hosted, created);
+    assert.ok(isEmptyDiff(reconcile(machine, 2, hosted)));
+    assert.equal(reconcile(machine, 2, hosted).unchanged.length, 3);
+
+    machine.apply({ type: 'deleteTopic', name: 'orders' }, 11);
+    const deleted = reconcile(machine, 2, hosted);
+    assert.deepEqual(names(deleted.toStop), ['orders-0', 'orders-1', 'orders-2']);
+    assert.deepEqual(deleted.toStart, []);
+    hosted = carryOut(hosted, deleted);
+    assert.deepEqual(hosted, []);
+  });
+
+  void test('a topic re-created under the same name is stopped and started again', () => {
+    const machine = machineWithBrokers(2);
+    machine.apply(createTopic(machine, 't', 1, 2), 10);
+    const hosted = hostedAfterCatchUp(machine, 1);
+    machine.apply({ type: 'deleteTopic', name: 't' }, 11);
+    machine.apply(createTopic(machine, 't', 1, 2), 12);
+    const diff = reconcile(machine, 1, hosted);
+    assert.deepEqual(diff.toStop.map((replica) => replica.topicId), [10]);
+    assert.deepEqual(diff.toStart.map((replica) => replica.topicId), [12]);
+  });
+
+  void test('fencing a broker does not move its replicas', () => {
+    const machine = machineWithBrokers(3);
+    machine.apply(createTopic(machine, 't', 3, 2), 10);
+    const hosted = hostedAfterCatchUp(machine, 3);
+    machine.apply({ type: 'fenceBroker', brokerId: 3, incarnation: 1 }, 11);
+    assert.ok(isEmptyDiff(reconcile(machine, 3, hosted)));
+  });
+
+  void test('a changed replica set is reported as changed, not as stop and start', () => {
+    const desired: ReplicaAssignment[] = [{ topic: 't', topicId: 5, partition: 0, replicas: [1, 2, 4] }];
+    const hosted: ReplicaAssignment[] = [{ topic: 't', topicId: 5, partition: 0, replicas: [1, 2, 3] }];
+    const diff = diffReplicas(desired, hosted);
+    assert.deepEqual(diff.changed, [{ hosted: hosted[0], desired: desired[0] }]);
+    assert.deepEqual([diff.toStart, diff.toStop, diff.unchanged], [[], [], []]);
+    assert.ok(!isEmptyDiff(diff));
+  });
+});
