@@ -4,18 +4,19 @@
  *
  * Decoding takes untrusted bytes (a corrupt log entry, a snapshot from a peer), so every reader
  * checks the field's type and range and throws MalformedMetadataError instead of an assertion.
- * uint64 fields decode to JavaScript numbers: protobufjs is configured without Long, and a value
- * at or above 2^53 is rejected rather than rounded.
+ * uint64 fields decode to JavaScript numbers: protobufjs is configured without Long (by
+ * src/protocol/protobuf_setup.ts, shared with the generated client messages), and a value at or
+ * above 2^53 is rejected rather than rounded.
+ *
+ * Reflection, not the generated static module: the controller then needs no build step, and the
+ * bytes are the same (test/unit/controller/commands.test.ts decodes them with the generated code).
  */
+import '../protocol/protobuf_setup.js'; // numbers, not Long, for every 64-bit field
 import protobuf from 'protobufjs';
 
 import { assert } from '../../raft/core/assert.js';
 import { TributaryError } from '../common/errors.js';
 import { METADATA_SCHEMA } from './metadata_schema.js';
-
-// Numbers, not Long, for every 64-bit field (the generated client code relies on the same setting).
-(protobuf.util as { Long: unknown }).Long = null;
-protobuf.configure();
 
 const ROOT = protobuf.Root.fromJSON(METADATA_SCHEMA);
 const PACKAGE = 'tributary.metadata';

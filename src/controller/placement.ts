@@ -16,6 +16,12 @@
  * partition i of the tail takes the next rf brokers of one ring walk, whose leader is the first of
  * them not yet leading in the tail. The walk covers each broker at most once more than any other,
  * and the leaders of the tail are distinct.
+ *
+ * Across topics: given brokerLoad (the replicas and leaderships brokers already have), brokers are
+ * taken least loaded first, so the extra replicas of partial rounds go to the lightest brokers and
+ * the cluster's replica counts stay within one of each other (tested over random topic sequences);
+ * tail leaders prefer the least-led broker of their row, which keeps leadership close (a spread of a
+ * few) but not exact. Without brokerLoad, Kafka's choice applies: the caller varies startIndex.
  */
 import { assert, assertNatural, defined } from '../../raft/core/assert.js';
 
