@@ -6,7 +6,8 @@
  *
  * Method: a warm-up write first (fresh VMs are slow to touch new page cache), then for each entry
  * size several rounds alternating baseline and log, each writing `totalBytes` of payload in batches
- * of `batchBytes` and awaiting durability after every batch; medians are reported.
+ * of `batchBytes` and awaiting durability after every batch; medians are reported. Nothing is
+ * deleted until the end, so no run pays for the previous run's file deletion.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -81,7 +82,6 @@ async function runBaseline(file: string, batch: Buffer, batches: number): Promis
   }
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   fs.closeSync(fd);
-  fs.rmSync(file);
   return { seconds, batchLatenciesMs };
 }
 
@@ -102,7 +102,6 @@ async function runLog(directory: string, payloads: readonly Buffer[], batches: n
   }
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   await manager.close();
-  fs.rmSync(directory, { recursive: true, force: true });
   return { seconds, batchLatenciesMs };
 }
 
@@ -135,9 +134,12 @@ export async function runStorageBench(options: StorageBenchOptions): Promise<Sto
       for (let round = 0; round < options.rounds; round += 1) {
         progress(`${entrySizeBytes} B entries: round ${round + 1}/${options.rounds}`);
         // Alternate the order so neither side always runs on a warmer machine.
-        if (round % 2 === 0) baselineRounds.push(await runBaseline(path.join(root, 'baseline'), batch, batches));
-        logRounds.push(await runLog(path.join(root, `log-${round}`), payloads, batches));
-        if (round % 2 === 1) baselineRounds.push(await runBaseline(path.join(root, 'baseline'), batch, batches));
+        // Files stay until the end: deleting hundreds of MiB makes the filesystem busy for the next run.
+        const baselineFile = path.join(root, `baseline-${entrySizeBytes}-${round}`);
+        const logDirectory = path.join(root, `log-${entrySizeBytes}-${round}`);
+        if (round % 2 === 0) baselineRounds.push(await runBaseline(baselineFile, batch, batches));
+        logRounds.push(await runLog(logDirectory, payloads, batches));
+        if (round % 2 === 1) baselineRounds.push(await runBaseline(baselineFile, batch, batches));
       }
       const bytes = batch.length * batches;
       const entries = entriesPerBatch * batches;
