@@ -84,8 +84,13 @@ export interface ProducerOptions {
   readonly deliveryTimeoutMs?: number;
   readonly retryBackoffMs?: number;
   readonly retryBackoffMaxMs?: number;
-  /** How long send() may wait for metadata or buffer room (Kafka max.block.ms). */
+  /** How long send() may wait for buffer room or the connection (Kafka max.block.ms). */
   readonly maxBlockMs?: number;
+  /**
+   * How long send() waits for an unknown topic to appear in metadata (a topic just created may
+   * take a moment to reach every broker); there is no auto-creation, so this stays short.
+   */
+  readonly topicWaitMs?: number;
   /** Produce requests in flight per broker. */
   readonly inflightRequestsMax?: number;
   readonly logger?: Logger;
@@ -101,6 +106,7 @@ export const PRODUCER_DEFAULTS = {
   retryBackoffMs: 100,
   retryBackoffMaxMs: 1_000,
   maxBlockMs: 60_000,
+  topicWaitMs: 5_000,
   inflightRequestsMax: INFLIGHT_BATCHES_MAX,
 } as const;
 
@@ -310,7 +316,8 @@ export class Producer {
   private async appendSlowly(message: ProducerMessage): Promise<{ delivery: Promise<RecordMetadata> }> {
     const deadlineMs = Date.now() + this.maxBlockMs;
     await this.connect();
-    const info = await this.metadata.waitForTopic(message.topic, this.maxBlockMs);
+    const info = await this.metadata.waitForTopic(message.topic,
+      Math.min(this.maxBlockMs, this.options.topicWaitMs ?? PRODUCER_DEFAULTS.topicWaitMs));
     for (;;) {
       if (this.closed) throw closedError();
       const result = this.tryAppend(message, info);

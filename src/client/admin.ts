@@ -1,0 +1,177 @@
+/**
+ * The admin client (Kafka Admin, kafkajs admin): topics and the cluster. Any broker accepts
+ * CreateTopics and DeleteTopics and answers once the controller has applied them, so requests go
+ * to whichever broker answers (MetadataCache.requestAny). Retriable failures (no broker reachable,
+ * an election of the controller) are retried with back-off within requestTimeoutMs; a topic-level
+ * error is thrown as the TributaryError of its code.
+ */
+import type { Logger } from 'pino';
+
+import { errorFromWire, TributaryError } from '../common/errors.js';
+import { API_KEYS, LIST_OFFSETS_EARLIEST, LIST_OFFSETS_LATEST } from '../protocol/api_keys.js';
+import { defaultClientLogger, MetadataCache, parseBootstrap } from './metadata_cache.js';
+import type { BrokerInfo, PartitionInfo } from './metadata_cache.js';
+import { retry } from './retry.js';
+
+export interface AdminOptions {
+  readonly bootstrap: string | readonly string[];
+  readonly clientId?: string;
+  /** Bounds each call, retries included. */
+  readonly requestTimeoutMs?: number;
+  readonly logger?: Logger;
+}
+
+export interface CreateTopicOptions {
+  readonly name: string;
+  readonly partitions: number;
+  readonly replicationFactor: number;
+  readonly configs?: Readonly<Record<string, string>>;
+  readonly validateOnly?: boolean;
+}
+
+export interface TopicDescription {
+  readonly name: string;
+  readonly partitions: readonly PartitionInfo[];
+  readonly configs: Readonly<Record<string, string>>;
+}
+
+export interface ClusterDescription {
+  readonly clusterId: string;
+  /** The broker leading the controller group, or null during an election. */
+  readonly controllerId: number | null;
+  readonly controllerVoterIds: readonly number[];
+  readonly brokers: readonly BrokerInfo[];
+}
+
+export interface PartitionOffsets {
+  readonly partition: number;
+  /** The log start offset. */
+  readonly earliest: number;
+  /** The high watermark. */
+  readonly latest: number;
+}
+
+export const ADMIN_DEFAULTS = {
+  requestTimeoutMs: 30_000,
+} as const;
+
+export class Admin {
+  private readonly metadata: MetadataCache;
+  private readonly requestTimeoutMs: number;
+
+  constructor(options: AdminOptions) {
+    this.requestTimeoutMs = options.requestTimeoutMs ?? ADMIN_DEFAULTS.requestTimeoutMs;
+    this.metadata = new MetadataCache({
+      bootstrap: parseBootstrap(options.bootstrap),
+      clientId: options.clientId ?? 'tributary-admin',
+      requestTimeoutMs: this.requestTimeoutMs,
+      metadataTimeoutMs: Math.min(5_000, this.requestTimeoutMs),
+      logger: options.logger ?? defaultClientLogger(options.clientId ?? 'tributary-admin'),
+    });
+  }
+
+  /** Checks that some broker answers. */
+  async connect(): Promise<void> {
+    await this.withRetry(() => this.metadata.refresh());
+  }
+
+  async createTopic(options: CreateTopicOptions): Promise<void> {
+    const topic = {
+      name: options.name, numPartitions: options.partitions, replicationFactor: options.replicationFactor,
+      configs: { ...options.configs },
+    };
+    const { response } = await this.withRetry(() => this.metadata.requestAny(API_KEYS.CREATE_TOPICS, {
+      topics: [topic], timeoutMs: this.requestTimeoutMs, validateOnly: options.validateOnly ?? false,
+    }, { timeoutMs: this.requestTimeoutMs }));
+    const result = response.topics.find((t) => t.name === options.name);
+    if (result === undefined) throw new TributaryError('UNKNOWN_SERVER_ERROR', `No result for topic ${options.name}`);
+    if (result.errorCode !== 0) throw topicError(result.errorCode, `Topic ${options.name}`, result.errorMessage);
+  }
+
+  async deleteTopic(name: string): Promise<void> {
+    const { response } = await this.withRetry(() => this.metadata.requestAny(API_KEYS.DELETE_TOPICS, {
+      topicNames: [name], timeoutMs: this.requestTimeoutMs,
+    }, { timeoutMs: this.requestTimeoutMs }));
+    const result = response.topics.find((t) => t.name === name);
+    if (result === undefined) throw new TributaryError('UNKNOWN_SERVER_ERROR', `No result for topic ${name}`);
+    if (result.errorCode !== 0) throw topicError(result.errorCode, `Topic ${name}`, result.errorMessage);
+  }
+
+  /** Every topic name, sorted. */
+  async listTopics(): Promise<string[]> {
+    const { response } = await this.withRetry(() => this.metadata.requestAny(API_KEYS.METADATA, { allTopics: true }));
+    return response.topics.filter((t) => t.errorCode === 0).map((t) => t.name).sort();
+  }
+
+  /** Partitions (leader, replicas, in-sync replicas, high watermark) and configs of a topic. */
+  async describeTopic(name: string): Promise<TopicDescription> {
+    await this.withRetry(() => this.metadata.refresh([name]));
+    const topic = this.metadata.topic(name);
+    if (topic === undefined) throw new TributaryError('UNKNOWN_TOPIC_OR_PARTITION', `Topic ${name} does not exist`);
+    if (topic.errorCode !== 0) throw topicError(topic.errorCode, `Topic ${name}`, '');
+    return { name: topic.name, partitions: topic.partitions, configs: topic.configs };
+  }
+
+  async describeCluster(): Promise<ClusterDescription> {
+    const { response } = await this.withRetry(() => this.metadata.requestAny(API_KEYS.DESCRIBE_CLUSTER, {}));
+    return {
+      clusterId: response.clusterId,
+      controllerId: response.controllerId >= 0 ? response.controllerId : null,
+      controllerVoterIds: [...response.controllerVoterIds],
+      brokers: response.brokers.map((b) => ({
+        id: b.brokerId, host: b.host, port: b.port, rack: b.rack, address: `${b.host}:${b.port}`,
+      })).sort((a, b) => a.id - b.id),
+    };
+  }
+
+  /** Earliest (log start) and latest (high watermark) offsets of every partition, from the leaders. */
+  async fetchOffsets(topic: string): Promise<PartitionOffsets[]> {
+    const description = await this.describeTopic(topic);
+    return Promise.all(description.partitions.map(async (p) => ({
+      partition: p.partition,
+      earliest: await this.listOffset(topic, p.partition, LIST_OFFSETS_EARLIEST),
+      latest: await this.listOffset(topic, p.partition, LIST_OFFSETS_LATEST),
+    })));
+  }
+
+  /** The first offset whose record has a timestamp at or after timestampMs, or -1 when none. */
+  async offsetForTime(topic: string, partition: number, timestampMs: number): Promise<number> {
+    return this.listOffset(topic, partition, timestampMs);
+  }
+
+  async close(): Promise<void> {
+    await this.metadata.close();
+  }
+
+  private async listOffset(topic: string, partition: number, timestamp: number): Promise<number> {
+    return this.withRetry(async () => {
+      let leader = this.metadata.leaderOf(topic, partition);
+      if (leader === null) {
+        await this.metadata.refresh([topic]);
+        leader = this.metadata.leaderOf(topic, partition);
+      }
+      const connection = leader === null ? null : this.metadata.connectionToBroker(leader);
+      if (connection === null) {
+        throw new TributaryError('LEADER_NOT_AVAILABLE', `No leader known for ${topic}/${partition}`);
+      }
+      const { response } = await connection.request(API_KEYS.LIST_OFFSETS,
+        { partitions: [{ topic, partition, timestamp }] }, [], { timeoutMs: this.requestTimeoutMs });
+      const result = response.partitions[0];
+      if (result === undefined) throw new TributaryError('UNKNOWN_SERVER_ERROR', `No offset for ${topic}/${partition}`);
+      if (result.errorCode !== 0) {
+        this.metadata.forgetLeader(topic, partition);
+        throw topicError(result.errorCode, `${topic}/${partition}`, result.errorMessage);
+      }
+      return result.offset;
+    });
+  }
+
+  private withRetry<T>(operation: () => Promise<T>): Promise<T> {
+    return retry(operation, { retriesMax: 50, totalTimeMaxMs: this.requestTimeoutMs });
+  }
+}
+
+/** The error of a wire code, its message naming the topic (or partition). */
+function topicError(wire: number, name: string, message: string): TributaryError {
+  return errorFromWire(wire, `${name}: ${message === '' ? errorFromWire(wire).message : message}`);
+}

@@ -1,0 +1,455 @@
+/**
+ * The consumer with manual assignment (Kafka KafkaConsumer.assign + Fetcher; groups come later):
+ * the application names its partitions, keeps its own offsets, and polls.
+ *
+ * - Each assigned partition has a position: the offset of the next record to return. A new
+ *   partition has none until seek() gives one or the first poll resolves autoOffsetReset
+ *   (latest by default, as Kafka's auto.offset.reset). seek() to 'beginning', 'end' or a
+ *   timestamp is resolved lazily with ListOffsets on the partition's leader.
+ * - poll() sends one Fetch per leader broker for every assigned, unpaused partition with a
+ *   position (long poll: maxWaitMs, minBytes), decodes the returned RecordBatch v2 bytes here
+ *   (gzip through compression.ts, CRC checked), drops records below the position (a fetch starts
+ *   with the whole batch that contains the fetch offset) and advances the position past each
+ *   batch. Results of a fetch whose partition was seeked meanwhile are dropped.
+ * - OFFSET_OUT_OF_RANGE resets the position per autoOffsetReset ('none' throws it). Leader
+ *   changes (NOT_LEADER_OR_FOLLOWER, LEADER_NOT_AVAILABLE, unknown topic, lost connections)
+ *   take the leader hint, refresh metadata and back off that partition; other errors throw.
+ * - poll() returns as soon as any records arrive, or with none after timeoutMs.
+ */
+import type { Logger } from 'pino';
+
+import { assert } from '../../raft/core/assert.js';
+import type { Prng } from '../../raft/core/prng.js';
+import { errorFromWire, OffsetOutOfRangeError, TributaryError } from '../common/errors.js';
+import { API_KEYS, LIST_OFFSETS_EARLIEST, LIST_OFFSETS_LATEST } from '../protocol/api_keys.js';
+import type { DecodedResponseOf } from '../protocol/messages.js';
+import type { DecodedHeader } from '../protocol/record_batch.js';
+import { batchLastOffset, splitBatches } from '../protocol/record_batch.js';
+import { decodeBatch } from './compression.js';
+import { defaultClientLogger, MetadataCache, parseBootstrap } from './metadata_cache.js';
+import { topicPartitionKey } from './producer_state.js';
+import { backoffMs, cryptoSeededPrng, isRetriable } from './retry.js';
+
+export interface TopicPartitionRef {
+  readonly topic: string;
+  readonly partition: number;
+}
+
+/** Where to move a partition's position: an offset, either end of the log, or a time. */
+export type SeekTarget = number | 'beginning' | 'end' | { readonly timestamp: number };
+export type AutoOffsetReset = 'earliest' | 'latest' | 'none';
+
+export interface ConsumerRecord {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+  /** Views into the fetched bytes. */
+  readonly key: Buffer | null;
+  readonly value: Buffer | null;
+  readonly headers: readonly DecodedHeader[];
+  readonly timestamp: number;
+}
+
+export interface ConsumerOptions {
+  readonly bootstrap: string | readonly string[];
+  readonly clientId?: string;
+  /** How long a broker may hold a Fetch waiting for minBytes (Kafka fetch.max.wait.ms). */
+  readonly maxWaitMs?: number;
+  readonly minBytes?: number;
+  /** Bytes per Fetch reply (Kafka fetch.max.bytes). */
+  readonly maxBytes?: number;
+  /** Bytes per partition in a Fetch reply (Kafka max.partition.fetch.bytes). */
+  readonly partitionMaxBytes?: number;
+  readonly autoOffsetReset?: AutoOffsetReset;
+  readonly requestTimeoutMs?: number;
+  readonly retryBackoffMs?: number;
+  readonly retryBackoffMaxMs?: number;
+  readonly logger?: Logger;
+  readonly prng?: Prng;
+}
+
+export const CONSUMER_DEFAULTS = {
+  maxWaitMs: 500,
+  minBytes: 1,
+  maxBytes: 50 * 1024 * 1024,
+  partitionMaxBytes: 1024 * 1024,
+  autoOffsetReset: 'latest',
+  requestTimeoutMs: 30_000,
+  retryBackoffMs: 100,
+  retryBackoffMaxMs: 1_000,
+} as const;
+
+interface Assignment {
+  readonly topic: string;
+  readonly partition: number;
+  /** The next offset to return; null until resolved. */
+  position: number | null;
+  /** What resolves a null position; null means autoOffsetReset. */
+  pendingSeek: Exclude<SeekTarget, number> | null;
+  paused: boolean;
+  highWatermark: number;
+  fetchBytesMax: number;
+  notBeforeMs: number;
+  failures: number;
+}
+
+type FetchPartitionResponse = DecodedResponseOf<typeof API_KEYS.FETCH>['partitions'][number];
+type ListOffsetsPartitionResponse = DecodedResponseOf<typeof API_KEYS.LIST_OFFSETS>['partitions'][number];
+
+const LEADER_ERRORS: ReadonlySet<string> = new Set([
+  'NOT_LEADER_OR_FOLLOWER', 'LEADER_NOT_AVAILABLE', 'UNKNOWN_TOPIC_OR_PARTITION', 'NETWORK_EXCEPTION',
+  'REQUEST_TIMED_OUT',
+]);
+const IDLE_POLL_SLEEP_MS = 50;
+
+export class Consumer {
+  private readonly metadata: MetadataCache;
+  private readonly logger: Logger;
+  private readonly prng: Prng;
+  private readonly maxWaitMs: number;
+  private readonly minBytes: number;
+  private readonly maxBytes: number;
+  private readonly partitionMaxBytes: number;
+  private readonly autoOffsetReset: AutoOffsetReset;
+  private readonly requestTimeoutMs: number;
+  private readonly retryBackoffMs: number;
+  private readonly retryBackoffMaxMs: number;
+  private assignments = new Map<string, Assignment>();
+  private polling = false;
+  private closed = false;
+
+  constructor(options: ConsumerOptions) {
+    this.maxWaitMs = options.maxWaitMs ?? CONSUMER_DEFAULTS.maxWaitMs;
+    this.minBytes = options.minBytes ?? CONSUMER_DEFAULTS.minBytes;
+    this.maxBytes = options.maxBytes ?? CONSUMER_DEFAULTS.maxBytes;
+    this.partitionMaxBytes = Math.min(this.maxBytes, options.partitionMaxBytes ?? CONSUMER_DEFAULTS.partitionMaxBytes);
+    this.autoOffsetReset = options.autoOffsetReset ?? CONSUMER_DEFAULTS.autoOffsetReset;
+    this.requestTimeoutMs = options.requestTimeoutMs ?? CONSUMER_DEFAULTS.requestTimeoutMs;
+    this.retryBackoffMs = options.retryBackoffMs ?? CONSUMER_DEFAULTS.retryBackoffMs;
+    this.retryBackoffMaxMs = options.retryBackoffMaxMs ?? CONSUMER_DEFAULTS.retryBackoffMaxMs;
+    this.logger = options.logger ?? defaultClientLogger(options.clientId ?? 'tributary-consumer');
+    this.prng = options.prng ?? cryptoSeededPrng();
+    this.metadata = new MetadataCache({
+      bootstrap: parseBootstrap(options.bootstrap),
+      clientId: options.clientId ?? 'tributary-consumer',
+      requestTimeoutMs: this.requestTimeoutMs + this.maxWaitMs,
+      refreshBackoffMs: this.retryBackoffMs,
+      logger: this.logger,
+    });
+  }
+
+  /** Fetches metadata for the assigned topics; optional (poll does it when needed). */
+  async connect(): Promise<void> {
+    this.checkOpen();
+    await this.metadata.refresh([...new Set([...this.assignments.values()].map((a) => a.topic))]);
+  }
+
+  /** Replaces the assignment. Partitions kept from the previous one keep their position. */
+  assign(partitions: readonly TopicPartitionRef[]): void {
+    this.checkOpen();
+    const next = new Map<string, Assignment>();
+    for (const { topic, partition } of partitions) {
+      assert(Number.isInteger(partition) && partition >= 0, () => `bad partition ${partition}`);
+      const key = topicPartitionKey(topic, partition);
+      next.set(key, this.assignments.get(key) ?? {
+        topic, partition, position: null, pendingSeek: null, paused: false, highWatermark: -1,
+        fetchBytesMax: this.partitionMaxBytes, notBeforeMs: 0, failures: 0,
+      });
+    }
+    this.assignments = next;
+    this.metadata.addInterest(partitions.map((p) => p.topic));
+  }
+
+  assignment(): TopicPartitionRef[] {
+    return [...this.assignments.values()].map(({ topic, partition }) => ({ topic, partition }));
+  }
+
+  /** Moves the position; 'beginning', 'end' and timestamps are resolved on the next poll. */
+  seek(partition: TopicPartitionRef, target: SeekTarget): void {
+    const assigned = this.assigned(partition);
+    if (typeof target === 'number') {
+      if (!Number.isSafeInteger(target) || target < 0) {
+        throw new TributaryError('OFFSET_OUT_OF_RANGE', `Cannot seek to offset ${target}`);
+      }
+      assigned.position = target;
+      assigned.pendingSeek = null;
+    } else {
+      assigned.position = null;
+      assigned.pendingSeek = target;
+    }
+    assigned.notBeforeMs = 0;
+  }
+
+  /** The offset of the next record poll will return for the partition, resolving a pending seek. */
+  async position(partition: TopicPartitionRef): Promise<number> {
+    const assigned = this.assigned(partition);
+    for (let attempt = 0; assigned.position === null; attempt++) {
+      if (attempt > 0) await sleep(backoffMs(attempt, this.backoff(), this.prng));
+      if (attempt >= 20) throw new TributaryError('REQUEST_TIMED_OUT', `Could not resolve the position of ${label(partition)}`);
+      assigned.notBeforeMs = 0;
+      await this.resolvePositions([assigned]);
+    }
+    return assigned.position;
+  }
+
+  /** The high watermark the last fetch saw for the partition, or -1. */
+  highWatermark(partition: TopicPartitionRef): number {
+    return this.assigned(partition).highWatermark;
+  }
+
+  pause(partitions: readonly TopicPartitionRef[]): void {
+    for (const partition of partitions) this.assigned(partition).paused = true;
+  }
+
+  resume(partitions: readonly TopicPartitionRef[]): void {
+    for (const partition of partitions) this.assigned(partition).paused = false;
+  }
+
+  paused(): TopicPartitionRef[] {
+    return [...this.assignments.values()].filter((a) => a.paused).map(({ topic, partition }) => ({ topic, partition }));
+  }
+
+  /** Records from the assigned partitions, as soon as there are some, or none after timeoutMs. */
+  async poll(options: { readonly timeoutMs?: number } = {}): Promise<ConsumerRecord[]> {
+    this.checkOpen();
+    assert(!this.polling, 'poll() is already running: a Consumer polls from one caller at a time');
+    this.polling = true;
+    try {
+      const deadlineMs = Date.now() + (options.timeoutMs ?? 1_000);
+      for (;;) {
+        await this.refreshIfNeeded();
+        await this.resolvePositions([...this.assignments.values()].filter((a) => a.position === null && !a.paused));
+        const remainingMs = Math.max(0, deadlineMs - Date.now());
+        const { records, fetched } = await this.fetchOnce(Math.min(this.maxWaitMs, remainingMs));
+        if (records.length > 0 || Date.now() >= deadlineMs || this.closed) return records;
+        if (!fetched) await sleep(Math.min(IDLE_POLL_SLEEP_MS, Math.max(0, deadlineMs - Date.now())));
+      }
+    } finally {
+      this.polling = false;
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.metadata.close();
+  }
+
+  // ----------------------------------------------------------------------------------------------
+
+  private checkOpen(): void {
+    if (this.closed) throw new TributaryError('NETWORK_EXCEPTION', 'The consumer is closed');
+  }
+
+  private assigned(partition: TopicPartitionRef): Assignment {
+    const assigned = this.assignments.get(topicPartitionKey(partition.topic, partition.partition));
+    if (assigned === undefined) {
+      throw new TributaryError('UNKNOWN_TOPIC_OR_PARTITION', `${label(partition)} is not assigned to this consumer`);
+    }
+    return assigned;
+  }
+
+  private backoff(): { backoffInitialMs: number; backoffMaxMs: number } {
+    return { backoffInitialMs: this.retryBackoffMs, backoffMaxMs: this.retryBackoffMaxMs };
+  }
+
+  /** Refreshes when an assigned topic or a leader is unknown (the first poll, after errors). */
+  private async refreshIfNeeded(): Promise<void> {
+    const unknown = [...this.assignments.values()].some((a) => this.metadata.leaderOf(a.topic, a.partition) === null);
+    if (!unknown) return;
+    try {
+      await this.metadata.refresh();
+    } catch (error) {
+      if (!isRetriable(error)) throw error;
+      this.logger.debug({ err: error }, 'metadata refresh failed; retrying on the next pass');
+    }
+  }
+
+  /** Ready partitions grouped by leader broker id. */
+  private groupByLeader(assignments: readonly Assignment[]): Map<number, Assignment[]> {
+    const nowMs = Date.now();
+    const groups = new Map<number, Assignment[]>();
+    for (const assigned of assignments) {
+      if (assigned.notBeforeMs > nowMs) continue;
+      const leader = this.metadata.leaderOf(assigned.topic, assigned.partition);
+      if (leader === null || this.metadata.connectionToBroker(leader) === null) continue;
+      const group = groups.get(leader) ?? [];
+      group.push(assigned);
+      groups.set(leader, group);
+    }
+    return groups;
+  }
+
+  private async resolvePositions(pending: readonly Assignment[]): Promise<void> {
+    if (pending.length === 0) return;
+    const groups = this.groupByLeader(pending);
+    await Promise.all([...groups].map(([brokerId, group]) => this.listOffsets(brokerId, group)));
+  }
+
+  private seekTimestamp(assigned: Assignment): number {
+    const target = assigned.pendingSeek ?? (this.autoOffsetReset === 'earliest' ? 'beginning' : 'end');
+    if (target === 'beginning') return LIST_OFFSETS_EARLIEST;
+    if (target === 'end') return LIST_OFFSETS_LATEST;
+    return target.timestamp;
+  }
+
+  private async listOffsets(brokerId: number, group: readonly Assignment[]): Promise<void> {
+    if (this.autoOffsetReset === 'none' && group.some((a) => a.pendingSeek === null)) {
+      const first = group.find((a) => a.pendingSeek === null);
+      throw new TributaryError('OFFSET_OUT_OF_RANGE',
+        `No position for ${first === undefined ? '?' : label(first)} and autoOffsetReset is none`);
+    }
+    const asked = group.map((assigned) => ({ assigned, timestamp: this.seekTimestamp(assigned) }));
+    let partitions: readonly ListOffsetsPartitionResponse[];
+    try {
+      partitions = await this.requestListOffsets(brokerId, asked.map(({ assigned, timestamp }) => ({
+        topic: assigned.topic, partition: assigned.partition, timestamp,
+      })));
+    } catch (error) {
+      for (const { assigned } of asked) this.onPartitionError(assigned, error, null);
+      return;
+    }
+    const byKey = new Map(partitions.map((p) => [topicPartitionKey(p.topic, p.partition), p]));
+    const noneAtTime: Assignment[] = [];
+    for (const { assigned, timestamp } of asked) {
+      const reply = byKey.get(topicPartitionKey(assigned.topic, assigned.partition));
+      if (reply === undefined || assigned.position !== null) continue;
+      if (reply.errorCode !== 0) {
+        this.onPartitionError(assigned, errorFromWire(reply.errorCode, reply.errorMessage || undefined), reply);
+      } else if (reply.offset < 0 && timestamp >= 0) {
+        noneAtTime.push(assigned);
+      } else {
+        assigned.position = reply.offset;
+        assigned.pendingSeek = null;
+        assigned.failures = 0;
+      }
+    }
+    // No record at or after the time: like Kafka's offsetsForTimes returning null, go to the end.
+    for (const assigned of noneAtTime) assigned.pendingSeek = 'end';
+    if (noneAtTime.length > 0) await this.listOffsets(brokerId, noneAtTime);
+  }
+
+  private async requestListOffsets(brokerId: number, partitions: { topic: string; partition: number;
+    timestamp: number; }[]): Promise<readonly ListOffsetsPartitionResponse[]> {
+    const connection = this.metadata.connectionToBroker(brokerId);
+    assert(connection !== null, 'groupByLeader checked the connection');
+    const { response } = await connection.request(API_KEYS.LIST_OFFSETS, { partitions }, [],
+      { timeoutMs: this.requestTimeoutMs });
+    return response.partitions;
+  }
+
+  private async fetchOnce(waitMs: number): Promise<{ records: ConsumerRecord[]; fetched: boolean }> {
+    const fetchable = [...this.assignments.values()].filter((a) => a.position !== null && !a.paused);
+    const groups = this.groupByLeader(fetchable);
+    if (groups.size === 0) return { records: [], fetched: false };
+    const results = await Promise.all([...groups].map(([brokerId, group]) => this.fetchFrom(brokerId, group, waitMs)));
+    return { records: results.flat(), fetched: true };
+  }
+
+  private async fetchFrom(brokerId: number, group: readonly Assignment[], waitMs: number): Promise<ConsumerRecord[]> {
+    const connection = this.metadata.connectionToBroker(brokerId);
+    assert(connection !== null, 'groupByLeader checked the connection');
+    const asked = group.map((assigned) => ({ assigned, offset: assigned.position ?? 0 }));
+    let reply;
+    try {
+      reply = await connection.request(API_KEYS.FETCH, {
+        maxWaitMs: waitMs, minBytes: this.minBytes, maxBytes: this.maxBytes,
+        partitions: asked.map(({ assigned, offset }) => ({
+          topic: assigned.topic, partition: assigned.partition, fetchOffset: offset,
+          partitionMaxBytes: assigned.fetchBytesMax, currentLeaderEpoch: -1,
+        })),
+      }, [], { timeoutMs: waitMs + this.requestTimeoutMs });
+    } catch (error) {
+      for (const { assigned } of asked) this.onPartitionError(assigned, error, null);
+      return [];
+    }
+    const byKey = new Map(reply.response.partitions.map((p) => [topicPartitionKey(p.topic, p.partition), p]));
+    const records: ConsumerRecord[] = [];
+    for (const { assigned, offset } of asked) {
+      const partition = byKey.get(topicPartitionKey(assigned.topic, assigned.partition));
+      // Dropped: not answered, reassigned, or seeked while the fetch was out.
+      if (partition === undefined || this.assignments.get(topicPartitionKey(assigned.topic, assigned.partition))
+        !== assigned || assigned.position !== offset) continue;
+      if (partition.errorCode !== 0) {
+        this.onFetchError(assigned, partition);
+        continue;
+      }
+      this.takeRecords(assigned, partition, reply.rawFrames, records);
+    }
+    return records;
+  }
+
+  private takeRecords(assigned: Assignment, partition: FetchPartitionResponse, rawFrames: readonly Buffer[],
+    out: ConsumerRecord[]): void {
+    assigned.highWatermark = partition.highWatermark;
+    assigned.failures = 0;
+    let sawPartialOnly = false;
+    for (const index of partition.rawFrameIndexes) {
+      const frame = rawFrames[index];
+      if (frame === undefined) continue;
+      const { batches, partial } = splitBatches(frame);
+      sawPartialOnly ||= batches.length === 0 && partial !== null;
+      for (const slice of batches) {
+        const batch = decodeBatch(slice.bytes);
+        const position = assigned.position ?? 0;
+        const lastOffset = batchLastOffset(batch.header);
+        if (lastOffset < position) continue;
+        if (!batch.header.control) {
+          for (const record of batch.records) {
+            if (record.offset < position) continue;
+            out.push({
+              topic: assigned.topic, partition: assigned.partition, offset: record.offset, key: record.key,
+              value: record.value, headers: record.headers, timestamp: record.timestamp,
+            });
+          }
+        }
+        assigned.position = lastOffset + 1;
+      }
+    }
+    if (sawPartialOnly && assigned.fetchBytesMax < this.maxBytes) {
+      // The next batch is bigger than we asked for: ask for more (Kafka KIP-74 makes brokers send it whole).
+      assigned.fetchBytesMax = Math.min(this.maxBytes, assigned.fetchBytesMax * 2);
+      this.logger.warn({ topic: assigned.topic, partition: assigned.partition, bytes: assigned.fetchBytesMax },
+        'a record batch is larger than the fetch size; asking for more');
+    }
+  }
+
+  private onFetchError(assigned: Assignment, partition: FetchPartitionResponse): void {
+    const error = errorFromWire(partition.errorCode, partition.errorMessage || undefined);
+    if (error.code !== 'OFFSET_OUT_OF_RANGE') {
+      this.onPartitionError(assigned, error, partition);
+      return;
+    }
+    if (this.autoOffsetReset === 'none') {
+      throw new OffsetOutOfRangeError(assigned.position ?? -1, partition.logStartOffset, partition.highWatermark);
+    }
+    this.logger.info({ topic: assigned.topic, partition: assigned.partition, offset: assigned.position,
+      logStartOffset: partition.logStartOffset, reset: this.autoOffsetReset }, 'offset out of range; resetting');
+    assigned.position = null;
+    assigned.pendingSeek = this.autoOffsetReset === 'earliest' ? 'beginning' : 'end';
+  }
+
+  /** Leader trouble and other retriable errors back the partition off; anything else is thrown. */
+  private onPartitionError(assigned: Assignment, error: unknown,
+    reply: { readonly currentLeader?: FetchPartitionResponse['currentLeader'] } | null): void {
+    if (!isRetriable(error)) throw error;
+    const code = (error as TributaryError).code;
+    if (LEADER_ERRORS.has(code)) {
+      const hint = reply?.currentLeader ?? null;
+      if (hint !== null && hint.leaderId >= 0) this.metadata.applyLeaderHint(assigned.topic, assigned.partition, hint);
+      else if (code !== 'REQUEST_TIMED_OUT') this.metadata.forgetLeader(assigned.topic, assigned.partition);
+      this.metadata.requestRefresh();
+    }
+    assigned.failures += 1;
+    assigned.notBeforeMs = Date.now() + backoffMs(Math.min(assigned.failures, 16), this.backoff(), this.prng);
+    this.logger.debug({ topic: assigned.topic, partition: assigned.partition, code }, 'fetch error; backing off');
+  }
+}
+
+function label(partition: TopicPartitionRef): string {
+  return `${partition.topic}/${partition.partition}`;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,34 @@
+/**
+ * The client library's public surface: Producer, Consumer (manual assignment) and Admin, their
+ * option and result types, and the typed errors they reject with.
+ */
+export { Admin, ADMIN_DEFAULTS } from './admin.js';
+export type {
+  AdminOptions,
+  ClusterDescription,
+  CreateTopicOptions,
+  PartitionOffsets,
+  TopicDescription,
+} from './admin.js';
+export { Consumer, CONSUMER_DEFAULTS } from './consumer.js';
+export type {
+  AutoOffsetReset,
+  ConsumerOptions,
+  ConsumerRecord,
+  SeekTarget,
+  TopicPartitionRef,
+} from './consumer.js';
+export { Producer, PRODUCER_DEFAULTS } from './producer.js';
+export type {
+  Acks,
+  ProducerMessage,
+  ProducerOptions,
+  RecordBytes,
+  RecordHeaders,
+  SendResult,
+} from './producer.js';
+export type { BrokerInfo, PartitionInfo } from './metadata_cache.js';
+export type { NullKeyStrategy, Partitioner, PartitionInput } from './partitioner.js';
+export { DefaultPartitioner } from './partitioner.js';
+export type { ProducerCompression } from './compression.js';
+export type { DecodedHeader as RecordHeader } from '../protocol/record_batch.js';

@@ -1,0 +1,217 @@
+/**
+ * Goal: the Producer batches records into one Produce request per leader, resolves each send with
+ * the offset the broker gave it (acks all and 1) or -1 (acks 0), puts keyed records where Kafka's
+ * murmur2 partitioner would, follows a moved leader after NOT_LEADER_OR_FOLLOWER, resends a batch
+ * whose reply was lost with the same producer id and sequence (so the broker dedupes it), and
+ * fails records on errors that are not retriable. Method: a FakeCluster of RequestServers on
+ * 127.0.0.1 holding logs in memory; every wait is bounded and everything is closed at the end.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+
+import { SeededPrng } from '../../../raft/core/prng.js';
+import { partitionForKey } from '../../../src/client/murmur2.js';
+import { Producer } from '../../../src/client/producer.js';
+import type { ProducerOptions } from '../../../src/client/producer.js';
+import { TributaryError } from '../../../src/common/errors.js';
+import { FakeCluster } from './fake_cluster.js';
+
+async function withCluster(brokers: number, body: (cluster: FakeCluster) => Promise<void>): Promise<void> {
+  const cluster = await FakeCluster.start(brokers);
+  try {
+    await body(cluster);
+  } finally {
+    await cluster.close();
+  }
+}
+
+function producerFor(cluster: FakeCluster, options: Partial<ProducerOptions> = {}): Producer {
+  return new Producer({
+    bootstrap: cluster.bootstrap, prng: new SeededPrng(7), retryBackoffMs: 10, retryBackoffMaxMs: 50,
+    requestTimeoutMs: 2_000, maxBlockMs: 5_000, ...options,
+  });
+}
+
+void describe('Producer', () => {
+  void test('acks all: 300 keyed records, batched per broker, offsets in order, keys on murmur2 partitions', async () => {
+    await withCluster(3, async (cluster) => {
+      cluster.createTopic('orders', 6);
+      const producer = producerFor(cluster, { lingerMs: 20 });
+      try {
+        await producer.connect();
+        assert.ok(producer.idempotent, 'acks all is idempotent by default');
+        assert.ok(producer.producerId !== null && producer.producerId >= 1000);
+        const sends = Array.from({ length: 300 }, (_, i) => producer.send({
+          topic: 'orders', key: `key-${i % 40}`, value: `value-${i}`, headers: { n: String(i) },
+        }));
+        const results = await Promise.all(sends);
+        const perPartition = new Map<number, number[]>();
+        results.forEach((result, i) => {
+          assert.equal(result.topic, 'orders');
+          assert.equal(result.partition, partitionForKey(Buffer.from(`key-${i % 40}`), 6));
+          const offsets = perPartition.get(result.partition) ?? [];
+          offsets.push(result.offset);
+          perPartition.set(result.partition, offsets);
+        });
+        for (const [partition, offsets] of perPartition) {
+          assert.deepEqual(offsets, offsets.map((_, i) => i), `partition ${partition} offsets are 0..n-1 in order`);
+          const stored = cluster.records('orders', partition);
+          assert.equal(stored.length, offsets.length);
+          for (const record of stored) {
+            const index = Number(record.value?.slice('value-'.length));
+            assert.equal(results[index]?.offset, record.offset);
+            assert.equal(results[index]!.partition, partition);
+          }
+        }
+        assert.ok(cluster.produceRequests.length < 60, `batched: ${cluster.produceRequests.length} requests`);
+        for (const seen of cluster.produceRequests) {
+          assert.equal(seen.acks, -1);
+          const partitions = seen.batches.map((b) => b.partition);
+          assert.equal(new Set(partitions).size, partitions.length, 'one batch per partition per request');
+          for (const batch of seen.batches) {
+            assert.equal(cluster.partition('orders', batch.partition).leaderId, seen.brokerId, 'sent to the leader');
+            assert.equal(batch.producerId, producer.producerId);
+          }
+        }
+      } finally {
+        await producer.close();
+      }
+    });
+  });
+
+  void test('acks 1 resolves with offsets; acks 0 resolves with -1 and the records still land', async () => {
+    await withCluster(1, async (cluster) => {
+      cluster.createTopic('t', 1);
+      const leaderAck = producerFor(cluster, { acks: 1, lingerMs: 0 });
+      const noAck = producerFor(cluster, { acks: 0, lingerMs: 0 });
+      try {
+        assert.equal(leaderAck.idempotent, false);
+        const first = await leaderAck.sendBatch([{ topic: 't', value: 'a' }, { topic: 't', value: 'b' }]);
+        assert.deepEqual(first.map((r) => r.offset), [0, 1]);
+        const blind = await Promise.all([noAck.send({ topic: 't', value: 'c' }), noAck.send({ topic: 't', value: 'd' })]);
+        assert.deepEqual(blind.map((r) => r.offset), [-1, -1]);
+        for (let i = 0; i < 100 && cluster.records('t', 0).length < 4; i++) await new Promise((r) => setTimeout(r, 10));
+        assert.deepEqual(cluster.records('t', 0).map((r) => r.value), ['a', 'b', 'c', 'd']);
+        assert.ok(cluster.produceRequests.some((r) => r.acks === 0));
+        assert.ok(cluster.produceRequests.every((r) => r.batches.every((b) => b.producerId === -1)));
+      } finally {
+        await leaderAck.close();
+        await noAck.close();
+      }
+    });
+  });
+
+  void test('explicit partition wins over the key; a partition out of range is refused', async () => {
+    await withCluster(2, async (cluster) => {
+      cluster.createTopic('t', 4);
+      const producer = producerFor(cluster, { lingerMs: 0, topicWaitMs: 300 });
+      try {
+        const result = await producer.send({ topic: 't', key: 'k', value: 'v', partition: 3 });
+        assert.equal(result.partition, 3);
+        await assert.rejects(producer.send({ topic: 't', value: 'v', partition: 4 }),
+          (error: unknown) => error instanceof TributaryError && error.code === 'UNKNOWN_TOPIC_OR_PARTITION');
+        await assert.rejects(producer.send({ topic: 'missing', value: 'v' }),
+          (error: unknown) => error instanceof TributaryError && error.code === 'UNKNOWN_TOPIC_OR_PARTITION');
+      } finally {
+        await producer.close();
+      }
+    });
+  });
+
+  void test('NOT_LEADER_OR_FOLLOWER: the leader hint moves the batch to the new leader', async () => {
+    await withCluster(3, async (cluster) => {
+      cluster.createTopic('t', 1, [1]);
+      const producer = producerFor(cluster, { lingerMs: 0 });
+      try {
+        assert.equal((await producer.send({ topic: 't', value: 'before' })).offset, 0);
+        cluster.partition('t', 0).leaderId = 2; // the client's cache still says 1
+        const moved = await producer.send({ topic: 't', value: 'after' });
+        assert.equal(moved.offset, 1);
+        const brokers = cluster.produceRequests.map((r) => r.brokerId);
+        assert.deepEqual(brokers, [1, 1, 2], 'refused by the old leader, then sent to the new one');
+        // Without a hint: LEADER_NOT_AVAILABLE twice, then a metadata refresh finds the leader.
+        cluster.inject('produce', 't', 0, 'LEADER_NOT_AVAILABLE', 2, false);
+        assert.equal((await producer.send({ topic: 't', value: 'third' })).offset, 2);
+        assert.deepEqual(cluster.records('t', 0).map((r) => r.value), ['before', 'after', 'third']);
+      } finally {
+        await producer.close();
+      }
+    });
+  });
+
+  void test('idempotent retry after a lost reply keeps producer id and sequence; the broker dedupes', async () => {
+    await withCluster(1, async (cluster) => {
+      cluster.createTopic('t', 1);
+      const producer = producerFor(cluster, { lingerMs: 0, requestTimeoutMs: 300 });
+      try {
+        await producer.connect();
+        cluster.delayNextProduceReplies = { count: 1, delayMs: 3_000 };
+        const results = await producer.sendBatch([{ topic: 't', value: 'x' }, { topic: 't', value: 'y' }]);
+        assert.deepEqual(results.map((r) => r.offset), [0, 1]);
+        assert.deepEqual(cluster.records('t', 0).map((r) => r.value), ['x', 'y'], 'stored once');
+        const sent = cluster.produceRequests.flatMap((r) => r.batches);
+        const first = sent[0];
+        assert.ok(first !== undefined);
+        const again = sent.filter((b) => b.baseSequence === first.baseSequence);
+        assert.ok(again.length >= 2, 'the batch whose reply was lost was sent again');
+        for (const batch of again) {
+          assert.equal(batch.producerId, first.producerId);
+          assert.equal(batch.recordCount, first.recordCount);
+        }
+        assert.equal(first.baseSequence, 0);
+        const next = await producer.send({ topic: 't', value: 'z' });
+        assert.equal(next.offset, 2);
+        assert.equal(cluster.produceRequests.at(-1)?.batches[0]?.baseSequence, 2, 'sequences continue');
+      } finally {
+        await producer.close();
+      }
+    });
+  });
+
+  void test('retriable back-pressure is retried; a non-retriable error fails only that batch', async () => {
+    await withCluster(1, async (cluster) => {
+      cluster.createTopic('t', 2, [1, 1]);
+      const producer = producerFor(cluster, { lingerMs: 0, acks: 1 });
+      try {
+        cluster.inject('produce', 't', 0, 'TOO_MANY_REQUESTS', 3);
+        assert.equal((await producer.send({ topic: 't', value: 'slow', partition: 0 })).offset, 0);
+        cluster.inject('produce', 't', 1, 'MESSAGE_TOO_LARGE', 1);
+        await assert.rejects(producer.send({ topic: 't', value: 'big', partition: 1 }),
+          (error: unknown) => error instanceof TributaryError && error.code === 'MESSAGE_TOO_LARGE');
+        assert.equal((await producer.send({ topic: 't', value: 'ok', partition: 1 })).offset, 0);
+      } finally {
+        await producer.close();
+      }
+    });
+  });
+
+  void test('gzip batches are marked in the attributes and decode back', async () => {
+    await withCluster(1, async (cluster) => {
+      cluster.createTopic('t', 1);
+      const producer = producerFor(cluster, { compression: 'gzip', lingerMs: 5 });
+      try {
+        const values = Array.from({ length: 50 }, (_, i) => `compressible ${'a'.repeat(50)} ${i}`);
+        await producer.sendBatch(values.map((value) => ({ topic: 't', value })));
+        assert.ok(cluster.produceRequests.every((r) => r.batches.every((b) => b.compression === 'gzip')));
+        assert.deepEqual(cluster.records('t', 0).map((r) => r.value), values);
+      } finally {
+        await producer.close();
+      }
+    });
+  });
+
+  void test('flush sends lingering records; close rejects later sends', async () => {
+    await withCluster(1, async (cluster) => {
+      cluster.createTopic('t', 1);
+      const producer = producerFor(cluster, { lingerMs: 60_000 });
+      await producer.connect();
+      const pending = producer.send({ topic: 't', value: 'lingering' });
+      await new Promise((r) => setTimeout(r, 30));
+      assert.equal(cluster.records('t', 0).length, 0, 'still lingering');
+      await producer.flush();
+      assert.equal((await pending).offset, 0);
+      await producer.close();
+      await assert.rejects(producer.send({ topic: 't', value: 'late' }), TributaryError);
+    });
+  });
+});
