@@ -60,7 +60,7 @@ void describe('Producer', () => {
           for (const record of stored) {
             const index = Number(record.value?.slice('value-'.length));
             assert.equal(results[index]?.offset, record.offset);
-            assert.equal(results[index]!.partition, partition);
+            assert.equal(results[index].partition, partition);
           }
         }
         assert.ok(cluster.produceRequests.length < 60, `batched: ${cluster.produceRequests.length} requests`);
