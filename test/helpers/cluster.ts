@@ -105,8 +105,13 @@ export class TestCluster {
     }
   }
 
-  async stop(): Promise<void> {
+  /** Stops every broker (SIGTERM, SIGKILL after 10 s); the data stays for inspection unless told. */
+  async stop(options: { keepData?: boolean } = {}): Promise<void> {
     await Promise.all(this.ids().map((id) => this.kill(id, 'SIGTERM')));
-    fs.rmSync(this.dataRoot, { recursive: true, force: true });
+    if (options.keepData !== true) fs.rmSync(this.dataRoot, { recursive: true, force: true });
+  }
+
+  dataDirectory(id: number): string {
+    return path.join(this.dataRoot, String(id));
   }
 }
