@@ -12,7 +12,10 @@ import { after, before, describe, it } from 'node:test';
 import { Admin, Consumer, Producer } from '../../src/client/index.js';
 import type { SendResult } from '../../src/client/index.js';
 import { partitionForKey } from '../../src/client/murmur2.js';
-import { decodeRecordBatch } from '../../src/protocol/record_batch.js';
+import { Connection } from '../../src/client/connection.js';
+import { ERROR_TABLE } from '../../src/common/errors.js';
+import { API_KEYS } from '../../src/protocol/api_keys.js';
+import { decodeRecordBatch, encodeRecordBatch } from '../../src/protocol/record_batch.js';
 import { EntryType, LogManager } from '../../storage/index.js';
 import { TestCluster } from '../helpers/cluster.js';
 import { RecordingLogger } from '../helpers/storage_fixture.js';
@@ -20,6 +23,8 @@ import { RecordingLogger } from '../helpers/storage_fixture.js';
 const TOPIC = 'events';
 const PARTITIONS = 6;
 const RECORDS = 10_000;
+/** Records the idempotent-retry test leaves in partition 0 before the main test. */
+const RETRY_TEST_RECORDS = 2;
 
 interface Acked { partition: number; offset: number; value: string; ackedAtMs: number }
 
@@ -75,6 +80,32 @@ describe('a three-broker cluster', () => {
     throw new Error(`leaders not elected: ${JSON.stringify([...result])}`);
   }
 
+  it('answers a retried idempotent batch (its reply lost) with the original offset, appending nothing', async () => {
+    const topicLeaders = await leaders();
+    const leaderId = topicLeaders.get(0)!;
+    const connection = new Connection({ address: cluster.address(leaderId), clientId: 'retry' });
+    const batch = (sequence: number): Buffer => encodeRecordBatch({ baseTimestamp: Date.now(), producerId: 4242,
+      producerEpoch: 0, baseSequence: sequence, records: [{ key: null, value: Buffer.from(`retry-${sequence}`) }] });
+    const produce = async (bytes: Buffer): Promise<{ errorCode: number; baseOffset: number }> => {
+      const reply = await connection.request(API_KEYS.PRODUCE, { acks: -1, timeoutMs: 5_000,
+        partitions: [{ topic: TOPIC, partition: 0, rawFrameIndex: 0 }] }, [bytes]);
+      const partition = reply.response.partitions[0]!;
+      return { errorCode: partition.errorCode, baseOffset: partition.baseOffset };
+    };
+    try {
+      const first = await produce(batch(0));
+      assert.equal(first.errorCode, 0);
+      const retried = await produce(batch(0));
+      assert.deepEqual(retried, first, 'the retry gets the original offset');
+      const next = await produce(batch(1));
+      assert.equal(next.baseOffset, first.baseOffset + 1, 'the retry appended nothing');
+      const gap = await produce(batch(5));
+      assert.equal(gap.errorCode, ERROR_TABLE.OUT_OF_ORDER_SEQUENCE_NUMBER.wire);
+    } finally {
+      await connection.close();
+    }
+  });
+
   it('keeps every acknowledged record through a leader crash, on every replica', async () => {
     const initialLeaders = await leaders();
     const counts = new Map<number, number>();
@@ -127,7 +158,7 @@ describe('a three-broker cluster', () => {
     const consumed = new Map<number, { offset: number; value: string }[]>();
     let total = 0;
     const deadline = Date.now() + 60_000;
-    while (total < RECORDS && Date.now() < deadline) {
+    while (total < RECORDS + RETRY_TEST_RECORDS && Date.now() < deadline) {
       for (const record of await consumer.poll({ timeoutMs: 500 })) {
         const list = consumed.get(record.partition) ?? [];
         list.push({ offset: record.offset, value: record.value?.toString() ?? '' });
@@ -136,10 +167,13 @@ describe('a three-broker cluster', () => {
       }
     }
     await consumer.close();
-    assert.equal(total, RECORDS, 'every record consumed exactly once');
+    assert.equal(total, RECORDS + RETRY_TEST_RECORDS, 'every record consumed exactly once');
     for (const [partition, list] of consumed) {
       list.forEach((record, i) => { assert.equal(record.offset, i, `partition ${partition} is dense and ordered`); });
-      for (const record of list) assert.equal(byPartition.get(partition)?.get(record.offset), record.value);
+      for (const record of list) {
+        if (record.value.startsWith('retry-')) byPartition.get(partition)?.set(record.offset, record.value);
+        assert.equal(byPartition.get(partition)?.get(record.offset), record.value);
+      }
     }
 
     // Give the restarted broker time to catch up, then compare every replica's committed log on disk.
