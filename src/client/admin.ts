@@ -129,21 +129,21 @@ export class Admin {
     const description = await this.describeTopic(topic);
     return Promise.all(description.partitions.map(async (p) => ({
       partition: p.partition,
-      earliest: await this.listOffset(topic, p.partition, LIST_OFFSETS_EARLIEST),
-      latest: await this.listOffset(topic, p.partition, LIST_OFFSETS_LATEST),
+      earliest: await this.listOffset(topic, p.partition, 'earliest'),
+      latest: await this.listOffset(topic, p.partition, 'latest'),
     })));
-  }
-
-  /** The first offset whose record has a timestamp at or after timestampMs, or -1 when none. */
-  async offsetForTime(topic: string, partition: number, timestampMs: number): Promise<number> {
-    return this.listOffset(topic, partition, timestampMs);
   }
 
   async close(): Promise<void> {
     await this.metadata.close();
   }
 
-  private async listOffset(topic: string, partition: number, timestamp: number): Promise<number> {
+  /**
+   * ListOffsets on the partition's leader: 'earliest' is the log start, 'latest' the high
+   * watermark, a number (ms) the first offset whose record is at or after that time (-1: none).
+   */
+  async listOffset(topic: string, partition: number, spec: 'earliest' | 'latest' | number): Promise<number> {
+    const timestamp = spec === 'earliest' ? LIST_OFFSETS_EARLIEST : spec === 'latest' ? LIST_OFFSETS_LATEST : spec;
     return this.withRetry(async () => {
       let leader = this.metadata.leaderOf(topic, partition);
       if (leader === null) {

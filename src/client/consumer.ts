@@ -160,6 +160,13 @@ export class Consumer {
     this.metadata.addInterest(partitions.map((p) => p.topic));
   }
 
+  /** The partition numbers of a topic (waiting up to timeoutMs for it to appear in metadata). */
+  async partitionsFor(topic: string, timeoutMs = 5_000): Promise<number[]> {
+    this.checkOpen();
+    const info = await this.metadata.waitForTopic(topic, timeoutMs);
+    return info.partitions.map((p) => p.partition);
+  }
+
   assignment(): TopicPartitionRef[] {
     return [...this.assignments.values()].map(({ topic, partition }) => ({ topic, partition }));
   }

@@ -229,6 +229,13 @@ export class Producer {
     return this.connecting;
   }
 
+  /** The partition numbers of a topic, waiting up to topicWaitMs for it to appear in metadata. */
+  async partitionsFor(topic: string): Promise<number[]> {
+    await this.connect();
+    const info = await this.metadata.waitForTopic(topic, this.options.topicWaitMs ?? PRODUCER_DEFAULTS.topicWaitMs);
+    return info.partitions.map((p) => p.partition);
+  }
+
   /** Appends a record; resolves with its partition and offset once the broker has it (per acks). */
   send(message: ProducerMessage): Promise<SendResult> {
     if (this.closed || this.stopping) return Promise.reject(closedError());

@@ -1,0 +1,134 @@
+/**
+ * `tributary consume NAME [--from-beginning | --offset N | --from-time ISO] [--partition P]
+ * [--max-messages N] [--timeout-ms T] [--print-key] [--print-offset] [--json]` (Kafka's
+ * kafka-console-consumer.sh, manual assignment): prints one value per line, starting from the end
+ * of each partition unless told otherwise, and exits after --max-messages records or --timeout-ms
+ * without a record (or on Ctrl-C). Without --partition every partition of the topic is read;
+ * --offset then applies to each of them.
+ *
+ * Text lines: `[partition:offset<TAB>][key<TAB>]value`, keys and values as UTF-8 (a null key or
+ * value prints as `null`). --json: one object per line with topic, partition, offset, timestamp,
+ * key, value and headers.
+ */
+import type { Argv, CommandModule } from 'yargs';
+
+import { Consumer } from '../../client/consumer.js';
+import type { ConsumerRecord, SeekTarget } from '../../client/consumer.js';
+import { cliLogger, runClientCommand, UsageError, withBootstrap } from '../client_common.js';
+import type { BootstrapArguments } from '../client_common.js';
+
+/** A poll never blocks longer, so Ctrl-C and --timeout-ms are noticed promptly. */
+const POLL_SLICE_MS = 500;
+
+interface ConsumeArguments extends BootstrapArguments {
+  name: string;
+  'from-beginning': boolean | undefined;
+  offset: number | undefined;
+  'from-time': string | undefined;
+  partition: number | undefined;
+  'max-messages': number | undefined;
+  'timeout-ms': number | undefined;
+  'print-key': boolean;
+  'print-offset': boolean;
+  json: boolean;
+}
+
+/** Where to start, from the mutually exclusive options; the end when none is given. */
+export function startOf(args: Pick<ConsumeArguments, 'from-beginning' | 'offset' | 'from-time'>): SeekTarget {
+  if (args['from-beginning'] === true) return 'beginning';
+  if (args.offset !== undefined) {
+    if (!Number.isSafeInteger(args.offset) || args.offset < 0) throw new UsageError('--offset must be an offset >= 0');
+    return args.offset;
+  }
+  if (args['from-time'] !== undefined) {
+    const timestamp = Date.parse(args['from-time']);
+    if (Number.isNaN(timestamp)) throw new UsageError(`--from-time ${args['from-time']}: not an ISO 8601 time`);
+    return { timestamp };
+  }
+  return 'end';
+}
+
+function text(bytes: Buffer | null): string {
+  return bytes === null ? 'null' : bytes.toString('utf8');
+}
+
+export function formatRecord(record: ConsumerRecord, options: { printKey: boolean; printOffset: boolean;
+  json: boolean; }): string {
+  if (options.json) {
+    return JSON.stringify({
+      topic: record.topic, partition: record.partition, offset: record.offset, timestamp: record.timestamp,
+      key: record.key?.toString('utf8') ?? null, value: record.value?.toString('utf8') ?? null,
+      headers: Object.fromEntries(record.headers.map((h) => [h.key, h.value?.toString('utf8') ?? null])),
+    });
+  }
+  const offset = options.printOffset ? `${record.partition}:${record.offset}\t` : '';
+  const key = options.printKey ? `${text(record.key)}\t` : '';
+  return `${offset}${key}${text(record.value)}`;
+}
+
+function checkLimit(value: number | undefined, option: string): number | undefined {
+  if (value !== undefined && (!Number.isSafeInteger(value) || value < 0)) {
+    throw new UsageError(`${option} must be an integer >= 0`);
+  }
+  return value;
+}
+
+async function consumeLoop(consumer: Consumer, args: ConsumeArguments, stopped: () => boolean): Promise<void> {
+  const maxMessages = checkLimit(args['max-messages'], '--max-messages');
+  const timeoutMs = checkLimit(args['timeout-ms'], '--timeout-ms');
+  const format = { printKey: args['print-key'], printOffset: args['print-offset'], json: args.json };
+  let printed = 0;
+  let lastRecordMs = Date.now();
+  while (!stopped() && (maxMessages === undefined || printed < maxMessages)) {
+    const silenceLeftMs = timeoutMs === undefined ? POLL_SLICE_MS : timeoutMs - (Date.now() - lastRecordMs);
+    if (silenceLeftMs <= 0) break;
+    const records = await consumer.poll({ timeoutMs: Math.min(POLL_SLICE_MS, silenceLeftMs) });
+    if (records.length === 0) continue;
+    lastRecordMs = Date.now();
+    const take = maxMessages === undefined ? records : records.slice(0, maxMessages - printed);
+    printed += take.length;
+    process.stdout.write(take.map((record) => `${formatRecord(record, format)}\n`).join(''));
+  }
+}
+
+export const consumeCommand: CommandModule<object, ConsumeArguments> = {
+  command: 'consume <name>',
+  describe: 'print the records of a topic, one value per line',
+  builder: (yargs: Argv) => withBootstrap(yargs)
+    .positional('name', { type: 'string', demandOption: true, describe: 'topic name' })
+    .option('from-beginning', { type: 'boolean', describe: 'start at the log start' })
+    .option('offset', { type: 'number', describe: 'start at this offset' })
+    .option('from-time', { type: 'string', describe: 'start at the first record at or after this ISO time' })
+    .conflicts('from-beginning', ['offset', 'from-time'])
+    .conflicts('offset', 'from-time')
+    .option('partition', { type: 'number', describe: 'read only this partition' })
+    .option('max-messages', { type: 'number', describe: 'exit after this many records' })
+    .option('timeout-ms', { type: 'number', describe: 'exit after this long without a record' })
+    .option('print-key', { type: 'boolean', default: false, describe: 'print the key before the value' })
+    .option('print-offset', { type: 'boolean', default: false, describe: 'print partition:offset first' })
+    .option('json', { type: 'boolean', default: false, describe: 'print one JSON object per record' }),
+  handler: (args) => runClientCommand('consume', async () => {
+    const start = startOf(args);
+    const consumer = new Consumer({ bootstrap: args.bootstrap, logger: cliLogger(), clientId: 'tributary-cli',
+      autoOffsetReset: start === 'beginning' ? 'earliest' : 'latest' });
+    let stopping = false;
+    const stop = (): void => { stopping = true; };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    process.stdout.on('error', stop); // EPIPE: the reader went away (`| head`)
+    try {
+      const partitions = await consumer.partitionsFor(args.name);
+      const chosen = args.partition === undefined ? partitions : [args.partition];
+      if (args.partition !== undefined && !partitions.includes(args.partition)) {
+        throw new UsageError(`--partition ${args.partition}: topic ${args.name} has ${partitions.length} partitions`);
+      }
+      consumer.assign(chosen.map((partition) => ({ topic: args.name, partition })));
+      for (const partition of chosen) consumer.seek({ topic: args.name, partition }, start);
+      await consumeLoop(consumer, args, () => stopping);
+    } finally {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      await consumer.close();
+    }
+  }),
+};
