@@ -25,6 +25,7 @@ import type { RetentionPolicy } from './log_config.js';
 import { frameContinuityProblem, locationOf, recoverLog } from './recovery.js';
 import type { RecoveredLog } from './recovery.js';
 import { selectSegmentsToDelete } from './retention.js';
+import type { RetentionPlan } from './retention.js';
 import { Segment } from './segment.js';
 import { walkFrames } from './segment_reader.js';
 import type { FrameVisit } from './segment_reader.js';
@@ -566,12 +567,17 @@ export class Log {
    * `safeIndex` (entries not yet committed and applied). Returns how many segments went.
    */
   async applyRetention(policy: RetentionPolicy, safeIndex: number): Promise<number> {
-    const plan = selectSegmentsToDelete(this.segments, policy, safeIndex, this.context.nowMs());
+    const plan = this.retentionPlan(policy, safeIndex);
     if (plan.count === 0) return 0;
     this.context.logger.info({ log: this.name, segments: plan.count, reason: plan.reason, newFirstIndex:
       plan.nextFirstIndex }, 'retention deletes segments');
     await this.deletePrefix(plan.nextFirstIndex);
     return plan.count;
+  }
+
+  /** What applyRetention would delete now: how many segments, and the first index kept. */
+  retentionPlan(policy: RetentionPolicy, safeIndex: number): RetentionPlan {
+    return selectSegmentsToDelete(this.segments, policy, safeIndex, this.context.nowMs());
   }
 
   hardState(): HardState {

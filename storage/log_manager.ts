@@ -75,8 +75,8 @@ export class LogManager {
     return this.options.logger ?? defaultLogger;
   }
 
-  /** Opens (and recovers) the log named `<topic>-<partition>`, once. */
-  async openLog(name: string): Promise<Log> {
+  /** Opens (and recovers) the log named `<topic>-<partition>`, once; `overrides` are per-log limits. */
+  async openLog(name: string, overrides: Partial<LogConfig> = {}): Promise<Log> {
     const known = this.logs.get(name);
     if (known !== undefined) return known;
     assert(/^[A-Za-z0-9._-]+$/.test(name), () => `log name ${JSON.stringify(name)} is not a safe file name`);
@@ -89,15 +89,16 @@ export class LogManager {
       hardStates: this.hardStates,
       logger: this.logger,
       nowMs: this.options.nowMs ?? Date.now,
-      config: this.config,
+      config: validateLogConfig({ ...this.config, ...overrides }),
     });
     this.logs.set(name, log);
     return log;
   }
 
   /** The log `name` as the Raft core's storage, with its snapshot in the state environment. */
-  async openRaftStorage(name: string, options: RaftLogStorageOptions): Promise<RaftLogStorage> {
-    const log = await this.openLog(name);
+  async openRaftStorage(name: string, options: RaftLogStorageOptions, overrides: Partial<LogConfig> = {}):
+    Promise<RaftLogStorage> {
+    const log = await this.openLog(name, overrides);
     return new RaftLogStorage(log, await this.maps.logIdOf(name), this.snapshots, options);
   }
 

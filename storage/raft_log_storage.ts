@@ -8,9 +8,11 @@
 import { assert } from '../raft/core/assert.js';
 import { EntryType as RaftEntryType, StorageError as RaftStorageError, emptyConfState, noNode }
   from '../raft/core/index.js';
-import type { Entry, HardState as RaftHardState, InitialState, LogStorage, Snapshot } from '../raft/core/index.js';
+import type { ConfState, Entry, HardState as RaftHardState, InitialState, LogStorage, Snapshot }
+  from '../raft/core/index.js';
 import { IndexCompactedError, IndexUnavailableError } from './errors.js';
 import type { Log } from './log.js';
+import type { RetentionPolicy } from './log_config.js';
 import type { SnapshotStore } from './snapshot_store.js';
 import { EntryType } from './types.js';
 import type { EntryInput, StoredEntry } from './types.js';
@@ -119,6 +121,23 @@ export class RaftLogStorage implements LogStorage {
     await this.snapshots.save(this.logId, snapshot);
     await this.log.resetTo({ firstIndex: snapshot.metadata.index + 1, firstOffset: nextOffset,
       termBeforeFirst: snapshot.metadata.term });
+  }
+
+  /**
+   * Retention for a Raft log: deletes the closed segments past `policy` below `safeIndex` (applied
+   * entries only), first recording a snapshot at the last deleted index so a follower that falls
+   * behind the new log start can still be brought up by InstallSnapshot. `image(nextOffset)` gives
+   * the state machine's snapshot data. Returns how many segments went.
+   */
+  async applyRetention(policy: RetentionPolicy, safeIndex: number, conf: ConfState,
+    image: (nextOffset: number) => Uint8Array): Promise<number> {
+    const plan = this.log.retentionPlan(policy, safeIndex);
+    if (plan.count === 0) return 0;
+    const index = plan.nextFirstIndex - 1;
+    const nextOffset = plan.nextFirstIndex <= this.log.lastIndex
+      ? this.log.locate(plan.nextFirstIndex).baseOffset : this.log.nextOffset;
+    await this.compact({ metadata: { index, term: this.log.termAt(index), conf }, data: image(nextOffset) });
+    return plan.count;
   }
 
   /** Records a snapshot taken by this node and drops the log prefix it covers. */

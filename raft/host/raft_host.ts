@@ -9,7 +9,7 @@ import { randomInt } from 'node:crypto';
 import type { GroupId, Message, NodeId, ProposeResult, RaftConfigOptions, Ready, RequestResult, SoftState }
   from '../core/index.js';
 import { RawNode, SeededPrng, assert, makeConfig } from '../core/index.js';
-import type { ConfChange } from '../core/index.js';
+import type { ConfChange, ConfState } from '../core/index.js';
 import type { ReplicaStateMachine, ReplicaStorage } from './replica.js';
 import type { ForwardHandler, RaftTransport } from './transport.js';
 
@@ -106,6 +106,34 @@ export class RaftHost {
     const result = group.raw.transferLeadership(target);
     this.markDirty(group);
     return result;
+  }
+
+  /**
+   * Runs storage work (retention, compaction) for a group between its Readies, so it never races
+   * an append of the group. Returns undefined when the group is not hosted.
+   */
+  async withStorageQuiet<T>(groupId: GroupId, work: () => Promise<T>): Promise<T | undefined> {
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const group = this.groups.get(groupId);
+      if (group === undefined || group.failed) return undefined;
+      if (!group.persisting) {
+        group.persisting = true;
+        try {
+          return await work();
+        } finally {
+          group.persisting = false;
+          this.markDirty(group);
+        }
+      }
+      if (Date.now() > deadline) return undefined;
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+  }
+
+  /** The group's membership as of its applied entries. */
+  confState(groupId: GroupId): ConfState | undefined {
+    return this.groups.get(groupId)?.raw.confState();
   }
 
   /** Role, leader and term of a hosted group. */

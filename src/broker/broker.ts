@@ -38,6 +38,8 @@ export interface BrokerOptions {
   readonly tickMs?: number;
   /** Largest record batch accepted (Kafka max.message.bytes). */
   readonly batchBytesMax?: number;
+  /** How often replicas apply retention (Kafka log.retention.check.interval.ms). */
+  readonly retentionCheckMs?: number;
 }
 
 export class Broker implements BrokerContext {
@@ -82,6 +84,7 @@ export class Broker implements BrokerContext {
         handlers: brokerHandlers(broker), logger });
       await broker.server.start();
       await host.start((_from, payload) => { broker.onForward(payload); });
+      broker.replicas.startRetention(options.retentionCheckMs ?? 30_000);
       broker.registration = setInterval(() => { broker.register(); }, 300);
       broker.register();
       return broker;
@@ -180,6 +183,7 @@ export class Broker implements BrokerContext {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.registration);
+    this.replicas.stopRetention();
     await this.server?.close();
     for (const hosted of this.replicas.all()) hosted.replica.close();
     await this.host.close();

@@ -5,7 +5,7 @@
  * are wire codes from the one error table; a thrown TributaryError fails the whole request.
  */
 import { randomInt } from 'node:crypto';
-import { NotLeaderOrFollowerError, TributaryError, wireCodeOf } from '../common/errors.js';
+import { NotLeaderOrFollowerError, OffsetOutOfRangeError, TributaryError, wireCodeOf } from '../common/errors.js';
 import { encodeCommand } from '../controller/commands.js';
 import { validateCreateTopic } from '../controller/metadata_state_machine.js';
 import { assignReplicas } from '../controller/placement.js';
@@ -90,8 +90,11 @@ function fetchHandler(context: BrokerContext): RequestHandler<typeof API_KEYS.FE
           return { ...base, errorCode: 0, highWatermark: read.highWatermark, logStartOffset: read.logStartOffset,
             rawFrameIndexes: indexes };
         } catch (error) {
-          return { ...base, ...errorFields(error), highWatermark: -1, logStartOffset: -1,
-            currentLeader: leaderHintOf(context, error) };
+          // An out-of-range fetch learns where the log is now, so the consumer can reset (Kafka does the same).
+          const range = error instanceof OffsetOutOfRangeError
+            ? { highWatermark: error.highWatermark, logStartOffset: error.logStartOffset }
+            : { highWatermark: -1, logStartOffset: -1 };
+          return { ...base, ...errorFields(error), ...range, currentLeader: leaderHintOf(context, error) };
         }
       });
       const remainingMs = deadline - Date.now();

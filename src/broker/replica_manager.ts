@@ -8,11 +8,14 @@ import type { GroupId } from '../../raft/core/index.js';
 import type { RaftHost } from '../../raft/host/raft_host.js';
 import type { LogManager, RaftLogStorage } from '../../storage/index.js';
 import { logNameOf } from '../../storage/index.js';
-import type { MetadataView } from '../controller/metadata_state_machine.js';
+import type { MetadataStateMachine, MetadataView } from '../controller/metadata_state_machine.js';
 import { reconcile } from '../controller/reconciler.js';
 import type { ReplicaAssignment } from '../controller/reconciler.js';
 import { PartitionReplica } from '../partition/partition_replica.js';
 import { assignOffsets, readBatchHeader } from '../protocol/record_batch.js';
+
+/** The metadata the replica manager reads: brokers and topics, and each topic's parsed configs. */
+export type ReplicaManagerView = MetadataView & Pick<MetadataStateMachine, 'topicConfig'>;
 
 /** Partitions per topic stay below this, so (topic id, partition) maps to one group id. */
 const GROUP_IDS_PER_TOPIC = 16_384;
@@ -51,6 +54,8 @@ const recordBatchPayloads = {
 export class ReplicaManager {
   private readonly hosted = new Map<string, HostedPartition>();
   private chain: Promise<void> = Promise.resolve();
+  private view: ReplicaManagerView | undefined;
+  private retentionTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: ReplicaManagerOptions) {}
 
@@ -63,14 +68,47 @@ export class ReplicaManager {
   }
 
   /** Queues a reconcile against the metadata as it is now. */
-  reconcile(view: MetadataView): Promise<void> {
+  reconcile(view: ReplicaManagerView): Promise<void> {
     this.chain = this.chain.then(() => this.reconcileNow(view)).catch((error: unknown) => {
       this.options.logger.error({ error }, 'reconciling partition replicas failed');
     });
     return this.chain;
   }
 
-  private async reconcileNow(view: MetadataView): Promise<void> {
+  /**
+   * Checks retention every `intervalMs` (Kafka's log.retention.check.interval.ms). Every replica
+   * applies its topic's retention.ms and retention.bytes to its own log, deleting only closed
+   * segments of applied (committed) entries, behind a snapshot for followers that fall behind.
+   */
+  startRetention(intervalMs: number): void {
+    this.retentionTimer = setInterval(() => {
+      this.chain = this.chain.then(() => this.applyRetention()).catch((error: unknown) => {
+        this.options.logger.error({ error }, 'retention failed');
+      });
+    }, intervalMs);
+  }
+
+  stopRetention(): void {
+    clearInterval(this.retentionTimer);
+  }
+
+  private async applyRetention(): Promise<void> {
+    const view = this.view;
+    if (view === undefined) return;
+    for (const [name, hosted] of this.hosted) {
+      const config = view.topicConfig(hosted.assignment.topic);
+      if (config === undefined) continue;
+      const deleted = await hosted.replica.applyRetention({ retentionMs: config.retentionMs,
+        retentionBytes: config.retentionBytes });
+      if (deleted > 0) {
+        this.options.logger.info({ partition: name, segments: deleted, logStartOffset: hosted.replica.logStartOffset },
+          'retention deleted segments');
+      }
+    }
+  }
+
+  private async reconcileNow(view: ReplicaManagerView): Promise<void> {
+    this.view = view;
     for (const broker of view.brokers()) {
       if (broker.brokerId !== this.options.brokerId) {
         this.options.setPeer(broker.brokerId, `tcp://${broker.raftHost}:${broker.raftPort}`);
@@ -83,7 +121,10 @@ export class ReplicaManager {
 
   private async start(assignment: ReplicaAssignment): Promise<void> {
     const name = logNameOf(assignment.topic, assignment.partition);
-    const storage = await this.options.logs.openRaftStorage(name, recordBatchPayloads);
+    const config = this.view?.topicConfig(assignment.topic);
+    const overrides = config === undefined ? {}
+      : { segmentBytesMax: config.segmentBytes, segmentAgeMsMax: config.segmentMs };
+    const storage = await this.options.logs.openRaftStorage(name, recordBatchPayloads, overrides);
     if (storage.lastIndex() === 0 && storage.initialState().hardState.term === 0) {
       const boot = bootstrapEntries(assignment.replicas);
       await storage.append(boot.entries);

@@ -3,6 +3,10 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { benchCommand } from './commands/bench.js';
+import { clusterCommand } from './commands/cluster.js';
+import { consumeCommand } from './commands/consume.js';
+import { produceCommand } from './commands/produce.js';
+import { topicsCommand } from './commands/topics.js';
 import { devCommand } from './commands/dev.js';
 import { startCommand } from './commands/start.js';
 
@@ -10,6 +14,10 @@ await yargs(hideBin(process.argv))
   .scriptName('tributary')
   .command(startCommand)
   .command(devCommand)
+  .command(topicsCommand)
+  .command(produceCommand)
+  .command(consumeCommand)
+  .command(clusterCommand)
   .command(benchCommand)
   .demandCommand(1)
   .strict()

@@ -16,7 +16,7 @@ import type { Entry, GroupId, Snapshot, SoftState } from '../../raft/core/index.
 import { EntryType, assert } from '../../raft/core/index.js';
 import type { RaftHost } from '../../raft/host/raft_host.js';
 import type { ReplicaStateMachine } from '../../raft/host/replica.js';
-import type { RaftLogStorage } from '../../storage/index.js';
+import type { RaftLogStorage, RetentionPolicy } from '../../storage/index.js';
 import { OffsetOutOfRangeError } from '../../storage/index.js';
 import { FetchWaiters } from './fetch_waiters.js';
 import { ProducerStateTable } from './producer_state.js';
@@ -101,10 +101,26 @@ export class PartitionReplica implements ReplicaStateMachine {
     return JSON.parse(Buffer.from(data).toString('utf8')) as SnapshotImage;
   }
 
-  /** The snapshot of this replica's state at the current applied point (for retention compaction). */
-  snapshotImage(): Uint8Array {
-    const image: SnapshotImage = { nextOffset: this.highWatermarkValue, producers: this.producers.toJSON() };
+  /**
+   * Snapshot data for a log prefix that ends where `nextOffset` begins. The producer table is the
+   * current one (it only grows more precise with later entries), so a follower restored from it
+   * dedupes at least as well as one that replayed the prefix.
+   */
+  snapshotImage(nextOffset: number): Uint8Array {
+    const image: SnapshotImage = { nextOffset, producers: this.producers.toJSON() };
     return Buffer.from(JSON.stringify(image));
+  }
+
+  /** Deletes this replica's closed segments past retention (applied entries only). */
+  async applyRetention(policy: RetentionPolicy): Promise<number> {
+    const { host, groupId, storage } = this.options;
+    const deleted = await host.withStorageQuiet(groupId, async () => {
+      const status = host.status(groupId);
+      const conf = host.confState(groupId);
+      if (status === undefined || conf === undefined) return 0;
+      return storage.applyRetention(policy, status.appliedIndex + 1, conf, (next) => this.snapshotImage(next));
+    });
+    return deleted ?? 0;
   }
 
   private assertLeader(): void {

@@ -17,15 +17,16 @@ const mainScript = path.join(path.dirname(fileURLToPath(import.meta.url)), '..',
 interface BrokerProcess { id: number; port: number; raftPort: number; child: ChildProcess | null; stderr: string }
 
 export class TestCluster {
-  private constructor(readonly dataRoot: string, private readonly brokers: Map<number, BrokerProcess>) {}
+  private constructor(readonly dataRoot: string, private readonly brokers: Map<number, BrokerProcess>,
+    private readonly extraArguments: readonly string[]) {}
 
-  static async start(brokerCount = 3): Promise<TestCluster> {
+  static async start(brokerCount = 3, extraArguments: readonly string[] = []): Promise<TestCluster> {
     const ports = await freePorts(brokerCount * 2);
     const brokers = new Map<number, BrokerProcess>();
     for (let id = 1; id <= brokerCount; id += 1) {
       brokers.set(id, { id, port: ports[id - 1]!, raftPort: ports[brokerCount + id - 1]!, child: null, stderr: '' });
     }
-    const cluster = new TestCluster(temporaryDirectory('cluster'), brokers);
+    const cluster = new TestCluster(temporaryDirectory('cluster'), brokers, extraArguments);
     for (const id of brokers.keys()) cluster.spawn(id);
     await cluster.waitUntilRegistered(20_000);
     return cluster;
@@ -48,7 +49,7 @@ export class TestCluster {
     const voters = [...this.brokers.values()].map((b) => `${b.id}@127.0.0.1:${b.raftPort}`).join(',');
     const child = spawn(process.execPath, [mainScript, 'start', '--id', String(id), '--data',
       path.join(this.dataRoot, String(id)), '--listen', `127.0.0.1:${broker.port}`,
-      '--raft-listen', `127.0.0.1:${broker.raftPort}`, '--voters', voters],
+      '--raft-listen', `127.0.0.1:${broker.raftPort}`, '--voters', voters, ...this.extraArguments],
     { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, TRIBUTARY_LOG_LEVEL: 'warn' } });
     child.stderr.on('data', (chunk: Buffer) => { broker.stderr = (broker.stderr + chunk.toString()).slice(-20_000); });
     broker.child = child;

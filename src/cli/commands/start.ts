@@ -10,6 +10,7 @@ interface StartArguments {
   listen: string;
   'raft-listen': string;
   voters: string;
+  'retention-check-ms': number;
 }
 
 function checkDataDirectory(path: string): void {
@@ -38,7 +39,8 @@ export const startCommand: CommandModule<object, StartArguments> = {
     .option('data', { type: 'string', demandOption: true, describe: 'data folder' })
     .option('listen', { type: 'string', demandOption: true, describe: 'client listener host:port' })
     .option('raft-listen', { type: 'string', demandOption: true, describe: 'Raft listener host:port' })
-    .option('voters', { type: 'string', demandOption: true, describe: 'id@host:port,... of the controller quorum' }),
+    .option('voters', { type: 'string', demandOption: true, describe: 'id@host:port,... of the controller quorum' })
+    .option('retention-check-ms', { type: 'number', default: 30_000, describe: 'how often retention runs' }),
   handler: async (args) => {
     let broker: Broker;
     try {
@@ -47,6 +49,7 @@ export const startCommand: CommandModule<object, StartArguments> = {
       if (!voters.has(args.id)) throw new ConfigError(`--id ${args.id} is not one of the --voters`);
       checkDataDirectory(args.data);
       broker = await Broker.start({ id: args.id, dataDirectory: args.data, voters,
+        retentionCheckMs: args['retention-check-ms'],
         listen: parseHostPort(args.listen, '--listen'), raftListen: parseHostPort(args['raft-listen'], '--raft-listen') });
     } catch (error) {
       process.stderr.write(`tributary start: ${explainStartError(error, args)}\n`);
