@@ -64,11 +64,11 @@ export const devCommand: CommandModule<object, DevArguments> = {
         '--raft-listen', `127.0.0.1:${raftPort(id)}`, '--voters', voters], { stdio: ['ignore', 'inherit', 'pipe'],
           env: { ...process.env, TRIBUTARY_LOG_LEVEL: process.env.TRIBUTARY_LOG_LEVEL ?? 'warn' } });
       child.stderr.on('data', (chunk: Buffer) => { process.stderr.write(chunk); });
-      child.on('exit', (code) => {
-        if (!stopping) {
-          process.stderr.write(`broker ${id} exited with code ${code}; stopping the cluster\n`);
-          stopAll(1);
-        }
+      child.on('exit', (code, signal) => {
+        if (stopping) return;
+        // The others keep running, so killing one broker is a way to watch fail-over.
+        process.stderr.write(`broker ${id} exited (${signal ?? `code ${code}`}); the others keep running\n`);
+        if ([...children.values()].every((c) => c.exitCode !== null || c.signalCode !== null)) stopAll(1);
       });
       children.set(id, child);
     }
