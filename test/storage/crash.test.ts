@@ -12,6 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
+import { SeededPrng } from '../../raft/core/index.js';
 import { openManager, payloadIntact, RecordingLogger, temporaryDirectory } from '../helpers/storage_fixture.js';
 import { framePositions, segmentPaths } from '../helpers/segment_files.js';
 
@@ -19,16 +20,10 @@ const writerScript = path.join(path.dirname(fileURLToPath(import.meta.url)), 'cr
 const LOG = 'crash-0';
 const ROUNDS = 6;
 
-/** A small seeded PRNG (mulberry32) so a failing schedule can be replayed. */
+/** A seeded generator, so a failing schedule can be replayed. */
 function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const generator = new SeededPrng(seed);
+  return () => generator.nextFloat();
 }
 
 interface WriterRun { durableIndex: number; openedAt: number }

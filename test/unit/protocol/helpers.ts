@@ -7,39 +7,8 @@ import { createRequire } from 'node:module';
 
 import type { RecordHeaderInput, RecordInput } from '../../../src/protocol/record_batch.js';
 
-/** mulberry32: small, fast, and deterministic for a given seed. */
-export class TestPrng {
-  private state: number;
-
-  constructor(readonly seed: number) {
-    this.state = seed >>> 0;
-  }
-
-  next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  }
-
-  /** An integer in [min, max]. */
-  int(min: number, max: number): number {
-    return min + Math.floor(this.next() * (max - min + 1));
-  }
-
-  chance(probability: number): boolean {
-    return this.next() < probability;
-  }
-
-  bytes(length: number): Buffer {
-    const out = Buffer.alloc(length);
-    for (let i = 0; i < length; i++) {
-      out[i] = this.int(0, 255);
-    }
-    return out;
-  }
-}
+export { TestPrng } from '../../helpers/test_prng.js';
+import type { TestPrng } from '../../helpers/test_prng.js';
 
 const HEADER_KEY_ALPHABET = ['a', 'b', 'Z', '-', '_', '9', 'é', '☃', '😀'];
 
