@@ -128,7 +128,9 @@ function metadataHandler(context: BrokerContext): RequestHandler<typeof API_KEYS
       if (topic === undefined) return { name, errorCode: wireCodeOf(new TributaryError('UNKNOWN_TOPIC_OR_PARTITION')) };
       return { name, errorCode: 0, configs: { ...topic.configs }, partitions: topic.partitions.map((replicas, p) => {
         const hosted = context.replicas.partition(name, p);
-        const leaderId = hosted?.replica.leaderHint ?? -1;
+        // A broker without a replica does not know the leader; it names the preferred leader, whose
+        // NOT_LEADER_OR_FOLLOWER answer (if it is not the leader now) carries the real one.
+        const leaderId = hosted === undefined ? replicas[0] ?? -1 : hosted.replica.leaderHint ?? -1;
         return { partition: p, errorCode: 0, leaderId, leaderEpoch: hosted?.replica.leaderEpoch ?? -1,
           replicaIds: [...replicas], isrIds: [...replicas],
           highWatermark: hosted?.replica.isLeader === true ? hosted.replica.highWatermark : -1 };
