@@ -18,10 +18,13 @@ import { RequestServer } from '../net/request_server.js';
 import type { pb } from '../protocol/messages.js';
 import type { BrokerContext } from './broker_context.js';
 import { ControllerReplica } from './controller_replica.js';
+import { decodeForwarded, encodeForwardedCommand, encodeHeartbeat } from './forwarded.js';
+import { BrokerLiveness } from './liveness.js';
 import { brokerHandlers } from './handlers.js';
 import { ReplicaManager } from './replica_manager.js';
 
 export const CONTROLLER_GROUP_ID = 0;
+const HEARTBEAT_INTERVAL_MS = 500;
 const CONTROLLER_LOG = '__controller-0';
 
 export interface HostPort { readonly host: string; readonly port: number }
@@ -40,6 +43,8 @@ export interface BrokerOptions {
   readonly batchBytesMax?: number;
   /** How often replicas apply retention (Kafka log.retention.check.interval.ms). */
   readonly retentionCheckMs?: number;
+  /** A broker silent this long is fenced: left out of metadata and of new placements. */
+  readonly sessionTimeoutMs?: number;
 }
 
 export class Broker implements BrokerContext {
@@ -48,6 +53,8 @@ export class Broker implements BrokerContext {
   private readonly incarnation = Date.now();
   private producerIdCounter = 0;
   private registration: NodeJS.Timeout | undefined;
+  private heartbeats: NodeJS.Timeout | undefined;
+  private readonly liveness: BrokerLiveness;
   private reconcileScheduled = false;
   private closed = false;
 
@@ -60,6 +67,7 @@ export class Broker implements BrokerContext {
     private server: RequestServer | undefined,
   ) {
     this.controller = new ControllerReplica(logger);
+    this.liveness = new BrokerLiveness(options.sessionTimeoutMs ?? 6_000);
     this.replicas = new ReplicaManager({ brokerId: options.id, host, logs, batchBytesMax: options.batchBytesMax
       ?? 8 * 1024 * 1024, logger, setPeer: (id, endpoint) => { transport.setPeer(id, endpoint); } });
   }
@@ -86,6 +94,7 @@ export class Broker implements BrokerContext {
       await host.start((_from, payload) => { broker.onForward(payload); });
       broker.replicas.startRetention(options.retentionCheckMs ?? 30_000);
       broker.registration = setInterval(() => { broker.register(); }, 300);
+      broker.heartbeats = setInterval(() => { broker.keepAlive(); }, HEARTBEAT_INTERVAL_MS);
       broker.register();
       return broker;
     } catch (error) {
@@ -118,12 +127,35 @@ export class Broker implements BrokerContext {
 
   /** A command forwarded by another broker: only the controller leader proposes it. */
   private onForward(payload: Uint8Array): void {
-    if (this.controller.role === 'leader') this.host.propose(CONTROLLER_GROUP_ID, Buffer.from(payload));
+    const forwarded = decodeForwarded(payload);
+    if (forwarded === null) {
+      this.logger.warn({ bytes: payload.length }, 'dropped a forwarded request that is neither command nor heartbeat');
+    } else if (forwarded.kind === 'heartbeat') {
+      this.liveness.heartbeat(forwarded.brokerId, forwarded.incarnation, Date.now());
+    } else if (this.controller.role === 'leader') {
+      this.host.propose(CONTROLLER_GROUP_ID, Buffer.from(forwarded.command));
+    }
   }
 
   private submit(command: Uint8Array): void {
     if (this.controller.role === 'leader') this.host.propose(CONTROLLER_GROUP_ID, command);
-    else if (this.controller.leaderId !== 0) this.transport.forward(this.controller.leaderId, command);
+    else if (this.controller.leaderId !== 0) {
+      this.transport.forward(this.controller.leaderId, encodeForwardedCommand(command));
+    }
+  }
+
+  /** Heartbeats the controller leader, and on the leader fences or unfences brokers as they go and come. */
+  private keepAlive(): void {
+    const nowMs = Date.now();
+    if (this.controller.role === 'leader') this.liveness.heartbeat(this.options.id, this.incarnation, nowMs);
+    else if (this.controller.leaderId !== 0) {
+      this.transport.forward(this.controller.leaderId, encodeHeartbeat(this.options.id, this.incarnation));
+    }
+    const brokers = this.controller.metadata.brokers();
+    for (const command of this.liveness.commands(brokers, this.controller.role === 'leader', nowMs)) {
+      this.logger.warn({ command }, command.type === 'fenceBroker' ? 'fencing a silent broker' : 'unfencing a broker');
+      this.host.propose(CONTROLLER_GROUP_ID, encodeCommand(command));
+    }
   }
 
   private register(): void {
@@ -149,8 +181,10 @@ export class Broker implements BrokerContext {
     return [...this.options.voters.keys()];
   }
 
+  /** The live (unfenced) brokers, as Kafka's Metadata lists them. */
   brokerList(): pb.BrokerMetadata.$Properties[] {
-    return this.controller.metadata.brokers().map((b) => ({ brokerId: b.brokerId, host: b.host, port: b.port }));
+    return this.controller.metadata.brokers().filter((b) => !b.fenced)
+      .map((b) => ({ brokerId: b.brokerId, host: b.host, port: b.port }));
   }
 
   async submitUntil(command: Uint8Array, applied: () => boolean, timeoutMs: number): Promise<boolean> {
@@ -183,6 +217,7 @@ export class Broker implements BrokerContext {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.registration);
+    clearInterval(this.heartbeats);
     this.replicas.stopRetention();
     await this.server?.close();
     for (const hosted of this.replicas.all()) hosted.replica.close();

@@ -133,6 +133,14 @@ describe('a three-broker cluster', () => {
     await producer.close();
     assert.equal(acked.length, RECORDS);
 
+    // The controller fences the silent broker: Metadata stops listing it.
+    const survivor = cluster.ids().find((id) => id !== victim)!;
+    const brokersListed = async (): Promise<number> => (await cluster.metadata(survivor) as { brokers?: unknown[] }
+      | null)?.brokers?.length ?? -1;
+    const fenceDeadline = Date.now() + 20_000;
+    while (await brokersListed() !== 2 && Date.now() < fenceDeadline) await new Promise((r) => setTimeout(r, 200));
+    assert.equal(await brokersListed(), 2, 'the killed broker is fenced');
+
     // Production resumed within a few seconds of the crash.
     const firstAfterKill = Math.min(...acked.filter((a) => a.ackedAtMs > killedAtMs).map((a) => a.ackedAtMs));
     assert.ok(firstAfterKill - killedAtMs < 10_000, `resumed after ${firstAfterKill - killedAtMs} ms`);
@@ -149,6 +157,9 @@ describe('a three-broker cluster', () => {
     }
 
     cluster.restart(victim);
+    const rejoinDeadline = Date.now() + 20_000;
+    while (await brokersListed() !== 3 && Date.now() < rejoinDeadline) await new Promise((r) => setTimeout(r, 200));
+    assert.equal(await brokersListed(), 3, 'the restarted broker registers again');
 
     // Everything acknowledged reads back at its offset, once, in order (no duplicates from retries).
     const consumer = new Consumer({ bootstrap: cluster.bootstrap, maxWaitMs: 200 });
