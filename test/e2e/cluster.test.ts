@@ -81,29 +81,34 @@ describe('a three-broker cluster', () => {
   }
 
   it('answers a retried idempotent batch (its reply lost) with the original offset, appending nothing', async () => {
-    const topicLeaders = await leaders();
-    const leaderId = topicLeaders.get(0)!;
-    const connection = new Connection({ address: cluster.address(leaderId), clientId: 'retry' });
     const batch = (sequence: number): Buffer => encodeRecordBatch({ baseTimestamp: Date.now(), producerId: 4242,
       producerEpoch: 0, baseSequence: sequence, records: [{ key: null, value: Buffer.from(`retry-${sequence}`) }] });
+    // Sends to partition 0's current leader, following leadership changes (bounded) as a client does.
     const produce = async (bytes: Buffer): Promise<{ errorCode: number; baseOffset: number }> => {
-      const reply = await connection.request(API_KEYS.PRODUCE, { acks: -1, timeoutMs: 5_000,
-        partitions: [{ topic: TOPIC, partition: 0, rawFrameIndex: 0 }] }, [bytes]);
-      const partition = reply.response.partitions[0]!;
-      return { errorCode: partition.errorCode, baseOffset: partition.baseOffset };
+      for (let attempt = 0; ; attempt += 1) {
+        const leaderId = (await leaders()).get(0)!;
+        const connection = new Connection({ address: cluster.address(leaderId), clientId: 'retry' });
+        try {
+          const reply = await connection.request(API_KEYS.PRODUCE, { acks: -1, timeoutMs: 5_000,
+            partitions: [{ topic: TOPIC, partition: 0, rawFrameIndex: 0 }] }, [bytes]);
+          const partition = reply.response.partitions[0]!;
+          const moved = partition.errorCode === ERROR_TABLE.NOT_LEADER_OR_FOLLOWER.wire
+            || partition.errorCode === ERROR_TABLE.LEADER_NOT_AVAILABLE.wire;
+          if (!moved || attempt >= 50) return { errorCode: partition.errorCode, baseOffset: partition.baseOffset };
+        } finally {
+          await connection.close();
+        }
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
     };
-    try {
-      const first = await produce(batch(0));
-      assert.equal(first.errorCode, 0);
-      const retried = await produce(batch(0));
-      assert.deepEqual(retried, first, 'the retry gets the original offset');
-      const next = await produce(batch(1));
-      assert.equal(next.baseOffset, first.baseOffset + 1, 'the retry appended nothing');
-      const gap = await produce(batch(5));
-      assert.equal(gap.errorCode, ERROR_TABLE.OUT_OF_ORDER_SEQUENCE_NUMBER.wire);
-    } finally {
-      await connection.close();
-    }
+    const first = await produce(batch(0));
+    assert.equal(first.errorCode, 0);
+    const retried = await produce(batch(0));
+    assert.deepEqual(retried, first, 'the retry gets the original offset');
+    const next = await produce(batch(1));
+    assert.equal(next.baseOffset, first.baseOffset + 1, 'the retry appended nothing');
+    const gap = await produce(batch(5));
+    assert.equal(gap.errorCode, ERROR_TABLE.OUT_OF_ORDER_SEQUENCE_NUMBER.wire);
   });
 
   it('keeps every acknowledged record through a leader crash, on every replica', async () => {
