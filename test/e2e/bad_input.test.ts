@@ -20,7 +20,6 @@ const TOPIC = 'bad-input';
 describe('a broker facing bad input', () => {
   let cluster: TestCluster;
   let connection: Connection;
-  let leaderConnection: Connection;
 
   before(async () => {
     cluster = await TestCluster.start(3);
@@ -28,19 +27,34 @@ describe('a broker facing bad input', () => {
     const created = await connection.request(API_KEYS.CREATE_TOPICS, { topics: [{ name: TOPIC, numPartitions: 1,
       replicationFactor: 3 }] });
     assert.equal(created.response.topics[0]?.errorCode, 0);
-    let leaderId = -1;
-    assert.ok(await waitForAsync(async () => {
-      const metadata = await connection.request(API_KEYS.METADATA, { topics: [TOPIC] });
-      leaderId = metadata.response.topics[0]?.partitions[0]?.leaderId ?? -1;
-      return leaderId > 0;
-    }, 15_000), 'the partition elected a leader');
-    leaderConnection = new Connection({ address: cluster.address(leaderId), clientId: 'bad-input' });
+    assert.ok(await waitForAsync(async () => await currentLeader() > 0, 15_000), 'the partition elected a leader');
   });
   after(async () => {
     await connection.close();
-    await leaderConnection.close();
     await cluster.stop();
   });
+
+  async function currentLeader(): Promise<number> {
+    const metadata = await connection.request(API_KEYS.METADATA, { topics: [TOPIC] });
+    return metadata.response.topics[0]?.partitions[0]?.leaderId ?? -1;
+  }
+
+  /** Runs a partition-0 request on its leader, following leadership changes (bounded) as a client does. */
+  async function onLeader(run: (leader: Connection) => Promise<number>): Promise<number> {
+    for (let attempt = 0; ; attempt += 1) {
+      const leader = new Connection({ address: cluster.address(Math.max(1, await currentLeader())),
+        clientId: 'bad-input' });
+      try {
+        const code = await run(leader);
+        const moved = code === ERROR_TABLE.NOT_LEADER_OR_FOLLOWER.wire
+          || code === ERROR_TABLE.LEADER_NOT_AVAILABLE.wire;
+        if (!moved || attempt >= 50) return code;
+      } finally {
+        await leader.close();
+      }
+      await waitFor(() => false, 200);
+    }
+  }
 
   async function waitForAsync(check: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
@@ -95,11 +109,11 @@ describe('a broker facing bad input', () => {
   });
 
   it('answers bad produce input per partition with typed errors', async () => {
-    const produce = async (topic: string, batch: Buffer): Promise<number> => {
-      const reply = await leaderConnection.request(API_KEYS.PRODUCE, { acks: -1, timeoutMs: 5_000,
+    const produce = (topic: string, batch: Buffer): Promise<number> => onLeader(async (leader) => {
+      const reply = await leader.request(API_KEYS.PRODUCE, { acks: -1, timeoutMs: 5_000,
         partitions: [{ topic, partition: 0, rawFrameIndex: 0 }] }, [batch]);
       return reply.response.partitions[0]?.errorCode ?? -999;
-    };
+    });
     const good = (): Buffer => encodeRecordBatch({ baseTimestamp: Date.now(), records: [{ key: null,
       value: Buffer.from('v') }] });
     assert.equal(await produce('no-such-topic', good()), ERROR_TABLE.UNKNOWN_TOPIC_OR_PARTITION.wire);
@@ -116,10 +130,12 @@ describe('a broker facing bad input', () => {
 
   it('answers a negative or too-high fetch offset with OFFSET_OUT_OF_RANGE', async () => {
     for (const fetchOffset of [-1, 1_000_000]) {
-      const reply = await leaderConnection.request(API_KEYS.FETCH, { maxWaitMs: 0, minBytes: 1, maxBytes: 1 << 20,
-        partitions: [{ topic: TOPIC, partition: 0, fetchOffset }] });
-      const partition = reply.response.partitions[0];
-      assert.equal(partition?.errorCode, ERROR_TABLE.OFFSET_OUT_OF_RANGE.wire);
+      const code = await onLeader(async (leader) => {
+        const reply = await leader.request(API_KEYS.FETCH, { maxWaitMs: 0, minBytes: 1, maxBytes: 1 << 20,
+          partitions: [{ topic: TOPIC, partition: 0, fetchOffset }] });
+        return reply.response.partitions[0]?.errorCode ?? -999;
+      });
+      assert.equal(code, ERROR_TABLE.OFFSET_OUT_OF_RANGE.wire);
     }
     await stillServing();
   });

@@ -45,6 +45,15 @@ describe('retention on a cluster', () => {
     return last;
   }
 
+  async function leaderOf(): Promise<number> {
+    for (let attempt = 0; attempt < 100; attempt += 1) {
+      const leaderId = (await admin.describeTopic(TOPIC)).partitions[0]?.leaderId ?? null;
+      if (leaderId !== null && leaderId > 0) return leaderId;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    throw new Error('no leader for the partition');
+  }
+
   async function earliest(): Promise<number> {
     const [offsets] = await admin.fetchOffsets(TOPIC);
     return offsets?.earliest ?? -1;
@@ -56,15 +65,21 @@ describe('retention on a cluster', () => {
     while (await earliest() === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200));
     const logStart = await earliest();
     assert.ok(logStart > 0, 'retention moved the log start');
-    const leaderId = (await admin.describeTopic(TOPIC)).partitions[0]!.leaderId!;
-    const connection = new Connection({ address: cluster.address(leaderId), clientId: 'retention' });
-    const below = await connection.request(API_KEYS.FETCH, { maxWaitMs: 0, minBytes: 1, maxBytes: 1 << 20,
-      partitions: [{ topic: TOPIC, partition: 0, fetchOffset: 0 }] });
-    const belowPartition = below.response.partitions[0];
+    let leaderId = await leaderOf();
+    let belowPartition;
+    for (let attempt = 0; attempt < 50; attempt += 1) {
+      const connection = new Connection({ address: cluster.address(leaderId), clientId: 'retention' });
+      const below = await connection.request(API_KEYS.FETCH, { maxWaitMs: 0, minBytes: 1, maxBytes: 1 << 20,
+        partitions: [{ topic: TOPIC, partition: 0, fetchOffset: 0 }] });
+      await connection.close();
+      belowPartition = below.response.partitions[0];
+      if (belowPartition?.errorCode !== ERROR_TABLE.NOT_LEADER_OR_FOLLOWER.wire) break;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      leaderId = await leaderOf();
+    }
     assert.ok(belowPartition !== undefined);
     assert.equal(belowPartition.errorCode, ERROR_TABLE.OFFSET_OUT_OF_RANGE.wire);
     assert.equal(belowPartition.logStartOffset, logStart);
-    await connection.close();
 
     // A follower misses enough that the leader's log start passes its log end.
     const follower = cluster.ids().find((id) => id !== leaderId)!;
