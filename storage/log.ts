@@ -88,11 +88,10 @@ export class Log {
   /** Opens (recovering if needed) the log in context.directory. */
   static async open(context: LogContext): Promise<Log> {
     const recovered = await recoverLog(context);
-    const logStartOffset = recovered.firstIndex <= recovered.lastIndex
-      ? context.maps.location(context.logId, recovered.firstIndex)?.baseOffset
-      : recovered.nextOffset;
-    assert(logStartOffset !== undefined, () => `log ${context.name}: first index ${recovered.firstIndex} unindexed`);
-    return new Log(context, recovered, logStartOffset);
+    const log = new Log(context, recovered, recovered.nextOffset);
+    // locate() re-indexes the first entry from its segment if its index entry was lost.
+    if (log.firstIndex <= log.lastIndex) log.logStartOffsetValue = log.locate(log.firstIndex).baseOffset;
+    return log;
   }
 
   get name(): string { return this.context.name; }

@@ -88,6 +88,7 @@ describe('Log recovery', () => {
     await writeLog(300);
     await removeIndexEntries(directory, 1, 260, 301);
     await removeIndexEntries(directory, 1, 100, 140);
+    await removeIndexEntries(directory, 1, 1, 3);
     const manager = openManager(directory, logger);
     const log = await manager.openLog(LOG);
     // Entries missing in the middle are found from the nearest indexed frame and re-indexed.
