@@ -8,7 +8,8 @@ import type { ConfChange } from './conf_change.js';
 import { applyConfChange, decodeConfChange } from './conf_change.js';
 import type { ConfState, Entry, HardState } from './entries.js';
 import { EntryType, entriesSizeBytes, hardStateEqual } from './entries.js';
-import type { NodeId, RaftIndex, Role, Term } from './ids.js';
+import type { NodeId, RaftIndex, Term } from './ids.js';
+import { Role } from './ids.js';
 import type { Message } from './messages.js';
 import { Raft } from './raft.js';
 import type { Ready, ReadyReceipt } from './ready.js';
@@ -92,6 +93,16 @@ export class RawNode {
     return { id: r.id, role: r.role, leaderId: r.leaderId, term: r.term, vote: r.vote,
       commitIndex: r.log.committed, appliedIndex: r.log.applied, firstIndex: r.log.firstIndex(),
       lastIndex: r.log.lastIndex() };
+  }
+
+  /**
+   * On a leader: the highest index known to match on each member (its own included once durable);
+   * empty on any other role. Read-only; for reporting (in-sync replicas), never for decisions.
+   */
+  matchIndexes(): ReadonlyMap<NodeId, RaftIndex> {
+    const r = this.raft;
+    if (r.role !== Role.leader) return new Map();
+    return new Map([...r.tracker.progress].map(([id, progress]) => [id, progress.match]));
   }
 
   private hardState(): HardState {

@@ -131,6 +131,11 @@ export class RaftHost {
     }
   }
 
+  /** On the group's leader, each member's highest matching index; empty elsewhere. */
+  matchIndexes(groupId: GroupId): ReadonlyMap<NodeId, number> {
+    return this.groups.get(groupId)?.raw.matchIndexes() ?? new Map<NodeId, number>();
+  }
+
   /** The group's membership as of its applied entries. */
   confState(groupId: GroupId): ConfState | undefined {
     return this.groups.get(groupId)?.raw.confState();

@@ -131,8 +131,11 @@ function metadataHandler(context: BrokerContext): RequestHandler<typeof API_KEYS
         // A broker without a replica does not know the leader; it names the preferred leader, whose
         // NOT_LEADER_OR_FOLLOWER answer (if it is not the leader now) carries the real one.
         const leaderId = hosted === undefined ? replicas[0] ?? -1 : hosted.replica.leaderHint ?? -1;
+        // In sync: a live (unfenced) broker and, where this broker leads, holding every committed entry.
+        const live = replicas.filter((id) => metadata.broker(id)?.fenced === false);
+        const isrIds = hosted?.replica.inSyncReplicas(live) ?? live;
         return { partition: p, errorCode: 0, leaderId, leaderEpoch: hosted?.replica.leaderEpoch ?? -1,
-          replicaIds: [...replicas], isrIds: [...replicas],
+          replicaIds: [...replicas], isrIds,
           highWatermark: hosted?.replica.isLeader === true ? hosted.replica.highWatermark : -1 };
       }) };
     });

@@ -294,6 +294,18 @@ export class PartitionReplica implements ReplicaStateMachine {
     return { offset: found.offset, timestampMs };
   }
 
+  /**
+   * On the leader, the replicas holding every committed entry (Kafka's in-sync replicas, by log
+   * position rather than by time); null elsewhere, where this replica cannot know.
+   */
+  inSyncReplicas(replicas: readonly number[]): number[] | null {
+    if (this.role !== 'leader') return null;
+    const { host, groupId } = this.options;
+    const commit = host.status(groupId)?.commitIndex ?? 0;
+    const matches = host.matchIndexes(groupId);
+    return replicas.filter((id) => (matches.get(id) ?? 0) >= commit);
+  }
+
   /** Fails every waiting produce (the replica is being stopped). */
   close(): void {
     for (const pending of [...this.pending.values()]) this.settle(pending, new NotLeaderOrFollowerError(null));

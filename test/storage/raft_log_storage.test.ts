@@ -94,6 +94,7 @@ describe('RaftLogStorage', () => {
       indexes.push(result.index);
       await drive(node, storage, applied);
     }
+    assert.deepEqual([...node.matchIndexes()], [[1, storage.lastIndex()]], 'the leader matches itself once durable');
     const appliedNormal = applied.filter((entry) => entry.type === EntryType.normal);
     assert.deepEqual(appliedNormal.map((entry) => entry.index), indexes);
     const { term, commit } = storage.initialState().hardState;
@@ -106,6 +107,7 @@ describe('RaftLogStorage', () => {
     assert.equal(commit, indexes.at(-1));
     node = new RawNode(makeConfig(1, 0, new SeededPrng(8)), storage);
     assert.equal(node.status().role, 'follower');
+    assert.equal(node.matchIndexes().size, 0, 'only a leader reports match indexes');
     await manager.close();
   });
 });
