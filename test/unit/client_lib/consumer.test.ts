@@ -13,16 +13,8 @@ import { Consumer } from '../../../src/client/consumer.js';
 import type { ConsumerOptions, ConsumerRecord } from '../../../src/client/consumer.js';
 import { Producer } from '../../../src/client/producer.js';
 import { TributaryError } from '../../../src/common/errors.js';
-import { FakeCluster } from './fake_cluster.js';
-
-async function withCluster(brokers: number, body: (cluster: FakeCluster) => Promise<void>): Promise<void> {
-  const cluster = await FakeCluster.start(brokers);
-  try {
-    await body(cluster);
-  } finally {
-    await cluster.close();
-  }
-}
+import type { FakeCluster} from './fake_cluster.js';
+import { withCluster } from './fake_cluster.js';
 
 function consumerFor(cluster: FakeCluster, options: Partial<ConsumerOptions> = {}): Consumer {
   return new Consumer({

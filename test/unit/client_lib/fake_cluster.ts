@@ -303,3 +303,13 @@ export class FakeCluster {
     return -1;
   }
 }
+
+/** Runs `body` against a fresh fake cluster of `brokers` brokers and closes it afterwards. */
+export async function withCluster(brokers: number, body: (cluster: FakeCluster) => Promise<void>): Promise<void> {
+  const cluster = await FakeCluster.start(brokers);
+  try {
+    await body(cluster);
+  } finally {
+    await cluster.close();
+  }
+}

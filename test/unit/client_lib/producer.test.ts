@@ -14,16 +14,8 @@ import { partitionForKey } from '../../../src/client/murmur2.js';
 import { Producer } from '../../../src/client/producer.js';
 import type { ProducerOptions } from '../../../src/client/producer.js';
 import { TributaryError } from '../../../src/common/errors.js';
-import { FakeCluster } from './fake_cluster.js';
-
-async function withCluster(brokers: number, body: (cluster: FakeCluster) => Promise<void>): Promise<void> {
-  const cluster = await FakeCluster.start(brokers);
-  try {
-    await body(cluster);
-  } finally {
-    await cluster.close();
-  }
-}
+import type { FakeCluster} from './fake_cluster.js';
+import { withCluster } from './fake_cluster.js';
 
 function producerFor(cluster: FakeCluster, options: Partial<ProducerOptions> = {}): Producer {
   return new Producer({

@@ -12,22 +12,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Router } from 'zeromq';
 
 import { Connection } from '../../../src/client/connection.js';
-import { ERROR_TABLE, TributaryError } from '../../../src/common/errors.js';
+import { ERROR_TABLE } from '../../../src/common/errors.js';
 import { API_KEYS } from '../../../src/protocol/api_keys.js';
 import { encodeErrorResponse, encodeResponse } from '../../../src/protocol/envelope.js';
 import { pb } from '../../../src/protocol/messages.js';
-import { captureLogger, connect, deferred, LOCAL_ANY_PORT, startServer, waitFor } from './helpers.js';
-
-async function expectCode(promise: Promise<unknown>, code: string): Promise<TributaryError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof TributaryError, `expected a TributaryError, got ${String(error)}`);
-    assert.equal(error.code, code);
-    return error;
-  }
-  assert.fail(`expected ${code}, but the request succeeded`);
-}
+import { captureLogger, connect, deferred, LOCAL_ANY_PORT, startServer, waitFor, expectCode,
+} from './helpers.js';
 
 void describe('Connection', () => {
   void test('1,000 concurrent requests within a window of 64, replies out of order, each matched', async () => {

@@ -3,6 +3,7 @@
  * and a raw DEALER for sending hand-made (malformed) frames. Everything binds 127.0.0.1 with a
  * port chosen by the OS (`tcp://127.0.0.1:*`).
  */
+import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import type { Logger } from 'pino';
@@ -10,6 +11,7 @@ import { pino } from 'pino';
 import { Dealer } from 'zeromq';
 
 import { Connection } from '../../../src/client/connection.js';
+import { TributaryError } from '../../../src/common/errors.js';
 import type { ConnectionOptions } from '../../../src/client/connection.js';
 import { RequestServer } from '../../../src/net/request_server.js';
 import type { RequestServerOptions } from '../../../src/net/request_server.js';
@@ -93,3 +95,15 @@ export function deferred<T>(): { promise: Promise<T>; resolve: (value: T) => voi
 
 /** The seeded PRNG of tests (the fuzz test replays from its seed). */
 export { TestPrng as SeededPrng } from '../../helpers/test_prng.js';
+
+/** Awaits a promise that must reject with a TributaryError of `code`; returns the error. */
+export async function expectCode(promise: Promise<unknown>, code: string): Promise<TributaryError> {
+  try {
+    await promise;
+  } catch (error) {
+    assert.ok(error instanceof TributaryError, `expected a TributaryError, got ${String(error)}`);
+    assert.equal(error.code, code);
+    return error;
+  }
+  assert.fail(`expected ${code}, but the request succeeded`);
+}

@@ -24,25 +24,13 @@ import {
   receivesWithin,
   SeededPrng,
   startServer,
-  waitFor,
-} from './helpers.js';
+  waitFor, expectCode } from './helpers.js';
 
 const metadataHandler: HandlerTable = {
   [API_KEYS.METADATA]: (request) => ({
     response: { controllerId: 1, topics: request.topics.map((name) => ({ name })) },
   }),
 };
-
-async function expectCode(promise: Promise<unknown>, code: string): Promise<TributaryError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof TributaryError, `expected a TributaryError, got ${String(error)}`);
-    assert.equal(error.code, code);
-    return error;
-  }
-  assert.fail(`expected ${code}, but the request succeeded`);
-}
 
 void describe('RequestServer', () => {
   void test('round trip: typed request and response, raw frames both ways', async () => {
