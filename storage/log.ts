@@ -584,6 +584,20 @@ export class Log {
   }
 
   /**
+   * The hard state as far as the log can honour it at open. When recovery cut the log below the
+   * persisted commit index (a corrupt tail, or writes that never reached the disk), the commit is
+   * clamped to the log and `lostThrough` names the old commit: the replica must get those entries
+   * back from its peers before it takes part in elections (InitialState.recoveringThrough).
+   */
+  recoveredHardState(): { readonly hardState: HardState; readonly lostThrough: number | null } {
+    const stored = this.hardState();
+    if (stored.commit <= this.lastIndexValue) return { hardState: stored, lostThrough: null };
+    this.context.logger.error({ log: this.name, commit: stored.commit, lastIndex: this.lastIndexValue },
+      'the log lost entries below its persisted commit index; recovering them from peers before voting');
+    return { hardState: { ...stored, commit: this.lastIndexValue }, lostThrough: stored.commit };
+  }
+
+  /**
    * Persists term, vote and commit durably (LMDB flushed) before resolving. The commit index may not
    * run past the log, so a host appends a batch's entries before saving the hard state that commits them.
    */
