@@ -10,7 +10,7 @@ export const EVIDENCE_CHARS_MAX = 2_000;
 
 function evidenceJson(evidence: unknown): string {
   // JSON.stringify gives undefined (despite its type) for undefined evidence.
-  const json = evidence === undefined ? 'undefined' : JSON.stringify(evidence, null, 1);
+  const json = evidence === undefined ? 'undefined' : JSON.stringify(evidence);
   return json.length <= EVIDENCE_CHARS_MAX ? json
     : `${json.slice(0, EVIDENCE_CHARS_MAX)}\n... (${json.length - EVIDENCE_CHARS_MAX} more characters in verdict.json)`;
 }

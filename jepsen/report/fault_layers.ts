@@ -26,14 +26,19 @@ function faultRows(windows: readonly FaultWindow[]): FaultRow[] {
   }));
 }
 
-/** Shaded bands for a panel; no layer at all when the run had no faults. */
-export function faultShadeLayers(windows: readonly FaultWindow[], endSeconds: number): LayerItemSpec[] {
+/**
+ * Shaded bands for a panel; no layer at all when the run had no faults. The band layer comes first,
+ * so its axis title is the one the panel shows: the caller passes the title of its time axis.
+ */
+export function faultShadeLayers(
+  windows: readonly FaultWindow[], endSeconds: number, timeTitle: string,
+): LayerItemSpec[] {
   if (windows.length === 0) return [];
   return [{
     data: { values: faultRows(windows) },
     mark: { type: 'rect', color: SHADE_COLOUR, opacity: 0.15, clip: true },
     encoding: {
-      x: timeAxis('startSeconds', endSeconds, null),
+      x: timeAxis('startSeconds', endSeconds, timeTitle),
       x2: { field: 'endSeconds' },
     },
   }];

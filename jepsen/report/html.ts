@@ -9,11 +9,13 @@ import { anomalySection } from './anomaly_table.js';
 import { escapeHtml } from './escape_html.js';
 import type { FaultWindow } from './fault_windows.js';
 import { OUTCOMES } from './operations.js';
-import type { Outcome } from './operations.js';
+import type { ErrorCount, Outcome } from './operations.js';
 import type { RunMeta } from './run_meta.js';
 
 /** Keys listed by name per linearizability result; more are only counted. */
 const KEYS_LISTED_MAX = 200;
+/** Distinct failure reasons listed; the rest are summed into one row. */
+const ERRORS_LISTED_MAX = 30;
 
 export interface ReportPage {
   readonly meta: RunMeta;
@@ -21,6 +23,7 @@ export interface ReportPage {
   readonly historyEventCount: number;
   readonly operationCounts: ReadonlyMap<ClientFunction, Readonly<Record<Outcome, number>>>;
   readonly unfinishedCount: number;
+  readonly errorCounts: readonly ErrorCount[];
   readonly windows: readonly FaultWindow[];
   readonly latencySvg: string;
   readonly latencyShownCount: number;
@@ -71,6 +74,19 @@ function countsSection(page: ReportPage): string {
   return `<h2>Counts</h2>\n<p>${page.historyEventCount} history events; operations by outcome `
     + `(${page.unfinishedCount} invoked but never completed):</p>\n<table>\n${header}\n${rows.join('\n')}\n</table>\n`
     + `<p>As the checkers counted them:</p>\n${checked}`;
+}
+
+function errorsSection(errorCounts: readonly ErrorCount[]): string {
+  if (errorCounts.length === 0) return '';
+  const rows = errorCounts.slice(0, ERRORS_LISTED_MAX).map((row) => `<tr><td>${escapeHtml(row.f)}</td>`
+    + `<td>${row.outcome}</td><td>${escapeHtml(row.error)}</td><td>${row.count}</td></tr>`);
+  const rest = errorCounts.slice(ERRORS_LISTED_MAX);
+  if (rest.length > 0) {
+    const restCount = rest.reduce((sum, row) => sum + row.count, 0);
+    rows.push(`<tr><td colspan="3">${rest.length} other reasons</td><td>${restCount}</td></tr>`);
+  }
+  return `<h2>Why operations failed</h2>\n<table>\n<tr><th>operation</th><th>outcome</th><th>error</th>`
+    + `<th>count</th></tr>\n${rows.join('\n')}\n</table>`;
 }
 
 function faultsSection(windows: readonly FaultWindow[]): string {
@@ -127,6 +143,7 @@ ${types}
 <a href="meta.json">meta.json</a> | <a href="latency.svg">latency.svg</a> | <a href="throughput.svg">throughput.svg</a></p>
 ${metaSection(page.meta)}
 ${countsSection(page)}
+${errorsSection(page.errorCounts)}
 ${faultsSection(page.windows)}
 ${anomalySection(page.verdict.anomalies)}
 ${linearizabilitySection(page.verdict.linearizability)}

@@ -16,6 +16,7 @@ import { sampleEvenly } from './sample.js';
 export const LATENCY_POINTS_MAX = 6_000;
 /** A log scale cannot show 0 ms; anything faster is drawn at this floor. */
 const LATENCY_FLOOR_MS = 0.01;
+const TIME_TITLE = 'seconds since start (invoke time)';
 
 export interface LatencyPlot {
   readonly spec: TopLevelSpec;
@@ -40,7 +41,7 @@ export function latencyPlot(
     width: PLOT_WIDTH_PX,
     height: PANEL_HEIGHT_PX,
     layer: [
-      ...faultShadeLayers(windows, endSeconds),
+      ...faultShadeLayers(windows, endSeconds, TIME_TITLE),
       {
         data: { values: points.filter((operation) => operation.f === f).map((operation) => ({
           invokeSeconds: operation.invokeSeconds,
@@ -49,7 +50,7 @@ export function latencyPlot(
         })) },
         mark: { type: 'point', filled: true, size: 14, opacity: 0.6, clip: true },
         encoding: {
-          x: timeAxis('invokeSeconds', endSeconds, 'seconds since start (invoke time)'),
+          x: timeAxis('invokeSeconds', endSeconds, TIME_TITLE),
           y: { field: 'latencyMs', type: 'quantitative', title: 'latency (ms, log)', scale: { type: 'log' } },
           color: outcomeColour(),
           shape: { field: 'outcome', type: 'nominal', scale: { domain: ['ok', 'fail', 'info'] } },

@@ -24,6 +24,8 @@ export interface CompletedOperation {
   readonly latencyMs: number;
   /** Part of the final drain, after every fault was healed. */
   readonly final: boolean;
+  /** The completion's error code or message, for fail and info. */
+  readonly error: string | null;
 }
 
 export interface PairedOperations {
@@ -57,6 +59,7 @@ export function pairOperations(history: readonly HistoryEvent[]): PairedOperatio
       completeSeconds: secondsOf(event),
       latencyMs: (event.time - invoke.time) / NANOSECONDS_PER_MILLISECOND,
       final: invoke.final === true,
+      error: event.error ?? null,
     });
   }
   return { completed, unfinishedCount: invokesByProcess.size };
@@ -82,4 +85,24 @@ export function countOperations(
 export function functionsPresent(completed: readonly CompletedOperation[]): ClientFunction[] {
   const present = new Set(completed.map((operation) => operation.f));
   return CLIENT_FUNCTIONS.filter((f) => present.has(f));
+}
+
+export interface ErrorCount {
+  readonly f: ClientFunction;
+  readonly outcome: Outcome;
+  readonly error: string;
+  readonly count: number;
+}
+
+/** Why operations failed or went indeterminate: each distinct (function, outcome, error), most frequent first. */
+export function countErrors(completed: readonly CompletedOperation[]): ErrorCount[] {
+  const counts = new Map<string, ErrorCount>();
+  for (const operation of completed) {
+    if (operation.outcome === 'ok') continue;
+    const error = operation.error ?? '(no error given)';
+    const id = JSON.stringify([operation.f, operation.outcome, error]);
+    const previous = counts.get(id);
+    counts.set(id, { f: operation.f, outcome: operation.outcome, error, count: (previous?.count ?? 0) + 1 });
+  }
+  return [...counts.values()].sort((a, b) => b.count - a.count);
 }

@@ -13,6 +13,7 @@ import { PANEL_HEIGHT_PX, PLOT_WIDTH_PX, outcomeColour, timeAxis } from './plot_
 import type { ChartSpec } from './plot_style.js';
 
 export const THROUGHPUT_BUCKETS_MAX = 400;
+const TIME_TITLE = 'seconds since start (completion time)';
 
 export interface ThroughputPlot {
   readonly spec: TopLevelSpec;
@@ -64,12 +65,12 @@ export function throughputPlot(
     width: PLOT_WIDTH_PX,
     height: PANEL_HEIGHT_PX,
     layer: [
-      ...faultShadeLayers(windows, endSeconds),
+      ...faultShadeLayers(windows, endSeconds, TIME_TITLE),
       {
         data: { values: rows.filter((row) => row.f === f) },
         mark: { type: 'line', interpolate: 'step-after', strokeWidth: 1.5, clip: true },
         encoding: {
-          x: timeAxis('bucketStartSeconds', endSeconds, 'seconds since start (completion time)'),
+          x: timeAxis('bucketStartSeconds', endSeconds, TIME_TITLE),
           y: { field: 'operationsPerSecond', type: 'quantitative', title: 'operations / s' },
           color: outcomeColour(),
         },

@@ -10,7 +10,7 @@ import type { Verdict } from '../verdict.js';
 import { faultWindows } from './fault_windows.js';
 import { reportHtml } from './html.js';
 import { latencyPlot } from './latency_plot.js';
-import { countOperations, pairOperations, secondsOf } from './operations.js';
+import { countErrors, countOperations, pairOperations, secondsOf } from './operations.js';
 import { renderSvg } from './render_svg.js';
 import type { RunMeta } from './run_meta.js';
 import { throughputPlot } from './throughput_plot.js';
@@ -30,6 +30,7 @@ export async function writeReport(
   fs.writeFileSync(path.join(folder, 'meta.json'), `${JSON.stringify(meta, null, 2)}\n`);
   fs.writeFileSync(path.join(folder, 'index.html'), reportHtml({
     meta, verdict, historyEventCount: history.length, operationCounts: countOperations(completed), unfinishedCount,
+    errorCounts: countErrors(completed),
     windows, latencySvg, latencyShownCount: latency.shownCount, latencyTotalCount: latency.totalCount,
     throughputSvg, throughputBucketSeconds: throughput.bucketSeconds,
   }));
