@@ -36,6 +36,8 @@ export interface BrokerOptions {
   readonly raftListen: HostPort;
   /** The controller quorum: broker id to Raft endpoint (Kafka's controller.quorum.voters). */
   readonly voters: ReadonlyMap<number, HostPort>;
+  /** Peers whose Raft links dial this address instead of theirs (a fault-injecting relay in tests). */
+  readonly raftDial?: ReadonlyMap<number, HostPort>;
   readonly logger?: Logger;
   /** Milliseconds per Raft tick. */
   readonly tickMs?: number;
@@ -45,6 +47,10 @@ export interface BrokerOptions {
   readonly retentionCheckMs?: number;
   /** A broker silent this long is fenced: left out of metadata and of new placements. */
   readonly sessionTimeoutMs?: number;
+}
+
+function tcpEndpoint(address: HostPort): string {
+  return `tcp://${address.host}:${address.port}`;
 }
 
 export class Broker implements BrokerContext {
@@ -77,10 +83,11 @@ export class Broker implements BrokerContext {
       pino.destination(2));
     if (!options.voters.has(options.id)) throw new Error(`broker ${options.id} is not among the voters`);
     const logs = LogManager.open({ dataDirectory: options.dataDirectory, logger });
-    const transport = new ZmqRaftTransport({ nodeId: options.id, logger,
-      listen: `tcp://${options.raftListen.host}:${options.raftListen.port}` });
+    const dialOverrides = new Map([...options.raftDial ?? []].map(([id, address]) => [id, tcpEndpoint(address)]));
+    const transport = new ZmqRaftTransport({ nodeId: options.id, logger, listen: tcpEndpoint(options.raftListen),
+      dialOverrides });
     for (const [id, endpoint] of options.voters) {
-      if (id !== options.id) transport.setPeer(id, `tcp://${endpoint.host}:${endpoint.port}`);
+      if (id !== options.id) transport.setPeer(id, tcpEndpoint(endpoint));
     }
     const host = new RaftHost({ nodeId: options.id, transport, logger, tickMs: options.tickMs ?? 50,
       raft: { electionTimeoutTicks: 10, heartbeatIntervalTicks: 2 },
