@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import type { Argv, CommandModule } from 'yargs';
 import { Broker } from '../../broker/broker.js';
 import { ConfigError, parseHostPort, parseRaftDial, parseVoters } from './broker_address.js';
+import { storageTestModeFromEnv } from './storage_test_env.js';
 
 interface StartArguments {
   id: number;
@@ -51,8 +52,10 @@ export const startCommand: CommandModule<object, StartArguments> = {
       const voters = parseVoters(args.voters);
       if (!voters.has(args.id)) throw new ConfigError(`--id ${args.id} is not one of the --voters`);
       const raftDial = parseRaftDial(args['raft-dial'], args.id);
+      const storageTestMode = storageTestModeFromEnv(process.env);
       checkDataDirectory(args.data);
       broker = await Broker.start({ id: args.id, dataDirectory: args.data, voters, raftDial,
+        ...(storageTestMode === undefined ? {} : { storageTestMode }),
         retentionCheckMs: args['retention-check-ms'],
         listen: parseHostPort(args.listen, '--listen'), raftListen: parseHostPort(args['raft-listen'], '--raft-listen') });
     } catch (error) {
