@@ -1,5 +1,10 @@
 /** Public surface of the storage layer. */
 export { LogManager } from './log_manager.js';
+export { nodeFileIo } from './file_io.js';
+export type { FileIo } from './file_io.js';
+export { PowerLossFileIo } from './power_loss_file_io.js';
+export type { PowerLossFileIoOptions } from './power_loss_file_io.js';
+export { withoutFsync } from './no_fsync_file_io.js';
 export type { LogManagerOptions } from './log_manager.js';
 export { Log } from './log.js';
 export type { AppendResult, RecordDeltaAtOrAfter, TimestampLookup } from './log.js';

@@ -14,6 +14,7 @@
  * asynchronous; until LMDB commits them, reads find the entries in the pending overlay.
  */
 import { assert } from '../raft/core/assert.js';
+import { boundCommitByLog } from './commit_bound.js';
 import {
   CorruptSegmentError, EntryTooLargeError, IndexCompactedError, IndexUnavailableError, OffsetOutOfRangeError,
 } from './errors.js';
@@ -88,6 +89,7 @@ export class Log {
   /** Opens (recovering if needed) the log in context.directory. */
   static async open(context: LogContext): Promise<Log> {
     const recovered = await recoverLog(context);
+    await boundCommitByLog(context, recovered.lastIndex);
     const log = new Log(context, recovered, recovered.nextOffset);
     // locate() re-indexes the first entry from its segment if its index entry was lost.
     if (log.firstIndex <= log.lastIndex) log.logStartOffsetValue = log.locate(log.firstIndex).baseOffset;

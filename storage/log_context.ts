@@ -15,4 +15,6 @@ export interface LogContext {
   readonly logger: StorageLogger;
   readonly nowMs: () => number;
   readonly config: LogConfig;
+  /** The FileIo does not really sync (a test mode): a crash may lose committed entries. */
+  readonly fsyncSkipped?: boolean;
 }

@@ -30,6 +30,11 @@ export interface LogManagerOptions {
   readonly dataDirectory: string;
   readonly config?: Partial<LogConfig>;
   readonly io?: FileIo;
+  /**
+   * Set when `io` skips fsync (a test mode): a log whose committed entries a crash lost is then
+   * opened with its commit index clamped, instead of failing.
+   */
+  readonly fsyncSkipped?: boolean;
   readonly logger?: StorageLogger;
   readonly nowMs?: () => number;
 }
@@ -90,6 +95,7 @@ export class LogManager {
       logger: this.logger,
       nowMs: this.options.nowMs ?? Date.now,
       config: validateLogConfig({ ...this.config, ...overrides }),
+      fsyncSkipped: this.options.fsyncSkipped ?? false,
     });
     this.logs.set(name, log);
     return log;

@@ -211,8 +211,17 @@ export class RaftHost {
       await storage.installSnapshot(ready.snapshot, group.machine.snapshotNextOffset(ready.snapshot));
     }
     await storage.append(ready.entries);
-    const hardStateSaved = ready.hardState === undefined ? undefined : storage.saveHardState(ready.hardState);
-    if (ready.mustSync && ready.entries.length > 0) await storage.sync();
+    const { hardState } = ready;
+    const firstEntry = ready.entries[0];
+    if (hardState !== undefined && firstEntry !== undefined && hardState.commit >= firstEntry.index) {
+      // A follower learned the commit index with these very entries. It must not reach the disk
+      // before them: a crash in between would leave a commit index beyond the log.
+      await storage.sync();
+      await storage.saveHardState(hardState);
+      return;
+    }
+    const hardStateSaved = hardState === undefined ? undefined : storage.saveHardState(hardState);
+    if (ready.mustSync && firstEntry !== undefined) await storage.sync();
     await hardStateSaved;
   }
 

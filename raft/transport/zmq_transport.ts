@@ -4,6 +4,14 @@
  * is one-way: a reply goes out on the replier's own DEALER to the asker. The receiver learns the
  * sender from the ROUTER's identity frame (the DEALER's routingId is the sender's node id).
  *
+ * Connections and their direction (what a relay placed on a link sees; see `dialOverrides`): the
+ * TCP connection i->j is opened by i's DEALER to j's ROUTER and carries only i's messages to j.
+ * j never sends on its ROUTER; its answers travel on the separate connection j->i that j's own
+ * DEALER dials. Bytes still flow both ways on i->j at the ZMTP level: the handshake, and PONGs
+ * answering i's heartbeat PINGs (every 100 ms). i drops the connection when no byte comes back
+ * within 300 ms (heartbeatTimeout), and j drops it after 300 ms without a byte (heartbeatTimeToLive),
+ * so a relay must forward both directions, and stalling either one for longer cuts the link i->j.
+ *
  * Down peers never block the others and never grow memory: a DEALER with `immediate` and a zero
  * send timeout refuses at once (EAGAIN) while its peer is unreachable, and the message is dropped —
  * Raft resends on its next heartbeat or append. Each peer's queue is bounded too.
@@ -24,6 +32,11 @@ export interface ZmqRaftTransportOptions {
   readonly peerQueueMessagesMax?: number;
   /** Largest frame accepted from a peer. */
   readonly frameBytesMax?: number;
+  /**
+   * Per peer, the endpoint to dial instead of the one it announces (a fault-injecting relay in
+   * tests). Applied in setPeer, which every peer endpoint goes through.
+   */
+  readonly dialOverrides?: ReadonlyMap<number, string>;
 }
 
 export interface TransportStats {
@@ -149,11 +162,13 @@ export class ZmqRaftTransport implements RaftTransport {
   }
 
   /** Adds (or re-addresses) a peer; its DEALER connects in the background and reconnects by itself. */
-  setPeer(nodeId: number, endpoint: string): void {
+  setPeer(nodeId: number, announced: string): void {
     assert(nodeId !== this.options.nodeId, 'a node is not its own peer');
+    const endpoint = this.options.dialOverrides?.get(nodeId) ?? announced;
     const known = this.peers.get(nodeId);
     if (known?.endpoint === endpoint) return;
     known?.close();
+    if (endpoint !== announced) this.options.logger.warn({ nodeId, announced, endpoint }, 'dialing a peer through an override');
     const dealer = new zmq.Dealer({
       routingId: String(this.options.nodeId), immediate: true, sendTimeout: 0, sendHighWaterMark: 1000,
       linger: 0, heartbeatInterval: 100, heartbeatTimeout: 300, heartbeatTimeToLive: 300,

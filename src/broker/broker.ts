@@ -22,6 +22,8 @@ import { decodeForwarded, encodeForwardedCommand, encodeHeartbeat } from './forw
 import { BrokerLiveness } from './liveness.js';
 import { brokerHandlers } from './handlers.js';
 import { ReplicaManager } from './replica_manager.js';
+import { openStorageTestIo } from './storage_test_mode.js';
+import type { StorageTestIo, StorageTestMode } from './storage_test_mode.js';
 
 export const CONTROLLER_GROUP_ID = 0;
 const HEARTBEAT_INTERVAL_MS = 500;
@@ -36,6 +38,10 @@ export interface BrokerOptions {
   readonly raftListen: HostPort;
   /** The controller quorum: broker id to Raft endpoint (Kafka's controller.quorum.voters). */
   readonly voters: ReadonlyMap<number, HostPort>;
+  /** A test-only storage mode (TRIBUTARY_TEST_POWER_LOSS, TRIBUTARY_TEST_FSYNC); never in production. */
+  readonly storageTestMode?: StorageTestMode;
+  /** Peers whose Raft links dial this address instead of theirs (a fault-injecting relay in tests). */
+  readonly raftDial?: ReadonlyMap<number, HostPort>;
   readonly logger?: Logger;
   /** Milliseconds per Raft tick. */
   readonly tickMs?: number;
@@ -45,6 +51,10 @@ export interface BrokerOptions {
   readonly retentionCheckMs?: number;
   /** A broker silent this long is fenced: left out of metadata and of new placements. */
   readonly sessionTimeoutMs?: number;
+}
+
+function tcpEndpoint(address: HostPort): string {
+  return `tcp://${address.host}:${address.port}`;
 }
 
 export class Broker implements BrokerContext {
@@ -65,6 +75,7 @@ export class Broker implements BrokerContext {
     private readonly transport: ZmqRaftTransport,
     private readonly host: RaftHost,
     private server: RequestServer | undefined,
+    private readonly storageTestIo: StorageTestIo | undefined,
   ) {
     this.controller = new ControllerReplica(logger);
     this.liveness = new BrokerLiveness(options.sessionTimeoutMs ?? 6_000);
@@ -76,16 +87,20 @@ export class Broker implements BrokerContext {
     const logger = options.logger ?? pino({ name: `broker-${options.id}`, level: process.env.TRIBUTARY_LOG_LEVEL ?? 'info' },
       pino.destination(2));
     if (!options.voters.has(options.id)) throw new Error(`broker ${options.id} is not among the voters`);
-    const logs = LogManager.open({ dataDirectory: options.dataDirectory, logger });
-    const transport = new ZmqRaftTransport({ nodeId: options.id, logger,
-      listen: `tcp://${options.raftListen.host}:${options.raftListen.port}` });
+    const testIo = options.storageTestMode === undefined ? undefined : openStorageTestIo(options.storageTestMode);
+    if (testIo !== undefined) logger.warn({ storageTestMode: options.storageTestMode }, testIo.warning);
+    const logs = LogManager.open({ dataDirectory: options.dataDirectory, logger,
+      ...(testIo === undefined ? {} : { io: testIo.io, fsyncSkipped: testIo.fsyncSkipped }) });
+    const dialOverrides = new Map([...options.raftDial ?? []].map(([id, address]) => [id, tcpEndpoint(address)]));
+    const transport = new ZmqRaftTransport({ nodeId: options.id, logger, listen: tcpEndpoint(options.raftListen),
+      dialOverrides });
     for (const [id, endpoint] of options.voters) {
-      if (id !== options.id) transport.setPeer(id, `tcp://${endpoint.host}:${endpoint.port}`);
+      if (id !== options.id) transport.setPeer(id, tcpEndpoint(endpoint));
     }
     const host = new RaftHost({ nodeId: options.id, transport, logger, tickMs: options.tickMs ?? 50,
       raft: { electionTimeoutTicks: 10, heartbeatIntervalTicks: 2 },
       onGroupFailed: (groupId, error) => { logger.fatal({ groupId, error }, 'a raft group lost its storage'); } });
-    const broker = new Broker(options, logger, logs, transport, host, undefined);
+    const broker = new Broker(options, logger, logs, transport, host, undefined, testIo);
     try {
       await broker.startControllerReplica();
       broker.server = new RequestServer({ listen: `tcp://${options.listen.host}:${options.listen.port}`,
@@ -223,5 +238,6 @@ export class Broker implements BrokerContext {
     for (const hosted of this.replicas.all()) hosted.replica.close();
     await this.host.close();
     await this.logs.close();
+    this.storageTestIo?.stop();
   }
 }

@@ -18,15 +18,17 @@ interface BrokerProcess { id: number; port: number; raftPort: number; child: Chi
 
 export class TestCluster {
   private constructor(readonly dataRoot: string, private readonly brokers: Map<number, BrokerProcess>,
-    private readonly extraArguments: readonly string[]) {}
+    private readonly extraArguments: readonly string[], private readonly env: Readonly<Record<string, string>>) {}
 
-  static async start(brokerCount = 3, extraArguments: readonly string[] = []): Promise<TestCluster> {
+  /** `env` adds variables to every broker's environment (e.g. the test storage modes). */
+  static async start(brokerCount = 3, extraArguments: readonly string[] = [],
+    env: Readonly<Record<string, string>> = {}): Promise<TestCluster> {
     const ports = await freePorts(brokerCount * 2);
     const brokers = new Map<number, BrokerProcess>();
     for (let id = 1; id <= brokerCount; id += 1) {
       brokers.set(id, { id, port: ports[id - 1]!, raftPort: ports[brokerCount + id - 1]!, child: null, stderr: '' });
     }
-    const cluster = new TestCluster(temporaryDirectory('cluster'), brokers, extraArguments);
+    const cluster = new TestCluster(temporaryDirectory('cluster'), brokers, extraArguments, env);
     for (const id of brokers.keys()) cluster.spawn(id);
     await cluster.waitUntilRegistered(20_000);
     return cluster;
@@ -50,7 +52,7 @@ export class TestCluster {
     const child = spawn(process.execPath, [mainScript, 'start', '--id', String(id), '--data',
       path.join(this.dataRoot, String(id)), '--listen', `127.0.0.1:${broker.port}`,
       '--raft-listen', `127.0.0.1:${broker.raftPort}`, '--voters', voters, ...this.extraArguments],
-    { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, TRIBUTARY_LOG_LEVEL: 'warn' } });
+    { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, TRIBUTARY_LOG_LEVEL: 'warn', ...this.env } });
     child.stderr.on('data', (chunk: Buffer) => { broker.stderr = (broker.stderr + chunk.toString()).slice(-20_000); });
     broker.child = child;
   }

@@ -2,7 +2,8 @@
 import fs from 'node:fs';
 import type { Argv, CommandModule } from 'yargs';
 import { Broker } from '../../broker/broker.js';
-import { ConfigError, parseHostPort, parseVoters } from './broker_address.js';
+import { ConfigError, parseHostPort, parseRaftDial, parseVoters } from './broker_address.js';
+import { storageTestModeFromEnv } from './storage_test_env.js';
 
 interface StartArguments {
   id: number;
@@ -10,6 +11,7 @@ interface StartArguments {
   listen: string;
   'raft-listen': string;
   voters: string;
+  'raft-dial': string;
   'retention-check-ms': number;
 }
 
@@ -40,6 +42,8 @@ export const startCommand: CommandModule<object, StartArguments> = {
     .option('listen', { type: 'string', demandOption: true, describe: 'client listener host:port' })
     .option('raft-listen', { type: 'string', demandOption: true, describe: 'Raft listener host:port' })
     .option('voters', { type: 'string', demandOption: true, describe: 'id@host:port,... of the controller quorum' })
+    .option('raft-dial', { type: 'string', default: '',
+      describe: 'id@host:port,...: dial these peers\' Raft links at these addresses (a test relay)' })
     .option('retention-check-ms', { type: 'number', default: 30_000, describe: 'how often retention runs' }),
   handler: async (args) => {
     let broker: Broker;
@@ -47,8 +51,11 @@ export const startCommand: CommandModule<object, StartArguments> = {
       if (!Number.isInteger(args.id) || args.id < 1) throw new ConfigError('--id must be a positive integer');
       const voters = parseVoters(args.voters);
       if (!voters.has(args.id)) throw new ConfigError(`--id ${args.id} is not one of the --voters`);
+      const raftDial = parseRaftDial(args['raft-dial'], args.id);
+      const storageTestMode = storageTestModeFromEnv(process.env);
       checkDataDirectory(args.data);
-      broker = await Broker.start({ id: args.id, dataDirectory: args.data, voters,
+      broker = await Broker.start({ id: args.id, dataDirectory: args.data, voters, raftDial,
+        ...(storageTestMode === undefined ? {} : { storageTestMode }),
         retentionCheckMs: args['retention-check-ms'],
         listen: parseHostPort(args.listen, '--listen'), raftListen: parseHostPort(args['raft-listen'], '--raft-listen') });
     } catch (error) {
