@@ -1,23 +1,21 @@
 /**
- * On opening a log, the persisted commit index must not run past the entries on disk. A host saves
- * a commit index only after the entries it covers are durable, so with real fsyncs a shorter log
- * means acknowledged, committed entries were lost: the disk lied or the files were damaged, and the
- * replica must not serve or vote as if it still held them. That fails loudly.
+ * On opening a log, the persisted commit index may run past the entries on disk: committed entries
+ * were lost (a damaged segment tail, or, in test modes, writes that never reached the disk).
  *
- * With fsyncs skipped (a test mode, the fault harness's positive control) such a loss is the
- * expected outcome of a crash: the commit index is clamped to the log and persisted, and the
- * violation logged, so the broker comes back and the harness can observe the lost data instead of
- * a crash loop.
+ * With real fsyncs the stored commit is left as it is: it is the durable record that this replica
+ * lost entries it had acknowledged. Log.recoveredHardState() reports it, and the replica keeps out
+ * of elections until a leader has restored those entries (InitialState.recoveringThrough).
+ *
+ * With fsyncs skipped (a test mode, the fault harness's positive control) a whole cluster may have
+ * lost data together, and waiting for a peer that still holds it would wait forever: the commit is
+ * clamped to the log and persisted, and the violation logged, so the brokers come back and the
+ * harness observes the lost data instead of a cluster that never elects a leader.
  */
-import { assert } from '../raft/core/assert.js';
 import type { LogContext } from './log_context.js';
 
 export async function boundCommitByLog(context: LogContext, lastIndex: number): Promise<void> {
   const state = context.hardStates.load(context.logId);
-  if (state.commit <= lastIndex) return;
-  assert(context.fsyncSkipped === true, () => `log ${context.name}: the persisted commit index ${state.commit} is `
-    + `beyond the last entry on disk (${lastIndex}): committed entries that were synced are gone (a datasync that `
-    + 'did not persist, or damaged segment files); refusing to run on a log that lost acknowledged data');
+  if (state.commit <= lastIndex || context.fsyncSkipped !== true) return;
   context.logger.error({ log: context.name, commit: state.commit, lastIndex, lostEntries: state.commit - lastIndex },
     'DURABILITY VIOLATED (fsync is off): committed entries were lost in a crash; clamping the commit index to the log');
   await context.hardStates.save(context.logId, { ...state, commit: lastIndex });

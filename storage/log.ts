@@ -606,7 +606,11 @@ export class Log {
    */
   async saveHardState(state: HardState): Promise<void> {
     assert(state.commit <= this.lastIndexValue, () => `commit ${state.commit} beyond last index ${this.lastIndexValue}`);
-    await this.context.hardStates.save(this.context.logId, state);
+    // While entries lost below the stored commit are not back, that commit stays: it is the durable
+    // mark that keeps this replica out of elections, across restarts too (recoveredHardState).
+    const stored = this.context.hardStates.load(this.context.logId).commit;
+    const commit = stored > this.lastIndexValue ? stored : state.commit;
+    await this.context.hardStates.save(this.context.logId, { ...state, commit });
   }
 
   async close(): Promise<void> {

@@ -1,7 +1,8 @@
 /**
  * Goal: a log whose persisted commit index runs past the entries on disk (committed entries lost in
- * a crash) fails to open with a clear message when fsync is on, and opens with the commit clamped to
- * the log (persisted, and reported as a durability violation) when fsync is skipped (test mode).
+ * a crash or a damaged tail) keeps that commit as a durable mark of the loss when fsync is on (the
+ * replica recovers the entries from peers before it votes), and opens with the commit clamped to the
+ * log (persisted, and reported as a durability violation) when fsync is skipped (test mode).
  * Method: real files and LMDB; commit ten entries, then cut the segment file after the fifth frame
  * behind the storage layer's back, as a power loss with a lying disk would.
  */
@@ -35,15 +36,25 @@ describe('the commit index on opening a log that lost entries', () => {
   });
   afterEach(() => { fs.rmSync(directory, { recursive: true, force: true }); });
 
-  it('fails loudly with fsync on', async () => {
-    const manager = openManager(directory, new RecordingLogger(), false);
-    try {
-      await assert.rejects(manager.openLog(LOG), (error: unknown) => error instanceof Error
-        && error.name === 'AssertionError'
-        && /the persisted commit index 10 is beyond the last entry on disk \(5\)/.test(error.message));
-    } finally {
-      await manager.close();
-    }
+  it('with fsync on, keeps the stored commit as the mark of lost entries until they are back', async () => {
+    const logger = new RecordingLogger();
+    let manager = openManager(directory, logger, false);
+    let log = await manager.openLog(LOG);
+    assert.equal(log.lastIndex, 5);
+    assert.deepEqual(log.recoveredHardState(), { hardState: { term: 3, vote: 2, commit: 5 }, lostThrough: 10 });
+    assert.ok(logger.lines.some((line) => line.level === 'error' && /lost entries below/.test(line.message)));
+    // A new term and vote are saved, but the mark survives them and a restart.
+    await log.saveHardState({ term: 4, vote: 1, commit: 5 });
+    await manager.close();
+    manager = openManager(directory, new RecordingLogger(), false);
+    log = await manager.openLog(LOG);
+    assert.deepEqual(log.recoveredHardState(), { hardState: { term: 4, vote: 1, commit: 5 }, lostThrough: 10 });
+    // Once a leader has brought the entries back, the commit is saved as usual again.
+    log.append(entriesFrom(6, 5, 4));
+    await log.sync();
+    await log.saveHardState({ term: 4, vote: 1, commit: 10 });
+    assert.deepEqual(log.recoveredHardState(), { hardState: { term: 4, vote: 1, commit: 10 }, lostThrough: null });
+    await manager.close();
   });
 
   it('clamps the commit to the log and reports the violation with fsync skipped', async () => {
