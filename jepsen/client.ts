@@ -113,7 +113,8 @@ export class ClientSession {
   async poll(timeoutMs: number): Promise<PollOutcome> {
     let records: ConsumerRecord[];
     try {
-      records = await this.consumer.poll({ timeoutMs });
+      // The harness's own bound too: a poll must not outlive its fetches' timeouts by much.
+      records = await withTimeout(this.consumer.poll({ timeoutMs }), timeoutMs + 3 * this.options.requestTimeoutMs);
     } catch (error) {
       await this.replaceConsumer();
       return { type: 'fail', error: describeError(error) };

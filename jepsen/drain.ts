@@ -51,7 +51,11 @@ async function drainKeys(context: DrainContext, keys: readonly number[], targets
   deadlineMs: number): Promise<number[]> {
   const { history } = context;
   const session = new ClientSession(context.nextProcess(), context.client);
-  const behind = (): number[] => keys.filter((key) => session.positionOf(key) <= (targets.get(key) ?? -1));
+  // A key with nothing to read (target -1) is never behind; the others until read past their target.
+  const behind = (): number[] => keys.filter((key) => {
+    const target = targets.get(key) ?? -1;
+    return target >= 0 && session.positionOf(key) <= target;
+  });
   try {
     const process = session.process;
     const value = { keys: [...keys], seekToBeginning: true };
