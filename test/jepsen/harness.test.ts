@@ -13,8 +13,8 @@ import { describe, it } from 'node:test';
 import type { NemesisFamilyName, RunOptions } from '../../jepsen/options.js';
 import { runJepsen } from '../../jepsen/run.js';
 
-const SENDS_OK_MIN = 40;
-const POLLS_OK_MIN = 40;
+const SENDS_OK_MIN = 25;
+const POLLS_OK_MIN = 25;
 const RUN_TIMEOUT_MS = 150_000;
 
 function optionsFor(family: NemesisFamilyName, out: string): RunOptions {
