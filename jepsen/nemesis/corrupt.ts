@@ -6,6 +6,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { assert } from '../../raft/core/assert.js';
 import type { Prng } from '../../raft/core/prng.js';
 import { parseSegmentFileName } from '../../storage/paths.js';
 import type { Nemesis } from './nemesis.js';
@@ -55,11 +56,18 @@ export function damageTail(prng: Prng, file: string): string {
   }
 }
 
-export const corruptNemesis: Nemesis = {
-  family: 'corrupt',
-  plan: (context) => {
+/**
+ * Damage persists (a broker may not recover from it), so the brokers ever damaged in a run stay a
+ * minority: once a minority has been damaged, later faults pick among those brokers again.
+ */
+export function createCorruptNemesis(): Nemesis {
+  const damaged = new Set<number>();
+  return { family: 'corrupt', plan: (context) => {
     const { cluster, prng } = context;
-    const id = pickOne(prng, cluster.ids());
+    const minority = Math.floor((cluster.ids().length - 1) / 2);
+    const id = pickOne(prng, damaged.size < minority ? cluster.ids() : [...damaged]);
+    damaged.add(id);
+    assert(damaged.size <= minority, 'corruption stays on a minority');
     const segments = lastSegments(cluster.dataDirectory(id));
     const file = segments.length === 0 ? null : pickOne(prng, segments);
     const where = file === null ? 'no jepsen segment yet' : path.relative(cluster.dataDirectory(id), file);
@@ -74,5 +82,5 @@ export const corruptNemesis: Nemesis = {
         return Promise.resolve();
       },
     });
-  },
-};
+  } };
+}

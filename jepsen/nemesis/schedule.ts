@@ -8,7 +8,7 @@ import { assert } from '../../raft/core/assert.js';
 import { NEMESIS } from '../history.js';
 import type { FaultValue, HistoryRecorder } from '../history.js';
 import type { NemesisFamilyName } from '../options.js';
-import { corruptNemesis } from './corrupt.js';
+import { createCorruptNemesis } from './corrupt.js';
 import { killNemesis } from './kill.js';
 import type { Fault, Nemesis, NemesisContext } from './nemesis.js';
 import { partitionNemesis } from './partition.js';
@@ -16,17 +16,16 @@ import { pauseNemesis } from './pause.js';
 import { powerLossNemesis } from './power_loss.js';
 import { pickOne } from './targets.js';
 
-const NEMESES: Readonly<Record<NemesisFamilyName, Nemesis>> = {
-  'kill': killNemesis,
-  'pause': pauseNemesis,
-  'partition': partitionNemesis,
-  'power-loss': powerLossNemesis,
-  'corrupt': corruptNemesis,
-};
+/** The families of one run (the corrupt nemesis remembers whom it damaged). */
+function nemesesOfRun(): Readonly<Record<NemesisFamilyName, Nemesis>> {
+  return { 'kill': killNemesis, 'pause': pauseNemesis, 'partition': partitionNemesis, 'power-loss': powerLossNemesis,
+    'corrupt': createCorruptNemesis() };
+}
 
 export class NemesisSchedule {
   private stopped = false;
   private wake: (() => void) | null = null;
+  private readonly nemeses = nemesesOfRun();
   /** Faults started, and of those, healed. */
   readonly counts = { started: 0, healed: 0, failed: 0 };
 
@@ -42,7 +41,7 @@ export class NemesisSchedule {
       await this.sleepUntil(Math.min(deadlineMs, Date.now() + this.intervalMs));
       if (this.isStopped() || Date.now() >= deadlineMs) return;
       const family = pickOne(this.context.prng, this.families);
-      const fault = await NEMESES[family].plan(this.context);
+      const fault = await this.nemeses[family].plan(this.context);
       if (!await this.inject(fault)) continue;
       await this.sleepUntil(Math.min(deadlineMs, Date.now() + this.intervalMs));
       await this.heal(fault);
