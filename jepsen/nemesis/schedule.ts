@@ -1,0 +1,100 @@
+/**
+ * The fault schedule: alternating quiet and faulty periods of --nemesis-interval seconds, one fault
+ * at a time, its family and targets drawn from the run's seeded Prng. Every fault and heal is
+ * recorded as a nemesis invoke and its completion (info, or fail when injecting it threw). stop()
+ * ends the schedule early and heals the fault in progress.
+ */
+import { assert } from '../../raft/core/assert.js';
+import { NEMESIS } from '../history.js';
+import type { FaultValue, HistoryRecorder } from '../history.js';
+import type { NemesisFamilyName } from '../options.js';
+import { createCorruptNemesis } from './corrupt.js';
+import { killNemesis } from './kill.js';
+import type { Fault, Nemesis, NemesisContext } from './nemesis.js';
+import { partitionNemesis } from './partition.js';
+import { pauseNemesis } from './pause.js';
+import { powerLossNemesis } from './power_loss.js';
+import { pickOne } from './targets.js';
+
+/** The families of one run (the corrupt nemesis remembers whom it damaged). */
+function nemesesOfRun(): Readonly<Record<NemesisFamilyName, Nemesis>> {
+  return { 'kill': killNemesis, 'pause': pauseNemesis, 'partition': partitionNemesis, 'power-loss': powerLossNemesis,
+    'corrupt': createCorruptNemesis() };
+}
+
+export class NemesisSchedule {
+  private stopped = false;
+  private wake: (() => void) | null = null;
+  private readonly nemeses = nemesesOfRun();
+  /** Faults started, and of those, healed. */
+  readonly counts = { started: 0, healed: 0, failed: 0 };
+
+  constructor(private readonly families: readonly NemesisFamilyName[], private readonly context: NemesisContext,
+    private readonly history: HistoryRecorder, private readonly intervalMs: number) {
+    assert(intervalMs > 0, 'the nemesis interval is positive');
+  }
+
+  /** Runs until deadlineMs (Date.now based) or stop(); returns with no fault in effect. */
+  async run(deadlineMs: number): Promise<void> {
+    if (this.families.length === 0) return;
+    while (!this.stopped) {
+      await this.sleepUntil(Math.min(deadlineMs, Date.now() + this.intervalMs));
+      if (this.isStopped() || Date.now() >= deadlineMs) return;
+      const family = pickOne(this.context.prng, this.families);
+      const fault = await this.nemeses[family].plan(this.context);
+      if (!await this.inject(fault)) continue;
+      await this.sleepUntil(Math.min(deadlineMs, Date.now() + this.intervalMs));
+      await this.heal(fault);
+    }
+  }
+
+  isStopped(): boolean {
+    return this.stopped;
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.wake?.();
+  }
+
+  private async inject(fault: Fault): Promise<boolean> {
+    this.record('invoke', 'start-fault', fault.value);
+    try {
+      await fault.apply();
+    } catch (error) {
+      this.counts.failed += 1;
+      this.record('fail', 'start-fault', fault.value, error);
+      // Undo whatever part of it happened.
+      await fault.heal();
+      return false;
+    }
+    this.counts.started += 1;
+    this.record('info', 'start-fault', fault.value);
+    return true;
+  }
+
+  private async heal(fault: Fault): Promise<void> {
+    this.record('invoke', 'stop-fault', fault.value);
+    await fault.heal();
+    this.counts.healed += 1;
+    this.record('info', 'stop-fault', fault.value);
+  }
+
+  private record(type: 'invoke' | 'info' | 'fail', f: 'start-fault' | 'stop-fault', value: FaultValue,
+    error?: unknown): void {
+    this.history.record({ process: NEMESIS, type, f, value,
+      ...(error === undefined ? {} : { error: error instanceof Error ? error.message : JSON.stringify(error) }) });
+  }
+
+  private async sleepUntil(untilMs: number): Promise<void> {
+    const waitMs = untilMs - Date.now();
+    if (waitMs <= 0 || this.stopped) return;
+    let timer: NodeJS.Timeout | undefined;
+    await new Promise<void>((resolve) => {
+      this.wake = resolve;
+      timer = setTimeout(resolve, waitMs);
+    });
+    clearTimeout(timer);
+    this.wake = null;
+  }
+}

@@ -1,0 +1,85 @@
+/** The command line of `npm run jepsen`, parsed and checked into RunOptions. */
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+
+export const NEMESIS_FAMILIES = ['kill', 'pause', 'partition', 'power-loss', 'corrupt'] as const;
+export type NemesisFamilyName = typeof NEMESIS_FAMILIES[number];
+
+export interface RunOptions {
+  readonly nodes: 3 | 5;
+  readonly timeSeconds: number;
+  readonly nemeses: readonly NemesisFamilyName[];
+  readonly nemesisIntervalSeconds: number;
+  readonly seed: number;
+  readonly acks: 'all' | 1;
+  readonly fsync: 'on' | 'off';
+  readonly rate: number;
+  readonly concurrency: number;
+  readonly keyCount: number;
+  readonly maxWritesPerKey: number;
+  /** How long the final drain may take before it gives up. */
+  readonly drainSeconds: number;
+  readonly out: string;
+}
+
+/** 'all', 'none' or a comma list of families. */
+export function parseNemeses(text: string): NemesisFamilyName[] {
+  const trimmed = text.trim();
+  if (trimmed === 'all') return [...NEMESIS_FAMILIES];
+  if (trimmed === 'none' || trimmed === '') return [];
+  const names = trimmed.split(',').map((name) => name.trim());
+  for (const name of names) {
+    if (!(NEMESIS_FAMILIES as readonly string[]).includes(name)) {
+      throw new Error(`--nemesis: unknown family '${name}' (known: ${NEMESIS_FAMILIES.join(', ')}, all, none)`);
+    }
+  }
+  return [...new Set(names)] as NemesisFamilyName[];
+}
+
+function positive(name: string, value: number, integer = false): number {
+  if (!Number.isFinite(value) || value <= 0 || (integer && !Number.isInteger(value))) {
+    throw new Error(`--${name} must be a positive ${integer ? 'integer' : 'number'}, got ${value}`);
+  }
+  return value;
+}
+
+export function parseRunOptions(argv: readonly string[] = hideBin(process.argv)): RunOptions {
+  const args = yargs([...argv])
+    .scriptName('npm run jepsen --')
+    .usage('$0 [options]: a fault-injection run against real brokers; exit 0 valid, 1 anomaly, 2 unknown or error')
+    .option('nodes', { type: 'number', default: 3, choices: [3, 5], describe: 'brokers in the cluster' })
+    .option('time', { type: 'number', default: 60, describe: 'seconds of workload under faults (before the drain)' })
+    .option('nemesis', { type: 'string', default: 'all',
+      describe: `faults: a comma list of ${NEMESIS_FAMILIES.join(', ')}, or all, or none` })
+    .option('nemesis-interval', { type: 'number', default: 10, describe: 'seconds between fault changes' })
+    .option('seed', { type: 'number', describe: 'seed of the workload and fault schedule (default: random)' })
+    .option('acks', { type: 'string', default: 'all', choices: ['all', '1'], describe: 'producer acks' })
+    .option('fsync', { type: 'string', default: 'on', choices: ['on', 'off'],
+      describe: 'off: brokers skip fsync (TRIBUTARY_TEST_FSYNC=off)' })
+    .option('rate', { type: 'number', default: 50, describe: 'client operations per second, all workers together' })
+    .option('concurrency', { type: 'number', default: 5, describe: 'concurrent client workers' })
+    .option('key-count', { type: 'number', default: 10, describe: 'active keys (partitions) at a time' })
+    .option('max-writes-per-key', { type: 'number', default: 256, describe: 'a key is retired after at most this many sends' })
+    .option('drain-time', { type: 'number', default: 60, describe: 'seconds the final drain may take' })
+    .option('out', { type: 'string', describe: 'run folder (default jepsen/runs/<time>)' })
+    .strict()
+    .help()
+    .parseSync();
+  const seed = args.seed ?? Math.floor(Math.random() * 2 ** 31);
+  if (!Number.isSafeInteger(seed) || seed < 0) throw new Error(`--seed must be an integer >= 0, got ${seed}`);
+  return {
+    nodes: args.nodes === 5 ? 5 : 3,
+    timeSeconds: positive('time', args.time),
+    nemeses: parseNemeses(args.nemesis),
+    nemesisIntervalSeconds: positive('nemesis-interval', args['nemesis-interval']),
+    seed,
+    acks: args.acks === '1' ? 1 : 'all',
+    fsync: args.fsync === 'off' ? 'off' : 'on',
+    rate: positive('rate', args.rate),
+    concurrency: positive('concurrency', args.concurrency, true),
+    keyCount: positive('key-count', args['key-count'], true),
+    maxWritesPerKey: positive('max-writes-per-key', args['max-writes-per-key'], true),
+    drainSeconds: positive('drain-time', args['drain-time']),
+    out: args.out ?? `jepsen/runs/${new Date().toISOString().replace(/[:.]/g, '-')}`,
+  };
+}

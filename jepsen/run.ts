@@ -1,0 +1,172 @@
+/**
+ * `npm run jepsen -- [options]`: one run of the fault-injection harness. It starts the brokers
+ * behind relays, runs the queue workload under the seeded fault schedule for --time seconds, heals
+ * everything, waits for recovery, drains, stops the cluster, reads every replica's committed log,
+ * checks the history and writes the run folder. Exit code: 0 valid, 1 anomaly, 2 unknown or a
+ * harness error.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pino from 'pino';
+import type { Logger } from 'pino';
+import { SeededPrng } from '../raft/core/prng.js';
+import { Admin } from '../src/client/index.js';
+import { checkHistory } from './checker/index.js';
+import type { ClientOptions } from './client.js';
+import { JepsenCluster } from './cluster.js';
+import { drain } from './drain.js';
+import { HistoryRecorder } from './history.js';
+import { NemesisSchedule } from './nemesis/schedule.js';
+import { POWER_LOSS_ENVIRONMENT } from './nemesis/power_loss.js';
+import type { RunOptions } from './options.js';
+import { parseRunOptions } from './options.js';
+import { readReplicaLogs } from './replica_logs.js';
+import { writeReport } from './report/index.js';
+import type { RunMeta } from './report/index.js';
+import { TopicCreator } from './topics.js';
+import type { Verdict } from './verdict.js';
+import { Worker } from './worker.js';
+import { KeyOffsets, KeyPool } from './workload.js';
+
+/** Jepsen waits this long after healing before the final reads. */
+const RECOVERY_WAIT_MS = 10_000;
+const REGISTER_WAIT_MS = 30_000;
+const CLIENT_REQUEST_TIMEOUT_MS = 3_000;
+const SEND_TIMEOUT_MS = 10_000;
+
+export interface RunOutcome {
+  readonly folder: string;
+  readonly verdict: Verdict;
+  readonly exitCode: 0 | 1 | 2;
+  readonly faults: { readonly started: number; readonly healed: number; readonly failed: number };
+  readonly drainComplete: boolean;
+}
+
+export function exitCodeOf(verdict: Verdict): 0 | 1 | 2 {
+  if (verdict.valid === true) return 0;
+  return verdict.valid === false ? 1 : 2;
+}
+
+function brokerEnvironment(options: RunOptions): Record<string, string> {
+  return {
+    ...(options.nemeses.includes('power-loss') ? POWER_LOSS_ENVIRONMENT : {}),
+    ...(options.fsync === 'off' ? { TRIBUTARY_TEST_FSYNC: 'off' } : {}),
+  };
+}
+
+/** The main phase: workers and the fault schedule until the deadline; returns with every fault healed. */
+async function mainPhase(options: RunOptions, cluster: JepsenCluster, admin: Admin, history: HistoryRecorder,
+  pool: KeyPool, offsets: KeyOffsets, topics: TopicCreator, client: ClientOptions, nextProcess: () => number,
+  prng: SeededPrng): Promise<NemesisSchedule> {
+  const deadlineMs = Date.now() + options.timeSeconds * 1000;
+  const schedule = new NemesisSchedule(options.nemeses, {
+    cluster, admin, prng, liveKeys: () => pool.usedKeys().filter((key) => topics.isCreated(key)),
+  }, history, options.nemesisIntervalSeconds * 1000);
+  const workers = Array.from({ length: options.concurrency }, () => new Worker({
+    history, pool, offsets, topics, client, prng, nextProcess, opIntervalMs: options.concurrency * 1000 / options.rate,
+  }));
+  const scheduled = schedule.run(deadlineMs);
+  try {
+    await Promise.all(workers.map((worker) => worker.run(deadlineMs)));
+  } finally {
+    schedule.stop();
+    await scheduled;
+  }
+  return schedule;
+}
+
+function printVerdict(outcome: RunOutcome, drainText: string): void {
+  const { verdict } = outcome;
+  const counts = new Map<string, number>();
+  for (const anomaly of verdict.anomalies) counts.set(anomaly.type, (counts.get(anomaly.type) ?? 0) + 1);
+  const { sends, polls } = verdict.stats;
+  const lines = [
+    `operations: sends ok ${sends.ok} / fail ${sends.fail} / info ${sends.info}; polls ok ${polls.ok} / fail ${polls.fail} / info ${polls.info}; keys ${verdict.stats.keys}`,
+    `faults: ${outcome.faults.started} injected, ${outcome.faults.healed} healed, ${outcome.faults.failed} failed to inject`,
+    `drain: ${drainText}`,
+    verdict.valid === true ? 'verdict: valid'
+      : verdict.valid === false ? `verdict: ANOMALY: ${[...counts].map(([type, count]) => `${type} x${count}`).join(', ')}`
+        : 'verdict: unknown (no anomaly found, but some check could not finish)',
+    `run folder: ${outcome.folder}`,
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+export async function runJepsen(options: RunOptions, command: string): Promise<RunOutcome> {
+  const folder = path.resolve(options.out);
+  fs.mkdirSync(folder, { recursive: true });
+  const startedAt = new Date().toISOString();
+  const prng = new SeededPrng(options.seed);
+  const history = new HistoryRecorder(path.join(folder, 'history.jsonl'));
+  const clientLogger: Logger = pino({ name: 'jepsen-client', level: 'warn' }, pino.destination(path.join(folder, 'clients.log')));
+  const cluster = await JepsenCluster.start({ brokerCount: options.nodes, dataRoot: path.join(folder, 'data'),
+    logFolder: folder, environment: brokerEnvironment(options) });
+  const admin = new Admin({ bootstrap: cluster.bootstrap, clientId: 'jepsen-admin', requestTimeoutMs: 10_000,
+    logger: clientLogger });
+  let drainText = 'not reached';
+  let drainComplete = false;
+  let schedule: NemesisSchedule;
+  try {
+    if (!await cluster.waitUntilRegistered(REGISTER_WAIT_MS)) throw new Error('the brokers did not form a cluster');
+    const pool = new KeyPool({ keyCount: options.keyCount, maxWritesPerKey: options.maxWritesPerKey }, prng);
+    const offsets = new KeyOffsets();
+    const topics = new TopicCreator(admin, Math.min(3, options.nodes));
+    const client: ClientOptions = { bootstrap: cluster.bootstrap, acks: options.acks, sendTimeoutMs: SEND_TIMEOUT_MS,
+      requestTimeoutMs: CLIENT_REQUEST_TIMEOUT_MS, logger: clientLogger };
+    let processCount = 0;
+    const nextProcess = (): number => processCount++;
+    schedule = await mainPhase(options, cluster, admin, history, pool, offsets, topics, client, nextProcess, prng);
+    cluster.healAll();
+    const registered = await cluster.waitUntilRegistered(REGISTER_WAIT_MS);
+    await new Promise((resolve) => setTimeout(resolve, RECOVERY_WAIT_MS));
+    const drained = await drain({ history, admin, offsets, client, nextProcess, consumers: options.concurrency },
+      pool.usedKeys().filter((key) => topics.isCreated(key)), options.drainSeconds * 1000);
+    drainComplete = drained.complete;
+    drainText = `${registered ? '' : 'not every broker re-registered after healing; '}${drained.text}`;
+  } finally {
+    await admin.close();
+    await cluster.stop();
+    history.close();
+  }
+  const replicas = await readReplicaLogs(new Map(cluster.ids().map((id) => [id, cluster.dataDirectory(id)])));
+  const verdict = checkHistory(history.history(), { replicas: replicas.logs });
+  const meta: RunMeta = {
+    command, seed: options.seed, nodes: options.nodes, nemeses: [...options.nemeses],
+    durationSeconds: options.timeSeconds, acks: options.acks === 'all' ? 'all' : '1', fsync: options.fsync, startedAt,
+    drain: drainText,
+  };
+  const faults = { ...schedule.counts };
+  fs.writeFileSync(path.join(folder, 'verdict.json'), `${JSON.stringify(verdict, null, 2)}\n`);
+  fs.writeFileSync(path.join(folder, 'meta.json'), `${JSON.stringify({ ...meta, options, faults,
+    replicaNotes: replicas.notes }, null, 2)}\n`);
+  fs.writeFileSync(path.join(folder, 'replicas.json'), `${JSON.stringify(replicas.logs)}\n`);
+  writeReport(folder, history.history(), verdict, meta);
+  const outcome: RunOutcome = { folder, verdict, exitCode: exitCodeOf(verdict), faults, drainComplete };
+  printVerdict(outcome, drainText);
+  return outcome;
+}
+
+async function main(): Promise<void> {
+  let options: RunOptions;
+  try {
+    options = parseRunOptions();
+  } catch (error) {
+    process.stderr.write(`jepsen: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = 2;
+    return;
+  }
+  try {
+    const outcome = await runJepsen(options, `npm run jepsen -- ${process.argv.slice(2).join(' ')}`);
+    process.exitCode = outcome.exitCode;
+  } catch (error) {
+    process.stderr.write(`jepsen: harness error: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
+    process.exitCode = 2;
+  }
+}
+
+if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  await main();
+  // Abandoned clients (stuck on a broker that was paused) may hold sockets open: the verdict is out, so leave.
+  process.exit();
+}

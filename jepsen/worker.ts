@@ -1,0 +1,148 @@
+/**
+ * A workload worker: one logical client thread (Jepsen's worker), doing one operation at a time
+ * until the deadline and recording each as an invoke and its completion. It sends, polls,
+ * occasionally re-assigns its consumer or crashes its client; after an `info` (or a crash) it
+ * goes on as a fresh process id with fresh clients, as Jepsen's interpreter does.
+ */
+import type { Prng } from '../raft/core/prng.js';
+import type { ClientOptions } from './client.js';
+import { ClientSession } from './client.js';
+import type { HistoryRecorder } from './history.js';
+import type { TopicCreator } from './topics.js';
+import type { KeyOffsets, KeyPool } from './workload.js';
+
+/** Odds per operation. */
+const ASSIGN_CHANCE = 1 / 16;
+const CRASH_CHANCE = 1 / 256;
+const SEEK_TO_BEGINNING_CHANCE = 1 / 4;
+const ASSIGN_KEYS_MAX = 4;
+const POLL_TIMEOUT_MS = 200;
+/** Pause after a topic could not be created before trying again. */
+const TOPIC_RETRY_WAIT_MS = 500;
+
+export interface WorkerContext {
+  readonly history: HistoryRecorder;
+  readonly pool: KeyPool;
+  readonly offsets: KeyOffsets;
+  readonly topics: TopicCreator;
+  readonly client: ClientOptions;
+  readonly prng: Prng;
+  /** Hands out process ids never used before. */
+  readonly nextProcess: () => number;
+  /** Mean pause between two operations of this worker. */
+  readonly opIntervalMs: number;
+}
+
+export interface WorkerCounts {
+  sends: number;
+  polls: number;
+  assigns: number;
+  crashes: number;
+}
+
+export class Worker {
+  private session: ClientSession;
+  readonly counts: WorkerCounts = { sends: 0, polls: 0, assigns: 0, crashes: 0 };
+
+  constructor(private readonly context: WorkerContext) {
+    this.session = new ClientSession(context.nextProcess(), context.client);
+  }
+
+  /** Runs operations until deadlineMs (Date.now based); each operation is bounded by the client timeouts. */
+  async run(deadlineMs: number): Promise<void> {
+    try {
+      while (Date.now() < deadlineMs) {
+        await this.step();
+        const waitMs = this.context.opIntervalMs * (0.5 + this.context.prng.nextFloat());
+        await sleep(Math.max(0, Math.min(waitMs, deadlineMs - Date.now())));
+      }
+    } finally {
+      await this.session.close();
+    }
+  }
+
+  private async step(): Promise<void> {
+    const roll = this.context.prng.nextFloat();
+    if (roll < CRASH_CHANCE) await this.crash();
+    else if (this.session.assignedKeys().length === 0 || roll < CRASH_CHANCE + ASSIGN_CHANCE) await this.assign();
+    else if (this.context.prng.nextFloat() < 0.5) await this.send();
+    else await this.poll();
+  }
+
+  private async send(): Promise<void> {
+    const { pool, topics, history, offsets } = this.context;
+    const key = pool.pick();
+    try {
+      await topics.ensure(key);
+    } catch {
+      await sleep(TOPIC_RETRY_WAIT_MS);
+      return;
+    }
+    if (!pool.isActive(key)) return;
+    const value = pool.takeValue(key);
+    const process = this.session.process;
+    history.record({ process, type: 'invoke', f: 'send', value: { key, value } });
+    const outcome = await this.session.send(key, value);
+    this.counts.sends += 1;
+    if (outcome.type === 'ok') {
+      offsets.observe(key, outcome.offset);
+      history.record({ process, type: 'ok', f: 'send', value: { key, value, offset: outcome.offset } });
+      return;
+    }
+    history.record({ process, type: outcome.type, f: 'send', value: { key, value }, error: outcome.error });
+    if (outcome.type === 'info') await this.renew();
+  }
+
+  private async poll(): Promise<void> {
+    const { history, offsets } = this.context;
+    const process = this.session.process;
+    history.record({ process, type: 'invoke', f: 'poll', value: {} });
+    const outcome = await this.session.poll(POLL_TIMEOUT_MS);
+    this.counts.polls += 1;
+    if (outcome.type === 'fail') {
+      history.record({ process, type: 'fail', f: 'poll', value: {}, error: outcome.error });
+      return;
+    }
+    for (const [key, records] of Object.entries(outcome.records)) {
+      for (const [offset] of records) offsets.observe(Number(key), offset);
+    }
+    history.record({ process, type: 'ok', f: 'poll', value: { records: outcome.records } });
+  }
+
+  private async assign(): Promise<void> {
+    const { pool, topics, history, prng } = this.context;
+    const wanted = pool.pickSeveral(1 + prng.nextInt(ASSIGN_KEYS_MAX));
+    const keys = wanted.filter((key) => topics.isCreated(key));
+    if (keys.length === 0) {
+      // Nothing readable yet: write first (which creates the topic).
+      await this.send();
+      return;
+    }
+    const seekToBeginning = prng.nextFloat() < SEEK_TO_BEGINNING_CHANCE;
+    const process = this.session.process;
+    history.record({ process, type: 'invoke', f: 'assign', value: { keys, seekToBeginning } });
+    for (const key of keys) pool.markUsed(key);
+    this.session.assign(keys, seekToBeginning);
+    this.counts.assigns += 1;
+    history.record({ process, type: 'ok', f: 'assign', value: { keys, seekToBeginning } });
+  }
+
+  /** Tears the client down, as a client process crash would; the worker goes on as a new process. */
+  private async crash(): Promise<void> {
+    const process = this.session.process;
+    this.context.history.record({ process, type: 'invoke', f: 'crash', value: null });
+    this.counts.crashes += 1;
+    this.context.history.record({ process, type: 'info', f: 'crash', value: null, error: 'client crashed (by design)' });
+    await this.renew();
+  }
+
+  private async renew(): Promise<void> {
+    const old = this.session;
+    this.session = new ClientSession(this.context.nextProcess(), this.context.client);
+    await old.close();
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,45 @@
+/**
+ * The Jepsen harness end to end, one short run per nemesis family (kill, pause, partition,
+ * power-loss, corrupt) against three real brokers: each run must end valid, must have done real
+ * work (enough acknowledged sends and reads) and must have injected faults. Runs are sequential
+ * (one cluster at a time) and each takes about 45-60 s with its recovery wait and drain. A failed
+ * run keeps its folder (history, verdict, broker logs) and names it in the failure message.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import type { NemesisFamilyName, RunOptions } from '../../jepsen/options.js';
+import { runJepsen } from '../../jepsen/run.js';
+
+const SENDS_OK_MIN = 25;
+const POLLS_OK_MIN = 25;
+const RUN_TIMEOUT_MS = 150_000;
+
+function optionsFor(family: NemesisFamilyName, out: string): RunOptions {
+  return {
+    nodes: 3, timeSeconds: 25, nemeses: [family], nemesisIntervalSeconds: 4, seed: 20_261_125, acks: 'all',
+    fsync: 'on', rate: 40, concurrency: 4, keyCount: 6, maxWritesPerKey: 64, drainSeconds: 30, out,
+  };
+}
+
+describe('the jepsen harness', { concurrency: 1 }, () => {
+  for (const family of ['kill', 'pause', 'partition', 'power-loss', 'corrupt'] as const) {
+    it(`finds a ${family} run valid after real work and real faults`, { timeout: RUN_TIMEOUT_MS }, async () => {
+      const out = fs.mkdtempSync(path.join(os.tmpdir(), `tributary-jepsen-${family}-`));
+      const outcome = await runJepsen(optionsFor(family, out), `harness.test ${family}`);
+      const { verdict } = outcome;
+      const where = `run folder ${out}: ${JSON.stringify(verdict.anomalies.slice(0, 5))}`;
+      assert.equal(verdict.valid, true, `the ${family} run is valid; ${where}`);
+      assert.equal(outcome.exitCode, 0);
+      assert.ok(verdict.stats.sends.ok >= SENDS_OK_MIN, `${verdict.stats.sends.ok} sends ok; ${where}`);
+      assert.ok(verdict.stats.polls.ok >= POLLS_OK_MIN, `${verdict.stats.polls.ok} polls ok; ${where}`);
+      assert.ok(verdict.stats.valuesRead > 0, `values were read; ${where}`);
+      assert.ok(outcome.faults.started > 0, `faults injected: ${outcome.faults.started}; ${where}`);
+      assert.equal(outcome.faults.healed, outcome.faults.started, 'every fault was healed');
+      assert.ok(outcome.drainComplete, `the drain read every key to its target; ${where}`);
+      fs.rmSync(out, { recursive: true, force: true });
+    });
+  }
+});
