@@ -70,6 +70,9 @@ export function collectOperations(history: readonly HistoryEvent[]): Operations 
     finish(invoke, event);
   });
   for (const invoke of pending.values()) finish(invoke, null);
+  // Every check identifies a record by its key and value, so the workload must never repeat a pair.
+  const sentValues = new Set(sends.map((send) => `${send.key}:${send.value}`));
+  assert(sentValues.size === sends.length, 'every send carries a value unique within its key');
   return { sends, polls, consumerResets };
 }
 

@@ -117,7 +117,7 @@ class EntryList {
       return entry % 2 === 0 ? operation.callTime : operation.returnTime;
     };
     const order = Array.from({ length: count }, (_, entry) => entry)
-      .sort((a, b) => timeOf(a) - timeOf(b) || (a % 2) - (b % 2) || a - b);
+      .sort((a, b) => compareNumbers(timeOf(a), timeOf(b)) || (a % 2) - (b % 2) || a - b);
     let previous = this.head;
     for (const entry of order) {
       this.nextOf[previous] = entry;
@@ -213,6 +213,11 @@ class LinearizedSet {
     this.hashLow = (this.hashLow ^ (this.saltsLow[operation] ?? 0)) >>> 0;
     this.hashHigh = (this.hashHigh ^ (this.saltsHigh[operation] ?? 0)) >>> 0;
   }
+}
+
+/** Unlike subtraction, also orders two infinite times (Infinity - Infinity is NaN). */
+function compareNumbers(a: number, b: number): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** MurmurHash3's 32-bit finalizer: a fixed, well-spread salt per operation (no randomness needed). */

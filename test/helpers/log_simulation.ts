@@ -135,9 +135,10 @@ function toHistory(planned: readonly PlannedOperation[]): HistoryEvent[] {
       f === 'poll' ? {} : { keys: [], seekToBeginning: true };
     events.push({ time: operation.start, process, type: 'invoke', f, value: invokeValue });
     if (!operation.completes) continue;
-    const offset = operation.outcome === 'ok' ? { offset: operation.offset! } : {};
-    const completeValue: HistoryEvent['value'] = f === 'send' ?
-      { key: operation.key, value: operation.value, ...offset } : f === 'poll' ? (operation.outcome === 'ok' ? { records: operation.records! } : {}) : invokeValue;
+    const ok = operation.outcome === 'ok';
+    const completeValue: HistoryEvent['value'] =
+      f === 'send' ? { key: operation.key, value: operation.value, ...(ok ? { offset: operation.offset! } : {}) } :
+      f === 'poll' ? (ok ? { records: operation.records! } : {}) : invokeValue;
     events.push({ time: operation.end, process, type: operation.outcome, f, value: completeValue });
   }
   // A client's next invoke comes strictly after its last completion, so sorting by time keeps each process in order.
