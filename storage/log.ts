@@ -404,8 +404,9 @@ export class Log {
 
   /**
    * Raw record-batch bytes from the entry holding `offset`, up to `bytesMax` (at least one whole
-   * entry, as KIP-74) and below `endOffset` (the high watermark). Only frame headers are read:
-   * payloads come back as views, individual records are never decoded.
+   * entry, as KIP-74) and below `endOffset` (the high watermark). Only frame headers are parsed:
+   * payloads come back as views, individual records are never decoded. Every frame's CRC is
+   * checked (one native CRC-32C pass), so damaged bytes raise CorruptSegmentError, never reach a reader.
    */
   readRaw(offset: number, bytesMax: number, endOffset = this.nextOffsetValue): RawRead {
     if (offset < this.logStartOffsetValue || offset > this.nextOffsetValue) {
@@ -418,7 +419,7 @@ export class Log {
     let sizeBytes = 0;
     let firstOffset = -1;
     let nextOffset = offset;
-    for (const { header, buffer, offsetInBuffer } of this.framesFrom(this.indexHoldingOffset(offset), false)) {
+    for (const { header, buffer, offsetInBuffer } of this.framesFrom(this.indexHoldingOffset(offset), true)) {
       if (header.baseOffset >= limit) break;
       if (header.recordCount === 0 || header.baseOffset + header.recordCount <= offset) continue;
       const payload = framePayload(buffer, offsetInBuffer, header);
@@ -581,6 +582,20 @@ export class Log {
 
   hardState(): HardState {
     return this.context.hardStates.load(this.context.logId);
+  }
+
+  /**
+   * The hard state as far as the log can honour it at open. When recovery cut the log below the
+   * persisted commit index (a corrupt tail, or writes that never reached the disk), the commit is
+   * clamped to the log and `lostThrough` names the old commit: the replica must get those entries
+   * back from its peers before it takes part in elections (InitialState.recoveringThrough).
+   */
+  recoveredHardState(): { readonly hardState: HardState; readonly lostThrough: number | null } {
+    const stored = this.hardState();
+    if (stored.commit <= this.lastIndexValue) return { hardState: stored, lostThrough: null };
+    this.context.logger.error({ log: this.name, commit: stored.commit, lastIndex: this.lastIndexValue },
+      'the log lost entries below its persisted commit index; recovering them from peers before voting');
+    return { hardState: { ...stored, commit: this.lastIndexValue }, lostThrough: stored.commit };
   }
 
   /**

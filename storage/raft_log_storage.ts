@@ -65,9 +65,10 @@ export class RaftLogStorage implements LogStorage {
   ) {}
 
   initialState(): InitialState {
-    const stored = this.log.hardState();
+    const { hardState: stored, lostThrough } = this.log.recoveredHardState();
     const hardState: RaftHardState = { term: stored.term, vote: stored.vote ?? noNode, commit: stored.commit };
-    return { hardState, confState: this.snapshots.load(this.logId)?.metadata.conf ?? emptyConfState };
+    const confState = this.snapshots.load(this.logId)?.metadata.conf ?? emptyConfState;
+    return lostThrough === null ? { hardState, confState } : { hardState, confState, recoveringThrough: lostThrough };
   }
 
   firstIndex(): number { return this.log.firstIndex; }

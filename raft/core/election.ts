@@ -41,13 +41,14 @@ function onElectionWon(r: Raft, preVote: boolean): void {
 /**
  * §5.2 and §5.4.1: grant at most one vote per term, first come first served, and only to a
  * candidate whose log is at least as up to date as ours. A pre-vote is granted on the same log
- * test for a future term, and records nothing.
+ * test for a future term, and records nothing. A replica recovering lost entries grants nothing.
  */
 export function onVoteRequest(r: Raft, m: VoteRequest): void {
   const canVote = r.mutated.voteTwice || r.vote === m.from || (r.vote === noNode && r.leaderId === noNode) ||
     (m.preVote && m.term > r.term);
   const upToDate = r.mutated.voteWithoutLogCheck || r.log.isUpToDate(m.lastLogIndex, m.lastLogTerm);
-  const granted = canVote && upToDate;
+  // A replica that lost entries it had acknowledged must not decide an election (see recovering()).
+  const granted = canVote && upToDate && !r.recovering();
   if (granted && !m.preVote) {
     r.electionElapsedTicks = 0;
     r.vote = m.from;

@@ -44,6 +44,8 @@ export class Raft {
   /** Index of the latest config entry proposed by this leader; no new change until applied. */
   pendingConfIndex: RaftIndex = 0;
   uncommittedBytes = 0;
+  /** See InitialState.recoveringThrough; 0 when nothing was lost. */
+  readonly recoveringThrough: RaftIndex;
   readStates: ReadState[] = [];
   messages: Message[] = [];
   messagesAfterPersist: Message[] = [];
@@ -58,6 +60,7 @@ export class Raft {
     this.config = config;
     const initial = storage.initialState();
     this.log = new RaftLog(storage, initial.hardState.commit);
+    this.recoveringThrough = initial.recoveringThrough ?? 0;
     this.tracker = new ProgressTracker(initial.confState, config.inflightMessagesMax);
     this.tracker.setConf(initial.confState, this.log.lastIndex() + 1);
     this.readIndexQueue = new ReadIndexQueue(config.readIndexPendingMax);
@@ -75,9 +78,19 @@ export class Raft {
     this.durableVote = initial.hardState.vote;
   }
 
-  /** A voter without a pending snapshot may campaign. */
+  /** A voter without a pending snapshot, and not recovering lost entries, may campaign. */
   promotable(): boolean {
-    return this.tracker.isVoter(this.id) && this.log.unstable.snapshot === undefined;
+    return this.tracker.isVoter(this.id) && this.log.unstable.snapshot === undefined && !this.recovering();
+  }
+
+  /**
+   * True while the log is still below entries it lost (InitialState.recoveringThrough). A sole
+   * voter has no one to recover from, so it never waits.
+   */
+  recovering(): boolean {
+    if (this.log.lastIndex() >= this.recoveringThrough) return false;
+    const voters = this.tracker.voters();
+    return !(voters.length === 1 && voters[0] === this.id);
   }
 
   send(message: Message): void {

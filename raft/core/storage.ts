@@ -21,6 +21,13 @@ export interface InitialState {
   readonly hardState: HardState;
   /** Membership as of the snapshot (firstIndex() - 1); later config entries are re-applied. */
   readonly confState: ConfState;
+  /**
+   * Set when entries up to this index were durable once but the log lost them (a corrupt or torn
+   * segment tail cut below the persisted commit index). Until its log reaches this index again,
+   * from a leader, the replica neither votes nor campaigns: otherwise it could help elect a leader
+   * that lacks entries it had acknowledged, and lose committed data.
+   */
+  readonly recoveringThrough?: RaftIndex;
 }
 
 export interface LogStorage {

@@ -17,7 +17,7 @@ import { EntryType, assert } from '../../raft/core/index.js';
 import type { RaftHost } from '../../raft/host/raft_host.js';
 import type { ReplicaStateMachine } from '../../raft/host/replica.js';
 import type { RaftLogStorage, RetentionPolicy } from '../../storage/index.js';
-import { OffsetOutOfRangeError } from '../../storage/index.js';
+import { CorruptSegmentError, OffsetOutOfRangeError } from '../../storage/index.js';
 import { FetchWaiters } from './fetch_waiters.js';
 import { ProducerStateTable } from './producer_state.js';
 import type { BatchSequences } from './producer_state.js';
@@ -280,6 +280,8 @@ export class PartitionReplica implements ReplicaStateMachine {
       if (error instanceof OffsetOutOfRangeError) {
         throw new WireOffsetOutOfRangeError(offset, this.logStartOffset, this.highWatermarkValue);
       }
+      // Damaged bytes are never served: the client sees a retriable storage error instead.
+      if (error instanceof CorruptSegmentError) throw new TributaryError('CORRUPT_SEGMENT', error.message);
       throw error;
     }
   }

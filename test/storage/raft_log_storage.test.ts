@@ -7,10 +7,11 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import {
-  EntryType, RawNode, SeededPrng, StorageError, bootstrapEntries, makeConfig,
+  EntryType, MessageType, RawNode, SeededPrng, StorageError, bootstrapEntries, makeConfig,
 } from '../../raft/core/index.js';
-import type { Entry } from '../../raft/core/index.js';
+import type { Entry, Message } from '../../raft/core/index.js';
 import type { RaftLogStorage } from '../../storage/index.js';
+import { framePositions, segmentPaths } from '../helpers/segment_files.js';
 import { openManager, RecordingLogger, temporaryDirectory } from '../helpers/storage_fixture.js';
 
 const records = { describePayload: (data: Uint8Array) => ({ recordCount: data[0] ?? 0, maxTimestampMs: 1 }) };
@@ -110,4 +111,60 @@ describe('RaftLogStorage', () => {
     assert.equal(node.matchIndexes().size, 0, 'only a leader reports match indexes');
     await manager.close();
   });
+
+  it('clamps a commit index the log lost to corruption, and keeps the replica out of elections until it catches up',
+    async () => {
+      let manager = openManager(directory, logger);
+      let storage = await manager.openRaftStorage('partition-0', records);
+      const boot = bootstrapEntries([1, 2, 3]);
+      await storage.append(boot.entries);
+      const first = storage.lastIndex() + 1;
+      await storage.append(Array.from({ length: 10 }, (_, i) => normal(first + i, 1)));
+      await storage.saveHardState({ term: 1, vote: 2, commit: first + 7 });
+      await storage.sync();
+      await manager.close();
+      // The tail of what was committed is gone (a lost write-back or a damaged tail): recovery cuts the log there.
+      const segment = segmentPaths(directory, 'partition-0').at(-1)!;
+      const damaged = framePositions(segment).find((frame) => frame.index === first + 5)!;
+      fs.truncateSync(segment, damaged.position + 10);
+      manager = openManager(directory, logger);
+      storage = await manager.openRaftStorage('partition-0', records);
+      assert.equal(storage.lastIndex(), first + 4);
+      const initial = storage.initialState();
+      assert.equal(initial.hardState.commit, first + 4, 'the commit is clamped to what the log still holds');
+      assert.equal(initial.recoveringThrough, first + 7);
+      assert.ok(logger.lines.some((line) => line.level === 'error' && /lost entries below/.test(line.message)));
+
+      const node = new RawNode(makeConfig(1, 1, new SeededPrng(3)), storage);
+      const voteFrom3 = (term: number, lastLogIndex: number): Message => ({ type: MessageType.voteRequest, groupId: 1,
+        from: 3, to: 1, term, preVote: false, lastLogIndex, lastLogTerm: 1, transfer: false });
+      const answers = async (): Promise<boolean[]> => {
+        const granted: boolean[] = [];
+        for (let round = 0; round < 10 && node.hasReady(); round += 1) {
+          const ready = node.ready();
+          await storage.append(ready.entries);
+          if (ready.hardState !== undefined) await storage.saveHardState(ready.hardState);
+          await storage.sync();
+          for (const message of ready.messages) {
+            if (message.type === MessageType.voteResponse && message.to === 3) granted.push(message.granted);
+          }
+          node.advance();
+        }
+        return granted;
+      };
+      for (let tick = 0; tick < 100; tick += 1) node.tick();
+      assert.equal(node.status().role, 'follower', 'a recovering replica does not campaign');
+      node.step(voteFrom3(2, first + 4));
+      assert.deepEqual(await answers(), [false], 'nor does it vote');
+      // A leader brings the lost entries back; from then on the replica votes again.
+      node.step({ type: MessageType.appendRequest, groupId: 1, from: 2, to: 1, term: 3, prevLogIndex: first + 4,
+        prevLogTerm: 1, entries: Array.from({ length: 5 }, (_, i) => normal(first + 5 + i, 1)),
+        commitIndex: first + 9 });
+      await answers();
+      for (let tick = 0; tick < 100; tick += 1) node.tick();
+      await answers();
+      node.step(voteFrom3(50, first + 9));
+      assert.deepEqual(await answers(), [true]);
+      await manager.close();
+    });
 });

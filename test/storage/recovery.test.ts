@@ -125,8 +125,11 @@ describe('Log recovery', () => {
     const log = await manager.openLog(LOG);
     assert.throws(() => log.entries(1, 50), (error: unknown) => error instanceof CorruptSegmentError
       && error.file === first && error.position === victim.position);
-    // Entries after it are still served, and raw reads (which skip CRCs, as Kafka leaves that to
-    // clients) still see well-formed frames.
+    // Raw reads (the fetch path) check CRCs too: damaged bytes are never served to a consumer.
+    const before = log.entries(victim.index - 1, victim.index)[0]!;
+    assert.throws(() => log.readRaw(before.baseOffset + before.recordCount, 1 << 20),
+      (error: unknown) => error instanceof CorruptSegmentError && error.position === victim.position);
+    // Entries after it are still served.
     assert.equal(log.entries(victim.index + 1, victim.index + 2).length, 1);
     await manager.close();
     // When the index is gone the scan meets the bad frame in a closed segment: open refuses.
