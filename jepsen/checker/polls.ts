@@ -6,6 +6,7 @@
  * by the process starts its walk over. Only ok polls count: our client rolls a failed poll's
  * position back, as Jepsen's does.
  */
+import { assert } from '../../raft/core/assert.js';
 import type { ProcessId } from '../history.js';
 import type { Anomaly, AnomalyType } from '../verdict.js';
 import type { Operations, PollOperation } from './operations.js';
@@ -33,11 +34,12 @@ export function pollOrderAnomalies(operations: Operations, orders: VersionOrders
     }
     const positions = lastReads.get(step.process) ?? new Map<number, ReadPoint>();
     lastReads.set(step.process, positions);
+    const pollIndex = step.poll.completeIndex;
+    assert(pollIndex !== null, 'an ok poll completed');
     for (const [key, records] of step.poll.records) {
       const log = orders.get(key);
-      if (log === undefined) continue;
-      const points = records.map(([offset]) =>
-        ({ offset, versionIndex: versionIndexOf(log, offset), pollIndex: step.poll?.completeIndex ?? -1 }));
+      assert(log !== undefined, () => `key ${key}, read by poll ${pollIndex}, has a version order`);
+      const points = records.map(([offset]) => ({ offset, versionIndex: versionIndexOf(log, offset), pollIndex }));
       let previous = positions.get(key);
       points.forEach((point, i) => {
         const anomaly = previous === undefined ? null : i === 0 ?
