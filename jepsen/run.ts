@@ -132,16 +132,17 @@ export async function runJepsen(options: RunOptions, command: string): Promise<R
   const replicas = await readReplicaLogs(new Map(cluster.ids().map((id) => [id, cluster.dataDirectory(id)])));
   const verdict = checkHistory(history.history(), { replicas: replicas.logs });
   const meta: RunMeta = {
-    command, seed: options.seed, nodes: options.nodes, nemeses: [...options.nemeses],
+    commandLine: command, seed: options.seed, nodes: options.nodes, nemeses: [...options.nemeses],
     durationSeconds: options.timeSeconds, acks: options.acks === 'all' ? 'all' : '1', fsync: options.fsync, startedAt,
     drain: drainText,
   };
   const faults = { ...schedule.counts };
   fs.writeFileSync(path.join(folder, 'verdict.json'), `${JSON.stringify(verdict, null, 2)}\n`);
+  fs.writeFileSync(path.join(folder, 'replicas.json'), `${JSON.stringify(replicas.logs)}\n`);
+  await writeReport(folder, history.history(), verdict, meta);
+  // After the report, which writes the plain RunMeta: meta.json also keeps the options and fault counts.
   fs.writeFileSync(path.join(folder, 'meta.json'), `${JSON.stringify({ ...meta, options, faults,
     replicaNotes: replicas.notes }, null, 2)}\n`);
-  fs.writeFileSync(path.join(folder, 'replicas.json'), `${JSON.stringify(replicas.logs)}\n`);
-  writeReport(folder, history.history(), verdict, meta);
   const outcome: RunOutcome = { folder, verdict, exitCode: exitCodeOf(verdict), faults, drainComplete };
   printVerdict(outcome, drainText);
   return outcome;

@@ -1,0 +1,71 @@
+/**
+ * The checkers of the queue workload: pure functions from a history (and, optionally, the replicas'
+ * final logs) to a verdict. The anomalies and their definitions are listed in jepsen/README.md.
+ */
+import type { HistoryEvent, ReplicaLogs } from '../history.js';
+import type { Anomaly, AnomalyType, Verdict } from '../verdict.js';
+import { checkLinearizability } from './linearizable.js';
+import { abortedReads, lostWrites, unseen } from './loss.js';
+import { duplicates, holes, inconsistentOffsets } from './offsets.js';
+import type { Operations, Outcome } from './operations.js';
+import { collectOperations } from './operations.js';
+import { pollOrderAnomalies } from './polls.js';
+import { logStartsOf, replicaDivergence } from './replicas.js';
+import { nonmonotonicSends } from './sends.js';
+import type { VersionOrders } from './version_order.js';
+import { buildVersionOrders } from './version_order.js';
+
+export interface CheckOptions {
+  /** Each broker's committed log per key after the run, for the replica checks. */
+  readonly replicas?: ReplicaLogs;
+  /** The linearizability search's time budget per key; a key that runs out is 'unknown'. */
+  readonly linearizabilityTimeMs?: number;
+}
+
+export const LINEARIZABILITY_TIME_MS_DEFAULT = 10_000;
+
+export function checkHistory(history: readonly HistoryEvent[], options: CheckOptions = {}): Verdict {
+  const operations = collectOperations(history);
+  const orders = buildVersionOrders(operations);
+  const logStarts = logStartsOf(options.replicas);
+  const linearizability = checkLinearizability(operations, orders, logStarts,
+    options.linearizabilityTimeMs ?? LINEARIZABILITY_TIME_MS_DEFAULT);
+  const anomalies: Anomaly[] = [
+    ...inconsistentOffsets(orders),
+    ...duplicates(orders),
+    ...lostWrites(operations.sends, orders),
+    ...unseen(operations.sends, orders),
+    ...abortedReads(operations.sends, orders),
+    ...pollOrderAnomalies(operations, orders),
+    ...nonmonotonicSends(operations.sends),
+    ...holes(orders, logStarts),
+    ...(options.replicas === undefined ? [] : replicaDivergence(options.replicas, orders)),
+    ...linearizability.anomalies,
+  ];
+  const anomalyTypes = [...new Set<AnomalyType>(anomalies.map((anomaly) => anomaly.type))];
+  const unknown = Object.values(linearizability.results).includes('unknown');
+  return {
+    valid: anomalies.length > 0 ? false : unknown ? 'unknown' : true,
+    anomalyTypes,
+    anomalies,
+    linearizability: linearizability.results,
+    stats: statsOf(operations, orders),
+  };
+}
+
+function statsOf(operations: Operations, orders: VersionOrders): Verdict['stats'] {
+  const outcomes = (items: readonly { readonly outcome: Outcome }[]): Record<Outcome, number> => ({
+    ok: items.filter((item) => item.outcome === 'ok').length,
+    fail: items.filter((item) => item.outcome === 'fail').length,
+    info: items.filter((item) => item.outcome === 'info').length,
+  });
+  const keys = new Set([...operations.sends.map((send) => send.key), ...orders.keys()]);
+  let valuesRead = 0;
+  for (const log of orders.values()) valuesRead += log.readers.size;
+  return {
+    sends: outcomes(operations.sends),
+    polls: outcomes(operations.polls),
+    keys: keys.size,
+    valuesRead,
+  };
+}

@@ -1,0 +1,128 @@
+/**
+ * Pairs a history's invoke events with their completions into operations, the unit every checker
+ * reasons about. A process runs one operation at a time, so its next event after an invoke is that
+ * invoke's completion. An invoke the history never completed is treated as `info`: it may have taken
+ * effect at any time after it began.
+ */
+import { assert } from '../../raft/core/assert.js';
+import { NEMESIS } from '../history.js';
+import type { HistoryEvent, PollValue, ProcessId, ReadRecord, SendValue } from '../history.js';
+
+export type Outcome = 'ok' | 'fail' | 'info';
+
+interface OperationTimes {
+  readonly process: ProcessId;
+  readonly outcome: Outcome;
+  readonly invokeIndex: number;
+  /** The completion event's index; null when the history ended first. */
+  readonly completeIndex: number | null;
+  readonly invokeTime: number;
+  readonly completeTime: number | null;
+}
+
+export interface SendOperation extends OperationTimes {
+  readonly key: number;
+  readonly value: number;
+  /** Set exactly when the outcome is ok. */
+  readonly offset: number | null;
+}
+
+export interface PollOperation extends OperationTimes {
+  /** Per key, the records in the order the poll returned them; empty unless the outcome is ok. */
+  readonly records: ReadonlyMap<number, readonly ReadRecord[]>;
+}
+
+/** A process replaced or rebuilt its consumer (assign or crash): its poll positions start over. */
+export interface ConsumerReset {
+  readonly process: ProcessId;
+  readonly invokeIndex: number;
+}
+
+export interface Operations {
+  readonly sends: readonly SendOperation[];
+  readonly polls: readonly PollOperation[];
+  readonly consumerResets: readonly ConsumerReset[];
+}
+
+export function collectOperations(history: readonly HistoryEvent[]): Operations {
+  const sends: SendOperation[] = [];
+  const polls: PollOperation[] = [];
+  const consumerResets: ConsumerReset[] = [];
+  const pending = new Map<ProcessId, HistoryEvent>();
+  const finish = (invoke: HistoryEvent, completion: HistoryEvent | null): void => {
+    if (invoke.f === 'send') sends.push(sendOperation(invoke, completion));
+    else if (invoke.f === 'poll') polls.push(pollOperation(invoke, completion));
+  };
+  history.forEach((event, position) => {
+    assert(event.index === position, () => `history event at position ${position} has index ${event.index}`);
+    if (event.process === NEMESIS) return;
+    const invoke = pending.get(event.process);
+    if (event.type === 'invoke') {
+      assert(invoke === undefined, () => `process ${event.process} invoked at ${event.index} while busy`);
+      pending.set(event.process, event);
+      const resetsConsumer = event.f === 'assign' || event.f === 'crash';
+      if (resetsConsumer) consumerResets.push({ process: event.process, invokeIndex: event.index });
+      return;
+    }
+    assert(invoke !== undefined, () => `event ${event.index} completes nothing for process ${event.process}`);
+    assert(invoke.f === event.f, () => `event ${event.index} completes a ${invoke.f} with a ${event.f}`);
+    pending.delete(event.process);
+    finish(invoke, event);
+  });
+  for (const invoke of pending.values()) finish(invoke, null);
+  // Every check identifies a record by its key and value, so the workload must never repeat a pair.
+  const sentValues = new Set(sends.map((send) => `${send.key}:${send.value}`));
+  assert(sentValues.size === sends.length, 'every send carries a value unique within its key');
+  return { sends, polls, consumerResets };
+}
+
+function times(invoke: HistoryEvent, completion: HistoryEvent | null): OperationTimes {
+  if (completion !== null) {
+    assert(completion.time >= invoke.time, () => `event ${completion.index} completes before its invoke`);
+  }
+  return {
+    process: invoke.process,
+    outcome: completion === null ? 'info' : outcomeOf(completion),
+    invokeIndex: invoke.index,
+    completeIndex: completion?.index ?? null,
+    invokeTime: invoke.time,
+    completeTime: completion?.time ?? null,
+  };
+}
+
+function outcomeOf(completion: HistoryEvent): Outcome {
+  const type = completion.type;
+  assert(type !== 'invoke', () => `event ${completion.index} is an invoke, not a completion`);
+  return type;
+}
+
+function sendOperation(invoke: HistoryEvent, completion: HistoryEvent | null): SendOperation {
+  const base = times(invoke, completion);
+  const sent = invoke.value as SendValue;
+  assert(Number.isSafeInteger(sent.key) && Number.isSafeInteger(sent.value), () => `bad send at ${invoke.index}`);
+  const result = completion?.value as SendValue | null | undefined;
+  const offset = base.outcome === 'ok' ? result?.offset : undefined;
+  assert(base.outcome !== 'ok' || (offset !== undefined && Number.isSafeInteger(offset) && offset >= 0),
+    () => `ok send ${completion?.index} carries no offset`);
+  assert(result === null || result === undefined || (result.key === sent.key && result.value === sent.value),
+    () => `send completion ${completion?.index} names another key or value than its invoke`);
+  return { ...base, key: sent.key, value: sent.value, offset: offset ?? null };
+}
+
+function pollOperation(invoke: HistoryEvent, completion: HistoryEvent | null): PollOperation {
+  const base = times(invoke, completion);
+  const records = new Map<number, readonly ReadRecord[]>();
+  if (base.outcome === 'ok') {
+    const polled = (completion?.value as PollValue | null | undefined)?.records ?? {};
+    for (const [name, keyRecords] of Object.entries(polled)) {
+      const key = Number(name);
+      assert(Number.isSafeInteger(key) && key >= 0, () => `poll ${completion?.index} reads bad key ${name}`);
+      for (const [offset, value] of keyRecords) {
+        assert(Number.isSafeInteger(offset) && offset >= 0 && Number.isSafeInteger(value),
+          () => `poll ${completion?.index} reads a bad record of key ${key}`);
+      }
+      if (keyRecords.length > 0) records.set(key, keyRecords);
+    }
+  }
+  return { ...base, records };
+}

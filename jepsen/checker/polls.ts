@@ -1,0 +1,71 @@
+/**
+ * Consumer order checks (Jepsen kafka.clj `poll-skip+nonmonotonic-cases` and
+ * `int-poll-skip+nonmonotonic-cases`). A consumer with a fixed assignment must read each key as a
+ * contiguous, ascending walk of the version order: each record one version-order index after the
+ * one before it, within a poll and from one ok poll of a process to its next. An assign or crash
+ * by the process starts its walk over. Only ok polls count: our client rolls a failed poll's
+ * position back, as Jepsen's does.
+ */
+import { assert } from '../../raft/core/assert.js';
+import type { ProcessId } from '../history.js';
+import type { Anomaly, AnomalyType } from '../verdict.js';
+import type { Operations, PollOperation } from './operations.js';
+import type { VersionOrders } from './version_order.js';
+import { versionIndexOf } from './version_order.js';
+
+interface ReadPoint {
+  readonly offset: number;
+  readonly versionIndex: number;
+  readonly pollIndex: number;
+}
+
+export function pollOrderAnomalies(operations: Operations, orders: VersionOrders): Anomaly[] {
+  const anomalies: Anomaly[] = [];
+  const steps: { readonly index: number; readonly poll: PollOperation | null; readonly process: ProcessId }[] = [
+    ...operations.polls.filter((poll) => poll.outcome === 'ok')
+      .map((poll) => ({ index: poll.invokeIndex, poll, process: poll.process })),
+    ...operations.consumerResets.map((reset) => ({ index: reset.invokeIndex, poll: null, process: reset.process })),
+  ].sort((a, b) => a.index - b.index);
+  const lastReads = new Map<ProcessId, Map<number, ReadPoint>>();
+  for (const step of steps) {
+    if (step.poll === null) {
+      lastReads.delete(step.process);
+      continue;
+    }
+    const positions = lastReads.get(step.process) ?? new Map<number, ReadPoint>();
+    lastReads.set(step.process, positions);
+    const pollIndex = step.poll.completeIndex;
+    assert(pollIndex !== null, 'an ok poll completed');
+    for (const [key, records] of step.poll.records) {
+      const log = orders.get(key);
+      assert(log !== undefined, () => `key ${key}, read by poll ${pollIndex}, has a version order`);
+      const points = records.map(([offset]) => ({ offset, versionIndex: versionIndexOf(log, offset), pollIndex }));
+      let previous = positions.get(key);
+      points.forEach((point, i) => {
+        const anomaly = previous === undefined ? null : i === 0 ?
+          compare(key, previous, point, 'poll-skip', 'nonmonotonic-poll') :
+          compare(key, previous, point, 'int-poll-skip', 'int-nonmonotonic-poll');
+        if (anomaly !== null) anomalies.push(anomaly);
+        previous = point;
+      });
+      if (previous !== undefined) positions.set(key, previous);
+    }
+  }
+  return anomalies;
+}
+
+/** The next read must be exactly one version-order index after the previous one. */
+function compare(key: number, previous: ReadPoint, next: ReadPoint, skip: AnomalyType, nonmonotonic: AnomalyType):
+  Anomaly | null {
+  const delta = next.versionIndex - previous.versionIndex;
+  if (delta === 1) return null;
+  const type = delta > 1 ? skip : nonmonotonic;
+  const what = delta > 1 ? `skipping ${delta - 1} version(s)` : 'going back';
+  const within = previous.pollIndex === next.pollIndex ? `within poll ${next.pollIndex}` :
+    `from poll ${previous.pollIndex} to poll ${next.pollIndex}`;
+  return {
+    type, key,
+    description: `key ${key} read offset ${previous.offset} then ${next.offset} ${within}, ${what}`,
+    evidence: { key, previous, next, delta },
+  };
+}

@@ -1,0 +1,58 @@
+/**
+ * Builds small histories by hand for checker tests. Each call records one event at the next tick of
+ * a virtual clock (1 µs apart), so the order of calls is the order in time; `begin*` and `end*`
+ * interleave operations to make them concurrent, the one-call helpers run an operation alone.
+ */
+import type { EventType, HistoryEvent, ProcessId, ReadRecord } from '../../jepsen/history.js';
+
+export class HistoryBuilder {
+  private readonly events: HistoryEvent[] = [];
+
+  private record(process: ProcessId, type: EventType, f: HistoryEvent['f'], value: HistoryEvent['value']): number {
+    const index = this.events.length;
+    this.events.push({ index, time: (index + 1) * 1000, process, type, f, value });
+    return index;
+  }
+
+  beginSend(process: number, key: number, value: number): this {
+    this.record(process, 'invoke', 'send', { key, value });
+    return this;
+  }
+
+  /** Completes a send: ok with the offset it got, or fail / info without one. */
+  endSend(process: number, key: number, value: number, outcome: number | 'fail' | 'info'): this {
+    if (typeof outcome === 'number') this.record(process, 'ok', 'send', { key, value, offset: outcome });
+    else this.record(process, outcome, 'send', { key, value });
+    return this;
+  }
+
+  send(process: number, key: number, value: number, outcome: number | 'fail' | 'info'): this {
+    return this.beginSend(process, key, value).endSend(process, key, value, outcome);
+  }
+
+  beginPoll(process: number): this {
+    this.record(process, 'invoke', 'poll', {});
+    return this;
+  }
+
+  /** Completes a poll: ok with the records it returned per key, or fail / info. */
+  endPoll(process: number, records: Readonly<Record<number, readonly ReadRecord[]>> | 'fail' | 'info'): this {
+    if (typeof records === 'string') this.record(process, records, 'poll', {});
+    else this.record(process, 'ok', 'poll', { records });
+    return this;
+  }
+
+  poll(process: number, records: Readonly<Record<number, readonly ReadRecord[]>> | 'fail' | 'info'): this {
+    return this.beginPoll(process).endPoll(process, records);
+  }
+
+  assign(process: number, keys: readonly number[]): this {
+    this.record(process, 'invoke', 'assign', { keys, seekToBeginning: true });
+    this.record(process, 'ok', 'assign', { keys, seekToBeginning: true });
+    return this;
+  }
+
+  history(): readonly HistoryEvent[] {
+    return this.events;
+  }
+}
