@@ -112,6 +112,13 @@ async function startCursor(context: LogContext, segments: readonly Segment[], fi
     }
     dropped += 1;
   }
+  if (anchor !== undefined) {
+    const verified = lastIntactLocation(context, segments, anchor);
+    if (verified !== anchor) {
+      dropped += anchor.index - (verified?.index ?? firstIndex - 1);
+      anchor = verified;
+    }
+  }
   const firstSegment = segments[0];
   assert(firstSegment !== undefined, 'at least one segment');
   const cursor: ScanCursor = anchor === undefined
@@ -129,6 +136,33 @@ async function startCursor(context: LogContext, segments: readonly Segment[], fi
   await maps.removeFrom(logId, cursor.expectedIndex, cursor.expectedOffset ?? 0);
   cursor.timeIndexMaxMs = maps.lastTimeEntry(logId)?.timestampMs ?? -1;
   return cursor;
+}
+
+/**
+ * The index only proves the anchor's own frame intact. Damage inside the last segment below it (a bad
+ * sector, a flipped byte) would otherwise surface only when a committed entry is read, so the
+ * active segment is CRC-checked up to the anchor, and the anchor moves back before the first bad
+ * frame; scanTail then cuts the log there. Closed segments are checked on read (CorruptSegmentError).
+ */
+function lastIntactLocation(context: LogContext, segments: readonly Segment[], anchor: EntryLocation):
+  EntryLocation | undefined {
+  const last = segments[segments.length - 1];
+  if (last?.baseIndex !== anchor.segmentBaseIndex) return anchor;
+  const end = anchor.position + anchor.frameBytes;
+  const walk = walkFrames(last, 0, { readAheadBytes: 4 * context.config.readAheadBytes,
+    frameBytesMax: context.config.frameBytesMax, verifyCrc: true });
+  let lastGood: EntryLocation | undefined;
+  for (let step = walk.next(); ; step = walk.next()) {
+    if (step.done === true) {
+      if (step.value.problem === null || step.value.position >= end) return anchor;
+      break;
+    }
+    if (step.value.position >= end) return anchor;
+    lastGood = locationOf(step.value.header, last.baseIndex, step.value.position);
+  }
+  context.logger.warn({ file: last.file, anchorIndex: anchor.index, lastIntactIndex: lastGood?.index ?? null },
+    'a damaged frame lies below the last indexed entry of the active segment');
+  return lastGood ?? context.maps.location(context.logId, last.baseIndex - 1);
 }
 
 function frameMatchesLocation(context: LogContext, segments: readonly Segment[], location: EntryLocation): boolean {

@@ -105,6 +105,18 @@ describe('Log recovery', () => {
     await reopenAndCheck(300);
   });
 
+  it('cuts the log before a damaged frame inside the active segment, even with the index intact after it',
+    async () => {
+      await writeLog(300);
+      const last = segmentPaths(directory, LOG).at(-1)!;
+      const frames = framePositions(last);
+      assert.ok(frames.length >= 3, 'the active segment holds several frames');
+      const victim = frames[Math.floor(frames.length / 2)]!;
+      flipByte(last, victim.position + 60);
+      await reopenAndCheck(victim.index - 1);
+      assert.ok(logger.warnings().some((line) => line.message.includes('damaged frame lies below')));
+    });
+
   it('drops index entries that point past the end of the files', async () => {
     await writeLog(300);
     const files = segmentPaths(directory, LOG);
