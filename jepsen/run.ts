@@ -95,6 +95,10 @@ function printVerdict(outcome: RunOutcome, drainText: string): void {
 
 export async function runJepsen(options: RunOptions, command: string): Promise<RunOutcome> {
   const folder = path.resolve(options.out);
+  // A run on a folder that already holds one would start its brokers on the old data.
+  if (fs.existsSync(folder) && fs.readdirSync(folder).length > 0) {
+    throw new Error(`--out ${folder} is not empty; give a new folder`);
+  }
   fs.mkdirSync(folder, { recursive: true });
   const startedAt = new Date().toISOString();
   const prng = new SeededPrng(options.seed);
