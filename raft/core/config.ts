@@ -20,6 +20,8 @@ export const Mutation = {
   leaderSelfAckEarly: 'leader_self_ack_early',
   /** Voter may grant a second vote in the same term. */
   voteTwice: 'vote_twice',
+  /** A replica that lost entries below its commit votes and campaigns anyway (InitialState.recoveringThrough). */
+  ignoreRecovering: 'ignore_recovering',
 } as const;
 export type Mutation = (typeof Mutation)[keyof typeof Mutation];
 

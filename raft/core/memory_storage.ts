@@ -8,20 +8,27 @@ import type { ConfState, Entry, HardState, Snapshot } from './entries.js';
 import { emptyConfState, emptyHardState, entrySizeBytes } from './entries.js';
 import type { RaftIndex, Term } from './ids.js';
 import type { InitialState, LogStorage } from './storage.js';
-import { StorageError } from './storage.js';
+import { StorageError, clampedInitialState } from './storage.js';
 
 export class MemoryStorage implements LogStorage {
   private hardStateValue: HardState = emptyHardState;
   private snapshotValue: Snapshot;
   /** entriesValue[i] has index snapshotIndex + 1 + i. */
   private entriesValue: Entry[] = [];
+  /**
+   * Durable: the last index of the log before a dropDurableSuffix, until the log reaches it again
+   * (0 then). It survives crashes, unlike a clamped commit, which the next hard state overwrites.
+   */
+  private lostThroughIndex: RaftIndex = 0;
 
   constructor(confState: ConfState = emptyConfState) {
     this.snapshotValue = { metadata: { index: 0, term: 0, conf: confState }, data: new Uint8Array(0) };
   }
 
+  /** A log that lost entries clamps its commit and reports what it lost (clampedInitialState). */
   initialState(): InitialState {
-    return { hardState: this.hardStateValue, confState: this.snapshotValue.metadata.conf };
+    return clampedInitialState(this.hardStateValue, this.snapshotValue.metadata.conf, this.lastIndex(),
+      this.lostThroughIndex);
   }
 
   hardState(): HardState {
@@ -80,6 +87,23 @@ export class MemoryStorage implements LogStorage {
       assert(entry.index === offset + this.entriesValue.length, 'appended entries must be contiguous');
       this.entriesValue.push(entry);
     }
+    this.forgetLossOnceRecovered();
+  }
+
+  /**
+   * TEST ONLY: loses the durable entries from fromIndex on, as a corrupt segment tail would (the
+   * simulator's disk fault). The snapshot is kept, so fromIndex must lie above it.
+   */
+  dropDurableSuffix(fromIndex: RaftIndex): void {
+    const offset = this.snapshotValue.metadata.index + 1;
+    assert(fromIndex >= offset, () => `drop from ${fromIndex} below first index ${offset}`);
+    if (fromIndex > this.lastIndex()) return;
+    this.lostThroughIndex = Math.max(this.lostThroughIndex, this.lastIndex());
+    this.entriesValue.length = fromIndex - offset;
+  }
+
+  private forgetLossOnceRecovered(): void {
+    if (this.lastIndex() >= this.lostThroughIndex) this.lostThroughIndex = 0;
   }
 
   /** Replaces the whole log by a snapshot received from the leader. */
@@ -87,6 +111,7 @@ export class MemoryStorage implements LogStorage {
     assert(snapshot.metadata.index >= this.snapshotValue.metadata.index, 'snapshot must not go back');
     this.snapshotValue = snapshot;
     this.entriesValue = [];
+    this.forgetLossOnceRecovered();
   }
 
   /** Records a snapshot the host's state machine made at index (<= last index). */
@@ -107,6 +132,7 @@ export class MemoryStorage implements LogStorage {
     copy.hardStateValue = this.hardStateValue;
     copy.snapshotValue = this.snapshotValue;
     copy.entriesValue = this.entriesValue.slice();
+    copy.lostThroughIndex = this.lostThroughIndex;
     return copy;
   }
 }

@@ -68,6 +68,10 @@ export class Progress {
    * may still match. Returns false for a stale rejection.
    */
   maybeDecrTo(rejected: RaftIndex, matchHint: RaftIndex): boolean {
+    if (this.state !== ProgressState.snapshot && rejected <= this.match && matchHint < this.match) {
+      this.forgetLostMatch(matchHint);
+      return true;
+    }
     if (this.state === ProgressState.replicate) {
       if (rejected <= this.match) return false;
       this.next = this.match + 1;
@@ -78,6 +82,18 @@ export class Progress {
     this.probeSent = false;
     assert(this.next > this.match, 'next must stay above match');
     return true;
+  }
+
+  /**
+   * The follower's log ends below an index it acknowledged: it lost entries to a disk fault
+   * (storage.ts, recoveringThrough), and probing above the stale match would never reach it. A
+   * duplicated old rejection lands here too; it costs a re-probe, never safety, as the commit
+   * index only grows.
+   */
+  private forgetLostMatch(matchHint: RaftIndex): void {
+    this.match = matchHint;
+    this.resetState(ProgressState.probe);
+    this.next = matchHint + 1;
   }
 
   /** Records an append sent with entries up to lastIndex (count entries). */

@@ -52,6 +52,7 @@ export class Raft {
   readonly mutated: {
     readonly commitAnyTerm: boolean; readonly voteWithoutLogCheck: boolean; readonly truncate: boolean;
     readonly ackBeforePersist: boolean; readonly leaderSelfAckEarly: boolean; readonly voteTwice: boolean;
+    readonly ignoreRecovering: boolean;
   };
 
   constructor(config: RaftConfig, storage: LogStorage) {
@@ -71,6 +72,7 @@ export class Raft {
       ackBeforePersist: hasMutation(config, Mutation.ackBeforePersist),
       leaderSelfAckEarly: hasMutation(config, Mutation.leaderSelfAckEarly),
       voteTwice: hasMutation(config, Mutation.voteTwice),
+      ignoreRecovering: hasMutation(config, Mutation.ignoreRecovering),
     };
     this.becomeFollower(initial.hardState.term, noNode);
     this.vote = initial.hardState.vote;
@@ -88,7 +90,7 @@ export class Raft {
    * voter has no one to recover from, so it never waits.
    */
   recovering(): boolean {
-    if (this.log.lastIndex() >= this.recoveringThrough) return false;
+    if (this.mutated.ignoreRecovering || this.log.lastIndex() >= this.recoveringThrough) return false;
     const voters = this.tracker.voters();
     return !(voters.length === 1 && voters[0] === this.id);
   }

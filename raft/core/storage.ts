@@ -23,7 +23,8 @@ export interface InitialState {
   readonly confState: ConfState;
   /**
    * Set when entries up to this index were durable once but the log lost them (a corrupt or torn
-   * segment tail cut below the persisted commit index). Until its log reaches this index again,
+   * segment tail). It must cover every entry the replica may have acknowledged, not just its
+   * persisted commit (see clampedInitialState). Until its log reaches this index again,
    * from a leader, the replica neither votes nor campaigns: otherwise it could help elect a leader
    * that lacks entries it had acknowledged, and lose committed data.
    */
@@ -43,6 +44,20 @@ export interface LogStorage {
   entries(lo: RaftIndex, hiExclusive: RaftIndex, bytesMax: number): readonly Entry[] | StorageError;
   /** The latest snapshot, or unavailable while the host is still producing one. */
   snapshot(): Snapshot | StorageError;
+}
+
+/**
+ * The initial state of a log that may have lost entries it once held durably. The commit is
+ * clamped to the log, as the core asserts it never runs past it, and recoveringThrough names the
+ * highest index lost: the old commit, or lostThroughIndex when the storage knows how far its log
+ * once reached. The commit alone is not enough: a replica acknowledges entries before it learns
+ * they are committed, and a leader may commit them on that acknowledgement after the loss.
+ */
+export function clampedInitialState(hardState: HardState, confState: ConfState, lastIndex: RaftIndex,
+  lostThroughIndex: RaftIndex = 0): InitialState {
+  const recoveringThrough = Math.max(hardState.commit, lostThroughIndex);
+  if (recoveringThrough <= lastIndex) return { hardState, confState };
+  return { hardState: { ...hardState, commit: Math.min(hardState.commit, lastIndex) }, confState, recoveringThrough };
 }
 
 export function isStorageError(value: unknown): value is StorageError {

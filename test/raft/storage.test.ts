@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import type { Entry } from '../../raft/core/index.js';
 import { AssertionError, MemoryStorage, SeededPrng, StorageError } from '../../raft/core/index.js';
 import { Inflights } from '../../raft/core/inflights.js';
+import { Progress, ProgressState } from '../../raft/core/progress.js';
 import { decodeConfChange, encodeConfChange } from '../../raft/core/conf_change.js';
 
 function entries(from: number, to: number, term: number): Entry[] {
@@ -45,6 +46,34 @@ test('storage contract: append deletes the conflicting suffix; gaps are programm
   equal(storage.lastIndex(), 4);
   deepEqual([1, 2, 3, 4].map((i) => storage.term(i)), [1, 1, 2, 2]);
   throws(() => { storage.append(entries(7, 7, 2)); }, AssertionError);
+});
+
+test('storage contract: a log that lost durable entries clamps its commit and reports what it lost', () => {
+  const storage = new MemoryStorage();
+  storage.append(entries(1, 10, 1));
+  storage.createSnapshot(3, { voters: [1, 2, 3], learners: [] }, new Uint8Array(0));
+  storage.setHardState({ term: 1, vote: 1, commit: 6 });
+  throws(() => { storage.dropDurableSuffix(3); }, AssertionError, 'the snapshot is never lost');
+  storage.dropDurableSuffix(5);
+  const lost = storage.initialState();
+  deepEqual(lost.hardState, { term: 1, vote: 1, commit: 4 });
+  // Entries 7..10 were above the commit but may have been acknowledged: they count as lost too.
+  equal(lost.recoveringThrough, 10);
+  // The clamped commit is written back by the next hard state; the loss must still be reported.
+  storage.setHardState({ term: 2, vote: 0, commit: 4 });
+  equal(storage.initialState().recoveringThrough, 10);
+  storage.append(entries(5, 10, 2));
+  equal(storage.initialState().recoveringThrough, undefined, 'the log reached the lost index again');
+});
+
+test('progress rule: a follower whose log ends below its acknowledged match is probed from its end', () => {
+  const progress = new Progress(1, 4, false);
+  progress.maybeUpdate(10);
+  progress.becomeReplicate();
+  equal(progress.maybeDecrTo(10, 12), false, 'a stale rejection above the match is ignored');
+  equal(progress.maybeDecrTo(10, 7), true);
+  equal(progress.state, ProgressState.probe);
+  deepEqual([progress.match, progress.next], [7, 8]);
 });
 
 test('inflights rule: the window is bounded and frees by acknowledged index', () => {

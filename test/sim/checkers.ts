@@ -37,6 +37,11 @@ export class SafetyChecker {
   private readonly appliedChains: number[] = [];
   private readonly entries = new Map<number, Map<number, EntryRecord>>();
   private readonly views = new Map<NodeId, NodeView>();
+  /**
+   * Node -> index -> term of entries it held durably and then lost to a disk fault. A leader may
+   * still count such an entry from the node's earlier ack; recovering() is what keeps that safe.
+   */
+  private readonly lostEntries = new Map<NodeId, Map<number, number>>();
   readonly acked: AckedProposal[] = [];
   maxAckedIndex = 0;
   maxCommittedIndex = 0;
@@ -116,12 +121,35 @@ export class SafetyChecker {
     const voters = raw.raft.tracker.voters();
     let durable = 0;
     for (const voter of voters) {
-      const storage = this.storageOf(voter);
-      if (storage.firstIndex() > commit || storage.term(commit) === term) durable += 1;
+      if (this.heldDurably(voter, commit, term)) durable += 1;
     }
     if (durable < Math.floor(voters.length / 2) + 1) {
       throw new Violation('commit durability', `leader ${id} committed ${commit} (term ${term}) durable on ` +
         `only ${durable} of ${voters.length} voters`);
+    }
+  }
+
+  /**
+   * Whether the node holds (index, term) durably, or held it until a disk fault cut its log below
+   * index; a node that lost nothing is judged on its storage alone.
+   */
+  private heldDurably(id: NodeId, index: number, term: number): boolean {
+    const storage = this.storageOf(id);
+    if (storage.firstIndex() > index || storage.term(index) === term) return true;
+    return storage.lastIndex() < index && this.lostEntries.get(id)?.get(index) === term;
+  }
+
+  /** A disk fault is about to drop node's durable entries from fromIndex on: remember them. */
+  onDiskLoss(id: NodeId, fromIndex: number): void {
+    const storage = this.storageOf(id);
+    let lost = this.lostEntries.get(id);
+    if (lost === undefined) {
+      lost = new Map();
+      this.lostEntries.set(id, lost);
+    }
+    for (let index = fromIndex; index <= storage.lastIndex(); index++) {
+      const term = storage.term(index);
+      if (!isStorageError(term)) lost.set(index, term);
     }
   }
 

@@ -27,6 +27,13 @@ export interface FaultPlan {
   readonly appendBytesMax: number;
   /** Compact the log once this many applied entries are above the snapshot (0: never). */
   readonly compactEntries: number;
+  /**
+   * On a crash: chance that the node also loses a durable suffix of its log (a corrupt segment
+   * tail), possibly below its commit. Budgeted: one node at a time, until it has caught up.
+   */
+  readonly diskLossProbability: number;
+  /** A disk loss drops 1..diskLossEntriesMax entries from the end of the log. */
+  readonly diskLossEntriesMax: number;
 }
 
 function pick<T>(prng: Prng, values: readonly T[]): T {
@@ -50,6 +57,9 @@ export function drawFaultPlan(prng: Prng): FaultPlan {
     readProbability: pick(prng, [0, 0.05, 0.2]),
     appendBytesMax: pick(prng, [64, 128, 1024]),
     compactEntries: pick(prng, [0, 8, 30]),
+    // Drawn last, so that the other rates of a seed stay what they were before disk faults.
+    diskLossProbability: pick(prng, [0, 0.2, 0.5, 1]),
+    diskLossEntriesMax: pick(prng, [2, 8, 30]),
   };
 }
 

@@ -19,7 +19,7 @@ test('simulator: >= 2000 seeds of 3- and 5-node clusters keep safety and ' +
   const startedMs = performance.now();
   const totals: SimStats = { ticks: 0, messagesSent: 0, crashes: 0, leaderChanges: 0, acked: 0,
     confChanges: 0,
-    transfers: 0, reads: 0, snapshotsSent: 0 };
+    transfers: 0, reads: 0, snapshotsSent: 0, diskLosses: 0, diskLossesBelowCommit: 0 };
   let ran = 0;
   for (let seed = 1; seed <= seedsTarget; seed++) {
     if (performance.now() - startedMs > timeBoxMs) break;
@@ -34,7 +34,8 @@ test('simulator: >= 2000 seeds of 3- and 5-node clusters keep safety and ' +
     `totals ${JSON.stringify(totals)}`);
   ok(ran >= seedsMin, `only ${ran} seeds ran inside the ${timeBoxMs / 1000} s time box`);
   // Every fault and feature kind must actually have happened, or the run proves little.
-  const kinds = ['crashes', 'leaderChanges', 'confChanges', 'transfers', 'reads', 'snapshotsSent'] as const;
+  const kinds = ['crashes', 'leaderChanges', 'confChanges', 'transfers', 'reads', 'snapshotsSent',
+    'diskLosses', 'diskLossesBelowCommit'] as const;
   for (const key of kinds) {
     ok(totals[key] > 0, `no ${key} across all seeds`);
   }

@@ -1,14 +1,16 @@
 /**
  * The deterministic simulator: a cluster of SimNodes on a SimNetwork, driven tick by tick from
  * one seed. A fault phase mixes network faults, partitions, crashes with lost unsynced writes,
- * membership changes, leadership transfers, reads and client proposals; then every fault heals
- * and the cluster must elect a leader and commit a new proposal within a tick bound. Safety
- * invariants are checked after every step (checkers.ts).
+ * disk faults that lose a durable log suffix (disk_loss.ts), membership changes, leadership
+ * transfers, reads and client proposals; then every fault heals and the cluster must elect a
+ * leader and commit a new proposal within a tick bound. Safety invariants are checked after
+ * every step (checkers.ts).
  */
 import type { Message, Mutation, NodeId, RawNode, Ready } from '../../raft/core/index.js';
 import { ConfChangeType, Role, SeededPrng, makeConfig } from '../../raft/core/index.js';
 import { SafetyChecker, Violation } from './checkers.js';
 import { describeMessage } from './describe.js';
+import { DiskLossBudget, diskLossVotersMin, drawDiskLoss, membershipSettled } from './disk_loss.js';
 import type { FaultPlan } from './fault_plan.js';
 import { drawFaultPlan } from './fault_plan.js';
 import { applyRandomPartition } from './partitions.js';
@@ -28,6 +30,8 @@ export interface SimOptions {
   readonly traceEventsMax: number;
   /** Override the drawn fault plan (e.g. a calm run). */
   readonly plan?: FaultPlan;
+  /** Override some rates of the drawn plan (e.g. disk loss on every crash). */
+  readonly planOverrides?: Partial<FaultPlan>;
 }
 
 export interface SimStats {
@@ -40,6 +44,9 @@ export interface SimStats {
   transfers: number;
   reads: number;
   snapshotsSent: number;
+  diskLosses: number;
+  /** Disk losses that cut the log below the node's persisted commit. */
+  diskLossesBelowCommit: number;
 }
 
 const groupId = 1;
@@ -53,7 +60,7 @@ export class SimCluster {
   readonly checker: SafetyChecker;
   readonly trace: Trace;
   readonly stats: SimStats = { ticks: 0, messagesSent: 0, crashes: 0, leaderChanges: 0, acked: 0,
-    confChanges: 0, transfers: 0, reads: 0, snapshotsSent: 0 };
+    confChanges: 0, transfers: 0, reads: 0, snapshotsSent: 0, diskLosses: 0, diskLossesBelowCommit: 0 };
   tick = 0;
   private nextProposalId = 1;
   private nextReadContext = 1;
@@ -61,10 +68,11 @@ export class SimCluster {
   private healedTick = 0;
   livenessAckIndex = 0;
   private readonly roles = new Map<NodeId, string>();
+  private readonly diskLossBudget = new DiskLossBudget();
 
   constructor(readonly options: SimOptions) {
     this.prng = new SeededPrng(options.seed);
-    this.plan = options.plan ?? drawFaultPlan(this.prng);
+    this.plan = { ...(options.plan ?? drawFaultPlan(this.prng)), ...options.planOverrides };
     this.network = new SimNetwork(this.prng);
     this.network.faults = { dropProbability: this.plan.dropProbability,
       duplicateProbability: this.plan.duplicateProbability, delayTicksMax: this.plan.delayTicksMax,
@@ -246,6 +254,21 @@ export class SimCluster {
     node.restartTick = this.tick + 1 + this.prng.nextInt(this.plan.restartDelayTicksMax);
     this.stats.crashes += 1;
     this.trace.add(this.tick, () => `node ${node.id} CRASHED (kept ${torn} of ${entries} unsynced entries)`);
+    if (this.prng.nextFloat() < this.plan.diskLossProbability) this.loseDisk(node);
+  }
+
+  /** The crashed node's disk also lost a durable suffix of its log, if the budget allows it. */
+  private loseDisk(node: SimNode): void {
+    if (!this.diskLossBudget.allows(node) || !membershipSettled(this.nodes)) return;
+    // The bootstrap wrote one config entry per initial voter (see drawDiskLoss).
+    const loss = drawDiskLoss(node, this.prng, this.plan.diskLossEntriesMax, this.options.nodeCount);
+    if (loss === undefined) return;
+    node.loseDurableSuffix(loss.fromIndex, this.checker);
+    this.diskLossBudget.record(node, loss);
+    this.stats.diskLosses += 1;
+    if (loss.fromIndex <= loss.commitBefore) this.stats.diskLossesBelowCommit += 1;
+    this.trace.add(this.tick, () => `node ${node.id} DISK LOST entries ${loss.fromIndex}..${loss.lastIndexBefore} ` +
+      `(persisted commit ${loss.commitBefore})`);
   }
 
   private injectFaults(): void {
@@ -328,10 +351,12 @@ export class SimCluster {
   private changeMembership(): void {
     const leader = this.leader();
     const raw = leader?.raw;
-    if (leader === undefined || raw === undefined) return;
+    if (leader === undefined || raw === undefined || this.diskLossBudget.outstanding()) return;
     const conf = raw.raft.tracker.conf;
     const outsiders = this.nodes.map((node) => node.id).filter((id) => !raw.raft.tracker.isMember(id));
-    const voterCountMin = Math.max(2, this.options.nodeCount - 1);
+    // With disk faults the voters other than one lost node must still form a quorum.
+    const voterCountMin = Math.max(this.plan.diskLossProbability > 0 ? diskLossVotersMin : 2,
+      this.options.nodeCount - 1);
     const options: { type: ConfChangeType; nodeId: NodeId }[] = [];
     for (const id of outsiders) {
       options.push({ type: ConfChangeType.addLearner, nodeId: id });

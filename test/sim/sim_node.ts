@@ -67,6 +67,12 @@ export class SimNode {
     this.proposals.clear();
   }
 
+  /** A disk fault: the durable log loses its entries from fromIndex on (hard state and snapshot stay). */
+  loseDurableSuffix(fromIndex: number, checker: SafetyChecker): void {
+    checker.onDiskLoss(this.id, fromIndex);
+    this.storage.dropDurableSuffix(fromIndex);
+  }
+
   appendDurably(entries: readonly Entry[], checker: SafetyChecker): void {
     const first = entries[0];
     if (first === undefined) return;
