@@ -86,13 +86,13 @@ export class Raft {
   }
 
   /**
-   * True while the log is still below entries it lost (InitialState.recoveringThrough). A sole
-   * voter has no one to recover from, so it never waits.
+   * True while the log is still below entries it lost (InitialState.recoveringThrough). No
+   * exception for a replica that finds itself the sole voter: the lost entries may be the very
+   * config entries that added the others (seed 3267, 5 nodes), so a group whose only voter lost
+   * data waits for an operator rather than run on without it.
    */
   recovering(): boolean {
-    if (this.mutated.ignoreRecovering || this.log.lastIndex() >= this.recoveringThrough) return false;
-    const voters = this.tracker.voters();
-    return !(voters.length === 1 && voters[0] === this.id);
+    return !this.mutated.ignoreRecovering && this.log.lastIndex() < this.recoveringThrough;
   }
 
   send(message: Message): void {

@@ -48,17 +48,14 @@ export class DiskLossBudget {
 }
 
 /**
- * Draws how much of node's durable log is lost: 1..entriesMax entries, never the snapshot, and
- * never the bootstrap entries (index <= keptThroughIndex). KNOWN ISSUE kept out on purpose:
- * bootstrap entries are one add_voter each, so a log cut to its first entry rebuilds the config
- * {self}, and Raft.recovering() lets a sole voter elect itself with committed entries missing
- * (seed 3267 with 5 nodes fails leader completeness once keptThroughIndex is 0).
+ * Draws how much of node's durable log is lost: 1..entriesMax entries, never the snapshot. The cut
+ * may reach the bootstrap config entries (a replica that then sees itself as the sole voter must
+ * still wait: seed 3267 with 5 nodes broke leader completeness while it did not).
  */
-export function drawDiskLoss(node: SimNode, prng: Prng, entriesMax: number,
-  keptThroughIndex: number): DiskLoss | undefined {
+export function drawDiskLoss(node: SimNode, prng: Prng, entriesMax: number): DiskLoss | undefined {
   const storage = node.storage;
   const lastIndexBefore = storage.lastIndex();
-  const fromIndex = Math.max(storage.firstIndex(), keptThroughIndex + 1, lastIndexBefore - prng.nextInt(entriesMax));
+  const fromIndex = Math.max(storage.firstIndex(), lastIndexBefore - prng.nextInt(entriesMax));
   if (fromIndex > lastIndexBefore) return undefined;
   return { fromIndex, lastIndexBefore, commitBefore: storage.hardState().commit };
 }

@@ -261,7 +261,7 @@ export class SimCluster {
   private loseDisk(node: SimNode): void {
     if (!this.diskLossBudget.allows(node) || !membershipSettled(this.nodes)) return;
     // The bootstrap wrote one config entry per initial voter (see drawDiskLoss).
-    const loss = drawDiskLoss(node, this.prng, this.plan.diskLossEntriesMax, this.options.nodeCount);
+    const loss = drawDiskLoss(node, this.prng, this.plan.diskLossEntriesMax);
     if (loss === undefined) return;
     node.loseDurableSuffix(loss.fromIndex, this.checker);
     this.diskLossBudget.record(node, loss);
