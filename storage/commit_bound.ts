@@ -15,7 +15,9 @@ import type { LogContext } from './log_context.js';
 
 export async function boundCommitByLog(context: LogContext, lastIndex: number): Promise<void> {
   const state = context.hardStates.load(context.logId);
-  if (state.commit <= lastIndex || context.fsyncSkipped !== true) return;
+  if (context.fsyncSkipped !== true) return;
+  await context.hardStates.lowerHighWater(context.logId, lastIndex);
+  if (state.commit <= lastIndex) return;
   context.logger.error({ log: context.name, commit: state.commit, lastIndex, lostEntries: state.commit - lastIndex },
     'DURABILITY VIOLATED (fsync is off): committed entries were lost in a crash; clamping the commit index to the log');
   await context.hardStates.save(context.logId, { ...state, commit: lastIndex });

@@ -500,6 +500,7 @@ export class Log {
       this.lastTermValue = termBefore;
       this.nextOffsetValue = cut.baseOffset;
       this.durableIndexValue = Math.min(this.durableIndexValue, index - 1);
+      await this.context.hardStates.lowerHighWater(this.context.logId, index - 1);
       this.pending = this.pending.filter((location) => location.index < index);
       this.pendingTimes = this.pendingTimes.filter((time) => time.index < index);
       await this.context.maps.removeFrom(this.context.logId, index, cut.baseOffset);
@@ -560,6 +561,7 @@ export class Log {
       this.nextOffsetValue = start.firstOffset;
       this.logStartOffsetValue = start.firstOffset;
       this.durableIndexValue = this.lastIndexValue;
+      await this.context.hardStates.lowerHighWater(this.context.logId, this.lastIndexValue);
       this.timeIndexMaxMs = -1;
     });
   }
@@ -594,10 +596,12 @@ export class Log {
    */
   recoveredHardState(): { readonly hardState: HardState; readonly lostThrough: number | null } {
     const stored = this.hardState();
-    if (stored.commit <= this.lastIndexValue) return { hardState: stored, lostThrough: null };
-    this.context.logger.error({ log: this.name, commit: stored.commit, lastIndex: this.lastIndexValue },
-      'the log lost entries below its persisted commit index; recovering them from peers before voting');
-    return { hardState: { ...stored, commit: this.lastIndexValue }, lostThrough: stored.commit };
+    const highWater = this.context.hardStates.highWater(this.context.logId);
+    const lostThrough = Math.max(stored.commit, highWater);
+    if (lostThrough <= this.lastIndexValue) return { hardState: stored, lostThrough: null };
+    this.context.logger.error({ log: this.name, commit: stored.commit, highWater, lastIndex: this.lastIndexValue },
+      'the log lost entries it had made durable; recovering them from peers before voting');
+    return { hardState: { ...stored, commit: Math.min(stored.commit, this.lastIndexValue) }, lostThrough };
   }
 
   /**
@@ -610,7 +614,7 @@ export class Log {
     // mark that keeps this replica out of elections, across restarts too (recoveredHardState).
     const stored = this.context.hardStates.load(this.context.logId).commit;
     const commit = stored > this.lastIndexValue ? stored : state.commit;
-    await this.context.hardStates.save(this.context.logId, { ...state, commit });
+    await this.context.hardStates.save(this.context.logId, { ...state, commit }, this.durableIndexValue);
   }
 
   async close(): Promise<void> {

@@ -42,7 +42,7 @@ describe('the commit index on opening a log that lost entries', () => {
     let log = await manager.openLog(LOG);
     assert.equal(log.lastIndex, 5);
     assert.deepEqual(log.recoveredHardState(), { hardState: { term: 3, vote: 2, commit: 5 }, lostThrough: 10 });
-    assert.ok(logger.lines.some((line) => line.level === 'error' && /lost entries below/.test(line.message)));
+    assert.ok(logger.lines.some((line) => line.level === 'error' && /lost entries it had made durable/.test(line.message)));
     // A new term and vote are saved, but the mark survives them and a restart.
     await log.saveHardState({ term: 4, vote: 1, commit: 5 });
     await manager.close();
@@ -54,6 +54,31 @@ describe('the commit index on opening a log that lost entries', () => {
     await log.sync();
     await log.saveHardState({ term: 4, vote: 1, commit: 10 });
     assert.deepEqual(log.recoveredHardState(), { hardState: { term: 4, vote: 1, commit: 10 }, lostThrough: null });
+    await manager.close();
+  });
+
+  it('also marks durable entries above the commit as lost, and forgets entries a Raft conflict removed', async () => {
+    let manager = openManager(directory, new RecordingLogger(), false);
+    let log = await manager.openLog(LOG);
+    log.append(entriesFrom(6, 10, 3));
+    await log.sync();
+    await log.saveHardState({ term: 3, vote: 2, commit: 8 });
+    await manager.close();
+    const segment = segmentPaths(directory, LOG)[0]!;
+    fs.truncateSync(segment, framePositions(segment).find((frame) => frame.index === 13)!.position);
+    manager = openManager(directory, new RecordingLogger(), false);
+    log = await manager.openLog(LOG);
+    assert.equal(log.lastIndex, 12);
+    assert.deepEqual(log.recoveredHardState(), { hardState: { term: 3, vote: 2, commit: 8 }, lostThrough: 15 },
+      'entries 13-15 were durable when the hard state was saved: they may have been acknowledged');
+    // Entries 10-15 give way to a new leader's: that loss is Raft's own, not damage.
+    log.append(entriesFrom(13, 3, 3));
+    await log.sync();
+    await log.truncateSuffix(10);
+    await manager.close();
+    manager = openManager(directory, new RecordingLogger(), false);
+    log = await manager.openLog(LOG);
+    assert.deepEqual(log.recoveredHardState(), { hardState: { term: 3, vote: 2, commit: 8 }, lostThrough: null });
     await manager.close();
   });
 

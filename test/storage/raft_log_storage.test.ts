@@ -133,7 +133,7 @@ describe('RaftLogStorage', () => {
       const initial = storage.initialState();
       assert.equal(initial.hardState.commit, first + 4, 'the commit is clamped to what the log still holds');
       assert.equal(initial.recoveringThrough, first + 7);
-      assert.ok(logger.lines.some((line) => line.level === 'error' && /lost entries below/.test(line.message)));
+      assert.ok(logger.lines.some((line) => line.level === 'error' && /lost entries it had made durable/.test(line.message)));
 
       const node = new RawNode(makeConfig(1, 1, new SeededPrng(3)), storage);
       const voteFrom3 = (term: number, lastLogIndex: number): Message => ({ type: MessageType.voteRequest, groupId: 1,
