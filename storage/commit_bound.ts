@@ -16,9 +16,11 @@ import type { LogContext } from './log_context.js';
 export async function boundCommitByLog(context: LogContext, lastIndex: number): Promise<void> {
   const state = context.hardStates.load(context.logId);
   if (context.fsyncSkipped !== true) return;
+  if (state.commit > lastIndex) {
+    context.logger.error({ log: context.name, commit: state.commit, lastIndex, lostEntries: state.commit - lastIndex },
+      'DURABILITY VIOLATED (fsync is off): committed entries were lost in a crash; clamping the commit index to the log');
+    await context.hardStates.save(context.logId, { ...state, commit: lastIndex });
+  }
+  // After the clamp: the high water never goes below the stored commit.
   await context.hardStates.lowerHighWater(context.logId, lastIndex);
-  if (state.commit <= lastIndex) return;
-  context.logger.error({ log: context.name, commit: state.commit, lastIndex, lostEntries: state.commit - lastIndex },
-    'DURABILITY VIOLATED (fsync is off): committed entries were lost in a crash; clamping the commit index to the log');
-  await context.hardStates.save(context.logId, { ...state, commit: lastIndex });
 }

@@ -88,13 +88,15 @@ describe('the commit index on opening a log that lost entries', () => {
     const log = await manager.openLog(LOG);
     assert.equal(log.lastIndex, 5);
     assert.deepEqual(log.hardState(), { term: 3, vote: 2, commit: 5 }, 'term and vote kept, commit clamped');
+    assert.equal(log.recoveredHardState().lostThrough, null, 'nothing to recover: the loss is accepted');
     const reported = logger.lines.filter((line) => line.level === 'error' && /DURABILITY VIOLATED/.test(line.message));
     assert.equal(reported.length, 1);
     assert.deepEqual(reported[0]?.object, { log: LOG, commit: 10, lastIndex: 5, lostEntries: 5 });
     await manager.close();
     // The clamp is persisted: even a normal open now finds a consistent log.
     const again = openManager(directory, new RecordingLogger(), false);
-    assert.equal((await again.openLog(LOG)).hardState().commit, 5);
+    const reopened = await again.openLog(LOG);
+    assert.deepEqual(reopened.recoveredHardState(), { hardState: { term: 3, vote: 2, commit: 5 }, lostThrough: null });
     await again.close();
   });
 });
