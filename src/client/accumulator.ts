@@ -160,14 +160,6 @@ export class RecordAccumulator {
     return this.bufferedBytesNow;
   }
 
-  /**
-   * Batches opened so far. Only a new batch can bring nextDeadlineMs() forward, so a sender
-   * compares this before and after an append instead of recomputing the deadline per record.
-   */
-  get batchesOpened(): number {
-    return this.nextBatchId;
-  }
-
   /** Adds a record to the open batch of (topic, partition), opening or closing batches as needed. */
   append(topic: string, partition: number, record: ProducerRecord, options: AppendOptions = {}): AppendResult {
     assert(Number.isInteger(partition) && partition >= 0, () => `bad partition ${partition}`);
