@@ -600,17 +600,25 @@ function recordRegion(batch: Buffer, header: BatchHeader, options: DecodeOptions
   return Buffer.from(plain.buffer, plain.byteOffset, plain.byteLength);
 }
 
-function decodeRecord(batch: Buffer, outer: ByteReader, header: BatchHeader): DecodedRecord {
-  const bodyBytes = outer.readVarint();
-  const reader = outer.readWindow(bodyBytes);
+/**
+ * Reads one record with the batch's own reader (no window reader per record: that was one more
+ * allocation per record). Every read stays bounded by the record region; a record whose fields do
+ * not end exactly where its length says is malformed either way.
+ */
+function decodeRecord(batch: Buffer, reader: ByteReader, header: BatchHeader): DecodedRecord {
+  const bodyBytes = reader.readVarint();
+  if (bodyBytes < 0 || bodyBytes > reader.remaining) {
+    throw new InvalidRecordError('MALFORMED_RECORD', `record length ${bodyBytes} runs past the end`);
+  }
+  const bodyEnd = reader.position + bodyBytes;
   reader.readInt8(); // record attributes: unused
   const timestampDelta = reader.readVarlong();
   const offsetDelta = reader.readVarint();
   const key = readNullableBuffer(batch, reader);
   const value = readNullableBuffer(batch, reader);
-  const headers = readHeaders(batch, reader);
-  if (reader.remaining !== 0) {
-    throw new InvalidRecordError('MALFORMED_RECORD', `record length ${bodyBytes} exceeds its fields`);
+  const headers = readHeaders(batch, reader, bodyEnd);
+  if (reader.position !== bodyEnd) {
+    throw new InvalidRecordError('MALFORMED_RECORD', `record length ${bodyBytes} does not match its fields`);
   }
   const timestamp = header.timestampType === 'LogAppendTime'
     ? header.maxTimestamp
@@ -619,12 +627,16 @@ function decodeRecord(batch: Buffer, outer: ByteReader, header: BatchHeader): De
   return { offsetDelta, timestampDelta, timestamp, offset, key, value, headers };
 }
 
-function readHeaders(batch: Buffer, reader: ByteReader): DecodedHeader[] {
+/** Shared by every record without headers (most of them): one array fewer per decoded record. */
+const NO_HEADERS: readonly DecodedHeader[] = Object.freeze([]);
+
+function readHeaders(batch: Buffer, reader: ByteReader, bodyEnd: number): readonly DecodedHeader[] {
   const count = reader.readVarint();
   // Each header takes at least two bytes, which bounds the count before any allocation.
-  if (count < 0 || count > reader.remaining / 2) {
+  if (count < 0 || count > (bodyEnd - reader.position) / 2) {
     throw new InvalidRecordError('MALFORMED_RECORD', `header count ${count}`);
   }
+  if (count === 0) return NO_HEADERS;
   const headers: DecodedHeader[] = [];
   for (let i = 0; i < count; i++) {
     const keyBytes = reader.readVarint();
@@ -638,12 +650,14 @@ function readHeaders(batch: Buffer, reader: ByteReader): DecodedHeader[] {
   return headers;
 }
 
+/** reader must read batch's own bytes: the Buffer is made over batch's memory at the reader's position. */
 function readNullableBuffer(batch: Buffer, reader: ByteReader): Buffer | null {
   const length = reader.readVarint();
   if (length === -1) {
     return null;
   }
-  return bufferOf(batch, reader.readBytes(length));
+  const start = reader.skip(length);
+  return Buffer.from(batch.buffer, batch.byteOffset + start, length);
 }
 
 /** A Buffer over the same memory as view, which lies inside batch. */

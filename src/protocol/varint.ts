@@ -137,20 +137,25 @@ export class ByteReader {
     throw malformed(`varlong longer than ${VARLONG_BYTES_MAX} bytes`);
   }
 
-  /** A view of the next length bytes (no copy). */
-  readBytes(length: number): Uint8Array {
+  /** Moves past the next length bytes (bounds-checked) and returns where they start; no view is made. */
+  skip(length: number): number {
     if (length < 0 || length > this.remaining) {
       throw malformed(`length ${length} runs past the end (${this.remaining} bytes left)`);
     }
-    const view = this.bytes.subarray(this.position, this.position + length);
+    const start = this.position;
     this.position += length;
-    return view;
+    return start;
+  }
+
+  /** A view of the next length bytes (no copy). */
+  readBytes(length: number): Uint8Array {
+    const start = this.skip(length);
+    return this.bytes.subarray(start, start + length);
   }
 
   /** A reader over the next length bytes; this reader skips past them. */
   readWindow(length: number): ByteReader {
-    const start = this.position;
-    this.readBytes(length);
+    const start = this.skip(length);
     return new ByteReader(this.bytes, start, this.position);
   }
 

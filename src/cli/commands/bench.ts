@@ -1,7 +1,11 @@
-/** `tributary bench storage`: the storage engine's append throughput against a raw-file baseline. */
+/**
+ * `tributary bench storage`: the storage engine's append throughput against a raw-file baseline;
+ * `bench produce` and `bench consume` live in bench_cluster.ts.
+ */
 import type { Argv, CommandModule } from 'yargs';
 import { runStorageBench } from '../../../bench/storage_bench.js';
 import type { StorageBenchResult } from '../../../bench/storage_bench.js';
+import { benchConsumeCommand, benchProduceCommand } from './bench_cluster.js';
 
 interface StorageBenchArguments {
   sizes: number[];
@@ -63,7 +67,8 @@ const storageCommand: CommandModule<object, StorageBenchArguments> = {
 
 export const benchCommand: CommandModule = {
   command: 'bench <target>',
-  describe: 'benchmarks (storage; produce and consume come with the cluster)',
-  builder: (yargs: Argv) => yargs.command(storageCommand).demandCommand(1),
+  describe: 'benchmarks: produce, consume (a cluster) and storage (the log alone)',
+  builder: (yargs: Argv) => yargs.command(storageCommand).command(benchProduceCommand).command(benchConsumeCommand)
+    .demandCommand(1),
   handler: () => undefined,
 };

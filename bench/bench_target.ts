@@ -1,0 +1,71 @@
+/**
+ * Where a cluster bench runs: a cluster of its own (`--cluster local`: three broker processes
+ * started here and stopped by PID at the end) or an existing one (`--bootstrap`), and the topic
+ * it creates there for itself.
+ */
+import { Admin } from '../src/client/admin.js';
+import { LocalCluster } from '../src/cli/local_cluster.js';
+
+export interface BenchTargetOptions {
+  /** null: start a local cluster. */
+  readonly bootstrap: string | null;
+  readonly localBrokers: number;
+  /** node flags for local brokers, e.g. --cpu-prof. */
+  readonly brokerNodeArguments?: readonly string[];
+}
+
+export interface BenchTarget {
+  readonly bootstrap: string;
+  /** Broker process ids when the bench started them (for resident-set sampling). */
+  readonly brokerPids: ReadonlyMap<number, number>;
+  close(): Promise<void>;
+}
+
+export async function openBenchTarget(options: BenchTargetOptions): Promise<BenchTarget> {
+  if (options.bootstrap !== null) {
+    return { bootstrap: options.bootstrap, brokerPids: new Map(), close: () => Promise.resolve() };
+  }
+  const cluster = await LocalCluster.start(options.localBrokers,
+    options.brokerNodeArguments === undefined ? {} : { nodeArguments: options.brokerNodeArguments });
+  return { bootstrap: cluster.bootstrap, brokerPids: cluster.pids(), close: () => cluster.stop() };
+}
+
+export interface BenchTopic {
+  readonly name: string;
+  readonly partitions: number;
+  readonly replicationFactor: number;
+}
+
+const LEADERS_WAIT_MS = 30_000;
+const LEADERS_POLL_MS = 200;
+
+/**
+ * Creates the topic unless it exists, then waits (boundedly) until every partition has a leader
+ * with all replicas in sync that answers ListOffsets, so the timed part does not measure elections.
+ * Returns the partition count.
+ */
+export async function ensureBenchTopic(bootstrap: string, topic: BenchTopic): Promise<number> {
+  const admin = new Admin({ bootstrap });
+  try {
+    await admin.connect();
+    if (!(await admin.listTopics()).includes(topic.name)) {
+      await admin.createTopic({ name: topic.name, partitions: topic.partitions,
+        replicationFactor: topic.replicationFactor });
+    }
+    const deadline = Date.now() + LEADERS_WAIT_MS;
+    for (;;) {
+      const { partitions } = await admin.describeTopic(topic.name);
+      const settled = partitions.length > 0 && partitions.every((p) => p.leaderId !== null
+        && p.isrIds.length === p.replicaIds.length);
+      // Leadership moves once more after creation; the metadata must name leaders that answer.
+      if (settled) {
+        await admin.fetchOffsets(topic.name);
+        return partitions.length;
+      }
+      if (Date.now() > deadline) throw new Error(`topic ${topic.name} has no leaders after ${LEADERS_WAIT_MS} ms`);
+      await new Promise((resolve) => setTimeout(resolve, LEADERS_POLL_MS));
+    }
+  } finally {
+    await admin.close();
+  }
+}

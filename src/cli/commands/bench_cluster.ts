@@ -1,0 +1,192 @@
+/**
+ * `tributary bench produce` and `tributary bench consume` (Kafka's kafka-producer-perf-test and
+ * kafka-consumer-perf-test) against a cluster of their own (`--cluster local`, the default: three
+ * brokers started here and stopped by PID at the end) or an existing one (`--bootstrap`). Each
+ * creates its own topic. `--baseline` measures the machine's ceiling for the same bytes in the
+ * same run; `--json` prints one object.
+ */
+import type { Argv, CommandModule } from 'yargs';
+import { measureReadBaseline, measureWriteBaseline } from '../../../bench/baseline.js';
+import type { Baseline } from '../../../bench/baseline.js';
+import { ensureBenchTopic, openBenchTarget } from '../../../bench/bench_target.js';
+import type { BenchTarget } from '../../../bench/bench_target.js';
+import { runConsumeBench } from '../../../bench/consume_bench.js';
+import { runProduceBench } from '../../../bench/produce_bench.js';
+import type { BenchProgress, ProduceBenchOptions } from '../../../bench/produce_bench.js';
+import { ResidentSetSampler } from '../../../bench/resident_set.js';
+import { BenchProgressLine, benchReportJson, formatBenchReport } from '../bench_report.js';
+import type { BenchReport } from '../bench_report.js';
+import { parseAcks } from './produce.js';
+
+const DEFAULT_RECORDS = 300_000;
+
+interface CommonArguments {
+  records: number | undefined;
+  'duration-s': number | undefined;
+  'record-size': number;
+  topic: string | undefined;
+  partitions: number;
+  'replication-factor': number;
+  cluster: string;
+  bootstrap: string | undefined;
+  brokers: number;
+  'broker-cpu-prof-dir': string | undefined;
+  baseline: boolean;
+  json: boolean;
+}
+
+interface ProduceArguments extends CommonArguments {
+  acks: string;
+  producers: number;
+  'batch-bytes': number;
+  'linger-ms': number;
+  throughput: number;
+  window: number;
+  inflight: number;
+  idempotent: boolean;
+  'end-to-end': boolean;
+}
+
+interface ConsumeArguments extends CommonArguments {
+  'fetch-bytes': number;
+}
+
+function commonOptions<T>(yargs: Argv<T>): Argv<T & CommonArguments> {
+  return yargs
+    .option('records', { type: 'number', describe: `records to send or read (default ${DEFAULT_RECORDS}, or ` +
+      'unbounded with --duration-s)' })
+    .option('duration-s', { type: 'number', describe: 'stop after this many seconds' })
+    .option('record-size', { type: 'number', default: 100, describe: 'bytes per record value (at least 8)' })
+    .option('topic', { type: 'string', describe: 'topic (default: a new bench-<time> topic)' })
+    .option('partitions', { type: 'number', default: 6, describe: 'partitions of the created topic' })
+    .option('replication-factor', { type: 'number', default: 3, describe: 'replicas of the created topic' })
+    .option('cluster', { type: 'string', default: 'local', choices: ['local', 'none'],
+      describe: 'local: start brokers here; none: use --bootstrap' })
+    .option('bootstrap', { type: 'string', describe: 'host:port,... of an existing cluster (implies --cluster none)' })
+    .option('brokers', { type: 'number', default: 3, describe: 'brokers of a local cluster' })
+    .option('broker-cpu-prof-dir', { type: 'string', describe: 'run local brokers with node --cpu-prof into this folder' })
+    .option('baseline', { type: 'boolean', default: false, describe: 'also measure file and zeromq ceilings' })
+    .option('json', { type: 'boolean', default: false, describe: 'print one JSON object' });
+}
+
+function limits(args: CommonArguments): { records: number; durationMs: number } {
+  const durationMs = args['duration-s'] === undefined ? Infinity : args['duration-s'] * 1_000;
+  const records = args.records ?? (args['duration-s'] === undefined ? DEFAULT_RECORDS : Infinity);
+  if (!(records > 0) || !(durationMs > 0)) throw new Error('--records and --duration-s must be positive');
+  return { records, durationMs };
+}
+
+async function withTarget<T>(args: CommonArguments,
+  work: (target: BenchTarget, topic: string) => Promise<T>): Promise<T> {
+  const local = args.bootstrap === undefined && args.cluster === 'local';
+  if (!local && args.bootstrap === undefined) throw new Error('--cluster none needs --bootstrap');
+  const profileDir = args['broker-cpu-prof-dir'];
+  const target = await openBenchTarget({ bootstrap: local ? null : args.bootstrap ?? null, localBrokers: args.brokers,
+    ...(profileDir === undefined ? {} : { brokerNodeArguments: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] }) });
+  // Ctrl-C (or a test's SIGTERM) still stops the brokers this bench started.
+  const interrupted = (): void => { void target.close().finally(() => process.exit(130)); };
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
+  try {
+    return await work(target, args.topic ?? `bench-${Date.now()}`);
+  } finally {
+    process.off('SIGINT', interrupted);
+    process.off('SIGTERM', interrupted);
+    await target.close();
+  }
+}
+
+function progressLine(args: CommonArguments, label: string, records: number): BenchProgressLine | null {
+  return args.json ? null : new BenchProgressLine(label, records, args['record-size']);
+}
+
+function produceOptions(args: ProduceArguments, bootstrap: string, topic: string, partitions: number,
+  onProgress: ((progress: BenchProgress) => void) | undefined): ProduceBenchOptions {
+  return { bootstrap, topic, partitions, ...limits(args), recordBytes: args['record-size'], acks: parseAcks(args.acks),
+    producers: args.producers, batchBytes: args['batch-bytes'], lingerMs: args['linger-ms'],
+    recordsPerSecondMax: args.throughput > 0 ? args.throughput : Infinity, windowRecords: args.window,
+    inflightRequests: args.inflight, idempotent: args.idempotent, endToEnd: args['end-to-end'],
+    ...(onProgress === undefined ? {} : { onProgress }) };
+}
+
+function print(report: BenchReport, json: boolean): void {
+  process.stdout.write(`${json ? benchReportJson(report) : formatBenchReport(report)}\n`);
+}
+
+async function baselineFor(args: CommonArguments, bytes: number, chunkBytes: number,
+  kind: 'write' | 'read'): Promise<Baseline | null> {
+  if (!args.baseline || bytes === 0) return null;
+  const options = { totalBytes: bytes, chunkBytes };
+  return kind === 'write' ? measureWriteBaseline(options) : measureReadBaseline(options);
+}
+
+const produceCommand: CommandModule<object, ProduceArguments> = {
+  command: 'produce',
+  describe: 'producer throughput and latency (kafka-producer-perf-test)',
+  builder: (yargs: Argv): Argv<ProduceArguments> => commonOptions(yargs)
+    .option('acks', { type: 'string', default: 'all', describe: 'all, 1 or 0' })
+    .option('producers', { type: 'number', default: 1, describe: 'producer instances in this process' })
+    .option('batch-bytes', { type: 'number', default: 256 * 1024, describe: 'producer batch size (batch.size)' })
+    .option('linger-ms', { type: 'number', default: 5, describe: 'producer linger (linger.ms)' })
+    .option('throughput', { type: 'number', default: -1, describe: 'records/s cap over all producers; -1: none' })
+    .option('window', { type: 'number', default: 50_000, describe: 'unacknowledged records per producer' })
+    .option('inflight', { type: 'number', default: 5, describe: 'Produce requests in flight per broker' })
+    .option('idempotent', { type: 'boolean', default: false, describe: 'idempotent producers (acks all only)' })
+    .option('end-to-end', { type: 'boolean', default: false,
+      describe: 'also consume here and report produce-to-consume latency' }),
+  handler: async (args) => {
+    await withTarget(args, async (target, topic) => {
+      const partitions = await ensureBenchTopic(target.bootstrap, { name: topic, partitions: args.partitions,
+        replicationFactor: args['replication-factor'] });
+      const line = progressLine(args, 'produce', limits(args).records);
+      const rss = new ResidentSetSampler(target.brokerPids);
+      const result = await runProduceBench(produceOptions(args, target.bootstrap, topic, partitions,
+        line === null ? undefined : (progress) => { line.update(progress); })).finally(() => { line?.stop(); });
+      const brokerRssMiBMax = rss.stop();
+      const baseline = await baselineFor(args, result.bytes, args['batch-bytes'], 'write');
+      const notes = result.failed === 0 ? [] : [`${result.failed} records failed, first: ${result.firstError}`];
+      print({ command: 'produce', config: { topic, partitions, replicationFactor: args['replication-factor'],
+        acks: args.acks, recordBytes: args['record-size'], producers: args.producers, batchBytes: args['batch-bytes'],
+        lingerMs: args['linger-ms'], throughputCap: args.throughput, window: args.window, inflight: args.inflight,
+        idempotent: args.idempotent }, figures: result, latencyName: 'produce-to-ack', latencyMs: result.latencyMs,
+      endToEndLatencyMs: result.endToEndLatencyMs, baseline, brokerRssMiBMax, notes }, args.json);
+      if (result.failed > 0) process.exitCode = 1;
+    });
+  },
+};
+
+const consumeCommand: CommandModule<object, ConsumeArguments> = {
+  command: 'consume',
+  describe: 'consumer throughput from the beginning of a topic (kafka-consumer-perf-test); fills a new topic first',
+  builder: (yargs: Argv): Argv<ConsumeArguments> => commonOptions(yargs)
+    .option('fetch-bytes', { type: 'number', default: 4 * 2 ** 20, describe: 'bytes per partition per fetch' }),
+  handler: async (args) => {
+    await withTarget(args, async (target, topic) => {
+      const created = args.topic === undefined;
+      const partitions = await ensureBenchTopic(target.bootstrap, { name: topic, partitions: args.partitions,
+        replicationFactor: args['replication-factor'] });
+      const { records, durationMs } = limits(args);
+      const notes: string[] = [];
+      if (created) {
+        const fill = Number.isFinite(records) ? records : DEFAULT_RECORDS;
+        const filled = await runProduceBench({ bootstrap: target.bootstrap, topic, partitions, records: fill,
+          durationMs: Infinity, recordBytes: args['record-size'], acks: 'all', producers: 1, batchBytes: 256 * 1024,
+          lingerMs: 5, recordsPerSecondMax: Infinity, windowRecords: 50_000, inflightRequests: 5, idempotent: false,
+          endToEnd: false });
+        notes.push(`filled ${filled.records} records first (untimed, acks=all)`);
+      }
+      const line = progressLine(args, 'consume', records);
+      const rss = new ResidentSetSampler(target.brokerPids);
+      const result = await runConsumeBench({ bootstrap: target.bootstrap, topic, partitions, records, durationMs,
+        fetchBytes: args['fetch-bytes'], ...(line === null ? {} : { onProgress: (p: BenchProgress) => { line.update(p); } }) })
+        .finally(() => { line?.stop(); });
+      const brokerRssMiBMax = rss.stop();
+      const baseline = await baselineFor(args, result.bytes, args['fetch-bytes'], 'read');
+      print({ command: 'consume', config: { topic, partitions, recordBytes: args['record-size'],
+        fetchBytes: args['fetch-bytes'] }, figures: result, latencyName: 'poll (non-empty)', latencyMs: result.latencyMs,
+      endToEndLatencyMs: null, baseline, brokerRssMiBMax, notes }, args.json);
+    });
+  },
+};
+
+export { consumeCommand as benchConsumeCommand, produceCommand as benchProduceCommand };

@@ -1,0 +1,156 @@
+/**
+ * Broker processes on this machine: `tributary start` children on 127.0.0.1 with free ports,
+ * killed and restarted by PID, every wait bounded. stop() ends every process it started. The
+ * end-to-end tests (test/helpers/cluster.ts) and `tributary bench --cluster local` both use it.
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { assert } from '../../raft/core/assert.js';
+import { Connection } from '../client/connection.js';
+import { API_KEYS } from '../protocol/api_keys.js';
+import { freePorts } from './free_ports.js';
+
+const mainScript = path.join(path.dirname(fileURLToPath(import.meta.url)), 'main.js');
+const REGISTER_POLL_MS = 200;
+const KILL_GRACE_MS = 10_000;
+
+interface BrokerProcess { id: number; port: number; raftPort: number; child: ChildProcess | null; stderr: string }
+
+export interface LocalClusterOptions {
+  /** Appended to every `tributary start` command line. */
+  readonly brokerArguments?: readonly string[];
+  /** Given to node before the script (e.g. --cpu-prof). */
+  readonly nodeArguments?: readonly string[];
+  /** Added to every broker's environment (e.g. the test storage modes). */
+  readonly env?: Readonly<Record<string, string>>;
+  readonly registerTimeoutMs?: number;
+}
+
+export class LocalCluster {
+  private constructor(readonly dataRoot: string, private readonly brokers: Map<number, BrokerProcess>,
+    private readonly options: LocalClusterOptions) {}
+
+  static async start(brokerCount = 3, options: LocalClusterOptions = {}): Promise<LocalCluster> {
+    const ports = await freePorts(brokerCount * 2);
+    const brokers = new Map<number, BrokerProcess>();
+    for (let id = 1; id <= brokerCount; id += 1) {
+      const port = ports[id - 1];
+      const raftPort = ports[brokerCount + id - 1];
+      assert(port !== undefined && raftPort !== undefined, 'freePorts returns as many ports as asked');
+      brokers.set(id, { id, port, raftPort, child: null, stderr: '' });
+    }
+    const dataRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'tributary-cluster-'));
+    const cluster = new LocalCluster(dataRoot, brokers, options);
+    for (const id of brokers.keys()) cluster.spawn(id);
+    try {
+      await cluster.waitUntilRegistered(options.registerTimeoutMs ?? 20_000);
+    } catch (error) {
+      await cluster.stop();
+      throw error;
+    }
+    return cluster;
+  }
+
+  get bootstrap(): string {
+    return [...this.brokers.values()].map((b) => `127.0.0.1:${b.port}`).join(',');
+  }
+
+  address(id: number): string {
+    return `127.0.0.1:${this.broker(id).port}`;
+  }
+
+  private broker(id: number): BrokerProcess {
+    const broker = this.brokers.get(id);
+    assert(broker !== undefined, () => `no broker ${id} in this cluster`);
+    return broker;
+  }
+
+  ids(): number[] {
+    return [...this.brokers.keys()];
+  }
+
+  /** Process ids of the running brokers, by broker id. */
+  pids(): Map<number, number> {
+    const pids = new Map<number, number>();
+    for (const broker of this.brokers.values()) {
+      if (broker.child?.pid !== undefined) pids.set(broker.id, broker.child.pid);
+    }
+    return pids;
+  }
+
+  private spawn(id: number): void {
+    const broker = this.broker(id);
+    const voters = [...this.brokers.values()].map((b) => `${b.id}@127.0.0.1:${b.raftPort}`).join(',');
+    const child = spawn(process.execPath, [...(this.options.nodeArguments ?? []), mainScript, 'start',
+      '--id', String(id), '--data', path.join(this.dataRoot, String(id)), '--listen', `127.0.0.1:${broker.port}`,
+      '--raft-listen', `127.0.0.1:${broker.raftPort}`, '--voters', voters, ...(this.options.brokerArguments ?? [])],
+    { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, TRIBUTARY_LOG_LEVEL: 'warn', ...this.options.env } });
+    child.stderr.on('data', (chunk: Buffer) => { broker.stderr = (broker.stderr + chunk.toString()).slice(-20_000); });
+    broker.child = child;
+  }
+
+  /** The stderr a broker printed lately (for failure messages). */
+  stderrOf(id: number): string {
+    return this.brokers.get(id)?.stderr ?? '';
+  }
+
+  async kill(id: number, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    const broker = this.broker(id);
+    const child = broker.child;
+    if (child === null) return;
+    broker.child = null;
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill(signal);
+    const timer = setTimeout(() => child.kill('SIGKILL'), KILL_GRACE_MS);
+    await exited;
+    clearTimeout(timer);
+  }
+
+  restart(id: number): void {
+    if (this.broker(id).child === null) this.spawn(id);
+  }
+
+  /** Asks a broker for metadata, or null when it does not answer in time. */
+  async metadata(id: number): Promise<Awaited<ReturnType<Connection['request']>>['response'] | null> {
+    const connection = new Connection({ address: this.address(id), clientId: 'local-cluster', requestTimeoutMs: 2_000 });
+    try {
+      return (await connection.request(API_KEYS.METADATA, { allTopics: true })).response;
+    } catch {
+      return null;
+    } finally {
+      await connection.close();
+    }
+  }
+
+  async waitUntilRegistered(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    const expected = this.brokers.size;
+    for (;;) {
+      const counts = await Promise.all(this.ids().map(async (id) => {
+        const response = await this.metadata(id) as { brokers?: unknown[]; controllerId?: number } | null;
+        return response !== null && (response.brokers?.length ?? 0) === expected && (response.controllerId ?? -1) > 0;
+      }));
+      if (counts.every(Boolean)) return;
+      if (Date.now() > deadline) {
+        throw new Error(`brokers did not register in ${timeoutMs} ms:\n${this.ids().map((id) => this.stderrOf(id))
+          .join('\n')}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, REGISTER_POLL_MS));
+    }
+  }
+
+  /** Stops every broker (SIGTERM, SIGKILL after 10 s); the data stays for inspection unless told. */
+  async stop(options: { keepData?: boolean } = {}): Promise<void> {
+    await Promise.all(this.ids().map((id) => this.kill(id, 'SIGTERM')));
+    if (options.keepData !== true) fs.rmSync(this.dataRoot, { recursive: true, force: true });
+  }
+
+  dataDirectory(id: number): string {
+    return path.join(this.dataRoot, String(id));
+  }
+}
