@@ -14,7 +14,14 @@
  * - OFFSET_OUT_OF_RANGE resets the position per autoOffsetReset ('none' throws it). Leader
  *   changes (NOT_LEADER_OR_FOLLOWER, LEADER_NOT_AVAILABLE, unknown topic, lost connections)
  *   take the leader hint, refresh metadata and back off that partition; other errors throw.
- * - poll() returns as soon as any records arrive, or with none after timeoutMs.
+ * - poll() returns as soon as any records arrive, or with none after timeoutMs, whatever the brokers
+ *   do: no step of a poll (metadata refresh, ListOffsets, Fetch) is awaited past its deadline. A
+ *   broker may be paused (SIGSTOP: its TCP connections stay open, nothing answers) and hold a
+ *   request until it times out (requestTimeoutMs). So at most one Fetch per broker is in flight; a
+ *   reply is parked when it arrives and applied by the poll that is running then or by the next
+ *   one (Kafka's completed fetches), after the same checks (still assigned, position unmoved); a
+ *   poll that ends first leaves the Fetch running. A paused broker then holds up only its own
+ *   partitions.
  */
 import type { Logger } from 'pino';
 
@@ -26,6 +33,7 @@ import type { DecodedResponseOf } from '../protocol/messages.js';
 import type { DecodedHeader } from '../protocol/record_batch.js';
 import { batchLastOffset, splitBatches } from '../protocol/record_batch.js';
 import { decodeBatch } from './compression.js';
+import type { Reply } from './connection.js';
 import { defaultClientLogger, MetadataCache, parseBootstrap } from './metadata_cache.js';
 import { topicPartitionKey } from './producer_state.js';
 import { backoffMs, cryptoSeededPrng, isRetriable } from './retry.js';
@@ -102,6 +110,14 @@ const LEADER_ERRORS: ReadonlySet<string> = new Set([
 ]);
 const IDLE_POLL_SLEEP_MS = 50;
 
+/** A Fetch that came back (reply or error), waiting to be applied by a poll. */
+interface CompletedFetch {
+  readonly brokerId: number;
+  readonly asked: readonly { readonly assigned: Assignment; readonly offset: number }[];
+  readonly reply: Reply<typeof API_KEYS.FETCH> | null;
+  readonly error: unknown;
+}
+
 export class Consumer {
   private readonly metadata: MetadataCache;
   private readonly logger: Logger;
@@ -115,6 +131,13 @@ export class Consumer {
   private readonly retryBackoffMs: number;
   private readonly retryBackoffMaxMs: number;
   private assignments = new Map<string, Assignment>();
+  /**
+   * Fetches sent and not back, by broker id, and those back and not yet applied. Invariant: a
+   * broker id is in at most one of the two, once, so neither outgrows the brokers.
+   */
+  private readonly fetchesInFlight = new Map<number, Promise<void>>();
+  private completedFetches: CompletedFetch[] = [];
+  private resolvingPositions: Promise<void> | null = null;
   private polling = false;
   private closed = false;
 
@@ -223,13 +246,15 @@ export class Consumer {
     this.polling = true;
     try {
       const deadlineMs = Date.now() + (options.timeoutMs ?? 1_000);
-      for (;;) {
-        await this.refreshIfNeeded();
-        await this.resolvePositions([...this.assignments.values()].filter((a) => a.position === null && !a.paused));
+      for (let pass = 0; ; pass++) {
+        const records = this.applyCompletedFetches();
+        if (records.length > 0 || this.closed || (pass > 0 && Date.now() >= deadlineMs)) return records;
+        // Every wait below ends by the deadline; work still running then goes on without this poll.
+        await settledBefore(this.refreshIfNeeded(), deadlineMs);
+        await settledBefore(this.resolvePendingPositions(), deadlineMs);
         const remainingMs = Math.max(0, deadlineMs - Date.now());
-        const { records, fetched } = await this.fetchOnce(Math.min(this.maxWaitMs, remainingMs));
-        if (records.length > 0 || Date.now() >= deadlineMs || this.closed) return records;
-        if (!fetched) await sleep(Math.min(IDLE_POLL_SLEEP_MS, Math.max(0, deadlineMs - Date.now())));
+        const fetching = await this.fetchOnce(Math.min(this.maxWaitMs, remainingMs), deadlineMs);
+        if (!fetching) await sleep(Math.min(IDLE_POLL_SLEEP_MS, Math.max(0, deadlineMs - Date.now())));
       }
     } finally {
       this.polling = false;
@@ -285,6 +310,18 @@ export class Consumer {
       groups.set(leader, group);
     }
     return groups;
+  }
+
+  /** ListOffsets for the partitions without a position; single-flight, so a stuck one is not repeated. */
+  private resolvePendingPositions(): Promise<void> {
+    if (this.resolvingPositions === null) {
+      const pending = [...this.assignments.values()].filter((a) => a.position === null && !a.paused);
+      const run = this.resolvePositions(pending);
+      this.resolvingPositions = run;
+      const clear = (): void => { if (this.resolvingPositions === run) this.resolvingPositions = null; };
+      run.then(clear, clear);
+    }
+    return this.resolvingPositions;
   }
 
   private async resolvePositions(pending: readonly Assignment[]): Promise<void> {
@@ -345,32 +382,63 @@ export class Consumer {
     return response.partitions;
   }
 
-  private async fetchOnce(waitMs: number): Promise<{ records: ConsumerRecord[]; fetched: boolean }> {
+  /**
+   * Sends a Fetch to every leader of ready partitions that has none in flight, then waits until one
+   * in flight comes back or deadlineMs. False when nothing is in flight.
+   */
+  private async fetchOnce(waitMs: number, deadlineMs: number): Promise<boolean> {
     const fetchable = [...this.assignments.values()].filter((a) => a.position !== null && !a.paused);
-    const groups = this.groupByLeader(fetchable);
-    if (groups.size === 0) return { records: [], fetched: false };
-    // Every broker's reply appends to one array (no flat() copy of hundreds of thousands of records);
-    // each partition's records are appended in one synchronous step, so they stay in order.
-    const records: ConsumerRecord[] = [];
-    await Promise.all([...groups].map(([brokerId, group]) => this.fetchFrom(brokerId, group, waitMs, records)));
-    return { records, fetched: true };
+    for (const [brokerId, group] of this.groupByLeader(fetchable)) {
+      if (!this.fetchBusy(brokerId)) this.startFetch(brokerId, group, waitMs);
+    }
+    if (this.fetchesInFlight.size === 0) return false;
+    await settledBefore(Promise.race(this.fetchesInFlight.values()), deadlineMs);
+    return true;
   }
 
-  private async fetchFrom(brokerId: number, group: readonly Assignment[], waitMs: number,
-    records: ConsumerRecord[]): Promise<void> {
+  /** A Fetch to the broker is in flight, or back and not yet applied. */
+  private fetchBusy(brokerId: number): boolean {
+    return this.fetchesInFlight.has(brokerId) || this.completedFetches.some((fetch) => fetch.brokerId === brokerId);
+  }
+
+  /** Sends one Fetch; its reply or error is parked in completedFetches when it comes. */
+  private startFetch(brokerId: number, group: readonly Assignment[], waitMs: number): void {
     const connection = this.metadata.connectionToBroker(brokerId);
     assert(connection !== null, 'groupByLeader checked the connection');
+    assert(!this.fetchBusy(brokerId), () => `a Fetch to broker ${brokerId} is already in flight or unapplied`);
     const asked = group.map((assigned) => ({ assigned, offset: assigned.position ?? 0 }));
-    let reply;
-    try {
-      reply = await connection.request(API_KEYS.FETCH, {
-        maxWaitMs: waitMs, minBytes: this.minBytes, maxBytes: this.maxBytes,
-        partitions: asked.map(({ assigned, offset }) => ({
-          topic: assigned.topic, partition: assigned.partition, fetchOffset: offset,
-          partitionMaxBytes: assigned.fetchBytesMax, currentLeaderEpoch: -1,
-        })),
-      }, [], { timeoutMs: waitMs + this.requestTimeoutMs });
-    } catch (error) {
+    const fetch = connection.request(API_KEYS.FETCH, {
+      maxWaitMs: waitMs, minBytes: this.minBytes, maxBytes: this.maxBytes,
+      partitions: asked.map(({ assigned, offset }) => ({
+        topic: assigned.topic, partition: assigned.partition, fetchOffset: offset,
+        partitionMaxBytes: assigned.fetchBytesMax, currentLeaderEpoch: -1,
+      })),
+    }, [], { timeoutMs: waitMs + this.requestTimeoutMs }).then(
+      (reply) => { this.parkFetch({ brokerId, asked, reply, error: null }); },
+      (error: unknown) => { this.parkFetch({ brokerId, asked, reply: null, error }); },
+    );
+    this.fetchesInFlight.set(brokerId, fetch);
+  }
+
+  /** Moves a Fetch from in flight to completed in one step (the invariant of fetchesInFlight). */
+  private parkFetch(fetch: CompletedFetch): void {
+    const wasInFlight = this.fetchesInFlight.delete(fetch.brokerId);
+    assert(wasInFlight && !this.completedFetches.some((parked) => parked.brokerId === fetch.brokerId),
+      () => `Fetch to broker ${fetch.brokerId} parked twice`);
+    this.completedFetches.push(fetch);
+  }
+
+  /** Applies every parked Fetch in arrival order; the records they add, in that order. */
+  private applyCompletedFetches(): ConsumerRecord[] {
+    const completed = this.completedFetches;
+    this.completedFetches = [];
+    const records: ConsumerRecord[] = [];
+    for (const fetch of completed) this.applyFetch(fetch, records);
+    return records;
+  }
+
+  private applyFetch({ asked, reply, error }: CompletedFetch, records: ConsumerRecord[]): void {
+    if (reply === null) {
       for (const { assigned } of asked) this.onPartitionError(assigned, error, null);
       return;
     }
@@ -461,4 +529,20 @@ function label(partition: TopicPartitionRef): string {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * Waits for work, but not past deadlineMs. Work still running then goes on; a later rejection
+ * is absorbed here (it was observed by the race), and the next poll meets the same error again.
+ */
+async function settledBefore(work: Promise<unknown>, deadlineMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, Math.max(0, deadlineMs - Date.now()));
+  });
+  try {
+    await Promise.race([work, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

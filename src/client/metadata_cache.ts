@@ -9,8 +9,14 @@
  * - One Connection per broker address, reused by every request to that broker (a bootstrap
  *   address that is also a broker's address shares its connection).
  * - Refreshes are single-flight: concurrent callers wait for the same Metadata request. A refresh
- *   asks about every topic the client has shown interest in. requestRefresh() is the throttled,
+ *   asks about every topic the client has shown interest in AND every topic it holds in the cache:
+ *   a topic learned from a reply naming all topics (the first refresh, before any interest) is
+ *   used by the producer straight from the cache, so it must not go stale there (a partition
+ *   leaderless at that moment would stay leaderless for good). requestRefresh() is the throttled,
  *   fire-and-forget form used when a request meets NOT_LEADER_OR_FOLLOWER and friends.
+ * - A reply that leaves a partition without a reachable leader (the answering broker has not
+ *   learned it yet, e.g. just after the topic was created or an election) moves the next refresh
+ *   to the next broker, so that one broker with a stale view cannot pin the client.
  * - A leader hint in an error reply updates the cached leader at once, before the refresh.
  */
 import type { Logger } from 'pino';
@@ -301,12 +307,25 @@ export class MetadataCache {
     return [...addresses];
   }
 
+  /** The topics a refresh asks about: those of interest and those cached (an empty list means all). */
+  private wantedTopics(): string[] {
+    return [...new Set([...this.interest, ...this.topicsByName.keys()])];
+  }
+
   private async fetchAndApply(allTopics: boolean): Promise<void> {
     this.lastRefreshStartMs = Date.now();
-    const request = allTopics ? { allTopics: true } : { topics: [...this.interest] };
-    // Without topics of interest the request still names the brokers; ask for none explicitly.
+    const request = allTopics ? { allTopics: true } : { topics: this.wantedTopics() };
     const { response } = await this.requestAny(API_KEYS.METADATA, request);
     this.apply(response, allTopics);
+    if (this.lacksALeader(response)) {
+      this.nextBrokerIndex = (this.nextBrokerIndex + 1) % Math.max(1, this.candidateAddresses().length);
+    }
+  }
+
+  /** Whether a reply left some partition without a leader the client can reach. */
+  private lacksALeader(response: MetadataResponse): boolean {
+    return response.topics.some((topic) => topic.errorCode === 0 && topic.partitions.some((p) =>
+      p.leaderId < 0 || !this.brokersById.has(p.leaderId)));
   }
 
   private apply(response: MetadataResponse, allTopics: boolean): void {

@@ -5,6 +5,9 @@
  * a broker does (assignOffsets), Kafka-style idempotent dedupe, long-poll Fetch that starts at the
  * batch containing the fetch offset, ListOffsets, and switches for injected per-partition errors
  * and delayed (lost) replies. Every Produce request is recorded with the batch headers it carried.
+ * Two broker-level faults: a broker with a stale view (its Metadata replies name no leader, as a
+ * broker that has not learned it yet) and a paused broker (it takes requests and answers none
+ * until resumed, like a SIGSTOPped process whose TCP connections stay open).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -65,6 +68,10 @@ export class FakeCluster {
   }[] = [];
   /** The next Produce requests handled have their replies held this long (a lost reply). */
   delayNextProduceReplies = { count: 0, delayMs: 0 };
+  /** Brokers whose Metadata replies name no partition leader. */
+  readonly staleMetadataBrokers = new Set<number>();
+  /** Paused brokers, each with the release of the requests it holds. */
+  private readonly paused = new Map<number, { readonly resumed: Promise<void>; readonly resume: () => void }>();
   private readonly injected = new Map<string, Injected>();
   private nextProducerId = 1000;
 
@@ -128,7 +135,22 @@ export class FakeCluster {
     p.logStartOffset = p.log[0]?.baseOffset ?? p.nextOffset;
   }
 
+  /** The broker keeps its connections but answers nothing until resume(). */
+  pause(brokerId: number): void {
+    if (this.paused.has(brokerId)) return;
+    let resume = (): void => undefined;
+    const resumed = new Promise<void>((resolve) => { resume = resolve; });
+    this.paused.set(brokerId, { resumed, resume });
+  }
+
+  /** The broker answers again, the requests it held first (late, as a resumed process does). */
+  resume(brokerId: number): void {
+    this.paused.get(brokerId)?.resume();
+    this.paused.delete(brokerId);
+  }
+
   async close(): Promise<void> {
+    for (const brokerId of [...this.paused.keys()]) this.resume(brokerId);
     await Promise.all([...this.servers.values()].map((server) => server.close()));
   }
 
@@ -161,8 +183,18 @@ export class FakeCluster {
     return null;
   }
 
+  /** Holds a request while its broker is paused. */
+  private async unpaused(brokerId: number): Promise<void> {
+    for (let paused = this.paused.get(brokerId); paused !== undefined; paused = this.paused.get(brokerId)) {
+      await paused.resumed;
+    }
+  }
+
   private install(server: RequestServer, brokerId: number): void {
-    server.setHandler(API_KEYS.METADATA, (request) => ({ response: this.metadata(request) }));
+    server.setHandler(API_KEYS.METADATA, async (request) => {
+      await this.unpaused(brokerId);
+      return { response: this.metadata(request, this.staleMetadataBrokers.has(brokerId)) };
+    });
     server.setHandler(API_KEYS.DESCRIBE_CLUSTER, () => ({ response: {
       clusterId: 'fake', controllerId: 1, controllerVoterIds: [...this.servers.keys()], brokers: this.brokers(),
     } }));
@@ -179,14 +211,28 @@ export class FakeCluster {
     server.setHandler(API_KEYS.DELETE_TOPICS, (request) => ({ response: { topics: request.topicNames.map((name) => ({
       name, errorCode: this.topics.delete(name) ? 0 : ERROR_TABLE.UNKNOWN_TOPIC_OR_PARTITION.wire,
     })) } }));
-    server.setHandler(API_KEYS.PRODUCE, (request, context) => this.produce(brokerId, request, context.rawFrames));
-    server.setHandler(API_KEYS.FETCH, (request) => this.fetch(brokerId, request));
-    server.setHandler(API_KEYS.LIST_OFFSETS, (request) => ({ response: { partitions: request.partitions.map((q) => {
+    server.setHandler(API_KEYS.PRODUCE, async (request, context) => {
+      await this.unpaused(brokerId);
+      return this.produce(brokerId, request, context.rawFrames);
+    });
+    server.setHandler(API_KEYS.FETCH, async (request) => {
+      await this.unpaused(brokerId);
+      return this.fetch(brokerId, request);
+    });
+    server.setHandler(API_KEYS.LIST_OFFSETS, async (request) => {
+      await this.unpaused(brokerId);
+      return this.listOffsets(brokerId, request);
+    });
+  }
+
+  private listOffsets(brokerId: number, request: DecodedRequestOf<typeof API_KEYS.LIST_OFFSETS>):
+    { response: ResponseOf<typeof API_KEYS.LIST_OFFSETS> } {
+    return { response: { partitions: request.partitions.map((q) => {
       const refused = this.refusal('listOffsets', brokerId, q.topic, q.partition);
       if (refused !== null) return { topic: q.topic, partition: q.partition, ...refused };
       return { topic: q.topic, partition: q.partition, offset: this.offsetFor(q.topic, q.partition, q.timestamp),
         timestamp: -1 };
-    }) } }));
+    }) } };
   }
 
   private brokers(): { brokerId: number; host: string; port: number }[] {
@@ -196,15 +242,18 @@ export class FakeCluster {
     });
   }
 
-  private metadata(request: DecodedRequestOf<typeof API_KEYS.METADATA>): ResponseOf<typeof API_KEYS.METADATA> {
-    const names = request.allTopics ? [...this.topics.keys()] : request.topics;
+  private metadata(request: DecodedRequestOf<typeof API_KEYS.METADATA>, stale: boolean):
+    ResponseOf<typeof API_KEYS.METADATA> {
+    // As the real broker: no topics named means all of them.
+    const names = request.allTopics || request.topics.length === 0 ? [...this.topics.keys()] : request.topics;
     return {
       brokers: this.brokers(), clusterId: 'fake', controllerId: 1,
       topics: names.map((name) => {
         const topic = this.topics.get(name);
         if (topic === undefined) return { name, errorCode: ERROR_TABLE.UNKNOWN_TOPIC_OR_PARTITION.wire };
         return { name, configs: topic.configs, partitions: topic.partitions.map((p, i) => ({
-          partition: i, leaderId: p.leaderId, leaderEpoch: 1, replicaIds: p.replicaIds, isrIds: p.replicaIds,
+          partition: i, leaderId: stale ? -1 : p.leaderId, leaderEpoch: 1, replicaIds: p.replicaIds,
+          isrIds: p.replicaIds,
           highWatermark: p.nextOffset,
         })) };
       }),
