@@ -39,7 +39,13 @@ export class ProducerStateTable {
   check(batch: BatchSequences, pendingLastSequence?: number): SequenceCheck {
     if (batch.producerId < 0) return { kind: 'append' };
     const entry = this.producers.get(batch.producerId);
-    if (entry === undefined && pendingLastSequence === undefined) return { kind: 'append' };
+    // A producer this replica has never seen starts at sequence 0. Accepting a later sequence would
+    // let batches overtake earlier ones that a previous leader took but never committed: those would
+    // then be refused for good (found by pausing a leader and a follower under idempotent sends).
+    if (entry === undefined && pendingLastSequence === undefined) {
+      return batch.firstSequence === 0 ? { kind: 'append' } : { kind: 'error', error: new TributaryError(
+        'OUT_OF_ORDER_SEQUENCE_NUMBER', `producer ${batch.producerId}: sequence ${batch.firstSequence} where 0 was due`) };
+    }
     const epoch = entry?.epoch ?? batch.producerEpoch;
     if (batch.producerEpoch < epoch) {
       return { kind: 'error', error: new TributaryError('INVALID_PRODUCER_EPOCH',

@@ -101,6 +101,9 @@ describe('a three-broker cluster', () => {
         await new Promise((resolve) => setTimeout(resolve, 200));
       }
     };
+    const overtaking = await produce(batch(3));
+    assert.equal(overtaking.errorCode, ERROR_TABLE.OUT_OF_ORDER_SEQUENCE_NUMBER.wire,
+      'a producer the partition has not seen starts at sequence 0');
     const first = await produce(batch(0));
     assert.equal(first.errorCode, 0);
     const retried = await produce(batch(0));
