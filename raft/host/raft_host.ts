@@ -34,8 +34,22 @@ class RaftGroup {
   persisting = false;
   failed = false;
   softState: SoftState | undefined = undefined;
+  /** A hard state whose only change is the commit index, saved without holding up the Ready. */
+  commitSave: Promise<void> | null = null;
+  /** Term and vote of the last hard state handed to storage. */
+  savedTerm: number;
+  savedVote: NodeId;
   constructor(readonly groupId: GroupId, readonly raw: RawNode, readonly storage: ReplicaStorage,
-    readonly machine: ReplicaStateMachine) {}
+    readonly machine: ReplicaStateMachine) {
+    const { term, vote } = storage.initialState().hardState;
+    this.savedTerm = term;
+    this.savedVote = vote;
+  }
+
+  /** Resolves once no storage write of the group is under way. */
+  async settled(): Promise<void> {
+    while (this.commitSave !== null) await this.commitSave;
+  }
 }
 
 export class RaftHost {
@@ -82,6 +96,7 @@ export class RaftHost {
     while (this.groups.get(groupId)?.persisting === true && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 2));
     }
+    await this.groups.get(groupId)?.settled();
   }
 
   propose(groupId: GroupId, data: Uint8Array): ProposeResult | undefined {
@@ -120,6 +135,7 @@ export class RaftHost {
       if (!group.persisting) {
         group.persisting = true;
         try {
+          await group.settled();
           return await work();
         } finally {
           group.persisting = false;
@@ -199,10 +215,15 @@ export class RaftHost {
       group.persisting = false;
       this.markDirty(group);
     } catch (error) {
-      group.failed = true;
-      this.options.logger.error({ groupId: group.groupId, error }, 'raft group stopped: storage failed');
-      this.options.onGroupFailed?.(group.groupId, error);
+      this.fail(group, error);
     }
+  }
+
+  private fail(group: RaftGroup, error: unknown): void {
+    if (group.failed) return;
+    group.failed = true;
+    this.options.logger.error({ groupId: group.groupId, error }, 'raft group stopped: storage failed');
+    this.options.onGroupFailed?.(group.groupId, error);
   }
 
   private async persist(group: RaftGroup, ready: Ready): Promise<void> {
@@ -220,9 +241,28 @@ export class RaftHost {
       await storage.saveHardState(hardState);
       return;
     }
-    const hardStateSaved = hardState === undefined ? undefined : storage.saveHardState(hardState);
+    if (hardState === undefined) {
+      if (ready.mustSync && firstEntry !== undefined) await storage.sync();
+      return;
+    }
+    // Only a new term or vote must be durable before the Ready's messages leave and the core is
+    // told (advance). A commit index moved alone is not needed for safety (a replica that forgets
+    // it learns it again; lost entries are marked by the log's high water), so committed entries
+    // are applied without waiting for that LMDB flush. Saves stay in order: LMDB writes queue.
+    const commitOnly = hardState.term === group.savedTerm && hardState.vote === group.savedVote;
+    group.savedTerm = hardState.term;
+    group.savedVote = hardState.vote;
+    const saved = storage.saveHardState(hardState);
+    if (commitOnly) {
+      const tracked: Promise<void> = saved.then(
+        () => { if (group.commitSave === tracked) group.commitSave = null; },
+        (error: unknown) => { if (group.commitSave === tracked) group.commitSave = null; this.fail(group, error); });
+      group.commitSave = tracked;
+    } else {
+      saved.catch(() => undefined); // awaited below; this only keeps a failure during the sync from going unhandled
+    }
     if (ready.mustSync && firstEntry !== undefined) await storage.sync();
-    await hardStateSaved;
+    if (!commitOnly) await saved;
   }
 
   private noticeSoftState(group: RaftGroup, softState: SoftState): void {
@@ -239,6 +279,7 @@ export class RaftHost {
     while ([...this.groups.values()].some((g) => g.persisting) && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 2));
     }
+    await Promise.all([...this.groups.values()].map((group) => group.settled()));
     this.groups.clear();
     await this.options.transport.close();
   }
