@@ -36,8 +36,7 @@ function replicaOf(context: BrokerContext, topic: string, partition: number): Re
   if (known === undefined || partition >= known.partitions.length) {
     throw new TributaryError('UNKNOWN_TOPIC_OR_PARTITION', `unknown partition ${topic}-${partition}`);
   }
-  const replicas = known.partitions[partition] ?? [];
-  throw new NotLeaderOrFollowerError(replicas[0] ?? null);
+  throw new NotLeaderOrFollowerError(null);
 }
 
 interface ProduceTarget { readonly topic: string; readonly partition: number; readonly rawFrameIndex: number }
@@ -128,9 +127,10 @@ function metadataHandler(context: BrokerContext): RequestHandler<typeof API_KEYS
       if (topic === undefined) return { name, errorCode: wireCodeOf(new TributaryError('UNKNOWN_TOPIC_OR_PARTITION')) };
       return { name, errorCode: 0, configs: { ...topic.configs }, partitions: topic.partitions.map((replicas, p) => {
         const hosted = context.replicas.partition(name, p);
-        // A broker without a replica does not know the leader; it names the preferred leader, whose
-        // NOT_LEADER_OR_FOLLOWER answer (if it is not the leader now) carries the real one.
-        const leaderId = hosted === undefined ? replicas[0] ?? -1 : hosted.replica.leaderHint ?? -1;
+        // A broker without a replica does not know the leader, and says so (-1): the client asks
+        // another broker. Naming the preferred leader instead sent clients in circles with five
+        // brokers: each refresh from a non-replica overrode the real leader a NOT_LEADER hint had given.
+        const leaderId = hosted === undefined ? -1 : hosted.replica.leaderHint ?? -1;
         // In sync: a live (unfenced) broker and, where this broker leads, holding every committed entry.
         const live = replicas.filter((id) => metadata.broker(id)?.fenced === false);
         const isrIds = hosted?.replica.inSyncReplicas(live) ?? live;
