@@ -271,9 +271,14 @@ export class PartitionReplica implements ReplicaStateMachine {
   }
 
   private readCommitted(offset: number, bytesMax: number): { chunks: readonly Buffer[]; sizeBytes: number } {
-    if (offset < this.logStartOffset || offset > this.highWatermarkValue) {
+    // Out of range only past the log end. A new leader's high watermark can trail offsets its
+    // predecessor already exposed (until it commits in its own term): a fetch there gets nothing yet,
+    // as in Kafka, rather than OFFSET_OUT_OF_RANGE, which made a consumer reset to the beginning.
+    const logEnd = this.options.storage.log.nextOffset;
+    if (offset < this.logStartOffset || offset > logEnd) {
       throw new WireOffsetOutOfRangeError(offset, this.logStartOffset, this.highWatermarkValue);
     }
+    if (offset >= this.highWatermarkValue) return { chunks: [], sizeBytes: 0 };
     try {
       return this.options.storage.log.readRaw(offset, bytesMax, this.highWatermarkValue);
     } catch (error) {
