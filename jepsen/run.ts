@@ -32,6 +32,7 @@ import { KeyOffsets, KeyPool } from './workload.js';
 /** Jepsen waits this long after healing before the final reads. */
 const RECOVERY_WAIT_MS = 10_000;
 const REGISTER_WAIT_MS = 30_000;
+const CLUSTER_START_ATTEMPTS = 3;
 const CLIENT_REQUEST_TIMEOUT_MS = 3_000;
 const SEND_TIMEOUT_MS = 10_000;
 
@@ -93,6 +94,21 @@ function printVerdict(outcome: RunOutcome, drainText: string): void {
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
+/**
+ * Starts the brokers and waits until they form a cluster. A free port can be taken by another
+ * process between picking and binding it (tests run beside each other): then new ports, boundedly.
+ */
+async function startFormedCluster(options: RunOptions, folder: string): Promise<JepsenCluster> {
+  for (let attempt = 1; ; attempt += 1) {
+    const cluster = await JepsenCluster.start({ brokerCount: options.nodes, dataRoot: path.join(folder, 'data'),
+      logFolder: folder, environment: brokerEnvironment(options) });
+    if (await cluster.waitUntilRegistered(REGISTER_WAIT_MS)) return cluster;
+    await cluster.stop();
+    if (attempt >= CLUSTER_START_ATTEMPTS) throw new Error('the brokers did not form a cluster');
+    fs.rmSync(path.join(folder, 'data'), { recursive: true, force: true });
+  }
+}
+
 export async function runJepsen(options: RunOptions, command: string): Promise<RunOutcome> {
   const folder = path.resolve(options.out);
   // A run on a folder that already holds one would start its brokers on the old data.
@@ -104,15 +120,13 @@ export async function runJepsen(options: RunOptions, command: string): Promise<R
   const prng = new SeededPrng(options.seed);
   const history = new HistoryRecorder(path.join(folder, 'history.jsonl'));
   const clientLogger: Logger = pino({ name: 'jepsen-client', level: 'warn' }, pino.destination(path.join(folder, 'clients.log')));
-  const cluster = await JepsenCluster.start({ brokerCount: options.nodes, dataRoot: path.join(folder, 'data'),
-    logFolder: folder, environment: brokerEnvironment(options) });
+  const cluster = await startFormedCluster(options, folder);
   const admin = new Admin({ bootstrap: cluster.bootstrap, clientId: 'jepsen-admin', requestTimeoutMs: 10_000,
     logger: clientLogger });
   let drainText = 'not reached';
   let drainComplete = false;
   let schedule: NemesisSchedule;
   try {
-    if (!await cluster.waitUntilRegistered(REGISTER_WAIT_MS)) throw new Error('the brokers did not form a cluster');
     const pool = new KeyPool({ keyCount: options.keyCount, maxWritesPerKey: options.maxWritesPerKey }, prng);
     const offsets = new KeyOffsets();
     const topics = new TopicCreator(admin, Math.min(3, options.nodes));
