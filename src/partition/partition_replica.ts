@@ -78,6 +78,8 @@ export class PartitionReplica implements ReplicaStateMachine {
   /** The leader has applied an entry of its own term: all earlier terms' entries are applied. */
   private leaderReady = false;
   private readonly pending = new Map<number, PendingProduce>();
+  /** The acks=1 produces of `pending`, ascending by index: each durable append settles a prefix. */
+  private readonly awaitingPersist: PendingProduce[] = [];
   /** In-flight idempotent batches per producer id, in proposal order (leader only). */
   private readonly inflight = new Map<number, PendingProduce[]>();
   private readonly waiters: FetchWaiters;
@@ -167,6 +169,14 @@ export class PartitionReplica implements ReplicaStateMachine {
       this.settle(pending, new TributaryError('REQUEST_TIMED_OUT', `not acknowledged within ${timeoutMs} ms`));
     }, timeoutMs);
     this.pending.set(index, pending);
+    if (acks === 1) {
+      // Timed-out entries wait in the queue until an append passes them; drop them if they pile up.
+      if (this.awaitingPersist.length >= 2 * this.options.pendingProducesMax) {
+        const live = this.awaitingPersist.filter((p) => this.pending.get(p.index) === p);
+        this.awaitingPersist.splice(0, this.awaitingPersist.length, ...live);
+      }
+      insertByIndex(this.awaitingPersist, pending);
+    }
     if (sequences.producerId >= 0) {
       const list = this.inflight.get(sequences.producerId) ?? [];
       list.push(pending);
@@ -181,9 +191,10 @@ export class PartitionReplica implements ReplicaStateMachine {
     clearTimeout(pending.timer);
     const list = this.inflight.get(pending.sequences.producerId);
     if (list !== undefined) {
-      const remaining = list.filter((p) => p !== pending);
-      if (remaining.length === 0) this.inflight.delete(pending.sequences.producerId);
-      else this.inflight.set(pending.sequences.producerId, remaining);
+      // Settled mostly in proposal order: usually the first one.
+      const at = list.indexOf(pending);
+      if (at >= 0) list.splice(at, 1);
+      if (list.length === 0) this.inflight.delete(pending.sequences.producerId);
     }
     if (outcome instanceof Error) pending.reject(outcome);
     else pending.resolve(outcome);
@@ -212,8 +223,11 @@ export class PartitionReplica implements ReplicaStateMachine {
   }
 
   onPersisted(lastIndex: number): void {
-    for (const pending of [...this.pending.values()]) {
-      if (pending.acks !== 1 || pending.index > lastIndex) continue;
+    const queue = this.awaitingPersist;
+    let taken = 0;
+    while (taken < queue.length && (queue[taken]?.index ?? Infinity) <= lastIndex) taken += 1;
+    for (const pending of queue.splice(0, taken)) {
+      if (this.pending.get(pending.index) !== pending) continue; // settled already (timed out, lost term)
       // The stamped header of the very buffer we proposed carries the offset it got.
       const stored = this.options.storage.term(pending.index);
       this.settle(pending, stored === pending.term
@@ -316,6 +330,14 @@ export class PartitionReplica implements ReplicaStateMachine {
   /** Fails every waiting produce (the replica is being stopped). */
   close(): void {
     for (const pending of [...this.pending.values()]) this.settle(pending, new NotLeaderOrFollowerError(null));
+    this.awaitingPersist.length = 0;
     this.waiters.wakeAll();
   }
+}
+
+/** Inserts keeping ascending index order; proposals arrive in order, so this appends but after a term change. */
+function insertByIndex(queue: PendingProduce[], pending: PendingProduce): void {
+  let at = queue.length;
+  while (at > 0 && (queue[at - 1]?.index ?? -Infinity) > pending.index) at -= 1;
+  queue.splice(at, 0, pending);
 }
