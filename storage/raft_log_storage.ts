@@ -12,6 +12,7 @@ import type { ConfState, Entry, HardState as RaftHardState, InitialState, LogSto
   from '../raft/core/index.js';
 import { IndexCompactedError, IndexUnavailableError } from './errors.js';
 import type { Log } from './log.js';
+import { RecentEntries } from './recent_entries.js';
 import type { RetentionPolicy } from './log_config.js';
 import type { SnapshotStore } from './snapshot_store.js';
 import { EntryType } from './types.js';
@@ -27,7 +28,11 @@ export interface RaftLogStorageOptions {
   readonly describePayload: (data: Uint8Array) => PayloadDescription;
   /** Called for each normal entry just before it is written, with the base offset it gets. */
   readonly beforeAppend?: (data: Uint8Array, baseOffset: number, term: number) => void;
+  /** Bytes of the newest entries kept in memory for Raft's reads right after an append. */
+  readonly recentEntriesBytesMax?: number;
 }
+
+const RECENT_ENTRIES_BYTES_MAX = 4 * 1024 * 1024;
 
 const toStorageType = {
   [RaftEntryType.normal]: EntryType.data,
@@ -57,12 +62,16 @@ function orStorageError<T>(read: () => T): T | RaftStorageError {
 }
 
 export class RaftLogStorage implements LogStorage {
+  private readonly recent: RecentEntries;
+
   constructor(
     readonly log: Log,
     private readonly logId: number,
     private readonly snapshots: SnapshotStore,
     private readonly options: RaftLogStorageOptions,
-  ) {}
+  ) {
+    this.recent = new RecentEntries(options.recentEntriesBytesMax ?? RECENT_ENTRIES_BYTES_MAX);
+  }
 
   initialState(): InitialState {
     const { hardState: stored, lostThrough } = this.log.recoveredHardState();
@@ -75,11 +84,15 @@ export class RaftLogStorage implements LogStorage {
   lastIndex(): number { return this.log.lastIndex; }
 
   term(index: number): number | RaftStorageError {
-    return orStorageError(() => this.log.termAt(index));
+    // Entries below the log start (retention) may linger in the recent tail: the log decides there.
+    const recent = index >= this.log.firstIndex ? this.recent.term(index) : undefined;
+    return recent ?? orStorageError(() => this.log.termAt(index));
   }
 
   entries(low: number, highExclusive: number, bytesMax: number): readonly Entry[] | RaftStorageError {
-    return orStorageError(() => this.log.entries(low, highExclusive, bytesMax).map(toRaftEntry));
+    const recent = low >= this.log.firstIndex && highExclusive <= this.log.lastIndex + 1
+      ? this.recent.slice(low, highExclusive, bytesMax) : undefined;
+    return recent ?? orStorageError(() => this.log.entries(low, highExclusive, bytesMax).map(toRaftEntry));
   }
 
   snapshot(): Snapshot | RaftStorageError {
@@ -95,7 +108,10 @@ export class RaftLogStorage implements LogStorage {
     if (first === undefined) return;
     assert(first.index >= this.log.firstIndex && first.index <= this.log.lastIndex + 1,
       () => `append at ${first.index} leaves a gap after ${this.log.lastIndex}`);
-    if (first.index <= this.log.lastIndex) await this.log.truncateSuffix(first.index);
+    if (first.index <= this.log.lastIndex) {
+      this.recent.dropFrom(first.index);
+      await this.log.truncateSuffix(first.index);
+    }
     let baseOffset = this.log.nextOffset;
     const inputs = entries.map((entry): EntryInput => {
       const type = toStorageType[entry.type];
@@ -106,6 +122,7 @@ export class RaftLogStorage implements LogStorage {
       return { term: entry.term, index: entry.index, type, recordCount, maxTimestampMs, payload: entry.data };
     });
     this.log.append(inputs);
+    this.recent.appended(entries);
   }
 
   sync(): Promise<number> {
@@ -119,6 +136,7 @@ export class RaftLogStorage implements LogStorage {
 
   /** Replaces the whole log with a snapshot; the log goes on at snapshot.index + 1 with `nextOffset`. */
   async installSnapshot(snapshot: Snapshot, nextOffset: number): Promise<void> {
+    this.recent.clear();
     await this.snapshots.save(this.logId, snapshot);
     await this.log.resetTo({ firstIndex: snapshot.metadata.index + 1, firstOffset: nextOffset,
       termBeforeFirst: snapshot.metadata.term });
