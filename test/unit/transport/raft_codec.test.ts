@@ -11,7 +11,7 @@ import { describe, test } from 'node:test';
 import protobuf from 'protobufjs';
 import * as zmq from 'zeromq';
 import { EntryType, MessageType } from '../../../raft/core/index.js';
-import type { Entry, Message } from '../../../raft/core/index.js';
+import type { AppendRequest, Entry, Message } from '../../../raft/core/index.js';
 import { RaftCodecError, decodeRaftBatch, encodeRaftBatch, raftProto } from '../../../raft/transport/raft_codec.js';
 import type { RaftBatch } from '../../../raft/transport/raft_codec.js';
 import { ZmqRaftTransport } from '../../../raft/transport/zmq_transport.js';
@@ -37,7 +37,7 @@ function entries(firstIndex: number, sizes: readonly number[]): Entry[] {
     type: types[i % types.length] ?? EntryType.normal, data: payload(firstIndex + i, sizeBytes) }));
 }
 
-function append(prevLogIndex: number, entrySizes: readonly number[]): Message {
+function append(prevLogIndex: number, entrySizes: readonly number[]): AppendRequest {
   return { ...envelope, type: MessageType.appendRequest, prevLogIndex, prevLogTerm: 8,
     entries: entries(prevLogIndex + 1, entrySizes), commitIndex: prevLogIndex };
 }
@@ -182,14 +182,23 @@ void describe('raft batches over ZeroMQ', () => {
       const droppedBefore = node1.stats.droppedMessages;
 
       const appends = [append(1, [0, 129, 64 * 1024]), append(4, [1, 300 * 1024]), append(6, [200, 200, 200, 200])];
-      const tooLong = append(10, [1, 1, 1, 1, 1]);
-      node1.send([...appends, tooLong]);
+      // Payloads need not be Buffers: a plain Uint8Array, a view at an offset of a larger one included.
+      const plainBytes = new Uint8Array(1000).map((_, i) => (i * 13) & 0xff);
+      const plain: Message = { ...append(10, []), entries: [
+        { term: 9, index: 11, type: EntryType.config, data: plainBytes.subarray(7, 707) },
+        { term: 9, index: 12, type: EntryType.normal, data: new Uint8Array([1, 2, 3]) }] };
+      const tooLong = append(12, [1, 1, 1, 1, 1]);
+      node1.send([...appends, plain, tooLong]);
       // A heartbeat sent while connecting may still come in; only the appends count here.
       const arrived = (): Message[] => received.filter((m) => m.type === MessageType.appendRequest);
-      assert.ok(await waitFor(() => arrived().length >= appends.length, 10_000), 'node 2 got the appends');
-      assert.deepEqual(arrived(), appends);
-      // 3 + 2 entries exceed 4 frames, 2 + 4 too: three multipart messages. The fourth append fits none.
-      assert.equal(node1.stats.sentBatches - batchesBefore, 3);
+      assert.ok(await waitFor(() => arrived().length >= appends.length + 1, 10_000), 'node 2 got the appends');
+      assert.deepEqual(arrived().slice(0, appends.length), appends);
+      const plainArrived = arrived()[appends.length];
+      assert.ok(plainArrived?.type === MessageType.appendRequest);
+      assert.deepEqual(plainArrived.entries.map((e) => [e.index, e.type, [...e.data]]),
+        [[11, EntryType.config, [...plainBytes.subarray(7, 707)]], [12, EntryType.normal, [1, 2, 3]]]);
+      // 3 + 2 entries exceed 4 frames, 2 + 4 and 4 + 2 too: four multipart messages. The last append fits none.
+      assert.equal(node1.stats.sentBatches - batchesBefore, 4);
       assert.equal(node1.stats.droppedMessages - droppedBefore, 1);
       assert.ok(logger.warnings().some((line) => line.message
         === 'dropped an append with more entries than a batch holds'));
