@@ -4,6 +4,12 @@
  * is one-way: a reply goes out on the replier's own DEALER to the asker. The receiver learns the
  * sender from the ROUTER's identity frame (the DEALER's routingId is the sender's node id).
  *
+ * What one peer's messages of one event-loop turn become: a single multipart message, the DEALER
+ * sending [header, payload...] and the ROUTER receiving [identity, header, payload...], with the
+ * header and payload frames of raft_codec.ts. Entry payloads are neither copied nor re-encoded on
+ * the way; a multipart message holds at most `batchFramesMax` payload frames, so a turn with more
+ * goes out as several. A multipart message that does not decode is dropped whole.
+ *
  * Connections and their direction (what a relay placed on a link sees; see `dialOverrides`): the
  * TCP connection i->j is opened by i's DEALER to j's ROUTER and carries only i's messages to j.
  * j never sends on its ROUTER; its answers travel on the separate connection j->i that j's own
@@ -19,9 +25,12 @@
 import type { Dealer, Router } from 'zeromq';
 import * as zmq from 'zeromq';
 import type { Message } from '../core/index.js';
-import { assert } from '../core/assert.js';
+import { assert, assertNatural } from '../core/assert.js';
 import type { ForwardHandler, RaftTransport, TransportLogger } from '../host/transport.js';
-import { RaftCodecError, decodeRaftBatch, encodeRaftBatch } from './raft_codec.js';
+import { RaftCodecError, decodeRaftBatch, encodeRaftBatch, payloadFrameCount } from './raft_codec.js';
+import type { RaftBatch } from './raft_codec.js';
+
+const BATCH_FRAMES_MAX_DEFAULT = 65_536;
 
 export interface ZmqRaftTransportOptions {
   readonly nodeId: number;
@@ -30,8 +39,14 @@ export interface ZmqRaftTransportOptions {
   readonly logger: TransportLogger;
   /** Messages waiting for one peer; beyond it new ones are dropped (Raft retries). */
   readonly peerQueueMessagesMax?: number;
-  /** Largest frame accepted from a peer. */
+  /** Largest frame (a batch header, or one entry's payload) accepted from a peer. */
   readonly frameBytesMax?: number;
+  /**
+   * Payload frames (entries) in one multipart message, sent and accepted; a turn with more is sent
+   * as several. The default holds the largest append Raft makes with its default appendBytesMax
+   * (1 MiB of entries of at least 24 bytes each), which must fit in one.
+   */
+  readonly batchFramesMax?: number;
   /**
    * Per peer, the endpoint to dial instead of the one it announces (a fault-injecting relay in
    * tests). Applied in setPeer, which every peer endpoint goes through.
@@ -53,9 +68,12 @@ class PeerLink {
   private flushing = false;
 
   constructor(readonly nodeId: number, readonly endpoint: string, private readonly dealer: Dealer,
-    private readonly queueMessagesMax: number, private readonly stats: TransportStats) {}
+    private readonly queueMessagesMax: number, private readonly batchFramesMax: number,
+    private readonly stats: TransportStats) {}
 
+  /** Queues a message that fits one multipart message on its own (the transport checked). */
   enqueue(message: Message): void {
+    assert(payloadFrameCount(message) <= this.batchFramesMax, 'a message fits one multipart message');
     if (this.queue.length >= this.queueMessagesMax) {
       this.stats.droppedMessages += 1;
       return;
@@ -85,22 +103,37 @@ class PeerLink {
   private async flush(): Promise<void> {
     try {
       while (this.queue.length > 0 || this.forwards.length > 0) {
-        const messages = this.queue;
-        const forwards = this.forwards;
-        this.queue = [];
-        this.forwards = [];
+        const batch = this.takeBatch();
+        const frames = encodeRaftBatch(batch);
         try {
-          await this.dealer.send(encodeRaftBatch({ messages, forwards }));
+          await this.dealer.send(frames);
           this.stats.sentBatches += 1;
-          this.stats.sentMessages += messages.length;
+          this.stats.sentMessages += batch.messages.length;
         } catch {
           // EAGAIN: the peer is unreachable right now; EBADF: closing. Raft (and forwarders) retry.
-          this.stats.droppedMessages += messages.length + forwards.length;
+          this.stats.droppedMessages += batch.messages.length + batch.forwards.length;
         }
       }
     } finally {
       this.flushing = false;
     }
+  }
+
+  /** The queued messages that fit one multipart message, in order and at least one, with every forward. */
+  private takeBatch(): RaftBatch {
+    let frames = 0;
+    let taken = 0;
+    for (const message of this.queue) {
+      frames += payloadFrameCount(message);
+      if (frames > this.batchFramesMax) break;
+      taken += 1;
+    }
+    assert(taken > 0 || this.queue.length === 0, 'every queued message fits one multipart message');
+    const all = taken === this.queue.length;
+    const batch = { messages: all ? this.queue : this.queue.slice(0, taken), forwards: this.forwards };
+    this.queue = all ? [] : this.queue.slice(taken);
+    this.forwards = [];
+    return batch;
   }
 
   close(): void {
@@ -117,8 +150,11 @@ export class ZmqRaftTransport implements RaftTransport {
   private readonly peers = new Map<number, PeerLink>();
   private receiving: Promise<void> | null = null;
   private closed = false;
+  private readonly batchFramesMax: number;
 
   constructor(private readonly options: ZmqRaftTransportOptions) {
+    this.batchFramesMax = assertNatural(options.batchFramesMax ?? BATCH_FRAMES_MAX_DEFAULT, 'batchFramesMax');
+    assert(this.batchFramesMax > 0, 'batchFramesMax >= 1');
     this.router = new zmq.Router({ linger: 0, handover: true,
       maxMessageSize: options.frameBytesMax ?? 256 * 1024 * 1024 });
   }
@@ -132,25 +168,30 @@ export class ZmqRaftTransport implements RaftTransport {
   private async receive(deliver: (messages: readonly Message[]) => void, deliverForward?: ForwardHandler):
     Promise<void> {
     for await (const frames of this.router) {
-      const [identity, payload] = frames;
+      const [identity, header] = frames;
       const sender = Number(identity?.toString());
-      if (frames.length !== 2 || payload === undefined || !Number.isSafeInteger(sender)) {
-        this.reject('a frame that is not [sender, batch]', sender);
+      if (header === undefined || !Number.isSafeInteger(sender)) {
+        this.reject('a message that is not [sender, header, payload...]', sender);
         continue;
       }
-      let messages: readonly Message[];
+      // zeromq bounds each frame (maxMessageSize), not how many a message has.
+      const payloadFrames = frames.length - 2;
+      if (payloadFrames > this.batchFramesMax) {
+        this.reject(`${payloadFrames} payload frames, more than the ${this.batchFramesMax} of a batch`, sender);
+        continue;
+      }
+      let batch: RaftBatch;
       try {
-        const batch = decodeRaftBatch(payload);
-        messages = batch.messages;
-        for (const forward of batch.forwards) deliverForward?.(sender, forward);
+        batch = decodeRaftBatch(header, frames.slice(2));
       } catch (error) {
         if (!(error instanceof RaftCodecError)) throw error;
         this.reject(error.message, sender);
         continue;
       }
+      for (const forward of batch.forwards) deliverForward?.(sender, forward);
       // A peer may only speak for itself and only to us.
-      const valid = messages.filter((m) => m.from === sender && m.to === this.options.nodeId);
-      if (valid.length !== messages.length) this.reject('messages not from the sending peer', sender);
+      const valid = batch.messages.filter((m) => m.from === sender && m.to === this.options.nodeId);
+      if (valid.length !== batch.messages.length) this.reject('messages not from the sending peer', sender);
       this.stats.receivedMessages += valid.length;
       if (valid.length > 0) deliver(valid);
     }
@@ -176,7 +217,7 @@ export class ZmqRaftTransport implements RaftTransport {
     });
     dealer.connect(endpoint);
     this.peers.set(nodeId, new PeerLink(nodeId, endpoint, dealer, this.options.peerQueueMessagesMax ?? 10_000,
-      this.stats));
+      this.batchFramesMax, this.stats));
   }
 
   removePeer(nodeId: number): void {
@@ -198,6 +239,14 @@ export class ZmqRaftTransport implements RaftTransport {
       const peer = this.peers.get(message.to);
       if (peer === undefined) {
         this.stats.droppedMessages += 1;
+        continue;
+      }
+      const entries = payloadFrameCount(message);
+      if (entries > this.batchFramesMax) {
+        // Only an appendBytesMax far above the default makes appends this long; no peer would take it.
+        this.stats.droppedMessages += 1;
+        this.options.logger.warn({ nodeId: message.to, groupId: message.groupId, entries,
+          batchFramesMax: this.batchFramesMax }, 'dropped an append with more entries than a batch holds');
         continue;
       }
       peer.enqueue(message);
