@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
 import { SeededPrng } from '../../../raft/core/prng.js';
-import { appendPartitioned, RecordAccumulator } from '../../../src/client/accumulator.js';
+import { appendPartitioned, BATCH_BYTES_INITIAL, RecordAccumulator } from '../../../src/client/accumulator.js';
 import type {
   AccumulatorConfig,
   AppendResult,
@@ -17,7 +17,7 @@ import type {
   ProducerRecord,
   RecordMetadata,
 } from '../../../src/client/accumulator.js';
-import { decodeBatch } from '../../../src/client/compression.js';
+import { decodeBatch, encodeBatch } from '../../../src/client/compression.js';
 import { DefaultPartitioner } from '../../../src/client/partitioner.js';
 import { ProducerSequences } from '../../../src/client/producer_state.js';
 import { MessageTooLargeError, TributaryError } from '../../../src/common/errors.js';
@@ -276,6 +276,90 @@ void describe('RecordAccumulator', () => {
     const theirs = await kafkajsDecodeBatch(batch.bytes);
     assert.deepEqual(theirs.records.map((r) => r.value?.toString()), Array.from({ length: 20 }, (_, i) => `hello ${i}`));
     assert.deepEqual(theirs.records.map((r) => r.key?.toString()), Array.from({ length: 20 }, (_, i) => `k${i}`));
+  });
+
+  void test('a drained batch carries exactly the bytes encodeBatch gives for the same records', () => {
+    const sequences = new ProducerSequences({ producerId: 77, producerEpoch: 2 });
+    const { clock, accumulator } = setup({ lingerMs: 0, batchBytesMax: 4096, sequences });
+    const records: ProducerRecord[] = [
+      { key: Buffer.from('k1'), value: Buffer.from('v1'), headers: [{ key: 'h', value: Buffer.from('x') }] },
+      { key: null, value: Buffer.from('null key') },
+      { key: Buffer.from('tombstone'), value: null, timestamp: T0 - 7 },
+      { key: null, value: null, headers: [{ key: 'é☃', value: null }, { key: '', value: Buffer.alloc(0) }] },
+      { key: Buffer.alloc(0), value: Buffer.alloc(300, 1), timestamp: T0 + 1234 },
+    ];
+    for (const r of records) {
+      void delivered(accumulator.append('t', 0, r));
+      clock.now += 1;
+    }
+    const [batch] = accumulator.ready(clock.now);
+    assert.ok(batch !== undefined);
+    const stamped = records.map((r, i) => ({ ...r, timestamp: r.timestamp ?? T0 + i }));
+    assert.deepEqual(batch.bytes, encodeBatch({ records: stamped, compression: 'none', producerId: 77,
+      producerEpoch: 2, baseSequence: 0 }));
+    assert.equal(readBatchHeader(batch.bytes).maxTimestamp, T0 + 1234);
+  });
+
+  void test('callers may reuse their buffers once append returns: the record is encoded then', () => {
+    const { accumulator } = setup({ lingerMs: 0 });
+    const value = Buffer.from('first');
+    const headerValue = Buffer.from('h1');
+    void delivered(accumulator.append('t', 0, { key: null, value, headers: [{ key: 'h', value: headerValue }] }));
+    value.write('later');
+    headerValue.write('h2');
+    const [batch] = accumulator.ready(T0);
+    assert.ok(batch !== undefined);
+    const [decoded] = decodeBatch(batch.bytes).records;
+    assert.ok(decoded !== undefined);
+    assert.equal(decoded.value?.toString(), 'first');
+    assert.equal(decoded.headers[0]?.value?.toString(), 'h1');
+  });
+
+  void test('a batch buffer starts small and doubles up to batchBytesMax; bufferedBytes counts buffers', async () => {
+    const { accumulator } = setup({ batchBytesMax: 8 * BATCH_BYTES_INITIAL, bufferBytesMax: 1 << 20, lingerMs: 1000 });
+    const value = 'v'.repeat(1000);
+    const deliveries = [delivered(accumulator.append('t', 0, record(value)))];
+    assert.equal(accumulator.bufferedBytes, BATCH_BYTES_INITIAL);
+    const seen = new Set<number>([accumulator.bufferedBytes]);
+    while (accumulator.bufferedBytes < 8 * BATCH_BYTES_INITIAL || deliveries.length < 200) {
+      deliveries.push(delivered(accumulator.append('t', 0, record(value))));
+      seen.add(accumulator.bufferedBytes);
+    }
+    assert.deepEqual([...seen].slice(0, 4), [1, 2, 4, 8].map((n) => n * BATCH_BYTES_INITIAL));
+    accumulator.flush();
+    const batches = accumulator.ready(T0);
+    assert.ok(batches.length >= 2, 'the full batch closed and another opened');
+    const [full] = batches;
+    assert.ok(full !== undefined && full.bytes.length <= 8 * BATCH_BYTES_INITIAL);
+    assert.ok(full.bytes.length > 8 * BATCH_BYTES_INITIAL - 1100, `${full.bytes.length} bytes: nearly full`);
+    assert.equal(decodeBatch(full.bytes).records.every((r) => r.value?.toString() === value), true);
+    for (const batch of batches) accumulator.complete(batch, 0);
+    await Promise.all(deliveries);
+    assert.equal(accumulator.bufferedBytes, 0);
+  });
+
+  void test('a batch whose buffer cannot grow within bufferBytesMax is closed and due at once', () => {
+    const { accumulator } = setup({ batchBytesMax: 4 * BATCH_BYTES_INITIAL, bufferBytesMax: 4 * BATCH_BYTES_INITIAL,
+      lingerMs: 1000 });
+    const value = 'w'.repeat(1000);
+    let grown = 0;
+    while (accumulator.bufferedBytes < 2 * BATCH_BYTES_INITIAL) {
+      void delivered(accumulator.append('t', 0, record(value)));
+      grown += 1;
+    }
+    void delivered(accumulator.append('t', 1, record(value)));
+    assert.equal(accumulator.bufferedBytes, 3 * BATCH_BYTES_INITIAL);
+    assert.equal(accumulator.nextDeadlineMs(), T0 + 1000, 'lingering');
+    // Partition 0 would need 4 x initial, 1 x more than the buffer has: it closes, the record opens a batch.
+    while (accumulator.nextDeadlineMs() !== T0) {
+      void delivered(accumulator.append('t', 0, record(value)));
+      grown += 1;
+    }
+    assert.equal(accumulator.bufferedBytes, 4 * BATCH_BYTES_INITIAL);
+    const [closed] = accumulator.ready(T0);
+    assert.ok(closed !== undefined && closed.partition === 0);
+    assert.equal(closed.recordCount, grown - 1);
+    assert.ok(closed.bytes.length <= 2 * BATCH_BYTES_INITIAL);
   });
 
   void test('config bounds are checked', () => {
