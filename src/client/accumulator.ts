@@ -86,25 +86,24 @@ export interface RecordMetadata {
   readonly timestamp: number;
 }
 
-export interface ProducerRecord {
-  readonly key: Uint8Array | null;
-  readonly value: Uint8Array | null;
-  readonly headers?: readonly RecordHeaderInput[];
-  /** CreateTime in ms; defaults to the clock at append. */
-  readonly timestamp?: number;
+export interface BufferFull {
+  readonly kind: 'buffer-full';
+  /** Resolves when bytes are freed: append again then. */
+  readonly spaceFreed: Promise<undefined>;
 }
 
-export type AppendResult =
-  | { readonly kind: 'appended'; readonly delivery: Promise<RecordMetadata> }
-  /** Wait for spaceFreed, then append again. */
-  | { readonly kind: 'buffer-full'; readonly spaceFreed: Promise<undefined> }
-  /** Only with abortOnNewBatch: the record would open a batch; nothing was appended. */
-  | { readonly kind: 'new-batch-needed' };
-
-export interface AppendOptions {
-  /** Return 'new-batch-needed' instead of opening a batch (lets a sticky partitioner move first). */
-  readonly abortOnNewBatch?: boolean;
+/** Only with abortOnNewBatch: the record would open a batch; nothing was appended. */
+export interface NewBatchNeeded {
+  readonly kind: 'new-batch-needed';
 }
+
+/**
+ * The record's delivery when it was appended, else why not. The delivery promise itself, not an
+ * object around it: append runs once per record.
+ */
+export type AppendResult = Promise<RecordMetadata> | BufferFull | NewBatchNeeded;
+
+const NEW_BATCH_NEEDED: NewBatchNeeded = Object.freeze({ kind: 'new-batch-needed' });
 
 /** A drained batch, owned by the sender until it calls complete, fail or reenqueue. */
 export interface ProducerBatch {
@@ -127,9 +126,11 @@ type BatchOutcome =
 
 class Batch {
   readonly builder: RecordBatchBuilder;
+  /** Each record's CreateTime, for its RecordMetadata (a number array: no object per record). */
+  readonly timestamps: number[] = [];
   /**
    * One promise per batch, not one deferred per record: each record's delivery is derived from it
-   * (the per-record allocations were a large share of the producer's cost at 100-byte records).
+   * with the shared reaction settleNext.
    */
   readonly outcome = deferred<BatchOutcome>();
   /** Buffer bytes reserved for this batch: its builder's capacity. */
@@ -137,6 +138,8 @@ class Batch {
   /** Set when drained the first time; a retry reuses it. */
   built: ProducerBatch | null = null;
   done = false;
+  /** Records whose delivery settleNext has resolved so far. */
+  private settled = 0;
 
   constructor(readonly id: number, readonly topic: string, readonly partition: number, readonly createdMs: number,
     baseTimestamp: number, capacityBytes: number) {
@@ -145,16 +148,26 @@ class Batch {
   }
 
   /** Encodes the record (bodyBytes from builder.nextBodyBytes) and returns its delivery. */
-  add(record: ProducerRecord, timestamp: number, bodyBytes: number): AppendResult {
-    const slot = this.builder.recordCount;
-    this.builder.append(record.key, record.value, record.headers ?? [], timestamp, bodyBytes);
-    const delivery = this.outcome.promise.then((outcome): RecordMetadata => {
-      if (!outcome.ok) throw outcome.error;
-      return { topic: this.topic, partition: this.partition, offset: outcome.baseOffset + slot,
-        timestamp: outcome.logAppendTimeMs ?? timestamp };
-    });
-    return { kind: 'appended', delivery };
+  add(key: Uint8Array | null, value: Uint8Array | null, headers: readonly RecordHeaderInput[], timestamp: number,
+    bodyBytes: number): Promise<RecordMetadata> {
+    this.builder.append(key, value, headers, timestamp, bodyBytes);
+    this.timestamps.push(timestamp);
+    return this.outcome.promise.then(this.settleNext);
   }
+
+  /**
+   * The reaction of every record of the batch to its outcome, shared to save a closure per record.
+   * Reactions to one promise run in the order they were registered (ECMAScript
+   * TriggerPromiseReactions), and record i registered i-th, so the n-th call is record n's.
+   */
+  private readonly settleNext = (outcome: BatchOutcome): RecordMetadata => {
+    if (!outcome.ok) throw outcome.error;
+    const slot = this.settled++;
+    const timestamp = this.timestamps[slot];
+    assert(timestamp !== undefined, () => `batch ${this.id} settled more than its ${this.timestamps.length} records`);
+    return { topic: this.topic, partition: this.partition, offset: outcome.baseOffset + slot,
+      timestamp: outcome.logAppendTimeMs ?? timestamp };
+  };
 }
 
 interface PartitionQueue {
@@ -172,7 +185,9 @@ export class RecordAccumulator {
   private readonly queuesByTopic = new Map<string, (PartitionQueue | undefined)[]>();
   private bufferedBytesNow = 0;
   private nextBatchId = 0;
-  private spaceWaiter: { readonly promise: Promise<undefined>; readonly resolve: () => void } | null = null;
+  /** nextDeadlineMs's answer until a batch opens, closes, drains or comes back; undefined: to compute. */
+  private deadlineMs: number | null | undefined = null;
+  private spaceWaiter: { readonly full: BufferFull; readonly resolve: () => void } | null = null;
 
   constructor(config: AccumulatorConfig) {
     validateAccumulatorConfig(config);
@@ -184,11 +199,15 @@ export class RecordAccumulator {
     return this.bufferedBytesNow;
   }
 
-  /** Adds a record to the open batch of (topic, partition), opening or closing batches as needed. */
-  append(topic: string, partition: number, record: ProducerRecord, options: AppendOptions = {}): AppendResult {
+  /**
+   * Adds a record to the open batch of (topic, partition), opening or closing batches as needed,
+   * and encodes it there. Fields come one by one, not as a record object: this runs per record.
+   * timestamp is the CreateTime; undefined takes the clock. With abortOnNewBatch, a record that
+   * would open a batch is not appended ('new-batch-needed': lets a sticky partitioner move first).
+   */
+  append(topic: string, partition: number, key: Uint8Array | null, value: Uint8Array | null,
+    headers: readonly RecordHeaderInput[], timestamp: number | undefined, abortOnNewBatch = false): AppendResult {
     assert(Number.isInteger(partition) && partition >= 0, () => `bad partition ${partition}`);
-    const { key, value, timestamp } = record;
-    const headers = record.headers ?? [];
     const recordTimestamp = timestamp ?? this.config.clock.nowMs();
     assert(Number.isSafeInteger(recordTimestamp) && recordTimestamp >= 0 && recordTimestamp <= VARLONG_MAX,
       () => `bad record timestamp ${recordTimestamp}`);
@@ -198,12 +217,12 @@ export class RecordAccumulator {
       const bodyBytes = open.builder.nextBodyBytes(key, value, headers, recordTimestamp);
       const sizeBytes = open.builder.sizeBytes + varintBytes(bodyBytes) + bodyBytes;
       if (sizeBytes <= this.config.batchBytesMax && this.makeRoom(open, sizeBytes)) {
-        return open.add(record, recordTimestamp, bodyBytes);
+        return open.add(key, value, headers, recordTimestamp, bodyBytes);
       }
       this.close(queue);
     }
-    if (options.abortOnNewBatch === true) {
-      return { kind: 'new-batch-needed' };
+    if (abortOnNewBatch) {
+      return NEW_BATCH_NEEDED;
     }
     const bodyBytes = recordBodyBytes(key, value, headers, 0, 0);
     const sizeBytes = BATCH_HEADER_BYTES + varintBytes(bodyBytes) + bodyBytes;
@@ -217,7 +236,7 @@ export class RecordAccumulator {
     // The clock was read already unless the record brought its own timestamp.
     const createdMs = timestamp === undefined ? recordTimestamp : this.config.clock.nowMs();
     const batch = this.openBatch(queue, topic, partition, createdMs, recordTimestamp, capacityBytes);
-    return batch.add(record, recordTimestamp, bodyBytes);
+    return batch.add(key, value, headers, recordTimestamp, bodyBytes);
   }
 
   /**
@@ -241,6 +260,7 @@ export class RecordAccumulator {
         this.inflight.set(built, batch);
         drained.push(built);
       }
+      this.deadlineMs = undefined;
     }
     return drained;
   }
@@ -248,8 +268,11 @@ export class RecordAccumulator {
   /**
    * When ready() will next have something to drain: the earliest linger deadline of an open
    * batch, or the creation time of a queued closed batch (already due). null when empty.
+   * Remembered until the batches change: the producer asks after every append, and most appends
+   * only add to an open batch.
    */
   nextDeadlineMs(): number | null {
+    if (this.deadlineMs !== undefined) return this.deadlineMs;
     let deadline: number | null = null;
     for (const queue of this.queues.values()) {
       const closedMs = queue.closed[0]?.createdMs;
@@ -257,6 +280,7 @@ export class RecordAccumulator {
       const lingerMs = queue.open === null ? undefined : queue.open.createdMs + this.config.lingerMs;
       if (lingerMs !== undefined && (deadline === null || lingerMs < deadline)) deadline = lingerMs;
     }
+    this.deadlineMs = deadline;
     return deadline;
   }
 
@@ -289,6 +313,7 @@ export class RecordAccumulator {
     const closed = this.queueOf(batch.topic, batch.partition).closed;
     const index = closed.findIndex((other) => other.id > batch.id);
     closed.splice(index < 0 ? closed.length : index, 0, batch);
+    this.deadlineMs = undefined;
   }
 
   /**
@@ -304,6 +329,7 @@ export class RecordAccumulator {
     }
     this.queues.clear();
     this.queuesByTopic.clear();
+    this.deadlineMs = null;
   }
 
   private queueOf(topic: string, partition: number): PartitionQueue {
@@ -326,6 +352,7 @@ export class RecordAccumulator {
     assert(queue.open === null, 'a partition has one open batch');
     const batch = new Batch(this.nextBatchId++, topic, partition, createdMs, baseTimestamp, capacityBytes);
     queue.open = batch;
+    this.deadlineMs = undefined;
     return batch;
   }
 
@@ -349,6 +376,7 @@ export class RecordAccumulator {
     assert(open !== null, 'no open batch to close');
     queue.open = null;
     queue.closed.push(open);
+    this.deadlineMs = undefined;
   }
 
   private build(batch: Batch): ProducerBatch {
@@ -389,12 +417,12 @@ export class RecordAccumulator {
     return true;
   }
 
-  private bufferFull(): AppendResult {
+  private bufferFull(): BufferFull {
     if (this.spaceWaiter === null) {
       const { promise, resolve } = deferred<undefined>();
-      this.spaceWaiter = { promise, resolve: () => { resolve(undefined); } };
+      this.spaceWaiter = { full: { kind: 'buffer-full', spaceFreed: promise }, resolve: () => { resolve(undefined); } };
     }
-    return { kind: 'buffer-full', spaceFreed: this.spaceWaiter.promise };
+    return this.spaceWaiter.full;
   }
 
   /** Ends a batch: rejects its records when failed, then frees its bytes. */
@@ -429,16 +457,17 @@ function deferred<T>(): Deferred<T> {
 /**
  * Partitions and appends one record the way Kafka's KafkaProducer.doSend does: if the chosen
  * partition would need a new batch, the partitioner hears of it (a sticky partitioner moves on)
- * and the record is partitioned again before it opens one.
+ * and the record is partitioned again before it opens one. Never returns 'new-batch-needed'.
+ * The record's key is input.key.
  */
-export function appendPartitioned(accumulator: RecordAccumulator, partitioner: Partitioner,
-  input: PartitionInput, record: ProducerRecord): { readonly partition: number; readonly result: AppendResult } {
+export function appendPartitioned(accumulator: RecordAccumulator, partitioner: Partitioner, input: PartitionInput,
+  value: Uint8Array | null, headers: readonly RecordHeaderInput[], timestamp: number | undefined): AppendResult {
   const first = partitioner.partition(input);
-  const result = accumulator.append(input.topic, first, record, { abortOnNewBatch: true });
-  if (result.kind !== 'new-batch-needed') {
-    return { partition: first, result };
+  const result = accumulator.append(input.topic, first, input.key, value, headers, timestamp, true);
+  if (result !== NEW_BATCH_NEEDED) {
+    return result;
   }
   partitioner.onNewBatch(input.topic, first, input);
   const partition = partitioner.partition(input);
-  return { partition, result: accumulator.append(input.topic, partition, record) };
+  return accumulator.append(input.topic, partition, input.key, value, headers, timestamp);
 }
