@@ -145,7 +145,7 @@ const NO_HEADERS: readonly RecordHeaderInput[] = Object.freeze([]);
 
 function headersOf(headers: RecordHeaders | undefined): readonly RecordHeaderInput[] {
   if (headers === undefined) return NO_HEADERS;
-  // No copy: the record is encoded into its batch when appended.
+  // No copy: the record is encoded into its batch when appended (or the message copied, ownedCopy).
   if (Array.isArray(headers)) return headers as readonly RecordHeaderInput[];
   return Object.entries(headers as Readonly<Record<string, RecordBytes>>)
     .map(([key, value]) => ({ key, value: toBytes(value) }));
@@ -239,7 +239,11 @@ export class Producer {
     return info.partitions.map((p) => p.partition);
   }
 
-  /** Appends a record; resolves with its partition and offset once the broker has it (per acks). */
+  /**
+   * Appends a record; resolves with its partition and offset once the broker has it (per acks).
+   * send() is done with `message` when it returns: the record is encoded into its batch then, or
+   * copied to wait for room or metadata, so the caller may reuse the message and its buffers.
+   */
   send(message: ProducerMessage): Promise<SendResult> {
     if (this.closed || this.stopping) return Promise.reject(closedError());
     const info = this.metadata.topic(message.topic);
@@ -253,7 +257,8 @@ export class Producer {
       }
     }
     this.appendsQueued += 1;
-    const appended = this.appendChain.then(() => this.appendSlowly(message));
+    const waiting = ownedCopy(message);
+    const appended = this.appendChain.then(() => this.appendSlowly(waiting));
     this.appendChain = appended.then(() => undefined, () => undefined).finally(() => {
       this.appendsQueued -= 1;
       this.notifyIfIdle();
@@ -667,6 +672,19 @@ function snapshotOf(info: TopicInfo): TopicSnapshot {
     snapshots.set(info, snapshot);
   }
   return snapshot;
+}
+
+/**
+ * The message with copies of its byte arrays, for a send that has to wait before it is appended:
+ * send() promises that the caller may reuse its buffers once it returns. Strings are immutable.
+ */
+function ownedCopy(message: ProducerMessage): ProducerMessage {
+  const copyOf = (bytes: RecordBytes | undefined): RecordBytes => (bytes instanceof Uint8Array ? Buffer.from(bytes)
+    : bytes ?? null);
+  const headers = message.headers === undefined ? undefined
+    : headersOf(message.headers).map((header) => ({ key: header.key, value: toBytes(copyOf(header.value)) }));
+  return { ...message, key: copyOf(message.key), value: copyOf(message.value),
+    ...(headers === undefined ? {} : { headers }) };
 }
 
 function closedError(): TributaryError {
