@@ -414,6 +414,20 @@ void describe('RecordAccumulator', () => {
     assert.equal(accumulator.bufferedBytes, 0);
   });
 
+  void test("a partition's next batch starts as large as its last one grew", () => {
+    const { accumulator } = setup({ batchBytesMax: 8 * BATCH_BYTES_INITIAL, bufferBytesMax: 1 << 20, lingerMs: 0 });
+    const value = 'u'.repeat(1000);
+    while (accumulator.bufferedBytes < 4 * BATCH_BYTES_INITIAL) void delivered(append(accumulator, 't', 0, record(value)));
+    const [grown] = accumulator.ready(T0);
+    assert.ok(grown !== undefined && grown.bytes.length > 2 * BATCH_BYTES_INITIAL);
+    accumulator.complete(grown, 0);
+    assert.equal(accumulator.bufferedBytes, 0);
+    void delivered(append(accumulator, 't', 0, record(value)));
+    assert.equal(accumulator.bufferedBytes, 4 * BATCH_BYTES_INITIAL, 'the power of two holding the last batch');
+    void delivered(append(accumulator, 't', 1, record(value)));
+    assert.equal(accumulator.bufferedBytes, 5 * BATCH_BYTES_INITIAL, 'another partition starts small');
+  });
+
   void test('a batch whose buffer cannot grow within bufferBytesMax is closed and due at once', () => {
     const { accumulator } = setup({ batchBytesMax: 4 * BATCH_BYTES_INITIAL, bufferBytesMax: 4 * BATCH_BYTES_INITIAL,
       lingerMs: 1000 });
@@ -426,16 +440,22 @@ void describe('RecordAccumulator', () => {
     void delivered(append(accumulator, 't', 1, record(value)));
     assert.equal(accumulator.bufferedBytes, 3 * BATCH_BYTES_INITIAL);
     assert.equal(accumulator.nextDeadlineMs(), T0 + 1000, 'lingering');
-    // Partition 0 would need 4 x initial, 1 x more than the buffer has: it closes, the record opens a batch.
-    while (accumulator.nextDeadlineMs() !== T0) {
-      void delivered(append(accumulator, 't', 0, record(value)));
+    // Partition 0 would need 4 x initial, 1 x more than the buffer has: it closes, and the record,
+    // which would open a batch as large as the closed one, waits for room.
+    let result = append(accumulator, 't', 0, record(value));
+    while (result instanceof Promise) {
       grown += 1;
+      result = append(accumulator, 't', 0, record(value));
     }
-    assert.equal(accumulator.bufferedBytes, 4 * BATCH_BYTES_INITIAL);
+    assert.equal(result.kind, 'buffer-full');
+    assert.equal(accumulator.nextDeadlineMs(), T0, 'the closed batch is due');
+    assert.equal(accumulator.bufferedBytes, 3 * BATCH_BYTES_INITIAL);
     const [closed] = accumulator.ready(T0);
     assert.ok(closed !== undefined && closed.partition === 0);
-    assert.equal(closed.recordCount, grown - 1);
+    assert.equal(closed.recordCount, grown);
     assert.ok(closed.bytes.length <= 2 * BATCH_BYTES_INITIAL);
+    accumulator.complete(closed, 0);
+    void delivered(append(accumulator, 't', 0, record(value)));
   });
 
   void test('config bounds are checked', () => {
