@@ -312,7 +312,8 @@ export function assignOffsets(batch: Uint8Array, baseOffset: number, leaderEpoch
 }
 
 // ---------------------------------------------------------------------------------------------
-// Encoding (uncompressed only: Tributary's own client and tests)
+// Encoding (Tributary's own client and tests). The producer builds its batches record by record
+// with record_batch_builder.ts, which uses the record and header writers below.
 
 export interface RecordHeaderInput {
   readonly key: string;
@@ -485,16 +486,6 @@ function assertEncodeOptions(options: EncodeBatchOptions): void {
   assert(COMPRESSION_CODECS.includes(options.compression ?? 'none'), 'unknown compression codec');
   assert((options.compression ?? 'none') === 'none' || options.compress !== undefined,
     'a compressed batch needs a compress function');
-}
-
-/**
- * Bytes record `record` takes in an uncompressed batch at offsetDelta, timestampDelta from the
- * batch's baseTimestamp: its length varint and its body. Lets a client size batches before
- * encoding them.
- */
-export function recordSizeBytes(record: RecordInput, offsetDelta: number, timestampDelta: number): number {
-  const bodyBytes = recordBodyBytes(record.key, record.value, record.headers ?? [], offsetDelta, timestampDelta);
-  return varintBytes(bodyBytes) + bodyBytes;
 }
 
 /**
