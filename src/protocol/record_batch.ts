@@ -312,7 +312,8 @@ export function assignOffsets(batch: Uint8Array, baseOffset: number, leaderEpoch
 }
 
 // ---------------------------------------------------------------------------------------------
-// Encoding (uncompressed only: Tributary's own client and tests)
+// Encoding (Tributary's own client and tests). The producer builds its batches record by record
+// with record_batch_builder.ts, which uses the record and header writers below.
 
 export interface RecordHeaderInput {
   readonly key: string;
@@ -376,38 +377,47 @@ function headerBodyBytes(header: RecordHeaderInput): number {
 }
 
 function nullableBytesSize(bytes: Uint8Array | null): number {
-  return bytes === null ? varintBytes(-1) : varintBytes(bytes.length) + bytes.length;
+  return bytes === null ? 1 : varintBytes(bytes.length) + bytes.length;
 }
 
-function recordBodyBytes(record: RecordInput, offsetDelta: number, timestampDelta: number): number {
-  const headers = record.headers ?? [];
+/**
+ * Bytes of a record's body (everything after its length varint) at offsetDelta and
+ * timestampDelta. Fields are passed one by one, not as a RecordInput, so that the producer's
+ * batch builder (record_batch_builder.ts) needs no object per record.
+ */
+export function recordBodyBytes(key: Uint8Array | null, value: Uint8Array | null,
+  headers: readonly RecordHeaderInput[], offsetDelta: number, timestampDelta: number): number {
   let size = 1 + varlongBytes(timestampDelta) + varintBytes(offsetDelta);
-  size += nullableBytesSize(record.key) + nullableBytesSize(record.value) + varintBytes(headers.length);
+  size += nullableBytesSize(key) + nullableBytesSize(value) + varintBytes(headers.length);
   for (const header of headers) {
     size += headerBodyBytes(header);
   }
   return size;
 }
 
-function writeNullableBytes(out: Buffer, position: number, bytes: Uint8Array | null): number {
+function writeNullableBytes(out: Uint8Array, position: number, bytes: Uint8Array | null): number {
   if (bytes === null) {
-    return writeVarint(out, position, -1);
+    out[position] = 0x01; // varint -1: null
+    return position + 1;
   }
   position = writeVarint(out, position, bytes.length);
   out.set(bytes, position);
   return position + bytes.length;
 }
 
-function writeRecord(out: Buffer, position: number, record: RecordInput, bodyBytes: number,
-  offsetDelta: number, timestampDelta: number): number {
-  const headers = record.headers ?? [];
+/**
+ * Writes one record (length varint, then the body of bodyBytes bytes from recordBodyBytes) at
+ * position; returns the position after it. out must have room: callers size it first.
+ */
+export function writeRecord(out: Buffer, position: number, key: Uint8Array | null, value: Uint8Array | null,
+  headers: readonly RecordHeaderInput[], bodyBytes: number, offsetDelta: number, timestampDelta: number): number {
   position = writeVarint(out, position, bodyBytes);
   const bodyStart = position;
   out[position++] = 0; // record attributes: unused
   position = writeVarlong(out, position, timestampDelta);
   position = writeVarint(out, position, offsetDelta);
-  position = writeNullableBytes(out, position, record.key);
-  position = writeNullableBytes(out, position, record.value);
+  position = writeNullableBytes(out, position, key);
+  position = writeNullableBytes(out, position, value);
   position = writeVarint(out, position, headers.length);
   for (const header of headers) {
     position = writeVarint(out, position, Buffer.byteLength(header.key, 'utf8'));
@@ -418,22 +428,42 @@ function writeRecord(out: Buffer, position: number, record: RecordInput, bodyByt
   return position;
 }
 
-function writeBatchHeader(out: Buffer, options: EncodeBatchOptions, stamps: BatchTimestamps): void {
+/** The header fields a client chooses; the rest follow from the records. */
+export interface BatchHeaderFields {
+  readonly compression: CompressionCodec;
+  readonly transactional: boolean;
+  readonly baseOffset: number;
+  readonly partitionLeaderEpoch: number;
+  readonly recordCount: number;
+  readonly baseTimestamp: number;
+  readonly maxTimestamp: number;
+  readonly producerId: number;
+  readonly producerEpoch: number;
+  readonly baseSequence: number;
+}
+
+/**
+ * Fills the 61-byte header of the batch that fills `out` (records already in place, compressed
+ * or not), CRC last.
+ */
+export function writeBatchHeader(out: Buffer, fields: BatchHeaderFields): void {
+  assert(out.length >= BATCH_HEADER_BYTES && out.length - LOG_OVERHEAD_BYTES <= 0x7fffffff,
+    () => `a batch of ${out.length} bytes does not fit batchLength`);
   const view = viewOf(out);
-  const count = options.records.length;
-  const codecId = COMPRESSION_CODECS.indexOf(options.compression ?? 'none');
-  view.setBigInt64(BASE_OFFSET_OFFSET, BigInt(options.baseOffset ?? 0));
+  const codecId = COMPRESSION_CODECS.indexOf(fields.compression);
+  assert(codecId >= 0, 'unknown compression codec');
+  view.setBigInt64(BASE_OFFSET_OFFSET, BigInt(fields.baseOffset));
   view.setInt32(BATCH_LENGTH_OFFSET, out.length - LOG_OVERHEAD_BYTES);
-  view.setInt32(PARTITION_LEADER_EPOCH_OFFSET, options.partitionLeaderEpoch ?? -1);
+  view.setInt32(PARTITION_LEADER_EPOCH_OFFSET, fields.partitionLeaderEpoch);
   view.setInt8(MAGIC_OFFSET, MAGIC_V2);
-  view.setInt16(ATTRIBUTES_OFFSET, codecId | (options.transactional === true ? TRANSACTIONAL_MASK : 0));
-  view.setInt32(LAST_OFFSET_DELTA_OFFSET, count - 1);
-  view.setBigInt64(BASE_TIMESTAMP_OFFSET, BigInt(stamps.base));
-  view.setBigInt64(MAX_TIMESTAMP_OFFSET, BigInt(stamps.max));
-  view.setBigInt64(PRODUCER_ID_OFFSET, BigInt(options.producerId ?? -1));
-  view.setInt16(PRODUCER_EPOCH_OFFSET, options.producerEpoch ?? -1);
-  view.setInt32(BASE_SEQUENCE_OFFSET, options.baseSequence ?? -1);
-  view.setInt32(RECORD_COUNT_OFFSET, count);
+  view.setInt16(ATTRIBUTES_OFFSET, codecId | (fields.transactional ? TRANSACTIONAL_MASK : 0));
+  view.setInt32(LAST_OFFSET_DELTA_OFFSET, fields.recordCount - 1);
+  view.setBigInt64(BASE_TIMESTAMP_OFFSET, BigInt(fields.baseTimestamp));
+  view.setBigInt64(MAX_TIMESTAMP_OFFSET, BigInt(fields.maxTimestamp));
+  view.setBigInt64(PRODUCER_ID_OFFSET, BigInt(fields.producerId));
+  view.setInt16(PRODUCER_EPOCH_OFFSET, fields.producerEpoch);
+  view.setInt32(BASE_SEQUENCE_OFFSET, fields.baseSequence);
+  view.setInt32(RECORD_COUNT_OFFSET, fields.recordCount);
   // Last: the CRC covers everything written above from byte 21 on, and the records.
   view.setUint32(CRC_OFFSET, computeBatchCrc(out));
 }
@@ -459,23 +489,14 @@ function assertEncodeOptions(options: EncodeBatchOptions): void {
 }
 
 /**
- * Bytes record `record` takes in an uncompressed batch at offsetDelta, timestampDelta from the
- * batch's baseTimestamp: its length varint and its body. Lets a client size batches before
- * encoding them.
- */
-export function recordSizeBytes(record: RecordInput, offsetDelta: number, timestampDelta: number): number {
-  const bodyBytes = recordBodyBytes(record, offsetDelta, timestampDelta);
-  return varintBytes(bodyBytes) + bodyBytes;
-}
-
-/**
  * Encodes a v2 batch with a valid CRC, compressing the records with options.compress when
  * options.compression is not 'none'. Inputs out of range are assertion failures.
  */
 export function encodeRecordBatch(options: EncodeBatchOptions): Buffer {
   assertEncodeOptions(options);
   const stamps = batchTimestamps(options);
-  const bodySizes = options.records.map((record, i) => recordBodyBytes(record, i, stamps.deltas[i] ?? 0));
+  const bodySizes = options.records.map((record, i) => recordBodyBytes(record.key, record.value,
+    record.headers ?? [], i, stamps.deltas[i] ?? 0));
   let size = BATCH_HEADER_BYTES;
   for (const bodyBytes of bodySizes) {
     size += varintBytes(bodyBytes) + bodyBytes;
@@ -484,21 +505,37 @@ export function encodeRecordBatch(options: EncodeBatchOptions): Buffer {
   const out = Buffer.allocUnsafe(size);
   let position = BATCH_HEADER_BYTES;
   options.records.forEach((record, i) => {
-    position = writeRecord(out, position, record, bodySizes[i] ?? 0, i, stamps.deltas[i] ?? 0);
+    position = writeRecord(out, position, record.key, record.value, record.headers ?? [], bodySizes[i] ?? 0, i,
+      stamps.deltas[i] ?? 0);
   });
   assert(position === size, 'batch size computed and written disagree');
-  const batch = compressBatch(out, options);
-  writeBatchHeader(batch, options, stamps);
+  const batch = compressBatch(out, options.compression ?? 'none', options.compress);
+  writeBatchHeader(batch, {
+    compression: options.compression ?? 'none',
+    transactional: options.transactional === true,
+    baseOffset: options.baseOffset ?? 0,
+    partitionLeaderEpoch: options.partitionLeaderEpoch ?? -1,
+    recordCount: options.records.length,
+    baseTimestamp: stamps.base,
+    maxTimestamp: stamps.max,
+    producerId: options.producerId ?? -1,
+    producerEpoch: options.producerEpoch ?? -1,
+    baseSequence: options.baseSequence ?? -1,
+  });
   return batch;
 }
 
-/** The batch with its records replaced by their compressed form (the header is written later). */
-function compressBatch(uncompressed: Buffer, options: EncodeBatchOptions): Buffer {
-  const codec = options.compression ?? 'none';
-  if (codec === 'none' || options.compress === undefined) {
+/**
+ * The batch with its records (the bytes from 61 on) replaced by their compression with `codec`;
+ * `uncompressed` itself when codec is 'none'. The header is written afterwards (writeBatchHeader).
+ */
+export function compressBatch(uncompressed: Buffer, codec: CompressionCodec,
+  compress: RecordsCodec | undefined): Buffer {
+  if (codec === 'none') {
     return uncompressed;
   }
-  const blob = options.compress(codec, uncompressed.subarray(RECORDS_OFFSET));
+  assert(compress !== undefined, 'a compressed batch needs a compress function');
+  const blob = compress(codec, uncompressed.subarray(RECORDS_OFFSET));
   assert(RECORDS_OFFSET + blob.length - LOG_OVERHEAD_BYTES <= 0x7fffffff, 'batch too large for batchLength');
   const out = Buffer.allocUnsafe(RECORDS_OFFSET + blob.length);
   out.set(blob, RECORDS_OFFSET);

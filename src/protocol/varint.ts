@@ -12,7 +12,7 @@
  * Encoding out of range is a caller bug (assert); decoding out of range is bad input
  * (InvalidRecordError), as are over-long or truncated encodings.
  */
-import { assert } from '../../raft/core/assert.js';
+import { assert, AssertionError } from '../../raft/core/assert.js';
 import { InvalidRecordError } from '../common/errors.js';
 
 export const VARINT_BYTES_MAX = 5;
@@ -20,8 +20,6 @@ export const VARLONG_BYTES_MAX = 10;
 export const VARLONG_MAX = 2 ** 52 - 1;
 export const VARLONG_MIN = -(2 ** 52);
 
-const INT32_MIN = -(2 ** 31);
-const INT32_MAX = 2 ** 31 - 1;
 const TWO_POW_31 = 2 ** 31;
 
 function zigzag32(n: number): number {
@@ -42,12 +40,30 @@ function unsignedVarintBytes(z: number): number {
   return bytes;
 }
 
+/**
+ * Bytes of a ZigZag'd int32 (an unsigned 32-bit value). Unrolled: the producer sizes several
+ * varints per record, nearly all of one byte.
+ */
+function unsignedVarint32Bytes(z: number): number {
+  if (z < 0x80) return 1;
+  if (z < 0x4000) return 2;
+  if (z < 0x200000) return 3;
+  return z < 0x10000000 ? 4 : 5;
+}
+
+/** True for an int32 (-0 included): the one test the fast paths below need. */
+function isInt32(n: number): boolean {
+  return (n | 0) === n;
+}
+
 export function varintBytes(n: number): number {
-  assertInt32(n);
-  return unsignedVarintBytes(zigzag32(n));
+  if (!isInt32(n)) failInt32(n);
+  return unsignedVarint32Bytes(zigzag32(n));
 }
 
 export function varlongBytes(n: number): number {
+  // Timestamp deltas are nearly always small: the int32 ZigZag form is the same number.
+  if (isInt32(n)) return unsignedVarint32Bytes(zigzag32(n));
   assertVarlong(n);
   return unsignedVarintBytes(zigzag64(n));
 }
@@ -66,18 +82,30 @@ function writeUnsigned(bytes: Uint8Array, position: number, z: number): number {
   return position;
 }
 
+/** writeUnsigned for a ZigZag'd int32: 32-bit shifts only. */
+function writeUnsigned32(bytes: Uint8Array, position: number, z: number): number {
+  while (z >= 0x80) {
+    bytes[position++] = (z & 0x7f) | 0x80;
+    z >>>= 7;
+  }
+  bytes[position++] = z;
+  return position;
+}
+
 export function writeVarint(bytes: Uint8Array, position: number, n: number): number {
-  assertInt32(n);
-  return writeUnsigned(bytes, position, zigzag32(n));
+  if (!isInt32(n)) failInt32(n);
+  return writeUnsigned32(bytes, position, zigzag32(n));
 }
 
 export function writeVarlong(bytes: Uint8Array, position: number, n: number): number {
+  if (isInt32(n)) return writeUnsigned32(bytes, position, zigzag32(n));
   assertVarlong(n);
   return writeUnsigned(bytes, position, zigzag64(n));
 }
 
-function assertInt32(n: number): void {
-  assert(Number.isInteger(n) && n >= INT32_MIN && n <= INT32_MAX, () => `varint out of int32 range: ${n}`);
+/** The assertion failure of a varint outside int32 (out of line: the callers run per record). */
+function failInt32(n: number): never {
+  throw new AssertionError(`varint out of int32 range: ${n}`);
 }
 
 function assertVarlong(n: number): void {

@@ -9,19 +9,15 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
 import { SeededPrng } from '../../../raft/core/prng.js';
-import { appendPartitioned, RecordAccumulator } from '../../../src/client/accumulator.js';
-import type {
-  AccumulatorConfig,
-  AppendResult,
-  ProducerBatch,
-  ProducerRecord,
-  RecordMetadata,
-} from '../../../src/client/accumulator.js';
-import { decodeBatch } from '../../../src/client/compression.js';
+import { appendPartitioned, BATCH_BYTES_INITIAL, RecordAccumulator } from '../../../src/client/accumulator.js';
+import type { AccumulatorConfig, AppendResult, ProducerBatch, RecordMetadata } from '../../../src/client/accumulator.js';
+import { decodeBatch, encodeBatch } from '../../../src/client/compression.js';
 import { DefaultPartitioner } from '../../../src/client/partitioner.js';
+import type { PartitionInput, Partitioner } from '../../../src/client/partitioner.js';
 import { ProducerSequences } from '../../../src/client/producer_state.js';
 import { MessageTooLargeError, TributaryError } from '../../../src/common/errors.js';
 import { BATCH_HEADER_BYTES, decodeRecordBatch, readBatchHeader } from '../../../src/protocol/record_batch.js';
+import type { RecordHeaderInput } from '../../../src/protocol/record_batch.js';
 import { kafkajsDecodeBatch } from '../protocol/helpers.js';
 
 const T0 = 1_700_000_000_000;
@@ -41,13 +37,44 @@ function setup(overrides: Partial<AccumulatorConfig> = {}): { clock: FakeClock; 
   return { clock, accumulator };
 }
 
-function record(value: string, key: string | null = null): ProducerRecord {
+interface TestRecord {
+  readonly key: Buffer | null;
+  readonly value: Buffer | null;
+  readonly headers?: readonly RecordHeaderInput[];
+  readonly timestamp?: number;
+}
+
+function record(value: string, key: string | null = null): TestRecord {
   return { key: key === null ? null : Buffer.from(key), value: Buffer.from(value) };
 }
 
+function append(accumulator: RecordAccumulator, topic: string, partition: number, r: TestRecord): AppendResult {
+  return accumulator.append(topic, partition, r.key, r.value, r.headers ?? [], r.timestamp);
+}
+
 function delivered(result: AppendResult): Promise<RecordMetadata> {
-  assert.equal(result.kind, 'appended');
-  return result.delivery;
+  assert.ok(result instanceof Promise, `appended, not ${result instanceof Promise ? '' : result.kind}`);
+  return result;
+}
+
+/** Remembers the partition it chose last: appendPartitioned's final choice for a record. */
+class RecordingPartitioner implements Partitioner {
+  last = -1;
+  constructor(private readonly inner: Partitioner) {}
+  partition(input: PartitionInput): number {
+    this.last = this.inner.partition(input);
+    return this.last;
+  }
+  onNewBatch(topic: string, partition: number, input: PartitionInput): void {
+    this.inner.onNewBatch(topic, partition, input);
+  }
+}
+
+/** appendPartitioned of a record with key input.key and this value, and the partition it went to. */
+function partitioned(accumulator: RecordAccumulator, partitioner: RecordingPartitioner, input: PartitionInput,
+  value: string): { partition: number; result: AppendResult } {
+  const result = appendPartitioned(accumulator, partitioner, input, Buffer.from(value), [], undefined);
+  return { partition: partitioner.last, result };
 }
 
 function values(batch: ProducerBatch): string[] {
@@ -58,9 +85,9 @@ void describe('RecordAccumulator', () => {
   void test('a batch waits lingerMs after its first record, then drains', () => {
     const { clock, accumulator } = setup();
     assert.equal(accumulator.nextDeadlineMs(), null);
-    void delivered(accumulator.append('t', 0, record('a')));
+    void delivered(append(accumulator, 't', 0, record('a')));
     clock.now += 4;
-    void delivered(accumulator.append('t', 0, record('b')));
+    void delivered(append(accumulator, 't', 0, record('b')));
     assert.equal(accumulator.nextDeadlineMs(), T0 + 10);
     assert.deepEqual(accumulator.ready(T0 + 9), []);
     const batches = accumulator.ready(T0 + 10);
@@ -80,11 +107,11 @@ void describe('RecordAccumulator', () => {
 
   void test('lingerMs 0 drains at once; flush ignores linger', () => {
     const zero = setup({ lingerMs: 0 });
-    void delivered(zero.accumulator.append('t', 0, record('a')));
+    void delivered(append(zero.accumulator, 't', 0, record('a')));
     assert.equal(zero.accumulator.ready(T0).length, 1);
     const { accumulator } = setup({ lingerMs: 1000 });
-    void delivered(accumulator.append('t', 0, record('a')));
-    void delivered(accumulator.append('t', 1, record('b')));
+    void delivered(append(accumulator, 't', 0, record('a')));
+    void delivered(append(accumulator, 't', 1, record('b')));
     accumulator.flush();
     assert.equal(accumulator.nextDeadlineMs(), T0);
     assert.equal(accumulator.ready(T0).length, 2);
@@ -93,7 +120,7 @@ void describe('RecordAccumulator', () => {
   void test('a record that would pass batchBytesMax closes the batch, which drains without lingering', () => {
     const { accumulator } = setup({ batchBytesMax: 200, lingerMs: 1000 });
     const value = 'x'.repeat(30);
-    for (let i = 0; i < 12; i++) void delivered(accumulator.append('t', 0, record(value)));
+    for (let i = 0; i < 12; i++) void delivered(append(accumulator, 't', 0, record(value)));
     const batches = accumulator.ready(T0);
     assert.ok(batches.length >= 2, `${batches.length} full batches`);
     for (const batch of batches) {
@@ -107,12 +134,12 @@ void describe('RecordAccumulator', () => {
 
   void test('a record larger than batchBytesMax gets a batch of its own; larger than the buffer throws', () => {
     const { accumulator } = setup({ batchBytesMax: 100, bufferBytesMax: 1000, lingerMs: 0 });
-    void delivered(accumulator.append('t', 0, record('small')));
-    void delivered(accumulator.append('t', 0, record('y'.repeat(300))));
-    void delivered(accumulator.append('t', 0, record('after')));
+    void delivered(append(accumulator, 't', 0, record('small')));
+    void delivered(append(accumulator, 't', 0, record('y'.repeat(300))));
+    void delivered(append(accumulator, 't', 0, record('after')));
     const batches = accumulator.ready(T0);
     assert.deepEqual(batches.map(values), [['small'], ['y'.repeat(300)], ['after']]);
-    assert.throws(() => accumulator.append('t', 0, record('z'.repeat(1000))),
+    assert.throws(() => append(accumulator, 't', 0, record('z'.repeat(1000))),
       (error: unknown) => error instanceof MessageTooLargeError && error.sizeBytesMax === 1000);
   });
 
@@ -121,14 +148,14 @@ void describe('RecordAccumulator', () => {
     const deliveries: Promise<RecordMetadata>[] = [];
     let full: AppendResult | null = null;
     for (let i = 0; i < 100 && full === null; i++) {
-      const result = accumulator.append('t', i % 3, record(`value-${i}-${'p'.repeat(40)}`));
-      if (result.kind === 'appended') deliveries.push(result.delivery);
+      const result = append(accumulator, 't', i % 3, record(`value-${i}-${'p'.repeat(40)}`));
+      if (result instanceof Promise) deliveries.push(result);
       else full = result;
       assert.ok(accumulator.bufferedBytes <= 1024);
     }
-    assert.ok(full !== null && full.kind === 'buffer-full', 'the buffer fills');
-    const again = accumulator.append('t', 5, record('m'.repeat(200)));
-    assert.equal(again.kind, 'buffer-full', 'still full');
+    assert.ok(full !== null && !(full instanceof Promise) && full.kind === 'buffer-full', 'the buffer fills');
+    const again = append(accumulator, 't', 5, record('m'.repeat(200)));
+    assert.ok(!(again instanceof Promise) && again.kind === 'buffer-full', 'still full');
     let freed = false;
     void full.spaceFreed.then(() => { freed = true; });
     const batches = accumulator.ready(T0);
@@ -139,7 +166,7 @@ void describe('RecordAccumulator', () => {
     accumulator.complete(first, 0);
     await full.spaceFreed;
     assert.ok(freed);
-    void delivered(accumulator.append('t', 0, record('more')));
+    void delivered(append(accumulator, 't', 0, record('more')));
     for (const batch of [...batches.slice(1), ...(accumulator.flush(), accumulator.ready(T0))]) {
       accumulator.complete(batch, 0);
     }
@@ -153,7 +180,7 @@ void describe('RecordAccumulator', () => {
     for (let i = 0; i < 40; i++) {
       const partition = i % 2;
       const value = `r${i}`;
-      sends.push({ value, partition, delivery: delivered(accumulator.append('t', partition, record(value))) });
+      sends.push({ value, partition, delivery: delivered(append(accumulator, 't', partition, record(value))) });
     }
     const batches = accumulator.ready(T0);
     const logs = new Map<number, string[]>([[0, []], [1, []]]);
@@ -173,9 +200,58 @@ void describe('RecordAccumulator', () => {
     assert.deepEqual(logs.get(0), sends.filter((s) => s.partition === 0).map((s) => s.value), 'append order kept');
   });
 
+  void test('every record resolves with its own offset and CreateTime, whatever order batches complete in',
+    async () => {
+      const { clock, accumulator } = setup({ batchBytesMax: 200, lingerMs: 0 });
+      const sends: { partition: number; timestamp: number; delivery: Promise<RecordMetadata> }[] = [];
+      for (let i = 0; i < 30; i++) {
+        const partition = i % 3;
+        const explicit = i % 4 === 0 ? T0 - 1000 + i : undefined;
+        const r = { ...record(`value-${i}-${'z'.repeat(20)}`), ...(explicit === undefined ? {} : { timestamp: explicit }) };
+        sends.push({ partition, timestamp: explicit ?? clock.now, delivery: delivered(append(accumulator, 't', partition, r)) });
+        clock.now += 1;
+      }
+      const batches = accumulator.ready(clock.now);
+      assert.ok(batches.length > 3, 'several batches per partition');
+      const baseOffsets = new Map<number, number>();
+      const next = new Map<number, number>();
+      for (const batch of batches) {
+        const base = next.get(batch.partition) ?? 100 * batch.partition;
+        baseOffsets.set(batch.id, base);
+        next.set(batch.partition, base + batch.recordCount);
+      }
+      for (const batch of [...batches].reverse()) accumulator.complete(batch, baseOffsets.get(batch.id) ?? -1);
+      const expectedOffset = new Map<number, number>();
+      for (const send of sends) {
+        const offset = expectedOffset.get(send.partition) ?? 100 * send.partition;
+        expectedOffset.set(send.partition, offset + 1);
+        assert.deepEqual(await send.delivery, { topic: 't', partition: send.partition, offset, timestamp: send.timestamp });
+      }
+    });
+
+  void test('nextDeadlineMs follows batches opening, closing, draining and coming back', () => {
+    const { clock, accumulator } = setup({ lingerMs: 10 });
+    void delivered(append(accumulator, 't', 0, record('a')));
+    assert.equal(accumulator.nextDeadlineMs(), T0 + 10);
+    clock.now += 3;
+    void delivered(append(accumulator, 't', 1, record('b')));
+    void delivered(append(accumulator, 't', 0, record('c')));
+    assert.equal(accumulator.nextDeadlineMs(), T0 + 10, 'adding to an open batch changes nothing');
+    const [first] = accumulator.ready(T0 + 10);
+    assert.ok(first !== undefined && first.partition === 0);
+    assert.equal(accumulator.nextDeadlineMs(), T0 + 13);
+    accumulator.reenqueue(first);
+    assert.equal(accumulator.nextDeadlineMs(), T0, 'a batch back for a retry is due');
+    accumulator.ready(T0 + 10);
+    accumulator.flush();
+    assert.equal(accumulator.nextDeadlineMs(), T0 + 3, 'flushed batches are due');
+    accumulator.ready(T0 + 10);
+    assert.equal(accumulator.nextDeadlineMs(), null);
+  });
+
   void test('complete with a LogAppendTime stamps every record with it', async () => {
     const { accumulator } = setup({ lingerMs: 0 });
-    const delivery = delivered(accumulator.append('t', 0, { ...record('a'), timestamp: 5 }));
+    const delivery = delivered(append(accumulator, 't', 0, { ...record('a'), timestamp: 5 }));
     const [batch] = accumulator.ready(T0);
     assert.ok(batch !== undefined);
     accumulator.complete(batch, 7, T0 + 99);
@@ -184,8 +260,8 @@ void describe('RecordAccumulator', () => {
 
   void test("a failed batch rejects all its records with the batch's error and frees its bytes", async () => {
     const { accumulator } = setup({ lingerMs: 0 });
-    const deliveries = ['a', 'b', 'c'].map((v) => delivered(accumulator.append('t', 0, record(v))));
-    const other = delivered(accumulator.append('t', 1, record('d')));
+    const deliveries = ['a', 'b', 'c'].map((v) => delivered(append(accumulator, 't', 0, record(v))));
+    const other = delivered(append(accumulator, 't', 1, record('d')));
     const batches = accumulator.ready(T0);
     const error = new TributaryError('NOT_ENOUGH_REPLICAS');
     for (const batch of batches) {
@@ -202,11 +278,11 @@ void describe('RecordAccumulator', () => {
 
   void test('abort rejects open and queued batches but leaves drained ones to the sender', async () => {
     const { accumulator } = setup({ lingerMs: 0 });
-    const drained = delivered(accumulator.append('t', 0, record('sent')));
+    const drained = delivered(append(accumulator, 't', 0, record('sent')));
     const [inFlight] = accumulator.ready(T0);
-    const queued = delivered(accumulator.append('t', 1, record('queued')));
+    const queued = delivered(append(accumulator, 't', 1, record('queued')));
     accumulator.flush();
-    const open = delivered(accumulator.append('t', 2, record('open')));
+    const open = delivered(append(accumulator, 't', 2, record('open')));
     const error = new Error('closing');
     accumulator.abort(error);
     await assert.rejects(queued, (e: unknown) => e === error);
@@ -219,8 +295,8 @@ void describe('RecordAccumulator', () => {
 
   void test('allowance holds batches back in order', () => {
     const { accumulator } = setup({ batchBytesMax: 100, lingerMs: 0 });
-    for (let i = 0; i < 6; i++) void delivered(accumulator.append('t', 0, record(`${i}`.repeat(50))));
-    void delivered(accumulator.append('t', 1, record('other')));
+    for (let i = 0; i < 6; i++) void delivered(append(accumulator, 't', 0, record(`${i}`.repeat(50))));
+    void delivered(append(accumulator, 't', 1, record('other')));
     const first = accumulator.ready(T0, (_topic, partition) => (partition === 0 ? 2 : 0));
     assert.deepEqual(first.map(values), [['0'.repeat(50)], ['1'.repeat(50)]]);
     assert.equal(accumulator.nextDeadlineMs(), T0, 'held batches are due');
@@ -232,7 +308,7 @@ void describe('RecordAccumulator', () => {
   void test('idempotence: batches carry the producer id and consecutive sequences per partition', () => {
     const sequences = new ProducerSequences({ producerId: 42, producerEpoch: 3 });
     const { accumulator } = setup({ batchBytesMax: 120, lingerMs: 0, sequences });
-    for (let i = 0; i < 10; i++) void delivered(accumulator.append('t', i % 2, record(`v${i}-${'q'.repeat(20)}`)));
+    for (let i = 0; i < 10; i++) void delivered(append(accumulator, 't', i % 2, record(`v${i}-${'q'.repeat(20)}`)));
     const batches = accumulator.ready(T0);
     const next = new Map<number, number>();
     for (const batch of batches) {
@@ -250,10 +326,10 @@ void describe('RecordAccumulator', () => {
   void test('a retried batch is resent with the same bytes and sequence, ahead of younger batches', () => {
     const sequences = new ProducerSequences({ producerId: 1, producerEpoch: 0 });
     const { accumulator } = setup({ batchBytesMax: 100, lingerMs: 0, sequences });
-    void delivered(accumulator.append('t', 0, record('a'.repeat(50))));
+    void delivered(append(accumulator, 't', 0, record('a'.repeat(50))));
     const [first] = accumulator.ready(T0);
     assert.ok(first !== undefined);
-    void delivered(accumulator.append('t', 0, record('b'.repeat(50))));
+    void delivered(append(accumulator, 't', 0, record('b'.repeat(50))));
     accumulator.flush();
     const bytes = Buffer.from(first.bytes);
     accumulator.reenqueue(first);
@@ -268,7 +344,7 @@ void describe('RecordAccumulator', () => {
 
   void test('gzip batches from the accumulator decode in kafkajs', async () => {
     const { accumulator } = setup({ lingerMs: 0, compression: 'gzip' });
-    for (let i = 0; i < 20; i++) void delivered(accumulator.append('t', 0, record(`hello ${i}`, `k${i}`)));
+    for (let i = 0; i < 20; i++) void delivered(append(accumulator, 't', 0, record(`hello ${i}`, `k${i}`)));
     const [batch] = accumulator.ready(T0);
     assert.ok(batch !== undefined);
     assert.equal(readBatchHeader(batch.bytes).compression, 'gzip');
@@ -276,6 +352,110 @@ void describe('RecordAccumulator', () => {
     const theirs = await kafkajsDecodeBatch(batch.bytes);
     assert.deepEqual(theirs.records.map((r) => r.value?.toString()), Array.from({ length: 20 }, (_, i) => `hello ${i}`));
     assert.deepEqual(theirs.records.map((r) => r.key?.toString()), Array.from({ length: 20 }, (_, i) => `k${i}`));
+  });
+
+  void test('a drained batch carries exactly the bytes encodeBatch gives for the same records', () => {
+    const sequences = new ProducerSequences({ producerId: 77, producerEpoch: 2 });
+    const { clock, accumulator } = setup({ lingerMs: 0, batchBytesMax: 4096, sequences });
+    const records: TestRecord[] = [
+      { key: Buffer.from('k1'), value: Buffer.from('v1'), headers: [{ key: 'h', value: Buffer.from('x') }] },
+      { key: null, value: Buffer.from('null key') },
+      { key: Buffer.from('tombstone'), value: null, timestamp: T0 - 7 },
+      { key: null, value: null, headers: [{ key: 'é☃', value: null }, { key: '', value: Buffer.alloc(0) }] },
+      { key: Buffer.alloc(0), value: Buffer.alloc(300, 1), timestamp: T0 + 1234 },
+    ];
+    for (const r of records) {
+      void delivered(append(accumulator, 't', 0, r));
+      clock.now += 1;
+    }
+    const [batch] = accumulator.ready(clock.now);
+    assert.ok(batch !== undefined);
+    const stamped = records.map((r, i) => ({ ...r, timestamp: r.timestamp ?? T0 + i }));
+    assert.deepEqual(batch.bytes, encodeBatch({ records: stamped, compression: 'none', producerId: 77,
+      producerEpoch: 2, baseSequence: 0 }));
+    assert.equal(readBatchHeader(batch.bytes).maxTimestamp, T0 + 1234);
+  });
+
+  void test('callers may reuse their buffers once append returns: the record is encoded then', () => {
+    const { accumulator } = setup({ lingerMs: 0 });
+    const value = Buffer.from('first');
+    const headerValue = Buffer.from('h1');
+    void delivered(append(accumulator, 't', 0, { key: null, value, headers: [{ key: 'h', value: headerValue }] }));
+    value.write('later');
+    headerValue.write('h2');
+    const [batch] = accumulator.ready(T0);
+    assert.ok(batch !== undefined);
+    const [decoded] = decodeBatch(batch.bytes).records;
+    assert.ok(decoded !== undefined);
+    assert.equal(decoded.value?.toString(), 'first');
+    assert.equal(decoded.headers[0]?.value?.toString(), 'h1');
+  });
+
+  void test('a batch buffer starts small and doubles up to batchBytesMax; bufferedBytes counts buffers', async () => {
+    const { accumulator } = setup({ batchBytesMax: 8 * BATCH_BYTES_INITIAL, bufferBytesMax: 1 << 20, lingerMs: 1000 });
+    const value = 'v'.repeat(1000);
+    const deliveries = [delivered(append(accumulator, 't', 0, record(value)))];
+    assert.equal(accumulator.bufferedBytes, BATCH_BYTES_INITIAL);
+    const seen = new Set<number>([accumulator.bufferedBytes]);
+    while (accumulator.bufferedBytes < 8 * BATCH_BYTES_INITIAL || deliveries.length < 200) {
+      deliveries.push(delivered(append(accumulator, 't', 0, record(value))));
+      seen.add(accumulator.bufferedBytes);
+    }
+    assert.deepEqual([...seen].slice(0, 4), [1, 2, 4, 8].map((n) => n * BATCH_BYTES_INITIAL));
+    accumulator.flush();
+    const batches = accumulator.ready(T0);
+    assert.ok(batches.length >= 2, 'the full batch closed and another opened');
+    const [full] = batches;
+    assert.ok(full !== undefined && full.bytes.length <= 8 * BATCH_BYTES_INITIAL);
+    assert.ok(full.bytes.length > 8 * BATCH_BYTES_INITIAL - 1100, `${full.bytes.length} bytes: nearly full`);
+    assert.equal(decodeBatch(full.bytes).records.every((r) => r.value?.toString() === value), true);
+    for (const batch of batches) accumulator.complete(batch, 0);
+    await Promise.all(deliveries);
+    assert.equal(accumulator.bufferedBytes, 0);
+  });
+
+  void test("a partition's next batch starts as large as its last one grew", () => {
+    const { accumulator } = setup({ batchBytesMax: 8 * BATCH_BYTES_INITIAL, bufferBytesMax: 1 << 20, lingerMs: 0 });
+    const value = 'u'.repeat(1000);
+    while (accumulator.bufferedBytes < 4 * BATCH_BYTES_INITIAL) void delivered(append(accumulator, 't', 0, record(value)));
+    const [grown] = accumulator.ready(T0);
+    assert.ok(grown !== undefined && grown.bytes.length > 2 * BATCH_BYTES_INITIAL);
+    accumulator.complete(grown, 0);
+    assert.equal(accumulator.bufferedBytes, 0);
+    void delivered(append(accumulator, 't', 0, record(value)));
+    assert.equal(accumulator.bufferedBytes, 4 * BATCH_BYTES_INITIAL, 'the power of two holding the last batch');
+    void delivered(append(accumulator, 't', 1, record(value)));
+    assert.equal(accumulator.bufferedBytes, 5 * BATCH_BYTES_INITIAL, 'another partition starts small');
+  });
+
+  void test('a batch whose buffer cannot grow within bufferBytesMax is closed and due at once', () => {
+    const { accumulator } = setup({ batchBytesMax: 4 * BATCH_BYTES_INITIAL, bufferBytesMax: 4 * BATCH_BYTES_INITIAL,
+      lingerMs: 1000 });
+    const value = 'w'.repeat(1000);
+    let grown = 0;
+    while (accumulator.bufferedBytes < 2 * BATCH_BYTES_INITIAL) {
+      void delivered(append(accumulator, 't', 0, record(value)));
+      grown += 1;
+    }
+    void delivered(append(accumulator, 't', 1, record(value)));
+    assert.equal(accumulator.bufferedBytes, 3 * BATCH_BYTES_INITIAL);
+    assert.equal(accumulator.nextDeadlineMs(), T0 + 1000, 'lingering');
+    // Partition 0 would need 4 x initial, 1 x more than the buffer has: it closes, and the record,
+    // which would open a batch as large as the closed one, waits for room.
+    let result = append(accumulator, 't', 0, record(value));
+    while (result instanceof Promise) {
+      grown += 1;
+      result = append(accumulator, 't', 0, record(value));
+    }
+    assert.equal(result.kind, 'buffer-full');
+    assert.equal(accumulator.nextDeadlineMs(), T0, 'the closed batch is due');
+    assert.equal(accumulator.bufferedBytes, 3 * BATCH_BYTES_INITIAL);
+    const [closed] = accumulator.ready(T0);
+    assert.ok(closed !== undefined && closed.partition === 0);
+    assert.equal(closed.recordCount, grown);
+    assert.ok(closed.bytes.length <= 2 * BATCH_BYTES_INITIAL);
+    accumulator.complete(closed, 0);
+    void delivered(append(accumulator, 't', 0, record(value)));
   });
 
   void test('config bounds are checked', () => {
@@ -288,11 +468,11 @@ void describe('RecordAccumulator', () => {
 void describe('appendPartitioned (sticky partitioning end to end)', () => {
   void test('null-key records fill one batch, then move to another partition', () => {
     const { accumulator } = setup({ batchBytesMax: 300, lingerMs: 1000 });
-    const partitioner = new DefaultPartitioner({ prng: new SeededPrng(11) });
+    const partitioner = new RecordingPartitioner(new DefaultPartitioner({ prng: new SeededPrng(11) }));
     const input = { topic: 't', key: null, partitionCount: 4 };
     const partitions: number[] = [];
     for (let i = 0; i < 60; i++) {
-      const { partition, result } = appendPartitioned(accumulator, partitioner, input, record(`value-${i}`));
+      const { partition, result } = partitioned(accumulator, partitioner, input, `value-${i}`);
       void delivered(result);
       partitions.push(partition);
     }
@@ -309,18 +489,18 @@ void describe('appendPartitioned (sticky partitioning end to end)', () => {
 
   void test('a lingered batch being sent moves the sticky partition; keyed records stay put', () => {
     const { accumulator } = setup({ lingerMs: 5 });
-    const partitioner = new DefaultPartitioner({ prng: new SeededPrng(12) });
+    const partitioner = new RecordingPartitioner(new DefaultPartitioner({ prng: new SeededPrng(12) }));
     const input = { topic: 't', key: null, partitionCount: 3 };
-    const first = appendPartitioned(accumulator, partitioner, input, record('a'));
+    const first = partitioned(accumulator, partitioner, input, 'a');
     void delivered(first.result);
     assert.equal(accumulator.ready(T0 + 5).length, 1);
-    const second = appendPartitioned(accumulator, partitioner, input, record('b'));
+    const second = partitioned(accumulator, partitioner, input, 'b');
     void delivered(second.result);
     assert.notEqual(second.partition, first.partition);
     const keyed = { topic: 't', key: Buffer.from('foobar'), partitionCount: 3 };
-    const k1 = appendPartitioned(accumulator, partitioner, keyed, record('c'));
+    const k1 = partitioned(accumulator, partitioner, keyed, 'c');
     accumulator.ready(T0 + 100);
-    const k2 = appendPartitioned(accumulator, partitioner, keyed, record('d'));
+    const k2 = partitioned(accumulator, partitioner, keyed, 'd');
     void delivered(k1.result);
     void delivered(k2.result);
     assert.equal(k1.partition, k2.partition);

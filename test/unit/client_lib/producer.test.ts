@@ -192,6 +192,31 @@ void describe('Producer', () => {
     });
   });
 
+  void test('send is done with the message when it returns: reusing its buffers changes nothing sent', async () => {
+    await withCluster(1, async (cluster) => {
+      cluster.createTopic('t', 1);
+      const producer = producerFor(cluster, { lingerMs: 0 });
+      try {
+        // Before connect the record waits (copied); after, it is encoded into its batch at once.
+        const key = Buffer.from('key-1');
+        const value = Buffer.from('waiting');
+        const first = producer.send({ topic: 't', key, value });
+        key.write('XXXXX');
+        value.write('XXXXXXX');
+        await first;
+        const message = { topic: 't', key, value: Buffer.from('appended') };
+        const second = producer.send(message);
+        message.value.write('YYYYYYYY');
+        message.key.write('ZZZZZ');
+        await second;
+        assert.deepEqual(cluster.records('t', 0).map((r) => [r.key, r.value]),
+          [['key-1', 'waiting'], ['XXXXX', 'appended']]);
+      } finally {
+        await producer.close();
+      }
+    });
+  });
+
   void test('flush sends lingering records; close rejects later sends', async () => {
     await withCluster(1, async (cluster) => {
       cluster.createTopic('t', 1);

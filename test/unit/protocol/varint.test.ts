@@ -111,5 +111,14 @@ void describe('varint', () => {
     assert.throws(() => varintBytes(1.5), AssertionError);
     assert.throws(() => varlongBytes(VARLONG_MAX + 1), AssertionError);
     assert.throws(() => writeVarlong(Buffer.alloc(10), 0, VARLONG_MIN - 1), AssertionError);
+    // The int32 fast paths let nothing else through either.
+    for (const bad of [-(2 ** 31) - 1, 2 ** 32, 0.5, -1.5, NaN, Infinity]) {
+      assert.throws(() => writeVarint(Buffer.alloc(10), 0, bad), AssertionError, String(bad));
+      assert.throws(() => varintBytes(bad), AssertionError, String(bad));
+    }
+    for (const bad of [0.5, NaN, -Infinity]) {
+      assert.throws(() => writeVarlong(Buffer.alloc(10), 0, bad), AssertionError, String(bad));
+      assert.throws(() => varlongBytes(bad), AssertionError, String(bad));
+    }
   });
 });
