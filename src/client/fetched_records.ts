@@ -253,7 +253,9 @@ function readVarlong(bytes: Buffer): number {
     scale *= 0x80;
     if (byte < 0x80) {
       if (z > ZIGZAG_VARLONG_MAX) throw malformed('varlong outside [-2^52, 2^52 - 1]');
-      return z % 2 === 0 ? z / 2 : -(z + 1) / 2;
+      // Un-ZigZag without a branch: a negative delta first met in optimized code would deoptimize it.
+      const odd = z % 2;
+      return ((z + odd) / 2) * (1 - 2 * odd);
     }
   }
   throw malformed('varlong longer than 10 bytes');
