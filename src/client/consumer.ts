@@ -512,41 +512,49 @@ export class Consumer {
   }
 
   /**
-   * Up to maxPollRecords buffered records, partitions in the order their replies came, each in
-   * offset order; positions advance past what is returned. A damaged batch empties its partition's
-   * buffer (the position stays before it) and is thrown now, or by the next poll if records were
-   * taken already (they are returned, so none is lost).
+   * Up to maxPollRecords buffered records; positions advance past what is returned. Partitions take
+   * turns a reply at a time, in the order their replies came (Kafka's completed fetches): a
+   * partition whose reply is used up goes to the back, so one that is always fetched ahead cannot
+   * keep the others waiting. A damaged batch empties its partition's buffer (the position stays
+   * before it) and is thrown now, or by the next poll if records were taken already (they are
+   * returned, so none is lost).
    */
   private takeBufferedRecords(): ConsumerRecord[] {
     const records: ConsumerRecord[] = [];
     const queue = this.bufferedPartitions;
-    let kept = 0;
-    for (let i = 0; i < queue.length; i++) {
-      const assigned = queue[i] as Assignment;
-      // Emptied by seek() or dropped by assign() meanwhile.
+    const paused: Assignment[] = [];
+    while (records.length < this.maxPollRecords) {
+      const assigned = queue.shift();
+      if (assigned === undefined) break;
+      // Emptied by seek() or dropped by assign() meanwhile: it leaves the queue.
       if (assigned.buffer.isEmpty() || assigned.position === null
         || this.assignments.get(topicPartitionKey(assigned.topic, assigned.partition)) !== assigned) continue;
-      if (!assigned.paused && records.length < this.maxPollRecords) {
-        const wanted = assigned.buffer.wantsFetch(assigned.highWatermark);
-        try {
-          assigned.position = assigned.buffer.takeInto(records, this.maxPollRecords, assigned.position);
-        } catch (error) {
-          if (!(error instanceof BufferedBatchError)) throw error;
-          assigned.position = error.position;
-          this.fetchesMayStart = true;
-          if (records.length === 0) {
-            this.bufferedPartitions = [...queue.slice(0, kept), ...queue.slice(i + 1)];
-            throw error.cause;
-          }
-          this.deferredError = { error: error.cause };
-          continue;
-        }
-        this.growFetchIfOversized(assigned);
-        if (!wanted && assigned.buffer.wantsFetch(assigned.highWatermark)) this.fetchesMayStart = true;
+      if (assigned.paused) {
+        paused.push(assigned);
+        continue;
       }
-      if (!assigned.buffer.isEmpty()) queue[kept++] = assigned;
+      const wanted = assigned.buffer.wantsFetch(assigned.highWatermark);
+      const replies = assigned.buffer.replyCount();
+      try {
+        assigned.position = assigned.buffer.takeFromHead(records, this.maxPollRecords, assigned.position);
+      } catch (error) {
+        if (!(error instanceof BufferedBatchError)) throw error;
+        assigned.position = error.position;
+        this.fetchesMayStart = true;
+        if (records.length > 0) {
+          this.deferredError = { error: error.cause };
+          break;
+        }
+        this.bufferedPartitions = [...paused, ...queue];
+        throw error.cause;
+      }
+      this.growFetchIfOversized(assigned);
+      if (!wanted && assigned.buffer.wantsFetch(assigned.highWatermark)) this.fetchesMayStart = true;
+      if (assigned.buffer.isEmpty()) continue;
+      if (assigned.buffer.replyCount() < replies) queue.push(assigned); // its turn is over
+      else queue.unshift(assigned); // the poll is full in the middle of its reply: it goes on next time
     }
-    queue.length = kept;
+    this.bufferedPartitions = [...paused, ...queue];
     return records;
   }
 

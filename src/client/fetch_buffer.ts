@@ -47,31 +47,35 @@ export class FetchBuffer {
     this.replies.push(reply);
   }
 
+  /** Replies buffered: the one being handed out and those fetched ahead of it. */
+  replyCount(): number {
+    return this.replies.length;
+  }
+
   /**
-   * Moves records into `out` (up to `limit` in all) from the head reply on; returns the new
-   * position. A damaged batch empties the buffer and is thrown; the position is then the
-   * damaged batch's offset, read by `positionAfterError`.
+   * Moves records of the head reply into `out` (until `out` holds `limit`) and returns the new
+   * position; a used-up head reply is dropped, the next one (if any) starting at that position.
+   * Only one reply per call, so that a caller can let other partitions take their turn in between.
+   * A damaged batch empties the buffer and throws BufferedBatchError with the batch's offset.
    */
-  takeInto(out: ConsumerRecord[], limit: number, position: number): number {
-    let head = this.replies[0];
-    while (head !== undefined) {
-      assert(head.nextOffset === position, () => `buffered records from ${head?.nextOffset}, position ${position}`);
-      let finished: boolean;
-      try {
-        finished = head.takeInto(out, limit);
-      } catch (error) {
-        this.replies.length = 0;
-        throw new BufferedBatchError(head.nextOffset, error);
-      }
-      position = head.nextOffset;
-      if (!finished) return position;
-      this.oversizedBatchSeen ||= head.oversizedBatch;
-      this.replies.shift();
-      head = this.replies[0];
-      assert(head === undefined || head.startOffset === position,
-        () => `the reply fetched ahead starts at ${head?.startOffset}, the one before ended at ${position}`);
+  takeFromHead(out: ConsumerRecord[], limit: number, position: number): number {
+    const head = this.replies[0];
+    if (head === undefined) return position;
+    assert(head.nextOffset === position, () => `buffered records from ${head.nextOffset}, position ${position}`);
+    let finished: boolean;
+    try {
+      finished = head.takeInto(out, limit);
+    } catch (error) {
+      this.replies.length = 0;
+      throw new BufferedBatchError(head.nextOffset, error);
     }
-    return position;
+    if (!finished) return head.nextOffset;
+    this.oversizedBatchSeen ||= head.oversizedBatch;
+    this.replies.shift();
+    const next = this.replies[0];
+    assert(next === undefined || next.startOffset === head.nextOffset,
+      () => `the reply fetched ahead starts at ${next?.startOffset}, the one before ended at ${head.nextOffset}`);
+    return head.nextOffset;
   }
 
   /** A used-up reply held only the cut-off start of a batch (read once: the fetch size should grow). */

@@ -220,9 +220,11 @@ void describe('FetchBuffer', () => {
     buffer.push(reply(1, 10), 4);
     assert.equal(buffer.wantsFetch(30), false, 'one reply ahead at most');
     const out: ConsumerRecord[] = [];
-    let position = buffer.takeInto(out, 8, 4);
-    assert.equal(position, 12);
-    position = buffer.takeInto(out, 100, position);
+    let position = buffer.takeFromHead(out, 4, 4);
+    assert.deepEqual([position, buffer.replyCount()], [8, 2], 'the poll is full inside the first reply');
+    position = buffer.takeFromHead(out, 100, position);
+    assert.deepEqual([position, buffer.replyCount()], [10, 1], 'one reply per call: the first one ends here');
+    position = buffer.takeFromHead(out, 100, position);
     assert.equal(position, 20);
     assert.deepEqual(out.map((r) => r.offset), [...Array(16).keys()].map((i) => i + 4));
     assert.equal(buffer.isEmpty(), true);
@@ -234,7 +236,7 @@ void describe('FetchBuffer', () => {
     damaged[BATCH_HEADER_BYTES + 1]! ^= 2;
     buffer.push(new PartitionRecords(TOPIC, PARTITION, [damaged], 0), 0);
     buffer.push(reply(1, 10), 0);
-    assert.throws(() => buffer.takeInto([], 100, 0),
+    assert.throws(() => buffer.takeFromHead([], 100, 0),
       (error: unknown) => error instanceof BufferedBatchError && error.position === 0
         && error.cause instanceof CorruptMessageError);
     assert.equal(buffer.isEmpty(), true);

@@ -7,12 +7,15 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 import { SeededPrng } from '../../../raft/core/prng.js';
+import { encodeBatch } from '../../../src/client/compression.js';
 import { Consumer } from '../../../src/client/consumer.js';
 import type { ConsumerOptions, ConsumerRecord } from '../../../src/client/consumer.js';
 import { Producer } from '../../../src/client/producer.js';
 import { CorruptMessageError, TributaryError } from '../../../src/common/errors.js';
+import { assignOffsets } from '../../../src/protocol/record_batch.js';
 import type { FakeCluster} from './fake_cluster.js';
 import { withCluster } from './fake_cluster.js';
 
@@ -35,6 +38,18 @@ async function produce(cluster: FakeCluster, topic: string, partition: number, v
     }
   } finally {
     await producer.close();
+  }
+}
+
+/** Appends `count` batches of `perBatch` records straight into a partition's log (as a broker stores them). */
+function appendBatches(cluster: FakeCluster, topic: string, partition: number, count: number, perBatch: number): void {
+  const p = cluster.partition(topic, partition);
+  for (let i = 0; i < count; i++) {
+    const bytes = encodeBatch({ records: values(perBatch, `p${partition}-`).map((value) => ({ key: null,
+      value: Buffer.from(value), timestamp: Date.now() })) });
+    const lastOffset = assignOffsets(bytes, p.nextOffset, 1);
+    p.log.push({ baseOffset: p.nextOffset, lastOffset, bytes });
+    p.nextOffset = lastOffset + 1;
   }
 }
 
@@ -196,6 +211,29 @@ void describe('Consumer', () => {
         }
         assert.deepEqual(await consumer.poll({ timeoutMs: 100 }), [], 'nothing more');
         assert.equal(await consumer.position({ topic: 't', partition: 0 }), 300);
+      } finally {
+        await consumer.close();
+      }
+    });
+  });
+
+  void test('partitions take turns a reply at a time, also when one has its next reply fetched ahead', async () => {
+    await withCluster(1, async (cluster) => {
+      cluster.createTopic('t', 2, [1, 1]);
+      for (const partition of [0, 1]) appendBatches(cluster, 't', partition, 5, 10);
+      const batchBytes = cluster.partition('t', 0).log[0]?.bytes.length ?? 0;
+      // One batch per reply and one record per poll.
+      const consumer = consumerFor(cluster, { autoOffsetReset: 'earliest', maxPollRecords: 1,
+        partitionMaxBytes: batchBytes });
+      try {
+        consumer.assign([{ topic: 't', partition: 0 }, { topic: 't', partition: 1 }]);
+        assert.deepEqual((await pollUntil(consumer, 1)).map((r) => [r.partition, r.offset]), [[0, 0]]);
+        await sleep(100); // the replies fetched ahead arrive: each partition holds two now
+        const next: ConsumerRecord[] = [];
+        for (let i = 0; i < 10; i++) next.push(...await consumer.poll({ timeoutMs: 200 }));
+        assert.deepEqual(next.map((r) => [r.partition, r.offset]),
+          [...[...Array(9).keys()].map((i) => [0, i + 1]), [1, 0]],
+          'partition 0 finishes its reply, then partition 1 has its turn before partition 0 goes on');
       } finally {
         await consumer.close();
       }
