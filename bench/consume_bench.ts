@@ -3,6 +3,8 @@
  * every partition of a topic from the beginning until it has `records` records or `durationMs`
  * passed. Throughput counts from the first poll to the last record; the latency figures are
  * those of the polls that returned records (how long the application waited for each batch).
+ * Like the perf test's KafkaConsumer, a poll returns at most `maxPollRecords` records (Kafka's
+ * max.poll.records, 500 by default there).
  */
 import { performance } from 'node:perf_hooks';
 import { Consumer } from '../src/client/consumer.js';
@@ -18,6 +20,7 @@ export interface ConsumeBenchOptions {
   readonly records: number;
   readonly durationMs: number;
   readonly fetchBytes: number;
+  readonly maxPollRecords: number;
   readonly onProgress?: (progress: BenchProgress) => void;
 }
 
@@ -31,7 +34,8 @@ const PROGRESS_EVERY_MS = 250;
 
 export async function runConsumeBench(options: ConsumeBenchOptions): Promise<ConsumeBenchResult> {
   const consumer = new Consumer({ bootstrap: options.bootstrap, clientId: 'bench-consumer', maxWaitMs: 100,
-    partitionMaxBytes: options.fetchBytes, maxBytes: Math.max(options.fetchBytes, 50 * 2 ** 20) });
+    partitionMaxBytes: options.fetchBytes, maxBytes: Math.max(options.fetchBytes, 50 * 2 ** 20),
+    maxPollRecords: options.maxPollRecords });
   try {
     const partitions = Array.from({ length: options.partitions },
       (_, partition) => ({ topic: options.topic, partition }));

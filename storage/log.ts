@@ -29,12 +29,21 @@ import { selectSegmentsToDelete } from './retention.js';
 import type { RetentionPlan } from './retention.js';
 import { Segment } from './segment.js';
 import { walkFrames } from './segment_reader.js';
-import type { FrameVisit } from './segment_reader.js';
+import type { FrameVisit, WalkOptions } from './segment_reader.js';
 import { EntryType } from './types.js';
 import type { EntryInput, EntryLocation, HardState, RawRead, StoredEntry } from './types.js';
 
 /** Payloads up to this size are copied next to their frame header; larger ones are written in place. */
 const COPY_PAYLOAD_BYTES_MAX = 8192;
+/** A raw read asks for bytesMax plus this much, for the frame headers between the payloads. */
+const RAW_READ_SLACK_BYTES = 64 * 1024;
+/** Raw reads read at least this much (a small fetch still reads a useful amount at once)... */
+const RAW_READ_MIN_BYTES = 64 * 1024;
+/** ...and at most this much, or a pool slab (a larger first entry gets a read of its own size). */
+const RAW_READ_MAX_BYTES = 8 * 1024 * 1024;
+
+/** How readRaw walks frames: its read size, read buffers and where it stops. */
+type RawWalk = Pick<WalkOptions, 'readAheadBytes' | 'buffers' | 'wantsFrame'>;
 
 export interface AppendResult {
   readonly firstIndex: number;
@@ -341,18 +350,25 @@ export class Log {
     return segment;
   }
 
-  private walk(segment: Segment, start: number, verifyCrc: boolean): Generator<FrameVisit> {
+  /** The frames of one segment from `start`; returns true when `raw.wantsFrame` ended the walk. */
+  private walk(segment: Segment, start: number, verifyCrc: boolean, raw?: RawWalk): Generator<FrameVisit, boolean> {
     const { readAheadBytes, frameBytesMax } = this.context.config;
-    const walk = walkFrames(segment, start, { readAheadBytes, frameBytesMax, verifyCrc });
-    return (function* frames(): Generator<FrameVisit> {
-      for (let step = walk.next(); ; step = walk.next()) {
-        if (step.done === true) {
-          if (step.value.problem !== null) {
-            throw new CorruptSegmentError(segment.file, step.value.position, step.value.problem);
+    const walk = walkFrames(segment, start, raw === undefined ? { readAheadBytes, frameBytesMax, verifyCrc }
+      : { ...raw, frameBytesMax, verifyCrc });
+    return (function* frames(): Generator<FrameVisit, boolean> {
+      try {
+        for (let step = walk.next(); ; step = walk.next()) {
+          if (step.done === true) {
+            if (step.value.problem !== null) {
+              throw new CorruptSegmentError(segment.file, step.value.position, step.value.problem);
+            }
+            return step.value.stopped;
           }
-          return;
+          yield step.value;
         }
-        yield step.value;
+      } finally {
+        // Ended early by the reader: the walk's finally hands its read buffer back.
+        walk.return({ position: start, problem: null, stopped: true });
       }
     })();
   }
@@ -361,7 +377,7 @@ export class Log {
    * Frames of entries from `index` on, across segments, checked against the log's own view (index,
    * term and offset continuity). Stops after lastIndex.
    */
-  private *framesFrom(index: number, verifyCrc: boolean): Generator<FrameVisit> {
+  private *framesFrom(index: number, verifyCrc: boolean, raw?: RawWalk): Generator<FrameVisit> {
     const location = this.locate(index);
     let slot = this.segments.findIndex((s) => s.baseIndex === location.segmentBaseIndex);
     let position = location.position;
@@ -370,13 +386,21 @@ export class Log {
     for (; slot < this.segments.length; slot += 1, position = 0) {
       const segment = this.segments[slot];
       assert(segment !== undefined, 'slot in range');
-      for (const visit of this.walk(segment, position, verifyCrc)) {
-        if (visit.header.index > this.lastIndexValue) return;
-        const problem = frameContinuityProblem(visit.header, expected);
-        if (problem !== null) throw new CorruptSegmentError(segment.file, visit.position, problem);
-        expected = { expectedIndex: visit.header.index + 1,
-          expectedOffset: visit.header.baseOffset + visit.header.recordCount, lastTerm: visit.header.term };
-        yield visit;
+      const walk = this.walk(segment, position, verifyCrc, raw);
+      try {
+        let step = walk.next();
+        for (; step.done !== true; step = walk.next()) {
+          const visit = step.value;
+          if (visit.header.index > this.lastIndexValue) return;
+          const problem = frameContinuityProblem(visit.header, expected);
+          if (problem !== null) throw new CorruptSegmentError(segment.file, visit.position, problem);
+          expected = { expectedIndex: visit.header.index + 1,
+            expectedOffset: visit.header.baseOffset + visit.header.recordCount, lastTerm: visit.header.term };
+          yield visit;
+        }
+        if (step.value) return; // the reader wants no more frames
+      } finally {
+        walk.return(false); // ends the walk early too, which hands its read buffer back
       }
       if (expected.expectedIndex > this.lastIndexValue) return;
     }
@@ -409,6 +433,10 @@ export class Log {
    * entry, as KIP-74) and below `endOffset` (the high watermark). Only frame headers are parsed:
    * payloads come back as views, individual records are never decoded. Every frame's CRC is
    * checked (one native CRC-32C pass), so damaged bytes raise CorruptSegmentError, never reach a reader.
+   *
+   * The frames are read with one read of about bytesMax (not in read-ahead steps, which read the
+   * frame after the last one too), into the context's ReadBufferPool when it has one: the chunks
+   * are then pooled memory, reserved while they are reachable (see read_buffer_pool.ts).
    */
   readRaw(offset: number, bytesMax: number, endOffset = this.nextOffsetValue): RawRead {
     if (offset < this.logStartOffsetValue || offset > this.nextOffsetValue) {
@@ -421,13 +449,21 @@ export class Log {
     let sizeBytes = 0;
     let firstOffset = -1;
     let nextOffset = offset;
-    for (const { header, buffer, offsetInBuffer } of this.framesFrom(this.indexHoldingOffset(offset), true)) {
+    const pool = this.context.readBuffers;
+    const raw: RawWalk = {
+      readAheadBytes: Math.min(Math.max(bytesMax + RAW_READ_SLACK_BYTES, RAW_READ_MIN_BYTES),
+        pool?.slabBytes ?? RAW_READ_MAX_BYTES),
+      ...(pool === undefined ? {} : { buffers: pool }),
+      // The frame that would go over bytesMax is not read at all.
+      wantsFrame: (frameBytes) => chunks.length === 0 || sizeBytes + frameBytes - FRAME_HEADER_BYTES <= bytesMax,
+    };
+    for (const { header, buffer, offsetInBuffer } of this.framesFrom(this.indexHoldingOffset(offset), true, raw)) {
       if (header.baseOffset >= limit) break;
       if (header.recordCount === 0 || header.baseOffset + header.recordCount <= offset) continue;
       const payload = framePayload(buffer, offsetInBuffer, header);
       if (chunks.length > 0 && sizeBytes + payload.length > bytesMax) break;
       if (firstOffset < 0) firstOffset = header.baseOffset;
-      chunks.push(payload);
+      chunks.push(pool === undefined ? payload : pool.track(payload));
       sizeBytes += payload.length;
       nextOffset = header.baseOffset + header.recordCount;
       if (sizeBytes >= bytesMax) break;

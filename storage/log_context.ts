@@ -3,6 +3,7 @@ import type { FileIo } from './file_io.js';
 import type { HardStateStore } from './hard_state_store.js';
 import type { IndexMaps } from './index_maps.js';
 import type { LogConfig } from './log_config.js';
+import type { ReadBufferPool } from './read_buffer_pool.js';
 import type { StorageLogger } from './types.js';
 
 export interface LogContext {
@@ -17,4 +18,6 @@ export interface LogContext {
   readonly config: LogConfig;
   /** The FileIo does not really sync (a test mode): a crash may lose committed entries. */
   readonly fsyncSkipped?: boolean;
+  /** Memory that raw reads (Fetch) read into, shared by a broker's logs; without it, a new Buffer per read. */
+  readonly readBuffers?: ReadBufferPool;
 }

@@ -21,6 +21,8 @@ import { Log } from './log.js';
 import { defaultLogConfig, validateLogConfig } from './log_config.js';
 import type { LogConfig } from './log_config.js';
 import { partitionDirectory } from './paths.js';
+import { READ_BUFFER_POOL_DEFAULTS, ReadBufferPool } from './read_buffer_pool.js';
+import type { ReadBufferPoolOptions } from './read_buffer_pool.js';
 import { RaftLogStorage } from './raft_log_storage.js';
 import type { RaftLogStorageOptions } from './raft_log_storage.js';
 import { SnapshotStore } from './snapshot_store.js';
@@ -37,6 +39,8 @@ export interface LogManagerOptions {
   readonly fsyncSkipped?: boolean;
   readonly logger?: StorageLogger;
   readonly nowMs?: () => number;
+  /** The slabs the logs' raw reads (Fetch) share; see read_buffer_pool.ts. */
+  readonly readBuffers?: ReadBufferPoolOptions;
 }
 
 export class LogManager {
@@ -45,6 +49,7 @@ export class LogManager {
   private readonly hardStates: HardStateStore;
   private readonly snapshots: SnapshotStore;
   private readonly config: LogConfig;
+  private readonly readBuffers: ReadBufferPool;
 
   private constructor(
     private readonly indexRoot: RootDatabase,
@@ -55,6 +60,7 @@ export class LogManager {
     this.hardStates = new HardStateStore(stateRoot);
     this.snapshots = new SnapshotStore(stateRoot);
     this.config = validateLogConfig({ ...defaultLogConfig, ...options.config });
+    this.readBuffers = new ReadBufferPool(options.readBuffers ?? READ_BUFFER_POOL_DEFAULTS);
   }
 
   static open(options: LogManagerOptions): LogManager {
@@ -96,6 +102,7 @@ export class LogManager {
       nowMs: this.options.nowMs ?? Date.now,
       config: validateLogConfig({ ...this.config, ...overrides }),
       fsyncSkipped: this.options.fsyncSkipped ?? false,
+      readBuffers: this.readBuffers,
     });
     this.logs.set(name, log);
     return log;

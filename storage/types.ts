@@ -55,6 +55,10 @@ export interface HardState {
 
 /** Raw batch bytes for a fetch: views of the stored payloads, whole entries only, never decoded. */
 export interface RawRead {
+  /**
+   * Views of the stored payloads, no copies. They may be pooled memory (ReadBufferPool), reused
+   * once they are garbage: keep them, not views made from them (subarray, `.buffer`).
+   */
   readonly chunks: readonly Buffer[];
   readonly sizeBytes: number;
   /** Base offset of the first returned entry (it may start below the requested offset). */

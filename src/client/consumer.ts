@@ -7,10 +7,18 @@
  *   (latest by default, as Kafka's auto.offset.reset). seek() to 'beginning', 'end' or a
  *   timestamp is resolved lazily with ListOffsets on the partition's leader.
  * - poll() sends one Fetch per leader broker for every assigned, unpaused partition with a
- *   position (long poll: maxWaitMs, minBytes), decodes the returned RecordBatch v2 bytes here
- *   (gzip through compression.ts, CRC checked), drops records below the position (a fetch starts
- *   with the whole batch that contains the fetch offset) and advances the position past each
- *   batch. Results of a fetch whose partition was seeked meanwhile are dropped.
+ *   position that wants one (long poll: maxWaitMs, minBytes). A reply's record bytes are kept per
+ *   partition (fetch_buffer.ts, fetched_records.ts: Kafka's CompletedFetch) and decoded a batch at a
+ *   time as polls take records, at most maxPollRecords per poll (gzip through compression.ts, CRC
+ *   checked once per batch); records below the position are dropped (a fetch starts with the whole
+ *   batch that contains the fetch offset) and the position advances with each record handed out.
+ *   Results of a fetch that does not continue the partition (seeked meanwhile) are dropped.
+ * - Pipelining: a partition with one reply buffered is fetched again from where that reply ends
+ *   while the leader has more committed records, and a poll that returns records first sends the
+ *   Fetches it can, so brokers read and send while the application works on the records.
+ * - A batch that fails its checks is never handed out. When the poll already holds records of
+ *   other batches it returns them and the next poll throws the error (as Kafka does); the
+ *   partition's position stays at the damaged batch, which is fetched again.
  * - OFFSET_OUT_OF_RANGE resets the position per autoOffsetReset ('none' throws it). Leader
  *   changes (NOT_LEADER_OR_FOLLOWER, LEADER_NOT_AVAILABLE, unknown topic, lost connections)
  *   take the leader hint, refresh metadata and back off that partition; other errors throw.
@@ -27,13 +35,13 @@ import type { Logger } from 'pino';
 
 import { assert } from '../../raft/core/assert.js';
 import type { Prng } from '../../raft/core/prng.js';
-import { errorFromWire, OffsetOutOfRangeError, TributaryError } from '../common/errors.js';
+import { ERROR_TABLE, errorFromWire, OffsetOutOfRangeError, TributaryError } from '../common/errors.js';
 import { API_KEYS, LIST_OFFSETS_EARLIEST, LIST_OFFSETS_LATEST } from '../protocol/api_keys.js';
 import type { DecodedResponseOf } from '../protocol/messages.js';
-import type { DecodedHeader } from '../protocol/record_batch.js';
-import { batchLastOffset, splitBatches } from '../protocol/record_batch.js';
-import { decodeBatch } from './compression.js';
 import type { Reply } from './connection.js';
+import { BufferedBatchError, FetchBuffer } from './fetch_buffer.js';
+import { PartitionRecords } from './fetched_records.js';
+import type { ConsumerRecord } from './fetched_records.js';
 import { defaultClientLogger, MetadataCache, parseBootstrap } from './metadata_cache.js';
 import { topicPartitionKey } from './producer_state.js';
 import { backoffMs, cryptoSeededPrng, isRetriable } from './retry.js';
@@ -47,16 +55,7 @@ export interface TopicPartitionRef {
 export type SeekTarget = number | 'beginning' | 'end' | { readonly timestamp: number };
 export type AutoOffsetReset = 'earliest' | 'latest' | 'none';
 
-export interface ConsumerRecord {
-  readonly topic: string;
-  readonly partition: number;
-  readonly offset: number;
-  /** Views into the fetched bytes. */
-  readonly key: Buffer | null;
-  readonly value: Buffer | null;
-  readonly headers: readonly DecodedHeader[];
-  readonly timestamp: number;
-}
+export type { ConsumerRecord } from './fetched_records.js';
 
 export interface ConsumerOptions {
   readonly bootstrap: string | readonly string[];
@@ -68,6 +67,11 @@ export interface ConsumerOptions {
   readonly maxBytes?: number;
   /** Bytes per partition in a Fetch reply (Kafka max.partition.fetch.bytes). */
   readonly partitionMaxBytes?: number;
+  /**
+   * Records one poll returns at most (Kafka max.poll.records); the rest wait, undecoded, for the
+   * next polls. Default: no limit, every record fetched so far.
+   */
+  readonly maxPollRecords?: number;
   readonly autoOffsetReset?: AutoOffsetReset;
   readonly requestTimeoutMs?: number;
   readonly retryBackoffMs?: number;
@@ -81,6 +85,7 @@ export const CONSUMER_DEFAULTS = {
   minBytes: 1,
   maxBytes: 50 * 1024 * 1024,
   partitionMaxBytes: 1024 * 1024,
+  maxPollRecords: Number.POSITIVE_INFINITY,
   autoOffsetReset: 'latest',
   requestTimeoutMs: 30_000,
   retryBackoffMs: 100,
@@ -99,6 +104,8 @@ interface Assignment {
   fetchBytesMax: number;
   notBeforeMs: number;
   failures: number;
+  /** Fetched records not yet handed out, from position on. */
+  readonly buffer: FetchBuffer;
 }
 
 type FetchPartitionResponse = DecodedResponseOf<typeof API_KEYS.FETCH>['partitions'][number];
@@ -126,6 +133,7 @@ export class Consumer {
   private readonly minBytes: number;
   private readonly maxBytes: number;
   private readonly partitionMaxBytes: number;
+  private readonly maxPollRecords: number;
   private readonly autoOffsetReset: AutoOffsetReset;
   private readonly requestTimeoutMs: number;
   private readonly retryBackoffMs: number;
@@ -137,6 +145,12 @@ export class Consumer {
    */
   private readonly fetchesInFlight = new Map<number, Promise<void>>();
   private completedFetches: CompletedFetch[] = [];
+  /** Partitions with buffered records, in the order their replies were applied. */
+  private bufferedPartitions: Assignment[] = [];
+  /** A partition may want a Fetch since the last sendFetches: a reply was applied or used up. */
+  private fetchesMayStart = false;
+  /** A damaged batch met by a poll that already held records: the next poll throws it. */
+  private deferredError: { readonly error: unknown } | null = null;
   private resolvingPositions: Promise<void> | null = null;
   private polling = false;
   private closed = false;
@@ -146,6 +160,9 @@ export class Consumer {
     this.minBytes = options.minBytes ?? CONSUMER_DEFAULTS.minBytes;
     this.maxBytes = options.maxBytes ?? CONSUMER_DEFAULTS.maxBytes;
     this.partitionMaxBytes = Math.min(this.maxBytes, options.partitionMaxBytes ?? CONSUMER_DEFAULTS.partitionMaxBytes);
+    this.maxPollRecords = options.maxPollRecords ?? CONSUMER_DEFAULTS.maxPollRecords;
+    assert(this.maxPollRecords >= 1 && (Number.isSafeInteger(this.maxPollRecords) || this.maxPollRecords === Infinity),
+      () => `maxPollRecords must be a positive integer, got ${this.maxPollRecords}`);
     this.autoOffsetReset = options.autoOffsetReset ?? CONSUMER_DEFAULTS.autoOffsetReset;
     this.requestTimeoutMs = options.requestTimeoutMs ?? CONSUMER_DEFAULTS.requestTimeoutMs;
     this.retryBackoffMs = options.retryBackoffMs ?? CONSUMER_DEFAULTS.retryBackoffMs;
@@ -176,7 +193,7 @@ export class Consumer {
       const key = topicPartitionKey(topic, partition);
       next.set(key, this.assignments.get(key) ?? {
         topic, partition, position: null, pendingSeek: null, paused: false, highWatermark: -1,
-        fetchBytesMax: this.partitionMaxBytes, notBeforeMs: 0, failures: 0,
+        fetchBytesMax: this.partitionMaxBytes, notBeforeMs: 0, failures: 0, buffer: new FetchBuffer(),
       });
     }
     this.assignments = next;
@@ -207,6 +224,7 @@ export class Consumer {
       assigned.position = null;
       assigned.pendingSeek = target;
     }
+    assigned.buffer.clear(); // fetched from the old position
     assigned.notBeforeMs = 0;
   }
 
@@ -246,9 +264,16 @@ export class Consumer {
     this.polling = true;
     try {
       const deadlineMs = Date.now() + (options.timeoutMs ?? 1_000);
+      this.throwDeferredError();
       for (let pass = 0; ; pass++) {
-        const records = this.applyCompletedFetches();
-        if (records.length > 0 || this.closed || (pass > 0 && Date.now() >= deadlineMs)) return records;
+        this.applyCompletedFetches();
+        const records = this.takeBufferedRecords();
+        if (records.length > 0) {
+          // Pipelining: the brokers read the next records while the application handles these.
+          if (this.fetchesMayStart) this.sendFetches(this.maxWaitMs);
+          return records;
+        }
+        if (this.closed || (pass > 0 && Date.now() >= deadlineMs)) return records;
         // Every wait below ends by the deadline; work still running then goes on without this poll.
         await settledBefore(this.refreshIfNeeded(), deadlineMs);
         await settledBefore(this.resolvePendingPositions(), deadlineMs);
@@ -387,13 +412,20 @@ export class Consumer {
    * in flight comes back or deadlineMs. False when nothing is in flight.
    */
   private async fetchOnce(waitMs: number, deadlineMs: number): Promise<boolean> {
-    const fetchable = [...this.assignments.values()].filter((a) => a.position !== null && !a.paused);
-    for (const [brokerId, group] of this.groupByLeader(fetchable)) {
-      if (!this.fetchBusy(brokerId)) this.startFetch(brokerId, group, waitMs);
-    }
+    this.sendFetches(waitMs);
     if (this.fetchesInFlight.size === 0) return false;
     await settledBefore(Promise.race(this.fetchesInFlight.values()), deadlineMs);
     return true;
+  }
+
+  /** Sends a Fetch to every leader of fetchable partitions that has none in flight or unapplied. */
+  private sendFetches(waitMs: number): void {
+    this.fetchesMayStart = false;
+    const fetchable = [...this.assignments.values()].filter((a) => a.position !== null && !a.paused
+      && a.buffer.wantsFetch(a.highWatermark));
+    for (const [brokerId, group] of this.groupByLeader(fetchable)) {
+      if (!this.fetchBusy(brokerId)) this.startFetch(brokerId, group, waitMs);
+    }
   }
 
   /** A Fetch to the broker is in flight, or back and not yet applied. */
@@ -406,7 +438,10 @@ export class Consumer {
     const connection = this.metadata.connectionToBroker(brokerId);
     assert(connection !== null, 'groupByLeader checked the connection');
     assert(!this.fetchBusy(brokerId), () => `a Fetch to broker ${brokerId} is already in flight or unapplied`);
-    const asked = group.map((assigned) => ({ assigned, offset: assigned.position ?? 0 }));
+    const asked = group.map((assigned) => {
+      assert(assigned.position !== null, 'sendFetches fetches partitions with a position');
+      return { assigned, offset: assigned.buffer.fetchOffset(assigned.position) };
+    });
     const fetch = connection.request(API_KEYS.FETCH, {
       maxWaitMs: waitMs, minBytes: this.minBytes, maxBytes: this.maxBytes,
       partitions: asked.map(({ assigned, offset }) => ({
@@ -428,16 +463,16 @@ export class Consumer {
     this.completedFetches.push(fetch);
   }
 
-  /** Applies every parked Fetch in arrival order; the records they add, in that order. */
-  private applyCompletedFetches(): ConsumerRecord[] {
+  /** Applies every parked Fetch in arrival order: errors handled, records buffered in that order. */
+  private applyCompletedFetches(): void {
     const completed = this.completedFetches;
+    if (completed.length === 0) return;
     this.completedFetches = [];
-    const records: ConsumerRecord[] = [];
-    for (const fetch of completed) this.applyFetch(fetch, records);
-    return records;
+    this.fetchesMayStart = true;
+    for (const fetch of completed) this.applyFetch(fetch);
   }
 
-  private applyFetch({ asked, reply, error }: CompletedFetch, records: ConsumerRecord[]): void {
+  private applyFetch({ asked, reply, error }: CompletedFetch): void {
     if (reply === null) {
       for (const { assigned } of asked) this.onPartitionError(assigned, error, null);
       return;
@@ -445,45 +480,93 @@ export class Consumer {
     const byKey = new Map(reply.response.partitions.map((p) => [topicPartitionKey(p.topic, p.partition), p]));
     for (const { assigned, offset } of asked) {
       const partition = byKey.get(topicPartitionKey(assigned.topic, assigned.partition));
-      // Dropped: not answered, reassigned, or seeked while the fetch was out.
+      // Dropped: not answered, reassigned, or seeked (or its buffer dropped) while the fetch was out.
       if (partition === undefined || this.assignments.get(topicPartitionKey(assigned.topic, assigned.partition))
-        !== assigned || assigned.position !== offset) continue;
+        !== assigned || assigned.position === null || assigned.buffer.fetchOffset(assigned.position) !== offset) {
+        continue;
+      }
       if (partition.errorCode !== 0) {
+        // Out of range ahead of the position is for the fetch at the position to find, and reset.
+        if (offset !== assigned.position && partition.errorCode === ERROR_TABLE.OFFSET_OUT_OF_RANGE.wire) continue;
         this.onFetchError(assigned, partition);
         continue;
       }
-      this.takeRecords(assigned, partition, reply.rawFrames, records);
+      this.bufferRecords(assigned, offset, partition, reply.rawFrames);
     }
   }
 
-  private takeRecords(assigned: Assignment, partition: FetchPartitionResponse, rawFrames: readonly Buffer[],
-    out: ConsumerRecord[]): void {
+  /** Keeps the partition's frames of a reply; their records are decoded as polls take them. */
+  private bufferRecords(assigned: Assignment, offset: number, partition: FetchPartitionResponse,
+    rawFrames: readonly Buffer[]): void {
+    assert(assigned.position !== null, 'applyFetch checked the position');
     assigned.highWatermark = partition.highWatermark;
     assigned.failures = 0;
-    let sawPartialOnly = false;
+    const frames: Buffer[] = [];
     for (const index of partition.rawFrameIndexes) {
       const frame = rawFrames[index];
-      if (frame === undefined) continue;
-      const { batches, partial } = splitBatches(frame);
-      sawPartialOnly ||= batches.length === 0 && partial !== null;
-      for (const slice of batches) {
-        const batch = decodeBatch(slice.bytes);
-        const position = assigned.position ?? 0;
-        const lastOffset = batchLastOffset(batch.header);
-        if (lastOffset < position) continue;
-        if (!batch.header.control) {
-          for (const record of batch.records) {
-            if (record.offset < position) continue;
-            out.push({
-              topic: assigned.topic, partition: assigned.partition, offset: record.offset, key: record.key,
-              value: record.value, headers: record.headers, timestamp: record.timestamp,
-            });
-          }
-        }
-        assigned.position = lastOffset + 1;
-      }
+      if (frame !== undefined && frame.length > 0) frames.push(frame);
     }
-    if (sawPartialOnly && assigned.fetchBytesMax < this.maxBytes) {
+    if (frames.length === 0) return;
+    if (!this.bufferedPartitions.includes(assigned)) this.bufferedPartitions.push(assigned);
+    assigned.buffer.push(new PartitionRecords(assigned.topic, assigned.partition, frames, offset), assigned.position);
+  }
+
+  /**
+   * Up to maxPollRecords buffered records; positions advance past what is returned. Partitions take
+   * turns a reply at a time, in the order their replies came (Kafka's completed fetches): a
+   * partition whose reply is used up goes to the back, so one that is always fetched ahead cannot
+   * keep the others waiting. A damaged batch empties its partition's buffer (the position stays
+   * before it) and is thrown now, or by the next poll if records were taken already (they are
+   * returned, so none is lost).
+   */
+  private takeBufferedRecords(): ConsumerRecord[] {
+    const records: ConsumerRecord[] = [];
+    const queue = this.bufferedPartitions;
+    const paused: Assignment[] = [];
+    while (records.length < this.maxPollRecords) {
+      const assigned = queue.shift();
+      if (assigned === undefined) break;
+      // Emptied by seek() or dropped by assign() meanwhile: it leaves the queue.
+      if (assigned.buffer.isEmpty() || assigned.position === null
+        || this.assignments.get(topicPartitionKey(assigned.topic, assigned.partition)) !== assigned) continue;
+      if (assigned.paused) {
+        paused.push(assigned);
+        continue;
+      }
+      const wanted = assigned.buffer.wantsFetch(assigned.highWatermark);
+      const replies = assigned.buffer.replyCount();
+      try {
+        assigned.position = assigned.buffer.takeFromHead(records, this.maxPollRecords, assigned.position);
+      } catch (error) {
+        if (!(error instanceof BufferedBatchError)) throw error;
+        assigned.position = error.position;
+        this.fetchesMayStart = true;
+        if (records.length > 0) {
+          this.deferredError = { error: error.cause };
+          break;
+        }
+        this.bufferedPartitions = [...paused, ...queue];
+        throw error.cause;
+      }
+      this.growFetchIfOversized(assigned);
+      if (!wanted && assigned.buffer.wantsFetch(assigned.highWatermark)) this.fetchesMayStart = true;
+      if (assigned.buffer.isEmpty()) continue;
+      if (assigned.buffer.replyCount() < replies) queue.push(assigned); // its turn is over
+      else queue.unshift(assigned); // the poll is full in the middle of its reply: it goes on next time
+    }
+    this.bufferedPartitions = [...paused, ...queue];
+    return records;
+  }
+
+  private throwDeferredError(): void {
+    const deferred = this.deferredError;
+    if (deferred === null) return;
+    this.deferredError = null;
+    throw deferred.error;
+  }
+
+  private growFetchIfOversized(assigned: Assignment): void {
+    if (assigned.buffer.takeOversizedBatch() && assigned.fetchBytesMax < this.maxBytes) {
       // The next batch is bigger than we asked for: ask for more (Kafka KIP-74 makes brokers send it whole).
       assigned.fetchBytesMax = Math.min(this.maxBytes, assigned.fetchBytesMax * 2);
       this.logger.warn({ topic: assigned.topic, partition: assigned.partition, bytes: assigned.fetchBytesMax },
@@ -503,6 +586,7 @@ export class Consumer {
     this.logger.info({ topic: assigned.topic, partition: assigned.partition, offset: assigned.position,
       logStartOffset: partition.logStartOffset, reset: this.autoOffsetReset }, 'offset out of range; resetting');
     assigned.position = null;
+    assigned.buffer.clear();
     assigned.pendingSeek = this.autoOffsetReset === 'earliest' ? 'beginning' : 'end';
   }
 

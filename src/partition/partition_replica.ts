@@ -43,6 +43,7 @@ export interface ProduceResult {
 }
 
 export interface FetchResult {
+  /** Stored batches, views of pooled read memory (storage RawRead): send or keep them, not views of them. */
   readonly chunks: readonly Buffer[];
   readonly highWatermark: number;
   readonly logStartOffset: number;

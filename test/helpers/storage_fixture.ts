@@ -9,6 +9,7 @@ import path from 'node:path';
 import { EntryType, LogManager } from '../../storage/index.js';
 import type { EntryInput, LogConfig, StorageLogger, StoredEntry } from '../../storage/index.js';
 import type { FileIo } from '../../storage/file_io.js';
+import type { ReadBufferPoolOptions } from '../../storage/read_buffer_pool.js';
 
 export function temporaryDirectory(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `tributary-${prefix}-`));
@@ -28,6 +29,7 @@ export interface FixtureOptions {
   config?: Partial<LogConfig>;
   io?: FileIo;
   nowMs?: () => number;
+  readBuffers?: ReadBufferPoolOptions;
 }
 
 export function openManager(directory: string, logger: RecordingLogger, options: FixtureOptions = {}): LogManager {
@@ -37,6 +39,7 @@ export function openManager(directory: string, logger: RecordingLogger, options:
     config: { segmentBytesMax: 64 * 1024, ...options.config },
     ...(options.io === undefined ? {} : { io: options.io }),
     ...(options.nowMs === undefined ? {} : { nowMs: options.nowMs }),
+    ...(options.readBuffers === undefined ? {} : { readBuffers: options.readBuffers }),
   });
 }
 

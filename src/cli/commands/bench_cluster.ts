@@ -49,6 +49,7 @@ interface ProduceArguments extends CommonArguments {
 
 interface ConsumeArguments extends CommonArguments {
   'fetch-bytes': number;
+  'max-poll-records': number;
 }
 
 function commonOptions<T>(yargs: Argv<T>): Argv<T & CommonArguments> {
@@ -159,7 +160,9 @@ const consumeCommand: CommandModule<object, ConsumeArguments> = {
   command: 'consume',
   describe: 'consumer throughput from the beginning of a topic (kafka-consumer-perf-test); fills a new topic first',
   builder: (yargs: Argv): Argv<ConsumeArguments> => commonOptions(yargs)
-    .option('fetch-bytes', { type: 'number', default: 4 * 2 ** 20, describe: 'bytes per partition per fetch' }),
+    .option('fetch-bytes', { type: 'number', default: 4 * 2 ** 20, describe: 'bytes per partition per fetch' })
+    .option('max-poll-records', { type: 'number', default: 500,
+      describe: 'records per poll at most (max.poll.records; 500 is the Kafka consumer default the perf test runs with)' }),
   handler: async (args) => {
     await withTarget(args, async (target, topic) => {
       const created = args.topic === undefined;
@@ -178,12 +181,14 @@ const consumeCommand: CommandModule<object, ConsumeArguments> = {
       const line = progressLine(args, 'consume', records);
       const rss = new ResidentSetSampler(target.brokerPids);
       const result = await runConsumeBench({ bootstrap: target.bootstrap, topic, partitions, records, durationMs,
-        fetchBytes: args['fetch-bytes'], ...(line === null ? {} : { onProgress: (p: BenchProgress) => { line.update(p); } }) })
+        fetchBytes: args['fetch-bytes'], maxPollRecords: args['max-poll-records'],
+        ...(line === null ? {} : { onProgress: (p: BenchProgress) => { line.update(p); } }) })
         .finally(() => { line?.stop(); });
       const brokerRssMiBMax = rss.stop();
       const baseline = await baselineFor(args, result.bytes, args['fetch-bytes'], 'read');
       print({ command: 'consume', config: { topic, partitions, recordBytes: args['record-size'],
-        fetchBytes: args['fetch-bytes'] }, figures: result, latencyName: 'poll (non-empty)', latencyMs: result.latencyMs,
+        fetchBytes: args['fetch-bytes'], maxPollRecords: args['max-poll-records'] }, figures: result,
+      latencyName: 'poll (non-empty)', latencyMs: result.latencyMs,
       endToEndLatencyMs: null, baseline, brokerRssMiBMax, notes }, args.json);
     });
   },

@@ -7,12 +7,15 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 import { SeededPrng } from '../../../raft/core/prng.js';
+import { encodeBatch } from '../../../src/client/compression.js';
 import { Consumer } from '../../../src/client/consumer.js';
 import type { ConsumerOptions, ConsumerRecord } from '../../../src/client/consumer.js';
 import { Producer } from '../../../src/client/producer.js';
-import { TributaryError } from '../../../src/common/errors.js';
+import { CorruptMessageError, TributaryError } from '../../../src/common/errors.js';
+import { assignOffsets } from '../../../src/protocol/record_batch.js';
 import type { FakeCluster} from './fake_cluster.js';
 import { withCluster } from './fake_cluster.js';
 
@@ -35,6 +38,18 @@ async function produce(cluster: FakeCluster, topic: string, partition: number, v
     }
   } finally {
     await producer.close();
+  }
+}
+
+/** Appends `count` batches of `perBatch` records straight into a partition's log (as a broker stores them). */
+function appendBatches(cluster: FakeCluster, topic: string, partition: number, count: number, perBatch: number): void {
+  const p = cluster.partition(topic, partition);
+  for (let i = 0; i < count; i++) {
+    const bytes = encodeBatch({ records: values(perBatch, `p${partition}-`).map((value) => ({ key: null,
+      value: Buffer.from(value), timestamp: Date.now() })) });
+    const lastOffset = assignOffsets(bytes, p.nextOffset, 1);
+    p.log.push({ baseOffset: p.nextOffset, lastOffset, bytes });
+    p.nextOffset = lastOffset + 1;
   }
 }
 
@@ -170,6 +185,112 @@ void describe('Consumer', () => {
           (error: unknown) => error instanceof TributaryError && error.code === 'OFFSET_OUT_OF_RANGE');
       } finally {
         await Promise.all([earliest.close(), latest.close(), none.close()]);
+      }
+    });
+  });
+
+  void test('maxPollRecords bounds every poll; with fetches ahead each record comes once, in order', async () => {
+    await withCluster(2, async (cluster) => {
+      cluster.createTopic('t', 2, [1, 2]);
+      await produce(cluster, 't', 0, values(300, 'a'));
+      await produce(cluster, 't', 1, values(120, 'b'));
+      // Small fetches: many replies per partition, so most are fetched while the one before is buffered.
+      const consumer = consumerFor(cluster, { autoOffsetReset: 'earliest', maxPollRecords: 7, partitionMaxBytes: 400 });
+      try {
+        consumer.assign([{ topic: 't', partition: 0 }, { topic: 't', partition: 1 }]);
+        const records: ConsumerRecord[] = [];
+        for (let polls = 0; polls < 500 && records.length < 420; polls++) {
+          const batch = await consumer.poll({ timeoutMs: 200 });
+          assert.ok(batch.length <= 7, `a poll returned ${batch.length} records`);
+          records.push(...batch);
+        }
+        for (const [partition, prefix, count] of [[0, 'a', 300], [1, 'b', 120]] as const) {
+          const mine = records.filter((r) => r.partition === partition);
+          assert.deepEqual(mine.map((r) => r.offset), [...Array(count).keys()]);
+          assert.deepEqual(mine.map((r) => r.value?.toString()), values(count, prefix));
+        }
+        assert.deepEqual(await consumer.poll({ timeoutMs: 100 }), [], 'nothing more');
+        assert.equal(await consumer.position({ topic: 't', partition: 0 }), 300);
+      } finally {
+        await consumer.close();
+      }
+    });
+  });
+
+  void test('partitions take turns a reply at a time, also when one has its next reply fetched ahead', async () => {
+    await withCluster(1, async (cluster) => {
+      cluster.createTopic('t', 2, [1, 1]);
+      for (const partition of [0, 1]) appendBatches(cluster, 't', partition, 5, 10);
+      const batchBytes = cluster.partition('t', 0).log[0]?.bytes.length ?? 0;
+      // One batch per reply and one record per poll.
+      const consumer = consumerFor(cluster, { autoOffsetReset: 'earliest', maxPollRecords: 1,
+        partitionMaxBytes: batchBytes });
+      try {
+        consumer.assign([{ topic: 't', partition: 0 }, { topic: 't', partition: 1 }]);
+        assert.deepEqual((await pollUntil(consumer, 1)).map((r) => [r.partition, r.offset]), [[0, 0]]);
+        await sleep(100); // the replies fetched ahead arrive: each partition holds two now
+        const next: ConsumerRecord[] = [];
+        for (let i = 0; i < 10; i++) next.push(...await consumer.poll({ timeoutMs: 200 }));
+        assert.deepEqual(next.map((r) => [r.partition, r.offset]),
+          [...[...Array(9).keys()].map((i) => [0, i + 1]), [1, 0]],
+          'partition 0 finishes its reply, then partition 1 has its turn before partition 0 goes on');
+      } finally {
+        await consumer.close();
+      }
+    });
+  });
+
+  void test('pause and seek while records are buffered: none of them come out', async () => {
+    await withCluster(1, async (cluster) => {
+      cluster.createTopic('t', 2, [1, 1]);
+      await produce(cluster, 't', 0, values(30, 'a'));
+      await produce(cluster, 't', 1, values(30, 'b'));
+      const tp0 = { topic: 't', partition: 0 };
+      const tp1 = { topic: 't', partition: 1 };
+      const consumer = consumerFor(cluster, { autoOffsetReset: 'earliest', maxPollRecords: 4 });
+      try {
+        consumer.assign([tp0, tp1]);
+        const first = await pollUntil(consumer, 1);
+        assert.ok(first.length >= 1 && first.length <= 4);
+        consumer.pause([tp1]);
+        consumer.seek(tp0, 20);
+        const whilePaused = await pollUntil(consumer, 10);
+        assert.deepEqual(whilePaused.map((r) => [r.partition, r.offset]),
+          [...Array(10).keys()].map((i) => [0, 20 + i]));
+        assert.deepEqual(await consumer.poll({ timeoutMs: 100 }), [], 'partition 1 is paused');
+        consumer.resume([tp1]);
+        const fromOne = first.filter((r) => r.partition === 1).length;
+        const resumed = await pollUntil(consumer, 30 - fromOne);
+        assert.deepEqual(resumed.map((r) => [r.partition, r.offset]),
+          [...Array(30 - fromOne).keys()].map((i) => [1, fromOne + i]), 'the paused partition goes on where it was');
+      } finally {
+        await consumer.close();
+      }
+    });
+  });
+
+  void test('a damaged batch: the records before it come first, the next poll throws, none lost after', async () => {
+    await withCluster(1, async (cluster) => {
+      cluster.createTopic('t', 1);
+      await produce(cluster, 't', 0, values(30), 10);
+      const stored = cluster.partition('t', 0).log.find((batch) => batch.baseOffset <= 15 && batch.lastOffset >= 15);
+      assert.ok(stored !== undefined && stored.baseOffset > 0);
+      const firstDamaged = stored.baseOffset;
+      stored.bytes[stored.bytes.length - 1]! ^= 0x10;
+      const tp = { topic: 't', partition: 0 };
+      const consumer = consumerFor(cluster, { autoOffsetReset: 'earliest' });
+      try {
+        consumer.assign([tp]);
+        const before = await pollUntil(consumer, firstDamaged);
+        assert.deepEqual(before.map((r) => r.offset), [...Array(firstDamaged).keys()]);
+        await assert.rejects(consumer.poll({ timeoutMs: 500 }), CorruptMessageError);
+        assert.equal(await consumer.position(tp), firstDamaged, 'the position stays at the damaged batch');
+        stored.bytes[stored.bytes.length - 1]! ^= 0x10;
+        const after = await pollUntil(consumer, 30 - firstDamaged);
+        assert.deepEqual(after.map((r) => r.offset),
+          [...Array(30 - firstDamaged).keys()].map((i) => i + firstDamaged));
+      } finally {
+        await consumer.close();
       }
     });
   });
