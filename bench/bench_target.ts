@@ -4,6 +4,8 @@
  * it creates there for itself.
  */
 import { Admin } from '../src/client/admin.js';
+import { Consumer } from '../src/client/consumer.js';
+import type { ConsumerOptions } from '../src/client/consumer.js';
 import { LocalCluster } from '../src/cli/local_cluster.js';
 
 export interface BenchTargetOptions {
@@ -68,4 +70,19 @@ export async function ensureBenchTopic(bootstrap: string, topic: BenchTopic): Pr
   } finally {
     await admin.close();
   }
+}
+
+/**
+ * A consumer assigned every partition of the bench topic, positioned at its beginning or its end
+ * (positions resolved now, so nothing produced later is skipped or counted twice).
+ */
+export async function openBenchConsumer(options: ConsumerOptions, topic: string, partitionCount: number,
+  from: 'beginning' | 'end'): Promise<Consumer> {
+  const consumer = new Consumer(options);
+  const partitions = Array.from({ length: partitionCount }, (_, partition) => ({ topic, partition }));
+  consumer.assign(partitions);
+  await consumer.connect();
+  for (const partition of partitions) consumer.seek(partition, from);
+  for (const partition of partitions) await consumer.position(partition);
+  return consumer;
 }

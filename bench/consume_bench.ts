@@ -7,7 +7,7 @@
  * max.poll.records, 500 by default there).
  */
 import { performance } from 'node:perf_hooks';
-import { Consumer } from '../src/client/consumer.js';
+import { openBenchConsumer } from './bench_target.js';
 import { LatencyRecorder } from './latency.js';
 import type { LatencySummaryMs } from './latency.js';
 import { throughput } from './produce_bench.js';
@@ -33,16 +33,10 @@ export interface ConsumeBenchResult extends ThroughputFigures {
 const PROGRESS_EVERY_MS = 250;
 
 export async function runConsumeBench(options: ConsumeBenchOptions): Promise<ConsumeBenchResult> {
-  const consumer = new Consumer({ bootstrap: options.bootstrap, clientId: 'bench-consumer', maxWaitMs: 100,
+  const consumer = await openBenchConsumer({ bootstrap: options.bootstrap, clientId: 'bench-consumer', maxWaitMs: 100,
     partitionMaxBytes: options.fetchBytes, maxBytes: Math.max(options.fetchBytes, 50 * 2 ** 20),
-    maxPollRecords: options.maxPollRecords });
+    maxPollRecords: options.maxPollRecords }, options.topic, options.partitions, 'beginning');
   try {
-    const partitions = Array.from({ length: options.partitions },
-      (_, partition) => ({ topic: options.topic, partition }));
-    consumer.assign(partitions);
-    await consumer.connect();
-    for (const partition of partitions) consumer.seek(partition, 'beginning');
-    for (const partition of partitions) await consumer.position(partition);
     const pollLatency = new LatencyRecorder();
     let records = 0;
     let bytes = 0;

@@ -9,7 +9,8 @@
  */
 import { performance } from 'node:perf_hooks';
 import { assert } from '../raft/core/assert.js';
-import { Consumer } from '../src/client/consumer.js';
+import type { Consumer } from '../src/client/consumer.js';
+import { openBenchConsumer } from './bench_target.js';
 import { Producer } from '../src/client/producer.js';
 import type { Acks } from '../src/client/producer.js';
 import { LatencyRecorder } from './latency.js';
@@ -138,15 +139,9 @@ class EndToEndReader {
   constructor(private readonly consumer: Consumer, private readonly recordBytes: number) {}
 
   static async open(options: ProduceBenchOptions): Promise<EndToEndReader> {
-    const consumer = new Consumer({ bootstrap: options.bootstrap, maxWaitMs: 100, partitionMaxBytes: 4 * 2 ** 20,
-      clientId: 'bench-end-to-end' });
-    const partitions = Array.from({ length: options.partitions },
-      (_, partition) => ({ topic: options.topic, partition }));
-    consumer.assign(partitions);
-    await consumer.connect();
-    for (const partition of partitions) consumer.seek(partition, 'end');
-    // Resolve the end offsets now, before anything is produced.
-    for (const partition of partitions) await consumer.position(partition);
+    // Positioned at the end before anything is produced.
+    const consumer = await openBenchConsumer({ bootstrap: options.bootstrap, maxWaitMs: 100,
+      partitionMaxBytes: 4 * 2 ** 20, clientId: 'bench-end-to-end' }, options.topic, options.partitions, 'end');
     return new EndToEndReader(consumer, options.recordBytes);
   }
 
