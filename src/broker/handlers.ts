@@ -8,6 +8,7 @@ import { randomInt } from 'node:crypto';
 import { NotLeaderOrFollowerError, OffsetOutOfRangeError, TributaryError, wireCodeOf } from '../common/errors.js';
 import { encodeCommand } from '../controller/commands.js';
 import { validateCreateTopic } from '../controller/metadata_state_machine.js';
+import { internalNameProblem } from '../controller/topic_name.js';
 import { assignReplicas } from '../controller/placement.js';
 import type { HandlerTable, RequestHandler } from '../net/request_server.js';
 import { API_KEYS } from '../protocol/api_keys.js';
@@ -47,6 +48,8 @@ async function produceOne(context: BrokerContext, data: ProduceTarget, acks: Ack
   try {
     const batch = rawFrames[data.rawFrameIndex];
     if (batch === undefined) throw new TributaryError('INVALID_REQUEST', 'no raw frame for the partition');
+    const reserved = internalNameProblem(data.topic);
+    if (reserved !== null) throw new TributaryError('INVALID_TOPIC_EXCEPTION', reserved);
     const { replica } = replicaOf(context, data.topic, data.partition);
     const result = await replica.produce(batch, acks, timeoutMs);
     return { ...base, errorCode: 0, baseOffset: result.baseOffset, logStartOffset: result.logStartOffset };
@@ -177,6 +180,8 @@ function deleteTopicsHandler(context: BrokerContext): RequestHandler<typeof API_
   return async (request) => {
     const timeoutMs = request.timeoutMs > 0 ? request.timeoutMs : ADMIN_TIMEOUT_MS_DEFAULT;
     const topics = await Promise.all(request.topicNames.map(async (name) => {
+      const reserved = internalNameProblem(name);
+      if (reserved !== null) return { name, ...errorFields(new TributaryError('INVALID_TOPIC_EXCEPTION', reserved)) };
       if (context.controller.metadata.topic(name) === undefined) {
         return { name, ...errorFields(new TributaryError('UNKNOWN_TOPIC_OR_PARTITION', `unknown topic ${name}`)) };
       }

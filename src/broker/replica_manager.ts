@@ -3,13 +3,14 @@
  * A replica is a Raft group on a local log: it is bootstrapped with its replica set the first time,
  * and its peers' Raft endpoints come from the brokers' registrations. Reconciles run one at a time.
  */
-import { bootstrapEntries } from '../../raft/core/index.js';
+import { assert, bootstrapEntries } from '../../raft/core/index.js';
 import type { GroupId } from '../../raft/core/index.js';
 import type { RaftHost } from '../../raft/host/raft_host.js';
 import type { LogManager, RaftLogStorage } from '../../storage/index.js';
 import { logNameOf } from '../../storage/index.js';
 import type { MetadataStateMachine, MetadataView } from '../controller/metadata_state_machine.js';
 import { reconcile } from '../controller/reconciler.js';
+import { isInternalName } from '../controller/topic_name.js';
 import type { ReplicaAssignment } from '../controller/reconciler.js';
 import { PartitionReplica } from '../partition/partition_replica.js';
 import { assignOffsets, readBatchHeader } from '../protocol/record_batch.js';
@@ -120,6 +121,8 @@ export class ReplicaManager {
   }
 
   private async start(assignment: ReplicaAssignment): Promise<void> {
+    // The controller log and internal logs share the partitions folder: no topic may name them.
+    assert(!isInternalName(assignment.topic), () => `asked to host internal name ${assignment.topic}`);
     const name = logNameOf(assignment.topic, assignment.partition);
     const config = this.view?.topicConfig(assignment.topic);
     const overrides = config === undefined ? {}

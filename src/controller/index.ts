@@ -54,4 +54,4 @@ export {
   validateTopicConfig,
 } from './topic_config.js';
 export type { TopicConfig, TopicConfigKey, TopicConfigResult } from './topic_config.js';
-export { isValidTopicName, TOPIC_NAME_LENGTH_MAX, topicNameProblem } from './topic_name.js';
+export { internalNameProblem, isInternalName, isValidTopicName, TOPIC_NAME_LENGTH_MAX, topicNameProblem } from './topic_name.js';

@@ -32,7 +32,7 @@ import type { BrokerInfo, MetadataSnapshotData, TopicInfo } from './metadata_sna
 import { checkCounts } from './placement.js';
 import { parseTopicConfig } from './topic_config.js';
 import type { TopicConfig } from './topic_config.js';
-import { topicNameProblem } from './topic_name.js';
+import { internalNameProblem, topicNameProblem } from './topic_name.js';
 
 export type { BrokerInfo, TopicInfo } from './metadata_snapshot.js';
 
@@ -331,6 +331,10 @@ export class MetadataStateMachine implements MetadataView {
   }
 
   private deleteTopic(name: string): ApplyResult {
+    const reserved = internalNameProblem(name);
+    if (reserved !== null) {
+      return rejected('deleteTopic', 'INVALID_TOPIC_EXCEPTION', reserved);
+    }
     const topic = this.topicsByName.get(name);
     if (topic === undefined) {
       return rejected('deleteTopic', 'UNKNOWN_TOPIC_OR_PARTITION', `topic ${name} does not exist`);
@@ -433,7 +437,7 @@ export function validateCreateTopic(
   request: CreateTopicRequest,
   brokerCount: number,
 ): MetadataProblem | null {
-  const nameProblem = topicNameProblem(request.name);
+  const nameProblem = topicNameProblem(request.name) ?? internalNameProblem(request.name);
   if (nameProblem !== null) {
     return { code: 'INVALID_TOPIC_EXCEPTION', message: nameProblem };
   }

@@ -26,3 +26,22 @@ export function topicNameProblem(name: string): string | null {
 export function isValidTopicName(name: string): boolean {
   return topicNameProblem(name) === null;
 }
+
+/**
+ * Names starting with `__` are internal (Kafka's rule for `__consumer_offsets` and the like): the
+ * controller's own log is `__controller-0` in the same folder as partition logs, so a client topic
+ * named `__controller` would be the controller log. Clients can neither create, delete nor
+ * produce to such a name; brokers never host a partition under one.
+ */
+export const INTERNAL_NAME_PREFIX = '__';
+
+export function isInternalName(name: string): boolean {
+  return name.startsWith(INTERNAL_NAME_PREFIX);
+}
+
+/** Why a client may not create, delete or write `name`, or null when it is not internal. */
+export function internalNameProblem(name: string): string | null {
+  return isInternalName(name)
+    ? `"${name}" is reserved: names starting with "${INTERNAL_NAME_PREFIX}" are internal to Tributary`
+    : null;
+}

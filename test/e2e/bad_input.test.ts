@@ -2,9 +2,12 @@
  * Bad input against a real three-broker cluster: garbage frames, a truncated protobuf body, an
  * unknown API, an oversized batch, a corrupt batch, an unknown topic and a negative offset each get
  * a typed error (or, for frames that carry no correlation id, are dropped), and the brokers keep
- * serving throughout.
+ * serving throughout. Internal (`__`) names, one of which is the controller's own log, can be neither
+ * created, deleted nor written.
  */
 import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as zmq from 'zeromq';
 import { Connection } from '../../src/client/connection.js';
@@ -136,6 +139,44 @@ describe('a broker facing bad input', () => {
         return reply.response.partitions[0]?.errorCode ?? -999;
       });
       assert.equal(code, ERROR_TABLE.OFFSET_OUT_OF_RANGE.wire);
+    }
+    await stillServing();
+  });
+
+  it('refuses to create, delete or produce to internal names, and the controller log is untouched', async () => {
+    // `__controller` partition 0 is the folder of the controller's own Raft log; the others share the prefix.
+    const internalNames = ['__controller', '__controller-0', '__consumer_offsets', '__', '___', '__x'];
+    for (const name of internalNames) {
+      for (const validateOnly of [true, false]) {
+        const created = await connection.request(API_KEYS.CREATE_TOPICS, { validateOnly, topics: [{ name,
+          numPartitions: 1, replicationFactor: 3 }] });
+        const [refused] = created.response.topics;
+        assert.equal(refused?.errorCode, ERROR_TABLE.INVALID_TOPIC_EXCEPTION.wire, name);
+        assert.match(refused.errorMessage, /reserved/);
+      }
+      const deleted = await connection.request(API_KEYS.DELETE_TOPICS, { topicNames: [name] });
+      assert.equal(deleted.response.topics[0]?.errorCode, ERROR_TABLE.INVALID_TOPIC_EXCEPTION.wire, name);
+      const batch = encodeRecordBatch({ baseTimestamp: Date.now(), records: [{ key: null, value: Buffer.from('v') }] });
+      for (const id of cluster.ids()) {
+        const broker = new Connection({ address: cluster.address(id), clientId: 'bad-input' });
+        try {
+          const produced = await broker.request(API_KEYS.PRODUCE, { acks: -1, timeoutMs: 5_000,
+            partitions: [{ topic: name, partition: 0, rawFrameIndex: 0 }] }, [batch]);
+          assert.equal(produced.response.partitions[0]?.errorCode, ERROR_TABLE.INVALID_TOPIC_EXCEPTION.wire, name);
+        } finally {
+          await broker.close();
+        }
+      }
+    }
+    // The controller still applies commands, its topics are all there, and no broker made an internal log.
+    const after = await connection.request(API_KEYS.CREATE_TOPICS, { topics: [{ name: 'after-internal',
+      numPartitions: 1, replicationFactor: 3 }] });
+    assert.equal(after.response.topics[0]?.errorCode, 0);
+    const metadata = await connection.request(API_KEYS.METADATA, { allTopics: true });
+    assert.deepEqual(metadata.response.topics.map((topic) => topic.name).sort(), ['after-internal', TOPIC]);
+    for (const id of cluster.ids()) {
+      const folders = readdirSync(path.join(cluster.dataDirectory(id), 'partitions'));
+      assert.deepEqual(folders.filter((folder) => folder.startsWith('__')), ['__controller-0'], `broker ${id}`);
     }
     await stillServing();
   });

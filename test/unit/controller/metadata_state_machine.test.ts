@@ -173,6 +173,22 @@ void describe('metadata state machine: commands', () => {
     assert.deepEqual(machine.topics(), before.topics, 'rejections leave the topics untouched');
   });
 
+  void test('internal names (`__` prefix, the controller log among them) cannot be created or deleted', () => {
+    const machine = machineWithBrokers(3);
+    const before = machine.snapshot();
+    for (const [offset, name] of ['__controller', '__consumer_offsets', '__', '__x-1'].entries()) {
+      assert.equal(rejectedCode(machine.apply(createTopic(machine, name, 1, 3), 10 + 2 * offset)),
+        'INVALID_TOPIC_EXCEPTION', name);
+      assert.equal(rejectedCode(machine.apply({ type: 'deleteTopic', name }, 11 + 2 * offset)),
+        'INVALID_TOPIC_EXCEPTION', name);
+      assert.match(validateCreateTopic(machine, { name, partitionCount: 1, replicationFactor: 1, configs: {} }, 3)
+        ?.message ?? '', /reserved/);
+    }
+    assert.deepEqual(machine.topics(), [], 'nothing was created');
+    assert.equal(machine.snapshot().length, before.length);
+    assert.ok(machine.apply(createTopic(machine, '_single-underscore', 1, 3), 30).ok, 'one underscore is legal');
+  });
+
   void test('delete and re-create under the same name gives a new topic id', () => {
     const machine = machineWithBrokers(2);
     machine.apply(createTopic(machine, 't', 1, 2), 3);

@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
-import type { MetadataStateMachine } from '../../../src/controller/metadata_state_machine.js';
+import { encodeSnapshot } from '../../../src/controller/metadata_snapshot.js';
+import { MetadataStateMachine } from '../../../src/controller/metadata_state_machine.js';
 import { diffReplicas, isEmptyDiff, reconcile, replicasForBroker } from '../../../src/controller/reconciler.js';
 import type { ReplicaAssignment, ReplicaDiff } from '../../../src/controller/reconciler.js';
 import { createTopic, machineWithBrokers } from './helpers.js';
@@ -88,5 +89,21 @@ void describe('reconciler', () => {
     assert.deepEqual(diff.changed, [{ hosted: hosted[0], desired: desired[0] }]);
     assert.deepEqual([diff.toStart, diff.toStop, diff.unchanged], [[], [], []]);
     assert.ok(!isEmptyDiff(diff));
+  });
+
+  void test('a topic under an internal name, from metadata older than the rule, is never hosted', () => {
+    // Its partition 0 log would be `__controller-0`, the controller's own log.
+    const machine = MetadataStateMachine.fromSnapshot(encodeSnapshot({
+      lastAppliedIndex: 9,
+      nextProducerId: 0,
+      brokers: [1, 2].map((brokerId) => ({ brokerId, host: '127.0.0.1', port: 9090 + brokerId, raftHost: '127.0.0.1',
+        raftPort: 19090 + brokerId, incarnation: 1, epoch: brokerId, fenced: false })),
+      topics: [
+        { name: '__controller', topicId: 3, replicationFactor: 2, configs: {}, partitions: [[1, 2]] },
+        { name: 'orders', topicId: 4, replicationFactor: 2, configs: {}, partitions: [[2, 1]] },
+      ],
+    }));
+    assert.equal(machine.topics().length, 2);
+    for (const brokerId of [1, 2]) assert.deepEqual(names(replicasForBroker(machine, brokerId)), ['orders-0']);
   });
 });
