@@ -1,7 +1,7 @@
 /**
  * Kafka RecordBatch v2 (magic 2): the one documented place for its byte layout in Tributary.
  * Sources: Kafka DefaultRecordBatch.java / DefaultRecord.java, the protocol guide, and
- * shared/research/kafka-protocol.md §3. All integers are big-endian unless they are varints.
+ * Kafka's message format page (see also docs/protocol.md). All integers are big-endian unless they are varints.
  *
  * Batch header (61 bytes, then the records):
  *
