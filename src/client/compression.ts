@@ -18,6 +18,7 @@ import type {
   EncodeBatchOptions,
 } from '../protocol/record_batch.js';
 import { COMPRESSION_CODECS, decodeRecordBatch, encodeRecordBatch } from '../protocol/record_batch.js';
+import { RECORDS_INFLATED_BYTES_MAX } from '../protocol/record_validation.js';
 
 /** What a producer may ask for. */
 export const PRODUCER_COMPRESSIONS = ['none', 'gzip'] as const;
@@ -25,9 +26,10 @@ export type ProducerCompression = (typeof PRODUCER_COMPRESSIONS)[number];
 
 /**
  * The most bytes one compressed batch may inflate to. A consumer would otherwise trust a small
- * blob to say how much memory to take (a gzip bomb). Kafka's fetch.max.bytes is 50 MiB.
+ * blob to say how much memory to take (a gzip bomb). The broker refuses on append what inflates
+ * past the same bound, so a stored batch always decodes here.
  */
-export const DECOMPRESSED_BYTES_MAX = 64 * 1024 * 1024;
+export const DECOMPRESSED_BYTES_MAX = RECORDS_INFLATED_BYTES_MAX;
 
 function unsupported(codec: CompressionCodec): UnsupportedCompressionError {
   return new UnsupportedCompressionError(COMPRESSION_CODECS.indexOf(codec), `${codec} is not implemented`);
