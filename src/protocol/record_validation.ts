@@ -4,9 +4,10 @@
  * with a correct CRC but malformed records would otherwise stop every consumer at its offset.
  *
  * validateBatch (record_batch.ts) checks the header and the CRC; validateProduceBatch adds the
- * walk over the records (record_batch.ts documents the layout). The walk reads varints over the
- * bytes with one ByteReader per batch: no object, array or Buffer slice per record. The stored
- * bytes are the producer's, unchanged: we refuse, we never rewrite.
+ * walk over the records (record_batch.ts documents the layout). The walk reads varints straight
+ * from the bytes, by the rules of varint.ts's ByteReader but with no object at all: nothing is
+ * allocated per record or per batch (bar a gzip body's inflated copy). The stored bytes are the
+ * producer's, unchanged: we refuse, we never rewrite.
  *
  * Rules, each an InvalidRecordError (INVALID_RECORD) naming the record index and byte position:
  * - the records fill the region exactly: recordCount records, no bytes after the last
@@ -35,7 +36,7 @@ import { gunzipSync } from 'node:zlib';
 import { InvalidRecordError, UnsupportedCompressionError } from '../common/errors.js';
 import type { BatchHeader, ProduceBatchLimits, ValidatedBatch } from './record_batch.js';
 import { COMPRESSION_CODEC_MASK, RECORD_BYTES_MIN, RECORDS_OFFSET, validateBatch } from './record_batch.js';
-import { ByteReader } from './varint.js';
+import { VARINT_BYTES_MAX, VARLONG_BYTES_MAX, VARLONG_MAX } from './varint.js';
 
 /**
  * The most bytes one compressed batch's records may inflate to: 8 times the broker's default
@@ -107,23 +108,22 @@ function inflateGzip(body: Uint8Array, bytesMax: number): Uint8Array {
  */
 function walkRecords(records: Uint8Array, start: number, header: BatchHeader, where: string): void {
   const { recordCount } = header;
-  const regionBytes = records.length - start;
-  if (recordCount > regionBytes / RECORD_BYTES_MIN) {
+  const end = records.length;
+  if (recordCount > (end - start) / RECORD_BYTES_MIN) {
     throw new InvalidRecordError('BAD_RECORD_COUNT',
-      `recordCount ${recordCount} cannot fit in the ${regionBytes} bytes of ${where}`);
+      `recordCount ${recordCount} cannot fit in the ${end - start} bytes of ${where}`);
   }
-  const reader = new ByteReader(records, start, records.length);
   const createTime = header.timestampType === 'CreateTime';
   let maxTimestamp = Number.NEGATIVE_INFINITY;
   let index = 0;
-  let recordStart = start;
+  let position = start;
   try {
     for (; index < recordCount; index++) {
-      recordStart = reader.position;
-      if (reader.remaining === 0) {
+      if (position === end) {
         throw new InvalidRecordError('BAD_RECORD_COUNT', `recordCount is ${recordCount} but the records end here`);
       }
-      const timestampDelta = walkRecord(reader, index);
+      const timestampDelta = walkRecord(records, position, end, index);
+      position = cursor;
       if (createTime) {
         const timestamp = header.baseTimestamp + timestampDelta;
         if (!Number.isSafeInteger(timestamp)) {
@@ -136,13 +136,13 @@ function walkRecords(records: Uint8Array, start: number, header: BatchHeader, wh
   } catch (error: unknown) {
     if (error instanceof InvalidRecordError) {
       throw new InvalidRecordError(error.reason,
-        `record ${index} (from byte ${recordStart} of ${where}): ${error.detail}`, { cause: error });
+        `record ${index} (from byte ${position} of ${where}): ${error.detail}`, { cause: error });
     }
     throw error;
   }
-  if (reader.remaining !== 0) {
-    throw new InvalidRecordError('MALFORMED_RECORD', `${reader.remaining} bytes after the last of ` +
-      `${recordCount} records (from byte ${reader.position} of ${where}): trailing bytes or a recordCount too low`);
+  if (position !== end) {
+    throw new InvalidRecordError('MALFORMED_RECORD', `${end - position} bytes after the last of ` +
+      `${recordCount} records (from byte ${position} of ${where}): trailing bytes or a recordCount too low`);
   }
   if (createTime && maxTimestamp !== header.maxTimestamp) {
     throw new InvalidRecordError('BAD_TIMESTAMP',
@@ -151,52 +151,103 @@ function walkRecords(records: Uint8Array, start: number, header: BatchHeader, wh
 }
 
 /**
- * Walks the record at the reader's position (record `index` of its batch) and returns its
- * timestampDelta; the reader ends right after the record.
+ * Where the last read below stopped: the readers return their value and leave the next position
+ * here (a second return value without an object per read; the walk is synchronous).
  */
-function walkRecord(reader: ByteReader, index: number): number {
-  const bodyBytes = reader.readVarint();
-  if (bodyBytes < 0 || bodyBytes > reader.remaining) {
+let cursor = 0;
+
+/**
+ * Walks the record at bytes[position] (record `index` of its batch), leaves the position after it
+ * in `cursor` and returns its timestampDelta.
+ */
+function walkRecord(bytes: Uint8Array, position: number, end: number, index: number): number {
+  const bodyBytes = readVarint(bytes, position, end);
+  if (bodyBytes < 0 || bodyBytes > end - cursor) {
     throw new InvalidRecordError('MALFORMED_RECORD',
-      `record length ${bodyBytes} runs past the end (${reader.remaining} bytes left)`);
+      `record length ${bodyBytes} runs past the end (${end - cursor} bytes left)`);
   }
-  const bodyEnd = reader.position + bodyBytes;
-  reader.readInt8(); // record attributes: ignored, as Kafka does
-  const timestampDelta = reader.readVarlong();
-  const offsetDelta = reader.readVarint();
+  const bodyEnd = cursor + bodyBytes;
+  // Byte 0 of the body is the record attributes: ignored, as Kafka does. Every read from here on
+  // is bounded by bodyEnd.
+  if (bodyBytes === 0) throw new InvalidRecordError('MALFORMED_RECORD', 'record length 0');
+  const timestampDelta = readVarlong(bytes, cursor + 1, bodyEnd);
+  const offsetDelta = readVarint(bytes, cursor, bodyEnd);
   if (offsetDelta !== index) {
     throw new InvalidRecordError('BAD_OFFSET_DELTA', `offsetDelta ${offsetDelta}, expected ${index}`);
   }
-  skipNullableBytes(reader, bodyEnd, 'key');
-  skipNullableBytes(reader, bodyEnd, 'value');
-  const headerCount = reader.readVarint();
+  skipNullableBytes(bytes, cursor, bodyEnd, 'key');
+  skipNullableBytes(bytes, cursor, bodyEnd, 'value');
+  const headerCount = readVarint(bytes, cursor, bodyEnd);
   // Each header takes at least two bytes: a count beyond that cannot be honest.
-  if (headerCount < 0 || headerCount > (bodyEnd - reader.position) / 2) {
+  if (headerCount < 0 || headerCount > (bodyEnd - cursor) / 2) {
     throw new InvalidRecordError('MALFORMED_RECORD',
-      `header count ${headerCount} with ${bodyEnd - reader.position} record bytes left`);
+      `header count ${headerCount} with ${bodyEnd - cursor} record bytes left`);
   }
   for (let h = 0; h < headerCount; h++) {
-    const keyBytes = reader.readVarint();
-    if (keyBytes < 0 || keyBytes > bodyEnd - reader.position) {
+    const keyBytes = readVarint(bytes, cursor, bodyEnd);
+    if (keyBytes < 0 || keyBytes > bodyEnd - cursor) {
       throw new InvalidRecordError('MALFORMED_RECORD', `header ${h} key length ${keyBytes} ` +
-        `(${bodyEnd - reader.position} record bytes left; header keys are never null)`);
+        `(${bodyEnd - cursor} record bytes left; header keys are never null)`);
     }
-    reader.position += keyBytes;
-    skipNullableBytes(reader, bodyEnd, 'header value');
+    skipNullableBytes(bytes, cursor + keyBytes, bodyEnd, 'header value');
   }
-  if (reader.position !== bodyEnd) {
+  if (cursor !== bodyEnd) {
     throw new InvalidRecordError('MALFORMED_RECORD',
-      `record length ${bodyBytes} does not match its fields (they end ${reader.position - bodyEnd} bytes off)`);
+      `record length ${bodyBytes} does not match its fields (they end ${bodyEnd - cursor} bytes short)`);
   }
   return timestampDelta;
 }
 
-/** Skips a length-prefixed byte string (length -1: null) that must end by bodyEnd. */
-function skipNullableBytes(reader: ByteReader, bodyEnd: number, field: string): void {
-  const length = reader.readVarint();
-  if (length < -1 || length > bodyEnd - reader.position) {
-    throw new InvalidRecordError('MALFORMED_RECORD',
-      `${field} length ${length} (${bodyEnd - reader.position} record bytes left)`);
+/** Skips a length-prefixed byte string at position (length -1: null) that must end by bodyEnd. */
+function skipNullableBytes(bytes: Uint8Array, position: number, bodyEnd: number, field: string): void {
+  const length = readVarint(bytes, position, bodyEnd);
+  if (length < -1 || length > bodyEnd - cursor) {
+    throw new InvalidRecordError('MALFORMED_RECORD', `${field} length ${length} (${bodyEnd - cursor} record bytes left)`);
   }
-  if (length > 0) reader.position += length;
+  if (length > 0) cursor += length;
+}
+
+/**
+ * The ZigZag varint (int32) at bytes[position, end); leaves the next position in cursor. Same
+ * rules as ByteReader.readVarint (varint.ts): at most 5 bytes, the fifth within 32 bits.
+ */
+function readVarint(bytes: Uint8Array, position: number, end: number): number {
+  let z = 0;
+  for (let shift = 0; shift < 35; shift += 7) {
+    if (position >= end) throw malformed('unexpected end of record data');
+    const byte = bytes[position++] as number;
+    if (shift === 28 && byte > 0x0f) throw malformed('varint does not fit in 32 bits');
+    z |= (byte & 0x7f) << shift;
+    if (byte < 0x80) {
+      cursor = position;
+      return (z >>> 1) ^ -(z & 1);
+    }
+  }
+  throw malformed(`varint longer than ${VARINT_BYTES_MAX} bytes`);
+}
+
+/**
+ * The ZigZag varlong at bytes[position, end); leaves the next position in cursor. Same rules as
+ * ByteReader.readVarlong: at most 10 bytes, within [-2^52, 2^52 - 1] (what decoders represent).
+ */
+function readVarlong(bytes: Uint8Array, position: number, end: number): number {
+  let z = 0;
+  let scale = 1;
+  for (let count = 0; count < VARLONG_BYTES_MAX; count++) {
+    if (position >= end) throw malformed('unexpected end of record data');
+    const byte = bytes[position++] as number;
+    // Each term is exact; a sum that rounds is above 2^53 and is refused below.
+    z += (byte & 0x7f) * scale;
+    scale *= 0x80;
+    if (byte < 0x80) {
+      if (z > 2 * VARLONG_MAX + 1) throw malformed('varlong outside [-2^52, 2^52 - 1]');
+      cursor = position;
+      return z % 2 === 0 ? z / 2 : -(z + 1) / 2;
+    }
+  }
+  throw malformed(`varlong longer than ${VARLONG_BYTES_MAX} bytes`);
+}
+
+function malformed(detail: string): InvalidRecordError {
+  return new InvalidRecordError('MALFORMED_RECORD', detail);
 }
