@@ -1,6 +1,7 @@
 /**
- * Record compression on the client (Kafka compression.type). Only the client compresses and
- * decompresses: brokers store and serve compressed batches as they are. A compressed v2 batch
+ * Record compression on the client (Kafka compression.type). Only the client compresses: brokers
+ * store and serve compressed batches as they are (they inflate gzip only to validate the records
+ * on append, record_validation.ts). A compressed v2 batch
  * keeps its 61-byte header in the clear and replaces the record sequence after recordCount by
  * one blob of the codec (gzip: RFC 1952, as Kafka's GZIPOutputStream and kafkajs' zlib.gzip
  * write it); attribute bits 0-2 name the codec. Only none and gzip are implemented.
