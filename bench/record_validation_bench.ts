@@ -6,6 +6,12 @@
  *
  * Run: `node dist/bench/record_validation_bench.js [seconds per figure, default 2]`. One JSON
  * object per line. Absolute figures swing with a shared machine; compare figures of one run.
+ *
+ * Measured when written (2 cores shared with other work, load 8-12; three runs): uncompressed,
+ * the walk took 5.8-14.7 µs per 16 KiB batch of 148 records (10-25 M records/s, 40-80 ns a
+ * record), 1.7-2.2x the CRC check of the same batch and a quarter of a full decode; gzip, 111-203
+ * µs per batch (0.7-1.3 M records/s), nearly all of it inflating. In `bench produce --acks all`
+ * broker CPU profiles the walk was 84 ms for 1,000,000 records, 0.9% of the brokers' busy time.
  */
 import { compressRecords, decompressRecords } from '../src/client/compression.js';
 import { decodeRecordBatch, encodeRecordBatch, readBatchHeader, validateBatch } from '../src/protocol/record_batch.js';
