@@ -12,6 +12,8 @@ export interface BenchTargetOptions {
   /** null: start a local cluster. */
   readonly bootstrap: string | null;
   readonly localBrokers: number;
+  /** Appended to every local broker's `tributary start` command line. */
+  readonly brokerArguments?: readonly string[];
   /** node flags for local brokers, e.g. --cpu-prof. */
   readonly brokerNodeArguments?: readonly string[];
 }
@@ -27,8 +29,8 @@ export async function openBenchTarget(options: BenchTargetOptions): Promise<Benc
   if (options.bootstrap !== null) {
     return { bootstrap: options.bootstrap, brokerPids: new Map(), close: () => Promise.resolve() };
   }
-  const cluster = await LocalCluster.start(options.localBrokers,
-    options.brokerNodeArguments === undefined ? {} : { nodeArguments: options.brokerNodeArguments });
+  const cluster = await LocalCluster.start(options.localBrokers, { brokerArguments: options.brokerArguments ?? [],
+    ...(options.brokerNodeArguments === undefined ? {} : { nodeArguments: options.brokerNodeArguments }) });
   return { bootstrap: cluster.bootstrap, brokerPids: cluster.pids(), close: () => cluster.stop() };
 }
 

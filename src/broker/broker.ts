@@ -47,6 +47,12 @@ export interface BrokerOptions {
   readonly tickMs?: number;
   /** Largest record batch accepted (Kafka max.message.bytes). */
   readonly batchBytesMax?: number;
+  /**
+   * Store produced batches without walking their records (record_validation.ts). Only for
+   * measuring what validation costs (`tributary bench produce --unsafe-skip-record-validation`):
+   * a malformed batch would be stored and stop every consumer at its offset.
+   */
+  readonly unsafeSkipRecordValidation?: boolean;
   /** How often replicas apply retention (Kafka log.retention.check.interval.ms). */
   readonly retentionCheckMs?: number;
   /** A broker silent this long is fenced: left out of metadata and of new placements. */
@@ -80,7 +86,8 @@ export class Broker implements BrokerContext {
     this.controller = new ControllerReplica(logger);
     this.liveness = new BrokerLiveness(options.sessionTimeoutMs ?? 6_000);
     this.replicas = new ReplicaManager({ brokerId: options.id, host, logs, batchBytesMax: options.batchBytesMax
-      ?? 8 * 1024 * 1024, logger, setPeer: (id, endpoint) => { transport.setPeer(id, endpoint); } });
+      ?? 8 * 1024 * 1024, unsafeSkipRecordValidation: options.unsafeSkipRecordValidation === true, logger,
+      setPeer: (id, endpoint) => { transport.setPeer(id, endpoint); } });
   }
 
   static async start(options: BrokerOptions): Promise<Broker> {

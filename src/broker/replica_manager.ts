@@ -38,6 +38,8 @@ export interface ReplicaManagerOptions {
   readonly logs: LogManager;
   readonly setPeer: (brokerId: number, endpoint: string) => void;
   readonly batchBytesMax: number;
+  /** Only for measuring validation's cost: see PartitionReplicaOptions. */
+  readonly unsafeSkipRecordValidation?: boolean;
   readonly logger: { info(object: object, message: string): void; error(object: object, message: string): void };
 }
 
@@ -137,7 +139,7 @@ export class ReplicaManager {
     const groupId = partitionGroupId(assignment.topicId, assignment.partition);
     const replica = new PartitionReplica({ topic: assignment.topic, partition: assignment.partition, groupId,
       host: this.options.host, storage, batchBytesMax: this.options.batchBytesMax, pendingProducesMax: 10_000,
-      fetchWaitersMax: 10_000 });
+      fetchWaitersMax: 10_000, unsafeSkipRecordValidation: this.options.unsafeSkipRecordValidation === true });
     this.options.host.addGroup(groupId, storage, replica);
     this.hosted.set(name, { assignment, groupId, replica, storage });
     this.options.logger.info({ partition: name, groupId, replicas: assignment.replicas }, 'started replica');

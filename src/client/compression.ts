@@ -1,6 +1,7 @@
 /**
- * Record compression on the client (Kafka compression.type). Only the client compresses and
- * decompresses: brokers store and serve compressed batches as they are. A compressed v2 batch
+ * Record compression on the client (Kafka compression.type). Only the client compresses: brokers
+ * store and serve compressed batches as they are (they inflate gzip only to validate the records
+ * on append, record_validation.ts). A compressed v2 batch
  * keeps its 61-byte header in the clear and replaces the record sequence after recordCount by
  * one blob of the codec (gzip: RFC 1952, as Kafka's GZIPOutputStream and kafkajs' zlib.gzip
  * write it); attribute bits 0-2 name the codec. Only none and gzip are implemented.
@@ -18,6 +19,7 @@ import type {
   EncodeBatchOptions,
 } from '../protocol/record_batch.js';
 import { COMPRESSION_CODECS, decodeRecordBatch, encodeRecordBatch } from '../protocol/record_batch.js';
+import { RECORDS_INFLATED_BYTES_MAX } from '../protocol/record_validation.js';
 
 /** What a producer may ask for. */
 export const PRODUCER_COMPRESSIONS = ['none', 'gzip'] as const;
@@ -25,9 +27,10 @@ export type ProducerCompression = (typeof PRODUCER_COMPRESSIONS)[number];
 
 /**
  * The most bytes one compressed batch may inflate to. A consumer would otherwise trust a small
- * blob to say how much memory to take (a gzip bomb). Kafka's fetch.max.bytes is 50 MiB.
+ * blob to say how much memory to take (a gzip bomb). The broker refuses on append what inflates
+ * past the same bound, so a stored batch always decodes here.
  */
-export const DECOMPRESSED_BYTES_MAX = 64 * 1024 * 1024;
+export const DECOMPRESSED_BYTES_MAX = RECORDS_INFLATED_BYTES_MAX;
 
 function unsupported(codec: CompressionCodec): UnsupportedCompressionError {
   return new UnsupportedCompressionError(COMPRESSION_CODECS.indexOf(codec), `${codec} is not implemented`);

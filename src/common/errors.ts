@@ -137,13 +137,17 @@ export type InvalidRecordReason =
   | 'NONZERO_BASE_OFFSET'
   | 'BAD_SEQUENCE'
   | 'UNSAFE_INTEGER'
-  | 'MALFORMED_RECORD';
+  | 'MALFORMED_RECORD'
+  | 'BAD_OFFSET_DELTA'
+  | 'BAD_TIMESTAMP'
+  | 'INFLATED_TOO_LARGE';
 
 export class InvalidRecordError extends TributaryError<'INVALID_RECORD'> {
   override readonly name = 'InvalidRecordError';
   constructor(
     readonly reason: InvalidRecordReason,
-    detail: string,
+    /** The message without its prefix, so a caller can add where in the batch it happened. */
+    readonly detail: string,
     options?: TributaryErrorOptions,
   ) {
     super('INVALID_RECORD', `Invalid record batch (${reason}): ${detail}`, options);

@@ -46,8 +46,9 @@
  * Compression: with codec != 0 the bytes from 61 on are the codec's compression of the record
  * sequence above; the header (recordCount included) stays uncompressed. This file holds no
  * codec: encodeRecordBatch and decodeRecordBatch take a RecordsCodec function (the client's is
- * src/client/compression.ts). Brokers never decompress: validateBatch only reads the header and
- * the CRC, and decodeRecordBatch refuses compressed batches with UnsupportedCompressionError
+ * src/client/compression.ts). validateBatch only reads the header and the CRC; the broker walks
+ * the records on append with record_validation.ts, which inflates gzip bodies (bounded) only to
+ * read them. decodeRecordBatch refuses compressed batches with UnsupportedCompressionError
  * unless the caller (a client or a test) passes a decompressor.
  */
 import { assert } from '../../raft/core/assert.js';
@@ -206,8 +207,9 @@ export interface ValidatedBatch {
 }
 
 /**
- * Checks one client batch (a partition's record set in Produce v3+) before the broker appends
- * it. Reads only the header and the CRC, never decompresses. Throws, in this order:
+ * Checks the header and the CRC of one client batch (a partition's record set in Produce v3+);
+ * the produce path then walks the records (record_validation.ts validateProduceBatch). Never
+ * decompresses. Throws, in this order:
  * InvalidRecordError (truncated, bad magic, length not filling the bytes: exactly one batch),
  * MessageTooLargeError, CorruptMessageError (CRC), UnsupportedCompressionError (codec 5-7, or
  * zstd when not allowed), InvalidRecordError (control bit, baseOffset != 0, record count,

@@ -45,6 +45,7 @@ interface ProduceArguments extends CommonArguments {
   inflight: number;
   idempotent: boolean;
   'end-to-end': boolean;
+  'unsafe-skip-record-validation': boolean;
 }
 
 interface ConsumeArguments extends CommonArguments {
@@ -78,12 +79,12 @@ function limits(args: CommonArguments): { records: number; durationMs: number } 
 }
 
 async function withTarget<T>(args: CommonArguments,
-  work: (target: BenchTarget, topic: string) => Promise<T>): Promise<T> {
+  work: (target: BenchTarget, topic: string) => Promise<T>, brokerArguments: readonly string[] = []): Promise<T> {
   const local = args.bootstrap === undefined && args.cluster === 'local';
   if (!local && args.bootstrap === undefined) throw new Error('--cluster none needs --bootstrap');
   const profileDir = args['broker-cpu-prof-dir'];
   const target = await openBenchTarget({ bootstrap: local ? null : args.bootstrap ?? null, localBrokers: args.brokers,
-    ...(profileDir === undefined ? {} : { brokerNodeArguments: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] }) });
+    brokerArguments, ...(profileDir === undefined ? {} : { brokerNodeArguments: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] }) });
   // Ctrl-C (or a test's SIGTERM) still stops the brokers this bench started.
   const interrupted = (): void => { void target.close().finally(() => process.exit(130)); };
   process.once('SIGINT', interrupted);
@@ -134,7 +135,9 @@ const produceCommand: CommandModule<object, ProduceArguments> = {
     .option('inflight', { type: 'number', default: 5, describe: 'Produce requests in flight per broker' })
     .option('idempotent', { type: 'boolean', default: false, describe: 'idempotent producers (acks all only)' })
     .option('end-to-end', { type: 'boolean', default: false,
-      describe: 'also consume here and report produce-to-consume latency' }),
+      describe: 'also consume here and report produce-to-consume latency' })
+    .option('unsafe-skip-record-validation', { type: 'boolean', default: false,
+      describe: 'local brokers store batches without checking their records: only to measure what the check costs' }),
   handler: async (args) => {
     await withTarget(args, async (target, topic) => {
       const partitions = await ensureBenchTopic(target.bootstrap, { name: topic, partitions: args.partitions,
@@ -149,10 +152,10 @@ const produceCommand: CommandModule<object, ProduceArguments> = {
       print({ command: 'produce', config: { topic, partitions, replicationFactor: args['replication-factor'],
         acks: args.acks, recordBytes: args['record-size'], producers: args.producers, batchBytes: args['batch-bytes'],
         lingerMs: args['linger-ms'], throughputCap: args.throughput, window: args.window, inflight: args.inflight,
-        idempotent: args.idempotent }, figures: result, latencyName: 'produce-to-ack', latencyMs: result.latencyMs,
+        idempotent: args.idempotent, recordValidation: !args['unsafe-skip-record-validation'] }, figures: result, latencyName: 'produce-to-ack', latencyMs: result.latencyMs,
       endToEndLatencyMs: result.endToEndLatencyMs, baseline, brokerRssMiBMax, notes }, args.json);
       if (result.failed > 0) process.exitCode = 1;
-    });
+    }, args['unsafe-skip-record-validation'] ? ['--unsafe-skip-record-validation'] : []);
   },
 };
 

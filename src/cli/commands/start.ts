@@ -13,6 +13,7 @@ interface StartArguments {
   voters: string;
   'raft-dial': string;
   'retention-check-ms': number;
+  'unsafe-skip-record-validation': boolean;
 }
 
 function checkDataDirectory(path: string): void {
@@ -44,7 +45,9 @@ export const startCommand: CommandModule<object, StartArguments> = {
     .option('voters', { type: 'string', demandOption: true, describe: 'id@host:port,... of the controller quorum' })
     .option('raft-dial', { type: 'string', default: '',
       describe: 'id@host:port,...: dial these peers\' Raft links at these addresses (a test relay)' })
-    .option('retention-check-ms', { type: 'number', default: 30_000, describe: 'how often retention runs' }),
+    .option('retention-check-ms', { type: 'number', default: 30_000, describe: 'how often retention runs' })
+    .option('unsafe-skip-record-validation', { type: 'boolean', default: false,
+      describe: 'store produced batches without checking their records; only to measure what the check costs' }),
   handler: async (args) => {
     let broker: Broker;
     try {
@@ -57,6 +60,7 @@ export const startCommand: CommandModule<object, StartArguments> = {
       broker = await Broker.start({ id: args.id, dataDirectory: args.data, voters, raftDial,
         ...(storageTestMode === undefined ? {} : { storageTestMode }),
         retentionCheckMs: args['retention-check-ms'],
+        ...(args['unsafe-skip-record-validation'] ? { unsafeSkipRecordValidation: true } : {}),
         listen: parseHostPort(args.listen, '--listen'), raftListen: parseHostPort(args['raft-listen'], '--raft-listen') });
     } catch (error) {
       process.stderr.write(`tributary start: ${explainStartError(error, args)}\n`);
