@@ -45,7 +45,7 @@ export interface BrokerOptions {
   readonly logger?: Logger;
   /** Milliseconds per Raft tick. */
   readonly tickMs?: number;
-  /** Largest record batch accepted (Kafka max.message.bytes). */
+  /** The ceiling on any topic's max.message.bytes (Kafka's broker-wide message.max.bytes); 8 MiB by default. */
   readonly batchBytesMax?: number;
   /**
    * Store produced batches without walking their records (record_validation.ts). Only for

@@ -13,7 +13,8 @@ import { reconcile } from '../controller/reconciler.js';
 import { isInternalName } from '../controller/topic_name.js';
 import type { ReplicaAssignment } from '../controller/reconciler.js';
 import { PartitionReplica } from '../partition/partition_replica.js';
-import { assignOffsets, readBatchHeader } from '../protocol/record_batch.js';
+import type { TopicConfig } from '../controller/topic_config.js';
+import { assignOffsets, BATCH_HEADER_BYTES, readBatchHeader } from '../protocol/record_batch.js';
 
 /** The metadata the replica manager reads: brokers and topics, and each topic's parsed configs. */
 export type ReplicaManagerView = MetadataView & Pick<MetadataStateMachine, 'topicConfig'>;
@@ -53,6 +54,15 @@ const recordBatchPayloads = {
     assignOffsets(data, baseOffset, Math.min(term, 2 ** 31 - 1));
   },
 };
+
+/**
+ * The largest batch a partition accepts: its topic's max.message.bytes (Kafka's default 1 MiB + 12),
+ * within the broker's ceiling, and never below a batch header (max.message.bytes 0 refuses every
+ * batch, as a header-only batch holds no record and is refused anyway).
+ */
+function topicBatchBytesMax(config: TopicConfig | undefined, brokerBatchBytesMax: number): number {
+  return Math.max(BATCH_HEADER_BYTES, Math.min(config?.maxMessageBytes ?? brokerBatchBytesMax, brokerBatchBytesMax));
+}
 
 export class ReplicaManager {
   private readonly hosted = new Map<string, HostedPartition>();
@@ -138,7 +148,8 @@ export class ReplicaManager {
     }
     const groupId = partitionGroupId(assignment.topicId, assignment.partition);
     const replica = new PartitionReplica({ topic: assignment.topic, partition: assignment.partition, groupId,
-      host: this.options.host, storage, batchBytesMax: this.options.batchBytesMax, pendingProducesMax: 10_000,
+      host: this.options.host, storage, batchBytesMax: topicBatchBytesMax(config, this.options.batchBytesMax),
+      pendingProducesMax: 10_000,
       fetchWaitersMax: 10_000, unsafeSkipRecordValidation: this.options.unsafeSkipRecordValidation === true });
     this.options.host.addGroup(groupId, storage, replica);
     this.hosted.set(name, { assignment, groupId, replica, storage });

@@ -19,6 +19,7 @@ import { TestCluster } from '../helpers/cluster.js';
 import { waitFor } from '../helpers/ports.js';
 
 const TOPIC = 'bad-input';
+const LARGE_TOPIC = 'bad-input-large';
 
 describe('a broker facing bad input', () => {
   let cluster: TestCluster;
@@ -30,22 +31,26 @@ describe('a broker facing bad input', () => {
     const created = await connection.request(API_KEYS.CREATE_TOPICS, { topics: [{ name: TOPIC, numPartitions: 1,
       replicationFactor: 3 }] });
     assert.equal(created.response.topics[0]?.errorCode, 0);
+    const large = await connection.request(API_KEYS.CREATE_TOPICS, { topics: [{ name: LARGE_TOPIC, numPartitions: 1,
+      replicationFactor: 3, configs: { 'max.message.bytes': String(4 * 1024 * 1024) } }] });
+    assert.equal(large.response.topics[0]?.errorCode, 0);
     assert.ok(await waitForAsync(async () => await currentLeader() > 0, 15_000), 'the partition elected a leader');
+    assert.ok(await waitForAsync(async () => await currentLeader(LARGE_TOPIC) > 0, 15_000), 'and the large one');
   });
   after(async () => {
     await connection.close();
     await cluster.stop();
   });
 
-  async function currentLeader(): Promise<number> {
-    const metadata = await connection.request(API_KEYS.METADATA, { topics: [TOPIC] });
+  async function currentLeader(topic = TOPIC): Promise<number> {
+    const metadata = await connection.request(API_KEYS.METADATA, { topics: [topic] });
     return metadata.response.topics[0]?.partitions[0]?.leaderId ?? -1;
   }
 
   /** Runs a partition-0 request on its leader, following leadership changes (bounded) as a client does. */
-  async function onLeader(run: (leader: Connection) => Promise<number>): Promise<number> {
+  async function onLeader(run: (leader: Connection) => Promise<number>, topic = TOPIC): Promise<number> {
     for (let attempt = 0; ; attempt += 1) {
-      const leader = new Connection({ address: cluster.address(Math.max(1, await currentLeader())),
+      const leader = new Connection({ address: cluster.address(Math.max(1, await currentLeader(topic))),
         clientId: 'bad-input' });
       try {
         const code = await run(leader);
@@ -116,13 +121,18 @@ describe('a broker facing bad input', () => {
       const reply = await leader.request(API_KEYS.PRODUCE, { acks: -1, timeoutMs: 5_000,
         partitions: [{ topic, partition: 0, rawFrameIndex: 0 }] }, [batch]);
       return reply.response.partitions[0]?.errorCode ?? -999;
-    });
+    }, topic === LARGE_TOPIC ? LARGE_TOPIC : TOPIC);
     const good = (): Buffer => encodeRecordBatch({ baseTimestamp: Date.now(), records: [{ key: null,
       value: Buffer.from('v') }] });
     assert.equal(await produce('no-such-topic', good()), ERROR_TABLE.UNKNOWN_TOPIC_OR_PARTITION.wire);
     const oversized = encodeRecordBatch({ baseTimestamp: Date.now(), records: [{ key: null,
       value: Buffer.alloc(9 * 1024 * 1024, 1) }] });
     assert.equal(await produce(TOPIC, oversized), ERROR_TABLE.MESSAGE_TOO_LARGE.wire);
+    // The topic's max.message.bytes (Kafka's default, 1 MiB + 12) is the limit, not the broker's 8 MiB ceiling.
+    const twoMegabytes = (): Buffer => encodeRecordBatch({ baseTimestamp: Date.now(), records: [{ key: null,
+      value: Buffer.alloc(2 * 1024 * 1024, 2) }] });
+    assert.equal(await produce(TOPIC, twoMegabytes()), ERROR_TABLE.MESSAGE_TOO_LARGE.wire);
+    assert.equal(await produce(LARGE_TOPIC, twoMegabytes()), 0, 'a topic with max.message.bytes 4 MiB takes 2 MB');
     const corrupt = good();
     corrupt[corrupt.length - 1] = (corrupt[corrupt.length - 1] ?? 0) ^ 0xff;
     assert.equal(await produce(TOPIC, corrupt), ERROR_TABLE.CORRUPT_MESSAGE.wire);
@@ -173,7 +183,7 @@ describe('a broker facing bad input', () => {
       numPartitions: 1, replicationFactor: 3 }] });
     assert.equal(after.response.topics[0]?.errorCode, 0);
     const metadata = await connection.request(API_KEYS.METADATA, { allTopics: true });
-    assert.deepEqual(metadata.response.topics.map((topic) => topic.name).sort(), ['after-internal', TOPIC]);
+    assert.deepEqual(metadata.response.topics.map((topic) => topic.name).sort(), ['after-internal', TOPIC, LARGE_TOPIC]);
     for (const id of cluster.ids()) {
       const folders = readdirSync(path.join(cluster.dataDirectory(id), 'partitions'));
       assert.deepEqual(folders.filter((folder) => folder.startsWith('__')), ['__controller-0'], `broker ${id}`);
