@@ -19,6 +19,9 @@ export const API_KEYS = {
   SYNC_GROUP: 13,
   HEARTBEAT: 14,
   LEAVE_GROUP: 15,
+  DESCRIBE_GROUPS: 16,
+  LIST_GROUPS: 17,
+  DELETE_GROUPS: 18,
 } as const;
 
 export type ApiName = keyof typeof API_KEYS;

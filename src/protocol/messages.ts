@@ -64,6 +64,9 @@ export const API_MESSAGES = {
   [API_KEYS.SYNC_GROUP]: { request: pb.SyncGroupRequest, response: pb.SyncGroupResponse },
   [API_KEYS.HEARTBEAT]: { request: pb.HeartbeatRequest, response: pb.HeartbeatResponse },
   [API_KEYS.LEAVE_GROUP]: { request: pb.LeaveGroupRequest, response: pb.LeaveGroupResponse },
+  [API_KEYS.DESCRIBE_GROUPS]: { request: pb.DescribeGroupsRequest, response: pb.DescribeGroupsResponse },
+  [API_KEYS.LIST_GROUPS]: { request: pb.ListGroupsRequest, response: pb.ListGroupsResponse },
+  [API_KEYS.DELETE_GROUPS]: { request: pb.DeleteGroupsRequest, response: pb.DeleteGroupsResponse },
 } as const;
 
 type Messages<A extends ApiKey> = (typeof API_MESSAGES)[A];
