@@ -15,11 +15,11 @@ import type { ClassName } from '../helpers/fuzz/session.js';
 
 /** Tuned for about 80 s on a 2-core machine, cluster start included. */
 const LIMITS: Readonly<Record<ClassName, ClassLimits>> = {
-  'fields': { requestsMax: 70_000, wallMs: 16_000 },
-  'batches': { requestsMax: 50_000, wallMs: 12_000 },
-  'framing': { requestsMax: 100_000, wallMs: 16_000 },
-  'idempotence': { requestsMax: 80_000, wallMs: 10_000 },
-  'slow-reader': { requestsMax: 30_000, wallMs: 6_000 },
+  'fields': { requestsMax: 70_000, wallMs: 14_000 },
+  'batches': { requestsMax: 50_000, wallMs: 10_000 },
+  'framing': { requestsMax: 100_000, wallMs: 12_000 },
+  'idempotence': { requestsMax: 80_000, wallMs: 8_000 },
+  'slow-reader': { requestsMax: 30_000, wallMs: 5_000 },
 };
 
 describe('the brokers facing a fuzzing client', { timeout: 300_000 }, () => {

@@ -33,6 +33,8 @@ export const RSS_BOUND_MIB = 512;
 const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../src/cli/main.js');
 const STATUS_TIMEOUT_MS = 30_000;
 const ADMIN_TIMEOUT_MS = 20_000;
+/** The controller probe runs after the fuzzing stopped: a healthy controller answers in well under this. */
+const PROBE_TIMEOUT_MS = 10_000;
 
 export interface CanaryRecord {
   readonly offset: number;
@@ -247,7 +249,7 @@ export async function reservedTopicProblems(cluster: LocalCluster): Promise<stri
 
 /** The controller applies a create and a delete (a topic of 1 partition). */
 export async function controllerProblems(cluster: LocalCluster, probe: string): Promise<string[]> {
-  const admin = new Admin({ bootstrap: cluster.bootstrap, requestTimeoutMs: ADMIN_TIMEOUT_MS, clientId: 'fuzz-check' });
+  const admin = new Admin({ bootstrap: cluster.bootstrap, requestTimeoutMs: PROBE_TIMEOUT_MS, clientId: 'fuzz-check' });
   try {
     const described = await admin.describeCluster();
     if (described.controllerId === null) return ['no controller leader'];

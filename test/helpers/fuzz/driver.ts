@@ -8,6 +8,11 @@
  * be answered (a reply is counted as answeredOneWay). A generator may loosen a request to 'maybe'
  * (a long poll the protocol lets the broker hold for up to a minute).
  *
+ * Garbage frames often decode to a correlation id the driver never handed out (0 above all, shared
+ * by many of them). Those are accounted per broker and id: the replies to an id must come to as
+ * many as the requests with that id that had to be answered, no fewer (unanswered) and no more
+ * (a one-way request was answered).
+ *
  * Every reply's envelope and body are decoded and every error code in them (envelope and
  * per-partition / per-topic fields) is counted by name; UNKNOWN_SERVER_ERROR is counted apart,
  * as is any reply that does not decode.
@@ -58,13 +63,21 @@ export interface ClassStats {
   /** Answered although one-way. */
   answeredOneWay: number;
   maybe: number;
-  /** Replies to correlation ids never sent (or sent as garbage). */
+  /** Replies to correlation ids never sent, or to long polls given up on. */
   stray: number;
   unknownServerErrors: number;
   malformedReplies: number;
   sendFailures: number;
   readonly errorCodes: Record<string, number>;
   elapsedMs: number;
+}
+
+/** Requests under one correlation id the driver did not hand out, on one broker. */
+interface ForeignId {
+  mustReply: number;
+  replies: number;
+  deadline: number;
+  readonly stats: ClassStats;
 }
 
 interface Pending {
@@ -95,6 +108,8 @@ export function emptyStats(name: string): ClassStats {
 export class FuzzDriver {
   private readonly sockets = new Map<number, Dealer>();
   private readonly pending = new Map<number, Pending>();
+  /** By `${broker}:${correlationId}`. */
+  private readonly foreign = new Map<string, ForeignId>();
   private readonly receiveLoops: Promise<void>[] = [];
   private readonly inflightMax: number;
   private readonly replyWaitMs: number;
@@ -111,7 +126,7 @@ export class FuzzDriver {
         sendTimeout: 5_000 });
       dealer.connect(`tcp://${address}`);
       this.sockets.set(id, dealer);
-      this.receiveLoops.push(this.receive(dealer));
+      this.receiveLoops.push(this.receive(dealer, id));
     }
   }
 
@@ -152,10 +167,11 @@ export class FuzzDriver {
     return stats;
   }
 
-  /** Pending requests the drain waits for: all but 'maybe'. */
+  /** What the drain waits for: pending requests but 'maybe' ones, and foreign ids still owed a reply. */
   private awaited(): number {
     let count = 0;
     for (const entry of this.pending.values()) if (entry.request.expect !== 'maybe') count += 1;
+    for (const entry of this.foreign.values()) if (entry.replies < entry.mustReply) count += 1;
     return count;
   }
 
@@ -165,8 +181,7 @@ export class FuzzDriver {
     const decoded = decodeRequest(request.frames);
     const correlationId = decoded.correlationId;
     const oneWay = correlationId === null || (decoded.type === 'request' && isOneWay(decoded.api, decoded.body));
-    // Only ids this driver handed out are tracked: garbage decodes to arbitrary ids (0 above all),
-    // shared by many requests, so their replies cannot be attributed and are counted as stray.
+    // Ids this driver handed out are tracked one by one; any other id is foreign (see the header).
     const attributable = correlationId !== null && correlationId >= FIRST_CORRELATION_ID && correlationId < this.nextId
       && !this.pending.has(correlationId);
     try {
@@ -178,9 +193,10 @@ export class FuzzDriver {
     }
     stats.sent += 1;
     if (oneWay) stats.oneWay += 1;
-    const mustReply = !oneWay && request.expect !== 'maybe' && attributable;
-    if (!oneWay && !mustReply) stats.maybe += 1;
+    const mustReply = !oneWay && request.expect !== 'maybe';
+    if (request.expect === 'maybe') stats.maybe += 1;
     if (!attributable) {
+      if (correlationId !== null) this.expectForeign(request.broker, correlationId, mustReply, stats);
       if (oneWay) request.onNoReply?.();
       return;
     }
@@ -190,8 +206,29 @@ export class FuzzDriver {
     if (oneWay) request.onNoReply?.();
   }
 
+  private expectForeign(broker: number, correlationId: number, mustReply: boolean, stats: ClassStats): void {
+    const key = `${broker}:${correlationId}`;
+    let entry = this.foreign.get(key);
+    if (entry === undefined) {
+      entry = { mustReply: 0, replies: 0, deadline: 0, stats };
+      this.foreign.set(key, entry);
+    }
+    entry.deadline = Date.now() + (mustReply ? this.replyWaitMs : ONE_WAY_WATCH_MS);
+    if (mustReply) {
+      entry.mustReply += 1;
+      this.mustReplyInflight += 1;
+    }
+  }
+
   /** Settles every pending request whose deadline is before now (or all, with Infinity). */
   private sweep(now = Date.now()): void {
+    for (const [key, entry] of this.foreign) {
+      if (entry.deadline > now) continue;
+      this.foreign.delete(key);
+      const missing = entry.mustReply - entry.replies;
+      entry.stats.unanswered += missing;
+      this.mustReplyInflight -= missing;
+    }
     for (const [id, entry] of this.pending) {
       if (entry.deadline > now) continue;
       this.pending.delete(id);
@@ -212,15 +249,15 @@ export class FuzzDriver {
     wake?.();
   }
 
-  private async receive(socket: Dealer): Promise<void> {
+  private async receive(socket: Dealer, broker: number): Promise<void> {
     try {
-      for await (const frames of socket) this.onReply(frames);
+      for await (const frames of socket) this.onReply(frames, broker);
     } catch {
       // The socket was closed.
     }
   }
 
-  private onReply(frames: Buffer[]): void {
+  private onReply(frames: Buffer[], broker: number): void {
     const head = decodeResponseHead(frames);
     if (typeof head === 'string') {
       if (this.current !== null) this.current.malformedReplies += 1;
@@ -228,7 +265,7 @@ export class FuzzDriver {
     }
     const entry = this.pending.get(head.correlationId);
     if (entry === undefined) {
-      if (this.current !== null) this.current.stray += 1;
+      this.onForeignReply(head, frames, broker);
       return;
     }
     this.pending.delete(head.correlationId);
@@ -245,6 +282,23 @@ export class FuzzDriver {
     stats.answered += 1;
     this.countCodes(stats, head, frames);
     entry.request.onReply?.({ head, frames });
+  }
+
+  private onForeignReply(head: ResponseHead, frames: readonly Buffer[], broker: number): void {
+    const entry = this.foreign.get(`${broker}:${head.correlationId}`);
+    if (entry === undefined) {
+      if (this.current !== null) this.current.stray += 1;
+      return;
+    }
+    if (entry.replies >= entry.mustReply) {
+      entry.stats.answeredOneWay += 1;
+      return;
+    }
+    entry.replies += 1;
+    entry.stats.answered += 1;
+    this.mustReplyInflight -= 1;
+    this.wakeSender();
+    this.countCodes(entry.stats, head, frames);
   }
 
   private countCodes(stats: ClassStats, head: ResponseHead, frames: readonly Buffer[]): void {

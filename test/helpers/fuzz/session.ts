@@ -120,14 +120,17 @@ export class FuzzSession {
         slowReader = new SlowReader({ address: this.cluster.address(leader ?? 1), topic: TOPICS.canary, sockets: 3,
           requestsPerSocket: 600, fetchBytesMax: 1024 * 1024, wallMs: limits.wallMs });
         const flood = slowReader.flood();
-        stats = await this.driver.run(name, limits, new WellBehavedSource(context));
+        const wellBehaved = new WellBehavedSource(context);
+        stats = await this.driver.run(name, limits, wellBehaved);
         await flood;
+        details.leaderMovesSeen = wellBehaved.leaderMoves;
         details.slowRequestsSent = slowReader.sent;
         details.slowSendsRefused = slowReader.refused;
         break;
       }
     }
     problems.unshift(...driverProblems(stats));
+    details.leadersAfter = (await this.context(name)).leaders();
     // Health is checked while the slow reader's sockets are still open and unread.
     const health = await healthProblems(this.cluster, this.canary);
     slowReader?.close();

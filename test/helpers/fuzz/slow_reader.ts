@@ -8,9 +8,9 @@
 import { Dealer } from 'zeromq';
 
 import { API_KEYS } from '../../../src/protocol/api_keys.js';
-import { encodeRequest } from '../../../src/protocol/envelope.js';
+import { decodeResponseBodyFrames, encodeRequest } from '../../../src/protocol/envelope.js';
 import type { FuzzContext } from './context.js';
-import type { FuzzRequest, RequestSource } from './driver.js';
+import type { FuzzReply, FuzzRequest, RequestSource } from './driver.js';
 
 export interface SlowReaderOptions {
   readonly address: string;
@@ -59,9 +59,29 @@ export class SlowReader {
   }
 }
 
-/** Small, valid requests a well-behaved client sends while the slow reader floods. */
+/**
+ * Small, valid requests a well-behaved client sends while the slow reader floods. Like a real
+ * client it follows the leader hint of a NOT_LEADER_OR_FOLLOWER answer (the flooded broker may lose
+ * its leadership: that is allowed, leaving the others unserved is not).
+ */
 export class WellBehavedSource implements RequestSource {
-  constructor(private readonly context: FuzzContext) {}
+  private leader: number;
+  /** Leader changes seen through hints. */
+  leaderMoves = 0;
+
+  constructor(private readonly context: FuzzContext) {
+    this.leader = context.leaderOf(context.topics.canary);
+  }
+
+  private followHint(reply: FuzzReply, api: typeof API_KEYS.FETCH | typeof API_KEYS.LIST_OFFSETS): void {
+    if (reply.head.errorCode !== 0) return;
+    const body = decodeResponseBodyFrames(api, reply.frames);
+    const hint = typeof body === 'string' ? undefined : body.body.partitions[0]?.currentLeader?.leaderId;
+    if (hint !== undefined && hint > 0 && hint !== this.leader) {
+      this.leader = hint;
+      this.leaderMoves += 1;
+    }
+  }
 
   next(cid: () => number): FuzzRequest {
     const { canary } = this.context.topics;
@@ -72,12 +92,12 @@ export class WellBehavedSource implements RequestSource {
     }
     const partitions = [{ topic: canary, partition: 0, timestamp: -1 }];
     if (roll === 1) {
-      return { broker: this.context.leaderOf(canary), frames: encodeRequest(cid(), API_KEYS.LIST_OFFSETS, 'fuzz-good',
-        { partitions }, []) as Buffer[] };
+      return { broker: this.leader, frames: encodeRequest(cid(), API_KEYS.LIST_OFFSETS, 'fuzz-good',
+        { partitions }, []) as Buffer[], onReply: (reply) => { this.followHint(reply, API_KEYS.LIST_OFFSETS); } };
     }
-    return { broker: this.context.leaderOf(canary), frames: encodeRequest(cid(), API_KEYS.FETCH, 'fuzz-good', {
+    return { broker: this.leader, frames: encodeRequest(cid(), API_KEYS.FETCH, 'fuzz-good', {
       maxWaitMs: 0, minBytes: 1, maxBytes: 4096,
       partitions: [{ topic: canary, partition: 0, fetchOffset: 0, partitionMaxBytes: 4096, currentLeaderEpoch: -1 }] },
-    []) as Buffer[] };
+    []) as Buffer[], onReply: (reply) => { this.followHint(reply, API_KEYS.FETCH); } };
   }
 }
