@@ -63,8 +63,10 @@ export interface ClassStats {
   /** Answered although one-way. */
   answeredOneWay: number;
   maybe: number;
-  /** Replies to correlation ids never sent, or to long polls given up on. */
+  /** Replies to no outstanding request: duplicates, or answers to one-way requests seen too late. */
   stray: number;
+  /** Replies to long polls ('maybe') after they were given up on (the protocol allows a minute). */
+  lateReplies: number;
   unknownServerErrors: number;
   malformedReplies: number;
   sendFailures: number;
@@ -101,7 +103,7 @@ const SWEEP_MS = 100;
 const FIRST_CORRELATION_ID = 1_000_000_000_000;
 
 export function emptyStats(name: string): ClassStats {
-  return { name, sent: 0, answered: 0, unanswered: 0, oneWay: 0, answeredOneWay: 0, maybe: 0, stray: 0,
+  return { name, sent: 0, answered: 0, unanswered: 0, oneWay: 0, answeredOneWay: 0, maybe: 0, stray: 0, lateReplies: 0,
     unknownServerErrors: 0, malformedReplies: 0, sendFailures: 0, errorCodes: {}, elapsedMs: 0 };
 }
 
@@ -110,6 +112,8 @@ export class FuzzDriver {
   private readonly pending = new Map<number, Pending>();
   /** By `${broker}:${correlationId}`. */
   private readonly foreign = new Map<string, ForeignId>();
+  /** Ids of 'maybe' requests given up on, whose replies may still come. */
+  private readonly givenUp = new Set<number>();
   private readonly receiveLoops: Promise<void>[] = [];
   private readonly inflightMax: number;
   private readonly replyWaitMs: number;
@@ -237,6 +241,7 @@ export class FuzzDriver {
         this.mustReplyInflight -= 1;
         entry.request.onNoReply?.();
       } else if (entry.request.expect === 'maybe') {
+        this.givenUp.add(id);
         entry.request.onNoReply?.();
       }
     }
@@ -287,7 +292,9 @@ export class FuzzDriver {
   private onForeignReply(head: ResponseHead, frames: readonly Buffer[], broker: number): void {
     const entry = this.foreign.get(`${broker}:${head.correlationId}`);
     if (entry === undefined) {
-      if (this.current !== null) this.current.stray += 1;
+      if (this.current === null) return;
+      if (this.givenUp.delete(head.correlationId)) this.current.lateReplies += 1;
+      else this.current.stray += 1;
       return;
     }
     if (entry.replies >= entry.mustReply) {

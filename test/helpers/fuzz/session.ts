@@ -155,6 +155,7 @@ function driverProblems(stats: ClassStats): string[] {
   if (stats.unanswered > 0) problems.push(`${stats.unanswered} requests with a correlation id went unanswered`);
   if (stats.answeredOneWay > 0) problems.push(`${stats.answeredOneWay} one-way requests were answered`);
   if (stats.malformedReplies > 0) problems.push(`${stats.malformedReplies} replies do not decode`);
+  if (stats.stray > 0) problems.push(`${stats.stray} replies answer no outstanding request (duplicates or one-way)`);
   if (stats.sendFailures > 0) problems.push(`${stats.sendFailures} requests could not be sent`);
   return problems;
 }
@@ -165,7 +166,7 @@ export function summarize(result: ClassResult): string {
   const rate = Math.round(s.sent / Math.max(1, s.elapsedMs) * 1000);
   const memory = result.memory.map((m) => `${m.brokerId}:${m.rssMiB}/${m.peakRssMiB}`).join(' ');
   return `${s.name}: ${s.sent} requests in ${(s.elapsedMs / 1000).toFixed(1)} s (${rate}/s); answered ${s.answered}, ` +
-    `one-way ${s.oneWay}, maybe ${s.maybe}, unanswered ${s.unanswered}, stray ${s.stray}, ` +
+    `one-way ${s.oneWay}, maybe ${s.maybe}, unanswered ${s.unanswered}, stray ${s.stray}, late ${s.lateReplies}, ` +
     `UNKNOWN_SERVER_ERROR ${s.unknownServerErrors}; RSS/peak MiB ${memory}; codes ${JSON.stringify(s.errorCodes)}; ` +
     JSON.stringify(result.details);
 }
