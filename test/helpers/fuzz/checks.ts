@@ -160,6 +160,14 @@ function clusterStatusJson(bootstrap: string): Promise<{ brokers?: unknown[]; co
   });
 }
 
+/** The last error-level log lines of every broker (pino level 50 and up), for problem reports. */
+function errorLines(cluster: LocalCluster): string {
+  return cluster.ids().map((id) => {
+    const lines = cluster.stderrOf(id).split('\n').filter((line) => /"level":(5|6)0/.test(line));
+    return `${id}: ${lines.slice(-2).map((line) => line.slice(0, 300)).join(' | ') || 'none'}`;
+  }).join('; ');
+}
+
 /** Alive, cluster status, memory, canary. */
 export async function healthProblems(cluster: LocalCluster, canary: Canary): Promise<{ problems: string[];
   memory: MemoryReading[] }> {
@@ -176,7 +184,8 @@ export async function healthProblems(cluster: LocalCluster, canary: Canary): Pro
   const status = await clusterStatusJson(cluster.bootstrap);
   if (typeof status === 'string') problems.push(status);
   else if (status.brokers?.length !== brokerCount || typeof status.controllerId !== 'number') {
-    problems.push(`cluster status shows ${status.brokers?.length} brokers, controller ${status.controllerId}`);
+    problems.push(`cluster status shows ${status.brokers?.length} brokers, controller ${status.controllerId}; ` +
+      `broker errors: ${errorLines(cluster)}`);
   }
   const memory = memoryOf(cluster);
   for (const reading of memory) {
@@ -257,7 +266,8 @@ export async function controllerProblems(cluster: LocalCluster, probe: string): 
     await admin.deleteTopic(probe);
     return [];
   } catch (error) {
-    return [`the controller did not create and delete ${probe}: ${error instanceof Error ? error.message : String(error)}`];
+    return [`the controller did not create and delete ${probe}: ${error instanceof Error ? error.message : String(error)}` +
+      `; broker errors: ${errorLines(cluster)}`];
   } finally {
     await admin.close();
   }
