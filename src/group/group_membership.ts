@@ -24,12 +24,19 @@ export interface MembershipConfig {
   readonly maxSessionTimeoutMs: number;
   /** Kafka's group.max.size: members (and members asked for their id) at most. */
   readonly maxSize: number;
+  /**
+   * Kafka's group.initial.rebalance.delay.ms: the first rebalance of an empty group waits this long
+   * for more members, again after each new one, up to the rebalance timeout; so consumers started
+   * together form one generation instead of one per arrival.
+   */
+  readonly initialRebalanceDelayMs: number;
   /** A new, unique member id for a member of client `clientId` (Kafka: `<client id>-<uuid>`). */
   readonly newMemberId: (clientId: string) => string;
 }
 
 export const DEFAULT_MIN_SESSION_TIMEOUT_MS = 6000;
 export const DEFAULT_MAX_SESSION_TIMEOUT_MS = 1_800_000;
+export const DEFAULT_INITIAL_REBALANCE_DELAY_MS = 3000;
 /** The largest rebalance timeout a join may ask for: Java's int32, as Kafka's. */
 export const MAX_REBALANCE_TIMEOUT_MS = 0x7fff_ffff;
 
@@ -166,6 +173,8 @@ export class GroupMembership {
   /** Members given an id with MEMBER_ID_REQUIRED, until they join with it or their session passes. */
   private readonly pendingMembers = new Map<string, number>();
   private rebalanceDeadlineMs = 0;
+  /** The first rebalance of an empty group completes no earlier than this (the initial delay). */
+  private joinNotBeforeMs = 0;
   private syncDeadlineMs = 0;
   private nextPersistId = 1;
   private readonly continuations = new Map<number, Continuation>();
@@ -383,8 +392,15 @@ export class GroupMembership {
     });
     if (request.groupInstanceId !== null) this.staticMembers.set(request.groupInstanceId, memberId);
     this.leaderId ??= memberId;
-    if (this.stateValue === 'PreparingRebalance') this.tryCompleteJoin(nowMs);
-    else this.prepareRebalance(nowMs);
+    if (this.stateValue === 'PreparingRebalance') {
+      if (this.joinNotBeforeMs > nowMs) {
+        this.joinNotBeforeMs = Math.min(nowMs + this.config.initialRebalanceDelayMs, this.rebalanceDeadlineMs);
+      }
+      this.tryCompleteJoin(nowMs);
+    } else {
+      const initial = this.stateValue === 'Empty';
+      this.prepareRebalance(nowMs, initial);
+    }
   }
 
   private updateMember(member: Member, request: JoinRequest, token: number, nowMs: number): void {
@@ -397,7 +413,7 @@ export class GroupMembership {
     member.joinTokens.push(token);
   }
 
-  private prepareRebalance(nowMs: number): void {
+  private prepareRebalance(nowMs: number, initial = false): void {
     if (this.stateValue === 'CompletingRebalance') {
       for (const member of this.members.values()) this.replySyncs(member, 'REBALANCE_IN_PROGRESS');
     }
@@ -406,12 +422,14 @@ export class GroupMembership {
     let timeout = 0;
     for (const member of this.members.values()) timeout = Math.max(timeout, member.rebalanceTimeoutMs);
     this.rebalanceDeadlineMs = nowMs + timeout;
+    this.joinNotBeforeMs = initial
+      ? Math.min(nowMs + this.config.initialRebalanceDelayMs, this.rebalanceDeadlineMs) : 0;
     this.tryCompleteJoin(nowMs);
   }
 
   private tryCompleteJoin(nowMs: number): void {
     if (this.stateValue !== 'PreparingRebalance') return;
-    if (this.pendingMembers.size > 0) return;
+    if (this.pendingMembers.size > 0 || nowMs < this.joinNotBeforeMs) return;
     for (const member of this.members.values()) if (member.joinTokens.length === 0) return;
     this.completeJoin(nowMs);
   }
@@ -717,7 +735,9 @@ export class GroupMembership {
     let next = Infinity;
     for (const deadline of this.pendingMembers.values()) next = Math.min(next, deadline);
     for (const member of this.members.values()) next = Math.min(next, member.lastHeartbeatMs + member.sessionTimeoutMs);
-    if (this.stateValue === 'PreparingRebalance') next = Math.min(next, this.rebalanceDeadlineMs);
+    if (this.stateValue === 'PreparingRebalance') {
+      next = Math.min(next, this.rebalanceDeadlineMs, Math.max(this.joinNotBeforeMs, 0));
+    }
     if (this.stateValue === 'CompletingRebalance') next = Math.min(next, this.syncDeadlineMs);
     return next;
   }
