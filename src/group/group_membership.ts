@@ -218,6 +218,12 @@ export class GroupMembership {
   get leader(): string { return this.leaderId ?? ''; }
   get memberCount(): number { return this.members.size; }
   hasMember(memberId: string): boolean { return this.members.has(memberId); }
+  /** Nothing to remember: Empty, never persisted a generation, nothing held or in flight. */
+  get isIdle(): boolean {
+    return this.stateValue === 'Empty' && this.generationValue === 0 && this.members.size === 0
+      && this.pendingMembers.size === 0 && this.continuations.size === 0;
+  }
+
   /** Joins and syncs held open: the coordinator must not drop the group while any waits. */
   get waitingRequests(): number {
     let count = 0;
@@ -581,6 +587,8 @@ export class GroupMembership {
    */
   persisted(id: number, error: ErrorCode | null, nowMs: number): Effects {
     const continuation = this.continuations.get(id);
+    // abandon() forgets every persist in flight: their outcomes find a Dead group and change nothing.
+    if (continuation === undefined && this.stateValue === 'Dead') return this.flush();
     assert(continuation !== undefined, () => `persist ${id} reported twice or never requested`);
     this.continuations.delete(id);
     if (continuation.kind === 'assignment') this.assignmentPersisted(id, continuation.assignments, error, nowMs);

@@ -50,11 +50,18 @@ export class GroupStore {
   /** Records that did not decode and were skipped. */
   get skippedRecords(): number { return this.skipped; }
 
-  /** Applies one committed batch of the partition, at its log offset; batches come in log order. */
+  /**
+   * Applies one committed batch of the partition, at its log offset; batches come in log order. A
+   * batch below `nextOffset` is already in the store (a snapshot image can be ahead of the offset it
+   * is filed under, and the entries after that offset are applied again): it is skipped.
+   */
   applyBatch(batch: Uint8Array, baseOffset: number): void {
     const header = readBatchHeader(batch);
-    assert(baseOffset >= this.nextOffsetValue,
-      () => `batch at ${baseOffset} applied after the store reached ${this.nextOffsetValue}`);
+    if (baseOffset < this.nextOffsetValue) {
+      assert(baseOffset + header.lastOffsetDelta < this.nextOffsetValue,
+        () => `batch at ${baseOffset} straddles the store's next offset ${this.nextOffsetValue}`);
+      return;
+    }
     const records = decodeGroupRecords(batch);
     for (const record of records) {
       if (record instanceof MalformedGroupRecordError) this.skipped += 1;
