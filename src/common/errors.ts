@@ -29,6 +29,8 @@ export const ERROR_TABLE = {
   REQUEST_TIMED_OUT: { wire: 7, retriable: true, message: 'The request timed out' },
   MESSAGE_TOO_LARGE: { wire: 10, retriable: false, message: 'The record batch is over the size limit' },
   NETWORK_EXCEPTION: { wire: 13, retriable: true, message: 'The connection to the broker was closed or lost' },
+  COORDINATOR_LOAD_IN_PROGRESS: { wire: 14, retriable: true,
+    message: 'The broker is still getting producer ids from the controller' },
   INVALID_TOPIC_EXCEPTION: { wire: 17, retriable: false, message: 'The topic name is invalid' },
   NOT_ENOUGH_REPLICAS: { wire: 19, retriable: true, message: 'No majority of replicas is reachable' },
   INVALID_REQUIRED_ACKS: { wire: 21, retriable: false, message: 'acks must be -1, 0 or 1' },
