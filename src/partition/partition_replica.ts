@@ -244,23 +244,28 @@ export class PartitionReplica implements ReplicaStateMachine {
     const before = this.highWatermarkValue;
     for (const entry of entries) {
       if (entry.term === this.term && this.role === 'leader') this.leaderReady = true;
-      if (entry.type !== EntryType.normal) continue;
+      // Every entry is looked at, whatever its type: another leader's noop can replace a proposal too.
+      let proposed = this.proposed.take(entry.index);
+      if (proposed !== undefined && proposed.term !== entry.term) {
+        // Another leader's entry replaced ours: this term is over, and so are all its proposals.
+        for (const waiter of proposed.waiters ?? []) waiter(new NotLeaderOrFollowerError(this.leaderHint));
+        this.dropProposed();
+        proposed = undefined;
+      }
+      if (entry.type !== EntryType.normal) {
+        // Same index and term is the same entry (Raft's log matching), and proposals are batches.
+        assert(proposed === undefined, () => `proposal ${entry.index} was applied as a ${entry.type} entry`);
+        const replaced = this.pending.get(entry.index);
+        if (replaced !== undefined) this.settle(replaced, new NotLeaderOrFollowerError(this.leaderHint));
+        continue;
+      }
       const header = readBatchHeader(entry.data);
       assert(header.baseOffset === this.highWatermarkValue,
         () => `entry ${entry.index} holds offset ${header.baseOffset} where ${this.highWatermarkValue} is next`);
       this.highWatermarkValue = header.baseOffset + header.lastOffsetDelta + 1;
       this.producers.record(sequencesOf(Buffer.from(entry.data.buffer, entry.data.byteOffset, entry.data.byteLength)),
         header.baseOffset);
-      const proposed = this.proposed.take(entry.index);
-      if (proposed !== undefined) {
-        if (proposed.term === entry.term) {
-          for (const waiter of proposed.waiters ?? []) waiter(header.baseOffset);
-        } else {
-          // Another leader's entry replaced ours: this term is over, and so are all its proposals.
-          for (const waiter of proposed.waiters ?? []) waiter(new NotLeaderOrFollowerError(this.leaderHint));
-          this.dropProposed();
-        }
-      }
+      for (const waiter of proposed?.waiters ?? []) waiter(header.baseOffset);
       const pending = this.pending.get(entry.index);
       if (pending === undefined) continue;
       this.settle(pending, pending.term === entry.term

@@ -5,6 +5,8 @@
  * - an acks=0 resend of an idempotent batch is not stored twice;
  * - an epoch-0 batch after an epoch-1 batch of the same producer id is INVALID_PRODUCER_EPOCH and
  *   not stored, whether the epoch-1 batch went with acks=1 or acks=0;
+ * - a leader paused (SIGSTOP) with idempotent batches in flight, then resumed after another took
+ *   the lead: the client's retries store each batch once and the old leader keeps serving;
  * - 80,000 InitProducerId calls over the three brokers (70,000 on one) all get distinct ids, and so
  *   do calls after a broker restart.
  * Each case reads the partition back from the leader and counts every producer's batches.
@@ -71,6 +73,20 @@ describe('idempotent produce against real brokers', () => {
   async function forgetLeader(): Promise<void> {
     await leader?.connection.close();
     leader = undefined;
+  }
+
+  /** Partition 0's leader as a broker's metadata names it (-1: none, or no answer). */
+  async function leaderSeenBy(brokerId: number): Promise<number> {
+    const connection = new Connection({ address: cluster.address(brokerId), clientId: 'idempotence',
+      requestTimeoutMs: 2_000 });
+    try {
+      const metadata = await connection.request(API_KEYS.METADATA, { topics: [TOPIC] });
+      return metadata.response.topics[0]?.partitions[0]?.leaderId ?? -1;
+    } catch {
+      return -1;
+    } finally {
+      await connection.close();
+    }
   }
 
   function moved(code: number): boolean {
@@ -192,6 +208,44 @@ describe('idempotent produce against real brokers', () => {
     const stored = (await storedBatches()).filter((b) => b.producerId >= base && b.producerId < base + tries);
     assert.equal(stored.filter((b) => b.producerEpoch === 0).length, 0, 'no epoch-0 batch stored');
     assert.equal(stored.length, tries, 'every epoch-1 batch stored once');
+  });
+
+  it('stores each batch once when a leader is paused with idempotent proposals in flight and comes back', async () => {
+    const producerId = PRODUCER_ID_BASE + 3;
+    for (let sequence = 0; sequence < 5; sequence += 1) {
+      assert.equal((await produce(batch(producerId, 0, sequence, `paused-${sequence}`), -1)).errorCode, 0);
+    }
+    await leaderConnection();
+    const paused = leader?.id ?? -1;
+    const pid = cluster.pids().get(paused);
+    assert.ok(pid !== undefined);
+    // Five in flight, as a Kafka producer has at most: sent without waiting, then the leader stops.
+    const inFlight = Array.from({ length: 5 }, (_, i) => batch(producerId, 0, 5 + i, `paused-${5 + i}`));
+    for (const bytes of inFlight) await send(bytes, 0);
+    process.kill(pid, 'SIGSTOP');
+    try {
+      await forgetLeader();
+      const other = cluster.ids().find((id) => id !== paused) ?? 1;
+      const deadline = Date.now() + 30_000;
+      let moved = false;
+      while (!moved && Date.now() < deadline) {
+        const leaderId = await leaderSeenBy(other);
+        moved = leaderId > 0 && leaderId !== paused;
+        if (!moved) await sleep(200);
+      }
+      assert.ok(moved, 'another broker took the lead');
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+    // The client retries what it never heard back about, in order, with acks=all.
+    for (const [i, bytes] of inFlight.entries()) {
+      const answer = await produce(bytes, -1);
+      assert.equal(answer.errorCode, 0, `the retry of sequence ${5 + i}`);
+    }
+    assert.equal((await produce(batch(producerId, 0, 10, 'paused-10'), -1)).errorCode, 0);
+    const count = countOf(await storedBatches(), producerId);
+    assert.deepEqual(count, { batches: 11, repeated: [] });
+    assert.ok(await cluster.metadata(paused) !== null, 'the paused broker serves again');
   });
 
   /** InitProducerId on a broker, retrying retriable answers (bounded). */
