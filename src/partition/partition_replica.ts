@@ -243,7 +243,12 @@ export class PartitionReplica implements ReplicaStateMachine {
   apply(entries: readonly Entry[]): void {
     const before = this.highWatermarkValue;
     for (const entry of entries) {
-      if (entry.term === this.term && this.role === 'leader') this.leaderReady = true;
+      if (!this.leaderReady && entry.term === this.term && this.role === 'leader') {
+        // Every entry of earlier terms is applied now, so `producers` holds all of them; this leader
+        // has proposed nothing yet (produce waits for this), so `proposed` holds nothing.
+        assert(this.proposed.size === 0, () => `${this.proposed.size} proposals held before the leader was ready`);
+        this.leaderReady = true;
+      }
       // Every entry is looked at, whatever its type: another leader's noop can replace a proposal too.
       let proposed = this.proposed.take(entry.index);
       if (proposed !== undefined && proposed.term !== entry.term) {
