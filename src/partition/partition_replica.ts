@@ -86,6 +86,8 @@ export class PartitionReplica implements ReplicaStateMachine {
    * answered: with `producers` they cover the whole log, so every check sees every batch.
    */
   private readonly proposed = new ProposedBatches();
+  /** Resends waiting on a proposed batch (awaitProposed); they count against pendingProducesMax too. */
+  private resendsWaiting = 0;
   private readonly waiters: FetchWaiters;
 
   constructor(private readonly options: PartitionReplicaOptions) {
@@ -161,9 +163,7 @@ export class PartitionReplica implements ReplicaStateMachine {
         return Promise.resolve({ baseOffset: acks === 0 ? -1 : check.baseOffset, logStartOffset: this.logStartOffset });
       }
     }
-    if (this.pending.size >= this.options.pendingProducesMax) {
-      throw new TributaryError('TOO_MANY_REQUESTS', 'too many produce requests awaiting acks on this partition');
-    }
+    this.assertRoomForAnotherProduce();
     const result = this.options.host.propose(this.options.groupId, batch);
     if (result === undefined) throw new NotLeaderOrFollowerError(null);
     if (result.kind === 'not_leader') throw new NotLeaderOrFollowerError(result.leaderId === 0 ? null : result.leaderId);
@@ -184,20 +184,31 @@ export class PartitionReplica implements ReplicaStateMachine {
   /** The answer to a resend of a proposed batch: its offset once applied, unless acks=0. */
   private awaitProposed(proposed: ProposedBatch, acks: Acks, timeoutMs: number): Promise<ProduceResult> {
     if (acks === 0) return Promise.resolve({ baseOffset: -1, logStartOffset: this.logStartOffset });
+    this.assertRoomForAnotherProduce();
+    this.resendsWaiting += 1;
     return new Promise<ProduceResult>((resolve, reject) => {
       let done = false;
       const timer = setTimeout(() => {
         done = true;
+        this.resendsWaiting -= 1;
         reject(new TributaryError('REQUEST_TIMED_OUT', `not acknowledged within ${timeoutMs} ms`));
       }, timeoutMs);
       proposed.waiters ??= [];
       proposed.waiters.push((outcome) => {
         if (done) return;
+        done = true;
+        this.resendsWaiting -= 1;
         clearTimeout(timer);
         if (outcome instanceof Error) reject(outcome);
         else resolve({ baseOffset: outcome, logStartOffset: this.logStartOffset });
       });
     });
+  }
+
+  private assertRoomForAnotherProduce(): void {
+    if (this.pending.size + this.resendsWaiting >= this.options.pendingProducesMax) {
+      throw new TributaryError('TOO_MANY_REQUESTS', 'too many produce requests awaiting acks on this partition');
+    }
   }
 
   private track(index: number, term: number, acks: Acks, batch: Buffer, timeoutMs: number): Promise<ProduceResult> {
