@@ -5,6 +5,8 @@
  * - an acks=0 resend of an idempotent batch is not stored twice;
  * - an epoch-0 batch after an epoch-1 batch of the same producer id is INVALID_PRODUCER_EPOCH and
  *   not stored, whether the epoch-1 batch went with acks=1 or acks=0;
+ * - a range overlapping a stored one without equalling it, or a new epoch not starting at 0, is
+ *   OUT_OF_ORDER_SEQUENCE_NUMBER;
  * - a leader paused (SIGSTOP) with idempotent batches in flight, then resumed after another took
  *   the lead: the client's retries store each batch once and the old leader keeps serving;
  * - 80,000 InitProducerId calls over the three brokers (70,000 on one) all get distinct ids, and so
@@ -149,14 +151,15 @@ describe('idempotent produce against real brokers', () => {
     throw new Error('the partition did not read back in 10,000 fetches');
   }
 
-  /** Sequences stored more than once for the producer, and how many batches it has. */
-  function countOf(stored: readonly Stored[], producerId: number): { batches: number; repeated: number[] } {
-    const seen = new Map<number, number>();
+  /** The producer's stored batches, and the (epoch, sequence) pairs stored more than once. */
+  function countOf(stored: readonly Stored[], producerId: number): { batches: number; repeated: string[] } {
+    const seen = new Map<string, number>();
     for (const b of stored.filter((s) => s.producerId === producerId)) {
-      seen.set(b.baseSequence, (seen.get(b.baseSequence) ?? 0) + 1);
+      const key = `epoch ${b.producerEpoch} sequence ${b.baseSequence}`;
+      seen.set(key, (seen.get(key) ?? 0) + 1);
     }
     return { batches: [...seen.values()].reduce((a, b) => a + b, 0),
-      repeated: [...seen.entries()].filter(([, n]) => n > 1).map(([sequence]) => sequence) };
+      repeated: [...seen.entries()].filter(([, n]) => n > 1).map(([key]) => key) };
   }
 
   it('answers a batch resent right after its acks=1 reply with its original offset, storing it once', async () => {
@@ -208,6 +211,24 @@ describe('idempotent produce against real brokers', () => {
     const stored = (await storedBatches()).filter((b) => b.producerId >= base && b.producerId < base + tries);
     assert.equal(stored.filter((b) => b.producerEpoch === 0).length, 0, 'no epoch-0 batch stored');
     assert.equal(stored.length, tries, 'every epoch-1 batch stored once');
+  });
+
+  it('refuses overlapping ranges and an epoch bump not at 0 as OUT_OF_ORDER_SEQUENCE_NUMBER, as Kafka does', async () => {
+    const producerId = PRODUCER_ID_BASE + 4;
+    const records = (producerEpoch: number, baseSequence: number, count: number): Buffer => encodeRecordBatch({
+      baseTimestamp: Date.now(), producerId, producerEpoch, baseSequence,
+      records: Array.from({ length: count }, (_, i) => ({ key: null, value: Buffer.from(`r${baseSequence + i}`) })) });
+    const outOfOrder = ERROR_TABLE.OUT_OF_ORDER_SEQUENCE_NUMBER.wire;
+    assert.equal((await produce(records(0, 0, 3), -1)).errorCode, 0);
+    const second = await produce(records(0, 3, 3), -1);
+    assert.equal(second.errorCode, 0);
+    assert.deepEqual(await produce(records(0, 3, 3), 1), second, 'an exact resend is a duplicate');
+    assert.equal((await produce(records(0, 3, 2), 1)).errorCode, outOfOrder, 'same start, fewer records');
+    assert.equal((await produce(records(0, 2, 3), 1)).errorCode, outOfOrder, 'overlapping two batches');
+    assert.equal((await produce(records(1, 6, 1), 1)).errorCode, outOfOrder, 'a new epoch starts at 0');
+    assert.equal((await produce(records(1, 0, 1), 1)).errorCode, 0);
+    assert.equal((await produce(records(0, 6, 1), 1)).errorCode, ERROR_TABLE.INVALID_PRODUCER_EPOCH.wire);
+    assert.deepEqual(countOf(await storedBatches(), producerId), { batches: 3, repeated: [] });
   });
 
   it('stores each batch once when a leader is paused with idempotent proposals in flight and comes back', async () => {
