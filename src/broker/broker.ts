@@ -22,6 +22,7 @@ import { decodeForwarded, encodeForwardedCommand, encodeHeartbeat } from './forw
 import { BrokerLiveness } from './liveness.js';
 import { brokerHandlers } from './handlers.js';
 import { ReplicaManager } from './replica_manager.js';
+import { ProducerIdAllocator } from './producer_ids.js';
 import { openStorageTestIo } from './storage_test_mode.js';
 import type { StorageTestIo, StorageTestMode } from './storage_test_mode.js';
 
@@ -67,7 +68,7 @@ export class Broker implements BrokerContext {
   readonly controller: ControllerReplica;
   readonly replicas: ReplicaManager;
   private readonly incarnation = Date.now();
-  private producerIdCounter = 0;
+  private readonly producerIds: ProducerIdAllocator;
   private registration: NodeJS.Timeout | undefined;
   private heartbeats: NodeJS.Timeout | undefined;
   private readonly liveness: BrokerLiveness;
@@ -88,6 +89,11 @@ export class Broker implements BrokerContext {
     this.replicas = new ReplicaManager({ brokerId: options.id, host, logs, batchBytesMax: options.batchBytesMax
       ?? 8 * 1024 * 1024, unsafeSkipRecordValidation: options.unsafeSkipRecordValidation === true, logger,
       setPeer: (id, endpoint) => { transport.setPeer(id, endpoint); } });
+    this.producerIds = new ProducerIdAllocator({ brokerId: options.id, grants: {
+      nextFreeId: () => this.controller.metadata.nextProducerId(),
+      grantedBlock: () => this.controller.metadata.producerIdBlock(options.id),
+      submitUntil: (command, done, timeoutMs) => this.submitUntil(command, done, timeoutMs),
+    } });
   }
 
   static async start(options: BrokerOptions): Promise<Broker> {
@@ -225,19 +231,14 @@ export class Broker implements BrokerContext {
     else await Promise.race(waits);
   }
 
-  /**
-   * Producer ids unique across the cluster without a round trip: the start time of this broker
-   * process in seconds, a per-process counter, and the broker id in the low bits. Exact below 2^53
-   * for 65,536 producers per broker start and broker ids below 64.
-   */
-  nextProducerId(): number {
-    const counter = this.producerIdCounter++ % 65_536;
-    return ((Math.floor(this.incarnation / 1000) * 65_536 + counter) * 64) + (this.options.id % 64);
+  nextProducerId(): Promise<number> {
+    return this.producerIds.nextId();
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.producerIds.close();
     clearInterval(this.registration);
     clearInterval(this.heartbeats);
     this.replicas.stopRetention();

@@ -13,5 +13,6 @@ export interface BrokerContext {
   submitUntil(command: Uint8Array, applied: () => boolean, timeoutMs: number): Promise<boolean>;
   /** Resolves when any of the partitions' high watermark moves, or after timeoutMs. */
   waitForData(partitions: readonly (readonly [string, number])[], timeoutMs: number): Promise<void>;
-  nextProducerId(): number;
+  /** A producer id unique in the cluster for good; COORDINATOR_LOAD_IN_PROGRESS when none comes in time. */
+  nextProducerId(): Promise<number>;
 }

@@ -107,6 +107,17 @@ function fetchHandler(context: BrokerContext): RequestHandler<typeof API_KEYS.FE
   };
 }
 
+/** Idempotence only (no transactions): a fresh producer id at epoch 0 from this broker's block. */
+function initProducerIdHandler(context: BrokerContext): RequestHandler<typeof API_KEYS.INIT_PRODUCER_ID> {
+  return async () => {
+    try {
+      return { response: { errorCode: 0, producerId: await context.nextProducerId(), producerEpoch: 0 } };
+    } catch (error) {
+      return { response: { errorCode: errorFields(error).errorCode, producerId: -1, producerEpoch: -1 } };
+    }
+  };
+}
+
 function listOffsetsHandler(context: BrokerContext): RequestHandler<typeof API_KEYS.LIST_OFFSETS> {
   return (request) => ({ response: { partitions: request.partitions.map((query) => {
     const base = { topic: query.topic, partition: query.partition };
@@ -204,6 +215,6 @@ export function brokerHandlers(context: BrokerContext): HandlerTable {
     [API_KEYS.DELETE_TOPICS]: deleteTopicsHandler(context),
     [API_KEYS.DESCRIBE_CLUSTER]: () => ({ response: { clusterId: 'tributary', controllerId: context.controllerId(),
       brokers: context.brokerList(), controllerVoterIds: context.voterIds() } }),
-    [API_KEYS.INIT_PRODUCER_ID]: () => ({ response: { producerId: context.nextProducerId(), producerEpoch: 0 } }),
+    [API_KEYS.INIT_PRODUCER_ID]: initProducerIdHandler(context),
   };
 }

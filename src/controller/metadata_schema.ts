@@ -268,6 +268,25 @@ export const METADATA_SCHEMA = {
                 }
               }
             },
+            ProducerIdBlockRecord: {
+              fields: {
+                brokerId: {
+                  type: 'uint32',
+                  id: 1,
+                  protoName: 'broker_id'
+                },
+                blockStart: {
+                  type: 'uint64',
+                  id: 2,
+                  protoName: 'block_start'
+                },
+                blockSize: {
+                  type: 'uint32',
+                  id: 3,
+                  protoName: 'block_size'
+                }
+              }
+            },
             MetadataSnapshot: {
               fields: {
                 lastAppliedIndex: {
@@ -289,6 +308,12 @@ export const METADATA_SCHEMA = {
                   rule: 'repeated',
                   type: 'TopicRecord',
                   id: 4
+                },
+                producerIdBlocks: {
+                  rule: 'repeated',
+                  type: 'ProducerIdBlockRecord',
+                  id: 5,
+                  protoName: 'producer_id_blocks'
                 }
               }
             }

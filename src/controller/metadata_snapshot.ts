@@ -46,16 +46,26 @@ export interface TopicInfo {
   readonly partitions: readonly (readonly number[])[];
 }
 
+/** The producer ids [blockStart, blockStart + blockSize) granted to a broker by AllocateProducerIds. */
+export interface ProducerIdBlock {
+  readonly brokerId: number;
+  readonly blockStart: number;
+  readonly blockSize: number;
+}
+
 export interface MetadataSnapshotData {
   readonly lastAppliedIndex: number;
   readonly nextProducerId: number;
   readonly brokers: readonly BrokerInfo[];
   readonly topics: readonly TopicInfo[];
+  /** Each broker's last granted block, one per broker at most. */
+  readonly producerIdBlocks: readonly ProducerIdBlock[];
 }
 
 export function encodeSnapshot(data: MetadataSnapshotData): Uint8Array {
   const brokers = [...data.brokers].sort((left, right) => left.brokerId - right.brokerId);
   const topics = [...data.topics].sort((left, right) => (left.name < right.name ? -1 : left.name > right.name ? 1 : 0));
+  const blocks = [...data.producerIdBlocks].sort((left, right) => left.brokerId - right.brokerId);
   return encodeMessage('MetadataSnapshot', {
     lastAppliedIndex: checkUint64(data.lastAppliedIndex, 'lastAppliedIndex'),
     nextProducerId: checkUint64(data.nextProducerId, 'nextProducerId'),
@@ -76,6 +86,11 @@ export function encodeSnapshot(data: MetadataSnapshotData): Uint8Array {
       configs: { ...sortedStringMap(Object.entries(topic.configs)) },
       partitions: encodeAssignments(topic.partitions),
     })),
+    producerIdBlocks: blocks.map((block) => ({
+      brokerId: checkUint32(block.brokerId, 'brokerId'),
+      blockStart: checkUint64(block.blockStart, 'blockStart'),
+      blockSize: checkUint32(block.blockSize, 'blockSize'),
+    })),
   });
 }
 
@@ -87,6 +102,11 @@ export function decodeSnapshot(bytes: Uint8Array): MetadataSnapshotData {
     nextProducerId: readUint64(fields, 'nextProducerId'),
     brokers: readMessageList(fields, 'brokers').map(brokerFromFields),
     topics: readMessageList(fields, 'topics').map(topicFromFields),
+    producerIdBlocks: readMessageList(fields, 'producerIdBlocks').map((block) => ({
+      brokerId: readUint32(block, 'brokerId'),
+      blockStart: readUint64(block, 'blockStart'),
+      blockSize: readUint32(block, 'blockSize'),
+    })),
   };
 }
 

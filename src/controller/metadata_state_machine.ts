@@ -28,13 +28,13 @@ import type {
 } from './commands.js';
 import { MalformedMetadataError, sortedStringMap } from './metadata_codec.js';
 import { decodeSnapshot, encodeSnapshot } from './metadata_snapshot.js';
-import type { BrokerInfo, MetadataSnapshotData, TopicInfo } from './metadata_snapshot.js';
+import type { BrokerInfo, MetadataSnapshotData, ProducerIdBlock, TopicInfo } from './metadata_snapshot.js';
 import { checkCounts } from './placement.js';
 import { parseTopicConfig } from './topic_config.js';
 import type { TopicConfig } from './topic_config.js';
 import { internalNameProblem, topicNameProblem } from './topic_name.js';
 
-export type { BrokerInfo, TopicInfo } from './metadata_snapshot.js';
+export type { BrokerInfo, ProducerIdBlock, TopicInfo } from './metadata_snapshot.js';
 
 /** Bounds on the metadata, so a runaway client cannot grow the controller's state without limit. */
 export const BROKERS_MAX = 1024;
@@ -86,6 +86,8 @@ export class MetadataStateMachine implements MetadataView {
   private nextProducerIdValue = 0;
   private readonly brokersById = new Map<number, BrokerInfo>();
   private readonly topicsByName = new Map<string, TopicInfo>();
+  /** Each broker's last granted producer id block: how a broker learns its command won. */
+  private readonly producerIdBlocks = new Map<number, ProducerIdBlock>();
   private partitionTotal = 0;
 
   get lastAppliedIndex(): number {
@@ -149,6 +151,11 @@ export class MetadataStateMachine implements MetadataView {
     return this.nextProducerIdValue;
   }
 
+  /** The last producer id block granted to a broker, if any. */
+  producerIdBlock(brokerId: number): ProducerIdBlock | undefined {
+    return this.producerIdBlocks.get(brokerId);
+  }
+
   /** How many partitions each broker is preferred leader of (brokers with none included as 0). */
   preferredLeaderCounts(): ReadonlyMap<number, number> {
     const counts = new Map<number, number>([...this.brokersById.keys()].map((id) => [id, 0]));
@@ -178,6 +185,7 @@ export class MetadataStateMachine implements MetadataView {
       nextProducerId: this.nextProducerIdValue,
       brokers: this.brokers(),
       topics: this.topics(),
+      producerIdBlocks: [...this.producerIdBlocks.values()].sort((left, right) => left.brokerId - right.brokerId),
     };
   }
 
@@ -202,6 +210,10 @@ export class MetadataStateMachine implements MetadataView {
     }
     for (const [name, topic] of candidate.topicsByName) {
       this.topicsByName.set(name, topic);
+    }
+    this.producerIdBlocks.clear();
+    for (const [id, block] of candidate.producerIdBlocks) {
+      this.producerIdBlocks.set(id, block);
     }
   }
 
@@ -228,6 +240,12 @@ export class MetadataStateMachine implements MetadataView {
       }
       machine.topicsByName.set(topic.name, freezeTopic(topic));
       machine.partitionTotal += topic.partitions.length;
+    }
+    for (const block of data.producerIdBlocks) {
+      if (machine.producerIdBlocks.has(block.brokerId)) {
+        throw new MalformedMetadataError(`broker ${block.brokerId} has two producer id blocks`);
+      }
+      machine.producerIdBlocks.set(block.brokerId, Object.freeze({ ...block }));
     }
     return machine;
   }
@@ -385,6 +403,8 @@ export class MetadataStateMachine implements MetadataView {
       return rejected(command.type, 'INVALID_REQUEST', 'producer ids are exhausted');
     }
     this.nextProducerIdValue = end;
+    this.producerIdBlocks.set(command.brokerId, Object.freeze({ brokerId: command.brokerId,
+      blockStart: command.blockStart, blockSize: command.blockSize }));
     return { ok: true, type: command.type, blockStart: command.blockStart, blockSize: command.blockSize };
   }
 
@@ -410,6 +430,24 @@ export class MetadataStateMachine implements MetadataView {
       if (id !== broker.brokerId || broker.epoch > this.lastApplied) {
         return `broker ${id} record is inconsistent`;
       }
+    }
+    return this.producerIdBlocksProblem();
+  }
+
+  /** Blocks lie below the next free id, within the size bounds, and never overlap. */
+  private producerIdBlocksProblem(): string | null {
+    const blocks = [...this.producerIdBlocks.entries()]
+      .sort(([, left], [, right]) => left.blockStart - right.blockStart);
+    let end = 0;
+    for (const [id, block] of blocks) {
+      if (id !== block.brokerId || block.blockSize < 1 || block.blockSize > PRODUCER_ID_BLOCK_SIZE_MAX) {
+        return `producer id block of broker ${id} is inconsistent`;
+      }
+      if (block.blockStart < end || block.blockStart + block.blockSize > this.nextProducerIdValue) {
+        return `producer id block ${block.blockStart}+${block.blockSize} of broker ${id} overlaps another ` +
+          `or passes the next free id ${this.nextProducerIdValue}`;
+      }
+      end = block.blockStart + block.blockSize;
     }
     return null;
   }

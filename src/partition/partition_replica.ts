@@ -22,6 +22,8 @@ import { CorruptSegmentError, OffsetOutOfRangeError } from '../../storage/index.
 import { FetchWaiters } from './fetch_waiters.js';
 import { ProducerStateTable } from './producer_state.js';
 import type { BatchSequences } from './producer_state.js';
+import { ProposedBatches } from './proposed_batches.js';
+import type { ProposedBatch } from './proposed_batches.js';
 
 export type Acks = -1 | 0 | 1;
 
@@ -57,8 +59,6 @@ interface PendingProduce {
   readonly term: number;
   readonly acks: Acks;
   readonly batch: Buffer;
-  readonly sequences: BatchSequences;
-  readonly promise: Promise<ProduceResult>;
   resolve(result: ProduceResult): void;
   reject(error: Error): void;
   timer: NodeJS.Timeout | undefined;
@@ -84,8 +84,13 @@ export class PartitionReplica implements ReplicaStateMachine {
   private readonly pending = new Map<number, PendingProduce>();
   /** The acks=1 produces of `pending`, ascending by index: each durable append settles a prefix. */
   private readonly awaitingPersist: PendingProduce[] = [];
-  /** In-flight idempotent batches per producer id, in proposal order (leader only). */
-  private readonly inflight = new Map<number, PendingProduce[]>();
+  /**
+   * This leader's idempotent batches proposed and not applied yet, whatever their acks and whether
+   * answered: with `producers` they cover the whole log, so every check sees every batch.
+   */
+  private readonly proposed = new ProposedBatches();
+  /** Resends waiting on a proposed batch (awaitProposed); they count against pendingProducesMax too. */
+  private resendsWaiting = 0;
   private readonly waiters: FetchWaiters;
 
   constructor(private readonly options: PartitionReplicaOptions) {
@@ -132,26 +137,37 @@ export class PartitionReplica implements ReplicaStateMachine {
   private assertLeader(): void {
     if (this.role !== 'leader') throw new NotLeaderOrFollowerError(this.leaderHint);
     if (!this.leaderReady) throw new TributaryError('LEADER_NOT_AVAILABLE', 'the new leader is catching up');
+    // The role and term above are those last noticed; the Raft node may have moved on since (they
+    // are noticed after each Ready). Proposing on a stale view could check against another term's
+    // proposals, so wait for the notice.
+    const status = this.options.host.status(this.options.groupId);
+    if (status?.role !== 'leader' || status.term !== this.term) {
+      throw new TributaryError('LEADER_NOT_AVAILABLE', 'the leader is changing terms');
+    }
   }
 
-  /** Appends a producer's batch; resolves per `acks` (acks=0 resolves at once with offset -1). */
+  /**
+   * Appends a producer's batch; resolves per `acks` (acks=0 resolves at once with offset -1). An
+   * idempotent batch is checked against the applied producer table and this leader's proposals
+   * whatever its acks; a resend of a proposed batch is answered once that one is applied (acks=0:
+   * at once) and never proposed again.
+   */
   produce(batch: Buffer, acks: Acks, timeoutMs: number): Promise<ProduceResult> {
     validateProduceBatch(batch, { batchBytesMax: this.options.batchBytesMax, zstdAllowed: true,
       unsafeSkipRecordValidation: this.options.unsafeSkipRecordValidation === true });
     this.assertLeader();
     const sequences = sequencesOf(batch);
-    const inflight = sequences.producerId >= 0 ? this.inflight.get(sequences.producerId) : undefined;
-    const joined = inflight?.find((p) => p.sequences.firstSequence === sequences.firstSequence
-      && p.sequences.lastSequence === sequences.lastSequence && p.sequences.producerEpoch === sequences.producerEpoch);
-    if (joined !== undefined) return joined.promise;
-    const check = this.producers.check(sequences, inflight?.at(-1)?.sequences.lastSequence);
-    if (check.kind === 'error') throw check.error;
-    if (check.kind === 'duplicate') {
-      return Promise.resolve({ baseOffset: check.baseOffset, logStartOffset: this.logStartOffset });
+    const idempotent = sequences.producerId >= 0;
+    if (idempotent) {
+      const resent = this.proposed.find(sequences);
+      if (resent !== undefined) return this.awaitProposed(resent, acks, timeoutMs);
+      const check = this.producers.check(sequences, this.proposed.latest(sequences.producerId)?.sequences);
+      if (check.kind === 'error') throw check.error;
+      if (check.kind === 'duplicate') {
+        return Promise.resolve({ baseOffset: acks === 0 ? -1 : check.baseOffset, logStartOffset: this.logStartOffset });
+      }
     }
-    if (this.pending.size >= this.options.pendingProducesMax) {
-      throw new TributaryError('TOO_MANY_REQUESTS', 'too many produce requests awaiting acks on this partition');
-    }
+    this.assertRoomForAnotherProduce();
     const result = this.options.host.propose(this.options.groupId, batch);
     if (result === undefined) throw new NotLeaderOrFollowerError(null);
     if (result.kind === 'not_leader') throw new NotLeaderOrFollowerError(result.leaderId === 0 ? null : result.leaderId);
@@ -160,16 +176,50 @@ export class PartitionReplica implements ReplicaStateMachine {
         ? new TributaryError('TOO_MANY_REQUESTS', 'the leader holds too many uncommitted bytes; slow down')
         : new TributaryError('LEADER_NOT_AVAILABLE', `proposal dropped: ${result.reason}`);
     }
+    // assertLeader saw the node lead this.term, and nothing ran in between.
+    assert(result.term === this.term, () => `proposed in term ${result.term} while leading ${this.term}`);
+    if (idempotent) {
+      this.proposed.add({ index: result.index, term: result.term, sequences, waiters: undefined });
+    }
     if (acks === 0) return Promise.resolve({ baseOffset: -1, logStartOffset: this.logStartOffset });
-    return this.track(result.index, result.term, acks, batch, sequences, timeoutMs);
+    return this.track(result.index, result.term, acks, batch, timeoutMs);
   }
 
-  private track(index: number, term: number, acks: Acks, batch: Buffer, sequences: BatchSequences,
-    timeoutMs: number): Promise<ProduceResult> {
+  /** The answer to a resend of a proposed batch: its offset once applied, unless acks=0. */
+  private awaitProposed(proposed: ProposedBatch, acks: Acks, timeoutMs: number): Promise<ProduceResult> {
+    if (acks === 0) return Promise.resolve({ baseOffset: -1, logStartOffset: this.logStartOffset });
+    this.assertRoomForAnotherProduce();
+    this.resendsWaiting += 1;
+    return new Promise<ProduceResult>((resolve, reject) => {
+      let done = false;
+      const timer = setTimeout(() => {
+        done = true;
+        this.resendsWaiting -= 1;
+        reject(new TributaryError('REQUEST_TIMED_OUT', `not acknowledged within ${timeoutMs} ms`));
+      }, timeoutMs);
+      proposed.waiters ??= [];
+      proposed.waiters.push((outcome) => {
+        if (done) return;
+        done = true;
+        this.resendsWaiting -= 1;
+        clearTimeout(timer);
+        if (outcome instanceof Error) reject(outcome);
+        else resolve({ baseOffset: outcome, logStartOffset: this.logStartOffset });
+      });
+    });
+  }
+
+  private assertRoomForAnotherProduce(): void {
+    if (this.pending.size + this.resendsWaiting >= this.options.pendingProducesMax) {
+      throw new TributaryError('TOO_MANY_REQUESTS', 'too many produce requests awaiting acks on this partition');
+    }
+  }
+
+  private track(index: number, term: number, acks: Acks, batch: Buffer, timeoutMs: number): Promise<ProduceResult> {
     let resolve!: (result: ProduceResult) => void;
     let reject!: (error: Error) => void;
     const promise = new Promise<ProduceResult>((res, rej) => { resolve = res; reject = rej; });
-    const pending: PendingProduce = { index, term, acks, batch, sequences, promise, resolve, reject, timer: undefined };
+    const pending: PendingProduce = { index, term, acks, batch, resolve, reject, timer: undefined };
     pending.timer = setTimeout(() => {
       this.settle(pending, new TributaryError('REQUEST_TIMED_OUT', `not acknowledged within ${timeoutMs} ms`));
     }, timeoutMs);
@@ -182,27 +232,25 @@ export class PartitionReplica implements ReplicaStateMachine {
       }
       insertByIndex(this.awaitingPersist, pending);
     }
-    if (sequences.producerId >= 0) {
-      const list = this.inflight.get(sequences.producerId) ?? [];
-      list.push(pending);
-      this.inflight.set(sequences.producerId, list);
-    }
     return promise;
   }
 
+  /** Answers a produce's client. Its batch stays in `proposed` until applied: a reply ends nothing. */
   private settle(pending: PendingProduce, outcome: ProduceResult | Error): void {
     if (this.pending.get(pending.index) !== pending) return;
     this.pending.delete(pending.index);
     clearTimeout(pending.timer);
-    const list = this.inflight.get(pending.sequences.producerId);
-    if (list !== undefined) {
-      // Settled mostly in proposal order: usually the first one.
-      const at = list.indexOf(pending);
-      if (at >= 0) list.splice(at, 1);
-      if (list.length === 0) this.inflight.delete(pending.sequences.producerId);
-    }
     if (outcome instanceof Error) pending.reject(outcome);
     else pending.resolve(outcome);
+  }
+
+  /** Forgets every proposal (the term is lost): their resends are told to find the leader. */
+  private dropProposed(): void {
+    if (this.proposed.size === 0) return;
+    const error = new NotLeaderOrFollowerError(this.leaderHint);
+    for (const proposed of this.proposed.clear()) {
+      for (const waiter of proposed.waiters ?? []) waiter(error);
+    }
   }
 
   // ---- ReplicaStateMachine ----
@@ -210,14 +258,34 @@ export class PartitionReplica implements ReplicaStateMachine {
   apply(entries: readonly Entry[]): void {
     const before = this.highWatermarkValue;
     for (const entry of entries) {
-      if (entry.term === this.term && this.role === 'leader') this.leaderReady = true;
-      if (entry.type !== EntryType.normal) continue;
+      if (!this.leaderReady && entry.term === this.term && this.role === 'leader') {
+        // Every entry of earlier terms is applied now, so `producers` holds all of them; this leader
+        // has proposed nothing yet (produce waits for this), so `proposed` holds nothing.
+        assert(this.proposed.size === 0, () => `${this.proposed.size} proposals held before the leader was ready`);
+        this.leaderReady = true;
+      }
+      // Every entry is looked at, whatever its type: another leader's noop can replace a proposal too.
+      let proposed = this.proposed.take(entry.index);
+      if (proposed !== undefined && proposed.term !== entry.term) {
+        // Another leader's entry replaced ours: this term is over, and so are all its proposals.
+        for (const waiter of proposed.waiters ?? []) waiter(new NotLeaderOrFollowerError(this.leaderHint));
+        this.dropProposed();
+        proposed = undefined;
+      }
+      if (entry.type !== EntryType.normal) {
+        // Same index and term is the same entry (Raft's log matching), and proposals are batches.
+        assert(proposed === undefined, () => `proposal ${entry.index} was applied as a ${entry.type} entry`);
+        const replaced = this.pending.get(entry.index);
+        if (replaced !== undefined) this.settle(replaced, new NotLeaderOrFollowerError(this.leaderHint));
+        continue;
+      }
       const header = readBatchHeader(entry.data);
       assert(header.baseOffset === this.highWatermarkValue,
         () => `entry ${entry.index} holds offset ${header.baseOffset} where ${this.highWatermarkValue} is next`);
       this.highWatermarkValue = header.baseOffset + header.lastOffsetDelta + 1;
       this.producers.record(sequencesOf(Buffer.from(entry.data.buffer, entry.data.byteOffset, entry.data.byteLength)),
         header.baseOffset);
+      for (const waiter of proposed?.waiters ?? []) waiter(header.baseOffset);
       const pending = this.pending.get(entry.index);
       if (pending === undefined) continue;
       this.settle(pending, pending.term === entry.term
@@ -244,7 +312,7 @@ export class PartitionReplica implements ReplicaStateMachine {
   onSoftState(state: SoftState, term: number): void {
     if (state.role !== 'leader' || term !== this.term) {
       this.leaderReady = false;
-      this.inflight.clear();
+      this.dropProposed();
     }
     this.role = state.role;
     this.leaderId = state.leaderId;
@@ -257,6 +325,9 @@ export class PartitionReplica implements ReplicaStateMachine {
 
   restore(snapshot: Snapshot): void {
     const image = PartitionReplica.decodeImage(snapshot.data);
+    // A snapshot comes from another leader: any proposals of ours are gone with the term (the
+    // notice of that may follow in the same Ready).
+    this.dropProposed();
     this.highWatermarkValue = image.nextOffset;
     this.producers = ProducerStateTable.fromJSON(image.producers);
   }
@@ -335,6 +406,7 @@ export class PartitionReplica implements ReplicaStateMachine {
   /** Fails every waiting produce (the replica is being stopped). */
   close(): void {
     for (const pending of [...this.pending.values()]) this.settle(pending, new NotLeaderOrFollowerError(null));
+    this.dropProposed();
     this.awaitingPersist.length = 0;
     this.waiters.wakeAll();
   }

@@ -74,6 +74,8 @@ export class FakeCluster {
   private readonly paused = new Map<number, { readonly resumed: Promise<void>; readonly resume: () => void }>();
   private readonly injected = new Map<string, Injected>();
   private nextProducerId = 1000;
+  /** Error codes the next InitProducerId requests are answered with, one each (a broker awaiting ids). */
+  readonly initProducerIdErrors: number[] = [];
 
   static async start(brokerCount: number): Promise<FakeCluster> {
     const cluster = new FakeCluster();
@@ -198,8 +200,11 @@ export class FakeCluster {
     server.setHandler(API_KEYS.DESCRIBE_CLUSTER, () => ({ response: {
       clusterId: 'fake', controllerId: 1, controllerVoterIds: [...this.servers.keys()], brokers: this.brokers(),
     } }));
-    server.setHandler(API_KEYS.INIT_PRODUCER_ID, () => ({ response: { producerId: this.nextProducerId++,
-      producerEpoch: 0 } }));
+    server.setHandler(API_KEYS.INIT_PRODUCER_ID, () => {
+      const errorCode = this.initProducerIdErrors.shift();
+      if (errorCode !== undefined) return { response: { errorCode, producerId: -1, producerEpoch: -1 } };
+      return { response: { producerId: this.nextProducerId++, producerEpoch: 0 } };
+    });
     server.setHandler(API_KEYS.CREATE_TOPICS, (request) => ({ response: { topics: request.topics.map((t) => {
       if (this.topics.has(t.name)) return { name: t.name, errorCode: ERROR_TABLE.TOPIC_ALREADY_EXISTS.wire };
       if (t.numPartitions < 1) return { name: t.name, errorCode: ERROR_TABLE.INVALID_PARTITIONS.wire,

@@ -13,7 +13,7 @@ import { SeededPrng } from '../../../raft/core/prng.js';
 import { partitionForKey } from '../../../src/client/murmur2.js';
 import { Producer } from '../../../src/client/producer.js';
 import type { ProducerOptions } from '../../../src/client/producer.js';
-import { TributaryError } from '../../../src/common/errors.js';
+import { ERROR_TABLE, TributaryError } from '../../../src/common/errors.js';
 import type { FakeCluster} from './fake_cluster.js';
 import { withCluster } from './fake_cluster.js';
 
@@ -25,6 +25,36 @@ function producerFor(cluster: FakeCluster, options: Partial<ProducerOptions> = {
 }
 
 void describe('Producer', () => {
+  void test('an idempotent producer retries InitProducerId while brokers are getting producer ids', async () => {
+    await withCluster(1, async (cluster) => {
+      cluster.createTopic('ids', 1);
+      const loading = ERROR_TABLE.COORDINATOR_LOAD_IN_PROGRESS.wire;
+      cluster.initProducerIdErrors.push(loading, loading, loading);
+      const producer = producerFor(cluster);
+      try {
+        await producer.connect();
+        assert.equal(cluster.initProducerIdErrors.length, 0, 'every error was answered');
+        assert.equal(producer.producerId, 1000);
+        assert.equal((await producer.send({ topic: 'ids', value: 'v' })).offset, 0);
+      } finally {
+        await producer.close();
+      }
+    });
+  });
+
+  void test('an InitProducerId error that is not retriable fails connect', async () => {
+    await withCluster(1, async (cluster) => {
+      cluster.initProducerIdErrors.push(ERROR_TABLE.INVALID_REQUEST.wire);
+      const producer = producerFor(cluster);
+      try {
+        await assert.rejects(producer.connect(), (error: unknown) => error instanceof TributaryError
+          && error.code === 'INVALID_REQUEST');
+      } finally {
+        await producer.close();
+      }
+    });
+  });
+
   void test('acks all: 300 keyed records, batched per broker, offsets in order, keys on murmur2 partitions', async () => {
     await withCluster(3, async (cluster) => {
       cluster.createTopic('orders', 6);

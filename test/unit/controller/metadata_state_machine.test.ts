@@ -96,6 +96,7 @@ void describe('metadata state machine: determinism and snapshots', () => {
       nextProducerId: 0,
       brokers: [],
       topics: [{ name: 't', topicId: 3, replicationFactor: 1, configs: {}, partitions: [[9]] }],
+      producerIdBlocks: [],
     });
     assert.throws(() => { machine.restore(orphan); }, /not registered/);
     assert.deepEqual(machine.snapshot(), before);
@@ -229,6 +230,57 @@ void describe('metadata state machine: commands', () => {
       blockSize: 0 }, 6)), 'INVALID_REQUEST');
     assert.ok(machine.apply({ type: 'allocateProducerIds', brokerId: 2, blockStart: 1000, blockSize: 10 }, 7).ok);
     assert.equal(machine.nextProducerId(), 1010);
+  });
+
+  void test('each broker\'s last granted producer id block is recorded, so a broker can tell its command won', () => {
+    const machine = machineWithBrokers(2);
+    assert.equal(machine.producerIdBlock(1), undefined);
+    machine.apply({ type: 'allocateProducerIds', brokerId: 1, blockStart: 0, blockSize: 1000 }, 3);
+    // Broker 2 asked for the same block; its command applies second and loses.
+    assert.equal(rejectedCode(machine.apply({ type: 'allocateProducerIds', brokerId: 2, blockStart: 0,
+      blockSize: 1000 }, 4)), 'INVALID_REQUEST');
+    assert.deepEqual(machine.producerIdBlock(1), { brokerId: 1, blockStart: 0, blockSize: 1000 });
+    assert.equal(machine.producerIdBlock(2), undefined);
+    machine.apply({ type: 'allocateProducerIds', brokerId: 2, blockStart: 1000, blockSize: 1000 }, 5);
+    machine.apply({ type: 'allocateProducerIds', brokerId: 1, blockStart: 2000, blockSize: 500 }, 6);
+    assert.deepEqual(machine.producerIdBlock(1), { brokerId: 1, blockStart: 2000, blockSize: 500 });
+    assert.deepEqual(machine.producerIdBlock(2), { brokerId: 2, blockStart: 1000, blockSize: 1000 });
+    const copy = MetadataStateMachine.fromSnapshot(machine.snapshot());
+    assert.deepEqual(copy.producerIdBlock(1), machine.producerIdBlock(1));
+    assert.deepEqual(copy.producerIdBlock(2), machine.producerIdBlock(2));
+    assert.equal(copy.nextProducerId(), 2500);
+    assert.deepEqual(copy.snapshot(), machine.snapshot());
+  });
+
+  void test('a snapshot from before producer id blocks were recorded restores with none', () => {
+    const registered = machineWithBrokers(1).snapshotData();
+    // Field 5 is absent in such a snapshot; a repeated field left empty encodes to the same bytes.
+    const old = encodeSnapshot({ ...registered, nextProducerId: 3000, producerIdBlocks: [] });
+    const machine = MetadataStateMachine.fromSnapshot(old);
+    assert.equal(machine.producerIdBlock(1), undefined);
+    assert.equal(machine.nextProducerId(), 3000);
+    machine.apply({ type: 'allocateProducerIds', brokerId: 1, blockStart: 3000, blockSize: 10 },
+      machine.lastAppliedIndex + 1);
+    assert.deepEqual(machine.producerIdBlock(1), { brokerId: 1, blockStart: 3000, blockSize: 10 });
+  });
+
+  void test('a snapshot whose producer id blocks overlap, repeat a broker or pass the next free id is rejected', () => {
+    const base = machineWithBrokers(2).snapshotData();
+    const cases = [
+      { nextProducerId: 2000, producerIdBlocks: [{ brokerId: 1, blockStart: 0, blockSize: 1000 },
+        { brokerId: 2, blockStart: 999, blockSize: 10 }] },
+      { nextProducerId: 1000, producerIdBlocks: [{ brokerId: 1, blockStart: 500, blockSize: 1000 }] },
+      { nextProducerId: 1000, producerIdBlocks: [{ brokerId: 1, blockStart: 0, blockSize: 0 }] },
+      { nextProducerId: 5000, producerIdBlocks: [{ brokerId: 1, blockStart: 0, blockSize: 10 },
+        { brokerId: 1, blockStart: 100, blockSize: 10 }] },
+    ];
+    for (const bad of cases) {
+      const machine = machineWithBrokers(2);
+      const before = machine.snapshot();
+      assert.throws(() => { machine.restore(encodeSnapshot({ ...base, ...bad })); }, MalformedMetadataError,
+        JSON.stringify(bad));
+      assert.deepEqual(machine.snapshot(), before);
+    }
   });
 
   void test('validateCreateTopic is what a leader checks before placing', () => {
