@@ -10,7 +10,7 @@ import type { LogManager, RaftLogStorage } from '../../storage/index.js';
 import { logNameOf } from '../../storage/index.js';
 import type { MetadataStateMachine, MetadataView } from '../controller/metadata_state_machine.js';
 import { reconcile } from '../controller/reconciler.js';
-import { isInternalName } from '../controller/topic_name.js';
+import { INTERNAL_TOPIC_NAMES, isInternalName } from '../controller/topic_name.js';
 import type { ReplicaAssignment } from '../controller/reconciler.js';
 import { PartitionReplica } from '../partition/partition_replica.js';
 import type { TopicConfig } from '../controller/topic_config.js';
@@ -133,8 +133,10 @@ export class ReplicaManager {
   }
 
   private async start(assignment: ReplicaAssignment): Promise<void> {
-    // The controller log and internal logs share the partitions folder: no topic may name them.
-    assert(!isInternalName(assignment.topic), () => `asked to host internal name ${assignment.topic}`);
+    // The controller log and internal logs share the partitions folder: only known internal topics
+    // may use a `__` name (the reconciler hosts no other), never the controller's.
+    assert(!isInternalName(assignment.topic) || INTERNAL_TOPIC_NAMES.includes(assignment.topic),
+      () => `asked to host internal name ${assignment.topic}`);
     const name = logNameOf(assignment.topic, assignment.partition);
     const config = this.view?.topicConfig(assignment.topic);
     const overrides = config === undefined ? {}

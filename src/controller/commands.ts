@@ -15,6 +15,7 @@ import {
   encodeMessage,
   MalformedMetadataError,
   readAssignments,
+  readBool,
   readMessage,
   readString,
   readStringList,
@@ -58,6 +59,8 @@ export interface CreateTopicCommand {
   readonly configs: Readonly<Record<string, string>>;
   /** assignments[p] lists partition p's replicas, preferred leader first. */
   readonly assignments: readonly (readonly number[])[];
+  /** A topic of Tributary's own (`__consumer_offsets`), sent by brokers only; absent means false. */
+  readonly internal?: boolean;
 }
 
 export interface DeleteTopicCommand {
@@ -144,6 +147,7 @@ function commandBody(command: MetadataCommand): Record<string, unknown> {
         replicationFactor: checkUint32(command.replicationFactor, 'replicationFactor'),
         configs: { ...sortedStringMap(Object.entries(command.configs)) },
         assignments: encodeAssignments(command.assignments),
+        internal: command.internal === true,
       };
     case 'deleteTopic':
       return { name: command.name };
@@ -192,6 +196,8 @@ function commandFromFields(type: MetadataCommandType, fields: DecodedFields): Me
         replicationFactor: readUint32(fields, 'replicationFactor'),
         configs: readStringMap(fields, 'configs'),
         assignments: readAssignments(fields, 'assignments'),
+        // Absent unless set, so commands without the flag decode as they were written.
+        ...(readBool(fields, 'internal') ? { internal: true } : {}),
       };
     case 'deleteTopic':
       return { type, name: readString(fields, 'name') };

@@ -101,6 +101,10 @@ export const METADATA_SCHEMA = {
                   rule: 'repeated',
                   type: 'PartitionAssignment',
                   id: 5
+                },
+                internal: {
+                  type: 'bool',
+                  id: 6
                 }
               }
             },
@@ -265,6 +269,10 @@ export const METADATA_SCHEMA = {
                   rule: 'repeated',
                   type: 'PartitionAssignment',
                   id: 5
+                },
+                internal: {
+                  type: 'bool',
+                  id: 6
                 }
               }
             },

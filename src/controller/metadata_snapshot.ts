@@ -44,6 +44,8 @@ export interface TopicInfo {
   readonly configs: Readonly<Record<string, string>>;
   /** partitions[p] lists partition p's replicas, preferred leader first. */
   readonly partitions: readonly (readonly number[])[];
+  /** Created by a broker for Tributary's own use (`__consumer_offsets`); false in older snapshots. */
+  readonly internal: boolean;
 }
 
 /** The producer ids [blockStart, blockStart + blockSize) granted to a broker by AllocateProducerIds. */
@@ -85,6 +87,7 @@ export function encodeSnapshot(data: MetadataSnapshotData): Uint8Array {
       replicationFactor: checkUint32(topic.replicationFactor, 'replicationFactor'),
       configs: { ...sortedStringMap(Object.entries(topic.configs)) },
       partitions: encodeAssignments(topic.partitions),
+      internal: topic.internal,
     })),
     producerIdBlocks: blocks.map((block) => ({
       brokerId: checkUint32(block.brokerId, 'brokerId'),
@@ -130,5 +133,6 @@ function topicFromFields(fields: DecodedFields): TopicInfo {
     replicationFactor: readUint32(fields, 'replicationFactor'),
     configs: readStringMap(fields, 'configs'),
     partitions: readAssignments(fields, 'partitions'),
+    internal: readBool(fields, 'internal'),
   };
 }

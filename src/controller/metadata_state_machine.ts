@@ -32,7 +32,7 @@ import type { BrokerInfo, MetadataSnapshotData, ProducerIdBlock, TopicInfo } fro
 import { checkCounts } from './placement.js';
 import { parseTopicConfig } from './topic_config.js';
 import type { TopicConfig } from './topic_config.js';
-import { internalNameProblem, topicNameProblem } from './topic_name.js';
+import { internalFlagProblem, internalNameProblem, topicNameProblem } from './topic_name.js';
 
 export type { BrokerInfo, ProducerIdBlock, TopicInfo } from './metadata_snapshot.js';
 
@@ -327,6 +327,7 @@ export class MetadataStateMachine implements MetadataView {
       replicationFactor: command.replicationFactor,
       configs: command.configs,
       partitions: command.assignments,
+      internal: command.internal === true,
     }));
     this.partitionTotal += command.partitionCount;
     return { ok: true, type: command.type, topicId: index };
@@ -342,6 +343,7 @@ export class MetadataStateMachine implements MetadataView {
       partitionCount: command.partitionCount,
       replicationFactor: command.replicationFactor,
       configs: command.configs,
+      internal: command.internal === true,
     }, this.brokersById.size) ?? assignmentProblem(this, command) ??
       (this.partitionTotal + command.partitionCount > CLUSTER_PARTITIONS_MAX
         ? { code: 'INVALID_PARTITIONS', message: `the cluster would exceed ${CLUSTER_PARTITIONS_MAX} partitions` }
@@ -463,6 +465,8 @@ export interface CreateTopicRequest {
   readonly partitionCount: number;
   readonly replicationFactor: number;
   readonly configs: Readonly<Record<string, string>>;
+  /** Only brokers set it, for a name of INTERNAL_TOPIC_NAMES; clients' CreateTopics never do. */
+  readonly internal?: boolean;
 }
 
 /**
@@ -475,7 +479,7 @@ export function validateCreateTopic(
   request: CreateTopicRequest,
   brokerCount: number,
 ): MetadataProblem | null {
-  const nameProblem = topicNameProblem(request.name) ?? internalNameProblem(request.name);
+  const nameProblem = topicNameProblem(request.name) ?? internalFlagProblem(request.name, request.internal === true);
   if (nameProblem !== null) {
     return { code: 'INVALID_TOPIC_EXCEPTION', message: nameProblem };
   }
@@ -557,6 +561,7 @@ function freezeTopic(topic: TopicInfo): TopicInfo {
     replicationFactor: topic.replicationFactor,
     configs: Object.freeze(sortedStringMap(Object.entries(topic.configs))),
     partitions: Object.freeze(topic.partitions.map((replicas) => Object.freeze([...replicas]))),
+    internal: topic.internal,
   });
 }
 

@@ -8,7 +8,7 @@
  * and the new ones started empty.
  */
 import type { MetadataView } from './metadata_state_machine.js';
-import { isInternalName } from './topic_name.js';
+import { isHostableTopic } from './topic_name.js';
 
 export interface ReplicaAssignment {
   readonly topic: string;
@@ -38,9 +38,9 @@ export interface ReplicaDiff {
 export function replicasForBroker(view: Pick<MetadataView, 'topics'>, brokerId: number): ReplicaAssignment[] {
   const assigned: ReplicaAssignment[] = [];
   for (const topic of view.topics()) {
-    // Only metadata written before `__` names were reserved can hold one: its log would be the
-    // controller's own (`__controller-0`), so it is never hosted.
-    if (isInternalName(topic.name)) continue;
+    // A `__` name is hosted only for a known internal topic created as internal (by a broker); any
+    // other (metadata written before `__` names were reserved) could name the controller's own log.
+    if (!isHostableTopic(topic)) continue;
     for (const [partition, replicas] of topic.partitions.entries()) {
       if (replicas.includes(brokerId)) {
         assigned.push({ topic: topic.name, topicId: topic.topicId, partition, replicas });

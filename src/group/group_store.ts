@@ -12,6 +12,7 @@ import { tributary } from '../protocol/messages.js';
 import type { DecodedMessage } from '../protocol/messages.js';
 import { readBatchHeader } from '../protocol/record_batch.js';
 import { assert } from '../../raft/core/assert.js';
+import { TributaryError } from '../common/errors.js';
 import {
   MalformedGroupRecordError, committedOffsetOf, decodeGroupRecords, groupMetadataOf, offsetValueMessage,
   groupValueMessage,
@@ -62,7 +63,15 @@ export class GroupStore {
         () => `batch at ${baseOffset} straddles the store's next offset ${this.nextOffsetValue}`);
       return;
     }
-    const records = decodeGroupRecords(batch);
+    let records: ReturnType<typeof decodeGroupRecords>;
+    try {
+      records = decodeGroupRecords(batch);
+    } catch (error: unknown) {
+      if (!(error instanceof TributaryError)) throw error;
+      // The batch itself does not decode (compressed, malformed): none of its records count.
+      this.skipped += Math.max(0, header.recordCount);
+      records = [];
+    }
     for (const record of records) {
       if (record instanceof MalformedGroupRecordError) this.skipped += 1;
       else this.applyRecord(record);

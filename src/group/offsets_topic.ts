@@ -7,10 +7,11 @@ import { randomInt } from 'node:crypto';
 import { murmur2, toPositive } from '../client/murmur2.js';
 import { encodeCommand } from '../controller/commands.js';
 import { assignReplicas } from '../controller/placement.js';
+import { CONSUMER_OFFSETS_TOPIC } from '../controller/topic_name.js';
 import type { BrokerContext } from '../broker/broker_context.js';
 import { assert } from '../../raft/core/assert.js';
 
-export const OFFSETS_TOPIC = '__consumer_offsets';
+export const OFFSETS_TOPIC = CONSUMER_OFFSETS_TOPIC;
 /** Kafka's offsets.topic.num.partitions. */
 export const OFFSETS_TOPIC_PARTITIONS_DEFAULT = 16;
 /** Kafka's offsets.topic.replication.factor, capped by the live brokers when the topic is created. */

@@ -19,6 +19,7 @@ import type { RaftHost } from '../../raft/host/raft_host.js';
 import type { ReplicaStateMachine } from '../../raft/host/replica.js';
 import type { RaftLogStorage, RetentionPolicy } from '../../storage/index.js';
 import { CorruptSegmentError, OffsetOutOfRangeError } from '../../storage/index.js';
+import type { AppliedRecordsListener } from './applied_records_listener.js';
 import { FetchWaiters } from './fetch_waiters.js';
 import { ProducerStateTable } from './producer_state.js';
 import type { BatchSequences } from './producer_state.js';
@@ -40,6 +41,8 @@ export interface PartitionReplicaOptions {
   readonly fetchWaitersMax: number;
   /** Only for measuring validation's cost (bench): produce stores batches without walking their records. */
   readonly unsafeSkipRecordValidation?: boolean;
+  /** State fed every applied batch and kept in snapshots (a `__consumer_offsets` partition's group store). */
+  readonly recordsListener?: AppliedRecordsListener;
 }
 
 export interface ProduceResult {
@@ -64,7 +67,12 @@ interface PendingProduce {
   timer: NodeJS.Timeout | undefined;
 }
 
-interface SnapshotImage { nextOffset: number; producers: ReturnType<ProducerStateTable['toJSON']> }
+interface SnapshotImage {
+  nextOffset: number;
+  producers: ReturnType<ProducerStateTable['toJSON']>;
+  /** The records listener's image, base64; absent in images written without a listener. */
+  listener?: string;
+}
 
 function sequencesOf(batch: Buffer): BatchSequences {
   const header = readBatchHeader(batch);
@@ -97,6 +105,7 @@ export class PartitionReplica implements ReplicaStateMachine {
     const snapshot = options.storage.snapshot();
     const image = typeof snapshot === 'string' ? undefined : PartitionReplica.decodeImage(snapshot.data);
     this.producers = ProducerStateTable.fromJSON(image?.producers ?? []);
+    if (image !== undefined) options.recordsListener?.restore(PartitionReplica.listenerImage(image));
     // Entries after the log start are re-applied by Raft on start; the watermark grows from here.
     this.highWatermarkValue = options.storage.log.logStartOffset;
     this.waiters = new FetchWaiters(options.fetchWaitersMax);
@@ -108,8 +117,15 @@ export class PartitionReplica implements ReplicaStateMachine {
   get leaderHint(): number | null { return this.leaderId === 0 ? null : this.leaderId; }
   get leaderEpoch(): number { return this.term; }
 
+  /** The state attached to this replica, if any. */
+  get recordsListener(): AppliedRecordsListener | undefined { return this.options.recordsListener; }
+
   private static decodeImage(data: Uint8Array): SnapshotImage {
     return JSON.parse(Buffer.from(data).toString('utf8')) as SnapshotImage;
+  }
+
+  private static listenerImage(image: SnapshotImage): Uint8Array | null {
+    return image.listener === undefined ? null : Buffer.from(image.listener, 'base64');
   }
 
   /**
@@ -119,6 +135,10 @@ export class PartitionReplica implements ReplicaStateMachine {
    */
   snapshotImage(nextOffset: number): Uint8Array {
     const image: SnapshotImage = { nextOffset, producers: this.producers.toJSON() };
+    const listener = this.options.recordsListener;
+    // Like the producer table, the listener's image is the current state, ahead of nextOffset: it
+    // must take the entries after nextOffset again harmlessly (AppliedRecordsListener.image).
+    if (listener !== undefined) image.listener = Buffer.from(listener.image()).toString('base64');
     return Buffer.from(JSON.stringify(image));
   }
 
@@ -257,6 +277,7 @@ export class PartitionReplica implements ReplicaStateMachine {
 
   apply(entries: readonly Entry[]): void {
     const before = this.highWatermarkValue;
+    const wasReady = this.leaderReady;
     for (const entry of entries) {
       if (!this.leaderReady && entry.term === this.term && this.role === 'leader') {
         // Every entry of earlier terms is applied now, so `producers` holds all of them; this leader
@@ -285,6 +306,8 @@ export class PartitionReplica implements ReplicaStateMachine {
       this.highWatermarkValue = header.baseOffset + header.lastOffsetDelta + 1;
       this.producers.record(sequencesOf(Buffer.from(entry.data.buffer, entry.data.byteOffset, entry.data.byteLength)),
         header.baseOffset);
+      // Before the produce is answered: its writer reads the listener's state once it is.
+      this.options.recordsListener?.applyBatch(entry.data, header.baseOffset);
       for (const waiter of proposed?.waiters ?? []) waiter(header.baseOffset);
       const pending = this.pending.get(entry.index);
       if (pending === undefined) continue;
@@ -293,6 +316,8 @@ export class PartitionReplica implements ReplicaStateMachine {
         : new NotLeaderOrFollowerError(this.leaderHint));
     }
     if (this.highWatermarkValue !== before) this.waiters.wakeAll();
+    // Told after the whole Ready's entries: the listener sees every entry before the term's first.
+    if (!wasReady && this.leaderReady) this.options.recordsListener?.onLeadership(true);
   }
 
   onPersisted(lastIndex: number): void {
@@ -311,6 +336,7 @@ export class PartitionReplica implements ReplicaStateMachine {
 
   onSoftState(state: SoftState, term: number): void {
     if (state.role !== 'leader' || term !== this.term) {
+      if (this.leaderReady) this.options.recordsListener?.onLeadership(false);
       this.leaderReady = false;
       this.dropProposed();
     }
@@ -330,6 +356,7 @@ export class PartitionReplica implements ReplicaStateMachine {
     this.dropProposed();
     this.highWatermarkValue = image.nextOffset;
     this.producers = ProducerStateTable.fromJSON(image.producers);
+    this.options.recordsListener?.restore(PartitionReplica.listenerImage(image));
   }
 
   // ---- reads ----
@@ -409,6 +436,8 @@ export class PartitionReplica implements ReplicaStateMachine {
     this.dropProposed();
     this.awaitingPersist.length = 0;
     this.waiters.wakeAll();
+    if (this.leaderReady) this.options.recordsListener?.onLeadership(false);
+    this.leaderReady = false;
   }
 }
 

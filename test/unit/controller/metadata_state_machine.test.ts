@@ -95,7 +95,7 @@ void describe('metadata state machine: determinism and snapshots', () => {
       lastAppliedIndex: 5,
       nextProducerId: 0,
       brokers: [],
-      topics: [{ name: 't', topicId: 3, replicationFactor: 1, configs: {}, partitions: [[9]] }],
+      topics: [{ name: 't', topicId: 3, replicationFactor: 1, configs: {}, partitions: [[9]], internal: false }],
       producerIdBlocks: [],
     });
     assert.throws(() => { machine.restore(orphan); }, /not registered/);
@@ -188,6 +188,26 @@ void describe('metadata state machine: commands', () => {
     assert.deepEqual(machine.topics(), [], 'nothing was created');
     assert.equal(machine.snapshot().length, before.length);
     assert.ok(machine.apply(createTopic(machine, '_single-underscore', 1, 3), 30).ok, 'one underscore is legal');
+  });
+
+  void test('the internal flag allows exactly the known internal topics, and the snapshot keeps it', () => {
+    const machine = machineWithBrokers(3);
+    type CreateTopic = Extract<MetadataCommand, { type: 'createTopic' }>;
+    const internalTopic = (name: string, partitions: number): CreateTopic =>
+      ({ ...createTopic(machine, name, partitions, 3) as CreateTopic, internal: true });
+    for (const [offset, name] of ['__controller', '__x', 'orders'].entries()) {
+      assert.equal(rejectedCode(machine.apply(internalTopic(name, 1), 10 + offset)),
+        'INVALID_TOPIC_EXCEPTION', name);
+    }
+    assert.equal(machine.topics().length, 0);
+    assert.ok(machine.apply(internalTopic('__consumer_offsets', 2), 20).ok);
+    assert.equal(machine.topic('__consumer_offsets')?.internal, true);
+    assert.equal(rejectedCode(machine.apply({ type: 'deleteTopic', name: '__consumer_offsets' }, 21)),
+      'INVALID_TOPIC_EXCEPTION', 'clients still cannot delete it');
+    const restored = MetadataStateMachine.fromSnapshot(machine.snapshot());
+    assert.deepEqual(restored.topic('__consumer_offsets'), machine.topic('__consumer_offsets'));
+    assert.ok(machine.apply(createTopic(machine, 'plain', 1, 3), 22).ok);
+    assert.equal(machine.topic('plain')?.internal, false);
   });
 
   void test('delete and re-create under the same name gives a new topic id', () => {

@@ -91,7 +91,7 @@ void describe('reconciler', () => {
     assert.ok(!isEmptyDiff(diff));
   });
 
-  void test('a topic under an internal name, from metadata older than the rule, is never hosted', () => {
+  void test('a topic under an internal name is hosted only when it is a known internal topic created as internal', () => {
     // Its partition 0 log would be `__controller-0`, the controller's own log.
     const machine = MetadataStateMachine.fromSnapshot(encodeSnapshot({
       lastAppliedIndex: 9,
@@ -100,11 +100,15 @@ void describe('reconciler', () => {
       brokers: [1, 2].map((brokerId) => ({ brokerId, host: '127.0.0.1', port: 9090 + brokerId, raftHost: '127.0.0.1',
         raftPort: 19090 + brokerId, incarnation: 1, epoch: brokerId, fenced: false })),
       topics: [
-        { name: '__controller', topicId: 3, replicationFactor: 2, configs: {}, partitions: [[1, 2]] },
-        { name: 'orders', topicId: 4, replicationFactor: 2, configs: {}, partitions: [[2, 1]] },
+        { name: '__consumer_offsets', topicId: 2, replicationFactor: 2, configs: {}, partitions: [[1, 2]], internal: true },
+        { name: '__controller', topicId: 3, replicationFactor: 2, configs: {}, partitions: [[1, 2]], internal: true },
+        { name: '__old', topicId: 5, replicationFactor: 2, configs: {}, partitions: [[1, 2]], internal: false },
+        { name: 'orders', topicId: 4, replicationFactor: 2, configs: {}, partitions: [[2, 1]], internal: false },
       ],
     }));
-    assert.equal(machine.topics().length, 2);
-    for (const brokerId of [1, 2]) assert.deepEqual(names(replicasForBroker(machine, brokerId)), ['orders-0']);
+    assert.equal(machine.topics().length, 4);
+    for (const brokerId of [1, 2]) {
+      assert.deepEqual(names(replicasForBroker(machine, brokerId)), ['__consumer_offsets-0', 'orders-0']);
+    }
   });
 });
