@@ -198,6 +198,13 @@ class ShapeWalk {
 
   /** An unsigned varint of at most 10 bytes ending before `end`, as a number; null when truncated or longer. */
   varint(end: number): number | null {
+    if (this.pos < end) { // most tags and lengths are one byte
+      const first = this.bytes[this.pos] ?? 0x80;
+      if (first < 0x80) {
+        this.pos += 1;
+        return first;
+      }
+    }
     let value = 0;
     let scale = 1;
     for (let i = 0; i < 10; i += 1) {
