@@ -4,9 +4,10 @@
  *
  * One `for await` loop reads the socket. Each request is decoded and dispatched to the handler of
  * its api without waiting for earlier ones, so replies go out in completion order; a ReplyOutbox
- * (reply_outbox.ts) is the socket's only writer, with a queue per client connection (peer). At
- * most inflightRequestsMax requests are being handled at once over all peers; a request beyond
- * that is answered with the retriable TOO_MANY_REQUESTS without running its handler.
+ * (reply_outbox.ts) is the socket's only writer, with a queue per client connection (peer). A
+ * request arriving while inflightRequestsMax requests are being handled over all peers is answered
+ * with the retriable TOO_MANY_REQUESTS without running its handler (parked requests, admitted on
+ * arrival, may take the count over it by at most the backlogs).
  *
  * Bounds per peer (a client that sends and never reads must not make the broker hold unbounded
  * memory): at most peerInflightMax of its requests run at once, and a request runs only while the
@@ -338,9 +339,13 @@ export class RequestServer {
     if (!oneWay) this.reject(routingId, request.correlationId, request.api, code, reason);
   }
 
-  /** Whether a request reserving `reserve` reply bytes may run now for this peer. */
+  /**
+   * Whether a request reserving `reserve` reply bytes may run now for this peer. The broker-wide
+   * limit is not checked here: it refused the request on arrival or not at all, and a parked
+   * request must not wait for other peers (nothing of its own peer would wake it).
+   */
   private mayRun(state: PeerState, reserve: number): boolean {
-    if (state.inflight >= this.peerInflightMax || this.inflight >= this.inflightRequestsMax) return false;
+    if (state.inflight >= this.peerInflightMax) return false;
     const queued = this.outbox.queuedBytes(state.key);
     if (state.inflight === 0 && queued === 0) return true; // one request of an idle peer always runs
     return queued + state.reservedBytes + reserve <= this.peerReplyBytesMax;
