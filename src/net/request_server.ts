@@ -151,6 +151,8 @@ export class RequestServer {
   private readonly peerBacklogBytesMax: number;
   private readonly replyBytesEstimate: (request: DecodedRequest) => number;
   private readonly peers = new Map<string, PeerState>();
+  /** Error replies queued per peer: one peer may not take the whole rejectQueueMax. */
+  private readonly peerRejects = new Map<string, number>();
   private inflight = 0;
   private rejectsQueued = 0;
   private receiveLoop: Promise<void> | null = null;
@@ -246,6 +248,7 @@ export class RequestServer {
     this.log.flush(true);
     this.outbox.close();
     this.peers.clear();
+    this.peerRejects.clear();
     this.router.close();
     await this.receiveLoop;
   }
@@ -427,20 +430,29 @@ export class RequestServer {
   }
 
   /**
-   * Queues a whole-request error reply, within rejectQueueMax over all peers; beyond it, or when the
-   * peer already has peerReplyBytesMax of replies waiting (it does not read), the reply is dropped.
+   * Queues a whole-request error reply, within rejectQueueMax over all peers and peerBacklogMax for
+   * the peer (so that a client that does not read cannot starve the others' error replies); beyond
+   * them, or when the peer already has peerReplyBytesMax of replies waiting, the reply is dropped.
    */
   private reject(routingId: Buffer, correlationId: number, api: number, code: ErrorCode, reason: string): void {
     if (this.closed) return;
-    const queued = this.outbox.queuedBytes(ReplyOutbox.keyOf(routingId));
-    if (this.rejectsQueued >= this.rejectQueueMax || queued >= this.peerReplyBytesMax) {
-      this.log.log('warn', 'reject-dropped', { correlationId, code, queuedReplyBytes: queued },
+    const key = ReplyOutbox.keyOf(routingId);
+    const queued = this.outbox.queuedBytes(key);
+    const peerRejects = this.peerRejects.get(key) ?? 0;
+    if (this.rejectsQueued >= this.rejectQueueMax || peerRejects >= this.peerBacklogMax
+      || queued >= this.peerReplyBytesMax) {
+      this.log.log('warn', 'reject-dropped', { correlationId, code, queuedReplyBytes: queued, peerRejects },
         'error reply dropped: too many queued');
       return;
     }
     this.rejectsQueued += 1;
-    this.outbox.enqueue(routingId, encodeErrorResponse(correlationId, api, code, reason),
-      () => { this.rejectsQueued -= 1; });
+    this.peerRejects.set(key, peerRejects + 1);
+    this.outbox.enqueue(routingId, encodeErrorResponse(correlationId, api, code, reason), () => {
+      this.rejectsQueued -= 1;
+      const left = (this.peerRejects.get(key) ?? 0) - 1;
+      if (left > 0) this.peerRejects.set(key, left);
+      else this.peerRejects.delete(key);
+    });
   }
 }
 

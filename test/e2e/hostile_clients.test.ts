@@ -2,7 +2,8 @@
  * Hostile and buggy clients against a real broker (issue 11): a Fetch reply stays within max_bytes
  * however its partitions are named, a Produce asking for a timeout of 2^31 ms is acknowledged
  * normally, and a client that sends thousands of Fetches without reading a reply makes the broker
- * hold a bounded amount of memory while other clients are served.
+ * hold a bounded amount of memory while other clients are served, as do requests whose small
+ * bodies would decode into hundreds of thousands of entries.
  *
  * One broker (every partition leads there), its RSS read from /proc/<pid>/status.
  */
@@ -16,6 +17,7 @@ import { Connection } from '../../src/client/connection.js';
 import { ERROR_TABLE, TributaryError } from '../../src/common/errors.js';
 import { API_KEYS } from '../../src/protocol/api_keys.js';
 import { encodeRequest } from '../../src/protocol/envelope.js';
+import { pb } from '../../src/protocol/messages.js';
 import { encodeRecordBatch } from '../../src/protocol/record_batch.js';
 import { TestCluster } from '../helpers/cluster.js';
 
@@ -125,5 +127,33 @@ describe('a broker facing hostile clients', () => {
     // The bound per connection: 64 MiB of queued or reserved replies, 16 replies (4 MiB) in libzmq's
     // pipe, 64 parked requests; the rest is allocator and garbage-collector slack.
     assert.ok(grownMiB < 200, `broker RSS grew by ${grownMiB.toFixed(0)} MiB (from ${(before / 2 ** 20).toFixed(0)})`);
+  });
+
+  it('regression: requests of a million tiny entries are refused without ballooning the broker', async (t) => {
+    const before = rssBytes();
+    // 1 MiB of empty FetchPartition entries (two bytes each): 524,288 entries per request.
+    const body = Buffer.alloc(1024 * 1024);
+    for (let i = 0; i < body.length; i += 2) body[i] = 0x22;
+    const dealer = new Dealer({ linger: 0, receiveTimeout: 30_000, sendTimeout: 10_000 });
+    dealer.connect(`tcp://${cluster.address(1)}`);
+    let peak = before;
+    try {
+      const requests = 20;
+      for (let i = 1; i <= requests; i += 1) {
+        const envelope = pb.RequestEnvelope.encode({ correlationId: i, apiKey: pb.ApiKey.FETCH }).finish();
+        await dealer.send([envelope, body]);
+      }
+      for (let i = 0; i < requests; i += 1) {
+        const [envelopeFrame] = await dealer.receive();
+        assert.ok(envelopeFrame !== undefined);
+        assert.equal(pb.ResponseEnvelope.decode(envelopeFrame).errorCode, ERROR_TABLE.INVALID_REQUEST.wire);
+        peak = Math.max(peak, rssBytes());
+      }
+    } finally {
+      dealer.close();
+    }
+    const grownMiB = (peak - before) / 2 ** 20;
+    t.diagnostic(`broker RSS peak +${grownMiB.toFixed(0)} MiB`);
+    assert.ok(grownMiB < 200, `broker RSS grew by ${grownMiB.toFixed(0)} MiB`);
   });
 });

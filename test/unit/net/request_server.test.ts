@@ -288,6 +288,7 @@ void describe('RequestServer', () => {
     const hostile = new Dealer({ linger: 0, receiveHighWaterMark: 1, sendTimeout: 5_000 });
     hostile.connect(server.endpoint);
     const connection = connect(server, { requestTimeoutMs: 5_000 });
+    const bystander = rawDealer(server.endpoint, 2_000);
     try {
       const sent = 3_000;
       for (let i = 1; i <= sent; i += 1) {
@@ -304,6 +305,10 @@ void describe('RequestServer', () => {
       // Meanwhile another client is served.
       const metadata = await connection.request(API_KEYS.METADATA, { topics: ['still-served'] });
       assert.equal(metadata.response.topics[0]?.name, 'still-served');
+      // The hostile client's refused requests do not use up the error replies of the others.
+      await bystander.send([Buffer.from(pb.RequestEnvelope.encode(pb.RequestEnvelope.fromObject({
+        correlationId: 9, apiKey: 77 })).finish()), Buffer.alloc(0)]);
+      assert.equal((await receiveEnvelope(bystander)).envelope.errorCode, ERROR_TABLE.INVALID_REQUEST.wire);
 
       hostile.close();
       await waitFor(() => server.held.peers === 0 && server.held.queuedReplyBytes === 0, 'the peer forgotten', 10_000);
@@ -311,6 +316,7 @@ void describe('RequestServer', () => {
       assert.equal(server.inflightRequests, 0);
     } finally {
       hostile.close();
+      bystander.close();
       await connection.close();
       await server.close();
     }
