@@ -93,7 +93,7 @@ function fetchHandler(context: BrokerContext): RequestHandler<typeof API_KEYS.FE
           }
           const read = replica.read(fetch.fetchOffset, limit);
           const bytes = read.chunks.reduce((sum, chunk) => sum + chunk.length, 0);
-          const kept = budget.take(bytes, limit) ? read.chunks : [];
+          const kept = budget.take(bytes) ? read.chunks : [];
           const indexes = kept.map((chunk) => rawFrames.push(chunk) - 1);
           return { ...base, errorCode: 0, highWatermark: read.highWatermark, logStartOffset: read.logStartOffset,
             rawFrameIndexes: indexes };

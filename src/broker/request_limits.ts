@@ -1,10 +1,12 @@
 /**
  * Limits the broker applies to what a client asks for: timeouts clamped to a documented maximum
  * (Node's timers fire at once for delays of 2^31 ms and more, which answered a Produce
- * REQUEST_TIMED_OUT while storing it), and the byte budget of a Fetch reply (the whole reply within
- * max_bytes, each partition within its own, as Kafka after KIP-74: only the first batch of the
- * first partition with data may go over, so that a batch larger than the limits is not stuck).
- * The limits are listed in the README ("Limits on what a client asks").
+ * REQUEST_TIMED_OUT while storing it), and the byte budget of a Fetch reply: the whole reply within
+ * max_bytes except the first batch of the first partition with data (KIP-74, so that a batch
+ * larger than the limits is not stuck), each partition within its own limit except its first
+ * batch when the reply still has room for it. (Kafka keeps the second rule strict and rotates the
+ * partitions of its fetches; our consumer keeps its order, and a partition that always has data
+ * would starve a big batch behind it.) The limits are listed in the README.
  */
 import { TributaryError } from '../common/errors.js';
 import { API_KEYS } from '../protocol/api_keys.js';
@@ -68,12 +70,12 @@ export class FetchReplyBudget {
   }
 
   /**
-   * Whether a read of `bytes` made with `limit` goes into the reply (and counts). Storage returns
-   * at least one whole batch whatever the limit; only the first partition with data keeps one that
-   * is over it.
+   * Whether a read of `bytes` goes into the reply (and counts). Storage returns at least one whole
+   * batch whatever the limit it was given; past the first partition with data, one that does not
+   * fit in what is left of max_bytes is left out.
    */
-  take(bytes: number, limit: number): boolean {
-    if (bytes > limit && this.used > 0) return false;
+  take(bytes: number): boolean {
+    if (this.used > 0 && bytes > this.maxBytes - this.used) return false;
     this.used += bytes;
     return true;
   }

@@ -1,7 +1,7 @@
 /**
  * Goal: the limits the broker applies to what a client asks: timeouts clamped (never 2^31 ms, which
- * Node fires at once), Fetch byte budgets as KIP-74 (only the first partition with data goes over,
- * by its first batch), duplicate Fetch partitions refused, a Fetch's reservation. Method: the
+ * Node fires at once), Fetch byte budgets as KIP-74 (only the first partition with data takes the
+ * reply over max_bytes, by its first batch), duplicate Fetch partitions refused, a Fetch's reservation. Method: the
  * functions on their own, with edge values.
  */
 import assert from 'node:assert/strict';
@@ -30,20 +30,22 @@ void describe('request limits', () => {
     assert.equal(fetchBytesMax(2 ** 32 - 1), FETCH_BYTES_MAX);
   });
 
-  void test('fetch budget: the first partition with data may go over by one batch, no other', () => {
+  void test('fetch budget: only the first partition with data takes the reply over max_bytes', () => {
     const budget = new FetchReplyBudget(100);
     assert.equal(budget.partitionLimit(0), 100); // 0: the reply's limit
     assert.equal(budget.partitionLimit(30), 30);
-    assert.ok(budget.take(0, 30)); // an empty partition
-    assert.ok(budget.take(150, 30)); // the first with data: one batch over the limits is kept
+    assert.ok(budget.take(0)); // an empty partition
+    assert.ok(budget.take(150)); // the first with data: one batch over the limits is kept
     assert.equal(budget.usedBytes, 150);
     assert.equal(budget.partitionLimit(30), 0); // full: the rest are answered without reading
 
     const second = new FetchReplyBudget(100);
-    assert.ok(second.take(60, 100));
-    assert.equal(second.partitionLimit(50), 40);
-    assert.equal(second.take(50, 40), false); // storage returned a batch over what is left: not kept
-    assert.ok(second.take(40, 40));
+    assert.ok(second.take(20));
+    assert.equal(second.partitionLimit(10), 10);
+    assert.ok(second.take(30)); // over its partition's 10 but within the reply: kept, not starved
+    assert.equal(second.partitionLimit(100), 50);
+    assert.equal(second.take(60), false); // storage returned a batch over what is left: not kept
+    assert.ok(second.take(50));
     assert.equal(second.usedBytes, 100);
   });
 
