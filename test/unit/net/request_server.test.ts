@@ -1,7 +1,9 @@
 /**
  * Goal: the RequestServer answers well-formed requests through its handler table, answers every
  * kind of bad input with a typed error (or drops it when no correlation id can be read) and keeps
- * serving, bounds its in-flight requests, never answers acks=0 Produce, and closes cleanly.
+ * serving, bounds its in-flight requests and what each connection can make it hold, lets a new
+ * connection take over a routing id, rate limits its lines about bad input, never answers acks=0
+ * Produce, and closes cleanly.
  * Method: real ROUTER/DEALER sockets on 127.0.0.1 with OS-chosen ports; a Connection for the
  * typed path and a bare DEALER for hand-made frames. Every wait is bounded, every socket closed.
  */
