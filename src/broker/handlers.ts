@@ -15,6 +15,9 @@ import { API_KEYS } from '../protocol/api_keys.js';
 import type { pb } from '../protocol/messages.js';
 import type { Acks } from '../partition/partition_replica.js';
 import type { BrokerContext } from './broker_context.js';
+import {
+  clampTimeoutMs, FETCH_WAIT_MS_MAX, fetchBytesMax, FetchReplyBudget, refuseDuplicateFetchPartitions,
+} from './request_limits.js';
 
 const ADMIN_TIMEOUT_MS_DEFAULT = 10_000;
 
@@ -65,7 +68,7 @@ function produceHandler(context: BrokerContext): RequestHandler<typeof API_KEYS.
     if (acks !== -1 && acks !== 0 && acks !== 1) {
       throw new TributaryError('INVALID_REQUIRED_ACKS', `acks ${acks}`);
     }
-    const timeoutMs = request.timeoutMs > 0 ? request.timeoutMs : 30_000;
+    const timeoutMs = clampTimeoutMs(request.timeoutMs, 30_000);
     const partitions = await Promise.all(request.partitions.map((data) =>
       produceOne(context, data, acks, timeoutMs, requestContext.rawFrames)));
     return { response: { partitions } };
@@ -74,21 +77,27 @@ function produceHandler(context: BrokerContext): RequestHandler<typeof API_KEYS.
 
 function fetchHandler(context: BrokerContext): RequestHandler<typeof API_KEYS.FETCH> {
   return async (request) => {
-    const maxBytes = request.maxBytes > 0 ? request.maxBytes : 50 * 1024 * 1024;
+    refuseDuplicateFetchPartitions(request.partitions);
+    const maxBytes = fetchBytesMax(request.maxBytes);
     const minBytes = Math.max(1, request.minBytes);
-    const deadline = Date.now() + Math.min(request.maxWaitMs, 60_000);
+    const deadline = Date.now() + Math.min(request.maxWaitMs, FETCH_WAIT_MS_MAX);
     for (;;) {
       const rawFrames: Buffer[] = [];
-      let totalBytes = 0;
+      const budget = new FetchReplyBudget(maxBytes);
       const partitions = request.partitions.map((fetch): pb.FetchPartitionResponse.$Properties => {
         const base = { topic: fetch.topic, partition: fetch.partition };
         try {
           const { replica } = replicaOf(context, fetch.topic, fetch.partition);
-          const partitionMax = Math.min(fetch.partitionMaxBytes > 0 ? fetch.partitionMaxBytes : maxBytes,
-            Math.max(1, maxBytes - totalBytes));
-          const read = replica.read(fetch.fetchOffset, partitionMax);
-          const indexes = read.chunks.map((chunk) => rawFrames.push(chunk) - 1);
-          totalBytes += read.chunks.reduce((sum, chunk) => sum + chunk.length, 0);
+          const limit = budget.partitionLimit(fetch.partitionMaxBytes);
+          if (limit === 0) { // the reply is full: the partition is answered without reading it
+            if (!replica.isLeader) throw new NotLeaderOrFollowerError(replica.leaderHint);
+            return { ...base, errorCode: 0, highWatermark: replica.highWatermark,
+              logStartOffset: replica.logStartOffset, rawFrameIndexes: [] };
+          }
+          const read = replica.read(fetch.fetchOffset, limit);
+          const bytes = read.chunks.reduce((sum, chunk) => sum + chunk.length, 0);
+          const kept = budget.take(bytes) ? read.chunks : [];
+          const indexes = kept.map((chunk) => rawFrames.push(chunk) - 1);
           return { ...base, errorCode: 0, highWatermark: read.highWatermark, logStartOffset: read.logStartOffset,
             rawFrameIndexes: indexes };
         } catch (error) {
@@ -101,7 +110,7 @@ function fetchHandler(context: BrokerContext): RequestHandler<typeof API_KEYS.FE
       });
       const remainingMs = deadline - Date.now();
       const failed = partitions.some((p) => (p.errorCode ?? 0) !== 0);
-      if (totalBytes >= minBytes || remainingMs <= 0 || failed) return { response: { partitions }, rawFrames };
+      if (budget.usedBytes >= minBytes || remainingMs <= 0 || failed) return { response: { partitions }, rawFrames };
       await context.waitForData(request.partitions.map((p) => [p.topic, p.partition] as const), remainingMs);
     }
   };
@@ -160,7 +169,7 @@ function metadataHandler(context: BrokerContext): RequestHandler<typeof API_KEYS
 
 function createTopicsHandler(context: BrokerContext): RequestHandler<typeof API_KEYS.CREATE_TOPICS> {
   return async (request) => {
-    const timeoutMs = request.timeoutMs > 0 ? request.timeoutMs : ADMIN_TIMEOUT_MS_DEFAULT;
+    const timeoutMs = clampTimeoutMs(request.timeoutMs, ADMIN_TIMEOUT_MS_DEFAULT);
     const topics = await Promise.all(request.topics.map(async (wanted) => {
       const base = { name: wanted.name, numPartitions: wanted.numPartitions,
         replicationFactor: wanted.replicationFactor };
@@ -189,7 +198,7 @@ function createTopicsHandler(context: BrokerContext): RequestHandler<typeof API_
 
 function deleteTopicsHandler(context: BrokerContext): RequestHandler<typeof API_KEYS.DELETE_TOPICS> {
   return async (request) => {
-    const timeoutMs = request.timeoutMs > 0 ? request.timeoutMs : ADMIN_TIMEOUT_MS_DEFAULT;
+    const timeoutMs = clampTimeoutMs(request.timeoutMs, ADMIN_TIMEOUT_MS_DEFAULT);
     const topics = await Promise.all(request.topicNames.map(async (name) => {
       const reserved = internalNameProblem(name);
       if (reserved !== null) return { name, ...errorFields(new TributaryError('INVALID_TOPIC_EXCEPTION', reserved)) };

@@ -3,19 +3,34 @@
  * documented in src/protocol/envelope.ts.
  *
  * One `for await` loop reads the socket. Each request is decoded and dispatched to the handler of
- * its api without waiting for earlier ones, so replies go out in completion order; one SendQueue
- * is the socket's only writer (zeromq throws EBUSY on concurrent sends). At most
- * inflightRequestsMax requests are being handled or answered at once; a request beyond that is
- * answered with the retriable TOO_MANY_REQUESTS without running its handler.
+ * its api without waiting for earlier ones, so replies go out in completion order; a ReplyOutbox
+ * (reply_outbox.ts) is the socket's only writer, with a queue per client connection (peer). A
+ * request arriving while inflightRequestsMax requests are being handled over all peers is answered
+ * with the retriable TOO_MANY_REQUESTS without running its handler (parked requests, admitted on
+ * arrival, may take the count over it by at most the backlogs).
  *
- * Nothing a client sends can crash the server: malformed requests get INVALID_REQUEST (or are
- * dropped and logged when no correlation id can be read), a handler that throws a TributaryError
- * replies with its code and message, and any other exception replies UNKNOWN_SERVER_ERROR and is
- * logged at error level. Produce with acks = 0 is never answered (its failures are logged).
+ * Bounds per peer (a client that sends and never reads must not make the broker hold unbounded
+ * memory): at most peerInflightMax of its requests run at once, and a request runs only while the
+ * peer's replies queued in the outbox plus the reply bytes reserved by its running requests
+ * (replyBytesEstimate: a Fetch reserves its max_bytes) stay within peerReplyBytesMax; one request
+ * of an idle peer always runs, so a single reply over the limit is still served. Past a bound the
+ * peer's requests are parked, in order, in a backlog of at most peerBacklogMax requests and
+ * peerBacklogBytesMax bytes, and run when its replies drain; past the backlog a peer that reads
+ * its replies gets TOO_MANY_REQUESTS, one that does not is dropped (counted in the log). libzmq
+ * holds at most sendHighWaterMark replies per peer on top (the ROUTER's pipes count messages, not
+ * bytes, which is why the high-water mark is small and the byte accounting is ours). A peer that
+ * disconnects is forgotten: its queued replies and parked requests are released.
  *
- * The ROUTER runs with mandatory = false, so a reply to a client that has gone is dropped by
- * libzmq; clients time out and retry. Its send high-water mark is above inflightRequestsMax plus
- * the queue of error replies, so replies to a live client are not dropped for the mark.
+ * Routing ids: a client that reconnects with the routing id of a connection the broker still
+ * holds (libzmq only notices a dead connection after its heartbeats time out) takes it over
+ * (ZMQ_ROUTER_HANDOVER); without it libzmq ignored the new connection and it was never answered.
+ *
+ * Nothing a client sends can crash the server: malformed requests get INVALID_REQUEST or
+ * MESSAGE_TOO_LARGE (or are dropped when no correlation id can be read), a handler that throws a
+ * TributaryError replies with its code and message, and any other exception replies
+ * UNKNOWN_SERVER_ERROR and is logged at error level. Produce with acks = 0 is never answered (its
+ * failures are logged). Lines about malformed, refused and dropped requests go through a
+ * RateLimitedLog: the first few per interval in full, then a count.
  */
 import type { Logger } from 'pino';
 import { pino } from 'pino';
@@ -24,13 +39,15 @@ import { Router } from 'zeromq';
 import { assert, assertNatural } from '../../raft/core/assert.js';
 import { ERROR_TABLE, TributaryError } from '../common/errors.js';
 import type { ErrorCode } from '../common/errors.js';
+import { RateLimitedLog } from '../common/rate_limited_log.js';
+import type { RateLimitedLogOptions } from '../common/rate_limited_log.js';
 import { apiName } from '../protocol/api_keys.js';
 import type { ApiKey } from '../protocol/api_keys.js';
 import { decodeRequest, encodeErrorResponse, encodeResponse } from '../protocol/envelope.js';
 import type { DecodedRequest, OutgoingFrame } from '../protocol/envelope.js';
 import { isOneWay } from '../protocol/messages.js';
 import type { DecodedRequestOf, ResponseOf } from '../protocol/messages.js';
-import { SendQueue } from './send_queue.js';
+import { ReplyOutbox } from './reply_outbox.js';
 
 /** What a handler knows about the request besides its body. */
 export interface RequestContext {
@@ -61,16 +78,29 @@ export interface RequestServerOptions {
   readonly listen: string;
   readonly handlers?: HandlerTable;
   readonly logger?: Logger;
-  /** Requests being handled or answered at once, over all clients. */
+  /** Requests being handled at once, over all clients. */
   readonly inflightRequestsMax?: number;
   /** The ROUTER's maxMessageSize: libzmq disconnects a peer that sends a bigger frame. */
   readonly frameBytesMax?: number;
   /** The sum of a request's frames; over it the request is answered with MESSAGE_TOO_LARGE. */
   readonly requestBytesMax?: number;
-  /** Error replies (malformed, busy, too large) waiting to be sent; beyond it they are dropped. */
+  /** Error replies (malformed, busy, too large) queued at once over all peers; beyond it they are dropped. */
   readonly rejectQueueMax?: number;
   /** ZMTP heartbeats, so that the pipes (and queued replies) of silently dead clients are freed. */
   readonly heartbeatIntervalMs?: number;
+  /** Requests of one peer being handled at once. */
+  readonly peerInflightMax?: number;
+  /** Bytes of one peer's queued replies plus the reply bytes its running requests reserve. */
+  readonly peerReplyBytesMax?: number;
+  /** Requests of one peer parked while it is over a bound, and their bytes. */
+  readonly peerBacklogMax?: number;
+  readonly peerBacklogBytesMax?: number;
+  /** Replies libzmq holds per peer (the ROUTER's send high-water mark, in messages). */
+  readonly sendHighWaterMark?: number;
+  /** The reply bytes a request may produce, reserved while it runs (e.g. a Fetch's max_bytes). */
+  readonly replyBytesEstimate?: (request: DecodedRequest) => number;
+  /** The rate limit of lines about malformed, refused and dropped requests. */
+  readonly malformedLog?: Partial<RateLimitedLogOptions>;
 }
 
 export const REQUEST_SERVER_DEFAULTS = {
@@ -79,16 +109,50 @@ export const REQUEST_SERVER_DEFAULTS = {
   requestBytesMax: 128 * 1024 * 1024,
   rejectQueueMax: 1024,
   heartbeatIntervalMs: 5_000,
+  // Above the client Connection's own cap (64), so that our clients are never parked for it.
+  peerInflightMax: 64,
+  peerReplyBytesMax: 64 * 1024 * 1024,
+  peerBacklogMax: 64,
+  peerBacklogBytesMax: 16 * 1024 * 1024,
+  sendHighWaterMark: 16,
 } as const;
+
+/** A request of a peer over its bounds, waiting for its replies to drain. */
+interface ParkedRequest {
+  readonly request: DecodedRequest;
+  readonly oneWay: boolean;
+  readonly bytes: number;
+  readonly reserve: number;
+}
+
+/** What the server holds for one client connection; forgotten when it holds nothing. */
+interface PeerState {
+  readonly key: string;
+  readonly routingId: Buffer;
+  inflight: number;
+  reservedBytes: number;
+  readonly backlog: ParkedRequest[];
+  backlogBytes: number;
+}
 
 export class RequestServer {
   private readonly router: Router;
-  private readonly sendQueue: SendQueue;
+  private readonly outbox: ReplyOutbox;
   private readonly handlers = new Map<ApiKey, RequestHandler<ApiKey>>();
   private readonly logger: Logger;
+  private readonly log: RateLimitedLog;
+  private readonly logFlush: NodeJS.Timeout;
   private readonly inflightRequestsMax: number;
   private readonly requestBytesMax: number;
   private readonly rejectQueueMax: number;
+  private readonly peerInflightMax: number;
+  private readonly peerReplyBytesMax: number;
+  private readonly peerBacklogMax: number;
+  private readonly peerBacklogBytesMax: number;
+  private readonly replyBytesEstimate: (request: DecodedRequest) => number;
+  private readonly peers = new Map<string, PeerState>();
+  /** Error replies queued per peer: one peer may not take the whole rejectQueueMax. */
+  private readonly peerRejects = new Map<string, number>();
   private inflight = 0;
   private rejectsQueued = 0;
   private receiveLoop: Promise<void> | null = null;
@@ -96,27 +160,47 @@ export class RequestServer {
   private boundEndpoint: string | null = null;
 
   constructor(private readonly options: RequestServerOptions) {
-    this.inflightRequestsMax = assertNatural(
-      options.inflightRequestsMax ?? REQUEST_SERVER_DEFAULTS.inflightRequestsMax, 'inflightRequestsMax');
-    this.requestBytesMax = assertNatural(
-      options.requestBytesMax ?? REQUEST_SERVER_DEFAULTS.requestBytesMax, 'requestBytesMax');
-    this.rejectQueueMax = assertNatural(options.rejectQueueMax ?? REQUEST_SERVER_DEFAULTS.rejectQueueMax,
-      'rejectQueueMax');
-    const frameBytesMax = assertNatural(options.frameBytesMax ?? REQUEST_SERVER_DEFAULTS.frameBytesMax,
-      'frameBytesMax');
-    assert(this.inflightRequestsMax >= 1, 'inflightRequestsMax must be at least 1');
+    const natural = (value: number | undefined, fallback: number, what: string): number =>
+      assertNatural(value ?? fallback, what);
+    const defaults = REQUEST_SERVER_DEFAULTS;
+    this.inflightRequestsMax = natural(options.inflightRequestsMax, defaults.inflightRequestsMax, 'inflightRequestsMax');
+    this.requestBytesMax = natural(options.requestBytesMax, defaults.requestBytesMax, 'requestBytesMax');
+    this.rejectQueueMax = natural(options.rejectQueueMax, defaults.rejectQueueMax, 'rejectQueueMax');
+    this.peerInflightMax = natural(options.peerInflightMax, defaults.peerInflightMax, 'peerInflightMax');
+    this.peerReplyBytesMax = natural(options.peerReplyBytesMax, defaults.peerReplyBytesMax, 'peerReplyBytesMax');
+    this.peerBacklogMax = natural(options.peerBacklogMax, defaults.peerBacklogMax, 'peerBacklogMax');
+    this.peerBacklogBytesMax = natural(options.peerBacklogBytesMax, defaults.peerBacklogBytesMax,
+      'peerBacklogBytesMax');
+    const frameBytesMax = natural(options.frameBytesMax, defaults.frameBytesMax, 'frameBytesMax');
+    const sendHighWaterMark = natural(options.sendHighWaterMark, defaults.sendHighWaterMark, 'sendHighWaterMark');
+    assert(this.inflightRequestsMax >= 1 && this.peerInflightMax >= 1, 'in-flight limits must be at least 1');
+    assert(sendHighWaterMark >= 1, 'sendHighWaterMark 0 would mean no limit in libzmq');
+    this.replyBytesEstimate = options.replyBytesEstimate ?? (() => 0);
     this.logger = options.logger ?? pino({ name: 'request-server' }, pino.destination(2));
-    const queueMax = this.inflightRequestsMax + this.rejectQueueMax;
-    const heartbeatIntervalMs = options.heartbeatIntervalMs ?? REQUEST_SERVER_DEFAULTS.heartbeatIntervalMs;
+    this.log = new RateLimitedLog(this.logger, options.malformedLog);
+    const heartbeatIntervalMs = options.heartbeatIntervalMs ?? defaults.heartbeatIntervalMs;
     this.router = new Router({
       linger: 0,
       heartbeatInterval: heartbeatIntervalMs,
       heartbeatTimeout: heartbeatIntervalMs * 3,
       maxMessageSize: frameBytesMax,
-      sendHighWaterMark: queueMax,
+      // mandatory + sendTimeout 0: a full pipe fails the send with EAGAIN (the reply waits in the
+      // outbox) and a gone peer with EHOSTUNREACH, instead of libzmq dropping replies silently.
+      mandatory: true,
+      sendTimeout: 0,
+      sendHighWaterMark,
+      handover: true,
       receiveHighWaterMark: Math.max(1000, this.inflightRequestsMax),
     });
-    this.sendQueue = new SendQueue(this.router, queueMax);
+    this.outbox = new ReplyOutbox(this.router, {
+      onDrained: (key) => { this.resume(key); },
+      onPeerGone: (key, releasedBytes) => { this.forgetPeer(key, releasedBytes); },
+      onSendError: (key, error) => {
+        this.log.log('warn', 'reply-not-sent', { err: error, peer: hex(key) }, 'reply not sent');
+      },
+    });
+    this.logFlush = setInterval(() => { this.log.flush(); },
+      options.malformedLog?.intervalMs ?? 10_000).unref();
     for (const [api, handler] of Object.entries(options.handlers ?? {})) {
       this.handlers.set(Number(api) as ApiKey, handler);
     }
@@ -146,6 +230,13 @@ export class RequestServer {
     return this.inflight;
   }
 
+  /** What the server holds for client connections now (for tests and metrics). */
+  get held(): { readonly peers: number; readonly queuedReplyBytes: number; readonly parkedRequests: number } {
+    let parkedRequests = 0;
+    for (const state of this.peers.values()) parkedRequests += state.backlog.length;
+    return { peers: this.peers.size, queuedReplyBytes: this.outbox.totalQueuedBytes, parkedRequests };
+  }
+
   /**
    * Stops serving: closes the socket (linger 0: unsent replies are dropped) and waits for the read
    * loop to end. Handlers still running finish on their own; their replies are discarded.
@@ -153,7 +244,11 @@ export class RequestServer {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.sendQueue.close();
+    clearInterval(this.logFlush);
+    this.log.flush(true);
+    this.outbox.close();
+    this.peers.clear();
+    this.peerRejects.clear();
     this.router.close();
     await this.receiveLoop;
   }
@@ -174,39 +269,61 @@ export class RequestServer {
   }
 
   private onMessage(frames: Buffer[]): void {
-    const peer = frames[0];
-    if (peer === undefined) return;
+    const routingId = frames[0];
+    if (routingId === undefined) return;
     const message = frames.slice(1);
     const decoded = decodeRequest(message);
     if (decoded.type === 'malformed') {
       if (decoded.correlationId === null) {
-        this.logger.warn({ peer: peer.toString('hex'), frames: message.length, reason: decoded.reason },
-          'dropped a request without a readable envelope');
+        this.log.log('warn', 'dropped', { peer: routingId.toString('hex'), frames: message.length,
+          reason: decoded.reason }, 'dropped a request without a readable envelope');
         return;
       }
-      this.logger.info({ peer: peer.toString('hex'), correlationId: decoded.correlationId, reason: decoded.reason },
-        'malformed request');
-      this.reject(peer, decoded.correlationId, decoded.api, 'INVALID_REQUEST', decoded.reason);
+      this.log.log('info', 'malformed', { peer: routingId.toString('hex'), correlationId: decoded.correlationId,
+        code: decoded.code, reason: decoded.reason }, 'malformed request');
+      this.reject(routingId, decoded.correlationId, decoded.api, decoded.code, decoded.reason);
       return;
     }
     const oneWay = isOneWay(decoded.api, decoded.body);
-    const refusal = this.refusalOf(decoded, message);
+    let bytes = 0;
+    for (const frame of message) bytes += frame.length;
+    const refusal = this.refusalOf(decoded, bytes);
     if (refusal !== null) {
-      this.logger.info({ correlationId: decoded.correlationId, api: apiName(decoded.api), ...refusal },
-        'refused a request');
-      if (!oneWay) this.reject(peer, decoded.correlationId, decoded.api, refusal.code, refusal.reason);
+      this.refuse(routingId, decoded, oneWay, refusal.code, refusal.reason);
       return;
     }
-    this.inflight += 1;
-    void this.dispatch(peer, decoded, oneWay);
+    const key = ReplyOutbox.keyOf(routingId);
+    let state = this.peers.get(key);
+    if (state === undefined) {
+      state = { key, routingId, inflight: 0, reservedBytes: 0, backlog: [], backlogBytes: 0 };
+      this.peers.set(key, state);
+    }
+    const parked: ParkedRequest = { request: decoded, oneWay, bytes, reserve: this.replyBytesEstimate(decoded) };
+    if (state.backlog.length === 0 && this.mayRun(state, parked.reserve)) {
+      this.run(state, parked);
+      return;
+    }
+    if (state.backlog.length < this.peerBacklogMax && state.backlogBytes + bytes <= this.peerBacklogBytesMax) {
+      state.backlog.push(parked);
+      state.backlogBytes += bytes;
+      return;
+    }
+    const reason = `${state.inflight} requests running and ${state.backlog.length} waiting for this connection`;
+    if (this.outbox.queuedBytes(key) < this.peerReplyBytesMax) {
+      this.refuse(routingId, decoded, oneWay, 'TOO_MANY_REQUESTS', reason);
+    } else {
+      // The client does not read its replies: an error reply would only add to them.
+      this.log.log('warn', 'dropped-peer-over-limit', { peer: routingId.toString('hex'),
+        correlationId: decoded.correlationId, api: apiName(decoded.api), queuedReplyBytes: this.outbox.queuedBytes(key),
+        reason }, 'dropped a request of a connection over its limits');
+    }
+    this.forgetIfIdle(state);
   }
 
   private refusalOf(
     request: DecodedRequest,
-    message: readonly Buffer[],
+    bytes: number,
   ): { readonly code: ErrorCode; readonly reason: string } | null {
-    let bytes = 0;
-    for (const frame of message) bytes += frame.length;
     if (bytes > this.requestBytesMax) {
       return { code: 'MESSAGE_TOO_LARGE', reason: `request of ${bytes} bytes is over ${this.requestBytesMax}` };
     }
@@ -219,32 +336,84 @@ export class RequestServer {
     return null;
   }
 
-  /** Runs the handler and sends its reply; holds an in-flight slot until the reply is handed over. */
-  private async dispatch(peer: Buffer, request: DecodedRequest, oneWay: boolean): Promise<void> {
+  private refuse(routingId: Buffer, request: DecodedRequest, oneWay: boolean, code: ErrorCode, reason: string): void {
+    this.log.log('info', 'refused', { correlationId: request.correlationId, api: apiName(request.api), code, reason },
+      'refused a request');
+    if (!oneWay) this.reject(routingId, request.correlationId, request.api, code, reason);
+  }
+
+  /**
+   * Whether a request reserving `reserve` reply bytes may run now for this peer. The broker-wide
+   * limit is not checked here: it refused the request on arrival or not at all, and a parked
+   * request must not wait for other peers (nothing of its own peer would wake it).
+   */
+  private mayRun(state: PeerState, reserve: number): boolean {
+    if (state.inflight >= this.peerInflightMax) return false;
+    const queued = this.outbox.queuedBytes(state.key);
+    if (state.inflight === 0 && queued === 0) return true; // one request of an idle peer always runs
+    return queued + state.reservedBytes + reserve <= this.peerReplyBytesMax;
+  }
+
+  private run(state: PeerState, parked: ParkedRequest): void {
+    state.inflight += 1;
+    state.reservedBytes += parked.reserve;
+    this.inflight += 1;
+    void this.dispatch(state, parked);
+  }
+
+  /** Runs the peer's parked requests, in order, while it is within its bounds. */
+  private resume(key: string): void {
+    const state = this.peers.get(key);
+    if (state === undefined || this.closed) return;
+    for (let next = state.backlog[0]; next !== undefined && this.mayRun(state, next.reserve); next = state.backlog[0]) {
+      state.backlog.shift();
+      state.backlogBytes -= next.bytes;
+      this.run(state, next);
+    }
+    this.forgetIfIdle(state);
+  }
+
+  private forgetIfIdle(state: PeerState): void {
+    if (state.inflight === 0 && state.backlog.length === 0 && this.outbox.queuedBytes(state.key) === 0) {
+      if (this.peers.get(state.key) === state) this.peers.delete(state.key);
+    }
+  }
+
+  /** libzmq no longer knows the peer: its parked requests will never be answered either. */
+  private forgetPeer(key: string, releasedBytes: number): void {
+    const state = this.peers.get(key);
+    const parked = state?.backlog.length ?? 0;
+    if (state !== undefined) {
+      state.backlog.length = 0;
+      state.backlogBytes = 0;
+    }
+    this.log.log('info', 'peer-gone', { peer: hex(key), releasedBytes, parked },
+      'released the replies and parked requests of a disconnected client');
+  }
+
+  /** Runs the handler and queues its reply; holds the peer's slot and reservation until then. */
+  private async dispatch(state: PeerState, parked: ParkedRequest): Promise<void> {
+    const { request, oneWay } = parked;
     const { api, correlationId } = request;
-    let reply: OutgoingFrame[];
+    let reply: OutgoingFrame[] | null = null;
     try {
       const handler = this.handlers.get(api);
       assert(handler !== undefined, 'refusalOf checked the handler');
       const context: RequestContext = {
-        api, correlationId, clientId: request.clientId, rawFrames: request.rawFrames, peer,
+        api, correlationId, clientId: request.clientId, rawFrames: request.rawFrames, peer: state.routingId,
       };
       const result = await handler(request.body, context);
-      if (oneWay) return;
-      reply = encodeResponse(correlationId, api, result.response, result.rawFrames ?? []);
+      if (!oneWay) reply = encodeResponse(correlationId, api, result.response, result.rawFrames ?? []);
     } catch (error) {
-      reply = this.replyToError(request, error, oneWay);
-    } finally {
-      if (oneWay) this.inflight -= 1;
+      const failed = this.replyToError(request, error, oneWay);
+      if (!oneWay) reply = failed;
     }
-    if (oneWay) return;
-    try {
-      await this.sendQueue.send([peer, ...reply]);
-    } catch (error) {
-      if (!this.closed) this.logger.warn({ err: error, correlationId, api: apiName(api) }, 'reply not sent');
-    } finally {
-      this.inflight -= 1;
-    }
+    this.inflight -= 1;
+    state.inflight -= 1;
+    state.reservedBytes -= parked.reserve;
+    assert(state.inflight >= 0 && state.reservedBytes >= 0, 'peer accounting went negative');
+    if (reply !== null && !this.closed) this.outbox.enqueue(state.routingId, reply);
+    this.resume(state.key);
   }
 
   private replyToError(request: DecodedRequest, error: unknown, oneWay: boolean): OutgoingFrame[] {
@@ -260,17 +429,33 @@ export class RequestServer {
       `${ERROR_TABLE.UNKNOWN_SERVER_ERROR.message} (see the broker log)`);
   }
 
-  /** Queues a whole-request error reply, within rejectQueueMax; beyond it the reply is dropped. */
-  private reject(peer: Buffer, correlationId: number, api: number, code: ErrorCode, reason: string): void {
-    if (this.rejectsQueued >= this.rejectQueueMax) {
-      this.logger.warn({ correlationId, code }, 'error reply dropped: too many queued');
+  /**
+   * Queues a whole-request error reply, within rejectQueueMax over all peers and peerBacklogMax for
+   * the peer (so that a client that does not read cannot starve the others' error replies); beyond
+   * them, or when the peer already has peerReplyBytesMax of replies waiting, the reply is dropped.
+   */
+  private reject(routingId: Buffer, correlationId: number, api: number, code: ErrorCode, reason: string): void {
+    if (this.closed) return;
+    const key = ReplyOutbox.keyOf(routingId);
+    const queued = this.outbox.queuedBytes(key);
+    const peerRejects = this.peerRejects.get(key) ?? 0;
+    if (this.rejectsQueued >= this.rejectQueueMax || peerRejects >= this.peerBacklogMax
+      || queued >= this.peerReplyBytesMax) {
+      this.log.log('warn', 'reject-dropped', { correlationId, code, queuedReplyBytes: queued, peerRejects },
+        'error reply dropped: too many queued');
       return;
     }
     this.rejectsQueued += 1;
-    this.sendQueue.send([peer, ...encodeErrorResponse(correlationId, api, code, reason)])
-      .catch((error: unknown) => {
-        if (!this.closed) this.logger.warn({ err: error, correlationId }, 'error reply not sent');
-      })
-      .finally(() => { this.rejectsQueued -= 1; });
+    this.peerRejects.set(key, peerRejects + 1);
+    this.outbox.enqueue(routingId, encodeErrorResponse(correlationId, api, code, reason), () => {
+      this.rejectsQueued -= 1;
+      const left = (this.peerRejects.get(key) ?? 0) - 1;
+      if (left > 0) this.peerRejects.set(key, left);
+      else this.peerRejects.delete(key);
+    });
   }
+}
+
+function hex(key: string): string {
+  return Buffer.from(key, 'latin1').toString('hex');
 }

@@ -32,11 +32,14 @@
  * known to be one-way and is answered with INVALID_REQUEST; the client drops that reply as an
  * unknown correlation id.)
  *
- * Malformed requests (garbage or truncated protobuf, unknown api key, wrong frame count, raw frame
- * index out of range) are answered with INVALID_REQUEST when the envelope yields a correlation id,
- * and dropped and logged otherwise. Frames over the ROUTER's maxMessageSize make libzmq drop the
- * connection (the client reconnects); a request whose frames add up to more than the server's
- * request limit is answered with MESSAGE_TOO_LARGE.
+ * Malformed requests (garbage or truncated protobuf, a known field with the wrong wire type, a
+ * string that is not UTF-8, unknown api key, wrong frame count, raw frame index out of range, more
+ * entries than SHAPE_LIMITS_DEFAULT) are answered with INVALID_REQUEST when a correlation id can be
+ * read, even from an envelope protobufjs refuses, and dropped and logged otherwise. An envelope or
+ * body frame over its limit (request_limits.ts) is answered with MESSAGE_TOO_LARGE without being
+ * decoded. Frames over the ROUTER's maxMessageSize make libzmq drop the connection (the client
+ * reconnects); a request whose frames add up to more than the server's request limit is answered
+ * with MESSAGE_TOO_LARGE. The README's "What malformed input gets" lists every case.
  */
 import { ERROR_TABLE } from '../common/errors.js';
 import type { ErrorCode } from '../common/errors.js';
@@ -52,6 +55,8 @@ import {
   rawFrameProblemOfResponse,
 } from './messages.js';
 import type { DecodedRequestOf, DecodedResponseOf, RequestOf, ResponseOf } from './messages.js';
+import { ENVELOPE_BYTES_MAX, REQUEST_ENVELOPE_SHAPE, requestBodyBytesMax, requestShapeOf } from './request_limits.js';
+import { readVarintField, shapeProblem } from './wire_shape.js';
 
 /** Frames before the raw frames: envelope and body. */
 export const HEADER_FRAME_COUNT = 2;
@@ -89,9 +94,13 @@ export type DecodedRequest = {
   };
 }[ApiKey];
 
-/** Why a request was refused; correlationId is null when the envelope could not be read. */
+/**
+ * Why a request was refused and with which code; correlationId is null when none could be read (the
+ * request is then dropped).
+ */
 export interface MalformedRequest {
   readonly type: 'malformed';
+  readonly code: 'INVALID_REQUEST' | 'MESSAGE_TOO_LARGE';
   readonly correlationId: number | null;
   readonly api: number;
   readonly reason: string;
@@ -101,11 +110,18 @@ export interface MalformedRequest {
 export function decodeRequest(frames: readonly Buffer[]): DecodedRequest | MalformedRequest {
   const envelopeFrame = frames[0];
   if (envelopeFrame === undefined) return malformed(null, 0, 'empty message');
+  if (envelopeFrame.length > ENVELOPE_BYTES_MAX) {
+    return refusedEnvelope(envelopeFrame, `request envelope of ${envelopeFrame.length} bytes is over `
+      + `${ENVELOPE_BYTES_MAX}`, 'MESSAGE_TOO_LARGE');
+  }
+  const envelopeProblem = shapeProblem(REQUEST_ENVELOPE_SHAPE, envelopeFrame);
+  if (envelopeProblem !== null) return refusedEnvelope(envelopeFrame, `request envelope: ${envelopeProblem}`);
   let envelope: pb.RequestEnvelope;
   try {
     envelope = pb.RequestEnvelope.decode(envelopeFrame);
   } catch (error) {
-    return malformed(null, 0, `request envelope does not decode: ${describe(error)}`);
+    // For example a client_id that is not UTF-8: the correlation id may still be readable.
+    return refusedEnvelope(envelopeFrame, `request envelope does not decode: ${describe(error)}`);
   }
   const correlationId = envelope.correlationId;
   if (!Number.isSafeInteger(correlationId)) {
@@ -118,9 +134,17 @@ export function decodeRequest(frames: readonly Buffer[]): DecodedRequest | Malfo
     return malformed(correlationId, api,
       `${frames.length} frames, expected ${HEADER_FRAME_COUNT} + raw_frame_count ${envelope.rawFrameCount}`);
   }
+  const bodyFrame = frames[1] ?? Buffer.alloc(0);
+  const bodyBytesMax = requestBodyBytesMax(api);
+  if (bodyFrame.length > bodyBytesMax) {
+    return malformed(correlationId, api, `request body of ${bodyFrame.length} bytes is over ${bodyBytesMax}`,
+      'MESSAGE_TOO_LARGE');
+  }
+  const bodyProblem = shapeProblem(requestShapeOf(api), bodyFrame);
+  if (bodyProblem !== null) return malformed(correlationId, api, `request body: ${bodyProblem}`);
   let body: unknown;
   try {
-    body = decodeRequestBody(api, frames[1] ?? Buffer.alloc(0));
+    body = decodeRequestBody(api, bodyFrame);
   } catch (error) {
     return malformed(correlationId, api, `request body does not decode: ${describe(error)}`);
   }
@@ -130,6 +154,15 @@ export function decodeRequest(frames: readonly Buffer[]): DecodedRequest | Malfo
     type: 'request', correlationId, api, clientId: envelope.clientId, body,
     rawFrames: frames.slice(HEADER_FRAME_COUNT),
   } as DecodedRequest;
+}
+
+/** An envelope that cannot be used: answered when its correlation id (field 1) can still be read. */
+function refusedEnvelope(envelopeFrame: Buffer, reason: string,
+  code: MalformedRequest['code'] = 'INVALID_REQUEST'): MalformedRequest {
+  const correlationId = readVarintField(envelopeFrame, 1);
+  const api = readVarintField(envelopeFrame, 2) ?? 0;
+  const readable = correlationId !== null && Number.isSafeInteger(correlationId);
+  return malformed(readable ? correlationId : null, Number.isSafeInteger(api) && api < 2 ** 31 ? api : 0, reason, code);
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -217,8 +250,9 @@ function wireApiKey(api: number): pb.ApiKey {
   return api;
 }
 
-function malformed(correlationId: number | null, api: number, reason: string): MalformedRequest {
-  return { type: 'malformed', correlationId, api, reason };
+function malformed(correlationId: number | null, api: number, reason: string,
+  code: MalformedRequest['code'] = 'INVALID_REQUEST'): MalformedRequest {
+  return { type: 'malformed', code, correlationId, api, reason };
 }
 
 function describe(error: unknown): string {

@@ -119,13 +119,13 @@ void describe('framing', () => {
     }).finish());
     const cases: [string, Buffer[], number | null, RegExp][] = [
       ['no frames', [], null, /empty/],
-      ['garbage envelope', [Buffer.from([0xff, 0xff, 0xff]), Buffer.alloc(0)], null, /envelope does not decode/],
+      ['garbage envelope', [Buffer.from([0xff, 0xff, 0xff]), Buffer.alloc(0)], null, /request envelope/],
       ['unknown api key', [envelope({ correlationId: 7, apiKey: 99 }), Buffer.alloc(0)], 7, /unknown api/],
       ['api key 0', [envelope({ correlationId: 7 }), Buffer.alloc(0)], 7, /unknown api key 0/],
       ['envelope only', [good(API_KEYS.METADATA)], 7, /1 frames/],
       ['raw count mismatch', [good(API_KEYS.PRODUCE, 2), produce, Buffer.from('x')], 7, /raw_frame_count 2/],
       ['truncated body', [good(API_KEYS.PRODUCE, 1), produce.subarray(0, produce.length - 5), Buffer.from('x')], 7,
-        /body does not decode/],
+        /request body/],
       ['raw index out of range', [good(API_KEYS.PRODUCE), produce], 7, /raw frame 0 of 0/],
       ['raw frames on metadata', [good(API_KEYS.METADATA, 1), Buffer.alloc(0), Buffer.from('x')], 7, /1 raw frames/],
     ];
@@ -135,5 +135,69 @@ void describe('framing', () => {
       assert.equal(decoded.correlationId, correlationId, name);
       assert.match(decoded.reason, reason, name);
     }
+  });
+
+  void test('regression: a client_id that is not UTF-8 is refused with the correlation id, not dropped', () => {
+    const envelope = Buffer.from(pb.RequestEnvelope.encode(pb.RequestEnvelope.fromObject({ correlationId: 41,
+      apiKey: API_KEYS.METADATA, clientId: 'client-é' })).finish());
+    envelope[envelope.length - 1] = 0xff; // the second byte of é: the string is no longer UTF-8
+    const decoded = decodeRequest([envelope, Buffer.alloc(0)]);
+    assert.ok(decoded.type === 'malformed');
+    assert.deepEqual([decoded.code, decoded.correlationId, decoded.api], ['INVALID_REQUEST', 41, API_KEYS.METADATA]);
+    assert.match(decoded.reason, /envelope does not decode/);
+  });
+
+  void test('regression: a known field with the wrong wire type is refused, an unknown field is skipped', () => {
+    const envelope = Buffer.from(pb.RequestEnvelope.encode(pb.RequestEnvelope.fromObject({ correlationId: 8,
+      apiKey: API_KEYS.PRODUCE, rawFrameCount: 1 })).finish());
+    // ProduceRequest field 1 (acks) as a length-delimited field: protobufjs skipped it, acks read as 0.
+    const acksAsBytes = Buffer.from([0x0a, 0x01, 0x01]);
+    const decoded = decodeRequest([envelope, acksAsBytes, Buffer.from('batch')]);
+    assert.ok(decoded.type === 'malformed');
+    assert.equal(decoded.correlationId, 8);
+    assert.match(decoded.reason, /ProduceRequest field 1 \(acks\) has wire type 2 \(length-delimited\), expected 0/);
+    // Nested: FetchPartition field 2 (partition) as fixed32.
+    const fetchEnvelope = Buffer.from(pb.RequestEnvelope.encode(pb.RequestEnvelope.fromObject({ correlationId: 9,
+      apiKey: API_KEYS.FETCH })).finish());
+    const nested = Buffer.from([0x22, 0x05, 0x15, 0x01, 0x00, 0x00, 0x00]);
+    const fetch = decodeRequest([fetchEnvelope, nested]);
+    assert.ok(fetch.type === 'malformed');
+    assert.match(fetch.reason, /FetchPartition field 2 \(partition\) has wire type 5/);
+    // The envelope's correlation id itself with the wrong wire type: nothing to answer to.
+    const badEnvelope = decodeRequest([Buffer.from([0x0a, 0x01, 0x07, 0x10, 0x04]), Buffer.alloc(0)]);
+    assert.ok(badEnvelope.type === 'malformed');
+    assert.equal(badEnvelope.correlationId, null);
+    // An unknown field number (a newer client) is skipped.
+    const withUnknown = Buffer.concat([Buffer.from(pb.MetadataRequest.encode({ topics: ['t'] }).finish()),
+      Buffer.from([0xf8, 0x07, 0x01])]); // field 127, varint 1
+    const metadataEnvelope = Buffer.from(pb.RequestEnvelope.encode(pb.RequestEnvelope.fromObject({ correlationId: 10,
+      apiKey: API_KEYS.METADATA })).finish());
+    const served = decodeRequest([metadataEnvelope, withUnknown]);
+    assert.ok(served.type === 'request' && served.api === API_KEYS.METADATA);
+    assert.deepEqual(served.body.topics, ['t']);
+  });
+
+  void test('regression: oversized frames and too many entries are refused before decoding', () => {
+    const envelope = (api: ApiKey): Buffer => Buffer.from(pb.RequestEnvelope.encode(
+      pb.RequestEnvelope.fromObject({ correlationId: 5, apiKey: api })).finish());
+    // 2 MiB of empty FetchPartition entries (2 bytes each) would decode to a million objects.
+    const hugeFetch = Buffer.alloc(2 * 1024 * 1024);
+    for (let i = 0; i < hugeFetch.length; i += 2) hugeFetch[i] = 0x22;
+    const tooLarge = decodeRequest([envelope(API_KEYS.FETCH), hugeFetch]);
+    assert.ok(tooLarge.type === 'malformed');
+    assert.deepEqual([tooLarge.code, tooLarge.correlationId], ['MESSAGE_TOO_LARGE', 5]);
+    // Under the byte limit but over the entry limit: 60,000 entries in 120 KB.
+    const manyEntries = decodeRequest([envelope(API_KEYS.FETCH), hugeFetch.subarray(0, 120_000)]);
+    assert.ok(manyEntries.type === 'malformed');
+    assert.equal(manyEntries.code, 'INVALID_REQUEST');
+    assert.match(manyEntries.reason, /more than 50000 entries/);
+    const fine = decodeRequest([envelope(API_KEYS.FETCH), hugeFetch.subarray(0, 20_000)]);
+    assert.ok(fine.type === 'request' && fine.api === API_KEYS.FETCH);
+    assert.equal(fine.body.partitions.length, 10_000);
+    const bigEnvelope = Buffer.concat([envelope(API_KEYS.METADATA), Buffer.from(pb.RequestEnvelope.encode({
+      clientId: 'x'.repeat(70_000) }).finish())]);
+    const envelopeTooLarge = decodeRequest([bigEnvelope, Buffer.alloc(0)]);
+    assert.ok(envelopeTooLarge.type === 'malformed');
+    assert.deepEqual([envelopeTooLarge.code, envelopeTooLarge.correlationId], ['MESSAGE_TOO_LARGE', 5]);
   });
 });

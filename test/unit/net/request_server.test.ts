@@ -1,12 +1,16 @@
 /**
  * Goal: the RequestServer answers well-formed requests through its handler table, answers every
  * kind of bad input with a typed error (or drops it when no correlation id can be read) and keeps
- * serving, bounds its in-flight requests, never answers acks=0 Produce, and closes cleanly.
+ * serving, bounds its in-flight requests and what each connection can make it hold, lets a new
+ * connection take over a routing id, rate limits its lines about bad input, never answers acks=0
+ * Produce, and closes cleanly.
  * Method: real ROUTER/DEALER sockets on 127.0.0.1 with OS-chosen ports; a Connection for the
  * typed path and a bare DEALER for hand-made frames. Every wait is bounded, every socket closed.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+
+import { Dealer } from 'zeromq';
 
 import { Connection } from '../../../src/client/connection.js';
 import { ERROR_TABLE, NotLeaderOrFollowerError, TributaryError } from '../../../src/common/errors.js';
@@ -25,6 +29,22 @@ import {
   SeededPrng,
   startServer,
   waitFor, expectCode } from './helpers.js';
+
+/** Polls until `value` has not changed for `quietMs` (or `timeoutMs` passed); returns its last value. */
+async function settled(value: () => number, quietMs: number, timeoutMs: number): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  let last = value();
+  let since = Date.now();
+  while (Date.now() < deadline && Date.now() - since < quietMs) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const now = value();
+    if (now !== last) {
+      last = now;
+      since = Date.now();
+    }
+  }
+  return last;
+}
 
 const metadataHandler: HandlerTable = {
   [API_KEYS.METADATA]: (request) => ({
@@ -244,6 +264,176 @@ void describe('RequestServer', () => {
       await waitFor(() => server.inflightRequests === 0, 'slots released');
     } finally {
       await connection.close();
+      await server.close();
+    }
+  });
+
+  void test('regression: a client that sends and never reads gets a bounded share of memory; others are served; '
+    + 'disconnecting releases it', async () => {
+    const replyBytes = 256 * 1024;
+    let handled = 0;
+    const server = await startServer({
+      logger: captureLogger().logger, peerReplyBytesMax: 8 * 1024 * 1024, peerBacklogMax: 16,
+      // As the broker's estimate does for a Fetch: its max_bytes are reserved while it runs.
+      replyBytesEstimate: () => replyBytes,
+      handlers: {
+        ...metadataHandler,
+        // Every reply is fresh memory, as a Fetch reply read from storage is.
+        [API_KEYS.FETCH]: (request) => {
+          handled += 1;
+          return { response: { partitions: request.partitions.map((p) => ({ topic: p.topic, partition: p.partition,
+            rawFrameIndexes: [0] })) }, rawFrames: [Buffer.alloc(replyBytes, handled % 251)] };
+        },
+      },
+    });
+    // The hostile client: its own libzmq takes a single message off the wire, then stops reading.
+    const hostile = new Dealer({ linger: 0, receiveHighWaterMark: 1, sendTimeout: 5_000 });
+    hostile.connect(server.endpoint);
+    const connection = connect(server, { requestTimeoutMs: 5_000 });
+    const bystander = rawDealer(server.endpoint, 2_000);
+    try {
+      const sent = 3_000;
+      for (let i = 1; i <= sent; i += 1) {
+        await hostile.send(encodeRequest(i, API_KEYS.FETCH, 'hostile', {
+          maxWaitMs: 0, maxBytes: replyBytes, partitions: [{ topic: 't', partition: 0 }] }, []));
+      }
+      const ran = await settled(() => handled, 500, 15_000);
+      // Replies absorbed by the sockets' buffers on loopback (a few MiB), the 16 libzmq holds for
+      // the peer, 8 MiB queued by the server (32 replies): well under 200 of 3,000.
+      assert.ok(ran < 200, `${ran} of ${sent} requests of a client that does not read were run`);
+      const held = server.held;
+      assert.ok(held.queuedReplyBytes <= 8 * 1024 * 1024 + replyBytes, `${held.queuedReplyBytes} bytes queued`);
+      assert.ok(held.parkedRequests <= 16, `${held.parkedRequests} requests parked`);
+      // Meanwhile another client is served.
+      const metadata = await connection.request(API_KEYS.METADATA, { topics: ['still-served'] });
+      assert.equal(metadata.response.topics[0]?.name, 'still-served');
+      // The hostile client's refused requests do not use up the error replies of the others.
+      await bystander.send([Buffer.from(pb.RequestEnvelope.encode(pb.RequestEnvelope.fromObject({
+        correlationId: 9, apiKey: 77 })).finish()), Buffer.alloc(0)]);
+      assert.equal((await receiveEnvelope(bystander)).envelope.errorCode, ERROR_TABLE.INVALID_REQUEST.wire);
+
+      hostile.close();
+      await waitFor(() => server.held.peers === 0 && server.held.queuedReplyBytes === 0, 'the peer forgotten', 10_000);
+      assert.equal(server.held.parkedRequests, 0);
+      assert.equal(server.inflightRequests, 0);
+    } finally {
+      hostile.close();
+      bystander.close();
+      await connection.close();
+      await server.close();
+    }
+  });
+
+  void test('per-connection in-flight bound: later requests wait in order, past the backlog TOO_MANY_REQUESTS',
+    async () => {
+      const gate = deferred<undefined>();
+      const order: number[] = [];
+      const server = await startServer({
+        logger: captureLogger().logger, peerInflightMax: 2, peerBacklogMax: 3, handlers: {
+          [API_KEYS.HEARTBEAT]: async (request) => {
+            order.push(request.generationId);
+            await gate.promise;
+            return { response: {} };
+          },
+        },
+      });
+      const connection = connect(server);
+      const other = connect(server);
+      try {
+        const first = [1, 2, 3, 4, 5].map((generationId) => connection.request(API_KEYS.HEARTBEAT, { generationId }));
+        await waitFor(() => order.length === 2 && server.held.parkedRequests === 3, 'two running, three parked');
+        const busy = await expectCode(connection.request(API_KEYS.HEARTBEAT, { generationId: 6 }), 'TOO_MANY_REQUESTS');
+        assert.equal(busy.retriable, true);
+        // Another connection has its own bound.
+        const elsewhere = other.request(API_KEYS.HEARTBEAT, { generationId: 100 });
+        await waitFor(() => order.includes(100), 'the other connection runs');
+        gate.resolve(undefined);
+        await Promise.all([...first, elsewhere]);
+        assert.deepEqual(order.filter((id) => id < 100), [1, 2, 3, 4, 5]);
+        await waitFor(() => server.inflightRequests === 0 && server.held.peers === 0, 'all released');
+      } finally {
+        gate.resolve(undefined);
+        await connection.close();
+        await other.close();
+        await server.close();
+      }
+    });
+
+  void test('regression: a second connection with a routing id already in use takes it over and is answered',
+    async () => {
+      const server = await startServer({ logger: captureLogger().logger, handlers: metadataHandler });
+      const routingId = 'same-routing-id';
+      const first = new Dealer({ linger: 0, routingId, receiveTimeout: 2_000 });
+      const second = new Dealer({ linger: 0, routingId, receiveTimeout: 2_000 });
+      try {
+        first.connect(server.endpoint);
+        await first.send(encodeRequest(1, API_KEYS.METADATA, 'first', { topics: ['a'] }, []));
+        assert.equal((await receiveEnvelope(first)).envelope.correlationId, 1);
+        // The first connection is still open (a client that restarted before the broker noticed).
+        second.connect(server.endpoint);
+        await second.send(encodeRequest(2, API_KEYS.METADATA, 'second', { topics: ['b'] }, []));
+        const { envelope, frames } = await receiveEnvelope(second);
+        assert.equal(envelope.correlationId, 2);
+        assert.equal(pb.MetadataResponse.decode(frames[1] ?? Buffer.alloc(0)).topics[0]?.name, 'b');
+      } finally {
+        first.close();
+        second.close();
+        await server.close();
+      }
+    });
+
+  void test('regression: a client_id that is not UTF-8 and a field with the wrong wire type get INVALID_REQUEST '
+    + 'with their correlation ids', async () => {
+    const server = await startServer({ logger: captureLogger().logger, handlers: {
+      ...metadataHandler,
+      [API_KEYS.PRODUCE]: () => ({ response: { partitions: [] } }),
+    } });
+    const dealer = rawDealer(server.endpoint, 2_000);
+    try {
+      const envelope = Buffer.from(pb.RequestEnvelope.encode(pb.RequestEnvelope.fromObject({ correlationId: 31,
+        apiKey: API_KEYS.METADATA, clientId: 'id-\u00e9' })).finish());
+      envelope[envelope.length - 1] = 0x41; // é's continuation byte replaced: not UTF-8
+      await dealer.send([envelope, Buffer.alloc(0)]);
+      const notUtf8 = await receiveEnvelope(dealer);
+      assert.deepEqual([notUtf8.envelope.correlationId, notUtf8.envelope.errorCode],
+        [31, ERROR_TABLE.INVALID_REQUEST.wire]);
+
+      // Produce acks (field 1) sent length-delimited: it used to read as acks = 0, a one-way request.
+      const produceEnvelope = Buffer.from(pb.RequestEnvelope.encode(pb.RequestEnvelope.fromObject({
+        correlationId: 32, apiKey: API_KEYS.PRODUCE, rawFrameCount: 1 })).finish());
+      const partition = pb.ProducePartitionData.encode({ topic: 't', partition: 0, rawFrameIndex: 0 }).finish();
+      const body = Buffer.concat([Buffer.from([0x0a, 0x01, 0x01, 0x1a, partition.length]), partition]);
+      await dealer.send([produceEnvelope, body, Buffer.from('batch')]);
+      const wrongType = await receiveEnvelope(dealer);
+      assert.deepEqual([wrongType.envelope.correlationId, wrongType.envelope.errorCode],
+        [32, ERROR_TABLE.INVALID_REQUEST.wire]);
+      assert.match(wrongType.envelope.errorMessage, /field 1 \(acks\) has wire type 2/);
+    } finally {
+      dealer.close();
+      await server.close();
+    }
+  });
+
+  void test('regression: lines about malformed input are rate limited, with a count of the rest', async () => {
+    const { logger, lines } = captureLogger();
+    const server = await startServer({ logger, handlers: metadataHandler,
+      malformedLog: { linesPerInterval: 5, intervalMs: 60_000 } });
+    const dealer = rawDealer(server.endpoint, 2_000);
+    const unknownApi = Buffer.from(pb.RequestEnvelope.encode(pb.RequestEnvelope.fromObject({ correlationId: 3,
+      apiKey: 77 })).finish());
+    try {
+      for (let i = 0; i < 200; i += 1) await dealer.send([Buffer.from('garbage \xff\xff\xff')]);
+      for (let i = 0; i < 200; i += 1) await dealer.send([unknownApi, Buffer.alloc(0)]);
+      for (let i = 0; i < 200; i += 1) await receiveEnvelope(dealer); // every one with an id is answered
+      const logged = (msg: string): number => lines.filter((line) => line.msg === msg).length;
+      assert.equal(logged('dropped a request without a readable envelope'), 5);
+      assert.equal(logged('malformed request'), 5);
+      await server.close(); // writes the summaries of the open intervals
+      const summaries = lines.filter((line) => typeof line.suppressed === 'number');
+      assert.deepEqual(summaries.map((line) => [line.kind, line.suppressed]).sort(),
+        [['dropped', 195], ['malformed', 195]]);
+    } finally {
+      dealer.close();
       await server.close();
     }
   });
