@@ -21,6 +21,9 @@ import { ControllerReplica } from './controller_replica.js';
 import { decodeForwarded, encodeForwardedCommand, encodeHeartbeat } from './forwarded.js';
 import { BrokerLiveness } from './liveness.js';
 import { brokerHandlers } from './handlers.js';
+import { GROUP_SETTINGS_DEFAULTS, GroupCoordinator } from '../group/coordinator.js';
+import type { GroupSettings } from '../group/coordinator.js';
+import { groupHandlers } from '../group/handlers.js';
 import { ReplicaManager } from './replica_manager.js';
 import { ProducerIdAllocator } from './producer_ids.js';
 import { replyBytesEstimate } from './request_limits.js';
@@ -29,6 +32,10 @@ import type { StorageTestIo, StorageTestMode } from './storage_test_mode.js';
 
 export const CONTROLLER_GROUP_ID = 0;
 const HEARTBEAT_INTERVAL_MS = 500;
+/** How often the group coordinator ticks its groups (session, rebalance and sync timeouts). */
+const GROUP_TICK_MS = 100;
+/** A write of group records that takes longer fails its request (the member retries). */
+const GROUP_WRITE_TIMEOUT_MS = 10_000;
 const CONTROLLER_LOG = '__controller-0';
 
 export interface HostPort { readonly host: string; readonly port: number }
@@ -59,6 +66,8 @@ export interface BrokerOptions {
   readonly retentionCheckMs?: number;
   /** A broker silent this long is fenced: left out of metadata and of new placements. */
   readonly sessionTimeoutMs?: number;
+  /** Consumer groups (docs/groups.md); unset keys take GROUP_SETTINGS_DEFAULTS. */
+  readonly groups?: Partial<GroupSettings>;
 }
 
 function tcpEndpoint(address: HostPort): string {
@@ -68,6 +77,7 @@ function tcpEndpoint(address: HostPort): string {
 export class Broker implements BrokerContext {
   readonly controller: ControllerReplica;
   readonly replicas: ReplicaManager;
+  readonly groups: GroupCoordinator;
   private readonly incarnation = Date.now();
   private readonly producerIds: ProducerIdAllocator;
   private registration: NodeJS.Timeout | undefined;
@@ -89,7 +99,10 @@ export class Broker implements BrokerContext {
     this.liveness = new BrokerLiveness(options.sessionTimeoutMs ?? 6_000);
     this.replicas = new ReplicaManager({ brokerId: options.id, host, logs, batchBytesMax: options.batchBytesMax
       ?? 8 * 1024 * 1024, unsafeSkipRecordValidation: options.unsafeSkipRecordValidation === true, logger,
-      setPeer: (id, endpoint) => { transport.setPeer(id, endpoint); } });
+      setPeer: (id, endpoint) => { transport.setPeer(id, endpoint); },
+      recordsListenerFor: (topic, partition) => this.groups.listenerFor(topic, partition) });
+    this.groups = new GroupCoordinator(this, { brokerId: options.id, settings: { ...GROUP_SETTINGS_DEFAULTS,
+      ...options.groups }, tickIntervalMs: GROUP_TICK_MS, writeTimeoutMs: GROUP_WRITE_TIMEOUT_MS, logger });
     this.producerIds = new ProducerIdAllocator({ brokerId: options.id, grants: {
       nextFreeId: () => this.controller.metadata.nextProducerId(),
       grantedBlock: () => this.controller.metadata.producerIdBlock(options.id),
@@ -118,9 +131,10 @@ export class Broker implements BrokerContext {
     try {
       await broker.startControllerReplica();
       broker.server = new RequestServer({ listen: `tcp://${options.listen.host}:${options.listen.port}`,
-        handlers: brokerHandlers(broker), logger, replyBytesEstimate });
+        handlers: { ...brokerHandlers(broker), ...groupHandlers(broker.groups) }, logger, replyBytesEstimate });
       await broker.server.start();
       await host.start((_from, payload) => { broker.onForward(payload); });
+      broker.groups.start();
       broker.replicas.startRetention(options.retentionCheckMs ?? 30_000);
       broker.registration = setInterval(() => { broker.register(); }, 300);
       broker.heartbeats = setInterval(() => { broker.keepAlive(); }, HEARTBEAT_INTERVAL_MS);
@@ -245,6 +259,7 @@ export class Broker implements BrokerContext {
     this.replicas.stopRetention();
     await this.server?.close();
     for (const hosted of this.replicas.all()) hosted.replica.close();
+    this.groups.close();
     await this.host.close();
     await this.logs.close();
     this.storageTestIo?.stop();

@@ -13,6 +13,7 @@ import { reconcile } from '../controller/reconciler.js';
 import { INTERNAL_TOPIC_NAMES, isInternalName } from '../controller/topic_name.js';
 import type { ReplicaAssignment } from '../controller/reconciler.js';
 import { PartitionReplica } from '../partition/partition_replica.js';
+import type { AppliedRecordsListener } from '../partition/applied_records_listener.js';
 import type { TopicConfig } from '../controller/topic_config.js';
 import { assignOffsets, BATCH_HEADER_BYTES, readBatchHeader } from '../protocol/record_batch.js';
 
@@ -41,6 +42,8 @@ export interface ReplicaManagerOptions {
   readonly batchBytesMax: number;
   /** Only for measuring validation's cost: see PartitionReplicaOptions. */
   readonly unsafeSkipRecordValidation?: boolean;
+  /** State to attach to a new replica (the group coordinator's, for `__consumer_offsets`), if any. */
+  readonly recordsListenerFor?: (topic: string, partition: number) => AppliedRecordsListener | undefined;
   readonly logger: { info(object: object, message: string): void; error(object: object, message: string): void };
 }
 
@@ -149,10 +152,12 @@ export class ReplicaManager {
       await storage.sync();
     }
     const groupId = partitionGroupId(assignment.topicId, assignment.partition);
+    const recordsListener = this.options.recordsListenerFor?.(assignment.topic, assignment.partition);
     const replica = new PartitionReplica({ topic: assignment.topic, partition: assignment.partition, groupId,
       host: this.options.host, storage, batchBytesMax: topicBatchBytesMax(config, this.options.batchBytesMax),
       pendingProducesMax: 10_000,
-      fetchWaitersMax: 10_000, unsafeSkipRecordValidation: this.options.unsafeSkipRecordValidation === true });
+      fetchWaitersMax: 10_000, unsafeSkipRecordValidation: this.options.unsafeSkipRecordValidation === true,
+      ...recordsListener === undefined ? {} : { recordsListener } });
     this.options.host.addGroup(groupId, storage, replica);
     this.hosted.set(name, { assignment, groupId, replica, storage });
     this.options.logger.info({ partition: name, groupId, replicas: assignment.replicas }, 'started replica');

@@ -18,20 +18,41 @@ import type { AppliedRecordsListener } from '../partition/applied_records_listen
 import type { PartitionReplica } from '../partition/partition_replica.js';
 import type { API_KEYS } from '../protocol/api_keys.js';
 import type { DecodedRequestOf, ResponseOf, pb } from '../protocol/messages.js';
-import { GroupMembership } from './group_membership.js';
+import {
+  DEFAULT_INITIAL_REBALANCE_DELAY_MS, DEFAULT_MAX_SESSION_TIMEOUT_MS, DEFAULT_MIN_SESSION_TIMEOUT_MS, GroupMembership,
+} from './group_membership.js';
 import type { Effects, MembershipConfig, Reply } from './group_membership.js';
 import { GroupStore } from './group_store.js';
 import { encodeGroupRecords } from './records.js';
 import type { GroupRecord } from './records.js';
-import { OFFSETS_TOPIC, OffsetsTopicCreator, groupPartition } from './offsets_topic.js';
+import { OFFSETS_TOPIC, OFFSETS_TOPIC_PARTITIONS_DEFAULT, OffsetsTopicCreator, groupPartition }
+  from './offsets_topic.js';
 
 /** Kafka's offset.metadata.max.bytes. */
 export const OFFSET_METADATA_BYTES_MAX = 4096;
 
+/** The broker's group settings (the `tributary start --group-*` and `--offsets-topic-partitions` flags). */
+export interface GroupSettings {
+  /** Partitions of `__consumer_offsets` when a broker creates it (Kafka's offsets.topic.num.partitions). */
+  readonly offsetsTopicPartitions: number;
+  readonly minSessionTimeoutMs: number;
+  readonly maxSessionTimeoutMs: number;
+  readonly initialRebalanceDelayMs: number;
+  /** Members per group at most; Infinity: no limit (Kafka's default). */
+  readonly maxSize: number;
+}
+
+export const GROUP_SETTINGS_DEFAULTS: GroupSettings = {
+  offsetsTopicPartitions: OFFSETS_TOPIC_PARTITIONS_DEFAULT,
+  minSessionTimeoutMs: DEFAULT_MIN_SESSION_TIMEOUT_MS,
+  maxSessionTimeoutMs: DEFAULT_MAX_SESSION_TIMEOUT_MS,
+  initialRebalanceDelayMs: DEFAULT_INITIAL_REBALANCE_DELAY_MS,
+  maxSize: Infinity,
+};
+
 export interface GroupCoordinatorOptions {
   readonly brokerId: number;
-  readonly offsetsTopicPartitions: number;
-  readonly membership: Omit<MembershipConfig, 'newMemberId'>;
+  readonly settings: GroupSettings;
   /** How often every loaded group is ticked. */
   readonly tickIntervalMs: number;
   /** How long a write of group or offset records may take before its request fails. */
@@ -45,7 +66,8 @@ class OffsetsPartition implements AppliedRecordsListener {
   /** null: not a leader with every earlier entry applied, so nothing is loaded. */
   groups: Map<string, GroupMembership> | null = null;
 
-  constructor(readonly partition: number, private readonly leadership: (state: OffsetsPartition, ready: boolean) => void) {}
+  constructor(readonly partition: number,
+    private readonly leadership: (state: OffsetsPartition, ready: boolean) => void) {}
 
   applyBatch(batch: Uint8Array, baseOffset: number): void { this.store.applyBatch(batch, baseOffset); }
   image(): Uint8Array { return this.store.image(); }
@@ -91,9 +113,13 @@ export class GroupCoordinator {
   private timer: NodeJS.Timeout | undefined;
 
   constructor(private readonly context: BrokerContext, private readonly options: GroupCoordinatorOptions) {
-    this.offsetsTopic = new OffsetsTopicCreator(context, { partitions: options.offsetsTopicPartitions,
+    const settings = options.settings;
+    this.offsetsTopic = new OffsetsTopicCreator(context, { partitions: settings.offsetsTopicPartitions,
       timeoutMs: 10_000 });
-    this.membership = { ...options.membership, newMemberId: (clientId) => `${clientId}-${randomUUID()}` };
+    this.membership = { minSessionTimeoutMs: settings.minSessionTimeoutMs,
+      maxSessionTimeoutMs: settings.maxSessionTimeoutMs,
+      initialRebalanceDelayMs: settings.initialRebalanceDelayMs, maxSize: settings.maxSize,
+      newMemberId: (clientId) => `${clientId}-${randomUUID()}` };
   }
 
   start(): void {
@@ -264,7 +290,8 @@ export class GroupCoordinator {
       memberId: request.memberId, groupInstanceId: request.groupInstanceId === '' ? null : request.groupInstanceId,
       clientId, clientHost: '', sessionTimeoutMs: request.sessionTimeoutMs,
       rebalanceTimeoutMs: request.rebalanceTimeoutMs, protocolType: request.protocolType,
-      protocols: request.protocols.map((protocol) => ({ name: protocol.name, metadata: Uint8Array.from(protocol.metadata) })),
+      protocols: request.protocols.map((protocol) => ({ name: protocol.name,
+        metadata: Uint8Array.from(protocol.metadata) })),
     }, token, Date.now()));
     assert(reply.kind === 'join', 'a join answered by a sync reply');
     const answer = reply.answer;
@@ -274,7 +301,8 @@ export class GroupCoordinator {
         groupInstanceId: member.groupInstanceId ?? '', metadata: member.metadata })) };
   }
 
-  async syncGroup(request: DecodedRequestOf<typeof API_KEYS.SYNC_GROUP>): Promise<ResponseOf<typeof API_KEYS.SYNC_GROUP>> {
+  async syncGroup(request: DecodedRequestOf<typeof API_KEYS.SYNC_GROUP>):
+  Promise<ResponseOf<typeof API_KEYS.SYNC_GROUP>> {
     const located = this.locate(request.groupId);
     if (typeof located === 'string') return { errorCode: wire(located) };
     const group = located.groups.get(request.groupId);
@@ -282,7 +310,8 @@ export class GroupCoordinator {
     const reply = await this.hold(located.state, group, (token) => group.sync({
       memberId: request.memberId, groupInstanceId: request.groupInstanceId === '' ? null : request.groupInstanceId,
       generation: request.generationId, protocolType: request.protocolType, protocolName: request.protocolName,
-      assignments: request.assignments.map((a) => ({ memberId: a.memberId, assignment: Uint8Array.from(a.assignment) })),
+      assignments: request.assignments.map((a) => ({ memberId: a.memberId,
+        assignment: Uint8Array.from(a.assignment) })),
     }, token, Date.now()));
     assert(reply.kind === 'sync', 'a sync answered by a join reply');
     const answer = reply.answer;
@@ -403,7 +432,8 @@ export class GroupCoordinator {
 
   async deleteGroups(request: DecodedRequestOf<typeof API_KEYS.DELETE_GROUPS>):
   Promise<ResponseOf<typeof API_KEYS.DELETE_GROUPS>> {
-    const results = await Promise.all(request.groupIds.map(async (groupId): Promise<pb.DeletableGroupResult.$Properties> => {
+    type Result = pb.DeletableGroupResult.$Properties;
+    const results = await Promise.all(request.groupIds.map(async (groupId): Promise<Result> => {
       const located = this.locate(groupId);
       if (typeof located === 'string') return { groupId, errorCode: wire(located) };
       const group = located.groups.get(groupId);

@@ -2,6 +2,8 @@
 import fs from 'node:fs';
 import type { Argv, CommandModule } from 'yargs';
 import { Broker } from '../../broker/broker.js';
+import { GROUP_SETTINGS_DEFAULTS } from '../../group/coordinator.js';
+import type { GroupSettings } from '../../group/coordinator.js';
 import { ConfigError, parseHostPort, parseRaftDial, parseVoters } from './broker_address.js';
 import { storageTestModeFromEnv } from './storage_test_env.js';
 
@@ -14,6 +16,11 @@ interface StartArguments {
   'raft-dial': string;
   'retention-check-ms': number;
   'unsafe-skip-record-validation': boolean;
+  'offsets-topic-partitions': number;
+  'group-min-session-timeout-ms': number;
+  'group-max-session-timeout-ms': number;
+  'group-initial-rebalance-delay-ms': number;
+  'group-max-size': number;
 }
 
 function checkDataDirectory(path: string): void {
@@ -34,6 +41,25 @@ function explainStartError(error: unknown, args: StartArguments): string {
   return text;
 }
 
+function positiveInteger(value: number, flag: string): number {
+  if (!Number.isInteger(value) || value < 0) throw new ConfigError(`--${flag} must be an integer >= 0`);
+  return value;
+}
+
+function groupSettings(args: StartArguments): GroupSettings {
+  const partitions = positiveInteger(args['offsets-topic-partitions'], 'offsets-topic-partitions');
+  if (partitions < 1) throw new ConfigError('--offsets-topic-partitions must be at least 1');
+  const minSessionTimeoutMs = positiveInteger(args['group-min-session-timeout-ms'], 'group-min-session-timeout-ms');
+  const maxSessionTimeoutMs = positiveInteger(args['group-max-session-timeout-ms'], 'group-max-session-timeout-ms');
+  if (minSessionTimeoutMs > maxSessionTimeoutMs) {
+    throw new ConfigError('--group-min-session-timeout-ms is above --group-max-session-timeout-ms');
+  }
+  const maxSize = positiveInteger(args['group-max-size'], 'group-max-size');
+  return { offsetsTopicPartitions: partitions, minSessionTimeoutMs, maxSessionTimeoutMs,
+    initialRebalanceDelayMs: positiveInteger(args['group-initial-rebalance-delay-ms'], 'group-initial-rebalance-delay-ms'),
+    maxSize: maxSize === 0 ? Infinity : maxSize };
+}
+
 export const startCommand: CommandModule<object, StartArguments> = {
   command: 'start',
   describe: 'run one broker',
@@ -47,7 +73,17 @@ export const startCommand: CommandModule<object, StartArguments> = {
       describe: 'id@host:port,...: dial these peers\' Raft links at these addresses (a test relay)' })
     .option('retention-check-ms', { type: 'number', default: 30_000, describe: 'how often retention runs' })
     .option('unsafe-skip-record-validation', { type: 'boolean', default: false,
-      describe: 'store produced batches without checking their records; only to measure what the check costs' }),
+      describe: 'store produced batches without checking their records; only to measure what the check costs' })
+    .option('offsets-topic-partitions', { type: 'number', default: GROUP_SETTINGS_DEFAULTS.offsetsTopicPartitions,
+      describe: 'partitions of __consumer_offsets when this broker creates it' })
+    .option('group-min-session-timeout-ms', { type: 'number', default: GROUP_SETTINGS_DEFAULTS.minSessionTimeoutMs,
+      describe: 'the shortest session timeout a group member may ask for' })
+    .option('group-max-session-timeout-ms', { type: 'number', default: GROUP_SETTINGS_DEFAULTS.maxSessionTimeoutMs,
+      describe: 'the longest session timeout a group member may ask for' })
+    .option('group-initial-rebalance-delay-ms', { type: 'number',
+      default: GROUP_SETTINGS_DEFAULTS.initialRebalanceDelayMs,
+      describe: 'how long an empty group\'s first rebalance waits for more members' })
+    .option('group-max-size', { type: 'number', default: 0, describe: 'members per group at most; 0: no limit' }),
   handler: async (args) => {
     let broker: Broker;
     try {
@@ -60,6 +96,7 @@ export const startCommand: CommandModule<object, StartArguments> = {
       broker = await Broker.start({ id: args.id, dataDirectory: args.data, voters, raftDial,
         ...(storageTestMode === undefined ? {} : { storageTestMode }),
         retentionCheckMs: args['retention-check-ms'],
+        groups: groupSettings(args),
         ...(args['unsafe-skip-record-validation'] ? { unsafeSkipRecordValidation: true } : {}),
         listen: parseHostPort(args.listen, '--listen'), raftListen: parseHostPort(args['raft-listen'], '--raft-listen') });
     } catch (error) {
