@@ -176,11 +176,17 @@ export class GroupCoordinator {
       if (groups === null) continue;
       for (const [groupId, group] of groups) {
         this.run(group.tick(nowMs), state, group);
-        // A group that never formed and left nothing in the store is forgotten.
-        if (group.isIdle && state.store.metadata(groupId) === null && state.store.offsets(groupId).length === 0) {
-          groups.delete(groupId);
-        }
+        this.forgetIfIdle({ state, groups }, groupId, group);
       }
+    }
+  }
+
+  /** A group that never formed and left nothing in the store is forgotten (a refused join made it). */
+  private forgetIfIdle(located: Located, groupId: string, group: GroupMembership): void {
+    const store = located.state.store;
+    if (located.groups.get(groupId) === group && group.isIdle && store.metadata(groupId) === null
+      && store.offsets(groupId).length === 0) {
+      located.groups.delete(groupId);
     }
   }
 
@@ -294,6 +300,7 @@ export class GroupCoordinator {
         metadata: Uint8Array.from(protocol.metadata) })),
     }, token, Date.now()));
     assert(reply.kind === 'join', 'a join answered by a sync reply');
+    this.forgetIfIdle(located, request.groupId, group);
     const answer = reply.answer;
     return { errorCode: wire(answer.error), generationId: answer.generation, protocolType: answer.protocolType,
       protocolName: answer.protocolName, leader: answer.leader, memberId: answer.memberId,
