@@ -259,7 +259,7 @@ export class Broker implements BrokerContext {
     this.replicas.stopRetention();
     await this.server?.close();
     for (const hosted of this.replicas.all()) hosted.replica.close();
-    this.groups.close();
+    await this.groups.close();
     await this.host.close();
     await this.logs.close();
     this.storageTestIo?.stop();

@@ -22,6 +22,7 @@ import {
   DEFAULT_INITIAL_REBALANCE_DELAY_MS, DEFAULT_MAX_SESSION_TIMEOUT_MS, DEFAULT_MIN_SESSION_TIMEOUT_MS, GroupMembership,
 } from './group_membership.js';
 import type { Effects, MembershipConfig, Reply } from './group_membership.js';
+import { CoordinatorLookup, FORWARDED_LOOKUP_CLIENT_ID } from './coordinator_lookup.js';
 import { GroupStore } from './group_store.js';
 import { encodeGroupRecords } from './records.js';
 import type { GroupRecord } from './records.js';
@@ -111,11 +112,13 @@ export class GroupCoordinator {
   private nextToken = 1;
   private readonly membership: MembershipConfig;
   private timer: NodeJS.Timeout | undefined;
+  private readonly lookup: CoordinatorLookup;
 
   constructor(private readonly context: BrokerContext, private readonly options: GroupCoordinatorOptions) {
     const settings = options.settings;
     this.offsetsTopic = new OffsetsTopicCreator(context, { partitions: settings.offsetsTopicPartitions,
       timeoutMs: 10_000 });
+    this.lookup = new CoordinatorLookup(context, options.logger);
     this.membership = { minSessionTimeoutMs: settings.minSessionTimeoutMs,
       maxSessionTimeoutMs: settings.maxSessionTimeoutMs,
       initialRebalanceDelayMs: settings.initialRebalanceDelayMs, maxSize: settings.maxSize,
@@ -127,10 +130,11 @@ export class GroupCoordinator {
   }
 
   /** Fails every held request and forgets every group (the broker is stopping). */
-  close(): void {
+  async close(): Promise<void> {
     clearInterval(this.timer);
     for (const state of this.partitions.values()) this.unload(state);
     this.partitions.clear();
+    await this.lookup.close();
   }
 
   /** The state to attach to a new replica of `topic`/`partition`, for the offsets topic only. */
@@ -263,7 +267,7 @@ export class GroupCoordinator {
 
   // ---- the APIs ----
 
-  async findCoordinator(request: DecodedRequestOf<typeof API_KEYS.FIND_COORDINATOR>):
+  async findCoordinator(request: DecodedRequestOf<typeof API_KEYS.FIND_COORDINATOR>, clientId: string):
   Promise<ResponseOf<typeof API_KEYS.FIND_COORDINATOR>> {
     const none = { nodeId: -1, host: '', port: 0 };
     const fail = (code: ErrorCode, message: string): ResponseOf<typeof API_KEYS.FIND_COORDINATOR> =>
@@ -276,8 +280,10 @@ export class GroupCoordinator {
     const partition = groupPartition(request.key, topic.partitions.length);
     const hosted = this.context.replicas.partition(OFFSETS_TOPIC, partition);
     if (hosted === undefined) {
-      return fail('COORDINATOR_NOT_AVAILABLE', `this broker holds no replica of ${OFFSETS_TOPIC}-${partition}; ask one of `
-        + `brokers ${(topic.partitions[partition] ?? []).join(', ')}`);
+      const replicas = (topic.partitions[partition] ?? []).filter((id) => id !== this.options.brokerId);
+      const forwarded = clientId === FORWARDED_LOOKUP_CLIENT_ID ? null : await this.lookup.ask(request.key, replicas);
+      return forwarded ?? fail('COORDINATOR_NOT_AVAILABLE',
+        `no replica of ${OFFSETS_TOPIC}-${partition} (brokers ${replicas.join(', ')}) named a leader`);
     }
     const leaderId = hosted.replica.isLeader ? this.options.brokerId : hosted.replica.leaderHint;
     const broker = leaderId === null ? undefined : metadata.broker(leaderId);

@@ -700,8 +700,9 @@ export class GroupMembership {
     }
     const member = this.members.get(memberId);
     if (member === undefined) return 'UNKNOWN_MEMBER_ID';
-    // A static member's old incarnation whose instance moved on is fenced, whatever it claims now.
-    if (member.groupInstanceId !== null && groupInstanceId !== member.groupInstanceId) return 'FENCED_INSTANCE_ID';
+    // Claiming another instance id than the member joined with is fenced too. A request without an
+    // instance id is taken by member id alone, as Kafka does (older clients send none).
+    if (groupInstanceId !== null && groupInstanceId !== member.groupInstanceId) return 'FENCED_INSTANCE_ID';
     return null;
   }
 

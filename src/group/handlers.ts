@@ -8,7 +8,8 @@ import type { GroupCoordinator } from './coordinator.js';
 
 export function groupHandlers(coordinator: GroupCoordinator): HandlerTable {
   return {
-    [API_KEYS.FIND_COORDINATOR]: async (request) => ({ response: await coordinator.findCoordinator(request) }),
+    [API_KEYS.FIND_COORDINATOR]: async (request, context) =>
+      ({ response: await coordinator.findCoordinator(request, context.clientId) }),
     [API_KEYS.JOIN_GROUP]: async (request, context) =>
       ({ response: await coordinator.joinGroup(request, context.clientId) }),
     [API_KEYS.SYNC_GROUP]: async (request) => ({ response: await coordinator.syncGroup(request) }),

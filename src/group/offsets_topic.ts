@@ -20,13 +20,16 @@ export const OFFSETS_TOPIC_REPLICATION_FACTOR = 3;
 /**
  * The topic's configs. Every snapshot of a partition holds its whole group store (the latest value
  * of every key), so retention may delete any applied prefix: 4 MiB segments and 16 MiB of
- * retention keep a partition's log within about 20 MiB whatever the commit rate, and no time
- * limit (retention.ms -1) deletes a quiet group's only records while nothing else is written.
+ * retention keep a partition's log within about 20 MiB whatever the commit rate. There is no time
+ * limit (retention.ms -1): a quiet partition keeps its few records rather than leaning on a
+ * snapshot for all of them. A group of many members with large subscriptions makes one large
+ * record, so batches may be as large as the broker allows (8 MiB by default, message.max.bytes).
  */
 export const OFFSETS_TOPIC_CONFIGS: Readonly<Record<string, string>> = {
   'segment.bytes': String(4 * 1024 * 1024),
   'retention.bytes': String(16 * 1024 * 1024),
   'retention.ms': '-1',
+  'max.message.bytes': String(8 * 1024 * 1024),
 };
 
 /** The partition of group `groupId`: Kafka's murmur2 of its UTF-8 bytes, made positive, modulo the count. */

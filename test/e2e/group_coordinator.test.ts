@@ -8,9 +8,13 @@
  * - bad input (an unknown group's heartbeat, a commit for a partition that does not exist, absurd
  *   session timeouts, a member id from another group) gets its typed error and changes nothing;
  * - DeleteGroups refuses a group with members and deletes an empty one with its offsets;
+ * - a static member restarted (a join with its instance id and no member id) gets its assignment
+ *   back with no rebalance, and its old incarnation is fenced (FENCED_INSTANCE_ID, commit refused);
+ * - a broker holding no replica of the group's offsets partition still names its coordinator;
  * - the broker leading the group's offsets partition SIGKILLed: FindCoordinator names the new
  *   leader, every committed offset is there, and the group re-forms.
- * One three-broker cluster with a 3-partition `__consumer_offsets` for the whole file.
+ * One four-broker cluster (so some broker holds no replica of a partition) with a 3-partition
+ * `__consumer_offsets` for the whole file.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -20,6 +24,7 @@ import type { ErrorCode } from '../../src/common/errors.js';
 import { API_KEYS } from '../../src/protocol/api_keys.js';
 import type { ApiKey } from '../../src/protocol/api_keys.js';
 import type { DecodedResponseOf, RequestOf } from '../../src/protocol/messages.js';
+import { groupPartition, OFFSETS_TOPIC } from '../../src/group/offsets_topic.js';
 import { TestCluster } from '../helpers/cluster.js';
 
 const TOPIC = 'group-orders';
@@ -39,10 +44,10 @@ function sleep(ms: number): Promise<void> {
 describe('group coordinator against real brokers', () => {
   let cluster: TestCluster;
   const connections = new Map<number, Connection>();
-  const alive = new Set<number>([1, 2, 3]);
+  const alive = new Set<number>([1, 2, 3, 4]);
 
   before(async () => {
-    cluster = await TestCluster.start(3, ['--offsets-topic-partitions', '3', '--group-min-session-timeout-ms', '1000',
+    cluster = await TestCluster.start(4, ['--offsets-topic-partitions', '3', '--group-min-session-timeout-ms', '1000',
       '--group-max-session-timeout-ms', '60000', '--group-initial-rebalance-delay-ms', '0']);
     const created = await connectionTo(1).request(API_KEYS.CREATE_TOPICS, { topics: [{ name: TOPIC, numPartitions: 4,
       replicationFactor: 3 }] });
@@ -232,6 +237,64 @@ describe('group coordinator against real brokers', () => {
     assert.deepEqual(oldGeneration.partitions.map((p) => p.errorCode), [wire('ILLEGAL_GENERATION')]);
     assert.deepEqual(offsetsOf(await fetchOffsets(group)), { [`${TOPIC}/2`]: 200, [`${TOPIC}/3`]: 300 });
   });
+
+  it('a restarted static member gets its assignment back with no rebalance; the old one is fenced',
+    { timeout: 180_000 }, async () => {
+      const group = 'static-members';
+      const first = await join(group, '', { groupInstanceId: 'ia' });
+      assert.equal(first.errorCode, 0, 'a static member gets its id at once');
+      const ia = first.memberId;
+      assert.equal(first.leader, ia);
+      assert.equal((await sync(group, ia, first.generationId, { [ia]: 'all' })).errorCode, 0);
+      const ibJoin = join(group, '', { groupInstanceId: 'ib' });
+      await sleep(200);
+      assert.equal((await heartbeat(group, ia, first.generationId)).errorCode, wire('REBALANCE_IN_PROGRESS'));
+      const [iaAgain, ibFirst] = await Promise.all([join(group, ia, { groupInstanceId: 'ia' }), ibJoin]);
+      const generation = iaAgain.generationId;
+      assert.deepEqual([iaAgain.errorCode, ibFirst.errorCode, ibFirst.generationId], [0, 0, generation]);
+      const ib = ibFirst.memberId;
+      const [, ibSync] = await Promise.all([
+        call(group, API_KEYS.SYNC_GROUP, { groupId: group, memberId: ia, groupInstanceId: 'ia', generationId: generation,
+          assignments: [{ memberId: ia, assignment: Buffer.from('A') }, { memberId: ib, assignment: Buffer.from('B') }] },
+        (r) => r.errorCode),
+        call(group, API_KEYS.SYNC_GROUP, { groupId: group, memberId: ib, groupInstanceId: 'ib', generationId: generation },
+          (r) => r.errorCode)]);
+      assert.equal(Buffer.from(ibSync.assignment).toString(), 'B');
+
+      // ib restarts: it joins with its instance id and no member id.
+      const restarted = await join(group, '', { groupInstanceId: 'ib' });
+      assert.equal(restarted.errorCode, 0);
+      assert.notEqual(restarted.memberId, ib);
+      assert.equal(restarted.generationId, generation, 'no rebalance');
+      const again = await call(group, API_KEYS.SYNC_GROUP, { groupId: group, memberId: restarted.memberId,
+        groupInstanceId: 'ib', generationId: generation }, (r) => r.errorCode);
+      assert.equal(Buffer.from(again.assignment).toString(), 'B');
+      assert.equal((await call(group, API_KEYS.HEARTBEAT, { groupId: group, memberId: ia, groupInstanceId: 'ia',
+        generationId: generation }, (r) => r.errorCode)).errorCode, 0, 'the other member saw no rebalance');
+      const fenced = await call(group, API_KEYS.HEARTBEAT, { groupId: group, memberId: ib, groupInstanceId: 'ib',
+        generationId: generation }, (r) => r.errorCode);
+      assert.equal(fenced.errorCode, wire('FENCED_INSTANCE_ID'));
+      const fencedCommit = await commit(group, { generationId: generation, memberId: ib, groupInstanceId: 'ib',
+        partitions: [{ topic: TOPIC, partition: 0, committedOffset: 5, committedLeaderEpoch: -1 }] });
+      assert.deepEqual(fencedCommit.partitions.map((p) => p.errorCode), [wire('FENCED_INSTANCE_ID')]);
+      assert.deepEqual(offsetsOf(await fetchOffsets(group)), {}, 'the fenced commit wrote nothing');
+      assert.equal((await describeGroup(group)).groupState, 'Stable');
+    });
+
+  it('a broker with no replica of the group\'s offsets partition names its coordinator', { timeout: 120_000 },
+    async () => {
+      const group = 'asked-anywhere';
+      const coordinator = await findCoordinator(group);
+      const metadata = await connectionTo(coordinator).request(API_KEYS.METADATA, { topics: [OFFSETS_TOPIC] });
+      const partitions = metadata.response.topics[0]?.partitions ?? [];
+      assert.equal(partitions.length, 3);
+      const replicas = partitions[groupPartition(group, partitions.length)]?.replicaIds ?? [];
+      assert.equal(replicas.length, 3);
+      const outsider = [1, 2, 3, 4].find((id) => !replicas.includes(id));
+      assert.ok(outsider !== undefined);
+      const { response } = await connectionTo(outsider).request(API_KEYS.FIND_COORDINATOR, { key: group });
+      assert.deepEqual([response.errorCode, response.nodeId], [0, coordinator]);
+    });
 
   it('deletes only groups without members, with their offsets', { timeout: 120_000 }, async () => {
     const refused = await call('raw-members', API_KEYS.DELETE_GROUPS, { groupIds: ['raw-members'] },
