@@ -26,8 +26,10 @@ import { CoordinatorLookup, FORWARDED_LOOKUP_CLIENT_ID } from './coordinator_loo
 import { GroupStore } from './group_store.js';
 import { encodeGroupRecords } from './records.js';
 import type { GroupRecord } from './records.js';
-import { OFFSETS_TOPIC, OFFSETS_TOPIC_PARTITIONS_DEFAULT, OffsetsTopicCreator, groupPartition }
-  from './offsets_topic.js';
+import {
+  OFFSETS_TOPIC, OFFSETS_TOPIC_PARTITIONS_DEFAULT, OFFSETS_TOPIC_RETENTION_BYTES_DEFAULT,
+  OFFSETS_TOPIC_SEGMENT_BYTES_DEFAULT, OffsetsTopicCreator, groupPartition, offsetsTopicConfigs,
+} from './offsets_topic.js';
 
 /** Kafka's offset.metadata.max.bytes. */
 export const OFFSET_METADATA_BYTES_MAX = 4096;
@@ -36,6 +38,9 @@ export const OFFSET_METADATA_BYTES_MAX = 4096;
 export interface GroupSettings {
   /** Partitions of `__consumer_offsets` when a broker creates it (Kafka's offsets.topic.num.partitions). */
   readonly offsetsTopicPartitions: number;
+  /** Its segment.bytes (Kafka's offsets.topic.segment.bytes) and retention.bytes when a broker creates it. */
+  readonly offsetsTopicSegmentBytes: number;
+  readonly offsetsTopicRetentionBytes: number;
   readonly minSessionTimeoutMs: number;
   readonly maxSessionTimeoutMs: number;
   readonly initialRebalanceDelayMs: number;
@@ -45,6 +50,8 @@ export interface GroupSettings {
 
 export const GROUP_SETTINGS_DEFAULTS: GroupSettings = {
   offsetsTopicPartitions: OFFSETS_TOPIC_PARTITIONS_DEFAULT,
+  offsetsTopicSegmentBytes: OFFSETS_TOPIC_SEGMENT_BYTES_DEFAULT,
+  offsetsTopicRetentionBytes: OFFSETS_TOPIC_RETENTION_BYTES_DEFAULT,
   minSessionTimeoutMs: DEFAULT_MIN_SESSION_TIMEOUT_MS,
   maxSessionTimeoutMs: DEFAULT_MAX_SESSION_TIMEOUT_MS,
   initialRebalanceDelayMs: DEFAULT_INITIAL_REBALANCE_DELAY_MS,
@@ -117,6 +124,7 @@ export class GroupCoordinator {
   constructor(private readonly context: BrokerContext, private readonly options: GroupCoordinatorOptions) {
     const settings = options.settings;
     this.offsetsTopic = new OffsetsTopicCreator(context, { partitions: settings.offsetsTopicPartitions,
+      configs: offsetsTopicConfigs(settings.offsetsTopicSegmentBytes, settings.offsetsTopicRetentionBytes),
       timeoutMs: 10_000 });
     this.lookup = new CoordinatorLookup(context, options.logger);
     this.membership = { minSessionTimeoutMs: settings.minSessionTimeoutMs,

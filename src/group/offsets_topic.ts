@@ -25,12 +25,14 @@ export const OFFSETS_TOPIC_REPLICATION_FACTOR = 3;
  * snapshot for all of them. A group of many members with large subscriptions makes one large
  * record, so batches may be as large as the broker allows (8 MiB by default, message.max.bytes).
  */
-export const OFFSETS_TOPIC_CONFIGS: Readonly<Record<string, string>> = {
-  'segment.bytes': String(4 * 1024 * 1024),
-  'retention.bytes': String(16 * 1024 * 1024),
-  'retention.ms': '-1',
-  'max.message.bytes': String(8 * 1024 * 1024),
-};
+export const OFFSETS_TOPIC_SEGMENT_BYTES_DEFAULT = 4 * 1024 * 1024;
+export const OFFSETS_TOPIC_RETENTION_BYTES_DEFAULT = 16 * 1024 * 1024;
+
+/** The configs the topic is created with, for the given segment and retention sizes. */
+export function offsetsTopicConfigs(segmentBytes: number, retentionBytes: number): Record<string, string> {
+  return { 'segment.bytes': String(segmentBytes), 'retention.bytes': String(retentionBytes), 'retention.ms': '-1',
+    'max.message.bytes': String(8 * 1024 * 1024) };
+}
 
 /** The partition of group `groupId`: Kafka's murmur2 of its UTF-8 bytes, made positive, modulo the count. */
 export function groupPartition(groupId: string, partitionCount: number): number {
@@ -40,6 +42,7 @@ export function groupPartition(groupId: string, partitionCount: number): number 
 
 export interface OffsetsTopicOptions {
   readonly partitions: number;
+  readonly configs: Readonly<Record<string, string>>;
   readonly timeoutMs: number;
 }
 
@@ -71,7 +74,7 @@ export class OffsetsTopicCreator {
       startIndex: randomInt(brokerIds.length) });
     if (!placement.ok) return false;
     const command = encodeCommand({ type: 'createTopic', name: OFFSETS_TOPIC, partitionCount: this.options.partitions,
-      replicationFactor, configs: { ...OFFSETS_TOPIC_CONFIGS }, assignments: placement.assignments, internal: true });
+      replicationFactor, configs: { ...this.options.configs }, assignments: placement.assignments, internal: true });
     return this.context.submitUntil(command, () => this.exists(), this.options.timeoutMs);
   }
 }

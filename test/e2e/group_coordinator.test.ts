@@ -12,11 +12,14 @@
  *   back with no rebalance, and its old incarnation is fenced (FENCED_INSTANCE_ID, commit refused);
  * - a broker holding no replica of the group's offsets partition still names its coordinator;
  * - the broker leading the group's offsets partition SIGKILLed: FindCoordinator names the new
- *   leader, every committed offset is there, and the group re-forms.
+ *   leader, every committed offset is there, and the group re-forms;
+ * - retention deletes the prefix of an offsets partition (tiny segments in this file) and every
+ *   broker is killed and restarted: the groups come back from the snapshots' store images.
  * One four-broker cluster (so some broker holds no replica of a partition) with a 3-partition
  * `__consumer_offsets` for the whole file.
  */
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { Connection } from '../../src/client/connection.js';
 import { ERROR_TABLE } from '../../src/common/errors.js';
@@ -26,6 +29,7 @@ import type { ApiKey } from '../../src/protocol/api_keys.js';
 import type { DecodedResponseOf, RequestOf } from '../../src/protocol/messages.js';
 import { groupPartition, OFFSETS_TOPIC } from '../../src/group/offsets_topic.js';
 import { TestCluster } from '../helpers/cluster.js';
+import { parseSegmentFileName, partitionDirectory } from '../../storage/paths.js';
 
 const TOPIC = 'group-orders';
 const SESSION_MS = 30_000;
@@ -48,7 +52,8 @@ describe('group coordinator against real brokers', () => {
 
   before(async () => {
     cluster = await TestCluster.start(4, ['--offsets-topic-partitions', '3', '--group-min-session-timeout-ms', '1000',
-      '--group-max-session-timeout-ms', '60000', '--group-initial-rebalance-delay-ms', '0']);
+      '--group-max-session-timeout-ms', '60000', '--group-initial-rebalance-delay-ms', '0',
+      '--offsets-topic-segment-bytes', '2048', '--offsets-topic-retention-bytes', '4096', '--retention-check-ms', '300']);
     const created = await connectionTo(1).request(API_KEYS.CREATE_TOPICS, { topics: [{ name: TOPIC, numPartitions: 4,
       replicationFactor: 3 }] });
     assert.equal(created.response.topics[0]?.errorCode, 0);
@@ -341,5 +346,45 @@ describe('group coordinator against real brokers', () => {
       assert.equal(Buffer.from(followerSync.assignment).toString(), 'again 2,3');
       cluster.restart(old);
       alive.add(old);
+    });
+
+  it('retention deletes an offsets partition\'s prefix; after a full restart every offset is back',
+    { timeout: 240_000 }, async () => {
+      const group = 'compacted';
+      const partition = groupPartition(group, 3);
+      /** Base indexes of the segment files of each broker's replica of the group's offsets partition. */
+      const segments = (): Map<number, number[]> => new Map([1, 2, 3, 4].flatMap((id) => {
+        const directory = partitionDirectory(cluster.dataDirectory(id), `${OFFSETS_TOPIC}-${partition}`);
+        if (!fs.existsSync(directory)) return [];
+        const bases = fs.readdirSync(directory).map(parseSegmentFileName).filter((base) => base !== null);
+        return [[id, bases.sort((a, b) => a - b)]];
+      }));
+      const first = await commit(group, { generationId: -1, memberId: '', partitions: [1, 2, 3].map((p) => ({
+        topic: TOPIC, partition: p, committedOffset: 500 + p, committedLeaderEpoch: -1, metadata: `kept-${p}` })) });
+      assert.deepEqual(first.partitions.map((p) => p.errorCode), [0, 0, 0]);
+      // The segment each replica writes the first commit to is its newest one now (or a later one).
+      const holding = new Map([...segments()].map(([id, bases]) => [id, bases.at(-1) ?? 0]));
+      assert.equal(holding.size, 3);
+      for (let i = 1; i <= 150; i++) {
+        const next = await commit(group, { generationId: -1, memberId: '', partitions: [
+          { topic: TOPIC, partition: 0, committedOffset: i, committedLeaderEpoch: -1 }] });
+        assert.equal(next.partitions[0]?.errorCode, 0);
+      }
+      // Retention deletes, on every replica, the segment that held the first commit.
+      const deleted = (): boolean => [...segments()].every(([id, bases]) => (bases[0] ?? 0) > (holding.get(id) ?? 0));
+      const deadline = Date.now() + 30_000;
+      while (!deleted() && Date.now() < deadline) await sleep(200);
+      assert.ok(deleted(), `retention left ${JSON.stringify([...segments()])}, first commit in ${JSON.stringify([...holding])}`);
+
+      for (const connection of connections.values()) await connection.close();
+      connections.clear();
+      for (const id of [1, 2, 3, 4]) await cluster.kill(id);
+      for (const id of [1, 2, 3, 4]) cluster.restart(id);
+      await cluster.waitUntilRegistered(30_000);
+      const fetched = await fetchOffsets(group);
+      assert.equal(fetched.errorCode, 0);
+      assert.deepEqual(fetched.partitions.map((p) => [p.partition, p.committedOffset, p.metadata]),
+        [[0, 150, ''], [1, 501, 'kept-1'], [2, 502, 'kept-2'], [3, 503, 'kept-3']]);
+      assert.deepEqual(offsetsOf(await fetchOffsets('raw-members')), { [`${TOPIC}/2`]: 200, [`${TOPIC}/3`]: 300 });
     });
 });

@@ -4,6 +4,8 @@ import type { Argv, CommandModule } from 'yargs';
 import { Broker } from '../../broker/broker.js';
 import { GROUP_SETTINGS_DEFAULTS } from '../../group/coordinator.js';
 import type { GroupSettings } from '../../group/coordinator.js';
+import { offsetsTopicConfigs } from '../../group/offsets_topic.js';
+import { validateTopicConfig } from '../../controller/topic_config.js';
 import { ConfigError, parseHostPort, parseRaftDial, parseVoters } from './broker_address.js';
 import { storageTestModeFromEnv } from './storage_test_env.js';
 
@@ -17,6 +19,8 @@ interface StartArguments {
   'retention-check-ms': number;
   'unsafe-skip-record-validation': boolean;
   'offsets-topic-partitions': number;
+  'offsets-topic-segment-bytes': number;
+  'offsets-topic-retention-bytes': number;
   'group-min-session-timeout-ms': number;
   'group-max-session-timeout-ms': number;
   'group-initial-rebalance-delay-ms': number;
@@ -55,7 +59,12 @@ function groupSettings(args: StartArguments): GroupSettings {
     throw new ConfigError('--group-min-session-timeout-ms is above --group-max-session-timeout-ms');
   }
   const maxSize = positiveInteger(args['group-max-size'], 'group-max-size');
-  return { offsetsTopicPartitions: partitions, minSessionTimeoutMs, maxSessionTimeoutMs,
+  const segmentBytes = positiveInteger(args['offsets-topic-segment-bytes'], 'offsets-topic-segment-bytes');
+  const retentionBytes = positiveInteger(args['offsets-topic-retention-bytes'], 'offsets-topic-retention-bytes');
+  const configProblem = validateTopicConfig(offsetsTopicConfigs(segmentBytes, retentionBytes));
+  if (configProblem !== null) throw new ConfigError(`--offsets-topic-*: ${configProblem.message}`);
+  return { offsetsTopicPartitions: partitions, offsetsTopicSegmentBytes: segmentBytes,
+    offsetsTopicRetentionBytes: retentionBytes, minSessionTimeoutMs, maxSessionTimeoutMs,
     initialRebalanceDelayMs: positiveInteger(args['group-initial-rebalance-delay-ms'], 'group-initial-rebalance-delay-ms'),
     maxSize: maxSize === 0 ? Infinity : maxSize };
 }
@@ -76,6 +85,11 @@ export const startCommand: CommandModule<object, StartArguments> = {
       describe: 'store produced batches without checking their records; only to measure what the check costs' })
     .option('offsets-topic-partitions', { type: 'number', default: GROUP_SETTINGS_DEFAULTS.offsetsTopicPartitions,
       describe: 'partitions of __consumer_offsets when this broker creates it' })
+    .option('offsets-topic-segment-bytes', { type: 'number', default: GROUP_SETTINGS_DEFAULTS.offsetsTopicSegmentBytes,
+      describe: 'segment.bytes of __consumer_offsets when this broker creates it' })
+    .option('offsets-topic-retention-bytes', { type: 'number',
+      default: GROUP_SETTINGS_DEFAULTS.offsetsTopicRetentionBytes,
+      describe: 'retention.bytes of __consumer_offsets when this broker creates it' })
     .option('group-min-session-timeout-ms', { type: 'number', default: GROUP_SETTINGS_DEFAULTS.minSessionTimeoutMs,
       describe: 'the shortest session timeout a group member may ask for' })
     .option('group-max-session-timeout-ms', { type: 'number', default: GROUP_SETTINGS_DEFAULTS.maxSessionTimeoutMs,
