@@ -94,6 +94,9 @@ function writeErrorCode(error: unknown): ErrorCode {
   switch (error.code) {
     case 'NOT_LEADER_OR_FOLLOWER':
       return 'NOT_COORDINATOR';
+    case 'MESSAGE_TOO_LARGE':
+      // Kafka says UNKNOWN_SERVER_ERROR (groups) or INVALID_COMMIT_OFFSET_SIZE (commits); this says why.
+      return 'MESSAGE_TOO_LARGE';
     case 'LEADER_NOT_AVAILABLE':
     case 'NOT_ENOUGH_REPLICAS':
     case 'REQUEST_TIMED_OUT':
@@ -389,6 +392,8 @@ export class GroupCoordinator {
       const topic = metadata.topic(p.topic);
       if (topic === undefined || p.partition >= topic.partitions.length) return 'UNKNOWN_TOPIC_OR_PARTITION';
       if (!Number.isSafeInteger(p.committedOffset) || p.committedOffset < 0) return 'INVALID_REQUEST';
+      // int64 on the wire: a value past 2^53 is not a number this broker can keep exactly.
+      if (!Number.isSafeInteger(p.committedLeaderEpoch)) return 'INVALID_REQUEST';
       if (Buffer.byteLength(p.metadata, 'utf8') > OFFSET_METADATA_BYTES_MAX) return 'OFFSET_METADATA_TOO_LARGE';
       return null;
     });

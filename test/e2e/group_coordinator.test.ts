@@ -179,9 +179,11 @@ describe('group coordinator against real brokers', () => {
       { topic: 'no-such-topic', partition: 0, committedOffset: 5, committedLeaderEpoch: -1 },
       { topic: TOPIC, partition: 1, committedOffset: -7, committedLeaderEpoch: -1 },
       { topic: TOPIC, partition: 2, committedOffset: 1, committedLeaderEpoch: -1, metadata: 'x'.repeat(5000) },
+      { topic: TOPIC, partition: 3, committedOffset: 1, committedLeaderEpoch: 2 ** 62 },
     ] });
     assert.deepEqual(mixed.partitions.map((p) => p.errorCode), [0, wire('UNKNOWN_TOPIC_OR_PARTITION'),
-      wire('UNKNOWN_TOPIC_OR_PARTITION'), wire('INVALID_REQUEST'), wire('OFFSET_METADATA_TOO_LARGE')]);
+      wire('UNKNOWN_TOPIC_OR_PARTITION'), wire('INVALID_REQUEST'), wire('OFFSET_METADATA_TOO_LARGE'),
+      wire('INVALID_REQUEST')]);
     assert.deepEqual(offsetsOf(await fetchOffsets(group)), { [`${TOPIC}/0`]: 11, [`${TOPIC}/1`]: 20,
       [`${TOPIC}/2`]: 30, [`${TOPIC}/3`]: 40 }, 'only the valid partition moved');
 

@@ -113,6 +113,11 @@ export class FieldFuzzer implements RequestSource {
       case API_KEYS.FETCH:
         if (((decoded as DecodedRequestOf<typeof API_KEYS.FETCH> | null)?.maxWaitMs ?? 0) > LONG_POLL_MS) expect = 'maybe';
         break;
+      case API_KEYS.JOIN_GROUP:
+      case API_KEYS.SYNC_GROUP:
+        // Held until the group answers (up to a rebalance timeout, which may be minutes), as in Kafka.
+        expect = 'maybe';
+        break;
       default:
         break;
     }
