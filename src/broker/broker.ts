@@ -34,8 +34,8 @@ export const CONTROLLER_GROUP_ID = 0;
 const HEARTBEAT_INTERVAL_MS = 500;
 /** How often the group coordinator ticks its groups (session, rebalance and sync timeouts). */
 const GROUP_TICK_MS = 100;
-/** A write of group records that takes longer fails its request (the member retries). */
-const GROUP_WRITE_TIMEOUT_MS = 10_000;
+/** A write of group records that takes longer fails its request (Kafka's offsets.commit.timeout.ms). */
+const GROUP_WRITE_TIMEOUT_MS = 5_000;
 const CONTROLLER_LOG = '__controller-0';
 
 export interface HostPort { readonly host: string; readonly port: number }

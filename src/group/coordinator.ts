@@ -20,6 +20,7 @@ import type { API_KEYS } from '../protocol/api_keys.js';
 import type { DecodedRequestOf, ResponseOf, pb } from '../protocol/messages.js';
 import {
   DEFAULT_INITIAL_REBALANCE_DELAY_MS, DEFAULT_MAX_SESSION_TIMEOUT_MS, DEFAULT_MIN_SESSION_TIMEOUT_MS, GroupMembership,
+  MAX_REBALANCE_TIMEOUT_MS,
 } from './group_membership.js';
 import type { Effects, MembershipConfig, Reply } from './group_membership.js';
 import { CoordinatorLookup, FORWARDED_LOOKUP_CLIENT_ID } from './coordinator_lookup.js';
@@ -30,6 +31,9 @@ import {
   OFFSETS_TOPIC, OFFSETS_TOPIC_PARTITIONS_DEFAULT, OFFSETS_TOPIC_RETENTION_BYTES_DEFAULT,
   OFFSETS_TOPIC_SEGMENT_BYTES_DEFAULT, OffsetsTopicCreator, groupPartition, offsetsTopicConfigs,
 } from './offsets_topic.js';
+
+/** How long FindCoordinator waits for `__consumer_offsets` to be created before answering to retry. */
+const FIND_COORDINATOR_CREATE_WAIT_MS = 3_000;
 
 /** Kafka's offset.metadata.max.bytes. */
 export const OFFSET_METADATA_BYTES_MAX = 4096;
@@ -46,6 +50,8 @@ export interface GroupSettings {
   readonly initialRebalanceDelayMs: number;
   /** Members per group at most; Infinity: no limit (Kafka's default). */
   readonly maxSize: number;
+  /** Rebalance timeouts are cut to this; MAX_REBALANCE_TIMEOUT_MS (int32): no bound, as Kafka. */
+  readonly maxRebalanceTimeoutMs: number;
 }
 
 export const GROUP_SETTINGS_DEFAULTS: GroupSettings = {
@@ -56,6 +62,7 @@ export const GROUP_SETTINGS_DEFAULTS: GroupSettings = {
   maxSessionTimeoutMs: DEFAULT_MAX_SESSION_TIMEOUT_MS,
   initialRebalanceDelayMs: DEFAULT_INITIAL_REBALANCE_DELAY_MS,
   maxSize: Infinity,
+  maxRebalanceTimeoutMs: MAX_REBALANCE_TIMEOUT_MS,
 };
 
 export interface GroupCoordinatorOptions {
@@ -133,6 +140,7 @@ export class GroupCoordinator {
     this.membership = { minSessionTimeoutMs: settings.minSessionTimeoutMs,
       maxSessionTimeoutMs: settings.maxSessionTimeoutMs,
       initialRebalanceDelayMs: settings.initialRebalanceDelayMs, maxSize: settings.maxSize,
+      maxRebalanceTimeoutMs: settings.maxRebalanceTimeoutMs,
       newMemberId: (clientId) => `${clientId}-${randomUUID()}` };
   }
 
@@ -284,7 +292,10 @@ export class GroupCoordinator {
     const fail = (code: ErrorCode, message: string): ResponseOf<typeof API_KEYS.FIND_COORDINATOR> =>
       ({ errorCode: wire(code), errorMessage: message, ...none });
     if (request.key === '') return fail('INVALID_GROUP_ID', 'the group id is empty');
-    if (!await this.offsetsTopic.ensure()) return fail('COORDINATOR_NOT_AVAILABLE', `${OFFSETS_TOPIC} could not be created`);
+    // The topic is created in the background; the answer does not wait long for it (Kafka does not wait).
+    const created = await Promise.race([this.offsetsTopic.ensure(),
+      new Promise<false>((resolve) => { setTimeout(() => { resolve(false); }, FIND_COORDINATOR_CREATE_WAIT_MS); })]);
+    if (!created) return fail('COORDINATOR_NOT_AVAILABLE', `${OFFSETS_TOPIC} is being created`);
     const metadata = this.context.controller.metadata;
     const topic = metadata.topic(OFFSETS_TOPIC);
     if (topic === undefined) return fail('COORDINATOR_NOT_AVAILABLE', `${OFFSETS_TOPIC} is not in the metadata yet`);

@@ -25,6 +25,12 @@ export interface MembershipConfig {
   /** Kafka's group.max.size: members (and members asked for their id) at most. */
   readonly maxSize: number;
   /**
+   * A member's rebalance timeout is cut to this (Kafka has no such bound). A rebalance waits for
+   * members given an id to join with it, so a client sending first joins without end holds a
+   * rebalance, and the joins waiting on it, for the rebalance timeout: this bounds that.
+   */
+  readonly maxRebalanceTimeoutMs: number;
+  /**
    * Kafka's group.initial.rebalance.delay.ms: the first rebalance of an empty group waits this long
    * for more members, again after each new one, up to the rebalance timeout; so consumers started
    * together form one generation instead of one per arrival.
@@ -187,6 +193,7 @@ export class GroupMembership {
     assert(groupId !== '', 'a group needs an id');
     assert(config.minSessionTimeoutMs <= config.maxSessionTimeoutMs, 'min session timeout above the max');
     assert(config.maxSize >= 1, 'group.max.size must be at least 1');
+    assert(config.maxRebalanceTimeoutMs >= 1, 'the rebalance timeout bound must be positive');
   }
 
   /** The group as it was persisted: members start their sessions afresh at nowMs (a new coordinator). */
@@ -385,7 +392,8 @@ export class GroupMembership {
   }
 
   private rebalanceTimeoutOf(request: JoinRequest): number {
-    return request.rebalanceTimeoutMs === 0 ? request.sessionTimeoutMs : request.rebalanceTimeoutMs;
+    const asked = request.rebalanceTimeoutMs === 0 ? request.sessionTimeoutMs : request.rebalanceTimeoutMs;
+    return Math.min(asked, this.config.maxRebalanceTimeoutMs);
   }
 
   private addMemberAndRebalance(memberId: string, request: JoinRequest, token: number, nowMs: number): void {
@@ -629,6 +637,7 @@ export class GroupMembership {
     }
     if (error !== null && unchanged) {
       // Not persisted: the old incarnation keeps its place (Kafka reverts too).
+      this.fenceTokens(member);
       this.swapMember(member, { ...continuation.replaced, lastHeartbeatMs: nowMs, joinTokens: [], syncTokens: [] });
       this.replyJoinError(continuation.token, error, continuation.memberId);
       return;

@@ -25,6 +25,7 @@ interface StartArguments {
   'group-max-session-timeout-ms': number;
   'group-initial-rebalance-delay-ms': number;
   'group-max-size': number;
+  'group-max-rebalance-timeout-ms': number;
 }
 
 function checkDataDirectory(path: string): void {
@@ -66,7 +67,9 @@ function groupSettings(args: StartArguments): GroupSettings {
   return { offsetsTopicPartitions: partitions, offsetsTopicSegmentBytes: segmentBytes,
     offsetsTopicRetentionBytes: retentionBytes, minSessionTimeoutMs, maxSessionTimeoutMs,
     initialRebalanceDelayMs: positiveInteger(args['group-initial-rebalance-delay-ms'], 'group-initial-rebalance-delay-ms'),
-    maxSize: maxSize === 0 ? Infinity : maxSize };
+    maxSize: maxSize === 0 ? Infinity : maxSize,
+    maxRebalanceTimeoutMs: Math.max(1, positiveInteger(args['group-max-rebalance-timeout-ms'],
+      'group-max-rebalance-timeout-ms')) };
 }
 
 export const startCommand: CommandModule<object, StartArguments> = {
@@ -97,7 +100,9 @@ export const startCommand: CommandModule<object, StartArguments> = {
     .option('group-initial-rebalance-delay-ms', { type: 'number',
       default: GROUP_SETTINGS_DEFAULTS.initialRebalanceDelayMs,
       describe: 'how long an empty group\'s first rebalance waits for more members' })
-    .option('group-max-size', { type: 'number', default: 0, describe: 'members per group at most; 0: no limit' }),
+    .option('group-max-size', { type: 'number', default: 0, describe: 'members per group at most; 0: no limit' })
+    .option('group-max-rebalance-timeout-ms', { type: 'number', default: GROUP_SETTINGS_DEFAULTS.maxRebalanceTimeoutMs,
+      describe: 'rebalance timeouts longer than this are cut to it' }),
   handler: async (args) => {
     let broker: Broker;
     try {

@@ -53,7 +53,13 @@ export class FuzzSession {
     private readonly driver: FuzzDriver) {}
 
   static async start(seed: number): Promise<FuzzSession> {
-    const cluster = await TestCluster.start(3);
+    // A JoinGroup or SyncGroup the brokers accept is held until its group answers it, which the
+    // members' session and rebalance timeouts bound: short ones (and no initial rebalance delay)
+    // keep any held request well within the driver's reply wait, and keep held requests from
+    // filling a socket's in-flight bound and parking its other requests for long.
+    const cluster = await TestCluster.start(3, ['--group-min-session-timeout-ms', '1000',
+      '--group-max-session-timeout-ms', '2500', '--group-max-rebalance-timeout-ms', '2500',
+      '--group-initial-rebalance-delay-ms', '0', '--offsets-topic-partitions', '4']);
     try {
       const canary = await preloadCanary(cluster, TOPICS.canary, CANARY_RECORDS, new TestPrng(seed));
       for (const topic of [TOPICS.fields, TOPICS.batches, TOPICS.idempotence]) await createTopic(cluster, topic, 1);

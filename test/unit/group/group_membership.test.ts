@@ -32,7 +32,7 @@ class Harness {
 
   constructor(overrides: Partial<MembershipConfig> = {}, stored?: StoredGroupMetadata) {
     this.config = { minSessionTimeoutMs: 6000, maxSessionTimeoutMs: 1_800_000, maxSize: Infinity,
-      initialRebalanceDelayMs: 0,
+      initialRebalanceDelayMs: 0, maxRebalanceTimeoutMs: 2 ** 31 - 1,
       newMemberId: (clientId) => `${clientId}-${this.nextId++}`, ...overrides };
     this.group = stored === undefined ? new GroupMembership('g', this.config)
       : GroupMembership.load('g', stored, this.config, this.nowMs);
@@ -176,6 +176,23 @@ describe('group membership: joining', () => {
     assert.deepEqual(answer.members.map((m) => m.memberId), [leader]);
     assert.equal(h.group.hasMember(follower), false);
     assert.equal(h.group.heartbeat(follower, null, 2, h.nowMs), 'UNKNOWN_MEMBER_ID');
+  });
+
+  test('a rebalance timeout above the broker\'s bound is cut to it, so first joins sent without end hold nothing long', () => {
+    const h = new Harness({ maxRebalanceTimeoutMs: 5000 });
+    const [leader, follower] = h.stableGroup('a', 'b');
+    assert.ok(leader !== undefined && follower !== undefined);
+    const join = h.join('a', leader, { rebalanceTimeoutMs: 2 ** 31 - 1 });
+    // A client asks for an id again and again: each pending member holds the rebalance up.
+    for (let t = 0; t < 5; t++) {
+      h.join('spammer');
+      h.advance(999);
+      h.group.heartbeat(follower, null, 1, h.nowMs);
+    }
+    assert.equal(h.joins.has(join), false);
+    h.advance(10);
+    assert.equal(h.joinAnswer(join).generation, 2, 'completed at the cut deadline, without the follower');
+    assert.equal(h.group.hasMember(follower), false);
   });
 
   test('the protocol is the one most members prefer among those all support; none in common is refused', () => {
