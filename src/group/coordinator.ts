@@ -207,8 +207,7 @@ export class GroupCoordinator {
   /** A group that never formed and left nothing in the store is forgotten (a refused join made it). */
   private forgetIfIdle(located: Located, groupId: string, group: GroupMembership): void {
     const store = located.state.store;
-    if (located.groups.get(groupId) === group && group.isIdle && store.metadata(groupId) === null
-      && store.offsets(groupId).length === 0) {
+    if (group.isIdle && !store.hasGroup(groupId) && located.groups.get(groupId) === group) {
       located.groups.delete(groupId);
     }
   }

@@ -113,6 +113,11 @@ export class GroupStore {
     return [...this.groups.keys()].sort(compareStrings);
   }
 
+  /** Whether the store holds a generation or an offset of the group. */
+  hasGroup(group: string): boolean {
+    return this.groups.has(group);
+  }
+
   metadata(group: string): StoredGroupMetadata | null {
     return this.groups.get(group)?.metadata ?? null;
   }
