@@ -217,10 +217,6 @@ export class FieldFuzzer implements RequestSource {
         value = prng.chance(0.8) ? BigInt(prng.int(0, 500)) : this.context.boundary(); break;
       case 'fetchOffset': case 'timestamp': case 'committedOffset':
         value = prng.chance(0.7) ? BigInt(prng.int(-2, 50)) : this.context.boundary(); break;
-      case 'sessionTimeoutMs': case 'rebalanceTimeoutMs':
-        // Accepted session timeouts (1000-2500 ms on the fuzz brokers) let joins form groups.
-        value = prng.chance(0.5) ? BigInt(prng.int(0, 3000)) : this.context.smallOrBoundary(100);
-        break;
       case 'allTopics': case 'validateOnly':
         value = prng.chance(0.9) ? BigInt(prng.int(0, 1)) : this.context.boundary(); break;
       default: value = this.context.smallOrBoundary(100);
