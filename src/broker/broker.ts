@@ -23,7 +23,6 @@ import { BrokerLiveness } from './liveness.js';
 import { brokerHandlers } from './handlers.js';
 import { ReplicaManager } from './replica_manager.js';
 import { ProducerIdAllocator } from './producer_ids.js';
-import { replyBytesEstimate } from './request_limits.js';
 import { openStorageTestIo } from './storage_test_mode.js';
 import type { StorageTestIo, StorageTestMode } from './storage_test_mode.js';
 
@@ -118,7 +117,7 @@ export class Broker implements BrokerContext {
     try {
       await broker.startControllerReplica();
       broker.server = new RequestServer({ listen: `tcp://${options.listen.host}:${options.listen.port}`,
-        handlers: brokerHandlers(broker), logger, replyBytesEstimate });
+        handlers: brokerHandlers(broker), logger });
       await broker.server.start();
       await host.start((_from, payload) => { broker.onForward(payload); });
       broker.replicas.startRetention(options.retentionCheckMs ?? 30_000);
