@@ -29,6 +29,7 @@ export const ERROR_TABLE = {
   REQUEST_TIMED_OUT: { wire: 7, retriable: true, message: 'The request timed out' },
   MESSAGE_TOO_LARGE: { wire: 10, retriable: false, message: 'The record batch is over the size limit' },
   NETWORK_EXCEPTION: { wire: 13, retriable: true, message: 'The connection to the broker was closed or lost' },
+  COORDINATOR_LOAD_IN_PROGRESS: { wire: 14, retriable: true, message: 'The group coordinator is loading the group' },
   COORDINATOR_NOT_AVAILABLE: { wire: 15, retriable: true, message: 'The group coordinator is not available' },
   NOT_COORDINATOR: { wire: 16, retriable: true, message: 'This broker is not the coordinator of the group' },
   INVALID_TOPIC_EXCEPTION: { wire: 17, retriable: false, message: 'The topic name is invalid' },
