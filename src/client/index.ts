@@ -8,6 +8,12 @@ export type {
   AdminOptions,
   ClusterDescription,
   CreateTopicOptions,
+  GroupDescription,
+  GroupListing,
+  GroupMemberDescription,
+  GroupPartitionLag,
+  OffsetResetPlanEntry,
+  OffsetResetSpec,
   PartitionOffsets,
   TopicDescription,
 } from './admin.js';
