@@ -34,11 +34,15 @@ interface Member {
   pendingSync: ((response: ResponseOf<typeof API_KEYS.SYNC_GROUP>) => void) | null;
 }
 
+type DescribedGroup = NonNullable<ResponseOf<typeof API_KEYS.DESCRIBE_GROUPS>['groups']>[number];
+
 type Answer<A extends ApiKey> = Promise<{ response: ResponseOf<A> }> | { response: ResponseOf<A> };
 
 const wire = (code: ErrorCode): number => ERROR_TABLE[code].wire;
 
 export class FakeCoordinator {
+  /** The one group it coordinates (requests name no other, except where a test wants an unknown one). */
+  readonly groupId = 'g';
   /** The broker that coordinates; the others answer NOT_COORDINATOR. */
   coordinatorId = 1;
   joinWindowMs = 150;
@@ -63,6 +67,17 @@ export class FakeCoordinator {
       server.setHandler(API_KEYS.LEAVE_GROUP, (request) => ({ response: this.leave(brokerId, request) }));
       server.setHandler(API_KEYS.OFFSET_COMMIT, (request) => ({ response: this.offsetCommit(brokerId, request) }));
       server.setHandler(API_KEYS.OFFSET_FETCH, (request) => ({ response: this.offsetFetch(brokerId, request) }));
+      server.setHandler(API_KEYS.LIST_GROUPS, () => ({ response: { groups: brokerId === this.coordinatorId
+        && (this.members.size > 0 || this.offsets.size > 0)
+        ? [{ groupId: this.groupId, protocolType: 'consumer', groupState: this.state() }] : [] } }));
+      server.setHandler(API_KEYS.DESCRIBE_GROUPS, (request) => ({ response: { groups: request.groupIds.map((id) =>
+        this.describe(brokerId, id)) } }));
+      server.setHandler(API_KEYS.DELETE_GROUPS, (request) => ({ response: { results: request.groupIds.map((id) => {
+        const errorCode = brokerId !== this.coordinatorId ? wire('NOT_COORDINATOR')
+          : id !== this.groupId ? wire('GROUP_ID_NOT_FOUND') : this.members.size > 0 ? wire('NON_EMPTY_GROUP') : 0;
+        if (errorCode === 0) this.offsets.clear();
+        return { groupId: id, errorCode };
+      }) } }));
     }
   }
 
@@ -96,6 +111,21 @@ export class FakeCoordinator {
 
   close(): void {
     if (this.joinTimer !== null) clearTimeout(this.joinTimer);
+  }
+
+  private state(): string {
+    if (this.members.size === 0) return 'Empty';
+    return this.rebalancing ? 'PreparingRebalance' : 'Stable';
+  }
+
+  private describe(brokerId: number, groupId: string): DescribedGroup {
+    if (brokerId !== this.coordinatorId) return { groupId, errorCode: wire('NOT_COORDINATOR') };
+    if (groupId !== this.groupId) return { groupId, groupState: 'Dead' };
+    return { groupId, groupState: this.state(), protocolType: 'consumer', protocolName: this.protocolName,
+      generationId: this.generationId, leader: this.leader, members: [...this.members.values()].map((m) => ({
+        memberId: m.memberId, groupInstanceId: m.groupInstanceId, clientId: 'fake-client', clientHost: '/127.0.0.1',
+        memberMetadata: m.metadata, memberAssignment: this.assignments.get(m.memberId) ?? new Uint8Array(),
+      })) };
   }
 
   private take(api: GroupApi): number {
@@ -262,7 +292,10 @@ export class FakeCoordinator {
     this.record('offsetFetch', brokerId, {});
     const refused = this.refusal('offsetFetch', brokerId);
     if (refused !== 0) return { errorCode: refused };
-    return { partitions: request.partitions.map((p) => {
+    // No partitions named: every partition the group has committed.
+    const asked = request.partitions.length > 0 ? request.partitions : [...this.offsets.keys()].map((key) => ({
+      topic: key.slice(0, key.lastIndexOf('/')), partition: Number(key.slice(key.lastIndexOf('/') + 1)) }));
+    return { partitions: asked.map((p) => {
       const found = this.offsets.get(`${p.topic}/${p.partition}`);
       return { topic: p.topic, partition: p.partition, committedOffset: found?.offset ?? -1,
         committedLeaderEpoch: -1, metadata: found?.metadata ?? '' };
