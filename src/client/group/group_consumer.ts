@@ -16,6 +16,9 @@
  * The rebalance runs across polls: a poll waits for it at most until its own timeout, returning
  * no records meanwhile. A listener's error is thrown by the poll after the rebalance completes.
  *
+ * With a manual assignment (assign()) and a groupId, auto-commit runs as well, with generation -1
+ * and no member id (Kafka's commits outside group management).
+ *
  * A RegExp subscription (and, for the leader, the partition counts the assignment used) is
  * checked against fresh metadata every metadataMaxAgeMs; a change triggers a rebalance.
  */
@@ -149,7 +152,10 @@ export class GroupConsumer {
     this.member.checkFatal();
     this.member.notePoll();
     this.throwListenerError();
-    if (this.subscription === null) return;
+    if (this.subscription === null) {
+      this.maybeAutoCommit(); // manual assignment with a groupId auto-commits too, as Kafka's
+      return;
+    }
     this.maybeCheckMetadata();
     if (this.member.rejoinNeeded !== null && this.rebalancing === null) {
       const run = this.rebalance();
@@ -211,6 +217,11 @@ export class GroupConsumer {
         await this.member.leave('consumer closed');
       } else {
         await waitUntil(this.commitChain, deadlineMs);
+        if (this.subscription === null && this.options.autoCommit && this.host.assignedPartitions().length > 0) {
+          await this.commitSync(undefined, Math.max(0, deadlineMs - Date.now())).catch((error: unknown) => {
+            this.options.logger.warn({ groupId: this.options.groupId, err: error }, 'auto-commit on close failed');
+          });
+        }
       }
     } finally {
       this.member.close();
@@ -311,7 +322,8 @@ export class GroupConsumer {
   }
 
   private maybeAutoCommit(): void {
-    if (!this.options.autoCommit || !this.stable || Date.now() < this.nextAutoCommitMs) return;
+    const ready = this.subscription === null ? this.host.assignedPartitions().length > 0 : this.stable;
+    if (!this.options.autoCommit || !ready || Date.now() < this.nextAutoCommitMs) return;
     this.nextAutoCommitMs = Date.now() + this.options.autoCommitIntervalMs;
     this.commitAsync(undefined);
   }

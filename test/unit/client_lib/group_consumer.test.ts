@@ -363,6 +363,26 @@ void describe('Consumer group mode', () => {
     });
   });
 
+  void test('manual assignment with a groupId auto-commits (generation -1) and commits on close', async () => {
+    await withGroup(async (cluster, coordinator) => {
+      cluster.createTopic('t', 1);
+      await produce(cluster, 't', 0, 6, 'a');
+      const consumer = groupConsumer(cluster, { autoCommit: true, autoCommitIntervalMs: 100 });
+      try {
+        consumer.assign([{ topic: 't', partition: 0 }]);
+        await pollUntil(consumer, (r) => r.length >= 6);
+        await until('the auto-commit', () => coordinator.offsets.get('t/0')?.offset === 6, consumer);
+        assert.equal(coordinator.requests('offsetCommit').at(-1)?.generationId, -1);
+        assert.equal(coordinator.requests('join').length, 0, 'no group membership');
+        await produce(cluster, 't', 0, 2, 'b');
+        await pollUntil(consumer, (r) => r.length >= 2);
+      } finally {
+        await consumer.close();
+      }
+      assert.equal(coordinator.offsets.get('t/0')?.offset, 8, 'committed on close');
+    });
+  });
+
   void test('modes do not mix; group calls need a groupId', async () => {
     await withGroup(async (cluster) => {
       cluster.createTopic('t', 1);
