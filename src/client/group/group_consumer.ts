@@ -240,7 +240,8 @@ export class GroupConsumer {
       tp.partitions.map((partition) => ({ topic: tp.topic, partition })));
     const committed = await this.offsets.fetch(partitions, Date.now() + this.options.requestTimeoutMs);
     // A rebalance asked for while this one ran (heartbeat, metadata) wins: the next poll runs it.
-    if (this.member.rejoinNeeded !== null || this.closed) return;
+    // After unsubscribe() or close() meanwhile, the partitions are not taken up either.
+    if (this.member.rejoinNeeded !== null || this.closed || this.subscription === null) return;
     this.host.setAssignment(partitions);
     for (const c of committed) if (c.offset !== null) this.host.seekTo(c, c.offset);
     this.nextAutoCommitMs = Date.now() + this.options.autoCommitIntervalMs;
