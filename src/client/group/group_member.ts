@@ -104,8 +104,6 @@ export class GroupMember {
   private lastPollMs = Date.now();
   /** The membership was lost (not given up cleanly): partitions are lost, not revoked. */
   private lostNow = false;
-  /** Heartbeats answered since the last join (for tests and logs). */
-  heartbeatsOk = 0;
 
   constructor(private readonly options: GroupMemberOptions) {
     assert(options.assignors.length > 0, 'a member offers at least one assignor');
@@ -288,7 +286,6 @@ export class GroupMember {
     this.stateNow = 'stable';
     this.rejoinReason = null;
     this.lostNow = false;
-    this.heartbeatsOk = 0;
     this.startHeartbeats();
     options.logger.info({ groupId: options.groupId, generationId: join.generationId, memberId: join.memberId, leader,
       protocol: join.protocolName, assignment }, 'joined the group');
@@ -408,7 +405,6 @@ export class GroupMember {
       if (this.stateNow !== 'stable' || this.generationIdNow !== generationId || this.memberIdNow !== memberId) return;
       if (response.errorCode === 0) {
         this.lastHeartbeatOkMs = Date.now();
-        this.heartbeatsOk += 1;
         return;
       }
       this.onGroupError(response.errorCode, 'Heartbeat');

@@ -363,6 +363,62 @@ void describe('Consumer group mode', () => {
     });
   });
 
+  void test('join and sync errors: REBALANCE_IN_PROGRESS retried, INCONSISTENT_GROUP_PROTOCOL fatal', async () => {
+    await withGroup(async (cluster, coordinator) => {
+      cluster.createTopic('t', 2);
+      const listener = recordingListener();
+      const consumer = groupConsumer(cluster);
+      try {
+        coordinator.inject('join', 'REBALANCE_IN_PROGRESS', 2);
+        coordinator.inject('sync', 'REBALANCE_IN_PROGRESS');
+        consumer.subscribe(['t'], listener);
+        await until('the join', () => listener.calls.length === 1, consumer);
+        // 2 refused, MEMBER_ID_REQUIRED, a join whose sync was refused, the join that held.
+        assert.equal(coordinator.requests('join').length, 5);
+        assert.equal(coordinator.requests('sync').length, 2);
+        assert.deepEqual(listener.calls, ['assigned:t-0,t-1']);
+        coordinator.inject('join', 'INCONSISTENT_GROUP_PROTOCOL');
+        coordinator.startRebalance();
+        const deadline = Date.now() + 5_000;
+        let thrown: unknown = null;
+        while (thrown === null && Date.now() < deadline) {
+          try {
+            await consumer.poll({ timeoutMs: 50 });
+          } catch (error) {
+            thrown = error;
+          }
+        }
+        assert.ok(thrown instanceof TributaryError && thrown.code === 'INCONSISTENT_GROUP_PROTOCOL', String(thrown));
+      } finally {
+        await consumer.close();
+      }
+    });
+  });
+
+  void test('assignors are offered in order; the group uses one every member supports', async () => {
+    await withGroup(async (cluster, coordinator) => {
+      coordinator.joinWindowMs = 2_000;
+      cluster.createTopic('t', 6);
+      const a = groupConsumer(cluster, { partitionAssignors: ['sticky', 'roundrobin'] });
+      const b = groupConsumer(cluster, { partitionAssignors: ['roundrobin', 'range'] });
+      try {
+        a.subscribe(['t']);
+        await until('a alone', () => coordinator.generationId === 1, a);
+        assert.equal(coordinator.protocolName, 'sticky');
+        b.subscribe(['t']);
+        const deadline = Date.now() + 5_000;
+        while (!(a.assignment().length === 3 && b.assignment().length === 3) && Date.now() < deadline) {
+          await Promise.all([a.poll({ timeoutMs: 50 }), b.poll({ timeoutMs: 50 })]);
+        }
+        assert.equal(coordinator.protocolName, 'roundrobin');
+        assert.deepEqual([...a.assignment(), ...b.assignment()].map((p) => p.partition).sort(), [0, 1, 2, 3, 4, 5]);
+      } finally {
+        await a.close();
+        await b.close();
+      }
+    });
+  });
+
   void test('manual assignment with a groupId auto-commits (generation -1) and commits on close', async () => {
     await withGroup(async (cluster, coordinator) => {
       cluster.createTopic('t', 1);
