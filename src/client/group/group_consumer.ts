@@ -96,6 +96,7 @@ export class GroupConsumer {
 
   constructor(private readonly host: GroupConsumerHost, private readonly options: GroupConsumerOptions) {
     if (options.groupId === '') throw new TributaryError('INVALID_GROUP_ID', 'groupId must not be empty');
+    checkGroupOptions(options);
     this.link = new CoordinatorLink({ metadata: host.metadata, groupId: options.groupId,
       requestTimeoutMs: options.requestTimeoutMs, retryBackoffMs: options.retryBackoffMs,
       retryBackoffMaxMs: options.retryBackoffMaxMs, logger: options.logger, prng: options.prng });
@@ -328,6 +329,23 @@ export class GroupConsumer {
     this.nextAutoCommitMs = Date.now() + this.options.autoCommitIntervalMs;
     this.commitAsync(undefined);
   }
+}
+
+/** Bad group options are a typed INVALID_CONFIG, before anything is sent. */
+function checkGroupOptions(options: GroupConsumerOptions): void {
+  const positive = ['sessionTimeoutMs', 'heartbeatIntervalMs', 'maxPollIntervalMs', 'autoCommitIntervalMs',
+    'metadataMaxAgeMs'] as const;
+  for (const name of positive) {
+    const value = options[name];
+    if (!Number.isSafeInteger(value) || value <= 0) {
+      throw new TributaryError('INVALID_CONFIG', `${name} must be a positive integer (ms), got ${value}`);
+    }
+  }
+  if (options.heartbeatIntervalMs >= options.sessionTimeoutMs) {
+    throw new TributaryError('INVALID_CONFIG', `heartbeatIntervalMs (${options.heartbeatIntervalMs}) must be below ` +
+      `sessionTimeoutMs (${options.sessionTimeoutMs})`);
+  }
+  if (options.groupInstanceId === '') throw new TributaryError('INVALID_CONFIG', 'groupInstanceId must not be empty');
 }
 
 /** Topics a pattern matches, sorted; internal topics (`__` names) never match, as Kafka's default. */

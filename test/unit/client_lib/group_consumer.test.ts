@@ -451,6 +451,12 @@ void describe('Consumer group mode', () => {
         grouped.assign([{ topic: 't', partition: 0 }]);
         assert.throws(() => { grouped.subscribe(['t']); }, IllegalStateError);
         assert.throws(() => { manual.subscribe(['t']); }, IllegalStateError);
+        assert.throws(() => groupConsumer(cluster, { heartbeatIntervalMs: 2_000, sessionTimeoutMs: 1_000 }),
+          (e: unknown) => e instanceof TributaryError && e.code === 'INVALID_CONFIG');
+        assert.throws(() => groupConsumer(cluster, { groupId: '' }),
+          (e: unknown) => e instanceof TributaryError && e.code === 'INVALID_GROUP_ID');
+        assert.throws(() => groupConsumer(cluster, { partitionAssignors: ['nope' as 'range'] }),
+          (e: unknown) => e instanceof TributaryError && e.code === 'INVALID_CONFIG');
         await assert.rejects(manual.commitSync(), IllegalStateError);
         // Manual assignment with a groupId commits outside group management: generation -1.
         await grouped.commitSync([{ topic: 't', partition: 0, offset: 2 }]);
