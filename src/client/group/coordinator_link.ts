@@ -4,6 +4,12 @@
  * requests to the broker it names. A reply or failure that says the coordinator moved or is gone
  * (NOT_COORDINATOR, COORDINATOR_NOT_AVAILABLE, COORDINATOR_LOAD_IN_PROGRESS, lost connections,
  * timeouts) forgets it, so the next request looks it up again (Kafka's markCoordinatorUnknown).
+ *
+ * A JoinGroup or SyncGroup may rightly wait up to the rebalance timeout (minutes) for the other
+ * members. A broker that dies meanwhile does not close the connection (ZeroMQ reconnects quietly),
+ * so such a request is watched: FindCoordinator is asked again every few seconds through any
+ * broker, and once it names another broker the wait ends with NOT_COORDINATOR (Kafka notices the
+ * same through the closed TCP connection).
  */
 import type { Logger } from 'pino';
 
@@ -104,6 +110,51 @@ export class CoordinatorLink {
       }
     }
     return response;
+  }
+
+  /**
+   * request() for a request the coordinator may hold long: ends early with NOT_COORDINATOR once
+   * FindCoordinator (asked every watchEveryMs) names a broker other than the one asked.
+   */
+  async requestWatched<A extends ApiKey>(api: A, body: RequestOf<A>, options: {
+    readonly timeoutMs: number;
+    readonly watchEveryMs: number;
+    readonly errorCodeOf?: (response: DecodedResponseOf<A>) => number;
+  }): Promise<DecodedResponseOf<A>> {
+    const coordinator = await this.find();
+    const watch = { stopped: false, timer: undefined as NodeJS.Timeout | undefined };
+    const moved = new Promise<never>((_resolve, reject) => {
+      const check = async (): Promise<void> => {
+        try {
+          const { response } = await this.options.metadata.requestAny(API_KEYS.FIND_COORDINATOR,
+            { key: this.options.groupId },
+            { timeoutMs: Math.min(this.options.requestTimeoutMs, options.watchEveryMs) });
+          const named = response.errorCode === 0 ? response.nodeId : -1;
+          if (!watch.stopped && named >= 0 && named !== coordinator.nodeId) {
+            reject(new TributaryError('NOT_COORDINATOR',
+              `The coordinator moved from broker ${coordinator.nodeId} to ${response.nodeId}`));
+            return;
+          }
+        } catch (error) {
+          // No broker answered, or none knows yet: keep waiting for the request itself.
+          this.options.logger.debug({ groupId: this.options.groupId, err: error }, 'coordinator check failed');
+        }
+        if (!watch.stopped) watch.timer = setTimeout(() => { void check(); }, options.watchEveryMs);
+      };
+      watch.timer = setTimeout(() => { void check(); }, options.watchEveryMs);
+    });
+    moved.catch(() => undefined); // observed by the race below; a late rejection is expected
+    try {
+      return await Promise.race([this.request(api, body, options), moved]);
+    } catch (error) {
+      if (error instanceof TributaryError && (error as TributaryError).code === 'NOT_COORDINATOR') {
+        this.markUnknown('NOT_COORDINATOR');
+      }
+      throw error;
+    } finally {
+      watch.stopped = true;
+      clearTimeout(watch.timer);
+    }
   }
 
   private async lookUp(): Promise<Coordinator> {

@@ -259,22 +259,24 @@ export class GroupMember {
     const { options } = this;
     const metadata = encodeSubscription({ version: SUBSCRIPTION_VERSION, topics: [...topics].sort(), userData: null,
       ownedPartitions: this.lastAssignment });
-    const join = await options.link.request(API_KEYS.JOIN_GROUP, {
+    const join = await options.link.requestWatched(API_KEYS.JOIN_GROUP, {
       groupId: options.groupId, sessionTimeoutMs: options.sessionTimeoutMs,
       rebalanceTimeoutMs: options.rebalanceTimeoutMs, memberId: this.memberIdNow,
       groupInstanceId: options.groupInstanceId ?? '', protocolType: CONSUMER_PROTOCOL_TYPE,
       protocols: options.assignors.map((assignor) => ({ name: assignor.name, metadata })),
-    }, { timeoutMs: options.rebalanceTimeoutMs + JOIN_EXTRA_TIMEOUT_MS, errorCodeOf: (r) => r.errorCode });
+    }, { timeoutMs: options.rebalanceTimeoutMs + JOIN_EXTRA_TIMEOUT_MS, watchEveryMs: this.watchEveryMs(),
+      errorCodeOf: (r) => r.errorCode });
     if (join.errorCode !== 0) return this.onJoinError(join);
     this.memberIdNow = join.memberId;
     this.generationIdNow = join.generationId;
     const leader = join.leader === join.memberId;
     const assignments = leader ? await this.assign(join) : [];
-    const sync = await options.link.request(API_KEYS.SYNC_GROUP, {
+    const sync = await options.link.requestWatched(API_KEYS.SYNC_GROUP, {
       groupId: options.groupId, generationId: join.generationId, memberId: join.memberId,
       groupInstanceId: options.groupInstanceId ?? '', protocolType: CONSUMER_PROTOCOL_TYPE,
       protocolName: join.protocolName, assignments,
-    }, { timeoutMs: options.rebalanceTimeoutMs + JOIN_EXTRA_TIMEOUT_MS, errorCodeOf: (r) => r.errorCode });
+    }, { timeoutMs: options.rebalanceTimeoutMs + JOIN_EXTRA_TIMEOUT_MS, watchEveryMs: this.watchEveryMs(),
+      errorCodeOf: (r) => r.errorCode });
     if (sync.errorCode !== 0) {
       const error = this.onGroupError(sync.errorCode, 'SyncGroup');
       if (this.fatal !== null) throw this.fatal;
@@ -399,8 +401,7 @@ export class GroupMember {
     try {
       const response = await this.options.link.request(API_KEYS.HEARTBEAT, {
         groupId: this.options.groupId, generationId, memberId, groupInstanceId: this.options.groupInstanceId ?? '',
-      }, { timeoutMs: Math.min(this.options.requestTimeoutMs, this.options.sessionTimeoutMs),
-        errorCodeOf: (r) => r.errorCode });
+      }, { timeoutMs: this.heartbeatTimeoutMs(), errorCodeOf: (r) => r.errorCode });
       // An answer about a generation that is over (a join went on meanwhile) changes nothing.
       if (this.stateNow !== 'stable' || this.generationIdNow !== generationId || this.memberIdNow !== memberId) return;
       if (response.errorCode === 0) {
@@ -414,6 +415,20 @@ export class GroupMember {
     } finally {
       this.heartbeatInFlight = false;
     }
+  }
+
+  /** How often a long JoinGroup/SyncGroup checks that its coordinator still is the coordinator. */
+  private watchEveryMs(): number {
+    return Math.max(this.options.heartbeatIntervalMs, Math.min(this.options.sessionTimeoutMs / 3, 5_000));
+  }
+
+  /**
+   * A heartbeat's timeout: well within the session, so that a coordinator that went silent is
+   * looked up again (and heartbeated) before the new one's session for this member runs out.
+   */
+  private heartbeatTimeoutMs(): number {
+    const { heartbeatIntervalMs, requestTimeoutMs, sessionTimeoutMs } = this.options;
+    return Math.max(heartbeatIntervalMs, Math.min(requestTimeoutMs, sessionTimeoutMs / 3));
   }
 
   private backoffMs(attempt: number): number {

@@ -48,6 +48,9 @@ export class FakeCoordinator {
   joinWindowMs = 150;
   readonly log: LoggedRequest[] = [];
   readonly offsets = new Map<string, { offset: number; metadata: string }>();
+  /** JoinGroups are taken and never answered (a coordinator that died mid-join) until release(). */
+  holdJoins = false;
+  private readonly heldJoins: (() => void)[] = [];
   generationId = 0;
   leader = '';
   protocolName = '';
@@ -109,8 +112,14 @@ export class FakeCoordinator {
     this.offsets.set(`${topic}/${partition}`, { offset, metadata: '' });
   }
 
+  /** Answers the held JoinGroups (NOT_COORDINATOR), so that no handler is left waiting. */
+  release(): void {
+    for (const answer of this.heldJoins.splice(0)) answer();
+  }
+
   close(): void {
     if (this.joinTimer !== null) clearTimeout(this.joinTimer);
+    this.release();
   }
 
   private state(): string {
@@ -160,6 +169,11 @@ export class FakeCoordinator {
   private join(brokerId: number, request: DecodedRequestOf<typeof API_KEYS.JOIN_GROUP>):
     Answer<typeof API_KEYS.JOIN_GROUP> {
     this.record('join', brokerId, request);
+    if (this.holdJoins) {
+      return new Promise((resolve) => {
+        this.heldJoins.push(() => { resolve({ response: { errorCode: wire('NOT_COORDINATOR'), generationId: -1 } }); });
+      });
+    }
     const refused = this.refusal('join', brokerId);
     if (refused !== 0) return { response: { errorCode: refused, memberId: request.memberId, generationId: -1 } };
     let memberId = request.memberId;

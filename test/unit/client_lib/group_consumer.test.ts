@@ -201,6 +201,31 @@ void describe('Consumer group mode', () => {
     });
   });
 
+  void test('a JoinGroup held by a coordinator that died ends once FindCoordinator names another broker', async () => {
+    await withGroup(async (cluster, coordinator) => {
+      cluster.createTopic('t', 1);
+      const listener = recordingListener();
+      // The join could rightly wait maxPollIntervalMs + 5 s: a minute.
+      const consumer = groupConsumer(cluster, { maxPollIntervalMs: 60_000 });
+      try {
+        consumer.subscribe(['t'], listener);
+        await until('the join', () => coordinator.generationId === 1, consumer);
+        coordinator.holdJoins = true;
+        coordinator.startRebalance();
+        await until('a join held on broker 1', () => coordinator.requests('join').some((r) => r.generationId === -1
+          && r.brokerId === 1 && r.memberId !== '') && listener.calls.length === 2, consumer);
+        coordinator.coordinatorId = 2;
+        coordinator.holdJoins = false;
+        await until('the join on broker 2', () => coordinator.generationId === 2, consumer, 4_000);
+        assert.equal(coordinator.requests('join').at(-1)?.brokerId, 2);
+        await until('assigned again', () => listener.calls.length === 3, consumer);
+      } finally {
+        coordinator.release();
+        await consumer.close();
+      }
+    });
+  });
+
   void test('COORDINATOR_LOAD_IN_PROGRESS and NOT_COORDINATOR on a commit are retried; REBALANCE_IN_PROGRESS is thrown',
     async () => {
       await withGroup(async (cluster, coordinator) => {
