@@ -99,6 +99,8 @@ export interface ConsumerOptions {
   readonly autoCommitIntervalMs?: number;
   /** How often a RegExp subscription is matched again against the cluster's topics. */
   readonly metadataMaxAgeMs?: number;
+  /** Bounds commitSync() and committed(), retries included (Kafka default.api.timeout.ms). */
+  readonly apiTimeoutMs?: number;
   /** Offered in this order (Kafka partition.assignment.strategy); default ['range']. */
   readonly partitionAssignors?: readonly (PartitionAssignor | 'range' | 'roundrobin' | 'sticky')[];
 }
@@ -111,6 +113,7 @@ export const GROUP_DEFAULTS = {
   autoCommit: true,
   autoCommitIntervalMs: 5_000,
   metadataMaxAgeMs: 300_000,
+  apiTimeoutMs: 60_000,
 } as const;
 
 export type { CommittedOffset, OffsetToCommit } from './group/offset_client.js';
@@ -194,6 +197,7 @@ export class Consumer {
   private readonly group: GroupConsumer | null;
   /** Whether assign() was called since the last unassignment (manual mode). */
   private manuallyAssigned = false;
+  private readonly apiTimeoutMs: number;
 
   constructor(options: ConsumerOptions) {
     this.maxWaitMs = options.maxWaitMs ?? CONSUMER_DEFAULTS.maxWaitMs;
@@ -216,6 +220,10 @@ export class Consumer {
       refreshBackoffMs: this.retryBackoffMs,
       logger: this.logger,
     });
+    this.apiTimeoutMs = options.apiTimeoutMs ?? GROUP_DEFAULTS.apiTimeoutMs;
+    if (!Number.isSafeInteger(this.apiTimeoutMs) || this.apiTimeoutMs <= 0) {
+      throw new TributaryError('INVALID_CONFIG', `apiTimeoutMs must be a positive integer (ms), got ${this.apiTimeoutMs}`);
+    }
     this.group = options.groupId === undefined ? null : this.makeGroup(options, options.groupId);
   }
 
@@ -262,7 +270,7 @@ export class Consumer {
   /** Commits offsets (default: the positions of every assigned partition) and waits for the coordinator. */
   async commitSync(offsets?: readonly OffsetToCommit[]): Promise<void> {
     this.checkOpen();
-    await this.requireGroup('commitSync()').commitSync(offsets, this.requestTimeoutMs);
+    await this.requireGroup('commitSync()').commitSync(offsets, this.apiTimeoutMs);
   }
 
   /** Commits without waiting; the callback (or, without one, the log) gets the outcome. */
@@ -274,7 +282,7 @@ export class Consumer {
   /** The group's committed offsets of partitions (offset null: nothing committed). */
   async committed(partitions: readonly TopicPartitionRef[]): Promise<CommittedOffset[]> {
     this.checkOpen();
-    return this.requireGroup('committed()').committed(partitions, this.requestTimeoutMs);
+    return this.requireGroup('committed()').committed(partitions, this.apiTimeoutMs);
   }
 
   private replaceAssignment(partitions: readonly TopicPartitionRef[]): void {
