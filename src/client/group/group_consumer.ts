@@ -14,7 +14,8 @@
  *    with a committed offset starts there, one without by autoOffsetReset ('none': poll throws a
  *    typed OFFSET_OUT_OF_RANGE); then onPartitionsAssigned.
  * The rebalance runs across polls: a poll waits for it at most until its own timeout, returning
- * no records meanwhile. A listener's error is thrown by the poll after the rebalance completes.
+ * no records meanwhile. A listener's error is thrown by the poll after the rebalance completes, and
+ * so is a rebalance's error that no retry fixes (the rebalance is tried again on later polls).
  *
  * With a manual assignment (assign()) and a groupId, auto-commit runs as well, with generation -1
  * and no member id (Kafka's commits outside group management).
@@ -29,7 +30,8 @@ import { TributaryError } from '../../common/errors.js';
 import { API_KEYS } from '../../protocol/api_keys.js';
 import type { MetadataCache } from '../metadata_cache.js';
 import type { PartitionAssignor } from './assignors/assignor.js';
-import { CoordinatorLink } from './coordinator_link.js';
+import { isRetriable } from '../retry.js';
+import { CoordinatorLink, isCoordinatorError } from './coordinator_link.js';
 import { GroupMember } from './group_member.js';
 import { OffsetClient } from './offset_client.js';
 import type { CommittedOffset, OffsetToCommit } from './offset_client.js';
@@ -90,7 +92,7 @@ export class GroupConsumer {
   private metadataCheck: Promise<void> | null = null;
   private nextMetadataCheckMs = 0;
   private nextAutoCommitMs: number;
-  private listenerError: unknown = null;
+  private deferredError: unknown = null;
   private commitChain: Promise<void> = Promise.resolve();
   private closed = false;
 
@@ -142,7 +144,9 @@ export class GroupConsumer {
   /** Leaves the group and drops the partitions (revoked first). */
   async unsubscribe(): Promise<void> {
     if (this.subscription === null) return;
-    await this.revoke(Date.now() + this.options.requestTimeoutMs);
+    const deadlineMs = Date.now() + this.options.requestTimeoutMs;
+    if (this.rebalancing !== null) await waitUntil(this.rebalancing, deadlineMs);
+    await this.revoke(deadlineMs);
     this.subscription = null;
     this.joinedTopics = [];
     await this.member.leave('unsubscribed');
@@ -152,7 +156,7 @@ export class GroupConsumer {
   async beforePoll(deadlineMs: number): Promise<void> {
     this.member.checkFatal();
     this.member.notePoll();
-    this.throwListenerError();
+    this.throwDeferredError();
     if (this.subscription === null) {
       this.maybeAutoCommit(); // manual assignment with a groupId auto-commits too, as Kafka's
       return;
@@ -166,12 +170,14 @@ export class GroupConsumer {
         this.options.logger.info({ groupId: this.options.groupId, err: error }, 'rebalance did not complete');
         // Joined but the partitions were not taken up (their offsets could not be fetched): again.
         this.member.requestRejoin('the last rebalance did not complete');
+        // What no retry fixes (a member's undecodable subscription, say) is thrown by a poll too.
+        if (!isRetriable(error) && !isCoordinatorError(error) && !isRebalanceError(error)) this.deferredError ??= error;
       });
     }
     if (this.rebalancing !== null) {
       await waitUntil(this.rebalancing, deadlineMs);
       this.member.checkFatal();
-      this.throwListenerError();
+      this.throwDeferredError();
     }
     this.maybeAutoCommit();
   }
@@ -276,14 +282,14 @@ export class GroupConsumer {
       await listener[name](partitions);
     } catch (error) {
       this.options.logger.error({ groupId: this.options.groupId, err: error, callback: name }, 'rebalance listener failed');
-      this.listenerError ??= error;
+      this.deferredError ??= error;
     }
   }
 
-  private throwListenerError(): void {
-    const error = this.listenerError;
+  private throwDeferredError(): void {
+    const error = this.deferredError;
     if (error === null) return;
-    this.listenerError = null;
+    this.deferredError = null;
     throw error instanceof Error ? error : new Error('a rebalance listener failed', { cause: error });
   }
 
@@ -329,6 +335,12 @@ export class GroupConsumer {
     this.nextAutoCommitMs = Date.now() + this.options.autoCommitIntervalMs;
     this.commitAsync(undefined);
   }
+}
+
+/** The answers after which a member joins again; never an application's error. */
+function isRebalanceError(error: unknown): boolean {
+  return error instanceof TributaryError && ['REBALANCE_IN_PROGRESS', 'ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID']
+    .includes((error as TributaryError).code);
 }
 
 /** Bad group options are a typed INVALID_CONFIG, before anything is sent. */

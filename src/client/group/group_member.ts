@@ -104,6 +104,8 @@ export class GroupMember {
   private lastPollMs = Date.now();
   /** The membership was lost (not given up cleanly): partitions are lost, not revoked. */
   private lostNow = false;
+  /** leave() or close() ran: a join round still running gives up instead of joining again. */
+  private joinAbandoned = false;
 
   constructor(private readonly options: GroupMemberOptions) {
     assert(options.assignors.length > 0, 'a member offers at least one assignor');
@@ -200,11 +202,13 @@ export class GroupMember {
     this.checkFatal();
     this.stopHeartbeats();
     this.stateNow = 'joining';
+    this.joinAbandoned = false;
     let lastError: unknown = null;
     try {
       for (let attempt = 0; attempt < JOIN_ATTEMPTS_MAX; attempt++) {
         if (attempt > 0 && lastError !== null) await sleep(this.backoffMs(attempt));
         this.checkFatal();
+        this.checkAbandoned();
         try {
           const result = await this.joinOnce(topics);
           if (result === null) {
@@ -228,6 +232,7 @@ export class GroupMember {
 
   /** LeaveGroup for a dynamic member in a generation (a static member leaves by its session timeout). */
   async leave(reason: string): Promise<void> {
+    this.joinAbandoned = true;
     this.stopHeartbeats();
     const memberId = this.memberIdNow;
     const dynamic = this.options.groupInstanceId === null;
@@ -248,6 +253,7 @@ export class GroupMember {
 
   /** Stops heartbeats for good (after leave(), or instead of it for a static member). */
   close(): void {
+    this.joinAbandoned = true;
     this.stopHeartbeats();
     this.stateNow = 'closed';
   }
@@ -266,6 +272,7 @@ export class GroupMember {
       protocols: options.assignors.map((assignor) => ({ name: assignor.name, metadata })),
     }, { timeoutMs: options.rebalanceTimeoutMs + JOIN_EXTRA_TIMEOUT_MS, watchEveryMs: this.watchEveryMs(),
       errorCodeOf: (r) => r.errorCode });
+    this.checkAbandoned();
     if (join.errorCode !== 0) return this.onJoinError(join);
     this.memberIdNow = join.memberId;
     this.generationIdNow = join.generationId;
@@ -277,6 +284,7 @@ export class GroupMember {
       protocolName: join.protocolName, assignments,
     }, { timeoutMs: options.rebalanceTimeoutMs + JOIN_EXTRA_TIMEOUT_MS, watchEveryMs: this.watchEveryMs(),
       errorCodeOf: (r) => r.errorCode });
+    this.checkAbandoned();
     if (sync.errorCode !== 0) {
       const error = this.onGroupError(sync.errorCode, 'SyncGroup');
       if (this.fatal !== null) throw this.fatal;
@@ -341,6 +349,11 @@ export class GroupMember {
       assert(partitions !== undefined, () => `assignor ${assignor.name} left out member ${m.memberId}`);
       return { memberId: m.memberId, assignment: encodeAssignment({ version: 1, partitions, userData: null }) };
     });
+  }
+
+  /** A join that outlived leave()/close() stops here (the coordinator's session timeout drops it). */
+  private checkAbandoned(): void {
+    if (this.joinAbandoned) throw new TributaryError('UNKNOWN_MEMBER_ID', 'The member left the group during the join');
   }
 
   private resetGeneration(resetMemberId: boolean, reason: string): void {
