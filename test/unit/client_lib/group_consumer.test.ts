@@ -301,7 +301,7 @@ void describe('Consumer group mode', () => {
           await until('the join', () => coordinator.generationId === 1, consumer);
           const before = coordinator.requests('heartbeat').length;
           await sleep(500); // "processing": no poll, heartbeats continue on their timer
-          assert.ok(coordinator.requests('heartbeat').length - before >= 5,
+          assert.ok(coordinator.requests('heartbeat').length - before >= 3, // 12 due; 3 leaves room for a loaded machine
             `${coordinator.requests('heartbeat').length - before} heartbeats in 500 ms at 40 ms`);
           assert.equal(coordinator.requests('leave').length, 0);
           await sleep(700); // now past maxPollIntervalMs
