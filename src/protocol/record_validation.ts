@@ -102,14 +102,51 @@ export async function validateRecordsOffLoop(batch: Uint8Array, header: BatchHea
     return;
   }
   const body = batch.subarray(RECORDS_OFFSET);
-  const inflated = await new Promise<Uint8Array>((resolve, reject) => {
-    gunzip(body, { maxOutputLength: inflatedBytesMax }, (error, result) => {
-      if (error === null) resolve(result);
-      else reject(inflateError(error, body.length, inflatedBytesMax));
+  await inflateSlots.acquire();
+  try {
+    const inflated = await new Promise<Uint8Array>((resolve, reject) => {
+      gunzip(body, { maxOutputLength: inflatedBytesMax }, (error, result) => {
+        if (error === null) resolve(result);
+        else reject(inflateError(error, body.length, inflatedBytesMax));
+      });
     });
-  });
-  walkRecords(inflated, 0, header, 'the inflated records');
+    walkRecords(inflated, 0, header, 'the inflated records');
+  } finally {
+    inflateSlots.release();
+  }
 }
+
+/**
+ * Inflates running at once in a process. Each may hold up to the inflated bound (64 MiB) until it
+ * is walked: without a limit, a client sending gzip bombs had hundreds inflating together.
+ */
+export const INFLATES_CONCURRENT_MAX = 2;
+
+/** A counting semaphore: waiters are served in arrival order. */
+class Slots {
+  private free: number;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(count: number) {
+    this.free = count;
+  }
+
+  acquire(): Promise<void> {
+    if (this.free > 0) {
+      this.free -= 1;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => { this.waiting.push(resolve); });
+  }
+
+  release(): void {
+    const next = this.waiting.shift();
+    if (next === undefined) this.free += 1;
+    else next();
+  }
+}
+
+const inflateSlots = new Slots(INFLATES_CONCURRENT_MAX);
 
 function inflateGzip(body: Uint8Array, bytesMax: number): Uint8Array {
   try {
