@@ -26,7 +26,6 @@ import type { GroupSettings } from '../group/coordinator.js';
 import { groupHandlers } from '../group/handlers.js';
 import { ReplicaManager } from './replica_manager.js';
 import { ProducerIdAllocator } from './producer_ids.js';
-import { replyBytesEstimate } from './request_limits.js';
 import { openStorageTestIo } from './storage_test_mode.js';
 import type { StorageTestIo, StorageTestMode } from './storage_test_mode.js';
 
@@ -131,7 +130,7 @@ export class Broker implements BrokerContext {
     try {
       await broker.startControllerReplica();
       broker.server = new RequestServer({ listen: `tcp://${options.listen.host}:${options.listen.port}`,
-        handlers: { ...brokerHandlers(broker), ...groupHandlers(broker.groups) }, logger, replyBytesEstimate });
+        handlers: { ...brokerHandlers(broker), ...groupHandlers(broker.groups) }, logger });
       await broker.server.start();
       await host.start((_from, payload) => { broker.onForward(payload); });
       broker.groups.start();

@@ -76,14 +76,16 @@ function produceHandler(context: BrokerContext): RequestHandler<typeof API_KEYS.
 }
 
 function fetchHandler(context: BrokerContext): RequestHandler<typeof API_KEYS.FETCH> {
-  return async (request) => {
+  return async (request, requestContext) => {
     refuseDuplicateFetchPartitions(request.partitions);
     const maxBytes = fetchBytesMax(request.maxBytes);
     const minBytes = Math.max(1, request.minBytes);
     const deadline = Date.now() + Math.min(request.maxWaitMs, FETCH_WAIT_MS_MAX);
     for (;;) {
       const rawFrames: Buffer[] = [];
-      const budget = new FetchReplyBudget(maxBytes);
+      // Sized now, when the reply is built: the connection's budget less what is queued for it.
+      const connection = requestContext.replyBytes;
+      const budget = new FetchReplyBudget(Math.min(maxBytes, connection.available()), connection.idle());
       const partitions = request.partitions.map((fetch): pb.FetchPartitionResponse.$Properties => {
         const base = { topic: fetch.topic, partition: fetch.partition };
         try {
@@ -110,7 +112,10 @@ function fetchHandler(context: BrokerContext): RequestHandler<typeof API_KEYS.FE
       });
       const remainingMs = deadline - Date.now();
       const failed = partitions.some((p) => (p.errorCode ?? 0) !== 0);
-      if (budget.usedBytes >= minBytes || remainingMs <= 0 || failed) return { response: { partitions }, rawFrames };
+      if (budget.usedBytes >= minBytes || remainingMs <= 0 || failed) {
+        connection.reserve(budget.usedBytes);
+        return { response: { partitions }, rawFrames };
+      }
       await context.waitForData(request.partitions.map((p) => [p.topic, p.partition] as const), remainingMs);
     }
   };

@@ -9,8 +9,6 @@
  * would starve a big batch behind it.) The limits are listed in the README.
  */
 import { TributaryError } from '../common/errors.js';
-import { API_KEYS } from '../protocol/api_keys.js';
-import type { DecodedRequest } from '../protocol/envelope.js';
 
 /** The longest timeout a request may ask for (Produce timeout_ms, CreateTopics/DeleteTopics timeout_ms). */
 export const REQUEST_TIMEOUT_MS_MAX = 300_000;
@@ -23,9 +21,6 @@ export const FETCH_BYTES_MAX = 55 * 1024 * 1024;
 
 /** What a Fetch without max_bytes (0) gets. */
 export const FETCH_BYTES_DEFAULT = 50 * 1024 * 1024;
-
-/** Body bytes a partition adds to a Fetch reply, reserved with the raw bytes (see replyBytesEstimate). */
-const FETCH_PARTITION_REPLY_BYTES = 64;
 
 /** The timeout to use for a requested one: the default when 0 (unset), at most REQUEST_TIMEOUT_MS_MAX. */
 export function clampTimeoutMs(requestedMs: number, defaultMs: number): number {
@@ -53,11 +48,15 @@ export function refuseDuplicateFetchPartitions(
   }
 }
 
-/** The bytes of one Fetch reply: read limits per partition, and which reads the reply keeps. */
+/**
+ * The bytes of one Fetch reply: read limits per partition, and which reads the reply keeps.
+ * `maxBytes` is the request's limit within what its connection may still be sent; the first batch
+ * may go over it only when `firstBatchMayExceed` (the connection has nothing else queued).
+ */
 export class FetchReplyBudget {
   private used = 0;
 
-  constructor(readonly maxBytes: number) {}
+  constructor(readonly maxBytes: number, private readonly firstBatchMayExceed = true) {}
 
   get usedBytes(): number {
     return this.used;
@@ -75,18 +74,9 @@ export class FetchReplyBudget {
    * fit in what is left of max_bytes is left out.
    */
   take(bytes: number): boolean {
-    if (this.used > 0 && bytes > this.maxBytes - this.used) return false;
+    const mayExceed = this.used === 0 && this.firstBatchMayExceed;
+    if (!mayExceed && bytes > this.maxBytes - this.used) return false;
     this.used += bytes;
     return true;
   }
-}
-
-/**
- * Reply bytes a request may produce, reserved against its connection's bound while it runs (see
- * RequestServer): a Fetch its byte limit and a little per partition; other replies are small and
- * counted once queued.
- */
-export function replyBytesEstimate(request: DecodedRequest): number {
-  if (request.api !== API_KEYS.FETCH) return 0;
-  return fetchBytesMax(request.body.maxBytes) + request.body.partitions.length * FETCH_PARTITION_REPLY_BYTES;
 }

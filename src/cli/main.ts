@@ -5,6 +5,7 @@ import { hideBin } from 'yargs/helpers';
 import { benchCommand } from './commands/bench.js';
 import { clusterCommand } from './commands/cluster.js';
 import { consumeCommand } from './commands/consume.js';
+import { groupsCommand } from './commands/groups.js';
 import { produceCommand } from './commands/produce.js';
 import { topicsCommand } from './commands/topics.js';
 import { devCommand } from './commands/dev.js';
@@ -17,6 +18,7 @@ await yargs(hideBin(process.argv))
   .command(topicsCommand)
   .command(produceCommand)
   .command(consumeCommand)
+  .command(groupsCommand)
   .command(clusterCommand)
   .command(benchCommand)
   .demandCommand(1)

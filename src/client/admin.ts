@@ -1,5 +1,6 @@
 /**
- * The admin client (Kafka Admin, kafkajs admin): topics and the cluster. Any broker accepts
+ * The admin client (Kafka Admin, kafkajs admin): topics, the cluster, and consumer groups (through
+ * group/group_admin.ts). Any broker accepts
  * CreateTopics and DeleteTopics and answers once the controller has applied them, so requests go
  * to whichever broker answers (MetadataCache.requestAny). Retriable failures (no broker reachable,
  * an election of the controller) are retried with back-off within requestTimeoutMs; a topic-level
@@ -12,6 +13,12 @@ import { API_KEYS, LIST_OFFSETS_EARLIEST, LIST_OFFSETS_LATEST } from '../protoco
 import { defaultClientLogger, MetadataCache, parseBootstrap } from './metadata_cache.js';
 import type { BrokerInfo, PartitionInfo } from './metadata_cache.js';
 import { retry } from './retry.js';
+import { GroupAdmin } from './group/group_admin.js';
+import type { GroupDescription, GroupListing, OffsetResetPlanEntry, OffsetResetSpec } from './group/group_admin.js';
+
+export type {
+  GroupDescription, GroupListing, GroupMemberDescription, GroupPartitionLag, OffsetResetPlanEntry, OffsetResetSpec,
+} from './group/group_admin.js';
 
 export interface AdminOptions {
   readonly bootstrap: string | readonly string[];
@@ -58,6 +65,7 @@ export const ADMIN_DEFAULTS = {
 export class Admin {
   private readonly metadata: MetadataCache;
   private readonly requestTimeoutMs: number;
+  private readonly groups: GroupAdmin;
 
   constructor(options: AdminOptions) {
     this.requestTimeoutMs = options.requestTimeoutMs ?? ADMIN_DEFAULTS.requestTimeoutMs;
@@ -68,6 +76,33 @@ export class Admin {
       metadataTimeoutMs: Math.min(5_000, this.requestTimeoutMs),
       logger: options.logger ?? defaultClientLogger(options.clientId ?? 'tributary-admin'),
     });
+    this.groups = new GroupAdmin({ metadata: this.metadata, requestTimeoutMs: this.requestTimeoutMs,
+      logger: options.logger ?? defaultClientLogger(options.clientId ?? 'tributary-admin'),
+      listOffset: (topic, partition, spec) => this.listOffset(topic, partition, spec) });
+  }
+
+  /** Every consumer group the brokers coordinate, sorted by id. */
+  async listGroups(): Promise<GroupListing[]> {
+    return this.groups.listGroups();
+  }
+
+  /** A group's state, members and assignments, and per partition its committed offset, log end and lag. */
+  async describeGroup(groupId: string): Promise<GroupDescription> {
+    return this.groups.describeGroup(groupId);
+  }
+
+  /** Deletes a group with no members (NON_EMPTY_GROUP when it has some). */
+  async deleteGroup(groupId: string): Promise<void> {
+    await this.groups.deleteGroup(groupId);
+  }
+
+  /**
+   * The new committed offsets of a group's partitions of a topic; with execute, commits them. The
+   * group must have no members (NON_EMPTY_GROUP otherwise).
+   */
+  async resetGroupOffsets(groupId: string, topic: string, spec: OffsetResetSpec, options: { execute: boolean }):
+    Promise<OffsetResetPlanEntry[]> {
+    return this.groups.resetOffsets(groupId, topic, spec, options.execute);
   }
 
   /** Checks that some broker answers. */

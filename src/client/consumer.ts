@@ -1,6 +1,8 @@
 /**
- * The consumer with manual assignment (Kafka KafkaConsumer.assign + Fetcher; groups come later):
- * the application names its partitions, keeps its own offsets, and polls.
+ * The consumer (Kafka KafkaConsumer + Fetcher). Two modes, one at a time: manual assignment (the
+ * application names its partitions with assign() and keeps its own offsets) or a consumer group
+ * (subscribe() with a groupId: the group gives the partitions and keeps committed offsets; the
+ * whole of that lives in group/group_consumer.ts, this class only calls into it).
  *
  * - Each assigned partition has a position: the offset of the next record to return. A new
  *   partition has none until seek() gives one or the first poll resolves autoOffsetReset
@@ -44,6 +46,12 @@ import { PartitionRecords } from './fetched_records.js';
 import type { ConsumerRecord } from './fetched_records.js';
 import { defaultClientLogger, MetadataCache, parseBootstrap } from './metadata_cache.js';
 import { topicPartitionKey } from './producer_state.js';
+import type { PartitionAssignor } from './group/assignors/assignor.js';
+import { BUILT_IN_ASSIGNORS, DEFAULT_ASSIGNORS } from './group/assignors/index.js';
+import { IllegalStateError } from './group/errors.js';
+import { GroupConsumer } from './group/group_consumer.js';
+import type { RebalanceListener } from './group/group_consumer.js';
+import type { CommittedOffset, OffsetToCommit } from './group/offset_client.js';
 import { backoffMs, cryptoSeededPrng, isRetriable } from './retry.js';
 
 export interface TopicPartitionRef {
@@ -78,7 +86,38 @@ export interface ConsumerOptions {
   readonly retryBackoffMaxMs?: number;
   readonly logger?: Logger;
   readonly prng?: Prng;
+  /** The consumer group (Kafka group.id): needed by subscribe() and the commit calls. */
+  readonly groupId?: string;
+  /** Static membership (Kafka group.instance.id): a restart within the session keeps the partitions. */
+  readonly groupInstanceId?: string;
+  readonly sessionTimeoutMs?: number;
+  readonly heartbeatIntervalMs?: number;
+  /** Longest time between polls before the member leaves the group; also the rebalance timeout. */
+  readonly maxPollIntervalMs?: number;
+  /** Commit the positions every autoCommitIntervalMs from poll, before a rebalance and on close. */
+  readonly autoCommit?: boolean;
+  readonly autoCommitIntervalMs?: number;
+  /** How often a RegExp subscription is matched again against the cluster's topics. */
+  readonly metadataMaxAgeMs?: number;
+  /** Bounds commitSync() and committed(), retries included (Kafka default.api.timeout.ms). */
+  readonly apiTimeoutMs?: number;
+  /** Offered in this order (Kafka partition.assignment.strategy); default ['range']. */
+  readonly partitionAssignors?: readonly (PartitionAssignor | 'range' | 'roundrobin' | 'sticky')[];
 }
+
+/** Kafka 3.x's defaults for the group options. */
+export const GROUP_DEFAULTS = {
+  sessionTimeoutMs: 45_000,
+  heartbeatIntervalMs: 3_000,
+  maxPollIntervalMs: 300_000,
+  autoCommit: true,
+  autoCommitIntervalMs: 5_000,
+  metadataMaxAgeMs: 300_000,
+  apiTimeoutMs: 60_000,
+} as const;
+
+export type { CommittedOffset, OffsetToCommit } from './group/offset_client.js';
+export type { RebalanceListener } from './group/group_consumer.js';
 
 export const CONSUMER_DEFAULTS = {
   maxWaitMs: 500,
@@ -154,6 +193,11 @@ export class Consumer {
   private resolvingPositions: Promise<void> | null = null;
   private polling = false;
   private closed = false;
+  /** The group mode, when a groupId is given. */
+  private readonly group: GroupConsumer | null;
+  /** Whether assign() was called since the last unassignment (manual mode). */
+  private manuallyAssigned = false;
+  private readonly apiTimeoutMs: number;
 
   constructor(options: ConsumerOptions) {
     this.maxWaitMs = options.maxWaitMs ?? CONSUMER_DEFAULTS.maxWaitMs;
@@ -176,6 +220,11 @@ export class Consumer {
       refreshBackoffMs: this.retryBackoffMs,
       logger: this.logger,
     });
+    this.apiTimeoutMs = options.apiTimeoutMs ?? GROUP_DEFAULTS.apiTimeoutMs;
+    if (!Number.isSafeInteger(this.apiTimeoutMs) || this.apiTimeoutMs <= 0) {
+      throw new TributaryError('INVALID_CONFIG', `apiTimeoutMs must be a positive integer (ms), got ${this.apiTimeoutMs}`);
+    }
+    this.group = options.groupId === undefined ? null : this.makeGroup(options, options.groupId);
   }
 
   /** Fetches metadata for the assigned topics; optional (poll does it when needed). */
@@ -184,9 +233,59 @@ export class Consumer {
     await this.metadata.refresh([...new Set([...this.assignments.values()].map((a) => a.topic))]);
   }
 
-  /** Replaces the assignment. Partitions kept from the previous one keep their position. */
+  /** Replaces the assignment (manual mode). Partitions kept from the previous one keep their position. */
   assign(partitions: readonly TopicPartitionRef[]): void {
     this.checkOpen();
+    if (this.group?.subscribed === true) {
+      throw new IllegalStateError('assign() on a consumer that subscribed: call unsubscribe() first');
+    }
+    this.replaceAssignment(partitions);
+    this.manuallyAssigned = partitions.length > 0;
+  }
+
+  /**
+   * Joins the group (groupId) for topics, or for every topic a RegExp matches, now and as topics
+   * come and go. The listener hears of partitions revoked and assigned at each rebalance.
+   */
+  subscribe(topics: readonly string[] | RegExp, listener: RebalanceListener = {}): void {
+    this.checkOpen();
+    const group = this.requireGroup('subscribe()');
+    if (this.manuallyAssigned) {
+      throw new IllegalStateError('subscribe() on a consumer with a manual assignment: call assign([]) first');
+    }
+    group.subscribe(topics, listener);
+  }
+
+  /** Leaves the group (after revoking the partitions); the consumer may assign() afterwards. */
+  async unsubscribe(): Promise<void> {
+    this.checkOpen();
+    await this.group?.unsubscribe();
+  }
+
+  /** The subscribed topics (the current matches of a RegExp); empty outside group mode. */
+  subscription(): string[] {
+    return this.group?.subscriptionTopics() ?? [];
+  }
+
+  /** Commits offsets (default: the positions of every assigned partition) and waits for the coordinator. */
+  async commitSync(offsets?: readonly OffsetToCommit[]): Promise<void> {
+    this.checkOpen();
+    await this.requireGroup('commitSync()').commitSync(offsets, this.apiTimeoutMs);
+  }
+
+  /** Commits without waiting; the callback (or, without one, the log) gets the outcome. */
+  commitAsync(offsets?: readonly OffsetToCommit[], callback?: (error: Error | null) => void): void {
+    this.checkOpen();
+    this.requireGroup('commitAsync()').commitAsync(offsets, callback);
+  }
+
+  /** The group's committed offsets of partitions (offset null: nothing committed). */
+  async committed(partitions: readonly TopicPartitionRef[]): Promise<CommittedOffset[]> {
+    this.checkOpen();
+    return this.requireGroup('committed()').committed(partitions, this.apiTimeoutMs);
+  }
+
+  private replaceAssignment(partitions: readonly TopicPartitionRef[]): void {
     const next = new Map<string, Assignment>();
     for (const { topic, partition } of partitions) {
       assert(Number.isInteger(partition) && partition >= 0, () => `bad partition ${partition}`);
@@ -265,6 +364,7 @@ export class Consumer {
     try {
       const deadlineMs = Date.now() + (options.timeoutMs ?? 1_000);
       this.throwDeferredError();
+      if (this.group !== null) await this.group.beforePoll(deadlineMs);
       for (let pass = 0; ; pass++) {
         this.applyCompletedFetches();
         const records = this.takeBufferedRecords();
@@ -286,13 +386,51 @@ export class Consumer {
     }
   }
 
+  /** Leaves the group (committing first with autoCommit) and closes the connections. */
   async close(): Promise<void> {
     if (this.closed) return;
-    this.closed = true;
-    await this.metadata.close();
+    try {
+      await this.group?.close(this.requestTimeoutMs);
+    } finally {
+      this.closed = true;
+      await this.metadata.close();
+    }
   }
 
   // ----------------------------------------------------------------------------------------------
+
+  private makeGroup(options: ConsumerOptions, groupId: string): GroupConsumer {
+    const assignors = (options.partitionAssignors ?? DEFAULT_ASSIGNORS).map((a) => {
+      if (typeof a !== 'string') return a;
+      const found = BUILT_IN_ASSIGNORS.get(a);
+      if (found === undefined) throw new TributaryError('INVALID_CONFIG', `Unknown partition assignor '${a}'`);
+      return found;
+    });
+    if (assignors.length === 0) throw new TributaryError('INVALID_CONFIG', 'partitionAssignors must not be empty');
+    return new GroupConsumer({
+      metadata: this.metadata,
+      setAssignment: (partitions) => { this.replaceAssignment(partitions); },
+      seekTo: (partition, offset) => { this.seek(partition, offset); },
+      assignedPartitions: () => this.assignment(),
+      consumedPositions: () => [...this.assignments.values()].filter((a) => a.position !== null)
+        .map((a) => ({ topic: a.topic, partition: a.partition, offset: a.position ?? 0 })),
+    }, {
+      groupId, groupInstanceId: options.groupInstanceId ?? null,
+      sessionTimeoutMs: options.sessionTimeoutMs ?? GROUP_DEFAULTS.sessionTimeoutMs,
+      heartbeatIntervalMs: options.heartbeatIntervalMs ?? GROUP_DEFAULTS.heartbeatIntervalMs,
+      maxPollIntervalMs: options.maxPollIntervalMs ?? GROUP_DEFAULTS.maxPollIntervalMs,
+      autoCommit: options.autoCommit ?? GROUP_DEFAULTS.autoCommit,
+      autoCommitIntervalMs: options.autoCommitIntervalMs ?? GROUP_DEFAULTS.autoCommitIntervalMs,
+      metadataMaxAgeMs: options.metadataMaxAgeMs ?? GROUP_DEFAULTS.metadataMaxAgeMs,
+      assignors, requestTimeoutMs: this.requestTimeoutMs, retryBackoffMs: this.retryBackoffMs,
+      retryBackoffMaxMs: this.retryBackoffMaxMs, logger: this.logger, prng: this.prng,
+    });
+  }
+
+  private requireGroup(call: string): GroupConsumer {
+    if (this.group === null) throw new IllegalStateError(`${call} needs a consumer with a groupId`);
+    return this.group;
+  }
 
   private checkOpen(): void {
     if (this.closed) throw new TributaryError('NETWORK_EXCEPTION', 'The consumer is closed');

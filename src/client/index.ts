@@ -1,18 +1,28 @@
 /**
- * The client library's public surface: Producer, Consumer (manual assignment) and Admin, their
- * option and result types, and the typed errors they reject with.
+ * The client library's public surface: Producer, Consumer (manual assignment or a consumer group)
+ * and Admin, their option and result types, the partition assignors, and the typed errors they
+ * reject with.
  */
 export { Admin, ADMIN_DEFAULTS } from './admin.js';
 export type {
   AdminOptions,
   ClusterDescription,
   CreateTopicOptions,
+  GroupDescription,
+  GroupListing,
+  GroupMemberDescription,
+  GroupPartitionLag,
+  OffsetResetPlanEntry,
+  OffsetResetSpec,
   PartitionOffsets,
   TopicDescription,
 } from './admin.js';
-export { Consumer, CONSUMER_DEFAULTS } from './consumer.js';
+export { Consumer, CONSUMER_DEFAULTS, GROUP_DEFAULTS } from './consumer.js';
 export type {
   AutoOffsetReset,
+  CommittedOffset,
+  OffsetToCommit,
+  RebalanceListener,
   ConsumerOptions,
   ConsumerRecord,
   SeekTarget,
@@ -32,3 +42,7 @@ export type { NullKeyStrategy, Partitioner, PartitionInput } from './partitioner
 export { DefaultPartitioner } from './partitioner.js';
 export type { ProducerCompression } from './compression.js';
 export type { DecodedHeader as RecordHeader } from '../protocol/record_batch.js';
+export { rangeAssignor, roundRobinAssignor, stickyAssignor } from './group/assignors/index.js';
+export type { AssignorMember, GroupAssignment, PartitionAssignor, PartitionCounts } from './group/assignors/index.js';
+export type { TopicPartitions } from './group/consumer_protocol.js';
+export { IllegalStateError } from './group/errors.js';

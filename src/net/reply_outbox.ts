@@ -55,7 +55,7 @@ export class ReplyOutbox {
   private closed = false;
 
   constructor(private readonly socket: Router, private readonly options: ReplyOutboxOptions) {
-    this.retryDelayMaxMs = options.retryDelayMaxMs ?? 100;
+    this.retryDelayMaxMs = options.retryDelayMaxMs ?? 10;
   }
 
   /** The key of a routing id in the maps of the outbox and the server. */

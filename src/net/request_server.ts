@@ -11,9 +11,11 @@
  *
  * Bounds per peer (a client that sends and never reads must not make the broker hold unbounded
  * memory): at most peerInflightMax of its requests run at once, and a request runs only while the
- * peer's replies queued in the outbox plus the reply bytes reserved by its running requests
- * (replyBytesEstimate: a Fetch reserves its max_bytes) stay within peerReplyBytesMax; one request
- * of an idle peer always runs, so a single reply over the limit is still served. Past a bound the
+ * peer's replies queued in the outbox plus the reply bytes its running requests have built and
+ * reserved stay within peerReplyBytesMax; one request of an idle peer always runs. A handler sizes
+ * a large reply (a Fetch) with RequestContext.replyBytes when it builds it, not when it starts, so
+ * a long poll that waits for data holds no budget while it waits (reserving a Fetch's max_bytes on
+ * arrival parked every later request of the connection behind one long poll). Past a bound the
  * peer's requests are parked, in order, in a backlog of at most peerBacklogMax requests and
  * peerBacklogBytesMax bytes, and run when its replies drain; past the backlog a peer that reads
  * its replies gets TOO_MANY_REQUESTS, one that does not is dropped (counted in the log). libzmq
@@ -58,6 +60,21 @@ export interface RequestContext {
   readonly rawFrames: readonly Buffer[];
   /** The ROUTER routing id of the client's connection, stable while the connection lasts. */
   readonly peer: Buffer;
+  /** The reply bytes this request may build within its connection's bound. */
+  readonly replyBytes: ReplyBytesBudget;
+}
+
+/**
+ * A connection's reply budget as seen by one of its requests: what is left of peerReplyBytesMax
+ * after the replies queued for it and those its other requests have reserved. A handler that
+ * builds a large reply sizes it with `available()` and `reserve()`s what it built, in the same
+ * turn, so that requests of the same connection building replies at the same time share the budget.
+ */
+export interface ReplyBytesBudget {
+  available(): number;
+  /** Nothing queued or reserved for the connection: one reply may go over the bound (KIP-74's first batch). */
+  idle(): boolean;
+  reserve(bytes: number): void;
 }
 
 /** A handler's answer: the response body and, for Fetch, the raw frames its indexes name. */
@@ -86,19 +103,23 @@ export interface RequestServerOptions {
   readonly requestBytesMax?: number;
   /** Error replies (malformed, busy, too large) queued at once over all peers; beyond it they are dropped. */
   readonly rejectQueueMax?: number;
+  /**
+   * Error replies queued for one peer. High enough that a client that reads its replies never
+   * loses one (a burst of refused requests outruns the ROUTER's 16-message pipe), low enough that
+   * one that does not read cannot take the whole rejectQueueMax (error replies are ~100 bytes).
+   */
+  readonly peerRejectQueueMax?: number;
   /** ZMTP heartbeats, so that the pipes (and queued replies) of silently dead clients are freed. */
   readonly heartbeatIntervalMs?: number;
   /** Requests of one peer being handled at once. */
   readonly peerInflightMax?: number;
-  /** Bytes of one peer's queued replies plus the reply bytes its running requests reserve. */
+  /** Bytes of one peer's queued replies plus the reply bytes its running requests have reserved. */
   readonly peerReplyBytesMax?: number;
   /** Requests of one peer parked while it is over a bound, and their bytes. */
   readonly peerBacklogMax?: number;
   readonly peerBacklogBytesMax?: number;
   /** Replies libzmq holds per peer (the ROUTER's send high-water mark, in messages). */
   readonly sendHighWaterMark?: number;
-  /** The reply bytes a request may produce, reserved while it runs (e.g. a Fetch's max_bytes). */
-  readonly replyBytesEstimate?: (request: DecodedRequest) => number;
   /** The rate limit of lines about malformed, refused and dropped requests. */
   readonly malformedLog?: Partial<RateLimitedLogOptions>;
 }
@@ -107,7 +128,8 @@ export const REQUEST_SERVER_DEFAULTS = {
   inflightRequestsMax: 4096,
   frameBytesMax: 64 * 1024 * 1024,
   requestBytesMax: 128 * 1024 * 1024,
-  rejectQueueMax: 1024,
+  rejectQueueMax: 65_536,
+  peerRejectQueueMax: 4096,
   heartbeatIntervalMs: 5_000,
   // Above the client Connection's own cap (64), so that our clients are never parked for it.
   peerInflightMax: 64,
@@ -122,7 +144,6 @@ interface ParkedRequest {
   readonly request: DecodedRequest;
   readonly oneWay: boolean;
   readonly bytes: number;
-  readonly reserve: number;
 }
 
 /** What the server holds for one client connection; forgotten when it holds nothing. */
@@ -145,11 +166,11 @@ export class RequestServer {
   private readonly inflightRequestsMax: number;
   private readonly requestBytesMax: number;
   private readonly rejectQueueMax: number;
+  private readonly peerRejectQueueMax: number;
   private readonly peerInflightMax: number;
   private readonly peerReplyBytesMax: number;
   private readonly peerBacklogMax: number;
   private readonly peerBacklogBytesMax: number;
-  private readonly replyBytesEstimate: (request: DecodedRequest) => number;
   private readonly peers = new Map<string, PeerState>();
   /** Error replies queued per peer: one peer may not take the whole rejectQueueMax. */
   private readonly peerRejects = new Map<string, number>();
@@ -166,6 +187,7 @@ export class RequestServer {
     this.inflightRequestsMax = natural(options.inflightRequestsMax, defaults.inflightRequestsMax, 'inflightRequestsMax');
     this.requestBytesMax = natural(options.requestBytesMax, defaults.requestBytesMax, 'requestBytesMax');
     this.rejectQueueMax = natural(options.rejectQueueMax, defaults.rejectQueueMax, 'rejectQueueMax');
+    this.peerRejectQueueMax = natural(options.peerRejectQueueMax, defaults.peerRejectQueueMax, 'peerRejectQueueMax');
     this.peerInflightMax = natural(options.peerInflightMax, defaults.peerInflightMax, 'peerInflightMax');
     this.peerReplyBytesMax = natural(options.peerReplyBytesMax, defaults.peerReplyBytesMax, 'peerReplyBytesMax');
     this.peerBacklogMax = natural(options.peerBacklogMax, defaults.peerBacklogMax, 'peerBacklogMax');
@@ -175,7 +197,6 @@ export class RequestServer {
     const sendHighWaterMark = natural(options.sendHighWaterMark, defaults.sendHighWaterMark, 'sendHighWaterMark');
     assert(this.inflightRequestsMax >= 1 && this.peerInflightMax >= 1, 'in-flight limits must be at least 1');
     assert(sendHighWaterMark >= 1, 'sendHighWaterMark 0 would mean no limit in libzmq');
-    this.replyBytesEstimate = options.replyBytesEstimate ?? (() => 0);
     this.logger = options.logger ?? pino({ name: 'request-server' }, pino.destination(2));
     this.log = new RateLimitedLog(this.logger, options.malformedLog);
     const heartbeatIntervalMs = options.heartbeatIntervalMs ?? defaults.heartbeatIntervalMs;
@@ -298,8 +319,8 @@ export class RequestServer {
       state = { key, routingId, inflight: 0, reservedBytes: 0, backlog: [], backlogBytes: 0 };
       this.peers.set(key, state);
     }
-    const parked: ParkedRequest = { request: decoded, oneWay, bytes, reserve: this.replyBytesEstimate(decoded) };
-    if (state.backlog.length === 0 && this.mayRun(state, parked.reserve)) {
+    const parked: ParkedRequest = { request: decoded, oneWay, bytes };
+    if (state.backlog.length === 0 && this.mayRun(state)) {
       this.run(state, parked);
       return;
     }
@@ -343,20 +364,32 @@ export class RequestServer {
   }
 
   /**
-   * Whether a request reserving `reserve` reply bytes may run now for this peer. The broker-wide
+   * Whether another request of this peer may run now. The broker-wide
    * limit is not checked here: it refused the request on arrival or not at all, and a parked
    * request must not wait for other peers (nothing of its own peer would wake it).
    */
-  private mayRun(state: PeerState, reserve: number): boolean {
+  private mayRun(state: PeerState): boolean {
     if (state.inflight >= this.peerInflightMax) return false;
     const queued = this.outbox.queuedBytes(state.key);
     if (state.inflight === 0 && queued === 0) return true; // one request of an idle peer always runs
-    return queued + state.reservedBytes + reserve <= this.peerReplyBytesMax;
+    return queued + state.reservedBytes < this.peerReplyBytesMax;
+  }
+
+  /** The budget one running request of `state` sees; what it reserves is released when its reply is queued. */
+  private replyBytesBudget(state: PeerState, reserved: { bytes: number }): ReplyBytesBudget {
+    return {
+      available: () => Math.max(0, this.peerReplyBytesMax - this.outbox.queuedBytes(state.key) - state.reservedBytes),
+      idle: () => this.outbox.queuedBytes(state.key) === 0 && state.reservedBytes === 0,
+      reserve: (bytes) => {
+        assertNatural(bytes, 'reserved reply bytes');
+        reserved.bytes += bytes;
+        state.reservedBytes += bytes;
+      },
+    };
   }
 
   private run(state: PeerState, parked: ParkedRequest): void {
     state.inflight += 1;
-    state.reservedBytes += parked.reserve;
     this.inflight += 1;
     void this.dispatch(state, parked);
   }
@@ -365,7 +398,7 @@ export class RequestServer {
   private resume(key: string): void {
     const state = this.peers.get(key);
     if (state === undefined || this.closed) return;
-    for (let next = state.backlog[0]; next !== undefined && this.mayRun(state, next.reserve); next = state.backlog[0]) {
+    for (let next = state.backlog[0]; next !== undefined && this.mayRun(state); next = state.backlog[0]) {
       state.backlog.shift();
       state.backlogBytes -= next.bytes;
       this.run(state, next);
@@ -396,11 +429,13 @@ export class RequestServer {
     const { request, oneWay } = parked;
     const { api, correlationId } = request;
     let reply: OutgoingFrame[] | null = null;
+    const reserved = { bytes: 0 };
     try {
       const handler = this.handlers.get(api);
       assert(handler !== undefined, 'refusalOf checked the handler');
       const context: RequestContext = {
         api, correlationId, clientId: request.clientId, rawFrames: request.rawFrames, peer: state.routingId,
+        replyBytes: this.replyBytesBudget(state, reserved),
       };
       const result = await handler(request.body, context);
       if (!oneWay) reply = encodeResponse(correlationId, api, result.response, result.rawFrames ?? []);
@@ -410,7 +445,7 @@ export class RequestServer {
     }
     this.inflight -= 1;
     state.inflight -= 1;
-    state.reservedBytes -= parked.reserve;
+    state.reservedBytes -= reserved.bytes;
     assert(state.inflight >= 0 && state.reservedBytes >= 0, 'peer accounting went negative');
     if (reply !== null && !this.closed) this.outbox.enqueue(state.routingId, reply);
     this.resume(state.key);
@@ -430,7 +465,7 @@ export class RequestServer {
   }
 
   /**
-   * Queues a whole-request error reply, within rejectQueueMax over all peers and peerBacklogMax for
+   * Queues a whole-request error reply, within rejectQueueMax over all peers and peerRejectQueueMax for
    * the peer (so that a client that does not read cannot starve the others' error replies); beyond
    * them, or when the peer already has peerReplyBytesMax of replies waiting, the reply is dropped.
    */
@@ -439,7 +474,7 @@ export class RequestServer {
     const key = ReplyOutbox.keyOf(routingId);
     const queued = this.outbox.queuedBytes(key);
     const peerRejects = this.peerRejects.get(key) ?? 0;
-    if (this.rejectsQueued >= this.rejectQueueMax || peerRejects >= this.peerBacklogMax
+    if (this.rejectsQueued >= this.rejectQueueMax || peerRejects >= this.peerRejectQueueMax
       || queued >= this.peerReplyBytesMax) {
       this.log.log('warn', 'reject-dropped', { correlationId, code, queuedReplyBytes: queued, peerRejects },
         'error reply dropped: too many queued');

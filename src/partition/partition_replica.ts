@@ -11,8 +11,8 @@
  */
 import { OffsetOutOfRangeError as WireOffsetOutOfRangeError, NotLeaderOrFollowerError, TributaryError }
   from '../common/errors.js';
-import { firstOffsetDeltaAtOrAfter, readBatchHeader } from '../protocol/record_batch.js';
-import { validateProduceBatch } from '../protocol/record_validation.js';
+import { firstOffsetDeltaAtOrAfter, readBatchHeader, validateBatch } from '../protocol/record_batch.js';
+import { validateRecords, validateRecordsOffLoop } from '../protocol/record_validation.js';
 import type { Entry, GroupId, Snapshot, SoftState } from '../../raft/core/index.js';
 import { EntryType, assert } from '../../raft/core/index.js';
 import type { RaftHost } from '../../raft/host/raft_host.js';
@@ -99,6 +99,9 @@ export class PartitionReplica implements ReplicaStateMachine {
   private readonly proposed = new ProposedBatches();
   /** Resends waiting on a proposed batch (awaitProposed); they count against pendingProducesMax too. */
   private resendsWaiting = 0;
+  /** Produces waiting to be admitted behind a gzip batch whose records are being checked, and their chain. */
+  private admissionsWaiting = 0;
+  private admissions: Promise<void> = Promise.resolve();
   private readonly waiters: FetchWaiters;
 
   constructor(private readonly options: PartitionReplicaOptions) {
@@ -173,8 +176,26 @@ export class PartitionReplica implements ReplicaStateMachine {
    * at once) and never proposed again.
    */
   produce(batch: Buffer, acks: Acks, timeoutMs: number): Promise<ProduceResult> {
-    validateProduceBatch(batch, { batchBytesMax: this.options.batchBytesMax, zstdAllowed: true,
-      unsafeSkipRecordValidation: this.options.unsafeSkipRecordValidation === true });
+    const { header } = validateBatch(batch, { batchBytesMax: this.options.batchBytesMax, zstdAllowed: true });
+    const skipRecords = this.options.unsafeSkipRecordValidation === true;
+    if (this.admissionsWaiting === 0 && (skipRecords || header.compression !== 'gzip')) {
+      if (!skipRecords) validateRecords(batch, header);
+      return this.admit(batch, acks, timeoutMs);
+    }
+    // A gzip batch's records are checked off the event loop; it, and every batch after it, are
+    // admitted in arrival order once the batches before them were (a producer's sequences must
+    // reach the idempotence checks in the order it sent them).
+    const recordsChecked = skipRecords ? Promise.resolve() : validateRecordsOffLoop(batch, header);
+    recordsChecked.catch(ignore); // observed below, maybe only after an earlier batch is admitted
+    this.admissionsWaiting += 1;
+    const admitted = this.admissions.then(() => recordsChecked)
+      .then(() => ({ outcome: this.admit(batch, acks, timeoutMs) }));
+    this.admissions = admitted.then(ignore, ignore).finally(() => { this.admissionsWaiting -= 1; });
+    return admitted.then(({ outcome }) => outcome);
+  }
+
+  /** Checks a validated batch against the leadership and idempotence state and proposes it. */
+  private admit(batch: Buffer, acks: Acks, timeoutMs: number): Promise<ProduceResult> {
     this.assertLeader();
     const sequences = sequencesOf(batch);
     const idempotent = sequences.producerId >= 0;
@@ -446,4 +467,8 @@ function insertByIndex(queue: PendingProduce[], pending: PendingProduce): void {
   let at = queue.length;
   while (at > 0 && (queue[at - 1]?.index ?? -Infinity) > pending.index) at -= 1;
   queue.splice(at, 0, pending);
+}
+
+function ignore(): void {
+  // A settled promise whose outcome another chain reports.
 }

@@ -5,12 +5,15 @@
  * mixed with valid batches so that the partition keeps growing. A CRC only proves the bytes arrived
  * as sent, so a broker that checks nothing else stores these and every consumer fails on them.
  *
- * Accounting for the check after the class: records of batches acknowledged without error are
- * `acked`; records whose fate is unknown (acks = 0, timed out, unanswered) are `ambiguous`; so the
+ * Accounting for the check after the class: records of batches acknowledged with acks = all are
+ * `acked`; records whose fate is unknown are `ambiguous`: acks = 0, timed out, unanswered, answered
+ * NOT_LEADER_OR_FOLLOWER (a leader that stepped down with the batch proposed: its successor may still
+ * commit it), and acknowledged with acks = 1 (a leader change can lose those, as in Kafka). So the
  * high watermark must end within [acked, acked + ambiguous], and every stored batch must decode.
  */
 import { gzipSync } from 'node:zlib';
 
+import { ERROR_TABLE } from '../../../src/common/errors.js';
 import { ACKS, API_KEYS } from '../../../src/protocol/api_keys.js';
 import { decodeResponseBodyFrames, encodeRequest } from '../../../src/protocol/envelope.js';
 import { BATCH_HEADER_BYTES, writeBatchHeader } from '../../../src/protocol/record_batch.js';
@@ -102,22 +105,23 @@ export class BatchFuzzer implements RequestSource {
     return {
       broker: this.context.leaderOf(topic),
       frames: frames.map((f) => Buffer.from(f.buffer, f.byteOffset, f.byteLength)),
-      onReply: (reply) => { this.settle(testCase, reply); },
+      onReply: (reply) => { this.settle(testCase, acks, reply); },
       onNoReply: () => { this.ambiguous += testCase.recordCount; },
     };
   }
 
-  private settle(testCase: BatchCase, reply: FuzzReply): void {
+  private settle(testCase: BatchCase, acks: number, reply: FuzzReply): void {
     if (reply.head.errorCode !== 0) return;
     const body = decodeResponseBodyFrames(API_KEYS.PRODUCE, reply.frames);
     if (typeof body === 'string') return;
     const code = body.body.partitions[0]?.errorCode;
     if (code === 0) {
-      this.acked += testCase.recordCount;
+      if (acks === ACKS.ALL) this.acked += testCase.recordCount;
+      else this.ambiguous += testCase.recordCount;
       const outcome = this.outcomes[testCase.kind];
       if (outcome !== undefined) outcome.accepted += 1;
-    } else if (code === 7) { // REQUEST_TIMED_OUT: it may still commit
-      this.ambiguous += testCase.recordCount;
+    } else if (code === ERROR_TABLE.REQUEST_TIMED_OUT.wire || code === ERROR_TABLE.NOT_LEADER_OR_FOLLOWER.wire) {
+      this.ambiguous += testCase.recordCount; // proposed, maybe committed later
     }
   }
 

@@ -10,10 +10,8 @@ import { describe, test } from 'node:test';
 import { TributaryError } from '../../../src/common/errors.js';
 import {
   clampTimeoutMs, FETCH_BYTES_DEFAULT, FETCH_BYTES_MAX, fetchBytesMax, FetchReplyBudget,
-  refuseDuplicateFetchPartitions, replyBytesEstimate, REQUEST_TIMEOUT_MS_MAX,
+  refuseDuplicateFetchPartitions, REQUEST_TIMEOUT_MS_MAX,
 } from '../../../src/broker/request_limits.js';
-import { API_KEYS } from '../../../src/protocol/api_keys.js';
-import { decodeRequest, encodeRequest } from '../../../src/protocol/envelope.js';
 
 void describe('request limits', () => {
   void test('timeouts: the default for 0, at most the maximum, below what Node timers can hold', () => {
@@ -57,16 +55,13 @@ void describe('request limits', () => {
     (error: unknown) => error instanceof TributaryError && error.code === 'INVALID_REQUEST' && /a-1/.test(error.message));
   });
 
-  void test('a Fetch reserves its byte limit and a little per partition; other requests nothing', () => {
-    const fetch = decodeRequest(encodeRequest(1, API_KEYS.FETCH, 'c', { maxBytes: 1000,
-      partitions: [{ topic: 't', partition: 0 }, { topic: 't', partition: 1 }] }, []).map((f) => Buffer.from(f)));
-    assert.ok(fetch.type === 'request');
-    assert.equal(replyBytesEstimate(fetch), 1000 + 2 * 64);
-    const unlimited = decodeRequest(encodeRequest(2, API_KEYS.FETCH, 'c', {}, []).map((f) => Buffer.from(f)));
-    assert.ok(unlimited.type === 'request');
-    assert.equal(replyBytesEstimate(unlimited), FETCH_BYTES_DEFAULT);
-    const metadata = decodeRequest(encodeRequest(3, API_KEYS.METADATA, 'c', {}, []).map((f) => Buffer.from(f)));
-    assert.ok(metadata.type === 'request');
-    assert.equal(replyBytesEstimate(metadata), 0);
+  void test('a connection with replies queued gets no batch over its budget, not even the first', () => {
+    const strict = new FetchReplyBudget(100, false);
+    assert.equal(strict.take(150), false, 'the first batch may not go over a busy connection\'s budget');
+    assert.equal(strict.take(60), true);
+    assert.equal(strict.take(50), false);
+    assert.equal(strict.usedBytes, 60);
+    const empty = new FetchReplyBudget(0, false);
+    assert.equal(empty.partitionLimit(0), 0, 'a connection with no budget left reads nothing');
   });
 });

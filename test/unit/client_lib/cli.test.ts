@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, test } from 'node:test';
 
 import { FakeCluster } from './fake_cluster.js';
+import { FakeCoordinator } from './fake_coordinator.js';
 
 const ENTRY = fileURLToPath(new URL('./cli_entry.js', import.meta.url));
 
@@ -123,4 +124,79 @@ void describe('client commands', () => {
     assert.equal(badTime.code, 1);
     assert.equal(badTime.stderr, 'tributary consume: --from-time yesterday: not an ISO 8601 time\n');
   });
+});
+
+void describe('group commands', () => {
+  void test('consume --group resumes after the last printed record; groups list, describe, reset-offsets, delete',
+    async () => {
+      const cluster = await FakeCluster.start(2);
+      const coordinator = new FakeCoordinator(cluster);
+      const bootstrap = ['--bootstrap', cluster.address(1)];
+      try {
+        cluster.createTopic('t', 2);
+        const lines = Array.from({ length: 10 }, (_, i) => `v${i}`);
+        // Keyed, so that both partitions get records.
+        const produced = await run(['produce', 't', '--key-separator', ':', ...bootstrap],
+          `${lines.map((line, i) => `k${i}:${line}`).join('\n')}\n`);
+        assert.equal(produced.code, 0, produced.stderr);
+        assert.ok(cluster.partition('t', 0).nextOffset > 0 && cluster.partition('t', 1).nextOffset > 0);
+
+        const first = await run(['consume', 't', '--group', 'g', '--from-beginning', '--max-messages', '4',
+          ...bootstrap]);
+        assert.equal(first.code, 0, first.stderr);
+        const firstValues = first.stdout.trim().split('\n');
+        assert.equal(firstValues.length, 4);
+        const committed = [...coordinator.offsets.values()].reduce((sum, o) => sum + o.offset, 0);
+        assert.equal(committed, 4, 'exactly the printed records are committed');
+
+        // --from-beginning again: it applies only where the group committed nothing (a partition the
+        // first run printed nothing of); where it committed, the run resumes there.
+        const second = await run(['consume', 't', '--group', 'g', '--from-beginning', '--timeout-ms', '1000',
+          ...bootstrap]);
+        assert.equal(second.code, 0, second.stderr);
+        const secondValues = second.stdout.trim().split('\n');
+        assert.deepEqual([...firstValues, ...secondValues].sort(), [...lines].sort(), 'the rest, each record once');
+        assert.equal(coordinator.requests('leave').length, 2, 'each run left the group');
+
+        const listed = await run(['groups', 'list', ...bootstrap]);
+        assert.equal(listed.stdout, 'g\tEmpty\n', listed.stderr);
+
+        const described = await run(['groups', 'describe', 'g', '--json', ...bootstrap]);
+        assert.equal(described.code, 0, described.stderr);
+        const group = JSON.parse(described.stdout) as { state: string; partitions: { partition: number;
+          committedOffset: number; logEndOffset: number; lag: number; }[]; };
+        assert.equal(group.state, 'Empty');
+        assert.deepEqual(group.partitions.map((p) => p.lag), [0, 0]);
+        assert.deepEqual(group.partitions.map((p) => p.committedOffset),
+          [0, 1].map((p) => cluster.partition('t', p).nextOffset));
+        const text = await run(['groups', 'describe', 'g', ...bootstrap]);
+        assert.match(text.stdout, /^Group: g\tState: Empty/);
+        assert.match(text.stdout, /TOPIC\tPARTITION\tCURRENT-OFFSET\tLOG-END-OFFSET\tLAG/);
+
+        const plan = await run(['groups', 'reset-offsets', 'g', '--topic', 't', '--to-earliest', ...bootstrap]);
+        assert.equal(plan.code, 0, plan.stderr);
+        assert.match(plan.stdout, /Dry run/);
+        assert.notEqual(coordinator.offsets.get('t/0')?.offset, 0, 'a plan commits nothing');
+        const executed = await run(['groups', 'reset-offsets', 'g', '--topic', 't', '--to-offset', '1', '--execute',
+          '--json', ...bootstrap]);
+        assert.equal(executed.code, 0, executed.stderr);
+        assert.deepEqual(coordinator.offsets.get('t/0')?.offset, 1);
+        assert.deepEqual(coordinator.offsets.get('t/1')?.offset, 1);
+        const lastCommit = coordinator.requests('offsetCommit').at(-1);
+        assert.equal(lastCommit?.generationId, -1);
+        assert.equal(lastCommit.memberId, '');
+        const badReset = await run(['groups', 'reset-offsets', 'g', '--topic', 't', ...bootstrap]);
+        assert.equal(badReset.code, 1);
+        assert.match(badReset.stderr, /name one of --to-earliest/);
+
+        const deleted = await run(['groups', 'delete', 'g', ...bootstrap]);
+        assert.equal(deleted.stdout, 'Deleted group g.\n', deleted.stderr);
+        const unknown = await run(['groups', 'delete', 'other', ...bootstrap]);
+        assert.equal(unknown.code, 1);
+        assert.match(unknown.stderr, /GROUP_ID_NOT_FOUND/);
+      } finally {
+        coordinator.close();
+        await cluster.close();
+      }
+    });
 });

@@ -7,6 +7,7 @@ import { hideBin } from 'yargs/helpers';
 
 import { clusterCommand } from '../../../src/cli/commands/cluster.js';
 import { consumeCommand } from '../../../src/cli/commands/consume.js';
+import { groupsCommand } from '../../../src/cli/commands/groups.js';
 import { produceCommand } from '../../../src/cli/commands/produce.js';
 import { topicsCommand } from '../../../src/cli/commands/topics.js';
 
@@ -15,6 +16,7 @@ await yargs(hideBin(process.argv))
   .command(topicsCommand)
   .command(produceCommand)
   .command(consumeCommand)
+  .command(groupsCommand)
   .command(clusterCommand)
   .demandCommand(1)
   .strict()

@@ -273,16 +273,17 @@ void describe('RequestServer', () => {
     const replyBytes = 256 * 1024;
     let handled = 0;
     const server = await startServer({
-      logger: captureLogger().logger, peerReplyBytesMax: 8 * 1024 * 1024, peerBacklogMax: 16,
-      // As the broker's estimate does for a Fetch: its max_bytes are reserved while it runs.
-      replyBytesEstimate: () => replyBytes,
+      logger: captureLogger().logger, peerReplyBytesMax: 8 * 1024 * 1024, peerBacklogMax: 16, peerRejectQueueMax: 16,
       handlers: {
         ...metadataHandler,
-        // Every reply is fresh memory, as a Fetch reply read from storage is.
-        [API_KEYS.FETCH]: (request) => {
+        // Every reply is fresh memory, as a Fetch reply read from storage is, sized as the broker's
+        // Fetch sizes it: within what the connection may still be sent.
+        [API_KEYS.FETCH]: (request, context) => {
           handled += 1;
+          const size = context.replyBytes.idle() ? replyBytes : Math.min(replyBytes, context.replyBytes.available());
+          context.replyBytes.reserve(size);
           return { response: { partitions: request.partitions.map((p) => ({ topic: p.topic, partition: p.partition,
-            rawFrameIndexes: [0] })) }, rawFrames: [Buffer.alloc(replyBytes, handled % 251)] };
+            rawFrameIndexes: [0] })) }, rawFrames: [Buffer.alloc(size, handled % 251)] };
         },
       },
     });

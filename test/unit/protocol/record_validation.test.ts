@@ -29,7 +29,9 @@ import {
   validateBatch,
 } from '../../../src/protocol/record_batch.js';
 import type { CompressionCodec, EncodeBatchOptions } from '../../../src/protocol/record_batch.js';
-import { RECORDS_INFLATED_BYTES_MAX, validateProduceBatch } from '../../../src/protocol/record_validation.js';
+import {
+  RECORDS_INFLATED_BYTES_MAX, validateProduceBatch, validateRecordsOffLoop,
+} from '../../../src/protocol/record_validation.js';
 import { writeVarint, writeVarlong } from '../../../src/protocol/varint.js';
 import { kafkajsEncodeBatch, randomRecords, TestPrng } from './helpers.js';
 
@@ -276,6 +278,29 @@ void describe('record validation on append: poison batches', () => {
     assert.throws(() => validateProduceBatch(batch, { ...LIMITS, inflatedBytesMax: body.length - 1 }),
       (e: unknown) => e instanceof InvalidRecordError && e.reason === 'INFLATED_TOO_LARGE');
     assert.ok(process.memoryUsage().arrayBuffers - before < 2 * RECORDS_INFLATED_BYTES_MAX);
+  });
+
+  void test('off the event loop: the same verdicts for gzip (bomb, garbage, malformed, good) and plain batches', async () => {
+    const bomb = batchOf(gzipSync(Buffer.alloc(100 * 1024 * 1024), { level: 9 }), { recordCount: 1, codec: 'gzip' });
+    const garbage = batchOf(Buffer.from('not gzip at all'), { recordCount: 1, codec: 'gzip' });
+    const malformed = batchOf(gzipSync(Buffer.from(POISON_KEY_LENGTH_HEX, 'hex').subarray(61)),
+      { recordCount: 1, codec: 'gzip' });
+    const good = batchOf(gzipSync(Buffer.concat(goodRecords(50))), { recordCount: 50, codec: 'gzip' });
+    const plain = batchOf(Buffer.concat(goodRecords(3)), { recordCount: 3, codec: 'none' });
+    const offLoop = (batch: Buffer): Promise<void> =>
+      validateRecordsOffLoop(batch, validateBatch(batch, LIMITS).header);
+    // The event loop keeps turning while the bomb inflates in the thread pool.
+    let turns = 0;
+    const ticker = setInterval(() => { turns += 1; }, 1);
+    await assert.rejects(offLoop(bomb),
+      (e: unknown) => e instanceof InvalidRecordError && e.reason === 'INFLATED_TOO_LARGE');
+    clearInterval(ticker);
+    assert.ok(turns > 0, 'the event loop turned during the inflate');
+    await assert.rejects(offLoop(garbage),
+      (e: unknown) => e instanceof InvalidRecordError && e.reason === 'MALFORMED_RECORD');
+    await assert.rejects(offLoop(malformed), InvalidRecordError);
+    await offLoop(good);
+    await offLoop(plain);
   });
 
   void test('snappy, lz4 and zstd batches cannot be validated and are refused', () => {
