@@ -58,6 +58,9 @@ export interface PartitionOffsets {
   readonly latest: number;
 }
 
+/** How long one ListOffsets waits on a partition leader before the leader is looked up again. */
+const LEADER_ATTEMPT_TIMEOUT_MS = 3_000;
+
 export const ADMIN_DEFAULTS = {
   requestTimeoutMs: 30_000,
 } as const;
@@ -189,8 +192,15 @@ export class Admin {
       if (connection === null) {
         throw new TributaryError('LEADER_NOT_AVAILABLE', `No leader known for ${topic}/${partition}`);
       }
+      // A leader that died answers nothing: give up on it after a short wait and ask the metadata
+      // again (the partition elects a new leader within seconds), instead of spending the whole
+      // request timeout on one dead broker.
       const { response } = await connection.request(API_KEYS.LIST_OFFSETS,
-        { partitions: [{ topic, partition, timestamp }] }, [], { timeoutMs: this.requestTimeoutMs });
+        { partitions: [{ topic, partition, timestamp }] }, [], { timeoutMs: Math.min(LEADER_ATTEMPT_TIMEOUT_MS,
+          this.requestTimeoutMs) }).catch((error: unknown) => {
+        this.metadata.forgetLeader(topic, partition);
+        throw error;
+      });
       const result = response.partitions[0];
       if (result === undefined) throw new TributaryError('UNKNOWN_SERVER_ERROR', `No offset for ${topic}/${partition}`);
       if (result.errorCode !== 0) {

@@ -8,9 +8,6 @@
  *   partitions back with no rebalance: the other members revoke nothing.
  * - The coordinator's broker is SIGKILLed: the members find the new coordinator and go on; no
  *   committed offset goes back, and every record is processed at least once.
- *
- * Until the broker side (src/group/) is merged, brokers answer the group APIs with INVALID_REQUEST
- * "... is not served here"; then, and only then, each test skips saying so.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -20,7 +17,6 @@ import { after, before, describe, it } from 'node:test';
 
 import { Admin, Producer } from '../../src/client/index.js';
 import { Connection } from '../../src/client/connection.js';
-import { TributaryError } from '../../src/common/errors.js';
 import { API_KEYS } from '../../src/protocol/api_keys.js';
 import { TestCluster } from '../helpers/cluster.js';
 
@@ -116,8 +112,6 @@ describe('consumer groups end to end', () => {
   let cluster: TestCluster;
   let admin: Admin;
   let producer: Producer;
-  /** Why the group tests cannot run yet (the broker does not serve the group APIs), or null. */
-  let notServed: string | null = null;
   const members: MemberProcess[] = [];
 
   before(async () => {
@@ -126,16 +120,6 @@ describe('consumer groups end to end', () => {
     await admin.connect();
     await admin.createTopic({ name: TOPIC, partitions: PARTITIONS, replicationFactor: 3 });
     producer = new Producer({ bootstrap: cluster.bootstrap, acks: 'all', lingerMs: 5 });
-    const probe = new Connection({ address: cluster.address(1), clientId: 'probe', requestTimeoutMs: 10_000 });
-    try {
-      await probe.request(API_KEYS.FIND_COORDINATOR, { key: 'probe' });
-    } catch (error) {
-      if (error instanceof TributaryError && error.code === 'INVALID_REQUEST' && /not served/.test(error.message)) {
-        notServed = `the brokers do not serve the group APIs yet (${error.message}); the coordinator (src/group/) is not merged`;
-      }
-    } finally {
-      await probe.close();
-    }
   });
 
   after(async () => {
@@ -174,11 +158,7 @@ describe('consumer groups end to end', () => {
   }
 
   it('three members share 12 partitions; a SIGKILLed member\'s partitions move; at least once', { timeout: 240_000 },
-    async (t) => {
-      if (notServed !== null) {
-        t.skip(notServed);
-        return;
-      }
+    async () => {
       const group = 'three';
       const trio = ['a', 'b', 'c'].map((name) => member(name, { groupId: group }));
       await waitFor('4 partitions each', () => coversAll(trio, 4), trio);
@@ -198,11 +178,7 @@ describe('consumer groups end to end', () => {
     });
 
   it('a static member restarted within its session timeout gets its partitions back without a rebalance',
-    { timeout: 240_000 }, async (t) => {
-      if (notServed !== null) {
-        t.skip(notServed);
-        return;
-      }
+    { timeout: 240_000 }, async () => {
       const group = 'static';
       const options = (id: string): Record<string, unknown> =>
         ({ groupId: group, groupInstanceId: id, sessionTimeoutMs: 30_000 });
@@ -223,11 +199,7 @@ describe('consumer groups end to end', () => {
     });
 
   it('the coordinator broker is SIGKILLed: members go on with the new coordinator; no committed offset is lost',
-    { timeout: 240_000 }, async (t) => {
-      if (notServed !== null) {
-        t.skip(notServed);
-        return;
-      }
+    { timeout: 240_000 }, async () => {
       const group = 'failover';
       const pair = [member('a', { groupId: group }), member('b', { groupId: group })];
       await waitFor('6 partitions each', () => coversAll(pair, 6), pair);
