@@ -357,8 +357,10 @@ export class GroupMembership {
     this.swapMember(old, replacement);
     switch (this.stateValue) {
       case 'Stable':
-        if (memberId !== this.leaderId && this.selectProtocol() === this.protocolNameValue) {
-          // Same place, same assignment, no rebalance; the new id is persisted before it is answered.
+        if (this.selectProtocol() === this.protocolNameValue) {
+          // Same place, same assignment, no rebalance, the leader too (as Kafka: a restarted static
+          // leader is answered the members, and its SyncGroup in the stable group gets the stored
+          // assignment whatever it sends); the new id is persisted before it is answered.
           const id = this.persist({ kind: 'static-rejoin', generation: this.generationValue, memberId,
             replaced: old, token }, nowMs);
           assert(id > 0, 'persist ids are positive');

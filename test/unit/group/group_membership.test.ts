@@ -472,13 +472,23 @@ describe('group membership: static members', () => {
     assert.equal(h.group.heartbeat(follower, 'ib', h.group.generation, h.nowMs), null);
   });
 
-  test('a restarted static leader causes a rebalance', () => {
+  test('a restarted static leader takes its place with no rebalance; its sync gets the stored assignment', () => {
     const h = new Harness();
-    const { leader } = staticGroup(h);
+    const { leader, follower } = staticGroup(h);
+    const generation = h.group.generation;
     const rejoin = h.join('a', '', { groupInstanceId: 'ia' });
-    assert.equal(h.group.state, 'PreparingRebalance');
-    assert.equal(h.joins.has(rejoin), false);
-    assert.equal(h.group.heartbeat(leader, 'ia', h.group.generation, h.nowMs), 'FENCED_INSTANCE_ID');
+    h.completePersists();
+    const answer = h.joinAnswer(rejoin);
+    assert.equal(answer.error, null);
+    assert.equal(h.group.state, 'Stable');
+    assert.equal(answer.generation, generation);
+    assert.equal(answer.leader, answer.memberId, 'still the leader, under its new id');
+    assert.equal(answer.members.length, 2, 'the leader is answered the members');
+    // Whatever it assigns now is ignored: the group is stable and keeps its assignment.
+    const sync = h.sync(answer.memberId, generation, { [answer.memberId]: 'other', [follower]: 'other' }, 'ia');
+    assert.equal(Buffer.from(h.syncAnswer(sync).assignment).toString(), 'pa');
+    assert.equal(Buffer.from(h.syncAnswer(h.sync(follower, generation, {}, 'ib')).assignment).toString(), 'pb');
+    assert.equal(h.group.heartbeat(leader, 'ia', generation, h.nowMs), 'FENCED_INSTANCE_ID');
   });
 
   test('a static member leaving by instance id is removed', () => {
