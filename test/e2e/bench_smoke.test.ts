@@ -68,4 +68,18 @@ describe('tributary bench (smoke)', { timeout: 4 * RUN_TIMEOUT_MS }, () => {
     assert.match(run.stdout, /file read\s+[\d.]+ MB\/s {3}cluster at [\d.]+x/);
     assert.match(run.stdout, /one zeromq socket pair\s+[\d.]+ MB\/s/);
   });
+
+  it('bench consume --group --consumers 3 reads every record once across the group\'s members', async () => {
+    const run = await runBench(['consume', '--records', '3000', '--partitions', '6', '--group', 'smoke',
+      '--consumers', '3', '--json']);
+    assert.equal(run.code, 0, run.stderr);
+    const report = JSON.parse(run.stdout) as Record<string, unknown>;
+    assert.equal(report.records, 3000);
+    assert.deepEqual((report.config as Record<string, unknown>).consumers, 3);
+    const note = (report.notes as string[]).find((line) => line.startsWith('group smoke'));
+    assert.ok(note !== undefined, 'the group note');
+    const perMember = /records per member ([\d/]+)/.exec(note)?.[1]?.split('/').map(Number) ?? [];
+    assert.equal(perMember.length, 3);
+    assert.equal(perMember.reduce((sum, n) => sum + n, 0), 3000, 'the members read 3,000 records between them');
+  });
 });

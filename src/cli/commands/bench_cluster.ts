@@ -11,6 +11,7 @@ import type { Baseline } from '../../../bench/baseline.js';
 import { ensureBenchTopic, openBenchTarget } from '../../../bench/bench_target.js';
 import type { BenchTarget } from '../../../bench/bench_target.js';
 import { runConsumeBench } from '../../../bench/consume_bench.js';
+import { runGroupConsumeBench } from '../../../bench/group_consume_bench.js';
 import { runProduceBench } from '../../../bench/produce_bench.js';
 import type { BenchProgress, ProduceBenchOptions } from '../../../bench/produce_bench.js';
 import { ResidentSetSampler } from '../../../bench/resident_set.js';
@@ -51,6 +52,8 @@ interface ProduceArguments extends CommonArguments {
 interface ConsumeArguments extends CommonArguments {
   'fetch-bytes': number;
   'max-poll-records': number;
+  group: string | undefined;
+  consumers: number;
 }
 
 function commonOptions<T>(yargs: Argv<T>): Argv<T & CommonArguments> {
@@ -165,7 +168,10 @@ const consumeCommand: CommandModule<object, ConsumeArguments> = {
   builder: (yargs: Argv): Argv<ConsumeArguments> => commonOptions(yargs)
     .option('fetch-bytes', { type: 'number', default: 4 * 2 ** 20, describe: 'bytes per partition per fetch' })
     .option('max-poll-records', { type: 'number', default: 500,
-      describe: 'records per poll at most (max.poll.records; 500 is the Kafka consumer default the perf test runs with)' }),
+      describe: 'records per poll at most (max.poll.records; 500 is the Kafka consumer default the perf test runs with)' })
+    .option('group', { type: 'string', describe: 'read as members of this consumer group (subscribe) instead of one '
+      + 'consumer assigned every partition' })
+    .option('consumers', { type: 'number', default: 1, describe: 'members of --group, in this process' }),
   handler: async (args) => {
     await withTarget(args, async (target, topic) => {
       const created = args.topic === undefined;
@@ -183,14 +189,20 @@ const consumeCommand: CommandModule<object, ConsumeArguments> = {
       }
       const line = progressLine(args, 'consume', records);
       const rss = new ResidentSetSampler(target.brokerPids);
-      const result = await runConsumeBench({ bootstrap: target.bootstrap, topic, partitions, records, durationMs,
-        fetchBytes: args['fetch-bytes'], maxPollRecords: args['max-poll-records'],
-        ...(line === null ? {} : { onProgress: (p: BenchProgress) => { line.update(p); } }) })
-        .finally(() => { line?.stop(); });
+      const onProgress = line === null ? {} : { onProgress: (p: BenchProgress) => { line.update(p); } };
+      const common = { bootstrap: target.bootstrap, topic, records, durationMs, fetchBytes: args['fetch-bytes'],
+        maxPollRecords: args['max-poll-records'], ...onProgress };
+      const result = await (args.group === undefined ? runConsumeBench({ ...common, partitions })
+        : runGroupConsumeBench({ ...common, groupId: args.group, consumers: args.consumers }).then((group) => {
+          notes.push(`group ${args.group ?? ''}: ${args.consumers} members in this process, records per member ` +
+            `${group.recordsPerMember.join('/')}; the join took ${Math.round(group.joinMs)} ms (untimed)`);
+          return group;
+        })).finally(() => { line?.stop(); });
       const brokerRssMiBMax = rss.stop();
       const baseline = await baselineFor(args, result.bytes, args['fetch-bytes'], 'read');
       print({ command: 'consume', config: { topic, partitions, recordBytes: args['record-size'],
-        fetchBytes: args['fetch-bytes'], maxPollRecords: args['max-poll-records'] }, figures: result,
+        fetchBytes: args['fetch-bytes'], maxPollRecords: args['max-poll-records'],
+        ...(args.group === undefined ? {} : { group: args.group, consumers: args.consumers }) }, figures: result,
       latencyName: 'poll (non-empty)', latencyMs: result.latencyMs,
       endToEndLatencyMs: null, baseline, brokerRssMiBMax, notes }, args.json);
     });
