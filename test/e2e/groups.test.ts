@@ -2,8 +2,9 @@
  * Consumer groups end to end: real brokers (three processes) and group members as child processes
  * (test/helpers/group_member_process.ts) on a topic of 12 partitions with replication factor 3.
  * - Three members share the 12 partitions, 4 each, disjoint; one is SIGKILLed and the two left take
- *   its partitions once its session times out; every produced record is processed at least once
- *   and, in the end, every partition's committed offset is its log end.
+ *   its partitions once its session times out; a member joining later takes a share (4 each
+ *   again); every produced record is processed at least once and, in the end, every partition's
+ *   committed offset is its log end.
  * - A static member (groupInstanceId) SIGKILLed and restarted within its session timeout gets its
  *   partitions back with no rebalance: the other members revoke nothing.
  * - The coordinator's broker is SIGKILLed: the members find the new coordinator and go on; no
@@ -157,7 +158,8 @@ describe('consumer groups end to end', () => {
     }
   }
 
-  it('three members share 12 partitions; a SIGKILLed member\'s partitions move; at least once', { timeout: 240_000 },
+  it('three members share 12 partitions; a SIGKILLed member\'s partitions move; a fourth takes a share; at least once',
+    { timeout: 240_000 },
     async () => {
       const group = 'three';
       const trio = ['a', 'b', 'c'].map((name) => member(name, { groupId: group }));
@@ -170,11 +172,20 @@ describe('consumer groups end to end', () => {
       const second = await produce('second', 1_500);
       await waitFor('the survivors take every partition', () => coversAll(survivors, 6), survivors);
       await waitFor('every record processed at least once', () => processedAll(trio, [...first, ...second]), trio);
-      await waitForNoLag(group, trio);
+
+      // A member joining later takes a share: three members again, 4 partitions each.
+      const late = member('d', { groupId: group });
+      const quartet = [...trio, late];
+      const members = [...survivors, late];
+      await waitFor('the new member takes a share', () => coversAll(members, 4), members);
+      const third = await produce('third', 1_500);
+      await waitFor('every record processed at least once', () => processedAll(quartet, [...first, ...second, ...third]),
+        quartet);
+      await waitForNoLag(group, quartet);
       const description = await admin.describeGroup(group);
       assert.equal(description.state, 'Stable');
-      assert.equal(description.members.length, 2);
-      await Promise.all(survivors.map((m) => m.stop('SIGTERM')));
+      assert.equal(description.members.length, 3);
+      await Promise.all(members.map((m) => m.stop('SIGTERM')));
     });
 
   it('a static member restarted within its session timeout gets its partitions back without a rebalance',
