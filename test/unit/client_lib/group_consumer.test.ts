@@ -141,44 +141,29 @@ void describe('Consumer group mode', () => {
     });
   });
 
-  void test('UNKNOWN_MEMBER_ID: partitions lost, the member joins again without an id', async () => {
-    await withGroup(async (cluster, coordinator) => {
-      cluster.createTopic('t', 1);
-      const listener = recordingListener();
-      const consumer = groupConsumer(cluster);
-      try {
-        consumer.subscribe(['t'], listener);
-        await until('the first join', () => listener.calls.length === 1, consumer);
-        const joinsBefore = coordinator.requests('join').length;
-        coordinator.inject('heartbeat', 'UNKNOWN_MEMBER_ID');
-        await until('the rejoin', () => listener.calls.length === 3, consumer);
-        assert.deepEqual(listener.calls, ['assigned:t-0', 'lost:t-0', 'assigned:t-0']);
-        assert.equal(coordinator.requests('join')[joinsBefore]?.memberId, '', 'the id was reset');
-      } finally {
-        await consumer.close();
-      }
+  // Both lose the partitions (no commit is possible); UNKNOWN_MEMBER_ID also resets the member id.
+  for (const [code, rejoinsAs] of [['UNKNOWN_MEMBER_ID', 'without an id'], ['ILLEGAL_GENERATION', 'with its id']] as const) {
+    void test(`${code}: partitions lost, the member joins again ${rejoinsAs}`, async () => {
+      await withGroup(async (cluster, coordinator) => {
+        cluster.createTopic('t', 1);
+        const listener = recordingListener();
+        const consumer = groupConsumer(cluster);
+        try {
+          consumer.subscribe(['t'], listener);
+          await until('the first join', () => listener.calls.length === 1, consumer);
+          const memberId = coordinator.memberIds()[0];
+          const joinsBefore = coordinator.requests('join').length;
+          coordinator.inject('heartbeat', code);
+          await until('the rejoin', () => listener.calls.length === 3, consumer);
+          assert.deepEqual(listener.calls, ['assigned:t-0', 'lost:t-0', 'assigned:t-0']);
+          assert.equal(coordinator.requests('join')[joinsBefore]?.memberId,
+            code === 'UNKNOWN_MEMBER_ID' ? '' : memberId, code === 'UNKNOWN_MEMBER_ID' ? 'the id was reset' : undefined);
+        } finally {
+          await consumer.close();
+        }
+      });
     });
-  });
-
-  void test('ILLEGAL_GENERATION: partitions lost, the member joins again with its id', async () => {
-    await withGroup(async (cluster, coordinator) => {
-      cluster.createTopic('t', 1);
-      const listener = recordingListener();
-      const consumer = groupConsumer(cluster);
-      try {
-        consumer.subscribe(['t'], listener);
-        await until('the first join', () => listener.calls.length === 1, consumer);
-        const memberId = coordinator.memberIds()[0];
-        const joinsBefore = coordinator.requests('join').length;
-        coordinator.inject('heartbeat', 'ILLEGAL_GENERATION');
-        await until('the rejoin', () => listener.calls.length === 3, consumer);
-        assert.deepEqual(listener.calls, ['assigned:t-0', 'lost:t-0', 'assigned:t-0']);
-        assert.equal(coordinator.requests('join')[joinsBefore]?.memberId, memberId);
-      } finally {
-        await consumer.close();
-      }
-    });
-  });
+  }
 
   void test('NOT_COORDINATOR: the coordinator is found again and the group moves to it', async () => {
     await withGroup(async (cluster, coordinator) => {
