@@ -13,9 +13,13 @@
  * 3. Fetch the committed offsets of the new partitions (OffsetFetch) and assign them: a partition
  *    with a committed offset starts there, one without by autoOffsetReset ('none': poll throws a
  *    typed OFFSET_OUT_OF_RANGE); then onPartitionsAssigned.
- * The rebalance runs across polls: a poll waits for it at most until its own timeout, returning
- * no records meanwhile. A listener's error is thrown by the poll after the rebalance completes, and
- * so is a rebalance's error that no retry fixes (the rebalance is tried again on later polls).
+ * As Kafka's, the listener is only ever called inside poll() (and unsubscribe() and close()), never
+ * while the application handles the records of an earlier poll: step 1 runs to its end in the poll
+ * that starts the rebalance (so a listener committing `position()` commits only records the
+ * application has handled), step 2 runs in the background across polls, and step 3 is taken up
+ * by the first poll after it completes. Polls in between return no records: nothing is assigned.
+ * A listener's error is thrown by the poll after the rebalance completes, and so is a rebalance's
+ * error that no retry fixes (the rebalance is tried again on later polls).
  *
  * With a manual assignment (assign()) and a groupId, auto-commit runs as well, with generation -1
  * and no member id (Kafka's commits outside group management).
@@ -25,6 +29,7 @@
  */
 import type { Logger } from 'pino';
 
+import { assert } from '../../../raft/core/assert.js';
 import type { Prng } from '../../../raft/core/prng.js';
 import { TributaryError } from '../../common/errors.js';
 import { API_KEYS } from '../../protocol/api_keys.js';
@@ -77,6 +82,12 @@ export interface GroupConsumerOptions {
   readonly prng: Prng;
 }
 
+/** What a join brought: the member's partitions and their committed offsets. */
+interface JoinOutcome {
+  readonly partitions: readonly GroupPartition[];
+  readonly committed: readonly CommittedOffset[];
+}
+
 type Subscription = { readonly kind: 'topics'; readonly topics: readonly string[] }
   | { readonly kind: 'pattern'; readonly pattern: RegExp };
 
@@ -88,7 +99,10 @@ export class GroupConsumer {
   private listener: RebalanceListener = {};
   /** The topics joined with (the pattern's matches for a RegExp). */
   private joinedTopics: readonly string[] = [];
+  /** Steps 2 and 3 of a rebalance (join, sync, fetch the committed offsets), running in the background. */
   private rebalancing: Promise<void> | null = null;
+  /** What a completed step 2 brought, for the next poll to take up (step 3). */
+  private joined: JoinOutcome | null = null;
   private metadataCheck: Promise<void> | null = null;
   private nextMetadataCheckMs = 0;
   private nextAutoCommitMs: number;
@@ -146,6 +160,7 @@ export class GroupConsumer {
     if (this.subscription === null) return;
     const deadlineMs = Date.now() + this.options.requestTimeoutMs;
     if (this.rebalancing !== null) await waitUntil(this.rebalancing, deadlineMs);
+    this.joined = null;
     await this.revoke(deadlineMs);
     this.subscription = null;
     this.joinedTopics = [];
@@ -163,9 +178,12 @@ export class GroupConsumer {
     }
     this.maybeCheckMetadata();
     if (this.member.rejoinNeeded !== null && this.rebalancing === null) {
-      const run = this.rebalance();
-      this.rebalancing = run;
-      run.then(() => { this.rebalancing = null; }, (error: unknown) => {
+      // Step 1 to its end, in this poll, whatever its timeout: the listener runs on the poller's turn.
+      this.joined = null;
+      await this.revoke(Date.now() + this.options.requestTimeoutMs);
+      const run = this.joinAndFetch();
+      this.rebalancing = run.then((outcome) => { this.joined = outcome; });
+      this.rebalancing.then(() => { this.rebalancing = null; }, (error: unknown) => {
         this.rebalancing = null;
         this.options.logger.info({ groupId: this.options.groupId, err: error }, 'rebalance did not complete');
         // Joined but the partitions were not taken up (their offsets could not be fetched): again.
@@ -179,12 +197,19 @@ export class GroupConsumer {
       this.member.checkFatal();
       this.throwDeferredError();
     }
+    if (this.joined !== null && this.rebalancing === null) {
+      const outcome = this.joined;
+      this.joined = null;
+      await this.takeUp(outcome);
+      this.throwDeferredError();
+    }
     this.maybeAutoCommit();
   }
 
   /** Whether the member holds a stable assignment (no rebalance wanted or running). */
   get stable(): boolean {
-    return this.subscription !== null && this.rebalancing === null && this.member.rejoinNeeded === null
+    return this.subscription !== null && this.rebalancing === null && this.joined === null
+      && this.member.rejoinNeeded === null
       && this.member.state === 'stable';
   }
 
@@ -219,6 +244,7 @@ export class GroupConsumer {
     try {
       if (this.subscription !== null && this.member.state !== 'fatal') {
         if (this.rebalancing !== null) await waitUntil(this.rebalancing, deadlineMs);
+        this.joined = null;
         await this.revoke(deadlineMs);
         await waitUntil(this.commitChain, deadlineMs);
         await this.member.leave('consumer closed');
@@ -238,21 +264,27 @@ export class GroupConsumer {
 
   // ----------------------------------------------------------------------------------------------
 
-  private async rebalance(): Promise<void> {
-    await this.revoke(Date.now() + this.options.requestTimeoutMs);
+  /** Steps 2 and the fetch of step 3, touching nothing the application sees. */
+  private async joinAndFetch(): Promise<JoinOutcome> {
     const topics = await this.resolveTopics();
     this.joinedTopics = topics;
     const result = await this.member.join(topics);
     const partitions = result.assignment.flatMap((tp) =>
       tp.partitions.map((partition) => ({ topic: tp.topic, partition })));
     const committed = await this.offsets.fetch(partitions, Date.now() + this.options.requestTimeoutMs);
-    // A rebalance asked for while this one ran (heartbeat, metadata) wins: the next poll runs it.
+    return { partitions, committed };
+  }
+
+  /** Step 3, inside a poll: the new partitions at their committed offsets, then onPartitionsAssigned. */
+  private async takeUp(outcome: JoinOutcome): Promise<void> {
+    // A rebalance asked for since the join (heartbeat, metadata) wins: the next poll runs it.
     // After unsubscribe() or close() meanwhile, the partitions are not taken up either.
     if (this.member.rejoinNeeded !== null || this.closed || this.subscription === null) return;
-    this.host.setAssignment(partitions);
-    for (const c of committed) if (c.offset !== null) this.host.seekTo(c, c.offset);
+    assert(this.host.assignedPartitions().length === 0, 'partitions are taken up only after the old ones were revoked');
+    this.host.setAssignment(outcome.partitions);
+    for (const c of outcome.committed) if (c.offset !== null) this.host.seekTo(c, c.offset);
     this.nextAutoCommitMs = Date.now() + this.options.autoCommitIntervalMs;
-    await this.callListener('onPartitionsAssigned', partitions);
+    await this.callListener('onPartitionsAssigned', [...outcome.partitions]);
   }
 
   /** Step 1 of a rebalance (and of close): commit if allowed, tell the listener, drop the partitions. */

@@ -141,6 +141,65 @@ void describe('Consumer group mode', () => {
     });
   });
 
+  void test('the listener runs only inside poll(): a join done between polls is taken up by the next poll', async () => {
+    await withGroup(async (cluster, coordinator) => {
+      cluster.createTopic('t', 1);
+      await produce(cluster, 't', 0, 5, 'a');
+      let polling = false;
+      const outsidePoll: string[] = [];
+      const consumer = groupConsumer(cluster);
+      const listener = recordingListener();
+      const checked: RebalanceListener = {
+        onPartitionsAssigned: (partitions) => {
+          if (!polling) outsidePoll.push('assigned');
+          listener.onPartitionsAssigned?.(partitions);
+        },
+        // Kafka's pattern: commit in onPartitionsRevoked what the application has handled.
+        onPartitionsRevoked: async (partitions) => {
+          if (!polling) outsidePoll.push('revoked');
+          listener.onPartitionsRevoked?.(partitions);
+          await consumer.commitSync();
+        },
+      };
+      const poll = async (timeoutMs: number): Promise<ConsumerRecord[]> => {
+        polling = true;
+        try {
+          return await consumer.poll({ timeoutMs });
+        } finally {
+          polling = false;
+        }
+      };
+      try {
+        consumer.subscribe(['t'], checked);
+        const handled: ConsumerRecord[] = [];
+        for (let i = 0; i < 100 && handled.length < 5; i++) handled.push(...await poll(100));
+        assert.equal(handled.length, 5);
+        await produce(cluster, 't', 0, 5, 'b');
+        coordinator.holdJoins = true;
+        coordinator.startRebalance();
+        // While the join is held, the revoking poll and those after return nothing.
+        for (let i = 0; i < 100 && !listener.calls.includes('revoked:t-0'); i++) handled.push(...await poll(20));
+        for (let i = 0; i < 5; i++) assert.deepEqual(await poll(20), []);
+        assert.deepEqual(listener.calls, ['assigned:t-0', 'revoked:t-0']);
+        assert.equal(coordinator.offsets.get('t/0')?.offset, handled.length, 'the revoke committed what polls returned');
+        // The held join answers NOT_COORDINATOR; the member finds the coordinator again and joins, between polls.
+        const generation = coordinator.generationId;
+        coordinator.holdJoins = false;
+        coordinator.release();
+        await until('the join, in the background', () => coordinator.generationId > generation);
+        await sleep(300);
+        assert.deepEqual(listener.calls, ['assigned:t-0', 'revoked:t-0'], 'nothing taken up between polls');
+        await poll(20);
+        assert.deepEqual(listener.calls, ['assigned:t-0', 'revoked:t-0', 'assigned:t-0'], 'the next poll takes it up');
+        assert.deepEqual(outsidePoll, []);
+        for (let i = 0; i < 100 && handled.length < 10; i++) handled.push(...await poll(100));
+        assert.deepEqual(handled.map((r) => r.offset), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], 'each record once, in order');
+      } finally {
+        await consumer.close();
+      }
+    });
+  });
+
   // Both lose the partitions (no commit is possible); UNKNOWN_MEMBER_ID also resets the member id.
   for (const [code, rejoinsAs] of [['UNKNOWN_MEMBER_ID', 'without an id'], ['ILLEGAL_GENERATION', 'with its id']] as const) {
     void test(`${code}: partitions lost, the member joins again ${rejoinsAs}`, async () => {
