@@ -31,7 +31,8 @@ export interface DrainResult {
 }
 
 /** Each key's target offset: the highest seen, or the high watermark - 1 when the leader says more. */
-async function drainTargets(admin: Admin, offsets: KeyOffsets, keys: readonly number[]): Promise<Map<number, number>> {
+export async function drainTargets(admin: Admin, offsets: KeyOffsets, keys: readonly number[]):
+  Promise<Map<number, number>> {
   const targets = new Map<number, number>();
   await Promise.all(keys.map(async (key) => {
     const { topic, partition } = topicOfKey(key);

@@ -11,8 +11,8 @@ import fs from 'node:fs';
 
 export type EventType = 'invoke' | 'ok' | 'fail' | 'info';
 
-/** Client operations; nemesis events use NemesisFunction. */
-export type ClientFunction = 'send' | 'poll' | 'assign' | 'crash';
+/** Client operations; nemesis events use NemesisFunction. commit and committed: the group workload. */
+export type ClientFunction = 'send' | 'poll' | 'assign' | 'crash' | 'commit' | 'committed';
 export type NemesisFunction = 'start-fault' | 'stop-fault';
 
 /** The process id of the nemesis; clients are non-negative integers. */
@@ -35,6 +35,32 @@ export type ReadRecord = readonly [number, number];
  */
 export interface PollValue {
   readonly records?: Readonly<Record<string, readonly ReadRecord[]>>;
+  /**
+   * Group workload, on ok and info: the keys of a rebalance the poll took part in, before its
+   * records. `revoked` were dropped (their positions with them); `assigned` is the member's whole
+   * new assignment, each key starting at the group's committed offset.
+   */
+  readonly revoked?: readonly number[];
+  readonly assigned?: readonly number[];
+}
+
+/** Offsets per key (as a decimal string): the offset of the next record to read. */
+export type KeyOffsetMap = Readonly<Record<string, number>>;
+
+/**
+ * commit (group workload): a group member commits offsets; `member` is the process id of the
+ * member, `reason` why: after it processed records, in onPartitionsRevoked, or (the positive
+ * control) before processing them.
+ */
+export interface CommitValue {
+  readonly member: number;
+  readonly reason: 'processed' | 'revoked' | 'before-processing';
+  readonly offsets: KeyOffsetMap;
+}
+
+/** committed (group workload): a read of the group's committed offsets; on ok, what it read. */
+export interface CommittedValue {
+  readonly offsets?: KeyOffsetMap;
 }
 
 /** assign: replaces the consumer's keys; seekToBeginning rewinds every one of them. */
@@ -61,7 +87,7 @@ export interface HistoryEvent {
   readonly process: ProcessId;
   readonly type: EventType;
   readonly f: ClientFunction | NemesisFunction;
-  readonly value: SendValue | PollValue | AssignValue | FaultValue | null;
+  readonly value: SendValue | PollValue | AssignValue | CommitValue | CommittedValue | FaultValue | null;
   /** Why a fail or info happened: the client error code or message. */
   readonly error?: string;
   /** The broker a client operation went to, when known. */

@@ -5,7 +5,16 @@ import { hideBin } from 'yargs/helpers';
 export const NEMESIS_FAMILIES = ['kill', 'pause', 'partition', 'power-loss', 'corrupt'] as const;
 export type NemesisFamilyName = typeof NEMESIS_FAMILIES[number];
 
+export const WORKLOADS = ['queue', 'group'] as const;
+export type WorkloadName = typeof WORKLOADS[number];
+
 export interface RunOptions {
+  /** queue: Jepsen's queue workload; group: consumer groups committing offsets. */
+  readonly workload: WorkloadName;
+  /** Group workload: member processes at a time. */
+  readonly groupMembers: number;
+  /** Group workload: 'before' is the positive control, committing before processing. */
+  readonly groupCommit: 'after' | 'before';
   readonly nodes: 3 | 5;
   readonly timeSeconds: number;
   readonly nemeses: readonly NemesisFamilyName[];
@@ -47,6 +56,11 @@ export function parseRunOptions(argv: readonly string[] = hideBin(process.argv))
   const args = yargs([...argv])
     .scriptName('npm run jepsen --')
     .usage('$0 [options]: a fault-injection run against real brokers; exit 0 valid, 1 anomaly, 2 unknown or error')
+    .option('workload', { type: 'string', default: 'queue', choices: [...WORKLOADS],
+      describe: 'queue: producers and assigned consumers; group: producers and a consumer group committing offsets' })
+    .option('group-members', { type: 'number', default: 3, describe: 'group workload: member processes at a time' })
+    .option('group-commit', { type: 'string', default: 'after', choices: ['after', 'before'],
+      describe: 'group workload: members commit after processing; before: the positive control' })
     .option('nodes', { type: 'number', default: 3, choices: [3, 5], describe: 'brokers in the cluster' })
     .option('time', { type: 'number', default: 60, describe: 'seconds of workload under faults (before the drain)' })
     .option('nemesis', { type: 'string', default: 'all',
@@ -68,6 +82,9 @@ export function parseRunOptions(argv: readonly string[] = hideBin(process.argv))
   const seed = args.seed ?? Math.floor(Math.random() * 2 ** 31);
   if (!Number.isSafeInteger(seed) || seed < 0) throw new Error(`--seed must be an integer >= 0, got ${seed}`);
   return {
+    workload: args.workload === 'group' ? 'group' : 'queue',
+    groupMembers: positive('group-members', args['group-members'], true),
+    groupCommit: args['group-commit'] === 'before' ? 'before' : 'after',
     nodes: args.nodes === 5 ? 5 : 3,
     timeSeconds: positive('time', args.time),
     nemeses: parseNemeses(args.nemesis),

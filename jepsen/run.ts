@@ -1,6 +1,6 @@
 /**
  * `npm run jepsen -- [options]`: one run of the fault-injection harness. It starts the brokers
- * behind relays, runs the queue workload under the seeded fault schedule for --time seconds, heals
+ * behind relays, runs the queue or group workload under the seeded fault schedule for --time seconds, heals
  * everything, waits for recovery, drains, stops the cluster, reads every replica's committed log,
  * checks the history and writes the run folder. Exit code: 0 valid, 1 anomaly, 2 unknown or a
  * harness error.
@@ -16,6 +16,10 @@ import { checkHistory } from './checker/index.js';
 import type { ClientOptions } from './client.js';
 import { JepsenCluster } from './cluster.js';
 import { drain } from './drain.js';
+import type { DrainResult } from './drain.js';
+import { drainGroup } from './group/group_drain.js';
+import type { GroupSettings } from './group/group_worker.js';
+import { createGroupTopics, groupNemesisContext, groupSettings, runGroupWorkers } from './group/group_workload.js';
 import { HistoryRecorder } from './history.js';
 import { NemesisSchedule } from './nemesis/schedule.js';
 import { POWER_LOSS_ENVIRONMENT } from './nemesis/power_loss.js';
@@ -56,25 +60,60 @@ function brokerEnvironment(options: RunOptions): Record<string, string> {
   };
 }
 
+/** What both workloads' phases share. */
+interface PhaseContext {
+  readonly options: RunOptions;
+  readonly cluster: JepsenCluster;
+  readonly admin: Admin;
+  readonly history: HistoryRecorder;
+  readonly pool: KeyPool;
+  readonly offsets: KeyOffsets;
+  readonly topics: TopicCreator;
+  readonly client: ClientOptions;
+  readonly nextProcess: () => number;
+  readonly prng: SeededPrng;
+  /** The group workload's settings; null for the queue workload. */
+  readonly group: GroupSettings | null;
+  readonly memberLog: fs.WriteStream;
+}
+
 /** The main phase: workers and the fault schedule until the deadline; returns with every fault healed. */
-async function mainPhase(options: RunOptions, cluster: JepsenCluster, admin: Admin, history: HistoryRecorder,
-  pool: KeyPool, offsets: KeyOffsets, topics: TopicCreator, client: ClientOptions, nextProcess: () => number,
-  prng: SeededPrng): Promise<NemesisSchedule> {
+async function mainPhase(context: PhaseContext): Promise<NemesisSchedule> {
+  const { options, cluster, admin, history, pool, offsets, topics, client, nextProcess, prng, group } = context;
   const deadlineMs = Date.now() + options.timeSeconds * 1000;
-  const schedule = new NemesisSchedule(options.nemeses, {
-    cluster, admin, prng, liveKeys: () => pool.usedKeys().filter((key) => topics.isCreated(key)),
-  }, history, options.nemesisIntervalSeconds * 1000);
-  const workers = Array.from({ length: options.concurrency }, () => new Worker({
-    history, pool, offsets, topics, client, prng, nextProcess, opIntervalMs: options.concurrency * 1000 / options.rate,
-  }));
+  const liveKeys = (): number[] => pool.usedKeys().filter((key) => topics.isCreated(key));
+  const nemesisContext = { cluster, admin, prng, liveKeys };
+  const schedule = new NemesisSchedule(options.nemeses, group === null ? nemesisContext
+    : groupNemesisContext(nemesisContext), history, options.nemesisIntervalSeconds * 1000);
   const scheduled = schedule.run(deadlineMs);
   try {
-    await Promise.all(workers.map((worker) => worker.run(deadlineMs)));
+    if (group !== null) {
+      await runGroupWorkers({ options, history, pool, offsets, topics, client, settings: group, prng,
+        nextProcess, memberLog: context.memberLog }, deadlineMs);
+    } else {
+      const opIntervalMs = options.concurrency * 1000 / options.rate;
+      const workers = Array.from({ length: options.concurrency }, () => new Worker({
+        history, pool, offsets, topics, client, prng, nextProcess, opIntervalMs,
+      }));
+      await Promise.all(workers.map((worker) => worker.run(deadlineMs)));
+    }
   } finally {
     schedule.stop();
     await scheduled;
   }
   return schedule;
+}
+
+/** The final reads: the queue workload's drain, or the group's (members resuming at committed offsets). */
+async function drainPhase(context: PhaseContext): Promise<DrainResult> {
+  const { options, admin, history, pool, offsets, topics, client, nextProcess, group } = context;
+  const keys = pool.usedKeys().filter((key) => topics.isCreated(key));
+  if (group === null) {
+    return drain({ history, admin, offsets, client, nextProcess, consumers: options.concurrency }, keys,
+      options.drainSeconds * 1000);
+  }
+  return drainGroup({ history, admin, offsets, settings: group, nextProcess, log: context.memberLog,
+    members: options.groupMembers }, keys, options.drainSeconds * 1000);
 }
 
 function printVerdict(outcome: RunOutcome, drainText: string): void {
@@ -126,29 +165,36 @@ export async function runJepsen(options: RunOptions, command: string): Promise<R
   let drainText = 'not reached';
   let drainComplete = false;
   let schedule: NemesisSchedule;
+  const memberLog = fs.createWriteStream(path.join(folder, 'members.log'), { flags: 'a' });
   try {
-    const pool = new KeyPool({ keyCount: options.keyCount, maxWritesPerKey: options.maxWritesPerKey }, prng);
+    const groupWorkload = options.workload === 'group';
+    const pool = new KeyPool({ keyCount: options.keyCount, maxWritesPerKey: options.maxWritesPerKey,
+      fixedKeys: groupWorkload }, prng);
     const offsets = new KeyOffsets();
     const topics = new TopicCreator(admin, Math.min(3, options.nodes));
     const client: ClientOptions = { bootstrap: cluster.bootstrap, acks: options.acks, sendTimeoutMs: SEND_TIMEOUT_MS,
       requestTimeoutMs: CLIENT_REQUEST_TIMEOUT_MS, logger: clientLogger };
     let processCount = 0;
     const nextProcess = (): number => processCount++;
-    schedule = await mainPhase(options, cluster, admin, history, pool, offsets, topics, client, nextProcess, prng);
+    const group = groupWorkload
+      ? groupSettings(options, client, await createGroupTopics(topics, options.keyCount)) : null;
+    const context: PhaseContext = { options, cluster, admin, history, pool, offsets, topics, client, nextProcess, prng,
+      group, memberLog };
+    schedule = await mainPhase(context);
     cluster.healAll();
     const registered = await cluster.waitUntilRegistered(REGISTER_WAIT_MS);
     await new Promise((resolve) => setTimeout(resolve, RECOVERY_WAIT_MS));
-    const drained = await drain({ history, admin, offsets, client, nextProcess, consumers: options.concurrency },
-      pool.usedKeys().filter((key) => topics.isCreated(key)), options.drainSeconds * 1000);
+    const drained = await drainPhase(context);
     drainComplete = drained.complete;
     drainText = `${registered ? '' : 'not every broker re-registered after healing; '}${drained.text}`;
   } finally {
     await admin.close();
     await cluster.stop();
     history.close();
+    memberLog.end();
   }
   const replicas = await readReplicaLogs(new Map(cluster.ids().map((id) => [id, cluster.dataDirectory(id)])));
-  const verdict = checkHistory(history.history(), { replicas: replicas.logs });
+  const verdict = checkHistory(history.history(), { replicas: replicas.logs, workload: options.workload });
   const meta: RunMeta = {
     commandLine: command, seed: options.seed, nodes: options.nodes, nemeses: [...options.nemeses],
     durationSeconds: options.timeSeconds, acks: options.acks === 'all' ? 'all' : '1', fsync: options.fsync, startedAt,

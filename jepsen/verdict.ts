@@ -4,7 +4,9 @@
 export type AnomalyType =
   | 'inconsistent-offsets' | 'duplicate' | 'lost-write' | 'unseen' | 'G1a'
   | 'poll-skip' | 'nonmonotonic-poll' | 'int-poll-skip' | 'int-nonmonotonic-poll' | 'nonmonotonic-send'
-  | 'hole' | 'replica-divergence' | 'nonlinearizable';
+  | 'hole' | 'replica-divergence' | 'nonlinearizable'
+  // The group workload's.
+  | 'commit-regression' | 'resume-skip' | 'unprocessed';
 
 export interface Anomaly {
   readonly type: AnomalyType;
@@ -27,6 +29,8 @@ export interface Verdict {
   readonly stats: {
     readonly sends: { readonly ok: number; readonly fail: number; readonly info: number };
     readonly polls: { readonly ok: number; readonly fail: number; readonly info: number };
+    /** Commit operations (group workload; zeros otherwise). */
+    readonly commits: { readonly ok: number; readonly fail: number; readonly info: number };
     readonly keys: number;
     readonly valuesRead: number;
   };

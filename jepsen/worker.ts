@@ -1,7 +1,8 @@
 /**
  * A workload worker: one logical client thread (Jepsen's worker), doing one operation at a time
  * until the deadline and recording each as an invoke and its completion. It sends, polls,
- * occasionally re-assigns its consumer or crashes its client; after an `info` (or a crash) it
+ * occasionally re-assigns its consumer or crashes its client (the group workload's producers only
+ * send and crash); after an `info` (or a crash) it
  * goes on as a fresh process id with fresh clients, as Jepsen's interpreter does.
  */
 import type { Prng } from '../raft/core/prng.js';
@@ -31,6 +32,8 @@ export interface WorkerContext {
   readonly nextProcess: () => number;
   /** Mean pause between two operations of this worker. */
   readonly opIntervalMs: number;
+  /** The group workload's producers: sends only (and crashes); the group's members consume. */
+  readonly sendOnly?: boolean;
 }
 
 export interface WorkerCounts {
@@ -64,6 +67,7 @@ export class Worker {
   private async step(): Promise<void> {
     const roll = this.context.prng.nextFloat();
     if (roll < CRASH_CHANCE) await this.crash();
+    else if (this.context.sendOnly === true) await this.send();
     else if (this.session.assignedKeys().length === 0 || roll < CRASH_CHANCE + ASSIGN_CHANCE) await this.assign();
     else if (this.context.prng.nextFloat() < 0.5) await this.send();
     else await this.poll();

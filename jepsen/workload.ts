@@ -9,6 +9,8 @@ import type { Prng } from '../raft/core/prng.js';
 export interface KeyPoolOptions {
   readonly keyCount: number;
   readonly maxWritesPerKey: number;
+  /** Keys are never retired (the group workload subscribes to a fixed set of topics). */
+  readonly fixedKeys?: boolean;
 }
 
 export class KeyPool {
@@ -78,7 +80,8 @@ export class KeyPool {
     const key = this.nextKey;
     this.nextKey += 1;
     // A skewed budget: most keys get few writes, some get up to the maximum.
-    const budget = Math.max(1, Math.ceil(this.options.maxWritesPerKey * this.prng.nextFloat() ** 2));
+    const budget = this.options.fixedKeys === true ? Infinity
+      : Math.max(1, Math.ceil(this.options.maxWritesPerKey * this.prng.nextFloat() ** 2));
     this.budgetLeft.set(key, budget);
     this.active.push(key);
   }

@@ -1,9 +1,10 @@
 /**
- * The checkers of the queue workload: pure functions from a history (and, optionally, the replicas'
+ * The checkers of the queue and group workloads: pure functions from a history (and, optionally, the replicas'
  * final logs) to a verdict. The anomalies and their definitions are listed in jepsen/README.md.
  */
 import type { HistoryEvent, ReplicaLogs } from '../history.js';
 import type { Anomaly, AnomalyType, Verdict } from '../verdict.js';
+import { commitRegressions, resumeSkips, unprocessed } from './commits.js';
 import { checkLinearizability } from './linearizable.js';
 import { abortedReads, lostWrites, unseen } from './loss.js';
 import { duplicates, holes, inconsistentOffsets } from './offsets.js';
@@ -20,6 +21,8 @@ export interface CheckOptions {
   readonly replicas?: ReplicaLogs;
   /** The linearizability search's time budget per key; a key that runs out is 'unknown'. */
   readonly linearizabilityTimeMs?: number;
+  /** group: the committed-offset checks run too (default queue). */
+  readonly workload?: 'queue' | 'group';
 }
 
 export const LINEARIZABILITY_TIME_MS_DEFAULT = 10_000;
@@ -41,6 +44,8 @@ export function checkHistory(history: readonly HistoryEvent[], options: CheckOpt
     ...holes(orders, logStarts),
     ...(options.replicas === undefined ? [] : replicaDivergence(options.replicas, orders)),
     ...linearizability.anomalies,
+    ...(options.workload === 'group' ? [...commitRegressions(operations.commits), ...resumeSkips(operations),
+      ...unprocessed(operations, orders)] : []),
   ];
   const anomalyTypes = [...new Set<AnomalyType>(anomalies.map((anomaly) => anomaly.type))];
   const unknown = Object.values(linearizability.results).includes('unknown');
@@ -62,9 +67,12 @@ function statsOf(operations: Operations, orders: VersionOrders): Verdict['stats'
   const keys = new Set([...operations.sends.map((send) => send.key), ...orders.keys()]);
   let valuesRead = 0;
   for (const log of orders.values()) valuesRead += log.readers.size;
+  const commitOperations = new Map(operations.commits.filter((c) => c.kind === 'commit')
+    .map((c) => [c.invokeIndex, { outcome: c.outcome }]));
   return {
     sends: outcomes(operations.sends),
     polls: outcomes(operations.polls),
+    commits: outcomes([...commitOperations.values()]),
     keys: keys.size,
     valuesRead,
   };

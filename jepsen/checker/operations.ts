@@ -6,7 +6,7 @@
  */
 import { assert } from '../../raft/core/assert.js';
 import { NEMESIS } from '../history.js';
-import type { HistoryEvent, PollValue, ProcessId, ReadRecord, SendValue } from '../history.js';
+import type { CommittedValue, CommitValue, HistoryEvent, PollValue, ProcessId, ReadRecord, SendValue } from '../history.js';
 
 export type Outcome = 'ok' | 'fail' | 'info';
 
@@ -32,26 +32,52 @@ export interface PollOperation extends OperationTimes {
   readonly records: ReadonlyMap<number, readonly ReadRecord[]>;
 }
 
-/** A process replaced or rebuilt its consumer (assign or crash): its poll positions start over. */
+/**
+ * A process replaced or rebuilt its consumer (assign or crash), or a group rebalance it took part
+ * in changed its partitions (a poll with `revoked` or `assigned`, before that poll's records): its
+ * poll positions start over.
+ */
 export interface ConsumerReset {
   readonly process: ProcessId;
   readonly invokeIndex: number;
+}
+
+/**
+ * Group workload: one committed-offset observation per key, from an ok or unknown commit (which
+ * wrote it) or an ok `committed` read (which read it). completeTime is null when it never
+ * completed; outcome info means it may have been written at any time after its invoke.
+ */
+export interface CommitObservation extends OperationTimes {
+  readonly kind: 'commit' | 'read';
+  readonly key: number;
+  readonly offset: number;
+  /** The member that committed (commits only). */
+  readonly member: number | null;
 }
 
 export interface Operations {
   readonly sends: readonly SendOperation[];
   readonly polls: readonly PollOperation[];
   readonly consumerResets: readonly ConsumerReset[];
+  /** Group workload: commits (ok and info; failed ones wrote nothing) and committed reads (ok). */
+  readonly commits: readonly CommitObservation[];
 }
 
 export function collectOperations(history: readonly HistoryEvent[]): Operations {
   const sends: SendOperation[] = [];
   const polls: PollOperation[] = [];
   const consumerResets: ConsumerReset[] = [];
+  const commits: CommitObservation[] = [];
   const pending = new Map<ProcessId, HistoryEvent>();
   const finish = (invoke: HistoryEvent, completion: HistoryEvent | null): void => {
     if (invoke.f === 'send') sends.push(sendOperation(invoke, completion));
-    else if (invoke.f === 'poll') polls.push(pollOperation(invoke, completion));
+    else if (invoke.f === 'poll') {
+      polls.push(pollOperation(invoke, completion));
+      const value = completion?.value as PollValue | null | undefined;
+      if (value?.assigned !== undefined || (value?.revoked?.length ?? 0) > 0) {
+        consumerResets.push({ process: invoke.process, invokeIndex: invoke.index });
+      }
+    } else if (invoke.f === 'commit' || invoke.f === 'committed') commits.push(...commitObservations(invoke, completion));
   };
   history.forEach((event, position) => {
     assert(event.index === position, () => `history event at position ${position} has index ${event.index}`);
@@ -73,7 +99,7 @@ export function collectOperations(history: readonly HistoryEvent[]): Operations 
   // Every check identifies a record by its key and value, so the workload must never repeat a pair.
   const sentValues = new Set(sends.map((send) => `${send.key}:${send.value}`));
   assert(sentValues.size === sends.length, 'every send carries a value unique within its key');
-  return { sends, polls, consumerResets };
+  return { sends, polls, consumerResets, commits };
 }
 
 function times(invoke: HistoryEvent, completion: HistoryEvent | null): OperationTimes {
@@ -125,4 +151,27 @@ function pollOperation(invoke: HistoryEvent, completion: HistoryEvent | null): P
     }
   }
   return { ...base, records };
+}
+
+function commitObservations(invoke: HistoryEvent, completion: HistoryEvent | null): CommitObservation[] {
+  const base = times(invoke, completion);
+  if (invoke.f === 'commit') {
+    // A commit refused for sure wrote nothing; our harness records every uncertain one as info.
+    if (base.outcome === 'fail') return [];
+    const value = invoke.value as CommitValue;
+    return offsetEntries(value.offsets, invoke.index).map(([key, offset]) =>
+      ({ ...base, kind: 'commit', key, offset, member: value.member }));
+  }
+  if (base.outcome !== 'ok') return [];
+  const read = (completion?.value as CommittedValue | null | undefined)?.offsets ?? {};
+  return offsetEntries(read, invoke.index).map(([key, offset]) => ({ ...base, kind: 'read', key, offset, member: null }));
+}
+
+function offsetEntries(offsets: Readonly<Record<string, number>>, index: number): [number, number][] {
+  return Object.entries(offsets).map(([name, offset]) => {
+    const key = Number(name);
+    assert(Number.isSafeInteger(key) && key >= 0 && Number.isSafeInteger(offset) && offset >= 0,
+      () => `event ${index} carries a bad offset ${name}: ${offset}`);
+    return [key, offset];
+  });
 }

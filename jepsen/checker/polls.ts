@@ -3,7 +3,8 @@
  * `int-poll-skip+nonmonotonic-cases`). A consumer with a fixed assignment must read each key as a
  * contiguous, ascending walk of the version order: each record one version-order index after the
  * one before it, within a poll and from one ok poll of a process to its next. An assign or crash
- * by the process starts its walk over. Only ok polls count: our client rolls a failed poll's
+ * by the process, or a group rebalance its poll took part in, starts its walk over. Only ok polls
+ * count: our client rolls a failed poll's
  * position back, as Jepsen's does.
  */
 import { assert } from '../../raft/core/assert.js';
@@ -25,7 +26,8 @@ export function pollOrderAnomalies(operations: Operations, orders: VersionOrders
     ...operations.polls.filter((poll) => poll.outcome === 'ok')
       .map((poll) => ({ index: poll.invokeIndex, poll, process: poll.process })),
     ...operations.consumerResets.map((reset) => ({ index: reset.invokeIndex, poll: null, process: reset.process })),
-  ].sort((a, b) => a.index - b.index);
+  // A reset sorts before a poll of the same index: a poll's rebalance came before its records.
+  ].sort((a, b) => a.index - b.index || (a.poll === null ? -1 : 0) - (b.poll === null ? -1 : 0));
   const lastReads = new Map<ProcessId, Map<number, ReadPoint>>();
   for (const step of steps) {
     if (step.poll === null) {

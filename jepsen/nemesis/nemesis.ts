@@ -15,6 +15,8 @@ export interface NemesisContext {
   readonly prng: Prng;
   /** Keys whose topics exist: where partition leaders are looked up. */
   readonly liveKeys: () => readonly number[];
+  /** The group workload's group: its coordinator is a target too. */
+  readonly groupId?: string;
 }
 
 export interface Fault {

@@ -5,6 +5,7 @@
  */
 import { assert } from '../../raft/core/assert.js';
 import type { Prng } from '../../raft/core/prng.js';
+import { groupPartition, OFFSETS_TOPIC } from '../../src/group/offsets_topic.js';
 import { topicOfKey } from '../history.js';
 import type { NemesisContext } from './nemesis.js';
 
@@ -37,8 +38,15 @@ export function sorted(nodes: readonly number[]): number[] {
   return [...nodes].sort((a, b) => a - b);
 }
 
-/** The leader of a random partition in use, or a random broker when none is known. */
+/**
+ * The leader of a random partition in use, or a random broker when none is known. In the group
+ * workload, half the time the leader of the group's `__consumer_offsets` partition: its coordinator.
+ */
 export async function partitionLeader(context: NemesisContext): Promise<Targets> {
+  if (context.groupId !== undefined && context.prng.nextFloat() < 0.5) {
+    const coordinator = await groupCoordinator(context, context.groupId);
+    if (coordinator !== null) return coordinator;
+  }
   const keys = context.liveKeys();
   if (keys.length > 0) {
     const key = pickOne(context.prng, keys);
@@ -52,6 +60,19 @@ export async function partitionLeader(context: NemesisContext): Promise<Targets>
     }
   }
   return { nodes: [pickOne(context.prng, context.cluster.ids())], description: 'one (no partition leader known)' };
+}
+
+/** The broker coordinating groupId (the leader of its offsets partition), or null when unknown. */
+async function groupCoordinator(context: NemesisContext, groupId: string): Promise<Targets | null> {
+  try {
+    const described = await context.admin.describeTopic(OFFSETS_TOPIC);
+    const partition = groupPartition(groupId, described.partitions.length);
+    const leader = described.partitions.find((p) => p.partition === partition)?.leaderId ?? null;
+    if (leader !== null && leader > 0) return { nodes: [leader], description: `coordinator of group ${groupId}` };
+  } catch {
+    // No answer: the caller picks another target.
+  }
+  return null;
 }
 
 /** The controller leader, or a random broker when none is known. */

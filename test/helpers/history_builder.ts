@@ -52,6 +52,37 @@ export class HistoryBuilder {
     return this;
   }
 
+  /** A group member's ok poll that took part in a rebalance (assigned: its whole new assignment). */
+  groupPoll(process: number, records: Readonly<Record<number, readonly ReadRecord[]>>,
+    rebalance: { readonly assigned?: readonly number[]; readonly revoked?: readonly number[] } = {}): this {
+    this.record(process, 'invoke', 'poll', {});
+    this.record(process, 'ok', 'poll', { records, ...rebalance });
+    return this;
+  }
+
+  beginCommit(process: number, member: number, offsets: Readonly<Record<number, number>>): this {
+    this.record(process, 'invoke', 'commit', { member, reason: 'processed', offsets });
+    return this;
+  }
+
+  endCommit(process: number, outcome: 'ok' | 'fail' | 'info'): this {
+    this.record(process, outcome, 'commit', null);
+    return this;
+  }
+
+  /** A commit by `member` under its own (fresh) process id. */
+  commit(process: number, member: number, offsets: Readonly<Record<number, number>>,
+    outcome: 'ok' | 'fail' | 'info' = 'ok'): this {
+    return this.beginCommit(process, member, offsets).endCommit(process, outcome);
+  }
+
+  /** An ok read of the group's committed offsets. */
+  committed(process: number, offsets: Readonly<Record<number, number>>): this {
+    this.record(process, 'invoke', 'committed', {});
+    this.record(process, 'ok', 'committed', { offsets });
+    return this;
+  }
+
   history(): readonly HistoryEvent[] {
     return this.events;
   }

@@ -37,7 +37,7 @@ void describe('checkHistory on handmade histories', () => {
     assert.equal(verdict.valid, true);
     assert.deepEqual(verdict.linearizability, { [K]: 'linearizable', [K + 1]: 'linearizable' });
     assert.deepEqual(verdict.stats, { sends: { ok: 3, fail: 1, info: 0 }, polls: { ok: 2, fail: 1, info: 0 },
-      keys: 2, valuesRead: 3 });
+      commits: { ok: 0, fail: 0, info: 0 }, keys: 2, valuesRead: 3 });
   });
 
   void test('inconsistent-offsets: two values at one offset', () => {
@@ -253,3 +253,63 @@ function withoutRecord(history: readonly HistoryEvent[], target: { key: number; 
     return { ...event, value: { records: { ...records, [String(target.key)]: kept } } };
   });
 }
+
+void describe('checkHistory on handmade group histories', () => {
+  const group = { workload: 'group' } as const;
+  // Member 1 processes offsets 0..1 and commits 2; member 2 takes the key over.
+  const handedOver = (): HistoryBuilder => threeSends().groupPoll(1, { [K]: [[0, 10], [1, 11]] }, { assigned: [K] })
+    .commit(50, 1, { [K]: 2 });
+
+  void test('a hand-over at the committed offset, and a duplicate delivery, are valid', () => {
+    const resumed = handedOver().groupPoll(2, { [K]: [[2, 12]] }, { assigned: [K] }).commit(51, 2, { [K]: 3 })
+      .committed(52, { [K]: 3 }).history();
+    const verdict = checkHistory(resumed, group);
+    expectTypes(verdict, []);
+    assert.deepEqual(verdict.stats.commits, { ok: 2, fail: 0, info: 0 });
+    // Member 2 starting below the committed offset reads records again: at least once allows it.
+    const again = handedOver().groupPoll(2, { [K]: [[1, 11], [2, 12]] }, { assigned: [K] }).commit(51, 2, { [K]: 3 })
+      .history();
+    expectTypes(checkHistory(again, group), []);
+  });
+
+  void test('resume-skip: a member resumes above every commit begun by then', () => {
+    const skipped = threeSends().groupPoll(1, { [K]: [[0, 10]] }, { assigned: [K] }).commit(50, 1, { [K]: 1 })
+      .groupPoll(2, { [K]: [[2, 12]] }, { assigned: [K] }).groupPoll(1, { [K]: [[1, 11]] }).history();
+    const verdict = checkHistory(skipped, group);
+    expectTypes(verdict, ['resume-skip']);
+    assert.match(verdict.anomalies[0]!.description, /resumed at offset 2 .*\(1\): 1 record/);
+    // An unknown commit of 2 begun before may have been written: no anomaly.
+    const maybe = threeSends().groupPoll(1, { [K]: [[0, 10], [1, 11]] }, { assigned: [K] })
+      .commit(50, 1, { [K]: 2 }, 'info').groupPoll(2, { [K]: [[2, 12]] }, { assigned: [K] }).history();
+    expectTypes(checkHistory(maybe, group), []);
+    // A rebalance resets the walk: the first read after it is judged against the commits, not the last read.
+    const rewound = threeSends().groupPoll(1, { [K]: ALL }, { assigned: [K] })
+      .groupPoll(1, { [K]: [[0, 10]] }, { revoked: [K], assigned: [K] }).history();
+    expectTypes(checkHistory(rewound, group), []);
+  });
+
+  void test('commit-regression: an ok commit or read below one that ended before it began', () => {
+    const regressed = handedOver().groupPoll(2, { [K]: [[2, 12]] }).commit(51, 2, { [K]: 1 }).history();
+    const verdict = checkHistory(regressed, group);
+    expectTypes(verdict, ['commit-regression']);
+    assert.deepEqual((verdict.anomalies[0]?.evidence as { earlier: { offset: number } }).earlier.offset, 2);
+    expectTypes(checkHistory(handedOver().groupPoll(2, { [K]: [[2, 12]] }).committed(52, { [K]: 1 }).history(), group),
+      ['commit-regression']);
+    // Concurrent commits may land in either order; a refused or unknown one proves nothing.
+    const concurrent = threeSends().groupPoll(1, { [K]: ALL }).beginCommit(50, 1, { [K]: 2 })
+      .beginCommit(51, 2, { [K]: 1 }).endCommit(50, 'ok').endCommit(51, 'ok').commit(52, 3, { [K]: 0 }, 'info')
+      .history();
+    expectTypes(checkHistory(concurrent, group), []);
+  });
+
+  void test('unprocessed: the group committed past acknowledged records nobody processed', () => {
+    const control = threeSends().groupPoll(1, { [K]: [[0, 10]] }, { assigned: [K] }).commit(50, 1, { [K]: 2 })
+      .groupPoll(2, { [K]: [[2, 12]] }, { assigned: [K] }).commit(51, 2, { [K]: 3 }).committed(52, { [K]: 3 }).history();
+    const verdict = checkHistory(control, group);
+    expectTypes(verdict, ['unprocessed', 'lost-write', 'unseen']);
+    assert.deepEqual((verdict.anomalies.find((a) => a.type === 'unprocessed')?.evidence as { offsets: number[] })
+      .offsets, [1]);
+    // The queue workload has no commits: the group checks do not run.
+    expectTypes(checkHistory(control), ['lost-write', 'unseen']);
+  });
+});

@@ -54,7 +54,8 @@ const VERDICT: Verdict = {
   anomalies: [{ type: 'lost-write', key: 0, description: 'value 3 of key 0 was never read',
     evidence: { invokeIndex: 9, value: 3 } }],
   linearizability: { 0: 'nonlinearizable' },
-  stats: { sends: { ok: 1, fail: 1, info: 1 }, polls: { ok: 2, fail: 0, info: 0 }, keys: 1, valuesRead: 1 },
+  stats: { sends: { ok: 1, fail: 1, info: 1 }, polls: { ok: 2, fail: 0, info: 0 },
+    commits: { ok: 0, fail: 0, info: 0 }, keys: 1, valuesRead: 1 },
 };
 
 const META: RunMeta = {
