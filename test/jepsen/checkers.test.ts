@@ -304,7 +304,8 @@ void describe('checkHistory on handmade group histories', () => {
 
   void test('unprocessed: the group committed past acknowledged records nobody processed', () => {
     const control = threeSends().groupPoll(1, { [K]: [[0, 10]] }, { assigned: [K] }).commit(50, 1, { [K]: 2 })
-      .groupPoll(2, { [K]: [[2, 12]] }, { assigned: [K] }).commit(51, 2, { [K]: 3 }).committed(52, { [K]: 3 }).history();
+      .groupPoll(2, { [K]: [[2, 12]] }, { assigned: [K] }).commit(51, 2, { [K]: 3 }).committed(52, { [K]: 3 })
+      .history();
     const verdict = checkHistory(control, group);
     expectTypes(verdict, ['unprocessed', 'lost-write', 'unseen']);
     assert.deepEqual((verdict.anomalies.find((a) => a.type === 'unprocessed')?.evidence as { offsets: number[] })
