@@ -1,7 +1,8 @@
 /**
  * One slot of the group workload: a member process (member_handle.ts) that polls, processes what
  * it got (records it in the history: an ok poll's records are the records the application
- * processed) and commits the offsets after them; now and then it is SIGKILLed and a new process
+ * processed) and commits the offsets after them; now and then it stalls past its session before
+ * committing (SIGSTOP, then SIGCONT), or it is SIGKILLed and a new process
  * joins in its place (with the slot's group.instance.id when the slot is static, so it takes its
  * partitions back without a rebalance when it is back within the session timeout).
  *
@@ -19,6 +20,13 @@ import type { MemberConfig, PollResult } from './member_protocol.js';
 /** Odds per poll. */
 const CRASH_CHANCE = 1 / 250;
 const CRASH_BEFORE_PROCESSING_CHANCE = 1 / 6;
+/**
+ * A member that stalls between processing and committing (SIGSTOP, as a long GC pause or a swapped
+ * process) for longer than its session: the group moves its partitions on, and its commit after it
+ * resumes must be refused (fenced), or the committed offset could go back.
+ */
+const STALL_CHANCE = 1 / 200;
+const STALL_BEYOND_SESSION_MS = 2_000;
 const POLL_TIMEOUT_MS = 200;
 const RESTART_WAIT_MS = 500;
 const CLOSE_BOUND_MS = 15_000;
@@ -70,7 +78,7 @@ export function rebalanceValue(poll: Pick<PollResult, 'revoked' | 'assigned'>): 
 
 export class GroupWorker {
   private member: MemberHandle | null = null;
-  readonly counts = { polls: 0, commits: 0, crashes: 0 };
+  readonly counts = { polls: 0, commits: 0, crashes: 0, stalls: 0 };
 
   constructor(private readonly context: GroupWorkerContext, private readonly groupInstanceId: string | null) {}
 
@@ -135,8 +143,15 @@ export class GroupWorker {
     history.record({ process, type: 'ok', f: 'poll', value: { records, ...rebalanceValue(reply.poll) } });
     if (settings.commitMode !== 'after' || !hasRecords) return;
     // Processed, not committed: the next owner reads these records again (at least once).
-    if (prng.nextFloat() < CRASH_CHANCE) await this.crash(member, 'member killed before its commit (by design)');
-    else await this.commit(member, offsetsAfter(records));
+    if (prng.nextFloat() < CRASH_CHANCE) {
+      await this.crash(member, 'member killed before its commit (by design)');
+      return;
+    }
+    if (prng.nextFloat() < STALL_CHANCE) {
+      this.counts.stalls += 1;
+      await member.stall(settings.sessionTimeoutMs + STALL_BEYOND_SESSION_MS);
+    }
+    await this.commit(member, offsetsAfter(records));
   }
 
   private async commit(member: MemberHandle, offsets: KeyOffsetMap): Promise<void> {

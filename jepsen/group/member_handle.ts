@@ -96,6 +96,22 @@ export class MemberHandle {
     }
   }
 
+  /** Stops the process (SIGSTOP) for ms, then lets it go on (SIGCONT): a stalled application. */
+  async stall(ms: number): Promise<void> {
+    if (this.exited || this.child.pid === undefined) return;
+    const pid = this.child.pid;
+    try {
+      process.kill(pid, 'SIGSTOP');
+      await new Promise((resolve) => setTimeout(resolve, ms));
+    } finally {
+      try {
+        process.kill(pid, 'SIGCONT');
+      } catch {
+        // Gone meanwhile.
+      }
+    }
+  }
+
   /** Resolves once the process has exited. */
   async exit(): Promise<void> {
     if (this.exited) return;
