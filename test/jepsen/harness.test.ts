@@ -1,6 +1,7 @@
 /**
  * The Jepsen harness end to end, one short run per nemesis family (kill, pause, partition,
- * power-loss, corrupt) against three real brokers: each run must end valid, must have done real
+ * power-loss, corrupt) against three real brokers, then the group workload under kills and pauses
+ * and its positive control: each run must end valid, must have done real
  * work (enough acknowledged sends and reads) and must have injected faults. Runs are sequential
  * (one cluster at a time) and each takes about 45-60 s with its recovery wait and drain. A failed
  * run keeps its folder (history, verdict, broker logs) and names it in the failure message.
@@ -24,6 +25,14 @@ function optionsFor(family: NemesisFamilyName, out: string): RunOptions {
   };
 }
 
+function groupOptions(out: string, overrides: Partial<RunOptions>): RunOptions {
+  return { ...optionsFor('kill', out), workload: 'group', groupMembers: 3, keyCount: 6, concurrency: 3, ...overrides };
+}
+
+function readHistory(out: string): string[] {
+  return fs.readFileSync(path.join(out, 'history.jsonl'), 'utf8').split('\n').filter((line) => line !== '');
+}
+
 describe('the jepsen harness', { concurrency: 1 }, () => {
   for (const family of ['kill', 'pause', 'partition', 'power-loss', 'corrupt'] as const) {
     it(`finds a ${family} run valid after real work and real faults`, { timeout: RUN_TIMEOUT_MS }, async () => {
@@ -42,4 +51,37 @@ describe('the jepsen harness', { concurrency: 1 }, () => {
       fs.rmSync(out, { recursive: true, force: true });
     });
   }
+
+  it('finds the group workload valid under kills and pauses (the coordinator among the targets)',
+    { timeout: RUN_TIMEOUT_MS }, async () => {
+      const out = fs.mkdtempSync(path.join(os.tmpdir(), 'tributary-jepsen-group-'));
+      const outcome = await runJepsen(groupOptions(out, { nemeses: ['kill', 'pause'] }), 'harness.test group');
+      const { verdict } = outcome;
+      const where = `run folder ${out}: ${JSON.stringify(verdict.anomalies.slice(0, 5))}`;
+      assert.equal(verdict.valid, true, `the group run is valid; ${where}`);
+      assert.ok(verdict.stats.sends.ok >= SENDS_OK_MIN, `${verdict.stats.sends.ok} sends ok; ${where}`);
+      assert.ok(verdict.stats.polls.ok >= POLLS_OK_MIN, `${verdict.stats.polls.ok} polls ok; ${where}`);
+      assert.ok(verdict.stats.commits.ok >= POLLS_OK_MIN / 2, `${verdict.stats.commits.ok} commits ok; ${where}`);
+      const assignments = readHistory(out).filter((line) => line.includes('"assigned"')).length;
+      assert.ok(assignments >= 3, `every member was given partitions (${assignments} assignments); ${where}`);
+      assert.ok(outcome.faults.started > 0, `faults injected: ${outcome.faults.started}; ${where}`);
+      assert.ok(outcome.drainComplete, `the drain processed and committed every key to its target; ${where}`);
+      fs.rmSync(out, { recursive: true, force: true });
+    });
+
+  it('reports the group positive control: members that commit before processing and crash', { timeout: RUN_TIMEOUT_MS },
+    async () => {
+      const out = fs.mkdtempSync(path.join(os.tmpdir(), 'tributary-jepsen-group-control-'));
+      const outcome = await runJepsen(groupOptions(out, { nemeses: [], timeSeconds: 15, groupCommit: 'before' }),
+        'harness.test group control');
+      const { verdict } = outcome;
+      assert.equal(verdict.valid, false, `run folder ${out}`);
+      assert.equal(outcome.exitCode, 1);
+      assert.ok(verdict.anomalyTypes.includes('unprocessed'), `unprocessed among ${verdict.anomalyTypes.join(', ')}`);
+      // Only the consumer side is at fault: no broker-side anomaly.
+      for (const type of verdict.anomalyTypes) {
+        assert.ok(['unprocessed', 'lost-write', 'unseen'].includes(type), `${type} in run folder ${out}`);
+      }
+      fs.rmSync(out, { recursive: true, force: true });
+    });
 });
