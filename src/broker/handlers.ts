@@ -243,9 +243,10 @@ async function growTopic(context: BrokerContext, name: string, count: number, va
 function createPartitionsHandler(context: BrokerContext): RequestHandler<typeof API_KEYS.CREATE_PARTITIONS> {
   return async (request) => {
     const deadlineMs = Date.now() + clampTimeoutMs(request.timeoutMs, ADMIN_TIMEOUT_MS_DEFAULT);
-    const names = request.topics.map((topic) => topic.name);
+    const mentions = new Map<string, number>();
+    for (const { name } of request.topics) mentions.set(name, (mentions.get(name) ?? 0) + 1);
     const topics = await Promise.all(request.topics.map(async ({ name, count }) => {
-      const error = names.indexOf(name) !== names.lastIndexOf(name)
+      const error = (mentions.get(name) ?? 0) > 1
         ? new TributaryError('INVALID_REQUEST', `topic ${name} is named twice`)
         : await growTopic(context, name, count, request.validateOnly, deadlineMs);
       return error === null ? { name, errorCode: 0 } : { name, ...errorFields(error) };
