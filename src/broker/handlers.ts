@@ -210,7 +210,8 @@ const GROW_ROUNDS_MAX = 3;
  * partitions placed on the live brokers least loaded first, and done once the topic has the count
  * in this broker's applied metadata. The command names the topic id and the count it grows from,
  * so resubmitting it (submitUntil) never adds partitions twice; if another request changed the
- * count first, the command is rejected on apply and this validates and places again.
+ * count first, the command is rejected on apply and this validates and places again. A topic
+ * deleted or re-created meanwhile is not grown: the request named the one it replaced.
  */
 async function growTopic(context: BrokerContext, name: string, count: number, validateOnly: boolean,
   deadlineMs: number): Promise<TributaryError | null> {
@@ -235,6 +236,9 @@ async function growTopic(context: BrokerContext, name: string, count: number, va
     await context.submitUntil(command, moved, Math.max(0, deadlineMs - Date.now()));
     if (grown()) return null;
     if (!moved()) break;
+    if (now()?.topicId !== topic.topicId) {
+      return new TributaryError('UNKNOWN_TOPIC_OR_PARTITION', `topic ${name} was deleted or re-created meanwhile`);
+    }
   }
   return new TributaryError('REQUEST_TIMED_OUT', 'the controller did not apply the new partitions in time');
 }

@@ -1,4 +1,8 @@
-/** `tributary start`: runs one broker until SIGINT or SIGTERM. */
+/**
+ * `tributary start`: runs one broker until SIGINT or SIGTERM. Its settings come from flags,
+ * TRIBUTARY_<FLAG_NAME> variables or a --config file (broker_settings.ts), and the addresses it
+ * binds may differ from those it advertises to clients and peers.
+ */
 import fs from 'node:fs';
 import type { Argv, CommandModule } from 'yargs';
 import { Broker } from '../../broker/broker.js';
@@ -49,7 +53,7 @@ export const START_SETTINGS = {
 type StartSettingName = keyof typeof START_SETTINGS;
 
 /** The resolved settings, typed by the table: required and defaulted settings are always there. */
-class StartSettings {
+export class StartSettings {
   constructor(private readonly values: ReadonlyMap<string, SettingValue>) {}
 
   number(name: StartSettingName): number {
