@@ -132,6 +132,10 @@ export class Admin {
    * key's new records may go to another partition than its earlier ones, as in Kafka.
    */
   async createPartitions(topic: string, count: number, options: { validateOnly?: boolean } = {}): Promise<void> {
+    // The wire field is a uint32: a fraction or a negative number would arrive as another count.
+    if (!Number.isSafeInteger(count) || count < 1) {
+      throw new TributaryError('INVALID_PARTITIONS', `Topic ${topic}: partition count ${count} is not a positive integer`);
+    }
     const { response } = await this.withRetry(() => this.metadata.requestAny(API_KEYS.CREATE_PARTITIONS, {
       topics: [{ name: topic, count }], timeoutMs: this.requestTimeoutMs, validateOnly: options.validateOnly ?? false,
     }, { timeoutMs: this.requestTimeoutMs }));

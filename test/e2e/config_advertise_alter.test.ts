@@ -174,6 +174,7 @@ void describe('brokers configured by file, environment and flags; a topic grown 
       rejectsWith('INVALID_PARTITIONS', /has 5 partitions; a topic can only grow/));
     await assert.rejects(admin.createPartitions(TOPIC, 4), rejectsWith('INVALID_PARTITIONS', /can only grow/));
     await assert.rejects(admin.createPartitions(TOPIC, 10_001), rejectsWith('INVALID_PARTITIONS', /not in \[1, 10000\]/));
+    await assert.rejects(admin.createPartitions(TOPIC, 5.5), rejectsWith('INVALID_PARTITIONS', /not a positive integer/));
     await assert.rejects(admin.createPartitions('absent', 8), rejectsWith('UNKNOWN_TOPIC_OR_PARTITION', /absent/));
     await assert.rejects(admin.createPartitions('__consumer_offsets', 8),
       rejectsWith('INVALID_TOPIC_EXCEPTION', /reserved/));
