@@ -210,7 +210,8 @@ const GROW_ROUNDS_MAX = 3;
  * partitions placed on the live brokers least loaded first, and done once the topic has the count
  * in this broker's applied metadata. The command names the topic id and the count it grows from,
  * so resubmitting it (submitUntil) never adds partitions twice; if another request changed the
- * count first, the command is rejected on apply and this validates and places again. A topic
+ * count first, the command is rejected on apply and this validates and places again; when that
+ * request reached or passed this count, this one has what it asked for and succeeds. A topic
  * deleted or re-created meanwhile is not grown: the request named the one it replaced.
  */
 async function growTopic(context: BrokerContext, name: string, count: number, validateOnly: boolean,

@@ -12,7 +12,9 @@
  *   explicit sends to partitions 3 and 4 land there, and every acknowledged record is read back
  *   exactly once at its acknowledged offset;
  * - bad alters (not more partitions, unknown topic, above the per-topic bound, an internal topic)
- *   are typed errors and the topic keeps its 5 partitions.
+ *   are typed errors and the topic keeps its 5 partitions;
+ * - two alters racing through different brokers (to 6 and to 7) both succeed and the topic ends
+ *   with 7 partitions, none added twice.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -182,5 +184,30 @@ void describe('brokers configured by file, environment and flags; a topic grown 
     assert.equal(cli.code, 1);
     assert.match(cli.stderr, /INVALID_PARTITIONS|can only grow/);
     assert.equal((await admin.describeTopic(TOPIC)).partitions.length, 5);
+  });
+
+  void it('two alters racing through different brokers both succeed; the topic ends at the larger count', async () => {
+    const [first, second] = [1, 3].map((id) => new Admin({ bootstrap: cluster.address(id), requestTimeoutMs: 20_000 }));
+    assert.ok(first !== undefined && second !== undefined);
+    try {
+      await Promise.all([first.createPartitions(TOPIC, 6), second.createPartitions(TOPIC, 7)]);
+    } finally {
+      await Promise.all([first.close(), second.close()]);
+    }
+    const partitions = (await admin.describeTopic(TOPIC)).partitions;
+    assert.equal(partitions.length, 7, 'neither request added its partitions twice');
+    // A figure, not an assertion: whether the two commands met in the controller log depends on timing.
+    const stale = /"reason":"[^"]*(more do not make|can only grow)[^"]*","msg":"metadata command rejected"/g;
+    const rejections = (cluster.stderrOf(1).match(stale) ?? []).length;
+    process.stdout.write(`# CreatePartitions commands the controller rejected as stale (broker 1's log): ${rejections}\n`);
+    for (const partition of partitions) {
+      assert.equal(new Set(partition.replicaIds).size, 3, `partition ${partition.partition}: 3 distinct replicas`);
+    }
+    const producer = new Producer({ bootstrap: cluster.bootstrap, acks: 'all', lingerMs: 0, topicWaitMs: 10_000 });
+    try {
+      assert.equal((await producer.send({ topic: TOPIC, value: 'last', partition: 6 })).partition, 6);
+    } finally {
+      await producer.close();
+    }
   });
 });
