@@ -8,10 +8,12 @@
  * broker, and config files written to a temporary folder.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import yargs from 'yargs';
 import { ConfigError, parseVoters } from '../../../src/cli/commands/broker_address.js';
 import {
@@ -27,6 +29,8 @@ const TABLE = {
   'skip-it': { type: 'boolean', default: false, describe: 'a switch' },
   advertise: { type: 'string', describe: 'no default, not required' },
 } as const satisfies SettingTable;
+
+const mainScript = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'src', 'cli', 'main.js');
 
 const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'broker-settings-'));
 after(() => { fs.rmSync(folder, { recursive: true, force: true }); });
@@ -187,5 +191,30 @@ void describe('advertised addresses', () => {
       /^--voters names broker 1 at 127\.0\.0\.1:19091, but it advertises its Raft listener as host9:19091/);
     throwsConfigError(() => brokerAddresses(settingsOf({ advertise: 'no-port' }), 1, voters),
       /^--advertise: expected host:port, got "no-port"$/);
+  });
+});
+
+void describe('tributary start refuses bad settings with one line on stderr and exit code 1', () => {
+  const run = (args: string[], env: Record<string, string> = {}): { status: number | null; stderr: string } =>
+    spawnSync(process.execPath, [mainScript, 'start', ...args], { encoding: 'utf8', timeout: 20_000,
+      env: { ...process.env, ...env } });
+
+  void test('an unknown key, a bad variable, a 0.0.0.0 listener without --advertise', () => {
+    const config = writeFile('typo.yaml', 'id: 1\ndata: /nonexistent/never\nlisten: 127.0.0.1:1\n' +
+      'raft-listen: 127.0.0.1:2\nvoters: 1@127.0.0.1:2\nofsets-topic-partitions: 3\n');
+    const cases: [string[], Record<string, string>, string][] = [
+      [['--config', config], {}, `tributary start: --config ${config}: unknown key "ofsets-topic-partitions" ` +
+        '(keys are the flag names of tributary start, such as "raft-listen")\n'],
+      [['--id', '1'], { TRIBUTARY_DATA: '/nonexistent/never', TRIBUTARY_LISTEN: '0.0.0.0:1', TRIBUTARY_RAFT_LISTEN:
+        '127.0.0.1:2', TRIBUTARY_VOTERS: '1@127.0.0.1:2', TRIBUTARY_TEST_FSYNC: 'on' },
+      'tributary start: --listen 0.0.0.0:1 binds every address; clients cannot dial it: give --advertise host:port\n'],
+      [['--data', '/nonexistent/never'], { TRIBUTARY_ID: 'one' }, 'tributary start: TRIBUTARY_ID: expected a number, ' +
+        'got "one"\n'],
+    ];
+    for (const [args, env, expected] of cases) {
+      const result = run(args, env);
+      assert.equal(result.status, 1, result.stderr);
+      assert.equal(result.stderr, expected);
+    }
   });
 });
