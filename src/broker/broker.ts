@@ -6,6 +6,7 @@
  * Start-up: open storage, bootstrap the controller log on first start, start the transport and
  * the request server, then register with the controller (proposed directly when this broker leads
  * the controller, forwarded to the leader otherwise) until the registration shows in the metadata.
+ * The registration carries the advertised addresses, which may differ from the bound ones.
  */
 import { pino } from 'pino';
 import type { Logger } from 'pino';
@@ -44,6 +45,10 @@ export interface BrokerOptions {
   readonly dataDirectory: string;
   readonly listen: HostPort;
   readonly raftListen: HostPort;
+  /** What clients dial (Metadata, leader hints), registered with the controller; default: listen. */
+  readonly advertise?: HostPort;
+  /** What peers dial for Raft, registered with the controller; default: raftListen. */
+  readonly raftAdvertise?: HostPort;
   /** The controller quorum: broker id to Raft endpoint (Kafka's controller.quorum.voters). */
   readonly voters: ReadonlyMap<number, HostPort>;
   /** A test-only storage mode (TRIBUTARY_TEST_POWER_LOSS, TRIBUTARY_TEST_FSYNC); never in production. */
@@ -208,9 +213,11 @@ export class Broker implements BrokerContext {
       this.logger.info({ brokerId: this.options.id }, 'registered with the controller');
       return;
     }
-    const { listen, raftListen } = this.options;
-    this.submit(encodeCommand({ type: 'registerBroker', brokerId: this.options.id, host: listen.host,
-      port: listen.port, raftHost: raftListen.host, raftPort: raftListen.port, incarnation: this.incarnation }));
+    // Advertised, not bound: a broker listening on 0.0.0.0 is reached at the name it gives.
+    const client = this.options.advertise ?? this.options.listen;
+    const raft = this.options.raftAdvertise ?? this.options.raftListen;
+    this.submit(encodeCommand({ type: 'registerBroker', brokerId: this.options.id, host: client.host,
+      port: client.port, raftHost: raft.host, raftPort: raft.port, incarnation: this.incarnation }));
   }
 
   // ---- BrokerContext ----

@@ -5,9 +5,10 @@
  * are wire codes from the one error table; a thrown TributaryError fails the whole request.
  */
 import { randomInt } from 'node:crypto';
+import { assert } from '../../raft/core/assert.js';
 import { NotLeaderOrFollowerError, OffsetOutOfRangeError, TributaryError, wireCodeOf } from '../common/errors.js';
 import { encodeCommand } from '../controller/commands.js';
-import { validateCreateTopic } from '../controller/metadata_state_machine.js';
+import { validateCreatePartitions, validateCreateTopic } from '../controller/metadata_state_machine.js';
 import { internalNameProblem } from '../controller/topic_name.js';
 import { assignReplicas } from '../controller/placement.js';
 import type { HandlerTable, RequestHandler } from '../net/request_server.js';
@@ -201,6 +202,64 @@ function createTopicsHandler(context: BrokerContext): RequestHandler<typeof API_
   };
 }
 
+/** Rounds of validate, place and submit when other requests keep changing a topic's count meanwhile. */
+const GROW_ROUNDS_MAX = 3;
+
+/**
+ * Grows one topic to count partitions: validated against this broker's metadata, the new
+ * partitions placed on the live brokers least loaded first, and done once the topic has the count
+ * in this broker's applied metadata. The command names the topic id and the count it grows from,
+ * so resubmitting it (submitUntil) never adds partitions twice; if another request changed the
+ * count first, the command is rejected on apply and this validates and places again; when that
+ * request reached or passed this count, this one has what it asked for and succeeds. A topic
+ * deleted or re-created meanwhile is not grown: the request named the one it replaced.
+ */
+async function growTopic(context: BrokerContext, name: string, count: number, validateOnly: boolean,
+  deadlineMs: number): Promise<TributaryError | null> {
+  for (let round = 0; round < GROW_ROUNDS_MAX; round++) {
+    const metadata = context.controller.metadata;
+    const problem = validateCreatePartitions(metadata, { name, partitionCount: count });
+    if (problem !== null) return new TributaryError(problem.code, problem.message);
+    const topic = metadata.topic(name);
+    assert(topic !== undefined, 'validateCreatePartitions found the topic');
+    const current = topic.partitions.length;
+    const brokerIds = metadata.liveBrokerIds();
+    const placement = assignReplicas({ brokerIds, partitionCount: count - current,
+      replicationFactor: topic.replicationFactor, startIndex: randomInt(Math.max(1, brokerIds.length)),
+      brokerLoad: metadata.brokerLoad() });
+    if (!placement.ok) return new TributaryError(placement.code, placement.message);
+    if (validateOnly) return null;
+    const command = encodeCommand({ type: 'createPartitions', name, topicId: topic.topicId, partitionCount: count,
+      assignments: placement.assignments });
+    const now = (): ReturnType<typeof metadata.topic> => context.controller.metadata.topic(name);
+    const grown = (): boolean => now()?.topicId === topic.topicId && (now()?.partitions.length ?? 0) >= count;
+    const moved = (): boolean => now()?.topicId !== topic.topicId || now()?.partitions.length !== current;
+    await context.submitUntil(command, moved, Math.max(0, deadlineMs - Date.now()));
+    if (grown()) return null;
+    if (!moved()) break;
+    if (now()?.topicId !== topic.topicId) {
+      return new TributaryError('UNKNOWN_TOPIC_OR_PARTITION', `topic ${name} was deleted or re-created meanwhile`);
+    }
+  }
+  return new TributaryError('REQUEST_TIMED_OUT', 'the controller did not apply the new partitions in time');
+}
+
+/** Kafka's CreatePartitions: each topic grows to its count, or gets a typed error and is left as it was. */
+function createPartitionsHandler(context: BrokerContext): RequestHandler<typeof API_KEYS.CREATE_PARTITIONS> {
+  return async (request) => {
+    const deadlineMs = Date.now() + clampTimeoutMs(request.timeoutMs, ADMIN_TIMEOUT_MS_DEFAULT);
+    const mentions = new Map<string, number>();
+    for (const { name } of request.topics) mentions.set(name, (mentions.get(name) ?? 0) + 1);
+    const topics = await Promise.all(request.topics.map(async ({ name, count }) => {
+      const error = (mentions.get(name) ?? 0) > 1
+        ? new TributaryError('INVALID_REQUEST', `topic ${name} is named twice`)
+        : await growTopic(context, name, count, request.validateOnly, deadlineMs);
+      return error === null ? { name, errorCode: 0 } : { name, ...errorFields(error) };
+    }));
+    return { response: { topics, controllerId: context.controllerId() } };
+  };
+}
+
 function deleteTopicsHandler(context: BrokerContext): RequestHandler<typeof API_KEYS.DELETE_TOPICS> {
   return async (request) => {
     const timeoutMs = clampTimeoutMs(request.timeoutMs, ADMIN_TIMEOUT_MS_DEFAULT);
@@ -227,6 +286,7 @@ export function brokerHandlers(context: BrokerContext): HandlerTable {
     [API_KEYS.METADATA]: metadataHandler(context),
     [API_KEYS.CREATE_TOPICS]: createTopicsHandler(context),
     [API_KEYS.DELETE_TOPICS]: deleteTopicsHandler(context),
+    [API_KEYS.CREATE_PARTITIONS]: createPartitionsHandler(context),
     [API_KEYS.DESCRIBE_CLUSTER]: () => ({ response: { clusterId: 'tributary', controllerId: context.controllerId(),
       brokers: context.brokerList(), controllerVoterIds: context.voterIds() } }),
     [API_KEYS.INIT_PRODUCER_ID]: initProducerIdHandler(context),

@@ -28,6 +28,26 @@ export interface LocalClusterOptions {
   /** Added to every broker's environment (e.g. the test storage modes). */
   readonly env?: Readonly<Record<string, string>>;
   readonly registerTimeoutMs?: number;
+  /**
+   * Gives a broker its settings another way than the default flags (a config file, environment
+   * variables, advertised addresses): the returned arguments replace `--id --data --listen
+   * --raft-listen --voters`, and env is added to the broker's environment. The broker must still
+   * answer on 127.0.0.1 at slot.port (bind 127.0.0.1 or 0.0.0.0), where this class reaches it.
+   */
+  readonly brokerSetup?: (slot: BrokerSlot, all: readonly BrokerSlot[]) => BrokerSetup;
+}
+
+/** One broker's place in a LocalCluster: its id, free ports and data folder. */
+export interface BrokerSlot {
+  readonly id: number;
+  readonly port: number;
+  readonly raftPort: number;
+  readonly dataDirectory: string;
+}
+
+export interface BrokerSetup {
+  readonly arguments: readonly string[];
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 export class LocalCluster {
@@ -82,13 +102,21 @@ export class LocalCluster {
     return pids;
   }
 
+  private slot(broker: BrokerProcess): BrokerSlot {
+    return { id: broker.id, port: broker.port, raftPort: broker.raftPort,
+      dataDirectory: this.dataDirectory(broker.id) };
+  }
+
   private spawn(id: number): void {
     const broker = this.broker(id);
     const voters = [...this.brokers.values()].map((b) => `${b.id}@127.0.0.1:${b.raftPort}`).join(',');
+    const setup = this.options.brokerSetup?.(this.slot(broker), [...this.brokers.values()].map((b) => this.slot(b)));
+    const startArguments = setup?.arguments ?? ['--id', String(id), '--data', this.dataDirectory(id),
+      '--listen', `127.0.0.1:${broker.port}`, '--raft-listen', `127.0.0.1:${broker.raftPort}`, '--voters', voters];
     const child = spawn(process.execPath, [...(this.options.nodeArguments ?? []), mainScript, 'start',
-      '--id', String(id), '--data', path.join(this.dataRoot, String(id)), '--listen', `127.0.0.1:${broker.port}`,
-      '--raft-listen', `127.0.0.1:${broker.raftPort}`, '--voters', voters, ...(this.options.brokerArguments ?? [])],
-    { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, TRIBUTARY_LOG_LEVEL: 'warn', ...this.options.env } });
+      ...startArguments, ...(this.options.brokerArguments ?? [])],
+    { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, TRIBUTARY_LOG_LEVEL: 'warn', ...this.options.env,
+      ...setup?.env } });
     child.stderr.on('data', (chunk: Buffer) => { broker.stderr = (broker.stderr + chunk.toString()).slice(-20_000); });
     broker.child = child;
   }

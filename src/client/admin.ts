@@ -1,7 +1,7 @@
 /**
  * The admin client (Kafka Admin, kafkajs admin): topics, the cluster, and consumer groups (through
  * group/group_admin.ts). Any broker accepts
- * CreateTopics and DeleteTopics and answers once the controller has applied them, so requests go
+ * CreateTopics, CreatePartitions and DeleteTopics and answers once the controller has applied them, so requests go
  * to whichever broker answers (MetadataCache.requestAny). Retriable failures (no broker reachable,
  * an election of the controller) are retried with back-off within requestTimeoutMs; a topic-level
  * error is thrown as the TributaryError of its code.
@@ -124,6 +124,24 @@ export class Admin {
     const result = response.topics.find((t) => t.name === options.name);
     if (result === undefined) throw new TributaryError('UNKNOWN_SERVER_ERROR', `No result for topic ${options.name}`);
     if (result.errorCode !== 0) throw topicError(result.errorCode, `Topic ${options.name}`, result.errorMessage);
+  }
+
+  /**
+   * Grows a topic to count partitions (Kafka's createPartitions): count must be above the current
+   * one (INVALID_PARTITIONS otherwise). Keyed records hash over the new count from then on, so a
+   * key's new records may go to another partition than its earlier ones, as in Kafka.
+   */
+  async createPartitions(topic: string, count: number, options: { validateOnly?: boolean } = {}): Promise<void> {
+    // The wire field is a uint32: a fraction or a negative number would arrive as another count.
+    if (!Number.isSafeInteger(count) || count < 1) {
+      throw new TributaryError('INVALID_PARTITIONS', `Topic ${topic}: partition count ${count} is not a positive integer`);
+    }
+    const { response } = await this.withRetry(() => this.metadata.requestAny(API_KEYS.CREATE_PARTITIONS, {
+      topics: [{ name: topic, count }], timeoutMs: this.requestTimeoutMs, validateOnly: options.validateOnly ?? false,
+    }, { timeoutMs: this.requestTimeoutMs }));
+    const result = response.topics.find((t) => t.name === topic);
+    if (result === undefined) throw new TributaryError('UNKNOWN_SERVER_ERROR', `No result for topic ${topic}`);
+    if (result.errorCode !== 0) throw topicError(result.errorCode, `Topic ${topic}`, result.errorMessage);
   }
 
   async deleteTopic(name: string): Promise<void> {

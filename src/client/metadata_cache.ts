@@ -254,14 +254,25 @@ export class MetadataCache {
     });
   }
 
-  /** Waits (refreshing) until the topic's partitions are known; a whole refresh run is bounded. */
-  async waitForTopic(topic: string, timeoutMs: number): Promise<TopicInfo> {
+  /** A background refresh when the last one started maxAgeMs ago or more (Kafka's metadata.max.age.ms). */
+  refreshIfOlderThan(maxAgeMs: number): void {
+    if (Date.now() - this.lastRefreshStartMs >= maxAgeMs) this.requestRefresh();
+  }
+
+  /**
+   * Waits (refreshing) until the topic's partitions are known, and at least partitionsAtLeast of
+   * them (a topic just grown); a whole refresh run is bounded. At the deadline a known topic with
+   * fewer partitions is returned as it is, for the caller to judge.
+   */
+  async waitForTopic(topic: string, timeoutMs: number, partitionsAtLeast = 1): Promise<TopicInfo> {
     const deadlineMs = Date.now() + timeoutMs;
     let refreshes = 0;
     for (;;) {
       const known = this.topicsByName.get(topic);
-      if (known !== undefined && known.errorCode === 0 && known.partitions.length > 0) return known;
+      const usable = known !== undefined && known.errorCode === 0 && known.partitions.length > 0;
+      if (usable && known.partitions.length >= partitionsAtLeast) return known;
       if (refreshes > 0 && Date.now() >= deadlineMs) {
+        if (usable) return known;
         if (known !== undefined && known.errorCode !== 0) throw errorFromWire(known.errorCode, `topic ${topic}`);
         throw new TributaryError('UNKNOWN_TOPIC_OR_PARTITION', `Topic ${topic} is not known to the cluster`);
       }

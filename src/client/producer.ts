@@ -18,6 +18,9 @@
  *   max.in.flight.requests.per.connection, which idempotence relies on), and each holds at most
  *   one batch per partition; with idempotence at most 5 batches per partition are unacknowledged.
  * - acks = 0: the request is one-way; each record resolves with offset -1 once sent.
+ * - Metadata is refreshed every metadataMaxAgeMs at least, so partitions added to a topic are
+ *   used (keys hash over the new count from then on); a record for an explicit partition the
+ *   cache lacks waits up to topicWaitMs for a refresh to show it.
  *
  * Limitation: under idempotence, a batch that fails for good leaves a sequence gap, so later
  * batches of that partition fail with OUT_OF_ORDER_SEQUENCE_NUMBER until the producer is made
@@ -93,6 +96,11 @@ export interface ProducerOptions {
   readonly topicWaitMs?: number;
   /** Produce requests in flight per broker. */
   readonly inflightRequestsMax?: number;
+  /**
+   * Metadata is refreshed at least this often even without errors (Kafka metadata.max.age.ms), so
+   * partitions added to a topic are written to within this time.
+   */
+  readonly metadataMaxAgeMs?: number;
   readonly logger?: Logger;
   /** Chance for the sticky partitioner and back-off jitter; seeded from crypto by default. */
   readonly prng?: Prng;
@@ -108,6 +116,7 @@ export const PRODUCER_DEFAULTS = {
   maxBlockMs: 60_000,
   topicWaitMs: 5_000,
   inflightRequestsMax: INFLIGHT_BATCHES_MAX,
+  metadataMaxAgeMs: 300_000,
 } as const;
 
 /** Sender bookkeeping of one drained batch until it is settled. */
@@ -248,7 +257,8 @@ export class Producer {
     if (this.closed || this.stopping) return Promise.reject(closedError());
     const info = this.metadata.topic(message.topic);
     if (this.appendsQueued === 0 && this.accumulator !== null && info !== undefined && info.errorCode === 0
-      && info.partitions.length > 0) {
+      && info.partitions.length > 0
+      && (message.partition === undefined || message.partition < info.partitions.length)) {
       try {
         const result = this.tryAppend(message, info);
         if (result instanceof Promise) return this.deliver(result);
@@ -331,8 +341,11 @@ export class Producer {
   private async appendSlowly(message: ProducerMessage): Promise<{ delivery: Promise<RecordMetadata> }> {
     const deadlineMs = Date.now() + this.maxBlockMs;
     await this.connect();
+    // An explicit partition the cached metadata lacks may be new (topics alter): wait for it as for a topic.
+    const explicit = message.partition;
     const info = await this.metadata.waitForTopic(message.topic,
-      Math.min(this.maxBlockMs, this.options.topicWaitMs ?? PRODUCER_DEFAULTS.topicWaitMs));
+      Math.min(this.maxBlockMs, this.options.topicWaitMs ?? PRODUCER_DEFAULTS.topicWaitMs),
+      explicit !== undefined && Number.isSafeInteger(explicit) && explicit >= 0 ? explicit + 1 : 1);
     for (;;) {
       if (this.closed) throw closedError();
       const result = this.tryAppend(message, info);
@@ -414,8 +427,10 @@ export class Producer {
   }
 
   private async runSender(): Promise<void> {
+    const metadataMaxAgeMs = this.options.metadataMaxAgeMs ?? PRODUCER_DEFAULTS.metadataMaxAgeMs;
     while (!this.closed) {
       const nowMs = Date.now();
+      this.metadata.refreshIfOlderThan(metadataMaxAgeMs);
       try {
         this.drain(nowMs);
       } catch (error) {

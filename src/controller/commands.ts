@@ -83,6 +83,17 @@ export interface AllocateProducerIdsCommand {
   readonly blockSize: number;
 }
 
+/** New partitions for topic `name` (id `topicId`): it goes from assignments' start to partitionCount. */
+export interface CreatePartitionsCommand {
+  readonly type: 'createPartitions';
+  readonly name: string;
+  readonly topicId: number;
+  /** The new total; the topic must have exactly partitionCount - assignments.length partitions now. */
+  readonly partitionCount: number;
+  /** The replicas of each new partition in order, preferred leader first. */
+  readonly assignments: readonly (readonly number[])[];
+}
+
 export type MetadataCommand =
   | RegisterBrokerCommand
   | FenceBrokerCommand
@@ -90,7 +101,8 @@ export type MetadataCommand =
   | CreateTopicCommand
   | DeleteTopicCommand
   | AlterConfigsCommand
-  | AllocateProducerIdsCommand;
+  | AllocateProducerIdsCommand
+  | CreatePartitionsCommand;
 
 export type MetadataCommandType = MetadataCommand['type'];
 
@@ -102,6 +114,7 @@ export const METADATA_COMMAND_TYPES = [
   'deleteTopic',
   'alterConfigs',
   'allocateProducerIds',
+  'createPartitions',
 ] as const satisfies readonly MetadataCommandType[];
 
 /** The MetadataCommand protobuf bytes of command. */
@@ -163,6 +176,13 @@ function commandBody(command: MetadataCommand): Record<string, unknown> {
         blockStart: checkUint64(command.blockStart, 'blockStart'),
         blockSize: checkUint32(command.blockSize, 'blockSize'),
       };
+    case 'createPartitions':
+      return {
+        name: command.name,
+        topicId: checkUint64(command.topicId, 'topicId'),
+        partitionCount: checkUint32(command.partitionCount, 'partitionCount'),
+        assignments: encodeAssignments(command.assignments),
+      };
     default:
       return assertNever(command, 'metadata command');
   }
@@ -214,6 +234,14 @@ function commandFromFields(type: MetadataCommandType, fields: DecodedFields): Me
         brokerId: readUint32(fields, 'brokerId'),
         blockStart: readUint64(fields, 'blockStart'),
         blockSize: readUint32(fields, 'blockSize'),
+      };
+    case 'createPartitions':
+      return {
+        type,
+        name: readString(fields, 'name'),
+        topicId: readUint64(fields, 'topicId'),
+        partitionCount: readUint32(fields, 'partitionCount'),
+        assignments: readAssignments(fields, 'assignments'),
       };
     default:
       return assertNever(type, 'metadata command type');

@@ -10,6 +10,7 @@ export {
 export type {
   AllocateProducerIdsCommand,
   AlterConfigsCommand,
+  CreatePartitionsCommand,
   CreateTopicCommand,
   DeleteTopicCommand,
   FenceBrokerCommand,
@@ -27,12 +28,14 @@ export {
   MetadataStateMachine,
   PRODUCER_ID_BLOCK_SIZE_MAX,
   TOPICS_MAX,
+  validateCreatePartitions,
   validateCreateTopic,
 } from './metadata_state_machine.js';
 export type {
   ApplyRejected,
   ApplyResult,
   BrokerInfo,
+  CreatePartitionsRequest,
   CreateTopicRequest,
   MetadataProblem,
   MetadataRejectionCode,

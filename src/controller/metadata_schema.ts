@@ -153,6 +153,29 @@ export const METADATA_SCHEMA = {
                 }
               }
             },
+            CreatePartitions: {
+              fields: {
+                name: {
+                  type: 'string',
+                  id: 1
+                },
+                topicId: {
+                  type: 'uint64',
+                  id: 2,
+                  protoName: 'topic_id'
+                },
+                partitionCount: {
+                  type: 'uint32',
+                  id: 3,
+                  protoName: 'partition_count'
+                },
+                assignments: {
+                  rule: 'repeated',
+                  type: 'PartitionAssignment',
+                  id: 4
+                }
+              }
+            },
             MetadataCommand: {
               oneofs: {
                 command: {
@@ -163,7 +186,8 @@ export const METADATA_SCHEMA = {
                     'createTopic',
                     'deleteTopic',
                     'alterConfigs',
-                    'allocateProducerIds'
+                    'allocateProducerIds',
+                    'createPartitions'
                   ]
                 }
               },
@@ -202,6 +226,11 @@ export const METADATA_SCHEMA = {
                   type: 'AllocateProducerIds',
                   id: 7,
                   protoName: 'allocate_producer_ids'
+                },
+                createPartitions: {
+                  type: 'CreatePartitions',
+                  id: 8,
+                  protoName: 'create_partitions'
                 }
               }
             },

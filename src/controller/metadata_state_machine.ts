@@ -19,6 +19,7 @@ import { decodeCommand } from './commands.js';
 import type {
   AllocateProducerIdsCommand,
   AlterConfigsCommand,
+  CreatePartitionsCommand,
   CreateTopicCommand,
   FenceBrokerCommand,
   MetadataCommand,
@@ -29,7 +30,8 @@ import type {
 import { MalformedMetadataError, sortedStringMap } from './metadata_codec.js';
 import { decodeSnapshot, encodeSnapshot } from './metadata_snapshot.js';
 import type { BrokerInfo, MetadataSnapshotData, ProducerIdBlock, TopicInfo } from './metadata_snapshot.js';
-import { checkCounts } from './placement.js';
+import { checkCounts, TOPIC_PARTITIONS_MAX } from './placement.js';
+import type { BrokerLoad } from './placement.js';
 import { parseTopicConfig } from './topic_config.js';
 import type { TopicConfig } from './topic_config.js';
 import { internalFlagProblem, internalNameProblem, topicNameProblem } from './topic_name.js';
@@ -68,6 +70,7 @@ export interface ApplyRejected {
 export type ApplyResult =
   | { readonly ok: true; readonly type: 'registerBroker' | 'fenceBroker' | 'unfenceBroker' | 'deleteTopic' }
   | { readonly ok: true; readonly type: 'alterConfigs' }
+  | { readonly ok: true; readonly type: 'createPartitions'; readonly added: number }
   | { readonly ok: true; readonly type: 'createTopic'; readonly topicId: number }
   | { readonly ok: true; readonly type: 'allocateProducerIds'; readonly blockStart: number; readonly blockSize: number }
   | ApplyRejected;
@@ -170,6 +173,23 @@ export class MetadataStateMachine implements MetadataView {
     return counts;
   }
 
+  /** Replicas and preferred leaderships per registered broker (0 for none): placement's brokerLoad. */
+  brokerLoad(): ReadonlyMap<number, BrokerLoad> {
+    const load = new Map<number, { replicas: number; leaders: number }>(
+      [...this.brokersById.keys()].map((id) => [id, { replicas: 0, leaders: 0 }]));
+    for (const topic of this.topicsByName.values()) {
+      for (const replicas of topic.partitions) {
+        for (const [position, id] of replicas.entries()) {
+          const counts = load.get(id);
+          assert(counts !== undefined, () => `replica broker ${id} is registered`);
+          counts.replicas += 1;
+          if (position === 0) counts.leaders += 1;
+        }
+      }
+    }
+    return load;
+  }
+
   /** Total partitions over all topics. */
   partitionCount(): number {
     return this.partitionTotal;
@@ -265,6 +285,8 @@ export class MetadataStateMachine implements MetadataView {
         return this.alterConfigs(command);
       case 'allocateProducerIds':
         return this.allocateProducerIds(command);
+      case 'createPartitions':
+        return this.createPartitions(command);
       default:
         return assertNever(command, 'metadata command');
     }
@@ -348,6 +370,39 @@ export class MetadataStateMachine implements MetadataView {
       (this.partitionTotal + command.partitionCount > CLUSTER_PARTITIONS_MAX
         ? { code: 'INVALID_PARTITIONS', message: `the cluster would exceed ${CLUSTER_PARTITIONS_MAX} partitions` }
         : null);
+  }
+
+  /**
+   * Appends the command's partitions to its topic. Beyond the leader's checks (validateCreatePartitions),
+   * the topic must still be the one the leader saw (same id) at the count the command grows from,
+   * so a resubmitted or racing command is rejected instead of adding partitions twice.
+   */
+  private createPartitions(command: CreatePartitionsCommand): ApplyResult {
+    const problem = validateCreatePartitions(this, { name: command.name, partitionCount: command.partitionCount });
+    if (problem !== null) {
+      return rejected(command.type, problem.code, problem.message);
+    }
+    const topic = this.topicsByName.get(command.name);
+    assert(topic !== undefined, 'validateCreatePartitions found the topic');
+    if (topic.topicId !== command.topicId) {
+      return rejected(command.type, 'UNKNOWN_TOPIC_OR_PARTITION', `topic ${command.name} is now topic id ` +
+        `${topic.topicId}, not ${command.topicId}`);
+    }
+    const current = topic.partitions.length;
+    if (current + command.assignments.length !== command.partitionCount) {
+      return rejected(command.type, 'INVALID_PARTITIONS', `topic ${command.name} has ${current} partitions; ` +
+        `${command.assignments.length} more do not make ${command.partitionCount}`);
+    }
+    for (const [offset, replicas] of command.assignments.entries()) {
+      const replicaProblem = replicasProblem(this, replicas, topic.replicationFactor);
+      if (replicaProblem !== null) {
+        return rejected(command.type, 'INVALID_REPLICA_ASSIGNMENT', `partition ${current + offset}: ${replicaProblem}`);
+      }
+    }
+    const partitions = [...topic.partitions, ...command.assignments];
+    this.topicsByName.set(command.name, freezeTopic({ ...topic, partitions }));
+    this.partitionTotal += command.assignments.length;
+    return { ok: true, type: command.type, added: command.assignments.length };
   }
 
   private deleteTopic(name: string): ApplyResult {
@@ -495,6 +550,44 @@ export function validateCreateTopic(
   }
   const parsed = parseTopicConfig(request.configs);
   return parsed.ok ? null : { code: 'INVALID_CONFIG', message: parsed.error.message };
+}
+
+export interface CreatePartitionsRequest {
+  readonly name: string;
+  /** The total the topic should have. */
+  readonly partitionCount: number;
+}
+
+/**
+ * Why topic request.name cannot grow to request.partitionCount partitions in view's state, or null
+ * when it can (Kafka's CreatePartitions: the count only grows, internal topics are left alone).
+ * The leader calls it before placing the new partitions; apply calls it again.
+ */
+export function validateCreatePartitions(
+  view: Pick<MetadataStateMachine, 'topic' | 'partitionCount'>,
+  request: CreatePartitionsRequest,
+): MetadataProblem | null {
+  const reserved = internalNameProblem(request.name);
+  if (reserved !== null) {
+    return { code: 'INVALID_TOPIC_EXCEPTION', message: reserved };
+  }
+  const topic = view.topic(request.name);
+  if (topic === undefined) {
+    return { code: 'UNKNOWN_TOPIC_OR_PARTITION', message: `topic ${request.name} does not exist` };
+  }
+  const count = request.partitionCount;
+  if (!Number.isSafeInteger(count) || count < 1 || count > TOPIC_PARTITIONS_MAX) {
+    return { code: 'INVALID_PARTITIONS', message: `partition count ${count} is not in [1, ${TOPIC_PARTITIONS_MAX}]` };
+  }
+  const current = topic.partitions.length;
+  if (count <= current) {
+    return { code: 'INVALID_PARTITIONS', message: `topic ${request.name} has ${current} partitions; a topic can ` +
+      `only grow, and ${count} is not more` };
+  }
+  if (view.partitionCount() + count - current > CLUSTER_PARTITIONS_MAX) {
+    return { code: 'INVALID_PARTITIONS', message: `the cluster would exceed ${CLUSTER_PARTITIONS_MAX} partitions` };
+  }
+  return null;
 }
 
 function assignmentProblem(view: MetadataView, command: CreateTopicCommand): MetadataProblem | null {

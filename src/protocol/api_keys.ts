@@ -22,6 +22,7 @@ export const API_KEYS = {
   DESCRIBE_GROUPS: 16,
   LIST_GROUPS: 17,
   DELETE_GROUPS: 18,
+  CREATE_PARTITIONS: 19,
 } as const;
 
 export type ApiName = keyof typeof API_KEYS;

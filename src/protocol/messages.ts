@@ -67,6 +67,7 @@ export const API_MESSAGES = {
   [API_KEYS.DESCRIBE_GROUPS]: { request: pb.DescribeGroupsRequest, response: pb.DescribeGroupsResponse },
   [API_KEYS.LIST_GROUPS]: { request: pb.ListGroupsRequest, response: pb.ListGroupsResponse },
   [API_KEYS.DELETE_GROUPS]: { request: pb.DeleteGroupsRequest, response: pb.DeleteGroupsResponse },
+  [API_KEYS.CREATE_PARTITIONS]: { request: pb.CreatePartitionsRequest, response: pb.CreatePartitionsResponse },
 } as const;
 
 type Messages<A extends ApiKey> = (typeof API_MESSAGES)[A];

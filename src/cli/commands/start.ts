@@ -1,4 +1,8 @@
-/** `tributary start`: runs one broker until SIGINT or SIGTERM. */
+/**
+ * `tributary start`: runs one broker until SIGINT or SIGTERM. Its settings come from flags,
+ * TRIBUTARY_<FLAG_NAME> variables or a --config file (broker_settings.ts), and the addresses it
+ * binds may differ from those it advertises to clients and peers.
+ */
 import fs from 'node:fs';
 import type { Argv, CommandModule } from 'yargs';
 import { Broker } from '../../broker/broker.js';
@@ -6,26 +10,131 @@ import { GROUP_SETTINGS_DEFAULTS } from '../../group/coordinator.js';
 import type { GroupSettings } from '../../group/coordinator.js';
 import { offsetsTopicConfigs } from '../../group/offsets_topic.js';
 import { validateTopicConfig } from '../../controller/topic_config.js';
+import { assert } from '../../../raft/core/assert.js';
+import type { HostPort } from '../../broker/broker.js';
 import { ConfigError, parseHostPort, parseRaftDial, parseVoters } from './broker_address.js';
+import { readConfigFile, resolveSettings } from './broker_settings.js';
+import type { SettingSpec, SettingTable, SettingValue } from './broker_settings.js';
 import { storageTestModeFromEnv } from './storage_test_env.js';
 
-interface StartArguments {
-  id: number;
-  data: string;
-  listen: string;
-  'raft-listen': string;
-  voters: string;
-  'raft-dial': string;
-  'retention-check-ms': number;
-  'unsafe-skip-record-validation': boolean;
-  'offsets-topic-partitions': number;
-  'offsets-topic-segment-bytes': number;
-  'offsets-topic-retention-bytes': number;
-  'group-min-session-timeout-ms': number;
-  'group-max-session-timeout-ms': number;
-  'group-initial-rebalance-delay-ms': number;
-  'group-max-size': number;
-  'group-max-rebalance-timeout-ms': number;
+/** Every setting of `tributary start`: a flag, TRIBUTARY_<FLAG_NAME>, or a key of --config (broker_settings.ts). */
+export const START_SETTINGS = {
+  id: { type: 'number', required: true, describe: 'this broker\'s id (one of the voters)' },
+  data: { type: 'string', required: true, describe: 'data folder' },
+  listen: { type: 'string', required: true, describe: 'client listener host:port (0.0.0.0 binds every address)' },
+  advertise: { type: 'string',
+    describe: 'host:port clients are told to dial (Metadata, registration); default: --listen' },
+  'raft-listen': { type: 'string', required: true, describe: 'Raft listener host:port' },
+  'raft-advertise': { type: 'string',
+    describe: 'host:port peers dial for Raft (registration); default: --raft-listen' },
+  voters: { type: 'string', required: true, describe: 'id@host:port,... of the controller quorum' },
+  'raft-dial': { type: 'string', default: '',
+    describe: 'id@host:port,...: dial these peers\' Raft links at these addresses (a test relay)' },
+  'retention-check-ms': { type: 'number', default: 30_000, describe: 'how often retention runs' },
+  'unsafe-skip-record-validation': { type: 'boolean', default: false,
+    describe: 'store produced batches without checking their records; only to measure what the check costs' },
+  'offsets-topic-partitions': { type: 'number', default: GROUP_SETTINGS_DEFAULTS.offsetsTopicPartitions,
+    describe: 'partitions of __consumer_offsets when this broker creates it' },
+  'offsets-topic-segment-bytes': { type: 'number', default: GROUP_SETTINGS_DEFAULTS.offsetsTopicSegmentBytes,
+    describe: 'segment.bytes of __consumer_offsets when this broker creates it' },
+  'offsets-topic-retention-bytes': { type: 'number', default: GROUP_SETTINGS_DEFAULTS.offsetsTopicRetentionBytes,
+    describe: 'retention.bytes of __consumer_offsets when this broker creates it' },
+  'group-min-session-timeout-ms': { type: 'number', default: GROUP_SETTINGS_DEFAULTS.minSessionTimeoutMs,
+    describe: 'the shortest session timeout a group member may ask for' },
+  'group-max-session-timeout-ms': { type: 'number', default: GROUP_SETTINGS_DEFAULTS.maxSessionTimeoutMs,
+    describe: 'the longest session timeout a group member may ask for' },
+  'group-initial-rebalance-delay-ms': { type: 'number', default: GROUP_SETTINGS_DEFAULTS.initialRebalanceDelayMs,
+    describe: 'how long an empty group\'s first rebalance waits for more members' },
+  'group-max-size': { type: 'number', default: 0, describe: 'members per group at most; 0: no limit' },
+  'group-max-rebalance-timeout-ms': { type: 'number', default: GROUP_SETTINGS_DEFAULTS.maxRebalanceTimeoutMs,
+    describe: 'rebalance timeouts longer than this are cut to it' },
+} as const satisfies SettingTable;
+
+type StartSettingName = keyof typeof START_SETTINGS;
+
+/** The resolved settings, typed by the table: required and defaulted settings are always there. */
+export class StartSettings {
+  constructor(private readonly values: ReadonlyMap<string, SettingValue>) {}
+
+  number(name: StartSettingName): number {
+    const value = this.values.get(name);
+    assert(typeof value === 'number', () => `setting ${name} is a number`);
+    return value;
+  }
+
+  string(name: StartSettingName): string {
+    const value = this.values.get(name);
+    assert(typeof value === 'string', () => `setting ${name} is a string`);
+    return value;
+  }
+
+  optionalString(name: StartSettingName): string | undefined {
+    const value = this.values.get(name);
+    assert(value === undefined || typeof value === 'string', () => `setting ${name} is a string`);
+    return value;
+  }
+
+  boolean(name: StartSettingName): boolean {
+    const value = this.values.get(name);
+    assert(typeof value === 'boolean', () => `setting ${name} is a boolean`);
+    return value;
+  }
+}
+
+/** The settings of one `tributary start`, from its command line, the environment and the config file. */
+export function startSettingsFrom(commandLine: Readonly<Record<string, unknown>>,
+  environment: Readonly<Record<string, string | undefined>>): StartSettings {
+  const configArgument = commandLine['config'];
+  const configPath = typeof configArgument === 'string' && configArgument !== '' ? configArgument
+    : environment.TRIBUTARY_CONFIG;
+  const file = configPath === undefined || configPath === '' ? null : readConfigFile(configPath);
+  return new StartSettings(resolveSettings(START_SETTINGS, { commandLine, environment, file }));
+}
+
+/** Where this broker listens and what it tells clients and peers to dial. */
+export interface BrokerAddresses {
+  readonly listen: HostPort;
+  readonly advertise: HostPort;
+  readonly raftListen: HostPort;
+  readonly raftAdvertise: HostPort;
+}
+
+/**
+ * The listeners and advertised addresses, checked: an address nobody can dial (0.0.0.0, ::) is
+ * never advertised, so binding one needs the matching --advertise; and a voter's own --voters
+ * entry must be the Raft address it advertises, or peers would know it by two addresses.
+ */
+export function brokerAddresses(settings: StartSettings, id: number, voters: ReadonlyMap<number, HostPort>):
+  BrokerAddresses {
+  const listen = parseHostPort(settings.string('listen'), '--listen');
+  const raftListen = parseHostPort(settings.string('raft-listen'), '--raft-listen');
+  const advertiseText = settings.optionalString('advertise');
+  const raftAdvertiseText = settings.optionalString('raft-advertise');
+  const advertise = advertiseText === undefined ? listen : parseHostPort(advertiseText, '--advertise');
+  const raftAdvertise = raftAdvertiseText === undefined ? raftListen
+    : parseHostPort(raftAdvertiseText, '--raft-advertise');
+  if (isUnspecifiedHost(advertise.host)) {
+    throw new ConfigError(advertiseText === undefined
+      ? `--listen ${settings.string('listen')} binds every address; clients cannot dial it: give --advertise host:port`
+      : `--advertise: clients cannot dial ${advertiseText}`);
+  }
+  if (isUnspecifiedHost(raftAdvertise.host)) {
+    throw new ConfigError(raftAdvertiseText === undefined
+      ? `--raft-listen ${settings.string('raft-listen')} binds every address; peers cannot dial it: ` +
+        'give --raft-advertise host:port'
+      : `--raft-advertise: peers cannot dial ${raftAdvertiseText}`);
+  }
+  const asVoter = voters.get(id);
+  if (asVoter !== undefined && (asVoter.host !== raftAdvertise.host || asVoter.port !== raftAdvertise.port)) {
+    throw new ConfigError(`--voters names broker ${id} at ${asVoter.host}:${asVoter.port}, but it advertises its ` +
+      `Raft listener as ${raftAdvertise.host}:${raftAdvertise.port} (--raft-advertise, default --raft-listen)`);
+  }
+  return { listen, advertise, raftListen, raftAdvertise };
+}
+
+/** 0.0.0.0 and :: bind every interface; they are not addresses to dial. */
+function isUnspecifiedHost(host: string): boolean {
+  return host === '0.0.0.0' || /^\[(0*:)+0*\]$/.test(host);
 }
 
 function checkDataDirectory(path: string): void {
@@ -38,11 +147,13 @@ function checkDataDirectory(path: string): void {
 }
 
 /** Turns the errors a misconfiguration causes into one line each. */
-function explainStartError(error: unknown, args: StartArguments): string {
+function explainStartError(error: unknown, addresses: BrokerAddresses | undefined): string {
   const text = error instanceof Error ? error.message : String(error);
   if (error instanceof ConfigError) return text;
-  if (/address already in use/i.test(text)) return `an address is already in use (${args.listen} or ${args['raft-listen']})`;
-  if (/not among the voters/.test(text)) return `--id ${args.id} is not one of the --voters`;
+  if (/address already in use/i.test(text) && addresses !== undefined) {
+    const { listen, raftListen } = addresses;
+    return `an address is already in use (${listen.host}:${listen.port} or ${raftListen.host}:${raftListen.port})`;
+  }
   return text;
 }
 
@@ -51,75 +162,64 @@ function positiveInteger(value: number, flag: string): number {
   return value;
 }
 
-function groupSettings(args: StartArguments): GroupSettings {
-  const partitions = positiveInteger(args['offsets-topic-partitions'], 'offsets-topic-partitions');
+function groupSettings(settings: StartSettings): GroupSettings {
+  const setting = (name: StartSettingName): number => positiveInteger(settings.number(name), name);
+  const partitions = setting('offsets-topic-partitions');
   if (partitions < 1) throw new ConfigError('--offsets-topic-partitions must be at least 1');
-  const minSessionTimeoutMs = positiveInteger(args['group-min-session-timeout-ms'], 'group-min-session-timeout-ms');
-  const maxSessionTimeoutMs = positiveInteger(args['group-max-session-timeout-ms'], 'group-max-session-timeout-ms');
+  const minSessionTimeoutMs = setting('group-min-session-timeout-ms');
+  const maxSessionTimeoutMs = setting('group-max-session-timeout-ms');
   if (minSessionTimeoutMs > maxSessionTimeoutMs) {
     throw new ConfigError('--group-min-session-timeout-ms is above --group-max-session-timeout-ms');
   }
-  const maxSize = positiveInteger(args['group-max-size'], 'group-max-size');
-  const segmentBytes = positiveInteger(args['offsets-topic-segment-bytes'], 'offsets-topic-segment-bytes');
-  const retentionBytes = positiveInteger(args['offsets-topic-retention-bytes'], 'offsets-topic-retention-bytes');
+  const maxSize = setting('group-max-size');
+  const segmentBytes = setting('offsets-topic-segment-bytes');
+  const retentionBytes = setting('offsets-topic-retention-bytes');
   const configProblem = validateTopicConfig(offsetsTopicConfigs(segmentBytes, retentionBytes));
   if (configProblem !== null) throw new ConfigError(`--offsets-topic-*: ${configProblem.message}`);
   return { offsetsTopicPartitions: partitions, offsetsTopicSegmentBytes: segmentBytes,
     offsetsTopicRetentionBytes: retentionBytes, minSessionTimeoutMs, maxSessionTimeoutMs,
-    initialRebalanceDelayMs: positiveInteger(args['group-initial-rebalance-delay-ms'], 'group-initial-rebalance-delay-ms'),
+    initialRebalanceDelayMs: setting('group-initial-rebalance-delay-ms'),
     maxSize: maxSize === 0 ? Infinity : maxSize,
-    maxRebalanceTimeoutMs: Math.max(1, positiveInteger(args['group-max-rebalance-timeout-ms'],
-      'group-max-rebalance-timeout-ms')) };
+    maxRebalanceTimeoutMs: Math.max(1, setting('group-max-rebalance-timeout-ms')) };
 }
 
-export const startCommand: CommandModule<object, StartArguments> = {
+/** The yargs options of the table: no defaults or demands here, resolveSettings applies them after env and file. */
+function withSettingOptions(yargs: Argv): Argv {
+  let built = yargs.option('config', { type: 'string',
+    describe: 'a .json, .yaml or .yml file of flag names to values (flags and TRIBUTARY_* variables override it)' });
+  for (const [flag, spec] of Object.entries(START_SETTINGS) as [string, SettingSpec][]) {
+    built = built.option(flag, { type: spec.type, describe: spec.describe,
+      ...(spec.default === undefined ? {} : { defaultDescription: JSON.stringify(spec.default) }),
+      ...(spec.required === true ? { defaultDescription: 'required' } : {}) });
+  }
+  return built;
+}
+
+export const startCommand: CommandModule = {
   command: 'start',
-  describe: 'run one broker',
-  builder: (yargs: Argv): Argv<StartArguments> => yargs
-    .option('id', { type: 'number', demandOption: true, describe: 'this broker\'s id (one of the voters)' })
-    .option('data', { type: 'string', demandOption: true, describe: 'data folder' })
-    .option('listen', { type: 'string', demandOption: true, describe: 'client listener host:port' })
-    .option('raft-listen', { type: 'string', demandOption: true, describe: 'Raft listener host:port' })
-    .option('voters', { type: 'string', demandOption: true, describe: 'id@host:port,... of the controller quorum' })
-    .option('raft-dial', { type: 'string', default: '',
-      describe: 'id@host:port,...: dial these peers\' Raft links at these addresses (a test relay)' })
-    .option('retention-check-ms', { type: 'number', default: 30_000, describe: 'how often retention runs' })
-    .option('unsafe-skip-record-validation', { type: 'boolean', default: false,
-      describe: 'store produced batches without checking their records; only to measure what the check costs' })
-    .option('offsets-topic-partitions', { type: 'number', default: GROUP_SETTINGS_DEFAULTS.offsetsTopicPartitions,
-      describe: 'partitions of __consumer_offsets when this broker creates it' })
-    .option('offsets-topic-segment-bytes', { type: 'number', default: GROUP_SETTINGS_DEFAULTS.offsetsTopicSegmentBytes,
-      describe: 'segment.bytes of __consumer_offsets when this broker creates it' })
-    .option('offsets-topic-retention-bytes', { type: 'number',
-      default: GROUP_SETTINGS_DEFAULTS.offsetsTopicRetentionBytes,
-      describe: 'retention.bytes of __consumer_offsets when this broker creates it' })
-    .option('group-min-session-timeout-ms', { type: 'number', default: GROUP_SETTINGS_DEFAULTS.minSessionTimeoutMs,
-      describe: 'the shortest session timeout a group member may ask for' })
-    .option('group-max-session-timeout-ms', { type: 'number', default: GROUP_SETTINGS_DEFAULTS.maxSessionTimeoutMs,
-      describe: 'the longest session timeout a group member may ask for' })
-    .option('group-initial-rebalance-delay-ms', { type: 'number',
-      default: GROUP_SETTINGS_DEFAULTS.initialRebalanceDelayMs,
-      describe: 'how long an empty group\'s first rebalance waits for more members' })
-    .option('group-max-size', { type: 'number', default: 0, describe: 'members per group at most; 0: no limit' })
-    .option('group-max-rebalance-timeout-ms', { type: 'number', default: GROUP_SETTINGS_DEFAULTS.maxRebalanceTimeoutMs,
-      describe: 'rebalance timeouts longer than this are cut to it' }),
+  describe: 'run one broker (settings from flags, TRIBUTARY_<FLAG> variables or --config file, in that order)',
+  builder: withSettingOptions,
   handler: async (args) => {
     let broker: Broker;
+    let addresses: BrokerAddresses | undefined;
     try {
-      if (!Number.isInteger(args.id) || args.id < 1) throw new ConfigError('--id must be a positive integer');
-      const voters = parseVoters(args.voters);
-      if (!voters.has(args.id)) throw new ConfigError(`--id ${args.id} is not one of the --voters`);
-      const raftDial = parseRaftDial(args['raft-dial'], args.id);
+      const settings = startSettingsFrom(args, process.env);
+      const id = settings.number('id');
+      if (!Number.isInteger(id) || id < 1) throw new ConfigError('--id must be a positive integer');
+      const voters = parseVoters(settings.string('voters'));
+      if (!voters.has(id)) throw new ConfigError(`--id ${id} is not one of the --voters`);
+      addresses = brokerAddresses(settings, id, voters);
+      const raftDial = parseRaftDial(settings.string('raft-dial'), id);
       const storageTestMode = storageTestModeFromEnv(process.env);
-      checkDataDirectory(args.data);
-      broker = await Broker.start({ id: args.id, dataDirectory: args.data, voters, raftDial,
+      const dataDirectory = settings.string('data');
+      checkDataDirectory(dataDirectory);
+      broker = await Broker.start({ id, dataDirectory, voters, raftDial, ...addresses,
         ...(storageTestMode === undefined ? {} : { storageTestMode }),
-        retentionCheckMs: args['retention-check-ms'],
-        groups: groupSettings(args),
-        ...(args['unsafe-skip-record-validation'] ? { unsafeSkipRecordValidation: true } : {}),
-        listen: parseHostPort(args.listen, '--listen'), raftListen: parseHostPort(args['raft-listen'], '--raft-listen') });
+        retentionCheckMs: positiveInteger(settings.number('retention-check-ms'), 'retention-check-ms'),
+        groups: groupSettings(settings),
+        ...(settings.boolean('unsafe-skip-record-validation') ? { unsafeSkipRecordValidation: true } : {}) });
     } catch (error) {
-      process.stderr.write(`tributary start: ${explainStartError(error, args)}\n`);
+      process.stderr.write(`tributary start: ${explainStartError(error, addresses)}\n`);
       process.exit(1);
     }
     let stopping = false;

@@ -1,5 +1,5 @@
 /**
- * `tributary topics create|list|describe|delete NAME`: topic administration through the Admin
+ * `tributary topics create|list|describe|alter|delete NAME`: topic administration through the Admin
  * client (Kafka's kafka-topics.sh). `--json` prints one JSON document instead of text.
  */
 import type { Argv, CommandModule } from 'yargs';
@@ -21,6 +21,10 @@ interface CreateArguments extends TopicArguments {
   partitions: number;
   'replication-factor': number | undefined;
   config: string[];
+}
+
+interface AlterArguments extends TopicArguments {
+  partitions: number;
 }
 
 type ListArguments = BootstrapArguments & { json: boolean };
@@ -117,6 +121,19 @@ const describeCommand: CommandModule<object, TopicArguments> = {
   }),
 };
 
+const alterCommand: CommandModule<object, AlterArguments> = {
+  command: 'alter <name>',
+  describe: 'add partitions to a topic (only up; keyed records may then go to other partitions)',
+  builder: (yargs) => jsonOption(nameArgument(withBootstrap(yargs)))
+    .option('partitions', { type: 'number', demandOption: true, describe: 'the new number of partitions' }),
+  handler: (args) => withAdmin('topics alter', args, async (admin) => {
+    const partitions = checkCount(args.partitions, '--partitions');
+    await admin.createPartitions(args.name, partitions);
+    process.stdout.write(args.json ? `${JSON.stringify({ altered: args.name, partitions })}\n`
+      : `Topic ${args.name} has ${partitions} partitions.\n`);
+  }),
+};
+
 const deleteCommand: CommandModule<object, TopicArguments> = {
   command: 'delete <name>',
   describe: 'delete a topic',
@@ -129,12 +146,13 @@ const deleteCommand: CommandModule<object, TopicArguments> = {
 
 export const topicsCommand: CommandModule = {
   command: 'topics <action>',
-  describe: 'create, list, describe or delete topics',
+  describe: 'create, list, describe, alter or delete topics',
   builder: (yargs: Argv) => yargs
     .command(createCommand)
     .command(listCommand)
     .command(describeCommand)
+    .command(alterCommand)
     .command(deleteCommand)
-    .demandCommand(1, 'name an action: create, list, describe or delete'),
+    .demandCommand(1, 'name an action: create, list, describe, alter or delete'),
   handler: () => undefined,
 };

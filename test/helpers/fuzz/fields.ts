@@ -13,6 +13,7 @@
  * - real topic creations are budgeted (a small count, at most 4 partitions each): anything beyond is
  *   sent with validate_only. A client creating a 10,000-partition topic is an admin decision, not
  *   hostile input, and would swamp a small machine.
+ * - CreatePartitions grows only the fresh topics, to at most 4 partitions (validate_only otherwise).
  * Fetches that may long-poll (max_wait_ms over 2 s) are sent as 'maybe': the protocol lets the
  * broker hold them up to a minute.
  */
@@ -110,6 +111,9 @@ export class FieldFuzzer implements RequestSource {
         body = this.withinCreateBudget(body, decoded as DecodedRequestOf<typeof API_KEYS.CREATE_TOPICS> | null);
         onReply = (reply) => { this.noteReservedCreations(reply); };
         break;
+      case API_KEYS.CREATE_PARTITIONS:
+        body = this.withinGrowBounds(body, decoded as DecodedRequestOf<typeof API_KEYS.CREATE_PARTITIONS> | null);
+        break;
       case API_KEYS.FETCH:
         if (((decoded as DecodedRequestOf<typeof API_KEYS.FETCH> | null)?.maxWaitMs ?? 0) > LONG_POLL_MS) expect = 'maybe';
         break;
@@ -153,6 +157,17 @@ export class FieldFuzzer implements RequestSource {
       return body;
     }
     return real.length === 0 ? body : Buffer.concat([body, varintField(3, 1n)]); // the last value of a field wins
+  }
+
+  /**
+   * CreatePartitions really grows only the fresh topics, to at most CREATED_PARTITIONS_MAX; anything
+   * else goes with validate_only, so the session's topics keep their partitions and no request adds
+   * thousands of Raft groups (an admin decision, like a huge CreateTopics).
+   */
+  private withinGrowBounds(body: Buffer, decoded: DecodedRequestOf<typeof API_KEYS.CREATE_PARTITIONS> | null): Buffer {
+    if (decoded === null || decoded.validateOnly) return body;
+    const small = decoded.topics.every((t) => FRESH_NAMES.includes(t.name) && t.count <= CREATED_PARTITIONS_MAX);
+    return small ? body : Buffer.concat([body, varintField(3, 1n)]); // the last value of a field wins
   }
 
   private message(type: protobuf.Type, depth: number): Buffer {

@@ -111,6 +111,18 @@ export class FakeCluster {
     return topic;
   }
 
+  /** Grows a topic to partitionCount partitions (CreatePartitions), led round robin. */
+  addPartitions(name: string, partitionCount: number): void {
+    const topic = this.topics.get(name);
+    if (topic === undefined) throw new Error(`no topic ${name}`);
+    const brokerIds = [...this.servers.keys()];
+    for (let i = topic.partitions.length; i < partitionCount; i++) {
+      topic.partitions.push({ leaderId: brokerIds[i % brokerIds.length] ?? 1,
+        replicaIds: brokerIds.slice(0, Math.min(3, brokerIds.length)), log: [], logStartOffset: 0, nextOffset: 0,
+        producers: new Map() });
+    }
+  }
+
   partition(topic: string, partition: number): FakePartition {
     const found = this.topics.get(topic)?.partitions[partition];
     if (found === undefined) throw new Error(`no partition ${topic}/${partition}`);

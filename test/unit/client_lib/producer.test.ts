@@ -140,6 +140,36 @@ void describe('Producer', () => {
     });
   });
 
+  void test('partitions added to a topic: an explicit one waits for a refresh, keys move after metadataMaxAgeMs',
+    async () => {
+      await withCluster(2, async (cluster) => {
+        cluster.createTopic('grows', 2);
+        const producer = producerFor(cluster, { lingerMs: 0, topicWaitMs: 2_000, metadataMaxAgeMs: 200 });
+        try {
+          // A key that hashes to partition 1 of 2 and to partition 3 of 4.
+          const key = Array.from({ length: 1_000 }, (_, i) => `key-${i}`)
+            .find((k) => partitionForKey(Buffer.from(k), 4) === 3);
+          assert.ok(key !== undefined);
+          assert.equal((await producer.send({ topic: 'grows', key, value: 'before' })).partition, 1);
+          cluster.addPartitions('grows', 4);
+          const explicit = await producer.send({ topic: 'grows', value: 'explicit', partition: 2 });
+          assert.equal(explicit.partition, 2, 'the cached metadata had 2 partitions; the send waited for the refresh');
+          const deadline = Date.now() + 3_000;
+          let partition = 1;
+          while (partition !== 3 && Date.now() < deadline) {
+            partition = (await producer.send({ topic: 'grows', key, value: 'after' })).partition;
+            await new Promise((resolve) => setTimeout(resolve, 50));
+          }
+          assert.equal(partition, 3, 'the key hashes over the new count once metadata is refreshed');
+          await assert.rejects(producer.send({ topic: 'grows', value: 'v', partition: 4 }), (error: unknown) =>
+            error instanceof TributaryError && error.code === 'UNKNOWN_TOPIC_OR_PARTITION'
+            && /has 4 partitions; there is no partition 4/.test(error.message));
+        } finally {
+          await producer.close();
+        }
+      });
+    });
+
   void test('NOT_LEADER_OR_FOLLOWER: the leader hint moves the batch to the new leader', async () => {
     await withCluster(3, async (cluster) => {
       cluster.createTopic('t', 1, [1]);

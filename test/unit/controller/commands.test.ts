@@ -32,6 +32,7 @@ const SAMPLES: readonly MetadataCommand[] = [
   { type: 'deleteTopic', name: 'orders' },
   { type: 'alterConfigs', name: 'orders', set: { 'retention.bytes': '1000' }, remove: ['segment.ms', 'retention.ms'] },
   { type: 'allocateProducerIds', brokerId: 1, blockStart: 5_000_000_000, blockSize: 1000 },
+  { type: 'createPartitions', name: 'orders', topicId: 2 ** 40, partitionCount: 5, assignments: [[2, 3], [3, 1]] },
 ];
 
 void describe('metadata command codec', () => {

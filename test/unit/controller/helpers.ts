@@ -4,7 +4,9 @@
  * unknown topics) so replay covers rejections too.
  */
 import type { Prng } from '../../../raft/core/prng.js';
-import type { MetadataCommand, RegisterBrokerCommand } from '../../../src/controller/commands.js';
+import type {
+  CreatePartitionsCommand, MetadataCommand, RegisterBrokerCommand,
+} from '../../../src/controller/commands.js';
 import { MetadataStateMachine } from '../../../src/controller/metadata_state_machine.js';
 import { assignReplicas } from '../../../src/controller/placement.js';
 
@@ -40,6 +42,29 @@ export function createTopic(
   return { type: 'createTopic', name, partitionCount, replicationFactor, configs, assignments: placement.assignments };
 }
 
+/**
+ * A CreatePartitions command growing topic name to partitionCount, its new partitions placed on the
+ * live brokers by their load, as the leader would propose it. The topic must exist.
+ */
+export function createPartitions(machine: MetadataStateMachine, name: string, partitionCount: number):
+  CreatePartitionsCommand {
+  const topic = machine.topic(name);
+  if (topic === undefined) {
+    throw new Error(`no topic ${name}`);
+  }
+  const placement = assignReplicas({
+    brokerIds: machine.liveBrokerIds(),
+    partitionCount: partitionCount - topic.partitions.length,
+    replicationFactor: topic.replicationFactor,
+    startIndex: 0,
+    brokerLoad: machine.brokerLoad(),
+  });
+  if (!placement.ok) {
+    throw new Error(placement.message);
+  }
+  return { type: 'createPartitions', name, topicId: topic.topicId, partitionCount, assignments: placement.assignments };
+}
+
 /** A machine with brokers 1..brokerCount registered at indices 1..brokerCount. */
 export function machineWithBrokers(brokerCount: number): MetadataStateMachine {
   const machine = new MetadataStateMachine();
@@ -60,7 +85,7 @@ export function randomCommand(prng: Prng, machine: MetadataStateMachine): Metada
   const brokerId = 1 + prng.nextInt(6);
   const broker = machine.broker(brokerId);
   const topicName = `topic-${prng.nextInt(8)}`;
-  switch (prng.nextInt(8)) {
+  switch (prng.nextInt(9)) {
     case 0:
       return registerBroker(brokerId, Math.max(0, (broker?.incarnation ?? 0) + prng.nextInt(3) - 1));
     case 1:
@@ -77,6 +102,16 @@ export function randomCommand(prng: Prng, machine: MetadataStateMachine): Metada
     }
     case 5:
       return { type: 'deleteTopic', name: topicName };
+    case 7: {
+      // Grows the topic when it can be placed; otherwise a stale command from a lost race (rejected).
+      const topic = machine.topic(topicName);
+      const grown = (topic?.partitions.length ?? 0) + 1 + prng.nextInt(3);
+      if (topic !== undefined && topic.replicationFactor <= machine.liveBrokerIds().length && prng.nextInt(4) > 0) {
+        return createPartitions(machine, topicName, grown);
+      }
+      return { type: 'createPartitions', name: topicName, topicId: topic?.topicId ?? 1, partitionCount: grown,
+        assignments: [[brokerId]] };
+    }
     case 6:
       return { type: 'alterConfigs', name: topicName, set: randomConfigs(prng), remove: prng.nextInt(2) === 0 ? [] :
         ['segment.ms'] };

@@ -12,10 +12,13 @@ import { encodeCommand } from '../../../src/controller/commands.js';
 import type { MetadataCommand } from '../../../src/controller/commands.js';
 import { MalformedMetadataError } from '../../../src/controller/metadata_codec.js';
 import { encodeSnapshot } from '../../../src/controller/metadata_snapshot.js';
-import { MetadataStateMachine, validateCreateTopic } from '../../../src/controller/metadata_state_machine.js';
+import {
+  MetadataStateMachine, validateCreatePartitions, validateCreateTopic,
+} from '../../../src/controller/metadata_state_machine.js';
+import { replicasForBroker } from '../../../src/controller/reconciler.js';
 import type { ApplyResult } from '../../../src/controller/metadata_state_machine.js';
 import { TOPIC_CONFIG_DEFAULTS } from '../../../src/controller/topic_config.js';
-import { createTopic, machineWithBrokers, randomCommand, registerBroker } from './helpers.js';
+import { createPartitions, createTopic, machineWithBrokers, randomCommand, registerBroker } from './helpers.js';
 
 function randomLog(seed: number, length: number): MetadataCommand[] {
   const prng = new SeededPrng(seed);
@@ -309,5 +312,81 @@ void describe('metadata state machine: commands', () => {
     assert.equal(validateCreateTopic(machine, request, machine.liveBrokerIds().length)?.code,
       'INVALID_REPLICATION_FACTOR');
     assert.equal(validateCreateTopic(machine, { ...request, replicationFactor: 2 }, 2), null);
+  });
+
+  void test('create partitions appends placed partitions and keeps the existing ones', () => {
+    const machine = machineWithBrokers(3);
+    machine.apply(createTopic(machine, 'orders', 3, 2), 10);
+    const before = machine.topic('orders');
+    const command = createPartitions(machine, 'orders', 5);
+    assert.deepEqual(machine.apply(command, 11), { ok: true, type: 'createPartitions', added: 2 });
+    const after = machine.topic('orders');
+    assert.ok(after !== undefined && before !== undefined);
+    assert.equal(after.topicId, 10, 'the same topic');
+    assert.deepEqual(after.partitions.slice(0, 3), before.partitions, 'existing partitions keep their replicas');
+    assert.deepEqual(after.partitions.slice(3), command.assignments);
+    assert.equal(machine.partitionCount(), 5);
+    // Placed by load: the 4 new replicas go to the lightest brokers, so no broker has 2 more than another.
+    const replicas = [...machine.brokerLoad().values()].map((load) => load.replicas);
+    assert.ok(Math.max(...replicas) - Math.min(...replicas) <= 1, `replicas per broker ${replicas.join(',')}`);
+    assert.deepEqual(replicasForBroker(machine, 1).filter((r) => r.partition >= 3).map((r) => r.partition),
+      [3, 4].filter((p) => after.partitions[p]?.includes(1)), 'the reconciler sees the new partitions');
+    const restored = MetadataStateMachine.fromSnapshot(machine.snapshot());
+    assert.deepEqual(restored.topic('orders'), after);
+    assert.deepEqual(restored.snapshot(), machine.snapshot());
+  });
+
+  void test('create partitions: every bad command is rejected with its code and changes nothing', () => {
+    const machine = machineWithBrokers(3);
+    machine.apply(createTopic(machine, 'orders', 3, 2), 10);
+    machine.apply({ ...createTopic(machine, '__consumer_offsets', 2, 3), internal: true } as MetadataCommand, 11);
+    const grow = createPartitions(machine, 'orders', 5);
+    const cases: [MetadataCommand, string][] = [
+      [{ ...grow, name: 'missing' }, 'UNKNOWN_TOPIC_OR_PARTITION'],
+      [{ ...grow, name: '__consumer_offsets', topicId: 11 }, 'INVALID_TOPIC_EXCEPTION'],
+      [{ ...grow, name: '__controller' }, 'INVALID_TOPIC_EXCEPTION'],
+      [{ ...grow, partitionCount: 3, assignments: [] }, 'INVALID_PARTITIONS'],
+      [{ ...grow, partitionCount: 2, assignments: [] }, 'INVALID_PARTITIONS'],
+      [{ ...grow, partitionCount: 10_001, assignments: [[1, 2]] }, 'INVALID_PARTITIONS'],
+      [{ ...grow, partitionCount: 6 }, 'INVALID_PARTITIONS'],
+      [{ ...grow, topicId: 9 }, 'UNKNOWN_TOPIC_OR_PARTITION'],
+      [{ ...grow, assignments: [[1, 1], [2, 3]] }, 'INVALID_REPLICA_ASSIGNMENT'],
+      [{ ...grow, assignments: [[1, 2], [2, 9]] }, 'INVALID_REPLICA_ASSIGNMENT'],
+      [{ ...grow, assignments: [[1, 2], [2, 3, 1]] }, 'INVALID_REPLICA_ASSIGNMENT'],
+    ];
+    const before = machine.snapshotData();
+    for (const [offset, [command, code]] of cases.entries()) {
+      assert.equal(rejectedCode(machine.apply(command, 20 + offset)), code, JSON.stringify(command));
+    }
+    assert.deepEqual(machine.topics(), before.topics, 'rejections leave the topics untouched');
+    assert.equal(machine.partitionCount(), 5);
+    assert.ok(machine.apply(grow, 40).ok);
+    assert.equal(rejectedCode(machine.apply(grow, 41)), 'INVALID_PARTITIONS', 'the same command again adds nothing');
+    assert.equal(machine.topic('orders')?.partitions.length, 5);
+  });
+
+  void test('create partitions for a topic deleted and created again under its name is rejected', () => {
+    const machine = machineWithBrokers(2);
+    machine.apply(createTopic(machine, 't', 1, 2), 3);
+    const grow = createPartitions(machine, 't', 3);
+    machine.apply({ type: 'deleteTopic', name: 't' }, 4);
+    machine.apply(createTopic(machine, 't', 1, 2), 5);
+    assert.equal(rejectedCode(machine.apply(grow, 6)), 'UNKNOWN_TOPIC_OR_PARTITION');
+    assert.equal(machine.topic('t')?.partitions.length, 1);
+  });
+
+  void test('validateCreatePartitions is what a leader checks before placing', () => {
+    const machine = machineWithBrokers(3);
+    machine.apply(createTopic(machine, 'orders', 3, 3), 10);
+    const problem = (name: string, partitionCount: number): string | undefined =>
+      validateCreatePartitions(machine, { name, partitionCount })?.code;
+    assert.equal(problem('orders', 4), undefined);
+    assert.equal(problem('orders', 3), 'INVALID_PARTITIONS');
+    assert.equal(problem('orders', 10_001), 'INVALID_PARTITIONS');
+    assert.equal(problem('orders', 1.5), 'INVALID_PARTITIONS');
+    assert.equal(problem('nope', 4), 'UNKNOWN_TOPIC_OR_PARTITION');
+    assert.equal(problem('__consumer_offsets', 4), 'INVALID_TOPIC_EXCEPTION');
+    assert.match(validateCreatePartitions(machine, { name: 'orders', partitionCount: 2 })?.message ?? '',
+      /has 3 partitions; a topic can only grow/);
   });
 });
