@@ -16,6 +16,12 @@
  *   empty ProduceResponse (no partitions) and no raw frames, and registers no pending entry.
  * - Reconnection is zeromq's (reconnectInterval..reconnectMaxInterval). Requests sent while the
  *   broker is unreachable wait in zeromq's queue up to the high-water mark and time out here.
+ * - When the TCP connection is lost (the broker's process died, or ZMTP heartbeats went
+ *   unanswered), every request in flight is rejected at once with NETWORK_EXCEPTION (retriable):
+ *   its reply can no longer come, since the broker answers on the connection a request came in on.
+ *   Callers retry, on another broker if metadata moved, instead of waiting out the timeout. Until
+ *   zeromq has connected again, new requests are refused at once the same way rather than queued
+ *   for a broker that is gone (a new connection, never connected yet, queues them as usual).
  * - close() rejects everything pending or waiting with NETWORK_EXCEPTION and closes the socket
  *   with linger 0.
  *
@@ -116,6 +122,8 @@ export class Connection {
   private inflight = 0;
   private nextCorrelationId = 1;
   private closed = false;
+  /** The connection was lost and is not back yet: requests fail fast. */
+  private lost = false;
   private readonly receiveLoop: Promise<void>;
 
   constructor(options: ConnectionOptions) {
@@ -147,6 +155,11 @@ export class Connection {
       heartbeatTimeout: heartbeatIntervalMs * 3,
     });
     this.sendQueue = new SendQueue(this.dealer, this.inflightRequestsMax);
+    this.dealer.events.on('disconnect', () => {
+      this.lost = true;
+      this.failInflight();
+    });
+    this.dealer.events.on('handshake', () => { this.lost = false; });
     this.dealer.connect(this.endpoint);
     this.receiveLoop = this.receive();
   }
@@ -178,6 +191,9 @@ export class Connection {
   ): Promise<Reply<A>> {
     const deadlineMs = performance.now() + (options.timeoutMs ?? this.requestTimeoutMs);
     if (this.closed) throw closedError();
+    if (this.lost) {
+      throw new TributaryError('NETWORK_EXCEPTION', `The connection to ${this.endpoint} is down (reconnecting)`);
+    }
     const correlationId = this.nextCorrelationId;
     this.nextCorrelationId = correlationId === Number.MAX_SAFE_INTEGER ? 1 : correlationId + 1;
     const frames = encodeRequest(correlationId, api, this.clientId, message, rawFrames);
@@ -232,6 +248,18 @@ export class Connection {
     this.sendQueue.close();
     this.dealer.close();
     await this.receiveLoop;
+  }
+
+  /** The connection was lost: no reply to a request sent on it can come. */
+  private failInflight(): void {
+    if (this.closed || this.pending.size === 0) return;
+    this.logger.info({ endpoint: this.endpoint, requests: this.pending.size },
+      'connection lost; failing the requests in flight');
+    for (const [correlationId, request] of this.pending) {
+      this.settle(correlationId);
+      request.reject(new TributaryError('NETWORK_EXCEPTION',
+        `The connection to ${this.endpoint} was lost with ${apiName(request.api)} request ${correlationId} in flight`));
+    }
   }
 
   private async receive(): Promise<void> {

@@ -217,6 +217,43 @@ void describe('Connection', () => {
     }
   });
 
+  void test('a lost connection fails the requests in flight at once, and new ones until it is back', async () => {
+    const broker = new Router({ linger: 0 });
+    await broker.bind(LOCAL_ANY_PORT);
+    const endpoint = broker.lastEndpoint ?? '';
+    const connection = new Connection({ address: endpoint.replace('tcp://', ''), requestTimeoutMs: 30_000,
+      logger: captureLogger().logger });
+    try {
+      const unanswered = connection.request(API_KEYS.METADATA, {});
+      const [identity] = await broker.receive(); // the broker got it, and dies without answering
+      assert.ok(identity !== undefined);
+      const started = Date.now();
+      broker.close();
+      const lost = await expectCode(unanswered, 'NETWORK_EXCEPTION');
+      assert.equal(lost.retriable, true);
+      assert.match(lost.message, /was lost with METADATA request/);
+      assert.ok(Date.now() - started < 5_000, 'failed at once, not after the 30 s timeout');
+      assert.equal(connection.inflightRequests, 0);
+      await expectCode(connection.request(API_KEYS.METADATA, {}), 'NETWORK_EXCEPTION');
+      // A broker back on the same address: zeromq reconnects and requests flow again.
+      const back = await startServer({ listen: endpoint, logger: captureLogger().logger, handlers: {
+        [API_KEYS.METADATA]: () => ({ response: { controllerId: 3 } }) } });
+      try {
+        let reply = null;
+        for (let attempt = 0; attempt < 50 && reply === null; attempt += 1) {
+          reply = await connection.request(API_KEYS.METADATA, {}, [], { timeoutMs: 1_000 }).catch(() => null);
+          if (reply === null) await sleep(100);
+        }
+        assert.equal(reply?.response.controllerId, 3);
+      } finally {
+        await back.close();
+      }
+    } finally {
+      broker.close();
+      await connection.close();
+    }
+  });
+
   void test('a broker that is not there: requests time out and close() returns promptly', async () => {
     // Bind and close a router to get a port nobody listens on.
     const probe = new Router({ linger: 0 });
