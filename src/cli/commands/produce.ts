@@ -16,12 +16,16 @@ import type { BootstrapArguments } from '../client_common.js';
 
 const OUTSTANDING_MAX = 10_000;
 
+/** How long produce waits for an answering cluster by default (the library's maxBlockMs is Kafka's 60 s). */
+const PRODUCE_TIMEOUT_S_DEFAULT = 10;
+
 interface ProduceArguments extends BootstrapArguments {
   name: string;
   acks: string;
   'key-separator': string | undefined;
   partition: number | undefined;
   json: boolean;
+  timeout: number;
 }
 
 export function parseAcks(value: string): Acks {
@@ -87,11 +91,16 @@ export const produceCommand: CommandModule<object, ProduceArguments> = {
     .option('acks', { type: 'string', default: 'all', describe: 'all (Raft commit), 1 (leader) or 0 (none)' })
     .option('key-separator', { type: 'string', describe: 'split each line into key and value at this string' })
     .option('partition', { type: 'number', describe: 'send every record to this partition' })
-    .option('json', { type: 'boolean', default: false, describe: 'print a JSON summary' }),
+    .option('json', { type: 'boolean', default: false, describe: 'print a JSON summary' })
+    .option('timeout', { type: 'number', default: PRODUCE_TIMEOUT_S_DEFAULT,
+      describe: 'seconds to wait for the cluster (metadata, buffer room) before failing' }),
   handler: (args) => runClientCommand('produce', async () => {
     const acks = parseAcks(args.acks);
     if (args['key-separator'] === '') throw new UsageError('--key-separator must not be empty');
-    const producer = new Producer({ bootstrap: args.bootstrap, acks, logger: cliLogger(), clientId: 'tributary-cli' });
+    if (!(args.timeout > 0 && Number.isFinite(args.timeout))) throw new UsageError('--timeout must be a positive number');
+    const waitMs = Math.round(args.timeout * 1000);
+    const producer = new Producer({ bootstrap: args.bootstrap, acks, logger: cliLogger(), clientId: 'tributary-cli',
+      maxBlockMs: waitMs, topicWaitMs: waitMs });
     const tally: Tally = { sent: 0, failed: 0, firstError: null, outstanding: 0, partitions: new Map() };
     const startMs = Date.now();
     try {
