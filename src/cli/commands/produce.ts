@@ -124,5 +124,11 @@ export const produceCommand: CommandModule<object, ProduceArguments> = {
       throw new Error(`${tally.failed} of ${tally.sent + tally.failed} records failed; first: ` +
         describeError(tally.firstError));
     }
+    // stdout stays for --json (and silent otherwise): the summary goes to stderr, as kcat's does.
+    if (!args.json) {
+      process.stderr.write(`tributary produce: ${tally.sent} record${tally.sent === 1 ? '' : 's'} to ${args.name} ` +
+        `(${tally.partitions.size} partition${tally.partitions.size === 1 ? '' : 's'}) in ` +
+        `${((Date.now() - startMs) / 1000).toFixed(1)} s\n`);
+    }
   }),
 };

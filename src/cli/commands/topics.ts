@@ -95,6 +95,10 @@ const createCommand: CommandModule<object, CreateArguments> = {
       ? Math.max(1, Math.min(3, (await admin.describeCluster()).brokers.length))
       : checkCount(given, '--replication-factor');
     await admin.createTopic({ name: args.name, partitions, replicationFactor, configs });
+    // So that a describe or produce right after finds every partition led.
+    if (!await leadersElected(admin, args.name)) {
+      process.stderr.write(`tributary topics create: ${args.name} was created; some partitions have no leader yet\n`);
+    }
     process.stdout.write(args.json
       ? `${JSON.stringify({ created: args.name, partitions, replicationFactor, configs })}\n`
       : `Created topic ${args.name}.\n`);
@@ -111,12 +115,38 @@ const listCommand: CommandModule<object, ListArguments> = {
   }),
 };
 
+const LEADER_WAIT_MS = 10_000;
+
+/** Waits (bounded) until every partition of the topic has a leader; false when time ran out. */
+async function leadersElected(admin: Admin, name: string): Promise<boolean> {
+  const deadlineMs = Date.now() + LEADER_WAIT_MS;
+  for (;;) {
+    const topic = await admin.describeTopic(name).catch(() => null);
+    if (topic !== null && topic.partitions.every((p) => p.leaderId !== null && p.leaderId > 0)) return true;
+    if (Date.now() >= deadlineMs) return false;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/**
+ * Metadata carries a partition's high watermark only from the broker that leads it; the others'
+ * rows are filled by asking each leader (ListOffsets latest). A leader that cannot answer keeps -1.
+ */
+async function withLeaderHighWatermarks(admin: Admin, topic: TopicDescription): Promise<TopicDescription> {
+  const partitions = await Promise.all(topic.partitions.map(async (p) => {
+    if (p.highWatermark >= 0 || p.leaderId === null || p.leaderId <= 0) return p;
+    const highWatermark = await admin.listOffset(topic.name, p.partition, 'latest').catch(() => -1);
+    return { ...p, highWatermark };
+  }));
+  return { ...topic, partitions };
+}
+
 const describeCommand: CommandModule<object, TopicArguments> = {
   command: 'describe <name>',
   describe: 'partitions, leaders, replicas and configs of a topic',
   builder: (yargs) => jsonOption(nameArgument(withBootstrap(yargs))),
   handler: (args) => withAdmin('topics describe', args, async (admin) => {
-    const topic = await admin.describeTopic(args.name);
+    const topic = await withLeaderHighWatermarks(admin, await admin.describeTopic(args.name));
     process.stdout.write(args.json ? `${JSON.stringify(topic)}\n` : `${formatDescription(topic)}\n`);
   }),
 };

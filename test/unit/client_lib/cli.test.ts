@@ -57,11 +57,13 @@ void describe('client commands', () => {
       const described = await run(['topics', 'describe', 'demo', ...bootstrap]);
       assert.match(described.stdout, /^Topic: demo\tPartitions: 3\tReplicationFactor: 3\tConfigs: retention.ms=5000\n/);
       assert.match(described.stdout, /\tPartition: 2\tLeader: 3\tReplicas: 1,2,3/);
+      assert.doesNotMatch(described.stdout, /HighWatermark: \?/, 'every row has its high watermark from its leader');
 
       const lines = Array.from({ length: 30 }, (_, i) => `k${i % 5}:value ${i}`);
       const produced = await run(['produce', 'demo', '--key-separator', ':', ...bootstrap], `${lines.join('\n')}\n`);
       assert.equal(produced.code, 0, produced.stderr);
-      assert.equal(produced.stdout, '', 'silent on success');
+      assert.equal(produced.stdout, '', 'nothing on stdout on success');
+      assert.match(produced.stderr, /^tributary produce: 30 records to demo \(3 partitions\) in \d+\.\d s\n$/);
       const stored = [0, 1, 2].flatMap((p) => cluster.records('demo', p));
       assert.equal(stored.length, 30);
       assert.ok(stored.every((r) => r.key !== null && r.value?.startsWith('value ') === true));
