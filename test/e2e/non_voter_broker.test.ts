@@ -4,10 +4,12 @@
  * - it registers and every broker lists it (Metadata, DescribeCluster asked of broker 4 itself,
  *   `tributary cluster status --json`), while the controller voters stay 1, 2, 3;
  * - a topic created afterwards places its share of replicas on broker 4 (8 partitions of 3 replicas
- *   over 4 brokers: 6 each), broker 4 leads some, and records produced to every partition (acks=all)
- *   read back exactly once at their acknowledged offsets;
- * - broker 4 SIGKILLed while records are written, then restarted: it registers again and is back in
- *   the in-sync replicas of all 6 of its partitions (the leaders say so);
+ *   over 4 brokers: 6 each); a single-replica topic puts one partition on each broker, so broker 4
+ *   surely leads one; records produced to every partition of both (acks=all) read back exactly once
+ *   at their acknowledged offsets;
+ * - broker 4 SIGKILLed while records are written, then restarted: it registers again, is back in
+ *   the in-sync replicas of all 6 of its partitions (the leaders say so) and leads its single-replica
+ *   partition again;
  * - broker 4 never counts for the controller quorum: with broker 4 and the controller leader both
  *   killed, the two voters left still elect a controller and commit a CreateTopic (were broker 4 a
  *   fourth voter, 2 of 4 would be no majority); no broker ever names broker 4 as the controller.
@@ -29,6 +31,9 @@ const NEW_BROKER = 4;
 const NEW_HOST = '127.0.0.14';
 const TOPIC = 'spread';
 const PARTITIONS = 8;
+/** One replica per partition on each broker: broker 4 leads its partition, whichever elections win. */
+const SOLO = 'solo';
+const SOLO_PARTITIONS = 4;
 const PER_PARTITION = 20;
 const CLI_TIMEOUT_MS = 20_000;
 
@@ -116,36 +121,51 @@ void describe('a broker that is not a controller voter joins a running cluster',
     const producer = new Producer({ bootstrap: cluster.bootstrap, acks: 'all', lingerMs: 2, requestTimeoutMs: 10_000,
       topicWaitMs: 10_000 });
     const acknowledged = new Map<string, SendResult>();
-    const produceRound = async (round: number): Promise<void> => {
+    const produceRound = async (round: number, topics: readonly [string, number][]): Promise<void> => {
       const sends: Promise<void>[] = [];
-      for (let p = 0; p < PARTITIONS; p += 1) {
-        for (let i = 0; i < PER_PARTITION; i += 1) {
-          const value = `r${round}-p${p}-${i}`;
-          sends.push(producer.send({ topic: TOPIC, partition: p, value })
-            .then((result) => { acknowledged.set(value, result); }));
+      for (const [topic, partitions] of topics) {
+        for (let p = 0; p < partitions; p += 1) {
+          for (let i = 0; i < PER_PARTITION; i += 1) {
+            const value = `${topic}-r${round}-p${p}-${i}`;
+            sends.push(producer.send({ topic, partition: p, value })
+              .then((result) => { acknowledged.set(value, result); }));
+          }
         }
       }
       await Promise.all(sends);
     };
+    const both: [string, number][] = [[TOPIC, PARTITIONS], [SOLO, SOLO_PARTITIONS]];
     let onNewBroker: number[] = [];
     let rejoinedMs = -1;
     try {
       await admin.createTopic({ name: TOPIC, partitions: PARTITIONS, replicationFactor: 3 });
-      const description = await admin.describeTopic(TOPIC);
+      await admin.createTopic({ name: SOLO, partitions: SOLO_PARTITIONS, replicationFactor: 1 });
+      // Another broker may answer before it applied the creation: ask until the topic shows.
+      const described = async (name: string): Promise<Awaited<ReturnType<Admin['describeTopic']>>> => {
+        let description: Awaited<ReturnType<Admin['describeTopic']>> | undefined;
+        await waitFor(`topic ${name} in the metadata`, async () => {
+          description = await admin.describeTopic(name).catch(() => undefined);
+          return description !== undefined;
+        }, 10_000);
+        return description!;
+      };
+      const description = await described(TOPIC);
       onNewBroker = description.partitions.filter((p) => p.replicaIds.includes(NEW_BROKER)).map((p) => p.partition);
       assert.equal(onNewBroker.length, PARTITIONS * 3 / 4, 'broker 4 holds its even share of the replicas');
-      // Broker 4 is the preferred leader of 2 partitions, which elections favour; wait until it leads one.
-      let ledByNew: number[] = [];
-      await waitFor('broker 4 leads a partition', async () => {
-        const topic = (await metadataOf(NEW_BROKER))?.topics?.find((t) => t.name === TOPIC);
-        ledByNew = (topic?.partitions ?? []).filter((p) => p.leaderId === NEW_BROKER).map((p) => p.partition);
-        return ledByNew.length > 0;
+      const soloOnNew = (await described(SOLO)).partitions.filter((p) => p.replicaIds.includes(NEW_BROKER));
+      assert.equal(soloOnNew.length, 1, 'one partition of the single-replica topic is on broker 4');
+      const ledByNew = soloOnNew[0]?.partition ?? -1;
+      await waitFor('broker 4 leads its single-replica partition', async () => {
+        const topic = (await metadataOf(NEW_BROKER))?.topics?.find((t) => t.name === SOLO);
+        return topic?.partitions?.find((p) => p.partition === ledByNew)?.leaderId === NEW_BROKER;
       }, 15_000);
-      await produceRound(1);
-      assert.ok(ledByNew.some((p) => [...acknowledged.values()].some((r) => r.partition === p)));
+      await produceRound(1, both);
+      assert.equal([...acknowledged.entries()].filter(([value, r]) => value.startsWith(`${SOLO}-`) &&
+        r.partition === ledByNew).length, PER_PARTITION, 'records acknowledged by broker 4 as leader');
 
+      // Broker 4's single-replica partition is down with it; the three-replica topic keeps taking writes.
       await cluster.kill(NEW_BROKER, 'SIGKILL');
-      await produceRound(2);
+      await produceRound(2, [[TOPIC, PARTITIONS]]);
       cluster.restart(NEW_BROKER);
       const restartedAt = Date.now();
       await cluster.waitUntilRegistered(20_000);
@@ -154,18 +174,19 @@ void describe('a broker that is not a controller voter joins a running cluster',
         return onNewBroker.every((p) => isr.get(p)?.includes(NEW_BROKER) === true);
       }, 20_000);
       rejoinedMs = Date.now() - restartedAt;
-      await produceRound(3);
+      await produceRound(3, both);
       await producer.flush();
     } finally {
       await producer.close();
       await admin.close();
     }
-    assert.equal(acknowledged.size, 3 * PARTITIONS * PER_PARTITION);
+    assert.equal(acknowledged.size, (3 * PARTITIONS + 2 * SOLO_PARTITIONS) * PER_PARTITION);
 
     const consumer = new Consumer({ bootstrap: cluster.bootstrap, requestTimeoutMs: 10_000 });
     const seen = new Map<string, { partition: number; offset: number }[]>();
     try {
-      const partitions = Array.from({ length: PARTITIONS }, (_, partition) => ({ topic: TOPIC, partition }));
+      const partitions = both.flatMap(([topic, count]) => Array.from({ length: count }, (_, partition) =>
+        ({ topic, partition })));
       consumer.assign(partitions);
       for (const tp of partitions) consumer.seek(tp, 'beginning');
       const deadline = Date.now() + 15_000;
@@ -174,6 +195,7 @@ void describe('a broker that is not a controller voter joins a running cluster',
         for (const record of await consumer.poll({ timeoutMs: 500 })) {
           const value = record.value?.toString() ?? '';
           seen.set(value, [...seen.get(value) ?? [], { partition: record.partition, offset: record.offset }]);
+          assert.ok(value.startsWith(`${record.topic}-`), `${value} read from ${record.topic}`);
           read += 1;
         }
       }
