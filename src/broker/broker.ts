@@ -14,7 +14,7 @@
  */
 import { pino } from 'pino';
 import type { Logger } from 'pino';
-import { ConfChangeType, bootstrapEntries } from '../../raft/core/index.js';
+import { ConfChangeType, assert, bootstrapEntries } from '../../raft/core/index.js';
 import { RaftHost } from '../../raft/host/raft_host.js';
 import { ZmqRaftTransport } from '../../raft/transport/zmq_transport.js';
 import { LogManager } from '../../storage/index.js';
@@ -224,7 +224,11 @@ export class Broker implements BrokerContext {
    */
   private addLearner(): void {
     const conf = this.host.confState(CONTROLLER_GROUP_ID);
-    if (conf === undefined) return;
+    // The Raft node's own role, current where the replica's copy may lag a Ready behind.
+    if (conf === undefined || this.host.status(CONTROLLER_GROUP_ID)?.role !== 'leader') return;
+    // The core lets only voters campaign: a learner (a broker outside --voters) never leads the controller.
+    assert(conf.voters.includes(this.options.id), () => `broker ${this.options.id} leads the controller ` +
+      `but is not among its voters ${conf.voters.join(',')}`);
     const brokerId = nextLearner(this.controller.metadata.brokers().map((b) => b.brokerId), conf);
     if (brokerId === undefined) return;
     const result = this.host.proposeConfChange(CONTROLLER_GROUP_ID,

@@ -29,7 +29,7 @@ export const START_SETTINGS = {
   'raft-advertise': { type: 'string',
     describe: 'host:port peers dial for Raft (registration); default: --raft-listen' },
   voters: { type: 'string', describe: 'id@host:port,... of the controller quorum (required, or --controllers)' },
-  controllers: { type: 'string', describe: 'the same as --voters (the name the issue uses); give one of the two' },
+  controllers: { type: 'string', describe: 'another name for --voters; give either' },
   'raft-dial': { type: 'string', default: '',
     describe: 'id@host:port,...: dial these peers\' Raft links at these addresses (a test relay)' },
   'retention-check-ms': { type: 'number', default: 30_000, describe: 'how often retention runs' },
