@@ -1,16 +1,20 @@
 /**
  * One Tributary broker: its storage (LogManager), the Raft host with the ZeroMQ transport, the
- * controller replica (every voter hosts one), its partition replicas (kept in line with the
- * metadata by the ReplicaManager), and the client request server.
+ * controller replica (a voter's, or a learner's on a broker that is not among the voters), its
+ * partition replicas (kept in line with the metadata by the ReplicaManager), and the client
+ * request server.
  *
- * Start-up: open storage, bootstrap the controller log on first start, start the transport and
- * the request server, then register with the controller (proposed directly when this broker leads
- * the controller, forwarded to the leader otherwise) until the registration shows in the metadata.
- * The registration carries the advertised addresses, which may differ from the bound ones.
+ * Start-up: open storage, bootstrap the controller log on a voter's first start (a non-voter's log
+ * starts empty and is filled by the controller leader once it is a learner), start the transport
+ * and the request server, then register with the controller (proposed directly when this broker
+ * leads the controller, forwarded to the leader otherwise, or to every voter while no leader is
+ * known) until the registration shows in the metadata. The registration carries the advertised
+ * addresses, which may differ from the bound ones. The controller leader then adds every registered
+ * non-voter as a learner of the controller group (controller_quorum.ts).
  */
 import { pino } from 'pino';
 import type { Logger } from 'pino';
-import { bootstrapEntries } from '../../raft/core/index.js';
+import { ConfChangeType, assert, bootstrapEntries } from '../../raft/core/index.js';
 import { RaftHost } from '../../raft/host/raft_host.js';
 import { ZmqRaftTransport } from '../../raft/transport/zmq_transport.js';
 import { LogManager } from '../../storage/index.js';
@@ -19,6 +23,7 @@ import { RequestServer } from '../net/request_server.js';
 import type { pb } from '../protocol/messages.js';
 import type { BrokerContext } from './broker_context.js';
 import { ControllerReplica } from './controller_replica.js';
+import { controllerTargets, nextLearner } from './controller_quorum.js';
 import { decodeForwarded, encodeForwardedCommand, encodeHeartbeat } from './forwarded.js';
 import { BrokerLiveness } from './liveness.js';
 import { brokerHandlers } from './handlers.js';
@@ -49,7 +54,10 @@ export interface BrokerOptions {
   readonly advertise?: HostPort;
   /** What peers dial for Raft, registered with the controller; default: raftListen. */
   readonly raftAdvertise?: HostPort;
-  /** The controller quorum: broker id to Raft endpoint (Kafka's controller.quorum.voters). */
+  /**
+   * The controller quorum: broker id to Raft endpoint (Kafka's controller.quorum.voters). A broker
+   * whose id is not among them joins as a learner of the controller group (controller_quorum.ts).
+   */
   readonly voters: ReadonlyMap<number, HostPort>;
   /** A test-only storage mode (TRIBUTARY_TEST_POWER_LOSS, TRIBUTARY_TEST_FSYNC); never in production. */
   readonly storageTestMode?: StorageTestMode;
@@ -117,7 +125,6 @@ export class Broker implements BrokerContext {
   static async start(options: BrokerOptions): Promise<Broker> {
     const logger = options.logger ?? pino({ name: `broker-${options.id}`, level: process.env.TRIBUTARY_LOG_LEVEL ?? 'info' },
       pino.destination(2));
-    if (!options.voters.has(options.id)) throw new Error(`broker ${options.id} is not among the voters`);
     const testIo = options.storageTestMode === undefined ? undefined : openStorageTestIo(options.storageTestMode);
     if (testIo !== undefined) logger.warn({ storageTestMode: options.storageTestMode }, testIo.warning);
     const logs = LogManager.open({ dataDirectory: options.dataDirectory, logger,
@@ -153,7 +160,9 @@ export class Broker implements BrokerContext {
   private async startControllerReplica(): Promise<void> {
     const storage = await this.logs.openRaftStorage(CONTROLLER_LOG,
       { describePayload: () => ({ recordCount: 0, maxTimestampMs: -1 }) });
-    if (storage.lastIndex() === 0 && storage.initialState().hardState.term === 0) {
+    // Only voters bootstrap: a non-voter's log is the leader's, sent from index 1 once it is a learner.
+    const isVoter = this.options.voters.has(this.options.id);
+    if (isVoter && storage.lastIndex() === 0 && storage.initialState().hardState.term === 0) {
       const boot = bootstrapEntries([...this.options.voters.keys()].sort((a, b) => a - b));
       await storage.append(boot.entries);
       await storage.saveHardState(boot.hardState);
@@ -186,8 +195,13 @@ export class Broker implements BrokerContext {
 
   private submit(command: Uint8Array): void {
     if (this.controller.role === 'leader') this.host.propose(CONTROLLER_GROUP_ID, command);
-    else if (this.controller.leaderId !== 0) {
-      this.transport.forward(this.controller.leaderId, encodeForwardedCommand(command));
+    else this.forwardToController(encodeForwardedCommand(command));
+  }
+
+  /** To the controller leader, or to every voter while no leader is known (a non-voter not yet a learner). */
+  private forwardToController(payload: Uint8Array): void {
+    for (const target of controllerTargets(this.options.id, this.controller.leaderId, this.options.voters.keys())) {
+      this.transport.forward(target, payload);
     }
   }
 
@@ -195,13 +209,32 @@ export class Broker implements BrokerContext {
   private keepAlive(): void {
     const nowMs = Date.now();
     if (this.controller.role === 'leader') this.liveness.heartbeat(this.options.id, this.incarnation, nowMs);
-    else if (this.controller.leaderId !== 0) {
-      this.transport.forward(this.controller.leaderId, encodeHeartbeat(this.options.id, this.incarnation));
-    }
+    else this.forwardToController(encodeHeartbeat(this.options.id, this.incarnation));
     const brokers = this.controller.metadata.brokers();
     for (const command of this.liveness.commands(brokers, this.controller.role === 'leader', nowMs)) {
       this.logger.warn({ command }, command.type === 'fenceBroker' ? 'fencing a silent broker' : 'unfencing a broker');
       this.host.propose(CONTROLLER_GROUP_ID, encodeCommand(command));
+    }
+    if (this.controller.role === 'leader') this.addLearner();
+  }
+
+  /**
+   * On the controller leader: makes the next registered non-voter a learner of the controller group.
+   * One conf change at a time (the core drops a proposal while one is unapplied); retried each beat.
+   */
+  private addLearner(): void {
+    const conf = this.host.confState(CONTROLLER_GROUP_ID);
+    // The Raft node's own role, current where the replica's copy may lag a Ready behind.
+    if (conf === undefined || this.host.status(CONTROLLER_GROUP_ID)?.role !== 'leader') return;
+    // The core lets only voters campaign: a learner (a broker outside --voters) never leads the controller.
+    assert(conf.voters.includes(this.options.id), () => `broker ${this.options.id} leads the controller ` +
+      `but is not among its voters ${conf.voters.join(',')}`);
+    const brokerId = nextLearner(this.controller.metadata.brokers().map((b) => b.brokerId), conf);
+    if (brokerId === undefined) return;
+    const result = this.host.proposeConfChange(CONTROLLER_GROUP_ID,
+      { type: ConfChangeType.addLearner, nodeId: brokerId });
+    if (result?.kind === 'accepted') {
+      this.logger.info({ brokerId, index: result.index }, 'adding a registered non-voter as a controller learner');
     }
   }
 
@@ -226,8 +259,10 @@ export class Broker implements BrokerContext {
     return this.controller.leaderId === 0 ? -1 : this.controller.leaderId;
   }
 
+  /** The controller voters as the log says (its conf state), or --voters before anything is applied. */
   voterIds(): number[] {
-    return [...this.options.voters.keys()];
+    const voters = this.host.confState(CONTROLLER_GROUP_ID)?.voters ?? [];
+    return voters.length > 0 ? [...voters] : [...this.options.voters.keys()];
   }
 
   /** The live (unfenced) brokers, as Kafka's Metadata lists them. */

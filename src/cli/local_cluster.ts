@@ -18,7 +18,13 @@ const mainScript = path.join(path.dirname(fileURLToPath(import.meta.url)), 'main
 const REGISTER_POLL_MS = 200;
 const KILL_GRACE_MS = 10_000;
 
-interface BrokerProcess { id: number; port: number; raftPort: number; child: ChildProcess | null; stderr: string }
+interface BrokerProcess {
+  id: number; port: number; raftPort: number; child: ChildProcess | null; stderr: string;
+  /** The loopback address it binds and advertises (127.0.0.1 unless added on another). */
+  host: string;
+  /** Among --voters (the brokers the cluster started with), or a broker added later. */
+  voter: boolean;
+}
 
 export interface LocalClusterOptions {
   /** Appended to every `tributary start` command line. */
@@ -61,7 +67,7 @@ export class LocalCluster {
       const port = ports[id - 1];
       const raftPort = ports[brokerCount + id - 1];
       assert(port !== undefined && raftPort !== undefined, 'freePorts returns as many ports as asked');
-      brokers.set(id, { id, port, raftPort, child: null, stderr: '' });
+      brokers.set(id, { id, port, raftPort, child: null, stderr: '', host: '127.0.0.1', voter: true });
     }
     const dataRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'tributary-cluster-'));
     const cluster = new LocalCluster(dataRoot, brokers, options);
@@ -76,11 +82,25 @@ export class LocalCluster {
   }
 
   get bootstrap(): string {
-    return [...this.brokers.values()].map((b) => `127.0.0.1:${b.port}`).join(',');
+    return [...this.brokers.values()].map((b) => `${b.host}:${b.port}`).join(',');
   }
 
   address(id: number): string {
-    return `127.0.0.1:${this.broker(id).port}`;
+    const broker = this.broker(id);
+    return `${broker.host}:${broker.port}`;
+  }
+
+  /**
+   * Starts one more broker, not among the voters (it joins as a controller learner), binding and
+   * advertising `host` (a loopback address such as 127.0.0.14). Waits until every broker lists it.
+   */
+  async addBroker(id: number, host = '127.0.0.1'): Promise<void> {
+    assert(!this.brokers.has(id), () => `broker ${id} is already in this cluster`);
+    const [port, raftPort] = await freePorts(2);
+    assert(port !== undefined && raftPort !== undefined, 'freePorts returns as many ports as asked');
+    this.brokers.set(id, { id, port, raftPort, child: null, stderr: '', host, voter: false });
+    this.spawn(id);
+    await this.waitUntilRegistered(this.options.registerTimeoutMs ?? 20_000);
   }
 
   private broker(id: number): BrokerProcess {
@@ -109,10 +129,11 @@ export class LocalCluster {
 
   private spawn(id: number): void {
     const broker = this.broker(id);
-    const voters = [...this.brokers.values()].map((b) => `${b.id}@127.0.0.1:${b.raftPort}`).join(',');
+    const voters = [...this.brokers.values()].filter((b) => b.voter).map((b) => `${b.id}@${b.host}:${b.raftPort}`)
+      .join(',');
     const setup = this.options.brokerSetup?.(this.slot(broker), [...this.brokers.values()].map((b) => this.slot(b)));
     const startArguments = setup?.arguments ?? ['--id', String(id), '--data', this.dataDirectory(id),
-      '--listen', `127.0.0.1:${broker.port}`, '--raft-listen', `127.0.0.1:${broker.raftPort}`, '--voters', voters];
+      '--listen', `${broker.host}:${broker.port}`, '--raft-listen', `${broker.host}:${broker.raftPort}`, '--voters', voters];
     const child = spawn(process.execPath, [...(this.options.nodeArguments ?? []), mainScript, 'start',
       ...startArguments, ...(this.options.brokerArguments ?? [])],
     { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, TRIBUTARY_LOG_LEVEL: 'warn', ...this.options.env,

@@ -19,7 +19,8 @@ import { storageTestModeFromEnv } from './storage_test_env.js';
 
 /** Every setting of `tributary start`: a flag, TRIBUTARY_<FLAG_NAME>, or a key of --config (broker_settings.ts). */
 export const START_SETTINGS = {
-  id: { type: 'number', required: true, describe: 'this broker\'s id (one of the voters)' },
+  id: { type: 'number', required: true,
+    describe: 'this broker\'s id (a controller voter, or a broker joining the cluster when not among --voters)' },
   data: { type: 'string', required: true, describe: 'data folder' },
   listen: { type: 'string', required: true, describe: 'client listener host:port (0.0.0.0 binds every address)' },
   advertise: { type: 'string',
@@ -27,7 +28,8 @@ export const START_SETTINGS = {
   'raft-listen': { type: 'string', required: true, describe: 'Raft listener host:port' },
   'raft-advertise': { type: 'string',
     describe: 'host:port peers dial for Raft (registration); default: --raft-listen' },
-  voters: { type: 'string', required: true, describe: 'id@host:port,... of the controller quorum' },
+  voters: { type: 'string', describe: 'id@host:port,... of the controller quorum (required, or --controllers)' },
+  controllers: { type: 'string', describe: 'another name for --voters; give either' },
   'raft-dial': { type: 'string', default: '',
     describe: 'id@host:port,...: dial these peers\' Raft links at these addresses (a test relay)' },
   'retention-check-ms': { type: 'number', default: 30_000, describe: 'how often retention runs' },
@@ -91,6 +93,27 @@ export function startSettingsFrom(commandLine: Readonly<Record<string, unknown>>
   return new StartSettings(resolveSettings(START_SETTINGS, { commandLine, environment, file }));
 }
 
+/**
+ * The controller quorum from --voters or its alias --controllers (flag, variable or file key):
+ * one of them is required, and both only when they say the same.
+ */
+export function controllerVoters(settings: StartSettings): Map<number, HostPort> {
+  const voters = settings.optionalString('voters');
+  const controllers = settings.optionalString('controllers');
+  if (voters === undefined && controllers === undefined) {
+    throw new ConfigError('--voters is required (as a flag, as TRIBUTARY_VOTERS or in --config; ' +
+      '--controllers is the same setting)');
+  }
+  const parsed = parseVoters(voters ?? controllers ?? '');
+  if (voters !== undefined && controllers !== undefined) {
+    const other = parseVoters(controllers);
+    const same = other.size === parsed.size && [...parsed].every(([id, address]) =>
+      other.get(id)?.host === address.host && other.get(id)?.port === address.port);
+    if (!same) throw new ConfigError('--voters and --controllers name different quorums; give one of them');
+  }
+  return parsed;
+}
+
 /** Where this broker listens and what it tells clients and peers to dial. */
 export interface BrokerAddresses {
   readonly listen: HostPort;
@@ -102,7 +125,8 @@ export interface BrokerAddresses {
 /**
  * The listeners and advertised addresses, checked: an address nobody can dial (0.0.0.0, ::) is
  * never advertised, so binding one needs the matching --advertise; and a voter's own --voters
- * entry must be the Raft address it advertises, or peers would know it by two addresses.
+ * entry must be the Raft address it advertises, or peers would know it by two addresses; and no
+ * broker advertises another voter's Raft address.
  */
 export function brokerAddresses(settings: StartSettings, id: number, voters: ReadonlyMap<number, HostPort>):
   BrokerAddresses {
@@ -128,6 +152,12 @@ export function brokerAddresses(settings: StartSettings, id: number, voters: Rea
   if (asVoter !== undefined && (asVoter.host !== raftAdvertise.host || asVoter.port !== raftAdvertise.port)) {
     throw new ConfigError(`--voters names broker ${id} at ${asVoter.host}:${asVoter.port}, but it advertises its ` +
       `Raft listener as ${raftAdvertise.host}:${raftAdvertise.port} (--raft-advertise, default --raft-listen)`);
+  }
+  const namesake = [...voters].find(([voterId, v]) => voterId !== id && v.host === raftAdvertise.host &&
+    v.port === raftAdvertise.port);
+  if (namesake !== undefined) {
+    throw new ConfigError(`broker ${id} advertises ${raftAdvertise.host}:${raftAdvertise.port} for Raft, which ` +
+      `--voters gives to broker ${namesake[0]}`);
   }
   return { listen, advertise, raftListen, raftAdvertise };
 }
@@ -206,8 +236,8 @@ export const startCommand: CommandModule = {
       const settings = startSettingsFrom(args, process.env);
       const id = settings.number('id');
       if (!Number.isInteger(id) || id < 1) throw new ConfigError('--id must be a positive integer');
-      const voters = parseVoters(settings.string('voters'));
-      if (!voters.has(id)) throw new ConfigError(`--id ${id} is not one of the --voters`);
+      // An id outside the voters is a broker joining as a controller learner (controller_quorum.ts).
+      const voters = controllerVoters(settings);
       addresses = brokerAddresses(settings, id, voters);
       const raftDial = parseRaftDial(settings.string('raft-dial'), id);
       const storageTestMode = storageTestModeFromEnv(process.env);

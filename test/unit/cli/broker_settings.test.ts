@@ -20,7 +20,8 @@ import {
   environmentName, parseConfigText, readConfigFile, RESERVED_ENVIRONMENT, resolveSettings,
 } from '../../../src/cli/commands/broker_settings.js';
 import type { SettingTable } from '../../../src/cli/commands/broker_settings.js';
-import { brokerAddresses, START_SETTINGS, startCommand, startSettingsFrom } from '../../../src/cli/commands/start.js';
+import { brokerAddresses, controllerVoters, START_SETTINGS, startCommand, startSettingsFrom }
+  from '../../../src/cli/commands/start.js';
 
 const TABLE = {
   id: { type: 'number', required: true, describe: 'id' },
@@ -191,6 +192,31 @@ void describe('advertised addresses', () => {
       /^--voters names broker 1 at 127\.0\.0\.1:19091, but it advertises its Raft listener as host9:19091/);
     throwsConfigError(() => brokerAddresses(settingsOf({ advertise: 'no-port' }), 1, voters),
       /^--advertise: expected host:port, got "no-port"$/);
+  });
+});
+
+void describe('the controller quorum: --voters or its alias --controllers', () => {
+  const base = { id: 4, data: '/d', listen: '127.0.0.14:9092', 'raft-listen': '127.0.0.14:19092' };
+  const quorum = '1@127.0.0.1:19091,2@127.0.0.2:19091,3@127.0.0.3:19091';
+
+  void test('either name gives the quorum, from a flag or a variable; a broker outside it is allowed', () => {
+    const expected = parseVoters(quorum);
+    assert.deepEqual(controllerVoters(startSettingsFrom({ ...base, voters: quorum }, {})), expected);
+    assert.deepEqual(controllerVoters(startSettingsFrom({ ...base, controllers: quorum }, {})), expected);
+    assert.deepEqual(controllerVoters(startSettingsFrom(base, { TRIBUTARY_CONTROLLERS: quorum })), expected);
+    assert.deepEqual(controllerVoters(startSettingsFrom({ ...base, voters: quorum, controllers: quorum }, {})),
+      expected);
+    const settings = startSettingsFrom({ ...base, voters: quorum }, {});
+    assert.equal(brokerAddresses(settings, 4, expected).raftAdvertise.host, '127.0.0.14');
+  });
+
+  void test('neither, two different quorums, or a non-voter advertising a voter\'s Raft address is refused', () => {
+    throwsConfigError(() => controllerVoters(startSettingsFrom(base, {})), /^--voters is required/);
+    throwsConfigError(() => controllerVoters(startSettingsFrom({ ...base, voters: quorum,
+      controllers: '1@127.0.0.1:19091' }, {})), /^--voters and --controllers name different quorums/);
+    const settings = startSettingsFrom({ ...base, voters: quorum, 'raft-listen': '127.0.0.2:19091' }, {});
+    throwsConfigError(() => brokerAddresses(settings, 4, parseVoters(quorum)),
+      /^broker 4 advertises 127\.0\.0\.2:19091 for Raft, which --voters gives to broker 2$/);
   });
 });
 
