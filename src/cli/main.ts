@@ -11,6 +11,18 @@ import { topicsCommand } from './commands/topics.js';
 import { devCommand } from './commands/dev.js';
 import { startCommand } from './commands/start.js';
 
+const COMMANDS = ['start', 'dev', 'topics', 'produce', 'consume', 'groups', 'cluster', 'bench'];
+
+/** The command words before the first option ('topics list '), when the first is a command. */
+function helpPath(): string {
+  const words: string[] = [];
+  for (const word of hideBin(process.argv)) {
+    if (word.startsWith('-') || words.length === 2) break;
+    words.push(word);
+  }
+  return words[0] !== undefined && COMMANDS.includes(words[0]) ? `${words.join(' ')} ` : '';
+}
+
 await yargs(hideBin(process.argv))
   .scriptName('tributary')
   .command(startCommand)
@@ -23,5 +35,11 @@ await yargs(hideBin(process.argv))
   .command(benchCommand)
   .demandCommand(1)
   .strict()
+  // A usage error is one line and a hint, not the whole help (which --help prints).
+  .fail((message: string | undefined, error: Error | undefined) => {
+    if (error !== undefined) throw error;
+    process.stderr.write(`tributary: ${message ?? 'bad usage'} (see: tributary ${helpPath()}--help)\n`);
+    process.exit(1);
+  })
   .help()
   .parseAsync();
