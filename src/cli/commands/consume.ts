@@ -19,6 +19,7 @@
  */
 import type { Argv, CommandModule } from 'yargs';
 
+import { Admin } from '../../client/admin.js';
 import { Consumer } from '../../client/consumer.js';
 import type { ConsumerRecord, OffsetToCommit, SeekTarget } from '../../client/consumer.js';
 import { cliLogger, runClientCommand, UsageError, withBootstrap } from '../client_common.js';
@@ -81,6 +82,38 @@ function checkLimit(value: number | undefined, option: string): number | undefin
     throw new UsageError(`${option} must be an integer >= 0`);
   }
   return value;
+}
+
+/**
+ * A start past the end (an offset beyond the log, a time after the last record) is not an error,
+ * as in Kafka: the consumer waits for records to come. It is said on stderr, so a silent wait is
+ * not mistaken for an empty topic.
+ */
+async function notePastTheEnd(args: ConsumeArguments, partitions: readonly number[], start: SeekTarget): Promise<void> {
+  if (typeof start !== 'number' && !(typeof start === 'object' && 'timestamp' in start)) return;
+  const admin = new Admin({ bootstrap: args.bootstrap, logger: cliLogger(), clientId: 'tributary-cli',
+    requestTimeoutMs: 5_000 });
+  try {
+    await Promise.all(partitions.map(async (partition) => {
+      const end = await admin.listOffset(args.name, partition, 'latest');
+      if (typeof start === 'number') {
+        if (start > end) {
+          process.stderr.write(`tributary consume: --offset ${start} is past the end of ${args.name}/${partition} ` +
+            `(next offset ${end}); waiting for records\n`);
+        }
+        return;
+      }
+      const found = await admin.listOffset(args.name, partition, start.timestamp);
+      if (found < 0 || found >= end) {
+        process.stderr.write(`tributary consume: no record of ${args.name}/${partition} at or after ` +
+          `${args['from-time'] ?? ''} yet; waiting for records\n`);
+      }
+    }));
+  } catch {
+    // Only a note: the consume goes on and reports its own errors.
+  } finally {
+    await admin.close();
+  }
 }
 
 /** The offsets to commit after printing records: per partition, the last printed offset + 1. */
@@ -168,6 +201,7 @@ export const consumeCommand: CommandModule<object, ConsumeArguments> = {
       }
       consumer.assign(chosen.map((partition) => ({ topic: args.name, partition })));
       for (const partition of chosen) consumer.seek({ topic: args.name, partition }, start);
+      await notePastTheEnd(args, chosen, start);
       await consumeLoop(consumer, args, () => stopping, false);
     } finally {
       process.off('SIGINT', stop);
