@@ -89,7 +89,8 @@ void describe('client commands', () => {
       const pastEnd = await run(['consume', 'demo', '--partition', '0', '--offset', '999999', '--timeout-ms', '300',
         ...bootstrap]);
       assert.equal(pastEnd.code, 0, pastEnd.stderr);
-      assert.match(pastEnd.stderr, /^tributary consume: --offset 999999 is past the end of demo\/0 \(next offset \d+\); waiting for records\n$/);
+      assert.match(pastEnd.stderr,
+        /^tributary consume: --offset 999999 is past the end of demo\/0 \(next offset \d+\); waiting for records\n$/);
       const future = await run(['consume', 'demo', '--partition', '0', '--from-time', '2999-01-01T00:00:00Z',
         '--timeout-ms', '300', ...bootstrap]);
       assert.match(future.stderr, /no record of demo\/0 at or after 2999-01-01T00:00:00Z yet; waiting for records\n$/);
