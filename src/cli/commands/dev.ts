@@ -1,9 +1,12 @@
 /**
  * `tributary dev`: a local cluster in one command: N brokers as child processes on 127.0.0.1
- * (client ports base-port.., Raft ports base-port+10000..), data under ./data/<id>. Ctrl-C stops
+ * (client ports base-port.., Raft ports base-port+10000..), data under ./data/<id>. Each broker's
+ * settings are written to ./data/broker-<id>.json first, so one broker can be stopped and started
+ * again by hand (`tributary start --config data/broker-2.json`), as the banner says. Ctrl-C stops
  * them cleanly (SIGTERM to each child by PID, then wait).
  */
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,9 +21,15 @@ interface DevArguments {
 const mainScript = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'main.js');
 const RAFT_PORT_OFFSET = 10_000;
 
-function usage(basePort: number): string {
+interface DevBroker {
+  readonly file: string;
+  readonly pid: number | undefined;
+}
+
+function usage(basePort: number, brokers: ReadonlyMap<number, DevBroker>): string {
   const bootstrap = `127.0.0.1:${basePort}`;
   const flag = basePort === 9091 ? '' : ` --bootstrap ${bootstrap}`;
+  const [exampleId, example] = [...brokers].at(-1) ?? [1, { file: 'data/broker-1.json', pid: undefined }];
   return [
     '',
     `Tributary is running: bootstrap ${bootstrap}. Try, in another terminal:`,
@@ -28,7 +37,11 @@ function usage(basePort: number): string {
     `  printf 'k1:hello\\nk2:world\\n' | npx tributary produce orders --key-separator :${flag}`,
     `  npx tributary consume orders --from-beginning --max-messages 2${flag}`,
     `  npx tributary cluster status${flag}`,
-    'Ctrl-C stops the cluster.',
+    `Brokers: ${[...brokers].map(([id, { pid }]) => `${id} (pid ${pid ?? '?'})`).join(', ')}. To watch a fail-over, ` +
+      'stop one and start it again on its data:',
+    `  kill ${example.pid ?? '<pid>'}                                   # broker ${exampleId}`,
+    `  npx tributary start --config ${example.file}`,
+    'Ctrl-C stops the cluster (a broker started again by hand keeps running: Ctrl-C it too).',
     '',
   ].join('\n');
 }
@@ -58,11 +71,17 @@ export const devCommand: CommandModule<object, DevArguments> = {
         else child.on('exit', resolve);
       }))).then(() => { clearTimeout(deadline); process.exit(code); });
     };
+    const configs = new Map<number, DevBroker>();
+    fs.mkdirSync(args.data, { recursive: true });
     for (const id of ids) {
-      const child = spawn(process.execPath, [mainScript, 'start', '--id', String(id),
-        '--data', path.join(args.data, String(id)), '--listen', `127.0.0.1:${args['base-port'] + id - 1}`,
-        '--raft-listen', `127.0.0.1:${raftPort(id)}`, '--voters', voters], { stdio: ['ignore', 'inherit', 'pipe'],
+      const file = path.join(args.data, `broker-${id}.json`);
+      const settings = { id, data: path.join(args.data, String(id)), listen: `127.0.0.1:${args['base-port'] + id - 1}`,
+        'raft-listen': `127.0.0.1:${raftPort(id)}`, voters };
+      fs.writeFileSync(file, `${JSON.stringify(settings, null, 2)}\n`);
+      const child = spawn(process.execPath, [mainScript, 'start', '--config', file],
+        { stdio: ['ignore', 'inherit', 'pipe'],
           env: { ...process.env, TRIBUTARY_LOG_LEVEL: process.env.TRIBUTARY_LOG_LEVEL ?? 'warn' } });
+      configs.set(id, { file, pid: child.pid });
       child.stderr.on('data', (chunk: Buffer) => { process.stderr.write(chunk); });
       child.on('exit', (code, signal) => {
         if (stopping) return;
@@ -74,7 +93,7 @@ export const devCommand: CommandModule<object, DevArguments> = {
     }
     process.on('SIGINT', () => { stopAll(0); });
     process.on('SIGTERM', () => { stopAll(0); });
-    process.stdout.write(usage(args['base-port']));
+    process.stdout.write(usage(args['base-port'], configs));
     await new Promise(() => undefined);
   },
 };
