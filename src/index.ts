@@ -1,5 +1,5 @@
 /**
- * `import { Producer, Consumer, Admin } from 'tributary'`: the library entry point. The client
+ * `import { Producer, Consumer, Admin } from '@tributary-log/tributary'`: the library entry point. The client
  * and the typed errors; the broker is run with the `tributary` command, not imported.
  */
 export * from './client/index.js';
