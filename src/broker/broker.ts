@@ -271,6 +271,11 @@ export class Broker implements BrokerContext {
       .map((b) => ({ brokerId: b.brokerId, host: b.host, port: b.port }));
   }
 
+  fencedBrokerList(): pb.BrokerMetadata.$Properties[] {
+    return this.controller.metadata.brokers().filter((b) => b.fenced)
+      .map((b) => ({ brokerId: b.brokerId, host: b.host, port: b.port }));
+  }
+
   async submitUntil(command: Uint8Array, applied: () => boolean, timeoutMs: number): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
     while (!applied() && Date.now() < deadline && !this.closed) {

@@ -9,6 +9,8 @@ export interface BrokerContext {
   controllerId(): number;
   voterIds(): number[];
   brokerList(): pb.BrokerMetadata.$Properties[];
+  /** Registered brokers that are fenced (DescribeCluster shows them as down). */
+  fencedBrokerList(): pb.BrokerMetadata.$Properties[];
   /** Proposes (or forwards) a controller command until `applied` holds; false on timeout. */
   submitUntil(command: Uint8Array, applied: () => boolean, timeoutMs: number): Promise<boolean>;
   /** Resolves when any of the partitions' high watermark moves, or after timeoutMs. */

@@ -288,7 +288,8 @@ export function brokerHandlers(context: BrokerContext): HandlerTable {
     [API_KEYS.DELETE_TOPICS]: deleteTopicsHandler(context),
     [API_KEYS.CREATE_PARTITIONS]: createPartitionsHandler(context),
     [API_KEYS.DESCRIBE_CLUSTER]: () => ({ response: { clusterId: 'tributary', controllerId: context.controllerId(),
-      brokers: context.brokerList(), controllerVoterIds: context.voterIds() } }),
+      brokers: context.brokerList(), controllerVoterIds: context.voterIds(),
+      fencedBrokers: context.fencedBrokerList() } }),
     [API_KEYS.INIT_PRODUCER_ID]: initProducerIdHandler(context),
   };
 }

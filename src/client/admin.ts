@@ -48,6 +48,8 @@ export interface ClusterDescription {
   readonly controllerId: number | null;
   readonly controllerVoterIds: readonly number[];
   readonly brokers: readonly BrokerInfo[];
+  /** Registered brokers that are fenced: down, or not heard from within the session. */
+  readonly fencedBrokers: readonly BrokerInfo[];
 }
 
 export interface PartitionOffsets {
@@ -174,9 +176,8 @@ export class Admin {
       clusterId: response.clusterId,
       controllerId: response.controllerId >= 0 ? response.controllerId : null,
       controllerVoterIds: [...response.controllerVoterIds],
-      brokers: response.brokers.map((b) => ({
-        id: b.brokerId, host: b.host, port: b.port, rack: b.rack, address: `${b.host}:${b.port}`,
-      })).sort((a, b) => a.id - b.id),
+      brokers: response.brokers.map(brokerInfo).sort((a, b) => a.id - b.id),
+      fencedBrokers: response.fencedBrokers.map(brokerInfo).sort((a, b) => a.id - b.id),
     };
   }
 
@@ -237,4 +238,8 @@ export class Admin {
 /** The error of a wire code, its message naming the topic (or partition). */
 function topicError(wire: number, name: string, message: string): TributaryError {
   return errorFromWire(wire, `${name}: ${message === '' ? errorFromWire(wire).message : message}`);
+}
+
+function brokerInfo(b: { brokerId: number; host: string; port: number; rack: string }): BrokerInfo {
+  return { id: b.brokerId, host: b.host, port: b.port, rack: b.rack, address: `${b.host}:${b.port}` };
 }

@@ -6,12 +6,14 @@
  * Every partition must acknowledge a send again within 10 s of the kill and no send may fail; a
  * consumer reading all partitions must read records of every partition produced after the kill
  * within 10 s of their acknowledgement. The longest gaps are printed (figures, not assertions).
+ * `cluster status` then shows the dead broker as down.
  * Then a producer with a bootstrap where nothing listens fails within its documented bound.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Admin, Consumer, Producer } from '../../src/client/index.js';
 import { TributaryError } from '../../src/common/errors.js';
+import { formatStatus } from '../../src/cli/commands/cluster.js';
 import { TestCluster } from '../helpers/cluster.js';
 
 const TOPIC = 'liveness';
@@ -109,6 +111,11 @@ describe('clients when a broker dies and stays down', () => {
       assert.ok(ms < RESUME_BOUND_MS, `partition ${partition} acknowledged again ${ms} ms after the kill`);
     }
     assert.deepEqual(unread, [], 'every acknowledged record is read');
+    // cluster status lists the dead broker as down, not not at all.
+    const described = await admin.describeCluster();
+    assert.deepEqual(described.fencedBrokers.map((b) => b.id), [victim]);
+    assert.equal(described.brokers.length, 2);
+    assert.match(formatStatus({ ...described, topics: [] }), new RegExp(`\\t${victim}\\t[^\\n]*\\tDOWN \\(fenced\\)`));
   });
 
   it('a producer whose bootstrap answers nothing fails within its bound', { timeout: 60_000 }, async () => {

@@ -1,5 +1,6 @@
 /**
- * `tributary cluster status [--json]`: the brokers, which one leads the controller group, and for
+ * `tributary cluster status [--json]`: every registered broker, up or down (fenced), which one leads
+ * the controller group, and for
  * every partition its leader, replicas, in-sync replicas, log start and high watermark. Offsets
  * come from each partition's leader (ListOffsets); a partition whose leader cannot answer shows
  * the high watermark from metadata, or `?`.
@@ -63,8 +64,11 @@ export async function clusterStatus(admin: Admin, offsets: Admin): Promise<Clust
 export function formatStatus(status: ClusterStatus): string {
   const lines = [`Cluster: ${status.clusterId}\tController: ${status.controllerId ?? 'none (election)'}\t` +
     `Voters: ${status.controllerVoterIds.join(',')}`, 'Brokers:'];
-  for (const broker of status.brokers) {
-    lines.push(`\t${broker.id}\t${broker.address}${broker.id === status.controllerId ? '\t(controller leader)' : ''}`);
+  const brokers = [...status.brokers.map((b) => ({ ...b, up: true })),
+    ...status.fencedBrokers.map((b) => ({ ...b, up: false }))].sort((a, b) => a.id - b.id);
+  for (const broker of brokers) {
+    const role = broker.id === status.controllerId ? '\t(controller leader)' : '';
+    lines.push(`\t${broker.id}\t${broker.address}\t${broker.up ? 'up' : 'DOWN (fenced)'}${role}`);
   }
   lines.push('Partitions:');
   if (status.topics.length === 0) lines.push('\t(no topics)');
