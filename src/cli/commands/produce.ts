@@ -60,6 +60,22 @@ interface Tally {
   readonly partitions: Map<number, number>;
 }
 
+/** On a terminal, a progress line once a second for long inputs (nothing when stderr is a file or pipe). */
+function showProgress(tally: Tally): { stop(): void } {
+  if (process.stderr.isTTY !== true) return { stop: () => undefined };
+  const startMs = Date.now();
+  let shown = false;
+  const timer = setInterval(() => {
+    const seconds = (Date.now() - startMs) / 1000;
+    process.stderr.write(`\rtributary produce: ${tally.sent} records sent, ${Math.round(tally.sent / seconds)} rec/s ...`);
+    shown = true;
+  }, 1_000);
+  return { stop: () => {
+    clearInterval(timer);
+    if (shown) process.stderr.write('\r\x1b[K');
+  } };
+}
+
 async function produceLines(producer: Producer, args: ProduceArguments, tally: Tally): Promise<void> {
   const lines = createInterface({ input: process.stdin, crlfDelay: Infinity });
   let roomFreed: (() => void) | null = null;
@@ -108,8 +124,13 @@ export const produceCommand: CommandModule<object, ProduceArguments> = {
       if (args.partition !== undefined && !partitions.includes(args.partition)) {
         throw new UsageError(`--partition ${args.partition}: topic ${args.name} has ${partitions.length} partitions`);
       }
-      await produceLines(producer, args, tally);
-      await producer.flush();
+      const progress = showProgress(tally);
+      try {
+        await produceLines(producer, args, tally);
+        await producer.flush();
+      } finally {
+        progress.stop();
+      }
     } finally {
       await producer.close();
     }
