@@ -62,7 +62,7 @@ interface Tally {
 
 /** On a terminal, a progress line once a second for long inputs (nothing when stderr is a file or pipe). */
 function showProgress(tally: Tally): { stop(): void } {
-  if (process.stderr.isTTY !== true) return { stop: () => undefined };
+  if (!process.stderr.isTTY) return { stop: () => undefined };
   const startMs = Date.now();
   let shown = false;
   const timer = setInterval(() => {
