@@ -131,6 +131,12 @@ void describe('client commands', () => {
     const badAcks = await run(['produce', 't', '--acks', '2']);
     assert.equal(badAcks.code, 1);
     assert.equal(badAcks.stderr, 'tributary produce: --acks 2: expected all, 1 or 0\n');
+    // Nothing answers at the bootstrap: produce gives up after --timeout, with one line.
+    const started = Date.now();
+    const dead = await run(['produce', 't', '--timeout', '1', '--bootstrap', '127.0.0.1:1'], 'x\n');
+    assert.equal(dead.code, 1);
+    assert.match(dead.stderr, /^tributary produce: No broker answered \(tried 127\.0\.0\.1:1\).*\n$/);
+    assert.ok(Date.now() - started < 10_000, `failed after ${Date.now() - started} ms`);
     const badTime = await run(['consume', 't', '--from-time', 'yesterday']);
     assert.equal(badTime.code, 1);
     assert.equal(badTime.stderr, 'tributary consume: --from-time yesterday: not an ISO 8601 time\n');
