@@ -245,20 +245,25 @@ export class RecordAccumulator {
   }
 
   /**
-   * Closes batches whose linger has passed, then drains closed batches, oldest first per
-   * partition, building their bytes. allowance(topic, partition) caps how many batches of a
-   * partition to drain now (e.g. 0 while its leader is unknown or its in-flight limit is
-   * reached); the rest stay queued in order.
+   * Drains closed batches, oldest first per partition, building their bytes, and a batch whose
+   * linger has passed with them. allowance(topic, partition) caps how many batches of a partition
+   * to drain now (e.g. 0 while its leader is unknown or its in-flight limit is reached); the rest
+   * stay queued in order. As in Kafka, linger makes a batch sendable, it does not seal it: an open
+   * batch is closed only when it can be drained now, so a partition that cannot send keeps filling
+   * its open batch (up to batchBytesMax) instead of sealing a nearly empty batch, with its whole
+   * starting buffer, every linger: those would take the shared buffer from healthy partitions.
    */
   ready(nowMs: number, allowance?: (topic: string, partition: number) => number): readonly ProducerBatch[] {
     const drained: ProducerBatch[] = [];
     for (const queue of this.queues.values()) {
-      if (queue.open !== null && nowMs - queue.open.createdMs >= this.config.lingerMs) {
-        this.close(queue);
-      }
+      const head = queue.closed[0] ?? queue.open;
+      if (head === null) continue;
+      const allowed = allowance?.(head.topic, head.partition) ?? Infinity;
+      const lingered = queue.open !== null && nowMs - queue.open.createdMs >= this.config.lingerMs;
+      if (lingered && queue.closed.length < allowed) this.close(queue);
       const first = queue.closed[0];
       if (first === undefined) continue;
-      const count = Math.min(queue.closed.length, allowance?.(first.topic, first.partition) ?? Infinity);
+      const count = Math.min(queue.closed.length, allowed);
       if (count <= 0) continue;
       for (const batch of queue.closed.splice(0, count)) {
         const built = batch.built ?? this.build(batch);

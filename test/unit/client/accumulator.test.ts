@@ -305,6 +305,22 @@ void describe('RecordAccumulator', () => {
       [[0, '2'.repeat(50)], [0, '3'.repeat(50)], [0, '4'.repeat(50)], [0, '5'.repeat(50)], [1, 'other']]);
   });
 
+  void test('a partition that cannot send keeps filling its lingered batch; it closes once it can be drained', () => {
+    const { clock, accumulator } = setup({ batchBytesMax: 1024, lingerMs: 10 });
+    const blocked = (_topic: string, partition: number): number => (partition === 0 ? 0 : 1);
+    for (let i = 0; i < 5; i++) {
+      void delivered(append(accumulator, 't', 0, record(`a${i}`)));
+      void delivered(append(accumulator, 't', 1, record(`b${i}`)));
+      clock.now += 20; // each round is past the linger
+      const drained = accumulator.ready(clock.now, blocked);
+      assert.deepEqual(drained.map((b) => [b.partition, ...values(b)]), [[1, `b${i}`]], 'the healthy partition flows');
+    }
+    // Five lingers later, partition 0 still holds one open batch, not five sealed ones.
+    assert.equal(accumulator.bufferedBytes, 5 * 1024 + 1024, "five of partition 1's buffers in flight, one of 0's");
+    const unblocked = accumulator.ready(clock.now);
+    assert.deepEqual(unblocked.map((b) => [b.partition, ...values(b)]), [[0, 'a0', 'a1', 'a2', 'a3', 'a4']]);
+  });
+
   void test('idempotence: batches carry the producer id and consecutive sequences per partition', () => {
     const sequences = new ProducerSequences({ producerId: 42, producerEpoch: 3 });
     const { accumulator } = setup({ batchBytesMax: 120, lingerMs: 0, sequences });
