@@ -6,7 +6,8 @@
  */
 import { assert } from '../../raft/core/assert.js';
 import { NEMESIS } from '../history.js';
-import type { CommittedValue, CommitValue, HistoryEvent, PollValue, ProcessId, ReadRecord, SendValue } from '../history.js';
+import type { AssignValue, CommittedValue, CommitValue, HistoryEvent, PollValue, ProcessId, ReadRecord, SendValue,
+} from '../history.js';
 
 export type Outcome = 'ok' | 'fail' | 'info';
 
@@ -30,6 +31,8 @@ export interface SendOperation extends OperationTimes {
 export interface PollOperation extends OperationTimes {
   /** Per key, the records in the order the poll returned them; empty unless the outcome is ok. */
   readonly records: ReadonlyMap<number, readonly ReadRecord[]>;
+  /** A poll of the final drain. */
+  readonly final: boolean;
 }
 
 /**
@@ -40,6 +43,12 @@ export interface PollOperation extends OperationTimes {
 export interface ConsumerReset {
   readonly process: ProcessId;
   readonly invokeIndex: number;
+  /**
+   * An assign's keys and whether it rewound them: a key it keeps without a rewind continues where
+   * the process last read it, a rewound one starts at the log start. Absent for a crash or a
+   * rebalance (every key starts over).
+   */
+  readonly assign?: { readonly keys: readonly number[]; readonly seekToBeginning: boolean };
 }
 
 /**
@@ -86,8 +95,11 @@ export function collectOperations(history: readonly HistoryEvent[]): Operations 
     if (event.type === 'invoke') {
       assert(invoke === undefined, () => `process ${event.process} invoked at ${event.index} while busy`);
       pending.set(event.process, event);
-      const resetsConsumer = event.f === 'assign' || event.f === 'crash';
-      if (resetsConsumer) consumerResets.push({ process: event.process, invokeIndex: event.index });
+      if (event.f === 'crash') consumerResets.push({ process: event.process, invokeIndex: event.index });
+      if (event.f === 'assign') {
+        const { keys, seekToBeginning } = event.value as AssignValue;
+        consumerResets.push({ process: event.process, invokeIndex: event.index, assign: { keys, seekToBeginning } });
+      }
       return;
     }
     assert(invoke !== undefined, () => `event ${event.index} completes nothing for process ${event.process}`);
@@ -150,7 +162,7 @@ function pollOperation(invoke: HistoryEvent, completion: HistoryEvent | null): P
       if (keyRecords.length > 0) records.set(key, keyRecords);
     }
   }
-  return { ...base, records };
+  return { ...base, records, final: invoke.final === true };
 }
 
 function commitObservations(invoke: HistoryEvent, completion: HistoryEvent | null): CommitObservation[] {

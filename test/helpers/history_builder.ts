@@ -46,6 +46,13 @@ export class HistoryBuilder {
     return this.beginPoll(process).endPoll(process, records);
   }
 
+  /** An assign with the given rewind choice (assign() always rewinds). */
+  assignWith(process: number, keys: readonly number[], seekToBeginning: boolean): this {
+    this.record(process, 'invoke', 'assign', { keys, seekToBeginning });
+    this.record(process, 'ok', 'assign', { keys, seekToBeginning });
+    return this;
+  }
+
   assign(process: number, keys: readonly number[]): this {
     this.record(process, 'invoke', 'assign', { keys, seekToBeginning: true });
     this.record(process, 'ok', 'assign', { keys, seekToBeginning: true });

@@ -254,6 +254,28 @@ function withoutRecord(history: readonly HistoryEvent[], target: { key: number; 
   });
 }
 
+void describe('poll order across assigns', () => {
+  void test('an assign that keeps a key continues its walk: a skip across it is poll-skip', () => {
+    const history = threeSends().assign(9, [K]).poll(9, { [K]: [[0, 10]] }).assignWith(9, [K, K + 2], false)
+      .poll(9, { [K]: [[2, 12]] }).poll(8, { [K]: ALL }).history();
+    expectTypes(checkHistory(history), ['poll-skip']);
+    const continued = threeSends().assign(9, [K]).poll(9, { [K]: [[0, 10]] }).assignWith(9, [K, K + 2], false)
+      .poll(9, { [K]: [[1, 11], [2, 12]] }).history();
+    expectTypes(checkHistory(continued), []);
+  });
+
+  void test('a rewind starts at the log start: a first read past it is poll-skip', () => {
+    const history = threeSends().assign(9, [K]).poll(9, { [K]: ALL }).assignWith(9, [K], true)
+      .poll(9, { [K]: [[1, 11], [2, 12]] }).history();
+    const verdict = checkHistory(history);
+    expectTypes(verdict, ['poll-skip']);
+    assert.match(verdict.anomalies[0]!.description, /was rewound, but poll \d+ first read offset 1/);
+    const fromStart = threeSends().assign(9, [K]).poll(9, { [K]: ALL }).assignWith(9, [K], true)
+      .poll(9, { [K]: ALL }).history();
+    expectTypes(checkHistory(fromStart), []);
+  });
+});
+
 void describe('checkHistory on handmade group histories', () => {
   const group = { workload: 'group' } as const;
   // Member 1 processes offsets 0..1 and commits 2; member 2 takes the key over.
