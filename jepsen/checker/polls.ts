@@ -28,7 +28,8 @@ export function pollOrderAnomalies(operations: Operations, orders: VersionOrders
     readonly process: ProcessId }[] = [
     ...operations.polls.filter((poll) => poll.outcome === 'ok')
       .map((poll) => ({ index: poll.invokeIndex, poll, reset: null, process: poll.process })),
-    ...operations.consumerResets.map((reset) => ({ index: reset.invokeIndex, poll: null, reset, process: reset.process })),
+    ...operations.consumerResets.map((reset) =>
+      ({ index: reset.invokeIndex, poll: null, reset, process: reset.process })),
   // A reset sorts before a poll of the same index: a poll's rebalance came before its records.
   ].sort((a, b) => a.index - b.index || (a.poll === null ? -1 : 0) - (b.poll === null ? -1 : 0));
   const lastReads = new Map<ProcessId, Map<number, ReadPoint>>();
