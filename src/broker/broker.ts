@@ -57,6 +57,8 @@ const PEER_SILENCE_MS = 1_000;
 const LEAVING_NOTICE_MS = 50;
 /** Kafka's leader.imbalance.check.interval.seconds, 300 s there; shorter here, where a check is cheap. */
 export const LEADER_REBALANCE_INTERVAL_MS_DEFAULT = 30_000;
+/** How long one periodic check waits for preferred replicas to catch up and take over. */
+const LEADER_REBALANCE_WINDOW_MS = 2_000;
 /** How long a graceful shutdown waits for its leaderships to move. */
 export const SHUTDOWN_TRANSFER_TIMEOUT_MS_DEFAULT = 5_000;
 
@@ -115,6 +117,7 @@ export class Broker implements BrokerContext {
   private closed = false;
   private readonly leadership: LeadershipTransfers;
   private leaderRebalance: NodeJS.Timeout | undefined;
+  private rebalancing = false;
   /** Set once shutdown() began: leaderships are being handed away. */
   private leaving = false;
   private shutdownAborted = false;
@@ -288,11 +291,14 @@ export class Broker implements BrokerContext {
     return [controller, ...this.replicas.all().map((hosted) => this.partitionGroup(hosted))];
   }
 
-  /** The periodic preferred-leader check (Kafka's auto.leader.rebalance.enable). */
+  /** The periodic preferred-leader check (Kafka's auto.leader.rebalance.enable), one at a time. */
   private checkPreferredLeaders(): void {
-    if (this.leaving || this.closed) return;
-    const started = this.leadership.checkPreferred(this.replicas.all().map((hosted) => this.partitionGroup(hosted)));
-    if (started > 0) this.logger.info({ partitions: started }, 'moving leaderships back to preferred replicas');
+    if (this.leaving || this.closed || this.rebalancing) return;
+    this.rebalancing = true;
+    const groups = this.replicas.all().map((hosted) => this.partitionGroup(hosted));
+    void this.leadership.rebalance(groups, Date.now() + LEADER_REBALANCE_WINDOW_MS).then((moved) => {
+      if (moved > 0) this.logger.info({ partitions: moved }, 'moved leaderships back to preferred replicas');
+    }).finally(() => { this.rebalancing = false; });
   }
 
   /**

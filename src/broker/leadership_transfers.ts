@@ -5,8 +5,8 @@
  * - handAllAway, on a graceful shutdown: every group this broker leads goes to its most caught-up
  *   follower that can take over, and the broker waits (bounded) until it leads none, or until
  *   nobody is left to take the rest (the other brokers are gone or leaving too);
- * - electPreferred and checkPreferred: Kafka's preferred-leader election, a partition's
- *   leadership goes back to the first replica of its replica list once that one is in sync.
+ * - electPreferred and rebalance: Kafka's preferred-leader election, a partition's leadership goes
+ *   back to the first replica of its replica list once that one is in sync.
  * Whom to pick is decided by the pure rules of leader_choice.ts; this module reads the Raft host,
  * starts transfers and waits for them.
  */
@@ -60,6 +60,14 @@ export type ElectionOutcome =
   /** The preferred replica cannot take over (now), or another broker took over instead. */
   | { readonly kind: 'unavailable'; readonly message: string }
   | { readonly kind: 'timed_out'; readonly message: string };
+
+/** Where one group's preferred-leader election stands while electPreferred waits. */
+type Election =
+  | ElectionOutcome
+  /** A transfer to the preferred replica is under way. */
+  | { readonly kind: 'moving'; readonly target: number }
+  /** The preferred replica lacks committed entries: looked at again until the deadline. */
+  | { readonly kind: 'behind'; readonly message: string };
 
 const POLL_MS_DEFAULT = 10;
 
@@ -146,50 +154,52 @@ export class LeadershipTransfers {
 
   /**
    * Preferred-leader election for `groups`, waiting until `deadlineMs` for the transfers it starts:
-   * an outcome per group. A transfer that lapses is tried again while the preferred replica can
-   * take over.
+   * an outcome per group. A preferred replica that is only behind is looked at again until the
+   * deadline (under load a follower's match index trails the commit index most of the time, by
+   * the entries in flight), and a transfer that lapses is tried again while it can take over.
    */
   async electPreferred(groups: readonly HostedGroup[], deadlineMs: number): Promise<Map<GroupId, ElectionOutcome>> {
     const outcomes = new Map<GroupId, ElectionOutcome>();
-    const moving = new Map<GroupId, { readonly group: HostedGroup; readonly target: number }>();
-    for (const group of groups) {
-      const outcome = this.startPreferred(group);
-      if (outcome.kind === 'transfer') moving.set(group.groupId, { group, target: outcome.target });
-      else outcomes.set(group.groupId, outcome);
-    }
-    while (moving.size > 0) {
-      for (const [groupId, { group, target }] of moving) {
-        const outcome = this.preferredProgress(group, target);
-        if (outcome === null) continue;
-        outcomes.set(groupId, outcome);
-        moving.delete(groupId);
+    const open = new Map<GroupId, { readonly group: HostedGroup; election: Election }>();
+    for (const group of groups) open.set(group.groupId, { group, election: this.startPreferred(group) });
+    for (;;) {
+      for (const [groupId, entry] of open) {
+        if (entry.election.kind === 'moving' || entry.election.kind === 'behind') continue;
+        outcomes.set(groupId, entry.election);
+        open.delete(groupId);
       }
-      if (moving.size === 0 || Date.now() >= deadlineMs) break;
+      if (open.size === 0 || Date.now() >= deadlineMs) break;
       await sleep(Math.min(this.pollMs, Math.max(1, deadlineMs - Date.now())));
+      for (const entry of open.values()) {
+        entry.election = entry.election.kind === 'moving' ? this.preferredProgress(entry.group, entry.election.target)
+          : this.startPreferred(entry.group);
+      }
     }
-    for (const [groupId, { target }] of moving) {
-      outcomes.set(groupId, { kind: 'timed_out', message: `broker ${target} did not take over in time` });
+    for (const [groupId, { election }] of open) {
+      outcomes.set(groupId, election.kind === 'behind' ? { kind: 'unavailable', message: election.message }
+        : { kind: 'timed_out', message: `broker ${election.kind === 'moving' ? election.target : '?'} did not take ` +
+          'over in time' });
     }
     return outcomes;
   }
 
   /**
-   * One pass of the periodic check (Kafka's auto.leader.rebalance.enable): starts a transfer to
-   * the preferred replica of every group this broker leads whose preferred replica can take over.
-   * Returns how many it started; it does not wait for them.
+   * The periodic check (Kafka's auto.leader.rebalance.enable): preferred-leader election for every
+   * group of `groups` this broker leads with no transfer under way, waiting until `deadlineMs`.
+   * Returns how many leaderships moved.
    */
-  checkPreferred(groups: readonly HostedGroup[]): number {
-    let started = 0;
-    for (const group of groups) {
+  async rebalance(groups: readonly HostedGroup[], deadlineMs: number): Promise<number> {
+    const leading = groups.filter((group) => {
       const status = this.options.host.status(group.groupId);
-      if (status?.role !== 'leader' || status.leadTransferee !== noNode) continue;
-      if (this.startPreferred(group).kind === 'transfer') started += 1;
-    }
-    return started;
+      return status?.role === 'leader' && status.leadTransferee === noNode;
+    });
+    if (leading.length === 0) return 0;
+    const outcomes = await this.electPreferred(leading, deadlineMs);
+    return [...outcomes.values()].filter((outcome) => outcome.kind === 'elected').length;
   }
 
   /** Decides for one group and starts its transfer if one is due. */
-  private startPreferred(group: HostedGroup): ElectionOutcome | { readonly kind: 'transfer'; readonly target: number } {
+  private startPreferred(group: HostedGroup): Election {
     const status = this.options.host.status(group.groupId);
     const view = this.view(group.groupId, status);
     if (view === null) {
@@ -198,7 +208,8 @@ export class LeadershipTransfers {
     const decision = decidePreferredLeader({ ...view, replicas: group.replicas });
     if (decision.kind === 'not_needed') return decision;
     if (decision.kind === 'unavailable') {
-      return { kind: 'unavailable', message: describeTakeOverProblem(decision.preferred, decision.problem) };
+      const message = describeTakeOverProblem(decision.preferred, decision.problem);
+      return decision.problem === 'behind' ? { kind: 'behind', message } : { kind: 'unavailable', message };
     }
     const result = this.options.host.transferLeadership(group.groupId, decision.target);
     if (result?.kind !== 'accepted') {
@@ -206,22 +217,21 @@ export class LeadershipTransfers {
     }
     this.options.logger.info({ group: group.name, target: decision.target },
       'moving leadership to the preferred replica');
-    return { kind: 'transfer', target: decision.target };
+    return { kind: 'moving', target: decision.target };
   }
 
-  /** Where a preferred-leader transfer stands: an outcome once settled, null while under way. */
-  private preferredProgress(group: HostedGroup, target: number): ElectionOutcome | null {
+  /** Where a preferred-leader transfer under way stands now. */
+  private preferredProgress(group: HostedGroup, target: number): Election {
     const status = this.options.host.status(group.groupId);
     if (status === undefined) return { kind: 'not_leader', leaderId: null };
     if (status.role !== 'leader') {
-      if (status.leaderId === noNode) return null;
+      if (status.leaderId === noNode) return { kind: 'moving', target };
       return status.leaderId === target ? { kind: 'elected', leaderId: target }
         : { kind: 'unavailable', message: `broker ${status.leaderId} took over instead of broker ${target}` };
     }
-    if (status.leadTransferee === target) return null;
+    if (status.leadTransferee === target) return { kind: 'moving', target };
     // Raft let the transfer lapse: try again if the preferred replica can still take over.
-    const again = this.startPreferred(group);
-    return again.kind === 'transfer' ? null : again;
+    return this.startPreferred(group);
   }
 }
 
