@@ -57,6 +57,10 @@ const PEER_SILENCE_MS = 1_000;
 const LEAVING_NOTICE_MS = 50;
 /** Kafka's leader.imbalance.check.interval.seconds, 300 s there; shorter here, where a check is cheap. */
 export const LEADER_REBALANCE_INTERVAL_MS_DEFAULT = 30_000;
+/** A broker closing after a hand-over waits until no request came for this long... */
+const DRAIN_QUIET_MS = 200;
+/** ...or this long at most. */
+const DRAIN_MAX_MS = 1_000;
 /** How long one periodic check waits for preferred replicas to catch up and take over. */
 const LEADER_REBALANCE_WINDOW_MS = 2_000;
 /** How long a graceful shutdown waits for its leaderships to move. */
@@ -324,11 +328,29 @@ export class Broker implements BrokerContext {
       const summary = await this.leadership.handAllAway(() => this.hostedGroups(), deadlineMs,
         () => this.shutdownAborted);
       this.logger.info({ moved: summary.moved, kept: summary.kept, elapsedMs: summary.elapsedMs,
-        aborted: this.shutdownAborted }, 'handed leaderships over; closing');
+        aborted: this.shutdownAborted }, 'handed leaderships over');
+      await this.drainRequests();
     } finally {
       this.handingOver = false;
     }
     await this.close();
+  }
+
+  /**
+   * Serves on until clients stop sending requests here, at most DRAIN_MAX_MS: a client whose
+   * metadata predates the hand-over still sends to this broker, and is answered with the new
+   * leader rather than losing its request with the socket (it would wait for its timeout).
+   */
+  private async drainRequests(): Promise<void> {
+    const server = this.server;
+    if (server === undefined) return;
+    const endMs = Date.now() + DRAIN_MAX_MS;
+    while (Date.now() < endMs && !this.shutdownAborted) {
+      const quiet = server.inflightRequests === 0 && server.held.queuedReplyBytes === 0
+        && Date.now() - server.lastRequestAtMs >= DRAIN_QUIET_MS;
+      if (quiet) break;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
   }
 
   /**

@@ -373,10 +373,15 @@ export class PartitionReplica implements ReplicaStateMachine {
       this.leaderReady = false;
       this.dropProposed(hint);
     }
+    const wasLeader = this.role === 'leader';
     this.role = state.role;
     this.leaderId = state.leaderId;
     this.term = term;
-    if (state.role !== 'leader') this.answerPendingElsewhere();
+    if (state.role !== 'leader') {
+      this.answerPendingElsewhere();
+      // Long polls waiting here are told to go to the new leader now, not at their max wait.
+      if (wasLeader) this.waiters.wakeAll();
+    }
   }
 
   /**
