@@ -161,7 +161,7 @@ function metadataHandler(context: BrokerContext): RequestHandler<typeof API_KEYS
         // A broker without a replica does not know the leader, and says so (-1): the client asks
         // another broker. Naming the preferred leader instead sent clients in circles with five
         // brokers: each refresh from a non-replica overrode the real leader a NOT_LEADER hint had given.
-        const leaderId = hosted === undefined ? -1 : hosted.replica.leaderHint ?? -1;
+        const leaderId = hosted === undefined ? -1 : hosted.replica.leaderForClients ?? -1;
         // In sync: a live (unfenced) broker and, where this broker leads, holding every committed entry.
         const live = replicas.filter((id) => metadata.broker(id)?.fenced === false);
         const isrIds = hosted?.replica.inSyncReplicas(live) ?? live;

@@ -125,6 +125,19 @@ export class PartitionReplica implements ReplicaStateMachine {
   get leaderHint(): number | null { return this.leaderId === 0 ? null : this.leaderId; }
   get leaderEpoch(): number { return this.term; }
 
+  /**
+   * The leader to name in Metadata: this replica's view, except that a leader handing its
+   * leadership over names the replica taking over, as its produce errors do meanwhile; otherwise a
+   * client's refresh would send it back here a moment after the error sent it on.
+   */
+  get leaderForClients(): number | null {
+    if (this.role === 'leader') {
+      const transferee = this.options.host.status(this.options.groupId)?.leadTransferee ?? 0;
+      if (transferee !== 0) return transferee;
+    }
+    return this.leaderHint;
+  }
+
   /** The state attached to this replica, if any. */
   get recordsListener(): AppliedRecordsListener | undefined { return this.options.recordsListener; }
 

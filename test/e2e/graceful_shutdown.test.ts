@@ -4,7 +4,7 @@
  * while the broker leading the most partitions is sent SIGTERM. It hands its leaderships to in-sync
  * followers and exits within its transfer bound; no send fails, and every acknowledged record reads
  * back once at its offset. The test prints the longest gap between two acknowledgements and the
- * producer's retries per partition (figures, not assertions). Then the broker restarts and
+ * producer's retries per partition (figures; only more than two retries of one batch fails it). Then the broker restarts and
  * `tributary cluster elect-leaders` moves every partition back to its preferred replica: each broker
  * leads 2 of the 6.
  */
@@ -57,6 +57,11 @@ class RetryLog extends Writable {
         { code: entry.code ?? 'none', attempt: entry.attempt }]);
     }
     done();
+  }
+
+  /** The most times one batch was retried. */
+  mostAttempts(): number {
+    return Math.max(0, ...[...this.byPartition.values()].flat().map((r) => r.attempt));
   }
 
   /** `partition: retries x code, ... (a batch retried at most n times)` per partition. */
@@ -144,6 +149,9 @@ describe('graceful shutdown hands leaderships over; preferred leaders come back'
       `sent; it exited ${exitMs} ms after SIGTERM; longest gap between two acknowledgements: ${longestGapMs} ms; ` +
       `batches retried, by partition: ${retries.describe()}\n`);
 
+    // One retriable error per batch in flight is the aim (the figure above); two would still be quick,
+    // more means clients were sent back and forth.
+    assert.ok(retries.mostAttempts() <= 2, `a batch was retried ${retries.mostAttempts()} times`);
     const after = await leaders();
     for (const [partition, leader] of after) assert.notEqual(leader, victim, `partition ${partition} moved`);
 
@@ -175,20 +183,20 @@ describe('graceful shutdown hands leaderships over; preferred leaders come back'
   it('moves leaderships back to the preferred replicas with cluster elect-leaders once the broker is back', async () => {
     assert.ok(victim > 0, 'the first test chose a broker');
     cluster.restart(victim);
-    // Back in the in-sync replicas of every partition (the leaders say so in Metadata).
-    const deadline = Date.now() + 20_000;
-    let inSync = false;
-    while (!inSync && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 200));
-      const described = await admin.describeTopic(TOPIC).catch(() => null);
-      inSync = described?.partitions.every((p) => p.leaderId !== null && p.isrIds.includes(victim)) === true;
-    }
-    assert.ok(inSync, `broker ${victim} back in sync on every partition`);
+    await cluster.waitUntilRegistered(20_000);
     const before = await leaders();
     assert.ok([...before.values()].every((leader) => leader !== victim), 'leaderships stay where they went');
 
-    const run = await runCli(['cluster', 'elect-leaders', '--bootstrap', cluster.bootstrap, '--topic', TOPIC, '--json']);
+    // Until the restarted broker has caught up (and every leader has heard it registered again), its
+    // partitions answer PREFERRED_LEADER_NOT_AVAILABLE and the command exits 1; an operator runs it again.
+    let run = { code: null as number | null, stdout: '', stderr: '' };
+    let runs = 0;
+    for (const deadline = Date.now() + 20_000; run.code !== 0 && Date.now() < deadline; runs += 1) {
+      if (runs > 0) await new Promise((resolve) => setTimeout(resolve, 500));
+      run = await runCli(['cluster', 'elect-leaders', '--bootstrap', cluster.bootstrap, '--topic', TOPIC, '--json']);
+    }
     assert.equal(run.code, 0, run.stdout + run.stderr);
+    process.stdout.write(`# cluster elect-leaders succeeded on run ${runs}\n`);
     const elections = JSON.parse(run.stdout) as { partition: number; outcome: string; preferredLeaderId: number;
       leaderId: number }[];
     assert.equal(elections.length, PARTITIONS);
@@ -206,5 +214,8 @@ describe('graceful shutdown hands leaderships over; preferred leaders come back'
     const again = await runCli(['cluster', 'elect-leaders', '--bootstrap', cluster.bootstrap, '--topic', TOPIC]);
     assert.equal(again.code, 0, again.stderr);
     assert.match(again.stdout, /0 moved, 6 already on their preferred leader, 0 not moved/);
+    const unknown = await runCli(['cluster', 'elect-leaders', '--bootstrap', cluster.bootstrap, '--topic', 'nope']);
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /^tributary cluster elect-leaders: .*nope.*\(UNKNOWN_TOPIC_OR_PARTITION\)\n$/);
   });
 });
