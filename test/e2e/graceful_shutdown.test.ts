@@ -4,9 +4,9 @@
  * while the broker leading the most partitions is sent SIGTERM. It hands its leaderships to in-sync
  * followers and exits within its transfer bound; no send fails, and every acknowledged record reads
  * back once at its offset. The test prints the longest gap between two acknowledgements and the
- * producer's retries per partition (figures; only more than two retries of one batch fails it). Then the broker restarts and
- * `tributary cluster elect-leaders` moves every partition back to its preferred replica: each broker
- * leads 2 of the 6.
+ * producer's retries per partition (figures; only a batch retried more than twice fails it). Then
+ * the broker restarts and `tributary cluster elect-leaders` moves every partition back to its
+ * preferred replica: each broker leads 2 of the 6.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
