@@ -59,6 +59,11 @@ class RetryLog extends Writable {
     done();
   }
 
+  /** Error codes that made a batch retry, each once. */
+  codes(): Set<string> {
+    return new Set([...this.byPartition.values()].flat().map((r) => r.code));
+  }
+
   /** The most times one batch was retried. */
   mostAttempts(): number {
     return Math.max(0, ...[...this.byPartition.values()].flat().map((r) => r.attempt));
@@ -149,6 +154,12 @@ describe('graceful shutdown hands leaderships over; preferred leaders come back'
       `sent; it exited ${exitMs} ms after SIGTERM; longest gap between two acknowledgements: ${longestGapMs} ms; ` +
       `batches retried, by partition: ${retries.describe()}\n`);
 
+    // Clients are sent on by the broker, not left waiting: no request went unanswered (a timeout, a
+    // lost connection). Before graceful shutdown, requests in flight were lost with the socket and
+    // production stalled for the 10 s request timeout.
+    for (const code of ['REQUEST_TIMED_OUT', 'NETWORK_EXCEPTION']) {
+      assert.ok(!retries.codes().has(code), `a batch was retried after ${code}: ${retries.describe()}`);
+    }
     // One retriable error per batch in flight is the aim (the figure above); two would still be quick,
     // more means clients were sent back and forth.
     assert.ok(retries.mostAttempts() <= 2, `a batch was retried ${retries.mostAttempts()} times`);
