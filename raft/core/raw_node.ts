@@ -27,6 +27,8 @@ export interface Status {
   readonly appliedIndex: RaftIndex;
   readonly firstIndex: RaftIndex;
   readonly lastIndex: RaftIndex;
+  /** On a leader, the voter it is handing leadership to (noNode when none). */
+  readonly leadTransferee: NodeId;
 }
 
 export class RawNode {
@@ -92,12 +94,13 @@ export class RawNode {
     const r = this.raft;
     return { id: r.id, role: r.role, leaderId: r.leaderId, term: r.term, vote: r.vote,
       commitIndex: r.log.committed, appliedIndex: r.log.applied, firstIndex: r.log.firstIndex(),
-      lastIndex: r.log.lastIndex() };
+      lastIndex: r.log.lastIndex(), leadTransferee: r.leadTransferee };
   }
 
   /**
    * On a leader: the highest index known to match on each member (its own included once durable);
-   * empty on any other role. Read-only; for reporting (in-sync replicas), never for decisions.
+   * empty on any other role. Read-only; for reporting (in-sync replicas) and for choosing whom to
+   * hand leadership to, never for Raft's own decisions (a transfer brings its target up to date).
    */
   matchIndexes(): ReadonlyMap<NodeId, RaftIndex> {
     const r = this.raft;

@@ -8,10 +8,13 @@
 import { randomInt } from 'node:crypto';
 import type { GroupId, Message, NodeId, ProposeResult, RaftConfigOptions, Ready, RequestResult, SoftState }
   from '../core/index.js';
-import { RawNode, SeededPrng, assert, makeConfig } from '../core/index.js';
+import { MessageType, RawNode, SeededPrng, assert, makeConfig } from '../core/index.js';
 import type { ConfChange, ConfState } from '../core/index.js';
 import type { ReplicaStateMachine, ReplicaStorage } from './replica.js';
 import type { ForwardHandler, RaftTransport } from './transport.js';
+
+/** Peers whose last message time is kept (see lastHeardFromMs). */
+const LAST_HEARD_PEERS_MAX = 4_096;
 
 export interface RaftHostLogger {
   info(object: object, message: string): void;
@@ -58,6 +61,9 @@ export class RaftHost {
   private drainScheduled = false;
   private ticker: NodeJS.Timeout | undefined;
   private unknownGroupMessages = 0;
+  /** When a message from each peer last arrived (ms since the epoch): whom leadership may go to. */
+  private readonly lastHeardMs = new Map<NodeId, number>();
+  private refusingLeadership = false;
 
   constructor(private readonly options: RaftHostOptions) {}
 
@@ -157,6 +163,20 @@ export class RaftHost {
     return this.groups.get(groupId)?.raw.confState();
   }
 
+  /**
+   * From now on, leadership handed over by a peer (TimeoutNow) is refused: dropped, as a lost
+   * message would be, so the peer's transfer lapses after an election timeout. A broker on its
+   * way out sets this, so it does not take back the leaderships it is handing away.
+   */
+  refuseLeadershipTransfers(): void {
+    this.refusingLeadership = true;
+  }
+
+  /** When a message from the peer last arrived (ms since the epoch), or undefined if none has. */
+  lastHeardFromMs(nodeId: NodeId): number | undefined {
+    return this.lastHeardMs.get(nodeId);
+  }
+
   /** Role, leader and term of a hosted group. */
   status(groupId: GroupId): ReturnType<RawNode['status']> | undefined {
     return this.groups.get(groupId)?.raw.status();
@@ -171,7 +191,13 @@ export class RaftHost {
   }
 
   private deliver(messages: readonly Message[]): void {
+    const nowMs = Date.now();
     for (const message of messages) {
+      // Bounded: node ids come off the wire (a cluster has at most 1,024 brokers).
+      if (this.lastHeardMs.size < LAST_HEARD_PEERS_MAX || this.lastHeardMs.has(message.from)) {
+        this.lastHeardMs.set(message.from, nowMs);
+      }
+      if (this.refusingLeadership && message.type === MessageType.timeoutNow) continue;
       const group = this.groups.get(message.groupId);
       if (group === undefined || group.failed) {
         // A replica this broker does not host (yet, or any more): the sender retries.

@@ -11,6 +11,11 @@
  * known) until the registration shows in the metadata. The registration carries the advertised
  * addresses, which may differ from the bound ones. The controller leader then adds every registered
  * non-voter as a learner of the controller group (controller_quorum.ts).
+ *
+ * Leadership: every `leaderRebalanceIntervalMs` the broker hands each partition it leads to the
+ * partition's preferred replica when that one is in sync (Kafka's auto.leader.rebalance.enable),
+ * and a graceful shutdown (shutdown()) hands every leadership away before the broker closes, so
+ * clients move to the new leaders instead of waiting for an election (leadership_transfers.ts).
  */
 import { pino } from 'pino';
 import type { Logger } from 'pino';
@@ -19,18 +24,24 @@ import { RaftHost } from '../../raft/host/raft_host.js';
 import { ZmqRaftTransport } from '../../raft/transport/zmq_transport.js';
 import { LogManager } from '../../storage/index.js';
 import { encodeCommand } from '../controller/commands.js';
+import { BROKERS_MAX } from '../controller/metadata_state_machine.js';
 import { RequestServer } from '../net/request_server.js';
 import type { pb } from '../protocol/messages.js';
 import type { BrokerContext } from './broker_context.js';
 import { ControllerReplica } from './controller_replica.js';
 import { controllerTargets, nextLearner } from './controller_quorum.js';
-import { decodeForwarded, encodeForwardedCommand, encodeHeartbeat } from './forwarded.js';
+import { decodeForwarded, encodeForwardedCommand, encodeHeartbeat, encodeLeaving } from './forwarded.js';
+import type { PeerAvailability } from './leader_choice.js';
+import { LeadershipTransfers } from './leadership_transfers.js';
+import type { ElectionOutcome, HostedGroup } from './leadership_transfers.js';
 import { BrokerLiveness } from './liveness.js';
 import { brokerHandlers } from './handlers.js';
 import { GROUP_SETTINGS_DEFAULTS, GroupCoordinator } from '../group/coordinator.js';
 import type { GroupSettings } from '../group/coordinator.js';
 import { groupHandlers } from '../group/handlers.js';
 import { ReplicaManager } from './replica_manager.js';
+import type { HostedPartition } from './replica_manager.js';
+import type { GroupId } from '../../raft/core/index.js';
 import { ProducerIdAllocator } from './producer_ids.js';
 import { openStorageTestIo } from './storage_test_mode.js';
 import type { StorageTestIo, StorageTestMode } from './storage_test_mode.js';
@@ -42,6 +53,23 @@ const GROUP_TICK_MS = 100;
 /** A write of group records that takes longer fails its request (Kafka's offsets.commit.timeout.ms). */
 const GROUP_WRITE_TIMEOUT_MS = 5_000;
 const CONTROLLER_LOG = '__controller-0';
+/** A peer silent this long is not handed leadership (every group heartbeats its followers every 100 ms). */
+const PEER_SILENCE_MS = 1_000;
+/**
+ * After telling its peers it is leaving, a broker waits this long before choosing where its
+ * leaderships go, so brokers stopped together learn of each other and hand nothing to one another.
+ */
+const LEAVING_NOTICE_MS = 50;
+/** Kafka's leader.imbalance.check.interval.seconds, 300 s there; shorter here, where a check is cheap. */
+export const LEADER_REBALANCE_INTERVAL_MS_DEFAULT = 30_000;
+/** A broker closing after a hand-over waits until no request came for this long... */
+const DRAIN_QUIET_MS = 200;
+/** ...or this long at most. */
+const DRAIN_MAX_MS = 1_000;
+/** How long one periodic check waits for preferred replicas to catch up and take over. */
+const LEADER_REBALANCE_WINDOW_MS = 2_000;
+/** How long a graceful shutdown waits for its leaderships to move. */
+export const SHUTDOWN_TRANSFER_TIMEOUT_MS_DEFAULT = 5_000;
 
 export interface HostPort { readonly host: string; readonly port: number }
 
@@ -80,6 +108,8 @@ export interface BrokerOptions {
   readonly sessionTimeoutMs?: number;
   /** Consumer groups (docs/groups.md); unset keys take GROUP_SETTINGS_DEFAULTS. */
   readonly groups?: Partial<GroupSettings>;
+  /** How often leaderships go back to preferred replicas that are in sync; 0 turns the check off. */
+  readonly leaderRebalanceIntervalMs?: number;
 }
 
 function tcpEndpoint(address: HostPort): string {
@@ -97,6 +127,16 @@ export class Broker implements BrokerContext {
   private readonly liveness: BrokerLiveness;
   private reconcileScheduled = false;
   private closed = false;
+  private readonly leadership: LeadershipTransfers;
+  private leaderRebalance: NodeJS.Timeout | undefined;
+  private rebalancing = false;
+  /** Set once shutdown() began: leaderships are being handed away. */
+  private leaving = false;
+  private shutdownAborted = false;
+  /** shutdown() is waiting for leaderships to move. */
+  private handingOver = false;
+  /** Peers that said they are shutting down: broker id to the incarnation that said so. */
+  private readonly leavingPeers = new Map<number, number>();
 
   private constructor(
     private readonly options: BrokerOptions,
@@ -115,6 +155,8 @@ export class Broker implements BrokerContext {
       recordsListenerFor: (topic, partition) => this.groups.listenerFor(topic, partition) });
     this.groups = new GroupCoordinator(this, { brokerId: options.id, settings: { ...GROUP_SETTINGS_DEFAULTS,
       ...options.groups }, tickIntervalMs: GROUP_TICK_MS, writeTimeoutMs: GROUP_WRITE_TIMEOUT_MS, logger });
+    this.leadership = new LeadershipTransfers({ brokerId: options.id, host, logger,
+      availability: (brokerId) => this.peerAvailability(brokerId) });
     this.producerIds = new ProducerIdAllocator({ brokerId: options.id, grants: {
       nextFreeId: () => this.controller.metadata.nextProducerId(),
       grantedBlock: () => this.controller.metadata.producerIdBlock(options.id),
@@ -144,11 +186,13 @@ export class Broker implements BrokerContext {
       broker.server = new RequestServer({ listen: `tcp://${options.listen.host}:${options.listen.port}`,
         handlers: { ...brokerHandlers(broker), ...groupHandlers(broker.groups) }, logger });
       await broker.server.start();
-      await host.start((_from, payload) => { broker.onForward(payload); });
+      await host.start((from, payload) => { broker.onForward(from, payload); });
       broker.groups.start();
       broker.replicas.startRetention(options.retentionCheckMs ?? 30_000);
       broker.registration = setInterval(() => { broker.register(); }, 300);
       broker.heartbeats = setInterval(() => { broker.keepAlive(); }, HEARTBEAT_INTERVAL_MS);
+      const rebalanceMs = options.leaderRebalanceIntervalMs ?? LEADER_REBALANCE_INTERVAL_MS_DEFAULT;
+      if (rebalanceMs > 0) broker.leaderRebalance = setInterval(() => { broker.checkPreferredLeaders(); }, rebalanceMs);
       broker.register();
       return broker;
     } catch (error) {
@@ -181,11 +225,16 @@ export class Broker implements BrokerContext {
     });
   }
 
-  /** A command forwarded by another broker: only the controller leader proposes it. */
-  private onForward(payload: Uint8Array): void {
+  /** A request forwarded by another broker: only the controller leader proposes commands. */
+  private onForward(from: number, payload: Uint8Array): void {
     const forwarded = decodeForwarded(payload);
     if (forwarded === null) {
-      this.logger.warn({ bytes: payload.length }, 'dropped a forwarded request that is neither command nor heartbeat');
+      this.logger.warn({ bytes: payload.length }, 'dropped a forwarded request that is no command, heartbeat or notice');
+    } else if (forwarded.kind === 'leaving') {
+      // Only a broker speaks for itself; the notice holds until it registers a new incarnation.
+      if (forwarded.brokerId === from && (this.leavingPeers.size < BROKERS_MAX || this.leavingPeers.has(from))) {
+        this.leavingPeers.set(from, forwarded.incarnation);
+      }
     } else if (forwarded.kind === 'heartbeat') {
       this.liveness.heartbeat(forwarded.brokerId, forwarded.incarnation, Date.now());
     } else if (this.controller.role === 'leader') {
@@ -253,6 +302,100 @@ export class Broker implements BrokerContext {
       port: client.port, raftHost: raft.host, raftPort: raft.port, incarnation: this.incarnation }));
   }
 
+  /** Whether a peer may be handed leadership, as far as this broker knows. */
+  private peerAvailability(brokerId: number): PeerAvailability {
+    const broker = this.controller.metadata.broker(brokerId);
+    if (broker === undefined) return 'unregistered';
+    if (broker.fenced) return 'fenced';
+    if (this.leavingPeers.get(brokerId) === broker.incarnation) return 'leaving';
+    const heardMs = this.host.lastHeardFromMs(brokerId);
+    if (heardMs === undefined || Date.now() - heardMs > PEER_SILENCE_MS) return 'unreachable';
+    return 'available';
+  }
+
+  /** A hosted partition as leadership transfers see it: its replica list as the metadata has it now. */
+  private partitionGroup(hosted: HostedPartition): HostedGroup {
+    const { topic, topicId, partition } = hosted.assignment;
+    const now = this.controller.metadata.topic(topic);
+    const replicas = now?.topicId === topicId ? now.partitions[partition] : undefined;
+    return { groupId: hosted.groupId, name: `${topic}-${partition}`, replicas: replicas ?? hosted.assignment.replicas };
+  }
+
+  /** Every Raft group of this broker: the controller's and each partition's. */
+  private hostedGroups(): HostedGroup[] {
+    const controller: HostedGroup = { groupId: CONTROLLER_GROUP_ID, name: CONTROLLER_LOG,
+      replicas: [...this.options.voters.keys()].sort((a, b) => a - b) };
+    return [controller, ...this.replicas.all().map((hosted) => this.partitionGroup(hosted))];
+  }
+
+  /** The periodic preferred-leader check (Kafka's auto.leader.rebalance.enable), one at a time. */
+  private checkPreferredLeaders(): void {
+    if (this.leaving || this.closed || this.rebalancing) return;
+    this.rebalancing = true;
+    const groups = this.replicas.all().map((hosted) => this.partitionGroup(hosted));
+    void this.leadership.rebalance(groups, Date.now() + LEADER_REBALANCE_WINDOW_MS).then((moved) => {
+      if (moved > 0) this.logger.info({ partitions: moved }, 'moved leaderships back to preferred replicas');
+    }).finally(() => { this.rebalancing = false; });
+  }
+
+  /**
+   * A graceful shutdown: tells the peers this broker is leaving, hands every leadership it holds
+   * (partitions and controller) to an in-sync follower and waits until it leads none, until no
+   * follower can take the rest (the others are gone or leaving too), for at most transferTimeoutMs
+   * or until abortShutdown() is called (a second signal); then closes. Clients whose requests reach
+   * this broker meanwhile are sent to the new leaders.
+   */
+  async shutdown(transferTimeoutMs: number): Promise<void> {
+    if (this.closed || this.leaving) return this.close();
+    this.leaving = true;
+    clearInterval(this.leaderRebalance);
+    this.host.refuseLeadershipTransfers();
+    const notice = encodeLeaving(this.options.id, this.incarnation);
+    for (const broker of this.controller.metadata.brokers()) {
+      if (broker.brokerId !== this.options.id) this.transport.forward(broker.brokerId, notice);
+    }
+    const deadlineMs = Date.now() + transferTimeoutMs;
+    this.handingOver = true;
+    try {
+      await new Promise((resolve) => setTimeout(resolve, Math.min(LEAVING_NOTICE_MS, transferTimeoutMs)));
+      const summary = await this.leadership.handAllAway(() => this.hostedGroups(), deadlineMs,
+        () => this.shutdownAborted);
+      this.logger.info({ moved: summary.moved, kept: summary.kept, elapsedMs: summary.elapsedMs,
+        aborted: this.shutdownAborted }, 'handed leaderships over');
+      await this.drainRequests();
+    } finally {
+      this.handingOver = false;
+    }
+    await this.close();
+  }
+
+  /**
+   * Serves on until clients stop sending requests here, at most DRAIN_MAX_MS: a client whose
+   * metadata predates the hand-over still sends to this broker, and is answered with the new
+   * leader rather than losing its request with the socket (it would wait for its timeout).
+   */
+  private async drainRequests(): Promise<void> {
+    const server = this.server;
+    if (server === undefined) return;
+    const endMs = Date.now() + DRAIN_MAX_MS;
+    while (Date.now() < endMs && !this.shutdownAborted) {
+      const quiet = server.inflightRequests === 0 && server.held.queuedReplyBytes === 0
+        && Date.now() - server.lastRequestAtMs >= DRAIN_QUIET_MS;
+      if (quiet) break;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  }
+
+  /**
+   * Stops waiting for leaderships to move, so the shutdown goes on to close at once. False when
+   * there is no such wait to stop (not shutting down, or closing already).
+   */
+  abortShutdown(): boolean {
+    if (!this.handingOver) return false;
+    this.shutdownAborted = true;
+    return true;
+  }
+
   // ---- BrokerContext ----
 
   controllerId(): number {
@@ -296,12 +439,19 @@ export class Broker implements BrokerContext {
     return this.producerIds.nextId();
   }
 
+  electPreferredLeaders(partitions: readonly HostedPartition[], timeoutMs: number):
+    Promise<ReadonlyMap<GroupId, ElectionOutcome>> {
+    return this.leadership.electPreferred(partitions.map((hosted) => this.partitionGroup(hosted)),
+      Date.now() + timeoutMs);
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     this.producerIds.close();
     clearInterval(this.registration);
     clearInterval(this.heartbeats);
+    clearInterval(this.leaderRebalance);
     this.replicas.stopRetention();
     await this.server?.close();
     for (const hosted of this.replicas.all()) hosted.replica.close();

@@ -1,7 +1,9 @@
 /** What request handlers may use of a running broker. */
 import type { pb } from '../protocol/messages.js';
+import type { GroupId } from '../../raft/core/index.js';
 import type { ControllerReplica } from './controller_replica.js';
-import type { ReplicaManager } from './replica_manager.js';
+import type { ElectionOutcome } from './leadership_transfers.js';
+import type { HostedPartition, ReplicaManager } from './replica_manager.js';
 
 export interface BrokerContext {
   readonly controller: ControllerReplica;
@@ -17,4 +19,7 @@ export interface BrokerContext {
   waitForData(partitions: readonly (readonly [string, number])[], timeoutMs: number): Promise<void>;
   /** A producer id unique in the cluster for good; COORDINATOR_LOAD_IN_PROGRESS when none comes in time. */
   nextProducerId(): Promise<number>;
+  /** Preferred-leader election for hosted partitions, waiting up to timeoutMs: an outcome per group id. */
+  electPreferredLeaders(partitions: readonly HostedPartition[], timeoutMs: number):
+    Promise<ReadonlyMap<GroupId, ElectionOutcome>>;
 }

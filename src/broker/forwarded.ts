@@ -1,15 +1,19 @@
 /**
- * What brokers forward to the controller leader over the Raft transport: a metadata command to
- * propose, or a liveness heartbeat. One tag byte tells them apart:
+ * What brokers forward to each other over the Raft transport: to the controller leader, a metadata
+ * command to propose or a liveness heartbeat; to every peer, a notice that this broker is shutting
+ * down (so nobody hands it leadership meanwhile). One tag byte tells them apart:
  *   0x01 command    followed by the encoded MetadataCommand (src/protocol/proto/metadata.proto)
  *   0x02 heartbeat  followed by broker id (u32 LE) and incarnation (f64 LE, an exact integer)
+ *   0x03 leaving    followed by broker id (u32 LE) and incarnation (f64 LE), as a heartbeat
  */
 export type Forwarded =
   | { readonly kind: 'command'; readonly command: Uint8Array }
-  | { readonly kind: 'heartbeat'; readonly brokerId: number; readonly incarnation: number };
+  | { readonly kind: 'heartbeat'; readonly brokerId: number; readonly incarnation: number }
+  | { readonly kind: 'leaving'; readonly brokerId: number; readonly incarnation: number };
 
 const COMMAND = 0x01;
 const HEARTBEAT = 0x02;
+const LEAVING = 0x03;
 const HEARTBEAT_BYTES = 13;
 
 export function encodeForwardedCommand(command: Uint8Array): Uint8Array {
@@ -20,8 +24,17 @@ export function encodeForwardedCommand(command: Uint8Array): Uint8Array {
 }
 
 export function encodeHeartbeat(brokerId: number, incarnation: number): Uint8Array {
+  return encodeBrokerNote(HEARTBEAT, brokerId, incarnation);
+}
+
+/** The notice a broker sends its peers when it starts a graceful shutdown. */
+export function encodeLeaving(brokerId: number, incarnation: number): Uint8Array {
+  return encodeBrokerNote(LEAVING, brokerId, incarnation);
+}
+
+function encodeBrokerNote(tag: number, brokerId: number, incarnation: number): Uint8Array {
   const bytes = Buffer.alloc(HEARTBEAT_BYTES);
-  bytes[0] = HEARTBEAT;
+  bytes[0] = tag;
   bytes.writeUInt32LE(brokerId, 1);
   bytes.writeDoubleLE(incarnation, 5);
   return bytes;
@@ -31,9 +44,12 @@ export function encodeHeartbeat(brokerId: number, incarnation: number): Uint8Arr
 export function decodeForwarded(payload: Uint8Array): Forwarded | null {
   const bytes = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
   if (bytes[0] === COMMAND) return { kind: 'command', command: bytes.subarray(1) };
-  if (bytes[0] === HEARTBEAT && bytes.length === HEARTBEAT_BYTES) {
+  if ((bytes[0] === HEARTBEAT || bytes[0] === LEAVING) && bytes.length === HEARTBEAT_BYTES) {
     const incarnation = bytes.readDoubleLE(5);
-    if (Number.isSafeInteger(incarnation)) return { kind: 'heartbeat', brokerId: bytes.readUInt32LE(1), incarnation };
+    const brokerId = bytes.readUInt32LE(1);
+    if (Number.isSafeInteger(incarnation)) {
+      return bytes[0] === HEARTBEAT ? { kind: 'heartbeat', brokerId, incarnation } : { kind: 'leaving', brokerId, incarnation };
+    }
   }
   return null;
 }

@@ -16,6 +16,8 @@ import { API_KEYS } from '../protocol/api_keys.js';
 import type { pb } from '../protocol/messages.js';
 import type { Acks } from '../partition/partition_replica.js';
 import type { BrokerContext } from './broker_context.js';
+import type { ElectionOutcome } from './leadership_transfers.js';
+import type { HostedPartition } from './replica_manager.js';
 import {
   clampTimeoutMs, FETCH_WAIT_MS_MAX, fetchBytesMax, FetchReplyBudget, refuseDuplicateFetchPartitions,
 } from './request_limits.js';
@@ -159,7 +161,7 @@ function metadataHandler(context: BrokerContext): RequestHandler<typeof API_KEYS
         // A broker without a replica does not know the leader, and says so (-1): the client asks
         // another broker. Naming the preferred leader instead sent clients in circles with five
         // brokers: each refresh from a non-replica overrode the real leader a NOT_LEADER hint had given.
-        const leaderId = hosted === undefined ? -1 : hosted.replica.leaderHint ?? -1;
+        const leaderId = hosted === undefined ? -1 : hosted.replica.leaderForClients ?? -1;
         // In sync: a live (unfenced) broker and, where this broker leads, holding every committed entry.
         const live = replicas.filter((id) => metadata.broker(id)?.fenced === false);
         const isrIds = hosted?.replica.inSyncReplicas(live) ?? live;
@@ -278,6 +280,69 @@ function deleteTopicsHandler(context: BrokerContext): RequestHandler<typeof API_
   };
 }
 
+type ElectResult = pb.ElectLeadersPartitionResult.$Properties;
+
+/** What an election outcome tells the client about one partition. */
+function electResultOf(base: { topic: string; partition: number; preferredLeaderId: number }, outcome: ElectionOutcome,
+  context: BrokerContext): ElectResult {
+  switch (outcome.kind) {
+    case 'elected':
+      return { ...base, errorCode: 0, leaderId: outcome.leaderId };
+    case 'not_needed':
+      return { ...base, ...errorFields(new TributaryError('ELECTION_NOT_NEEDED')), leaderId: base.preferredLeaderId };
+    case 'not_leader': {
+      const error = new NotLeaderOrFollowerError(outcome.leaderId);
+      return { ...base, ...errorFields(error), leaderId: outcome.leaderId ?? -1,
+        currentLeader: leaderHintOf(context, error) };
+    }
+    case 'unavailable':
+      return { ...base, ...errorFields(new TributaryError('PREFERRED_LEADER_NOT_AVAILABLE', outcome.message)),
+        leaderId: -1 };
+    case 'timed_out':
+      return { ...base, ...errorFields(new TributaryError('REQUEST_TIMED_OUT', outcome.message)), leaderId: -1 };
+  }
+}
+
+/**
+ * Kafka's ElectLeaders, preferred type, on this broker's partitions: each one it leads whose
+ * preferred replica can take over is handed to it (leadership_transfers.ts), and the reply waits
+ * for the transfers up to timeout_ms. Partitions it does not lead are NOT_LEADER_OR_FOLLOWER with a
+ * hint; no partitions named means every partition it leads.
+ */
+function electLeadersHandler(context: BrokerContext): RequestHandler<typeof API_KEYS.ELECT_LEADERS> {
+  return async (request) => {
+    const timeoutMs = clampTimeoutMs(request.timeoutMs, ADMIN_TIMEOUT_MS_DEFAULT);
+    const named = request.partitions.length > 0
+      ? request.partitions.map((p) => ({ topic: p.topic, partition: p.partition }))
+      : context.replicas.all().filter((hosted) => hosted.replica.isLeader)
+        .map((hosted) => ({ topic: hosted.assignment.topic, partition: hosted.assignment.partition }));
+    const answers: (ElectResult | HostedPartition)[] = named.map(({ topic, partition }) => {
+      const base = { topic, partition, preferredLeaderId: -1 };
+      try {
+        const hosted = replicaOf(context, topic, partition);
+        if (!hosted.replica.isLeader) throw new NotLeaderOrFollowerError(hosted.replica.leaderHint);
+        return hosted;
+      } catch (error) {
+        return { ...base, ...errorFields(error), leaderId: -1, currentLeader: leaderHintOf(context, error) };
+      }
+    });
+    const leading = answers.filter((answer): answer is HostedPartition => 'groupId' in answer);
+    const outcomes = leading.length === 0 ? new Map<number, ElectionOutcome>()
+      : await context.electPreferredLeaders(leading, timeoutMs);
+    const partitions = answers.map((answer): ElectResult => {
+      if (!('groupId' in answer)) return answer;
+      const { topic, partition } = answer.assignment;
+      const outcome = outcomes.get(answer.groupId);
+      assert(outcome !== undefined, () => `no election outcome for ${topic}-${partition}`);
+      const now = context.controller.metadata.topic(topic);
+      const replicas = (now?.topicId === answer.assignment.topicId ? now.partitions[partition] : undefined)
+        ?? answer.assignment.replicas;
+      return electResultOf({ topic, partition, preferredLeaderId: replicas[0] ?? -1 }, outcome, context);
+    });
+    return { response: { partitions } };
+  };
+}
+
 export function brokerHandlers(context: BrokerContext): HandlerTable {
   return {
     [API_KEYS.PRODUCE]: produceHandler(context),
@@ -291,5 +356,6 @@ export function brokerHandlers(context: BrokerContext): HandlerTable {
       brokers: context.brokerList(), controllerVoterIds: context.voterIds(),
       fencedBrokers: context.fencedBrokerList() } }),
     [API_KEYS.INIT_PRODUCER_ID]: initProducerIdHandler(context),
+    [API_KEYS.ELECT_LEADERS]: electLeadersHandler(context),
   };
 }

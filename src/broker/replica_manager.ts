@@ -48,7 +48,7 @@ export interface ReplicaManagerOptions {
 }
 
 /** The storage hooks of a partition log: payloads are RecordBatch v2, stamped with offset and term. */
-const recordBatchPayloads = {
+export const recordBatchPayloads = {
   describePayload: (data: Uint8Array) => {
     const header = readBatchHeader(data);
     return { recordCount: header.recordCount, maxTimestampMs: Math.max(-1, header.maxTimestamp) };

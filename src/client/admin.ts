@@ -8,8 +8,11 @@
  */
 import type { Logger } from 'pino';
 
-import { errorFromWire, TributaryError } from '../common/errors.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import { ERROR_TABLE, errorFromWire, TributaryError } from '../common/errors.js';
 import { API_KEYS, LIST_OFFSETS_EARLIEST, LIST_OFFSETS_LATEST } from '../protocol/api_keys.js';
+import type { DecodedResponseOf } from '../protocol/messages.js';
 import { defaultClientLogger, MetadataCache, parseBootstrap } from './metadata_cache.js';
 import type { BrokerInfo, PartitionInfo } from './metadata_cache.js';
 import { retry } from './retry.js';
@@ -59,6 +62,24 @@ export interface PartitionOffsets {
   /** The high watermark. */
   readonly latest: number;
 }
+
+/** One partition's preferred-leader election (Kafka's ElectLeaders, preferred type). */
+export interface PreferredLeaderElection {
+  readonly topic: string;
+  readonly partition: number;
+  /** elected: the preferred replica took over now; already: it led already; failed: see error. */
+  readonly outcome: 'elected' | 'already' | 'failed';
+  /** The first replica of the partition's replica list; null when unknown. */
+  readonly preferredLeaderId: number | null;
+  /** The leader as the answer left it; null when unknown. */
+  readonly leaderId: number | null;
+  readonly error: TributaryError | null;
+}
+
+/** Rounds of ElectLeaders requests, each to the partitions' leaders as the metadata names them. */
+const ELECTION_ROUNDS_MAX = 10;
+/** Time kept back from the broker's wait for the reply to travel. */
+const ELECTION_REPLY_MARGIN_MS = 1_000;
 
 /** How long one ListOffsets waits on a partition leader before the leader is looked up again. */
 const LEADER_ATTEMPT_TIMEOUT_MS = 3_000;
@@ -196,6 +217,107 @@ export class Admin {
   }
 
   /**
+   * Kafka's preferred-leader election (kafka-leader-election.sh --election-type preferred): every
+   * partition of `topics` (default: every topic, internal ones included) whose preferred replica,
+   * the first of its replica list, is in sync and not its leader gets its leadership handed to it
+   * by Raft leadership transfer. Each request goes to the partition's leader, which waits for the
+   * transfer; a leader that moved meanwhile is followed (bounded rounds within requestTimeoutMs).
+   * An outcome per partition, sorted; an unknown topic is UNKNOWN_TOPIC_OR_PARTITION, thrown.
+   */
+  async electPreferredLeaders(options: { readonly topics?: readonly string[] } = {}):
+    Promise<PreferredLeaderElection[]> {
+    const deadlineMs = Date.now() + this.requestTimeoutMs;
+    const names = options.topics === undefined ? await this.listTopics() : [...new Set(options.topics)];
+    await this.withRetry(() => this.metadata.refresh(names));
+    const pending = new Map<string, { topic: string; partition: number; preferred: number | null }>();
+    for (const name of names) {
+      const topic = this.metadata.topic(name);
+      if (topic === undefined || topic.errorCode !== 0) {
+        throw topicError(topic?.errorCode ?? ERROR_TABLE.UNKNOWN_TOPIC_OR_PARTITION.wire, `Topic ${name}`, '');
+      }
+      for (const p of topic.partitions) {
+        pending.set(partitionKey(name, p.partition), { topic: name, partition: p.partition,
+          preferred: p.replicaIds[0] ?? null });
+      }
+    }
+    const results = new Map<string, PreferredLeaderElection>();
+    const lastErrors = new Map<string, TributaryError>();
+    for (let round = 0; pending.size > 0 && round < ELECTION_ROUNDS_MAX && Date.now() < deadlineMs; round += 1) {
+      if (round > 0) {
+        await sleep(Math.min(100 * round, Math.max(0, deadlineMs - Date.now())));
+        await this.metadata.refresh(names).catch(() => undefined);
+      }
+      const byLeader = new Map<number, { topic: string; partition: number }[]>();
+      for (const [key, target] of pending) {
+        const leader = this.metadata.leaderOf(target.topic, target.partition);
+        if (leader === null) {
+          lastErrors.set(key, new TributaryError('LEADER_NOT_AVAILABLE', `${target.topic}/${target.partition}: no leader known`));
+          continue;
+        }
+        byLeader.set(leader, [...byLeader.get(leader) ?? [], { topic: target.topic, partition: target.partition }]);
+      }
+      await Promise.all([...byLeader].map(async ([leader, partitions]) => {
+        const answered = await this.electAt(leader, partitions, deadlineMs);
+        for (const { topic, partition } of partitions) {
+          const key = partitionKey(topic, partition);
+          const target = pending.get(key);
+          const answer = answered instanceof TributaryError ? answered : answered.get(key);
+          if (target === undefined) continue;
+          if (answer === undefined || answer instanceof TributaryError) {
+            this.metadata.forgetLeader(topic, partition);
+            lastErrors.set(key, answer ?? new TributaryError('UNKNOWN_SERVER_ERROR', `no answer for ${topic}/${partition}`));
+            continue;
+          }
+          const leaderId = answer.leaderId >= 0 ? answer.leaderId : null;
+          const preferredLeaderId = answer.preferredLeaderId >= 0 ? answer.preferredLeaderId : target.preferred;
+          const base = { topic, partition, preferredLeaderId, leaderId };
+          const code = answer.errorCode === 0 ? null : errorFromWire(answer.errorCode,
+            `${topic}/${partition}: ${answer.errorMessage === '' ? errorFromWire(answer.errorCode).message : answer.errorMessage}`);
+          if (code === null) {
+            results.set(key, { ...base, outcome: 'elected', error: null });
+          } else if (code.code === 'ELECTION_NOT_NEEDED') {
+            results.set(key, { ...base, outcome: 'already', error: null });
+          } else if (code.code === 'NOT_LEADER_OR_FOLLOWER' || code.code === 'LEADER_NOT_AVAILABLE') {
+            // Led elsewhere now: follow the hint, or look the leader up again next round.
+            if (answer.currentLeader !== null) this.metadata.applyLeaderHint(topic, partition, answer.currentLeader);
+            else this.metadata.forgetLeader(topic, partition);
+            lastErrors.set(key, code);
+            continue;
+          } else {
+            results.set(key, { ...base, outcome: 'failed', error: code });
+          }
+          pending.delete(key);
+        }
+      }));
+    }
+    for (const [key, target] of pending) {
+      results.set(key, { topic: target.topic, partition: target.partition, outcome: 'failed',
+        preferredLeaderId: target.preferred, leaderId: this.metadata.leaderOf(target.topic, target.partition),
+        error: lastErrors.get(key) ?? new TributaryError('REQUEST_TIMED_OUT', 'no leader answered in time') });
+    }
+    return [...results.values()].sort((a, b) =>
+      (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition));
+  }
+
+  /** One ElectLeaders request to a leader: its answers by partition key, or the error of the whole request. */
+  private async electAt(leader: number, partitions: readonly { topic: string; partition: number }[],
+    deadlineMs: number):
+    Promise<Map<string, DecodedResponseOf<typeof API_KEYS.ELECT_LEADERS>['partitions'][number]> | TributaryError> {
+    const connection = this.metadata.connectionToBroker(leader);
+    if (connection === null) return new TributaryError('LEADER_NOT_AVAILABLE', `broker ${leader} is not known`);
+    const waitMs = Math.max(1, deadlineMs - Date.now() - ELECTION_REPLY_MARGIN_MS);
+    try {
+      const { response } = await connection.request(API_KEYS.ELECT_LEADERS,
+        { partitions: [...partitions], timeoutMs: waitMs }, [],
+        { timeoutMs: waitMs + ELECTION_REPLY_MARGIN_MS });
+      return new Map(response.partitions.map((p) => [partitionKey(p.topic, p.partition), p]));
+    } catch (error) {
+      if (error instanceof TributaryError) return error;
+      throw error;
+    }
+  }
+
+  /**
    * ListOffsets on the partition's leader: 'earliest' is the log start, 'latest' the high
    * watermark, a number (ms) the first offset whose record is at or after that time (-1: none).
    */
@@ -233,6 +355,10 @@ export class Admin {
   private withRetry<T>(operation: () => Promise<T>): Promise<T> {
     return retry(operation, { retriesMax: 50, totalTimeMaxMs: this.requestTimeoutMs });
   }
+}
+
+function partitionKey(topic: string, partition: number): string {
+  return `${topic}\u0000${partition}`;
 }
 
 /** The error of a wire code, its message naming the topic (or partition). */

@@ -581,12 +581,15 @@ export class Producer {
     const retriable = isRetriable(error)
       || (code === 'OUT_OF_ORDER_SEQUENCE_NUMBER' && this.hasOlderUnsettled(batch));
     if (code !== null && METADATA_ERRORS.has(code)) {
-      if (reply?.currentLeader !== null && reply?.currentLeader !== undefined) {
-        this.metadata.applyLeaderHint(batch.topic, batch.partition, reply.currentLeader);
-      } else if (code === 'NOT_LEADER_OR_FOLLOWER' || code === 'NETWORK_EXCEPTION') {
+      const hint = reply?.currentLeader ?? null;
+      if (hint !== null) this.metadata.applyLeaderHint(batch.topic, batch.partition, hint);
+      else if (code === 'NOT_LEADER_OR_FOLLOWER' || code === 'NETWORK_EXCEPTION') {
         this.metadata.forgetLeader(batch.topic, batch.partition);
       }
-      this.metadata.requestRefresh();
+      // A hint naming the leader is the news; a refresh answered meanwhile by a broker that has not
+      // heard of the new leader yet would only send the batch back (a leadership transfer takes a
+      // few ms to reach every replica). Without one, the metadata is asked.
+      if (hint === null || hint.leaderId < 0) this.metadata.requestRefresh();
     }
     if (!retriable || this.closed || state.attempts >= this.retries || Date.now() >= state.deadlineMs) {
       this.settleFailed(batch, error);

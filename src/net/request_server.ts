@@ -175,6 +175,7 @@ export class RequestServer {
   /** Error replies queued per peer: one peer may not take the whole rejectQueueMax. */
   private readonly peerRejects = new Map<string, number>();
   private inflight = 0;
+  private lastRequestMs = 0;
   private rejectsQueued = 0;
   private receiveLoop: Promise<void> | null = null;
   private closed = false;
@@ -251,6 +252,11 @@ export class RequestServer {
     return this.inflight;
   }
 
+  /** When the last request arrived (ms since the epoch; 0 before any): a broker closing waits for quiet. */
+  get lastRequestAtMs(): number {
+    return this.lastRequestMs;
+  }
+
   /** What the server holds for client connections now (for tests and metrics). */
   get held(): { readonly peers: number; readonly queuedReplyBytes: number; readonly parkedRequests: number } {
     let parkedRequests = 0;
@@ -290,6 +296,7 @@ export class RequestServer {
   }
 
   private onMessage(frames: Buffer[]): void {
+    this.lastRequestMs = Date.now();
     const routingId = frames[0];
     if (routingId === undefined) return;
     const message = frames.slice(1);

@@ -28,6 +28,9 @@ import type { ProposedBatch } from './proposed_batches.js';
 
 export type Acks = -1 | 0 | 1;
 
+/** How long a replica that stepped down waits to learn the new leader before answering its waiting produces. */
+const STEP_DOWN_HINT_WAIT_MS = 500;
+
 export interface PartitionReplicaOptions {
   readonly topic: string;
   readonly partition: number;
@@ -103,6 +106,8 @@ export class PartitionReplica implements ReplicaStateMachine {
   private admissionsWaiting = 0;
   private admissions: Promise<void> = Promise.resolve();
   private readonly waiters: FetchWaiters;
+  /** Set while a replica that stepped down waits to learn the new leader before answering (answerPendingElsewhere). */
+  private stepDownTimer: NodeJS.Timeout | undefined = undefined;
 
   constructor(private readonly options: PartitionReplicaOptions) {
     const snapshot = options.storage.snapshot();
@@ -119,6 +124,19 @@ export class PartitionReplica implements ReplicaStateMachine {
   get isLeader(): boolean { return this.role === 'leader'; }
   get leaderHint(): number | null { return this.leaderId === 0 ? null : this.leaderId; }
   get leaderEpoch(): number { return this.term; }
+
+  /**
+   * The leader to name in Metadata: this replica's view, except that a leader handing its
+   * leadership over names the replica taking over, as its produce errors do meanwhile; otherwise a
+   * client's refresh would send it back here a moment after the error sent it on.
+   */
+  get leaderForClients(): number | null {
+    if (this.role === 'leader') {
+      const transferee = this.options.host.status(this.options.groupId)?.leadTransferee ?? 0;
+      if (transferee !== 0) return transferee;
+    }
+    return this.leaderHint;
+  }
 
   /** The state attached to this replica, if any. */
   get recordsListener(): AppliedRecordsListener | undefined { return this.options.recordsListener; }
@@ -213,6 +231,12 @@ export class PartitionReplica implements ReplicaStateMachine {
     if (result === undefined) throw new NotLeaderOrFollowerError(null);
     if (result.kind === 'not_leader') throw new NotLeaderOrFollowerError(result.leaderId === 0 ? null : result.leaderId);
     if (result.kind === 'dropped') {
+      if (result.reason === 'transferring_leadership') {
+        // Leadership is being handed to another replica (a shutdown, a preferred-leader election):
+        // name it, so the client's retry goes there rather than back here.
+        const transferee = this.options.host.status(this.options.groupId)?.leadTransferee ?? 0;
+        throw new NotLeaderOrFollowerError(transferee === 0 ? null : transferee);
+      }
       throw result.reason === 'uncommitted_bytes_max'
         ? new TributaryError('TOO_MANY_REQUESTS', 'the leader holds too many uncommitted bytes; slow down')
         : new TributaryError('LEADER_NOT_AVAILABLE', `proposal dropped: ${result.reason}`);
@@ -286,9 +310,9 @@ export class PartitionReplica implements ReplicaStateMachine {
   }
 
   /** Forgets every proposal (the term is lost): their resends are told to find the leader. */
-  private dropProposed(): void {
+  private dropProposed(leaderHint: number | null = this.leaderHint): void {
     if (this.proposed.size === 0) return;
-    const error = new NotLeaderOrFollowerError(this.leaderHint);
+    const error = new NotLeaderOrFollowerError(leaderHint);
     for (const proposed of this.proposed.clear()) {
       for (const waiter of proposed.waiters ?? []) waiter(error);
     }
@@ -356,14 +380,48 @@ export class PartitionReplica implements ReplicaStateMachine {
   }
 
   onSoftState(state: SoftState, term: number): void {
+    const hint = state.leaderId === 0 ? null : state.leaderId;
     if (state.role !== 'leader' || term !== this.term) {
       if (this.leaderReady) this.options.recordsListener?.onLeadership(false);
       this.leaderReady = false;
-      this.dropProposed();
+      this.dropProposed(hint);
     }
+    const wasLeader = this.role === 'leader';
     this.role = state.role;
     this.leaderId = state.leaderId;
     this.term = term;
+    if (state.role !== 'leader') {
+      this.answerPendingElsewhere();
+      // Long polls waiting here are told to go to the new leader now, not at their max wait.
+      if (wasLeader) this.waiters.wakeAll();
+    }
+  }
+
+  /**
+   * A leader that stepped down answers its waiting produces at once with the retriable
+   * NOT_LEADER_OR_FOLLOWER, as Kafka does, so clients retry at the new leader instead of waiting
+   * for their timeout. (An entry may still be committed by the new leader: an idempotent retry
+   * then gets its original offset.) The answer names the new leader, which a replica stepping down
+   * for a transfer or an election learns from the new leader's first append a moment later; it
+   * waits for that at most STEP_DOWN_HINT_WAIT_MS, then answers without a hint.
+   */
+  private answerPendingElsewhere(): void {
+    if (this.pending.size === 0) return;
+    if (this.leaderId === 0) {
+      this.stepDownTimer ??= setTimeout(() => {
+        this.stepDownTimer = undefined;
+        if (this.role !== 'leader') this.failPending(null);
+      }, STEP_DOWN_HINT_WAIT_MS);
+      return;
+    }
+    this.failPending(this.leaderId);
+  }
+
+  private failPending(leaderHint: number | null): void {
+    clearTimeout(this.stepDownTimer);
+    this.stepDownTimer = undefined;
+    for (const pending of [...this.pending.values()]) this.settle(pending, new NotLeaderOrFollowerError(leaderHint));
+    this.awaitingPersist.length = 0;
   }
 
   snapshotNextOffset(snapshot: Snapshot): number {
@@ -453,9 +511,8 @@ export class PartitionReplica implements ReplicaStateMachine {
 
   /** Fails every waiting produce (the replica is being stopped). */
   close(): void {
-    for (const pending of [...this.pending.values()]) this.settle(pending, new NotLeaderOrFollowerError(null));
+    this.failPending(this.role === 'leader' ? null : this.leaderHint);
     this.dropProposed();
-    this.awaitingPersist.length = 0;
     this.waiters.wakeAll();
     if (this.leaderReady) this.options.recordsListener?.onLeadership(false);
     this.leaderReady = false;

@@ -23,6 +23,7 @@ export const API_KEYS = {
   LIST_GROUPS: 17,
   DELETE_GROUPS: 18,
   CREATE_PARTITIONS: 19,
+  ELECT_LEADERS: 20,
 } as const;
 
 export type ApiName = keyof typeof API_KEYS;

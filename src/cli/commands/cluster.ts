@@ -4,13 +4,17 @@
  * every partition its leader, replicas, in-sync replicas, log start and high watermark. Offsets
  * come from each partition's leader (ListOffsets); a partition whose leader cannot answer shows
  * the high watermark from metadata, or `?`.
+ *
+ * `tributary cluster elect-leaders [--topic T] [--json]` (Kafka's kafka-leader-election.sh
+ * --election-type preferred): partitions whose preferred replica is in sync and not leading get
+ * their leadership handed to it now; one line per partition, exit code 1 if any could not move.
  */
 import type { Argv, CommandModule } from 'yargs';
 
 import { Admin } from '../../client/admin.js';
-import type { ClusterDescription } from '../../client/admin.js';
+import type { ClusterDescription, PreferredLeaderElection } from '../../client/admin.js';
 import type { PartitionInfo } from '../../client/metadata_cache.js';
-import { cliLogger, runClientCommand, withBootstrap } from '../client_common.js';
+import { cliLogger, describeError, runClientCommand, withBootstrap } from '../client_common.js';
 import type { BootstrapArguments } from '../client_common.js';
 
 const STATUS_TIMEOUT_MS = 10_000;
@@ -101,9 +105,51 @@ const statusCommand: CommandModule<object, StatusArguments> = {
   }),
 };
 
+interface ElectArguments extends BootstrapArguments {
+  topic: string | undefined;
+  json: boolean;
+  'timeout-ms': number;
+}
+
+/** One line per partition and a count of each outcome. */
+export function formatElections(elections: readonly PreferredLeaderElection[]): string {
+  const lines = elections.map((e) => {
+    const what = e.outcome === 'elected' ? 'moved to the preferred leader'
+      : e.outcome === 'already' ? 'preferred leader already leads' : `not moved: ${describeError(e.error)}`;
+    return `${e.topic}/${e.partition}\tPreferred: ${e.preferredLeaderId ?? '?'}\tLeader: ${e.leaderId ?? '?'}\t${what}`;
+  });
+  const count = (outcome: PreferredLeaderElection['outcome']): number =>
+    elections.filter((e) => e.outcome === outcome).length;
+  lines.push(`${count('elected')} moved, ${count('already')} already on their preferred leader, ${count('failed')} not moved`);
+  return lines.join('\n');
+}
+
+const electLeadersCommand: CommandModule<object, ElectArguments> = {
+  command: 'elect-leaders',
+  describe: 'move leaderships back to preferred replicas that are in sync (Kafka preferred leader election)',
+  builder: (yargs: Argv) => withBootstrap(yargs)
+    .option('topic', { type: 'string', describe: 'only this topic\'s partitions (default: every topic)' })
+    .option('timeout-ms', { type: 'number', default: 30_000, describe: 'how long to wait for the moves' })
+    .option('json', { type: 'boolean', default: false, describe: 'print JSON' }),
+  handler: (args) => runClientCommand('cluster elect-leaders', async () => {
+    const admin = new Admin({ bootstrap: args.bootstrap, logger: cliLogger(), clientId: 'tributary-cli',
+      requestTimeoutMs: args['timeout-ms'] });
+    try {
+      const elections = await admin.electPreferredLeaders(args.topic === undefined ? {} : { topics: [args.topic] });
+      const printable = elections.map((e) => ({ ...e, error: e.error === null ? null
+        : { code: e.error.code, message: e.error.message } }));
+      process.stdout.write(args.json ? `${JSON.stringify(printable)}\n` : `${formatElections(elections)}\n`);
+      if (elections.some((e) => e.outcome === 'failed')) process.exitCode = 1;
+    } finally {
+      await admin.close();
+    }
+  }),
+};
+
 export const clusterCommand: CommandModule = {
   command: 'cluster <action>',
-  describe: 'cluster status',
-  builder: (yargs: Argv) => yargs.command(statusCommand).demandCommand(1, 'name an action: status'),
+  describe: 'cluster status, preferred leader election',
+  builder: (yargs: Argv) => yargs.command(statusCommand).command(electLeadersCommand)
+    .demandCommand(1, 'name an action: status, elect-leaders'),
   handler: () => undefined,
 };

@@ -2,10 +2,15 @@
  * `tributary start`: runs one broker until SIGINT or SIGTERM. Its settings come from flags,
  * TRIBUTARY_<FLAG_NAME> variables or a --config file (broker_settings.ts), and the addresses it
  * binds may differ from those it advertises to clients and peers.
+ *
+ * The first SIGTERM or SIGINT is a graceful shutdown: the broker hands its leaderships to in-sync
+ * followers (bounded by --shutdown-transfer-timeout-ms), then closes. A second signal ends that
+ * wait at once; one that comes while the broker closes exits the process there and then.
  */
 import fs from 'node:fs';
 import type { Argv, CommandModule } from 'yargs';
-import { Broker } from '../../broker/broker.js';
+import { Broker, LEADER_REBALANCE_INTERVAL_MS_DEFAULT, SHUTDOWN_TRANSFER_TIMEOUT_MS_DEFAULT }
+  from '../../broker/broker.js';
 import { GROUP_SETTINGS_DEFAULTS } from '../../group/coordinator.js';
 import type { GroupSettings } from '../../group/coordinator.js';
 import { offsetsTopicConfigs } from '../../group/offsets_topic.js';
@@ -33,6 +38,10 @@ export const START_SETTINGS = {
   'raft-dial': { type: 'string', default: '',
     describe: 'id@host:port,...: dial these peers\' Raft links at these addresses (a test relay)' },
   'retention-check-ms': { type: 'number', default: 30_000, describe: 'how often retention runs' },
+  'leader-rebalance-interval-ms': { type: 'number', default: LEADER_REBALANCE_INTERVAL_MS_DEFAULT,
+    describe: 'how often leaderships go back to preferred replicas that are in sync; 0: never' },
+  'shutdown-transfer-timeout-ms': { type: 'number', default: SHUTDOWN_TRANSFER_TIMEOUT_MS_DEFAULT,
+    describe: 'on SIGTERM, how long to wait for leaderships to move to other brokers before closing; 0: none' },
   'unsafe-skip-record-validation': { type: 'boolean', default: false,
     describe: 'store produced batches without checking their records; only to measure what the check costs' },
   'offsets-topic-partitions': { type: 'number', default: GROUP_SETTINGS_DEFAULTS.offsetsTopicPartitions,
@@ -232,6 +241,7 @@ export const startCommand: CommandModule = {
   handler: async (args) => {
     let broker: Broker;
     let addresses: BrokerAddresses | undefined;
+    let transferTimeoutMs = SHUTDOWN_TRANSFER_TIMEOUT_MS_DEFAULT;
     try {
       const settings = startSettingsFrom(args, process.env);
       const id = settings.number('id');
@@ -243,20 +253,26 @@ export const startCommand: CommandModule = {
       const storageTestMode = storageTestModeFromEnv(process.env);
       const dataDirectory = settings.string('data');
       checkDataDirectory(dataDirectory);
+      transferTimeoutMs = positiveInteger(settings.number('shutdown-transfer-timeout-ms'), 'shutdown-transfer-timeout-ms');
       broker = await Broker.start({ id, dataDirectory, voters, raftDial, ...addresses,
         ...(storageTestMode === undefined ? {} : { storageTestMode }),
         retentionCheckMs: positiveInteger(settings.number('retention-check-ms'), 'retention-check-ms'),
+        leaderRebalanceIntervalMs: positiveInteger(settings.number('leader-rebalance-interval-ms'),
+          'leader-rebalance-interval-ms'),
         groups: groupSettings(settings),
         ...(settings.boolean('unsafe-skip-record-validation') ? { unsafeSkipRecordValidation: true } : {}) });
     } catch (error) {
       process.stderr.write(`tributary start: ${explainStartError(error, addresses)}\n`);
       process.exit(1);
     }
-    let stopping = false;
+    let signalled = false;
     const stop = (): void => {
-      if (stopping) return;
-      stopping = true;
-      void broker.close().then(() => { process.exit(0); });
+      if (!signalled) {
+        signalled = true;
+        void broker.shutdown(transferTimeoutMs).then(() => { process.exit(0); });
+      } else if (!broker.abortShutdown()) {
+        process.exit(1); // closing already: stop here, as a crash would (storage recovers from one)
+      }
     };
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);

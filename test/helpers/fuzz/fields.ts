@@ -15,7 +15,7 @@
  *   hostile input, and would swamp a small machine.
  * - CreatePartitions grows only the fresh topics, to at most 4 partitions (validate_only otherwise).
  * Fetches that may long-poll (max_wait_ms over 2 s) are sent as 'maybe': the protocol lets the
- * broker hold them up to a minute.
+ * broker hold them up to a minute. So are ElectLeaders that may wait over 2 s for a replica to catch up.
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -117,6 +117,12 @@ export class FieldFuzzer implements RequestSource {
       case API_KEYS.FETCH:
         if (((decoded as DecodedRequestOf<typeof API_KEYS.FETCH> | null)?.maxWaitMs ?? 0) > LONG_POLL_MS) expect = 'maybe';
         break;
+      case API_KEYS.ELECT_LEADERS: {
+        // A preferred replica that is behind is waited for, up to timeout_ms (0: 10 s), like a long poll.
+        const timeoutMs = (decoded as DecodedRequestOf<typeof API_KEYS.ELECT_LEADERS> | null)?.timeoutMs ?? 0;
+        if (timeoutMs === 0 || timeoutMs > LONG_POLL_MS) expect = 'maybe';
+        break;
+      }
       default:
         break;
     }

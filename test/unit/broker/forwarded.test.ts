@@ -1,0 +1,31 @@
+/**
+ * What brokers forward to each other over the Raft transport: commands, heartbeats and leaving
+ * notices read back as sent; anything else (a wrong length, an incarnation that is not an exact
+ * integer, an unknown tag) is null, for the caller to log and drop.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { decodeForwarded, encodeForwardedCommand, encodeHeartbeat, encodeLeaving } from '../../../src/broker/forwarded.js';
+
+describe('forwarded requests', () => {
+  it('reads back a command, a heartbeat and a leaving notice', () => {
+    const command = decodeForwarded(encodeForwardedCommand(Buffer.from([7, 8, 9])));
+    assert.ok(command?.kind === 'command');
+    assert.deepEqual([...command.command], [7, 8, 9]);
+    assert.deepEqual(decodeForwarded(encodeHeartbeat(3, 1_796_543_000_123)),
+      { kind: 'heartbeat', brokerId: 3, incarnation: 1_796_543_000_123 });
+    assert.deepEqual(decodeForwarded(encodeLeaving(4, 1_796_543_000_456)),
+      { kind: 'leaving', brokerId: 4, incarnation: 1_796_543_000_456 });
+  });
+
+  it('drops what is neither', () => {
+    const leaving = Buffer.from(encodeLeaving(4, 5));
+    assert.equal(decodeForwarded(leaving.subarray(0, 12)), null, 'a notice one byte short');
+    assert.equal(decodeForwarded(Buffer.concat([leaving, Buffer.from([0])])), null, 'a notice one byte long');
+    const fraction = Buffer.from(leaving);
+    fraction.writeDoubleLE(0.5, 5);
+    assert.equal(decodeForwarded(fraction), null, 'an incarnation that is not an integer');
+    assert.equal(decodeForwarded(Buffer.from([0x04, 1, 2])), null, 'an unknown tag');
+    assert.equal(decodeForwarded(Buffer.alloc(0)), null, 'nothing');
+  });
+});
