@@ -22,16 +22,20 @@ import { ControllerReplica } from './controller_replica.js';
 import { decodeForwarded, encodeForwardedCommand, encodeHeartbeat } from './forwarded.js';
 import { BrokerLiveness } from './liveness.js';
 import { brokerHandlers } from './handlers.js';
+import { reassignmentHandlers } from './reassignment_handlers.js';
 import { GROUP_SETTINGS_DEFAULTS, GroupCoordinator } from '../group/coordinator.js';
 import type { GroupSettings } from '../group/coordinator.js';
 import { groupHandlers } from '../group/handlers.js';
 import { ReplicaManager } from './replica_manager.js';
+import { ReassignmentDriver } from './reassignment_driver.js';
 import { ProducerIdAllocator } from './producer_ids.js';
 import { openStorageTestIo } from './storage_test_mode.js';
 import type { StorageTestIo, StorageTestMode } from './storage_test_mode.js';
 
 export const CONTROLLER_GROUP_ID = 0;
 const HEARTBEAT_INTERVAL_MS = 500;
+/** How often partition leaders look for the next step of the moves they lead. */
+const REASSIGNMENT_TICK_MS = 100;
 /** How often the group coordinator ticks its groups (session, rebalance and sync timeouts). */
 const GROUP_TICK_MS = 100;
 /** A write of group records that takes longer fails its request (Kafka's offsets.commit.timeout.ms). */
@@ -86,6 +90,8 @@ export class Broker implements BrokerContext {
   private readonly producerIds: ProducerIdAllocator;
   private registration: NodeJS.Timeout | undefined;
   private heartbeats: NodeJS.Timeout | undefined;
+  private reassignmentTicks: NodeJS.Timeout | undefined;
+  private readonly reassignments: ReassignmentDriver;
   private readonly liveness: BrokerLiveness;
   private reconcileScheduled = false;
   private closed = false;
@@ -107,6 +113,10 @@ export class Broker implements BrokerContext {
       recordsListenerFor: (topic, partition) => this.groups.listenerFor(topic, partition) });
     this.groups = new GroupCoordinator(this, { brokerId: options.id, settings: { ...GROUP_SETTINGS_DEFAULTS,
       ...options.groups }, tickIntervalMs: GROUP_TICK_MS, writeTimeoutMs: GROUP_WRITE_TIMEOUT_MS, logger });
+    this.reassignments = new ReassignmentDriver({ brokerId: options.id, host, logger,
+      metadata: () => this.controller.metadata,
+      partition: (topic, partition) => this.replicas.partition(topic, partition),
+      submit: (command) => { this.submit(command); } });
     this.producerIds = new ProducerIdAllocator({ brokerId: options.id, grants: {
       nextFreeId: () => this.controller.metadata.nextProducerId(),
       grantedBlock: () => this.controller.metadata.producerIdBlock(options.id),
@@ -135,13 +145,15 @@ export class Broker implements BrokerContext {
     try {
       await broker.startControllerReplica();
       broker.server = new RequestServer({ listen: `tcp://${options.listen.host}:${options.listen.port}`,
-        handlers: { ...brokerHandlers(broker), ...groupHandlers(broker.groups) }, logger });
+        handlers: { ...brokerHandlers(broker), ...reassignmentHandlers(broker), ...groupHandlers(broker.groups) },
+        logger });
       await broker.server.start();
       await host.start((_from, payload) => { broker.onForward(payload); });
       broker.groups.start();
       broker.replicas.startRetention(options.retentionCheckMs ?? 30_000);
       broker.registration = setInterval(() => { broker.register(); }, 300);
       broker.heartbeats = setInterval(() => { broker.keepAlive(); }, HEARTBEAT_INTERVAL_MS);
+      broker.reassignmentTicks = setInterval(() => { broker.reassignments.tick(Date.now()); }, REASSIGNMENT_TICK_MS);
       broker.register();
       return broker;
     } catch (error) {
@@ -222,6 +234,17 @@ export class Broker implements BrokerContext {
 
   // ---- BrokerContext ----
 
+  get brokerId(): number {
+    return this.options.id;
+  }
+
+  learnerLags(groupId: number): { brokerId: number; entriesBehind: number }[] {
+    const commit = this.host.status(groupId)?.commitIndex ?? 0;
+    const matches = this.host.matchIndexes(groupId);
+    return (this.host.confState(groupId)?.learners ?? []).map((id) => ({ brokerId: id,
+      entriesBehind: Math.max(0, commit - (matches.get(id) ?? 0)) }));
+  }
+
   controllerId(): number {
     return this.controller.leaderId === 0 ? -1 : this.controller.leaderId;
   }
@@ -262,6 +285,7 @@ export class Broker implements BrokerContext {
     this.producerIds.close();
     clearInterval(this.registration);
     clearInterval(this.heartbeats);
+    clearInterval(this.reassignmentTicks);
     this.replicas.stopRetention();
     await this.server?.close();
     for (const hosted of this.replicas.all()) hosted.replica.close();

@@ -6,7 +6,10 @@ import type { ReplicaManager } from './replica_manager.js';
 export interface BrokerContext {
   readonly controller: ControllerReplica;
   readonly replicas: ReplicaManager;
+  readonly brokerId: number;
   controllerId(): number;
+  /** On the leader of a partition group, how many entries each learner is behind its commit index. */
+  learnerLags(groupId: number): { brokerId: number; entriesBehind: number }[];
   voterIds(): number[];
   brokerList(): pb.BrokerMetadata.$Properties[];
   /** Proposes (or forwards) a controller command until `applied` holds; false on timeout. */

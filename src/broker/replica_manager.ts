@@ -28,7 +28,8 @@ export function partitionGroupId(topicId: number, partition: number): GroupId {
 }
 
 export interface HostedPartition {
-  readonly assignment: ReplicaAssignment;
+  /** As of the last reconcile: the replica set follows a move's reported steps. */
+  assignment: ReplicaAssignment;
   readonly groupId: GroupId;
   readonly replica: PartitionReplica;
   readonly storage: RaftLogStorage;
@@ -133,6 +134,10 @@ export class ReplicaManager {
     const diff = reconcile(view, this.options.brokerId, this.all().map((hosted) => hosted.assignment));
     for (const assignment of diff.toStop) await this.stop(assignment);
     for (const assignment of diff.toStart) await this.start(assignment);
+    for (const { desired } of diff.changed) {
+      const hosted = this.hosted.get(logNameOf(desired.topic, desired.partition));
+      if (hosted !== undefined) hosted.assignment = desired;
+    }
   }
 
   private async start(assignment: ReplicaAssignment): Promise<void> {
@@ -145,7 +150,9 @@ export class ReplicaManager {
     const overrides = config === undefined ? {}
       : { segmentBytesMax: config.segmentBytes, segmentAgeMsMax: config.segmentMs };
     const storage = await this.options.logs.openRaftStorage(name, recordBatchPayloads, overrides);
-    if (storage.lastIndex() === 0 && storage.initialState().hardState.term === 0) {
+    // A replica joining a moved partition starts with no membership: the leader's log (or snapshot)
+    // gives it the group's whole membership history once the leader adds it as a learner.
+    if (assignment.bootstrap && storage.lastIndex() === 0 && storage.initialState().hardState.term === 0) {
       const boot = bootstrapEntries(assignment.replicas);
       await storage.append(boot.entries);
       await storage.saveHardState(boot.hardState);
@@ -160,7 +167,8 @@ export class ReplicaManager {
       ...recordsListener === undefined ? {} : { recordsListener } });
     this.options.host.addGroup(groupId, storage, replica);
     this.hosted.set(name, { assignment, groupId, replica, storage });
-    this.options.logger.info({ partition: name, groupId, replicas: assignment.replicas }, 'started replica');
+    this.options.logger.info({ partition: name, groupId, replicas: assignment.replicas,
+      bootstrapped: assignment.bootstrap }, 'started replica');
   }
 
   private async stop(assignment: ReplicaAssignment): Promise<void> {

@@ -479,7 +479,8 @@ export class MetadataStateMachine implements MetadataView {
     const partitions = topic.partitions.map((current, p) => (p === command.partition ? replicas : current));
     const reassignments = (topic.reassignments ?? []).filter((candidate) => candidate !== move);
     if (!done) {
-      reassignments.push({ ...move, confIndex: command.confIndex, learners: [...command.learners].sort((a, b) => a - b) });
+      const learners = [...command.learners].sort((a, b) => a - b);
+      reassignments.push({ ...move, confIndex: command.confIndex, learners });
       reassignments.sort((left, right) => left.partition - right.partition);
     }
     this.topicsByName.set(command.name, freezeTopic({ ...topic, partitions, reassignments }));
@@ -710,7 +711,8 @@ function topicInvariantProblem(view: MetadataView, name: string, topic: TopicInf
   const moved = topic.movedPartitions ?? [];
   for (const [partition, replicas] of topic.partitions.entries()) {
     // A reassignment may change a partition's replica count (within the brokers); others keep the topic's.
-    const problem = replicasProblem(view, replicas, moved.includes(partition) ? replicas.length : topic.replicationFactor);
+    const count = moved.includes(partition) ? replicas.length : topic.replicationFactor;
+    const problem = replicasProblem(view, replicas, count);
     if (problem !== null || replicas.length === 0) {
       return `topic ${name} partition ${partition}: ${problem ?? 'no replicas'}`;
     }

@@ -23,6 +23,8 @@ export const API_KEYS = {
   LIST_GROUPS: 17,
   DELETE_GROUPS: 18,
   CREATE_PARTITIONS: 19,
+  ALTER_PARTITION_REASSIGNMENTS: 20,
+  LIST_PARTITION_REASSIGNMENTS: 21,
 } as const;
 
 export type ApiName = keyof typeof API_KEYS;

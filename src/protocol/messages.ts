@@ -68,6 +68,10 @@ export const API_MESSAGES = {
   [API_KEYS.LIST_GROUPS]: { request: pb.ListGroupsRequest, response: pb.ListGroupsResponse },
   [API_KEYS.DELETE_GROUPS]: { request: pb.DeleteGroupsRequest, response: pb.DeleteGroupsResponse },
   [API_KEYS.CREATE_PARTITIONS]: { request: pb.CreatePartitionsRequest, response: pb.CreatePartitionsResponse },
+  [API_KEYS.ALTER_PARTITION_REASSIGNMENTS]: { request: pb.AlterPartitionReassignmentsRequest,
+    response: pb.AlterPartitionReassignmentsResponse },
+  [API_KEYS.LIST_PARTITION_REASSIGNMENTS]: { request: pb.ListPartitionReassignmentsRequest,
+    response: pb.ListPartitionReassignmentsResponse },
 } as const;
 
 type Messages<A extends ApiKey> = (typeof API_MESSAGES)[A];
