@@ -11,6 +11,7 @@
 import { pino } from 'pino';
 import type { Logger } from 'pino';
 import { bootstrapEntries } from '../../raft/core/index.js';
+import { LearnerThrottle } from '../../raft/host/learner_throttle.js';
 import { RaftHost } from '../../raft/host/raft_host.js';
 import { ZmqRaftTransport } from '../../raft/transport/zmq_transport.js';
 import { LogManager } from '../../storage/index.js';
@@ -70,6 +71,11 @@ export interface BrokerOptions {
    * a malformed batch would be stored and stop every consumer at its offset.
    */
   readonly unsafeSkipRecordValidation?: boolean;
+  /**
+   * Bytes per second this broker sends to learners catching up (Kafka's throttled replication
+   * rate); 0 or absent: no limit. A move's own throttle, when lower, wins while the move runs.
+   */
+  readonly replicationThrottleBytesPerSec?: number;
   /** How often replicas apply retention (Kafka log.retention.check.interval.ms). */
   readonly retentionCheckMs?: number;
   /** A broker silent this long is fenced: left out of metadata and of new placements. */
@@ -138,10 +144,15 @@ export class Broker implements BrokerContext {
     for (const [id, endpoint] of options.voters) {
       if (id !== options.id) transport.setPeer(id, tcpEndpoint(endpoint));
     }
-    const host = new RaftHost({ nodeId: options.id, transport, logger, tickMs: options.tickMs ?? 50,
+    let broker: Broker | undefined = undefined;
+    let host: RaftHost | undefined = undefined;
+    const throttled = new LearnerThrottle(transport, {
+      isLearner: (groupId, to) => host?.confState(groupId)?.learners.includes(to) === true,
+      bytesPerSec: () => broker?.replicationThrottleBytesPerSec() ?? 0 });
+    host = new RaftHost({ nodeId: options.id, transport: throttled, logger, tickMs: options.tickMs ?? 50,
       raft: { electionTimeoutTicks: 10, heartbeatIntervalTicks: 2 },
       onGroupFailed: (groupId, error) => { logger.fatal({ groupId, error }, 'a raft group lost its storage'); } });
-    const broker = new Broker(options, logger, logs, transport, host, undefined, testIo);
+    broker = new Broker(options, logger, logs, transport, host, undefined, testIo);
     try {
       await broker.startControllerReplica();
       broker.server = new RequestServer({ listen: `tcp://${options.listen.host}:${options.listen.port}`,
@@ -233,6 +244,14 @@ export class Broker implements BrokerContext {
   }
 
   // ---- BrokerContext ----
+
+  /** The catch-up limit now: the broker's own, or a lower one of a move this broker leads (0: none). */
+  replicationThrottleBytesPerSec(): number {
+    const own = this.options.replicationThrottleBytesPerSec ?? 0;
+    const move = this.reassignments.throttleBytesPerSec;
+    if (own <= 0) return move;
+    return move <= 0 ? own : Math.min(own, move);
+  }
 
   get brokerId(): number {
     return this.options.id;

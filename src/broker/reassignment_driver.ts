@@ -36,15 +36,32 @@ export interface ReassignmentDriverOptions {
 export class ReassignmentDriver {
   private readonly lastReportMs = new Map<GroupId, number>();
   private readonly lastStep = new Map<GroupId, string>();
+  private throttle = 0;
 
   constructor(private readonly options: ReassignmentDriverOptions) {}
+
+  /**
+   * The smallest catch-up throttle (bytes/s) of the moves this broker leads, 0 when none has one;
+   * as of the last tick.
+   */
+  get throttleBytesPerSec(): number {
+    return this.throttle;
+  }
 
   /** One pass over the moves under way. */
   tick(nowMs: number): void {
     const metadata = this.options.metadata();
+    let throttle = 0;
     for (const topic of metadata.topics()) {
-      for (const move of topic.reassignments ?? []) this.drive(topic, move, nowMs);
+      for (const move of topic.reassignments ?? []) {
+        const leads = this.options.partition(topic.name, move.partition)?.replica.isLeader === true;
+        if (leads && move.throttleBytesPerSec > 0) {
+          throttle = throttle === 0 ? move.throttleBytesPerSec : Math.min(throttle, move.throttleBytesPerSec);
+        }
+        this.drive(topic, move, nowMs);
+      }
     }
+    this.throttle = throttle;
   }
 
   private drive(topic: TopicInfo, move: PartitionReassignment, nowMs: number): void {

@@ -31,6 +31,8 @@ export const START_SETTINGS = {
   'raft-dial': { type: 'string', default: '',
     describe: 'id@host:port,...: dial these peers\' Raft links at these addresses (a test relay)' },
   'retention-check-ms': { type: 'number', default: 30_000, describe: 'how often retention runs' },
+  'replication-throttle-bytes': { type: 'number', default: 0,
+    describe: 'bytes/s this broker sends to replicas catching up during a move; 0: no limit' },
   'unsafe-skip-record-validation': { type: 'boolean', default: false,
     describe: 'store produced batches without checking their records; only to measure what the check costs' },
   'offsets-topic-partitions': { type: 'number', default: GROUP_SETTINGS_DEFAULTS.offsetsTopicPartitions,
@@ -216,6 +218,8 @@ export const startCommand: CommandModule = {
       broker = await Broker.start({ id, dataDirectory, voters, raftDial, ...addresses,
         ...(storageTestMode === undefined ? {} : { storageTestMode }),
         retentionCheckMs: positiveInteger(settings.number('retention-check-ms'), 'retention-check-ms'),
+        replicationThrottleBytesPerSec: positiveInteger(settings.number('replication-throttle-bytes'),
+          'replication-throttle-bytes'),
         groups: groupSettings(settings),
         ...(settings.boolean('unsafe-skip-record-validation') ? { unsafeSkipRecordValidation: true } : {}) });
     } catch (error) {
