@@ -81,6 +81,8 @@ export function planProblem(plan: ReassignmentPlan, cluster: ClusterShape): Trib
  * broker differ by one at most) and moves off brokers not listed, changing as few replicas as it
  * can: each step moves one replica from the most loaded broker to the least loaded one that does
  * not hold the partition yet, a follower before a preferred leader, in place in the replica list.
+ * Which partition gives up a replica matters when brokers already hold some partitions, so the
+ * greedy pass runs over a few partition orders and the plan moving the fewest replicas wins.
  * Replication factors stay; only partitions that change are in the plan.
  */
 export function generatePlan(current: readonly PartitionMove[], brokerIds: readonly number[]): ReassignmentPlan {
@@ -92,21 +94,47 @@ export function generatePlan(current: readonly PartitionMove[], brokerIds: reado
         `${move.replicas.length} replicas but only ${brokers.length} brokers are given`);
     }
   }
+  const indexes = current.map((_, i) => i);
+  const orders = [indexes, [...indexes].reverse(),
+    [...indexes].sort((a, b) => (current[a]?.replicas.length ?? 0) - (current[b]?.replicas.length ?? 0)),
+    [...indexes].sort((a, b) => (current[b]?.replicas.length ?? 0) - (current[a]?.replicas.length ?? 0))];
+  for (let seed = 1; seed <= 12; seed++) orders.push(shuffled(indexes, seed));
+  let best: { partitions: PartitionMove[]; moved: number; spread: number } | undefined;
+  for (const [n, order] of orders.entries()) {
+    // Brokers equally loaded are tried in another order each pass too.
+    const rank = new Map((n === 0 ? brokers : shuffled(brokers, 100 + n)).map((id, i) => [id, i]));
+    const proposed = greedyPass(current, brokers, order, rank);
+    const moved = proposed.reduce((sum, move, i) => sum +
+      move.replicas.filter((id) => !(current[i]?.replicas.includes(id) ?? false)).length, 0);
+    const counts = [...replicaCounts(proposed, brokers).values()];
+    const spread = Math.max(...counts) - Math.min(...counts);
+    if (best === undefined || spread < best.spread || (spread === best.spread && moved < best.moved)) {
+      best = { partitions: proposed, moved, spread };
+    }
+  }
+  const proposed = best?.partitions ?? [];
+  const changed = proposed.filter((move, i) => move.replicas.some((id, j) => current[i]?.replicas[j] !== id));
+  return { version: 1, partitions: changed };
+}
+
+/** One greedy balancing pass, taking replicas from partitions in `order` first, ties of load by `rank`. */
+function greedyPass(current: readonly PartitionMove[], brokers: readonly number[], order: readonly number[],
+  rank: ReadonlyMap<number, number>): PartitionMove[] {
   const proposed = current.map((move) => ({ ...move, replicas: [...move.replicas] }));
-  const load = new Map<number, number>(brokers.map((id) => [id, 0]));
-  for (const move of proposed) for (const id of move.replicas) load.set(id, (load.get(id) ?? 0) + 1);
+  const visiting = order.map((i) => proposed[i]).filter((move) => move !== undefined);
+  const load = replicaCounts(proposed, brokers);
   const total = proposed.reduce((sum, move) => sum + move.replicas.length, 0);
-  const stepsMax = 2 * total + 1;
-  for (let step = 0; step < stepsMax; step++) {
+  for (let step = 0; step < 2 * total + 1; step++) {
     const from = mostLoaded(load, brokers);
     if (from === undefined) break;
     const listed = brokers.includes(from);
     // The least loaded broker that can take one of from's replicas and is worth moving to.
-    const candidates = [...brokers].sort((a, b) => (load.get(a) ?? 0) - (load.get(b) ?? 0) || a - b)
+    const candidates = [...brokers]
+      .sort((a, b) => (load.get(a) ?? 0) - (load.get(b) ?? 0) || (rank.get(a) ?? 0) - (rank.get(b) ?? 0))
       .filter((to) => to !== from && (!listed || (load.get(from) ?? 0) - (load.get(to) ?? 0) > 1));
     let moved = false;
     for (const to of candidates) {
-      const picked = pickReplica(proposed, from, to);
+      const picked = pickReplica(visiting, from, to);
       if (picked === undefined) continue;
       picked.move.replicas[picked.position] = to;
       load.set(from, (load.get(from) ?? 0) - 1);
@@ -117,8 +145,26 @@ export function generatePlan(current: readonly PartitionMove[], brokerIds: reado
     }
     if (!moved) break;
   }
-  const changed = proposed.filter((move, i) => move.replicas.some((id, j) => current[i]?.replicas[j] !== id));
-  return { version: 1, partitions: changed };
+  return proposed;
+}
+
+/** Replicas per broker: the listed ones (0 included), then any others holding replicas. */
+function replicaCounts(moves: readonly PartitionMove[], brokers: readonly number[]): Map<number, number> {
+  const load = new Map<number, number>(brokers.map((id) => [id, 0]));
+  for (const move of moves) for (const id of move.replicas) load.set(id, (load.get(id) ?? 0) + 1);
+  return load;
+}
+
+/** A fixed pseudo-random permutation (so a plan is the same each time for the same input). */
+function shuffled(items: readonly number[], seed: number): number[] {
+  const result = [...items];
+  let state = seed * 2_654_435_761 % 2 ** 32;
+  for (let i = result.length - 1; i > 0; i--) {
+    state = (state * 1_103_515_245 + 12_345) % 2 ** 31;
+    const j = state % (i + 1);
+    [result[i], result[j]] = [result[j] ?? 0, result[i] ?? 0];
+  }
+  return result;
 }
 
 /** A broker that is not listed and still holds replicas first; else the most loaded listed one. */
