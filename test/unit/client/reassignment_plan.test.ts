@@ -23,7 +23,7 @@ function codeOf(run: () => unknown): string {
     run();
   } catch (error) {
     assert.ok(error instanceof TributaryError, String(error));
-    const typed: TributaryError = error;
+    const typed = error as TributaryError;
     return typed.code;
   }
   return 'none';
