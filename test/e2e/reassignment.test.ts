@@ -116,6 +116,27 @@ describe('partition reassignment under load', () => {
     }
   }
 
+  function writePlan(name: string, moves: readonly { partition: number; replicas: readonly number[] }[]): string {
+    const file = path.join(workDirectory, name);
+    writeFileSync(file, JSON.stringify({ version: 1,
+      partitions: moves.map((move) => ({ topic: TOPIC, partition: move.partition, replicas: move.replicas })) }));
+    return file;
+  }
+
+  /** Polls `--verify --json` until every move of the plan is done (bounded). */
+  async function verifyUntilDone(planFile: string): Promise<void> {
+    let verified: { done: boolean; partitions: { done: boolean }[] } = { done: false, partitions: [] };
+    const deadline = Date.now() + 30_000;
+    while (!verified.done && Date.now() < deadline) {
+      const output = await cli(['partitions', 'reassign', '--bootstrap', cluster.bootstrap, '--plan', planFile,
+        '--verify', '--json']);
+      assert.equal(output.code, 0, output.stderr);
+      verified = JSON.parse(output.stdout) as typeof verified;
+      if (!verified.done) await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    assert.ok(verified.done, `every move finishes: ${JSON.stringify(verified)}`);
+  }
+
   it('moves replicas onto broker 4 and off broker 1 while an idempotent producer keeps going', async () => {
     const producer = new Producer({ bootstrap: cluster.bootstrap, acks: 'all', idempotent: true, lingerMs: 2,
       deliveryTimeoutMs: 60_000 });
@@ -145,10 +166,7 @@ describe('partition reassignment under load', () => {
       const plan = planFor(before);
       assert.ok(plan.some((move, i) => !move.replicas.includes(before[i]?.leader ?? 0)),
         'one partition loses the broker leading it');
-      const planFile = path.join(workDirectory, 'plan.json');
-      writeFileSync(planFile, JSON.stringify({ version: 1,
-        partitions: plan.map((move) => ({ topic: TOPIC, ...move })) }));
-
+      const planFile = writePlan('plan.json', plan);
       const movesStartedMs = Date.now();
       const started = await cli(['partitions', 'reassign', '--bootstrap', cluster.bootstrap, '--plan', planFile,
         '--throttle', '4MB']);
@@ -161,37 +179,43 @@ describe('partition reassignment under load', () => {
       const [again] = await admin.reassignPartitions([{ topic: TOPIC, ...moving }]);
       assert.equal(again?.error?.code, 'REASSIGNMENT_IN_PROGRESS', 'a second move of a moving partition is refused');
 
-      let verified: { done: boolean; partitions: { done: boolean }[] } = { done: false, partitions: [] };
-      const verifyDeadline = Date.now() + 30_000;
-      while (!verified.done && Date.now() < verifyDeadline) {
-        const output = await cli(['partitions', 'reassign', '--bootstrap', cluster.bootstrap, '--plan', planFile,
-          '--verify', '--json']);
-        assert.equal(output.code, 0, output.stderr);
-        verified = JSON.parse(output.stdout) as typeof verified;
-        if (!verified.done) await new Promise((resolve) => setTimeout(resolve, 500));
-      }
+      await verifyUntilDone(planFile);
       const movesDoneMs = Date.now();
-      assert.ok(verified.done, `every move finishes: ${JSON.stringify(verified)}`);
       const text = await cli(['partitions', 'reassign', '--bootstrap', cluster.bootstrap, '--plan', planFile,
         '--verify']);
       assert.equal(text.stdout.trim().split('\n').filter((line) => line.endsWith('is complete.')).length, PARTITIONS);
+      const during = acked.filter((a) => a.ackedAtMs >= movesStartedMs && a.ackedAtMs <= movesDoneMs)
+        .map((a) => a.ackedAtMs).sort((a, b) => a - b);
+      let stallMs = 0;
+      for (let i = 1; i < during.length; i++) stallMs = Math.max(stallMs, (during[i] ?? 0) - (during[i - 1] ?? 0));
+      console.log(`reassignment: ${plan.length} partitions moved in ${movesDoneMs - movesStartedMs} ms under load; ` +
+        `${during.length} records acknowledged during the moves; longest production stall ${stallMs} ms ` +
+        '(catch-up throttled to 4 MiB/s)');
+
+      // Back again, with broker 1 (which deleted its replicas and must rejoin them as a new learner)
+      // killed as the moves start: they wait for it, and finish by themselves once it is back.
+      const back = writePlan('back.json', before);
+      const backStarted = await cli(['partitions', 'reassign', '--bootstrap', cluster.bootstrap, '--plan', back]);
+      assert.equal(backStarted.code, 0, backStarted.stderr);
+      await cluster.kill(1);
+      await new Promise((resolve) => setTimeout(resolve, 3_000));
+      const waiting = await cli(['partitions', 'reassign', '--bootstrap', cluster.bootstrap, '--plan', back,
+        '--verify']);
+      assert.match(waiting.stdout, /still in progress/, 'a move onto a dead broker waits for it');
+      cluster.restart(1);
+      await verifyUntilDone(back);
+      const final = before.map((move) => ({ partition: move.partition, replicas: [...move.replicas] }));
 
       await new Promise((resolve) => setTimeout(resolve, 1_000));
       producing = false;
       await Promise.all(senders);
       await producer.flush();
 
-      const during = acked.filter((a) => a.ackedAtMs >= movesStartedMs && a.ackedAtMs <= movesDoneMs)
-        .map((a) => a.ackedAtMs).sort((a, b) => a - b);
-      let stallMs = 0;
-      for (let i = 1; i < during.length; i++) stallMs = Math.max(stallMs, (during[i] ?? 0) - (during[i - 1] ?? 0));
-      console.log(`reassignment: ${plan.length} partitions moved in ${movesDoneMs - movesStartedMs} ms under load; ` +
-        `${acked.length} records acknowledged, ${during.length} during the moves; longest production stall ` +
-        `${stallMs} ms (catch-up throttled to 4 MiB/s)`);
+      console.log(`reassignment: ${acked.length} records acknowledged in all`);
       assert.deepEqual(failures.map(String), [], 'no send failed');
 
       const after = await admin.describeTopic(TOPIC);
-      for (const move of plan) {
+      for (const move of final) {
         assert.deepEqual(after.partitions[move.partition]?.replicaIds, move.replicas,
           `partition ${move.partition} shows its target replicas`);
       }
@@ -199,7 +223,7 @@ describe('partition reassignment under load', () => {
       // Let followers learn the last commit index, then read every target replica's files.
       await new Promise((resolve) => setTimeout(resolve, 2_000));
       await cluster.stop({ keepData: true });
-      for (const move of plan) {
+      for (const move of final) {
         const expected = acked.filter((a) => a.partition === move.partition);
         for (const id of move.replicas) {
           const stored = await committedRecords(cluster.dataDirectory(id), move.partition);
