@@ -166,6 +166,30 @@ describe('partition reassignment under load', () => {
       const plan = planFor(before);
       assert.ok(plan.some((move, i) => !move.replicas.includes(before[i]?.leader ?? 0)),
         'one partition loses the broker leading it');
+      // Bad plans: a typed error, and nothing moves (a good entry beside a bad one included).
+      const good = plan.find((move, i) => move.replicas.join() !== before[i]?.replicas.join());
+      assert.ok(good !== undefined);
+      const badPlans: [string, { partition: number; replicas: number[] }[], string][] = [
+        ['unknown broker', [{ partition: 0, replicas: [1, 2, 9] }], 'INVALID_REPLICA_ASSIGNMENT'],
+        ['duplicate replica', [{ partition: 0, replicas: [1, 2, 2] }], 'INVALID_REPLICA_ASSIGNMENT'],
+        ['empty replica list', [{ partition: 0, replicas: [] }], 'INVALID_REPLICA_ASSIGNMENT'],
+        ['more replicas than brokers', [{ partition: 0, replicas: [1, 2, 3, 4, 5] }], 'INVALID_REPLICATION_FACTOR'],
+        ['unknown partition', [good, { partition: PARTITIONS, replicas: [1, 2, 3] }], 'UNKNOWN_TOPIC_OR_PARTITION'],
+      ];
+      for (const [what, moves, code] of badPlans) {
+        const refused = await cli(['partitions', 'reassign', '--bootstrap', cluster.bootstrap, '--plan',
+          writePlan('bad.json', moves)]);
+        assert.equal(refused.code, 1, what);
+        assert.match(refused.stderr, new RegExp(`^tributary partitions reassign: .*\\(${code}\\)\\n$`), what);
+      }
+      assert.deepEqual(await admin.listPartitionReassignments(), [], 'no bad plan started a move');
+      const generated = await cli(['partitions', 'reassign', '--bootstrap', cluster.bootstrap, '--generate',
+        '--topics', TOPIC, '--brokers', '2,3,4', '--json']);
+      assert.equal(generated.code, 0, generated.stderr);
+      const proposal = JSON.parse(generated.stdout) as { version: number; partitions: { replicas: number[] }[] };
+      assert.equal(proposal.partitions.length, 3, 'off broker 1: its three replicas, one per partition, move');
+      assert.ok(proposal.partitions.every((move) => !move.replicas.includes(1) && move.replicas.length === 3));
+
       const planFile = writePlan('plan.json', plan);
       const movesStartedMs = Date.now();
       const started = await cli(['partitions', 'reassign', '--bootstrap', cluster.bootstrap, '--plan', planFile,
