@@ -66,6 +66,10 @@ export class LearnerThrottle implements RaftTransport {
 
   send(messages: readonly Message[]): void {
     const rate = this.options.bytesPerSec();
+    if (rate <= 0 && this.queue.length === 0) {
+      this.inner.send(messages); // no limit and nothing held back: the common path costs nothing
+      return;
+    }
     const now: Message[] = [];
     for (const message of messages) {
       const bytes = catchUpBytes(message);
@@ -81,7 +85,7 @@ export class LearnerThrottle implements RaftTransport {
       this.queuedBytes += bytes;
     }
     if (now.length > 0) this.inner.send(now);
-    this.release();
+    if (this.queue.length > 0) this.release();
   }
 
   /** Sends held-back messages while the allowance lasts; schedules the next release when some wait. */

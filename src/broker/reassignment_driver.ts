@@ -52,7 +52,7 @@ export class ReassignmentDriver {
   tick(nowMs: number): void {
     const metadata = this.options.metadata();
     let throttle = 0;
-    for (const topic of metadata.topics()) {
+    for (const topic of metadata.topicsMoving()) {
       for (const move of topic.reassignments ?? []) {
         const leads = this.options.partition(topic.name, move.partition)?.replica.isLeader === true;
         if (leads && move.throttleBytesPerSec > 0) {

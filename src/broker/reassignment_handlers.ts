@@ -70,7 +70,7 @@ function listHandler(context: BrokerContext): RequestHandler<typeof API_KEYS.LIS
   return () => {
     const metadata = context.controller.metadata;
     const partitions: pb.OngoingPartitionReassignment.$Properties[] = [];
-    for (const topic of metadata.topics()) {
+    for (const topic of metadata.topicsMoving()) {
       for (const move of topic.reassignments ?? []) {
         const replicas = topic.partitions[move.partition] ?? [];
         const hosted = context.replicas.partition(topic.name, move.partition);

@@ -145,6 +145,12 @@ export class MetadataStateMachine implements MetadataView {
     return this.topicsByName.get(topic)?.partitions[partition];
   }
 
+  /** Topics with a partition move under way, by name. */
+  topicsMoving(): readonly TopicInfo[] {
+    return [...this.topicsByName.values()].filter((topic) => (topic.reassignments?.length ?? 0) > 0)
+      .sort((left, right) => compareStrings(left.name, right.name));
+  }
+
   /** The move under way of one partition, if any. */
   reassignment(topic: string, partition: number): PartitionReassignment | undefined {
     return this.topicsByName.get(topic)?.reassignments?.find((move) => move.partition === partition);

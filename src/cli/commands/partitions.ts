@@ -131,6 +131,11 @@ export function formatStatus(status: MoveStatus): string {
     const lag = status.lags[String(id)];
     return lag === undefined ? `${id}` : `${id} (${lag} entries behind)`;
   });
+  if (status.learners.length === 0 && status.replicas.length === status.target.length &&
+    status.replicas.every((id) => status.target.includes(id))) {
+    // The voters are the target; the leader's last report has not been applied everywhere yet.
+    return `Reassignment of partition ${where} is finishing: replicas ${status.replicas.join(',')}.`;
+  }
   return `Reassignment of partition ${where} is still in progress: replicas ${status.replicas.join(',')}, ` +
     `target ${status.target.join(',')}${learners.length > 0 ? `, catching up ${learners.join(', ')}` : ''}.`;
 }
