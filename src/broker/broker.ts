@@ -116,7 +116,8 @@ export class Broker implements BrokerContext {
     this.replicas = new ReplicaManager({ brokerId: options.id, host, logs, batchBytesMax: options.batchBytesMax
       ?? 8 * 1024 * 1024, unsafeSkipRecordValidation: options.unsafeSkipRecordValidation === true, logger,
       setPeer: (id, endpoint) => { transport.setPeer(id, endpoint); },
-      recordsListenerFor: (topic, partition) => this.groups.listenerFor(topic, partition) });
+      recordsListenerFor: (topic, partition) => this.groups.listenerFor(topic, partition),
+      metadataCaughtUp: () => this.controller.metadata.broker(options.id)?.incarnation === this.incarnation });
     this.groups = new GroupCoordinator(this, { brokerId: options.id, settings: { ...GROUP_SETTINGS_DEFAULTS,
       ...options.groups }, tickIntervalMs: GROUP_TICK_MS, writeTimeoutMs: GROUP_WRITE_TIMEOUT_MS, logger });
     this.reassignments = new ReassignmentDriver({ brokerId: options.id, host, logger,

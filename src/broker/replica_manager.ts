@@ -46,6 +46,11 @@ export interface ReplicaManagerOptions {
   /** State to attach to a new replica (the group coordinator's, for `__consumer_offsets`), if any. */
   readonly recordsListenerFor?: (topic: string, partition: number) => AppliedRecordsListener | undefined;
   readonly logger: { info(object: object, message: string): void; error(object: object, message: string): void };
+  /**
+   * The metadata holds everything committed before this broker started (its registration of this
+   * start is applied): only then are leftover logs of moved partitions deleted.
+   */
+  readonly metadataCaughtUp?: () => boolean;
 }
 
 /** The storage hooks of a partition log: payloads are RecordBatch v2, stamped with offset and term. */
@@ -73,6 +78,7 @@ export class ReplicaManager {
   private chain: Promise<void> = Promise.resolve();
   private view: ReplicaManagerView | undefined;
   private retentionTimer: NodeJS.Timeout | undefined;
+  private leftoversDeleted = false;
 
   constructor(private readonly options: ReplicaManagerOptions) {}
 
@@ -137,6 +143,30 @@ export class ReplicaManager {
     for (const { desired } of diff.changed) {
       const hosted = this.hosted.get(logNameOf(desired.topic, desired.partition));
       if (hosted !== undefined) hosted.assignment = desired;
+    }
+    if (!this.leftoversDeleted && this.options.metadataCaughtUp?.() === true) {
+      this.leftoversDeleted = true;
+      await this.deleteLeftoverLogs(view);
+    }
+  }
+
+  /**
+   * Deletes the logs of moved partitions this broker no longer hosts: a replica removed while its
+   * broker was down is never started again, so its files would stay. Only moved partitions are
+   * looked at, and only with caught-up metadata, where a partition not assigned here is not ours;
+   * once per start (later removals stop the hosted replica, which deletes its log).
+   */
+  private async deleteLeftoverLogs(view: ReplicaManagerView): Promise<void> {
+    const id = this.options.brokerId;
+    for (const topic of view.topics()) {
+      for (const partition of topic.movedPartitions ?? []) {
+        const name = logNameOf(topic.name, partition);
+        if (this.hosted.has(name) || !this.options.logs.hasLog(name)) continue;
+        const target = topic.reassignments?.find((move) => move.partition === partition)?.target ?? [];
+        if (topic.partitions[partition]?.includes(id) === true || target.includes(id)) continue;
+        await this.options.logs.deleteLog(name);
+        this.options.logger.info({ partition: name }, 'deleted the log of a replica moved away while this broker was down');
+      }
     }
   }
 

@@ -3,7 +3,10 @@
  * topic of 4 partitions with replication factor 3, an idempotent acks=all producer sending all
  * along. `tributary partitions reassign --plan` moves replicas onto broker 4 and off broker 1,
  * one partition losing the broker that leads it; `--verify` is polled until every move is done.
- * Then: the metadata shows the target replica sets; no send failed; the removed replicas' logs are
+ * Then everything moves back, broker 1 killed as the moves start (they wait for it and finish once
+ * it is back) and broker 4 killed once broker 1 is back (removed while down, it deletes those logs
+ * when it returns). Bad plans are refused first and `--generate` proposes a plan off broker 1.
+ * Then: the metadata shows the final replica sets; no send failed; the removed replicas' logs are
  * gone; and after the cluster stops, each target replica's committed log on disk holds every
  * acknowledged record exactly once at its acknowledged offset. Prints the longest gap between
  * acknowledgements while the moves ran (a figure, not an assertion).
@@ -138,8 +141,9 @@ describe('partition reassignment under load', () => {
   }
 
   it('moves replicas onto broker 4 and off broker 1 while an idempotent producer keeps going', async () => {
+    // A request to a killed broker is retried after 5 s rather than the default 30 s.
     const producer = new Producer({ bootstrap: cluster.bootstrap, acks: 'all', idempotent: true, lingerMs: 2,
-      deliveryTimeoutMs: 60_000 });
+      requestTimeoutMs: 5_000, deliveryTimeoutMs: 60_000 });
     const acked: Acked[] = [];
     const failures: unknown[] = [];
     let producing = true;
@@ -227,7 +231,12 @@ describe('partition reassignment under load', () => {
         '--verify']);
       assert.match(waiting.stdout, /still in progress/, 'a move onto a dead broker waits for it');
       cluster.restart(1);
+      // And broker 4, which the moves back remove, is killed too: it is removed while down, and
+      // deletes what is left of those replicas when it returns.
+      await cluster.kill(4);
       await verifyUntilDone(back);
+      cluster.restart(4);
+      await cluster.waitUntilRegistered(20_000);
       const final = before.map((move) => ({ partition: move.partition, replicas: [...move.replicas] }));
 
       await new Promise((resolve) => setTimeout(resolve, 1_000));
