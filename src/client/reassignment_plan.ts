@@ -13,9 +13,13 @@ export interface ReassignmentPlan {
   readonly partitions: readonly PartitionMove[];
 }
 
-/** What a plan is checked against: the registered brokers and each topic's partition count. */
+/**
+ * What a plan is checked against: each topic's partition count and, when given, the brokers. The
+ * command line leaves the brokers to the brokers' own check (validateOnly), which knows every
+ * registered broker, fenced ones included, where a client sees only the live ones.
+ */
 export interface ClusterShape {
-  readonly brokerIds: readonly number[];
+  readonly brokerIds?: readonly number[];
   readonly partitionCounts: ReadonlyMap<string, number>;
 }
 
@@ -63,11 +67,13 @@ export function planProblem(plan: ReassignmentPlan, cluster: ClusterShape): Trib
       return new TributaryError('INVALID_REPLICA_ASSIGNMENT', `partition ${where}: replicas ` +
         `${move.replicas.join(',')} name a broker twice`);
     }
-    if (move.replicas.length > cluster.brokerIds.length) {
+    const brokerIds = cluster.brokerIds;
+    if (brokerIds === undefined) continue;
+    if (move.replicas.length > brokerIds.length) {
       return new TributaryError('INVALID_REPLICATION_FACTOR', `partition ${where}: ${move.replicas.length} ` +
-        `replicas but only ${cluster.brokerIds.length} brokers`);
+        `replicas but only ${brokerIds.length} brokers`);
     }
-    const unknown = move.replicas.filter((id) => !cluster.brokerIds.includes(id));
+    const unknown = move.replicas.filter((id) => !brokerIds.includes(id));
     if (unknown.length > 0) {
       return new TributaryError('INVALID_REPLICA_ASSIGNMENT', `partition ${where}: brokers ${unknown.join(',')} ` +
         'are not registered');

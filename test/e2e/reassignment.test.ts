@@ -3,12 +3,13 @@
  * topic of 4 partitions with replication factor 3, an idempotent acks=all producer sending all
  * along. `tributary partitions reassign --plan` moves replicas onto broker 4 and off broker 1,
  * one partition losing the broker that leads it; `--verify` is polled until every move is done.
- * Then everything moves back, broker 1 killed as the moves start (they wait for it and finish once
- * it is back) and broker 4 killed once broker 1 is back (removed while down, it deletes those logs
- * when it returns). Bad plans are refused first and `--generate` proposes a plan off broker 1.
- * Then: the metadata shows the final replica sets; no send failed; the removed replicas' logs are
- * gone; and after the cluster stops, each target replica's committed log on disk holds every
- * acknowledged record exactly once at its acknowledged offset. Prints the longest gap between
+ * Then everything moves back: first the partition that lost its leader's broker, with broker 4
+ * killed (removed while down, it deletes that log when it returns), then the others with broker 1
+ * killed as the moves start (they wait for it and finish once it is back). Bad plans are refused
+ * first and `--generate` proposes a plan off broker 1. Then: the metadata shows the final replica
+ * sets; no send failed; the removed replicas' logs are gone; and after the cluster stops, each
+ * final replica's committed log on disk holds every acknowledged record exactly once at its
+ * acknowledged offset. Prints the longest gap between
  * acknowledgements while the moves ran (a figure, not an assertion).
  */
 import assert from 'node:assert/strict';
@@ -220,9 +221,20 @@ describe('partition reassignment under load', () => {
         `${during.length} records acknowledged during the moves; longest production stall ${stallMs} ms ` +
         '(catch-up throttled to 4 MiB/s)');
 
-      // Back again, with broker 1 (which deleted its replicas and must rejoin them as a new learner)
-      // killed as the moves start: they wait for it, and finish by themselves once it is back.
-      const back = writePlan('back.json', before);
+      // The partition that lost its leader's broker goes back first, with broker 4 killed before:
+      // it is removed while down, and deletes what is left of that replica once it returns.
+      const star = plan.findIndex((move, i) => !move.replicas.includes(before[i]?.leader ?? 0));
+      const starBack = writePlan('back-star.json', before.filter((_, i) => i === star));
+      await cluster.kill(4);
+      const starStarted = await cli(['partitions', 'reassign', '--bootstrap', cluster.bootstrap, '--plan', starBack]);
+      assert.equal(starStarted.code, 0, starStarted.stderr);
+      await verifyUntilDone(starBack);
+      cluster.restart(4);
+      await cluster.waitUntilRegistered(20_000);
+
+      // The others go back with broker 1 (which deleted its replicas and must rejoin them as a new
+      // learner) killed as the moves start: they wait for it, and finish by themselves once it is back.
+      const back = writePlan('back.json', before.filter((_, i) => i !== star));
       const backStarted = await cli(['partitions', 'reassign', '--bootstrap', cluster.bootstrap, '--plan', back]);
       assert.equal(backStarted.code, 0, backStarted.stderr);
       await cluster.kill(1);
@@ -231,12 +243,7 @@ describe('partition reassignment under load', () => {
         '--verify']);
       assert.match(waiting.stdout, /still in progress/, 'a move onto a dead broker waits for it');
       cluster.restart(1);
-      // And broker 4, which the moves back remove, is killed too: it is removed while down, and
-      // deletes what is left of those replicas when it returns.
-      await cluster.kill(4);
       await verifyUntilDone(back);
-      cluster.restart(4);
-      await cluster.waitUntilRegistered(20_000);
       const final = before.map((move) => ({ partition: move.partition, replicas: [...move.replicas] }));
 
       await new Promise((resolve) => setTimeout(resolve, 1_000));

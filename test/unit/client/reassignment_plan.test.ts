@@ -65,6 +65,8 @@ void describe('reassignment plans', () => {
     }
     assert.equal(planProblem(planOf({ topic: 't', partition: 3, replicas: [4, 1] }), SHAPE), null,
       'a smaller replication factor within the brokers is a valid move');
+    assert.equal(planProblem(planOf({ topic: 't', partition: 0, replicas: [1, 2, 9] }),
+      { partitionCounts: SHAPE.partitionCounts }), null, 'without the broker list, brokers are left to the brokers');
   });
 
   void test('a new broker gets an even share, moved from the most loaded and never a leader when a follower will do',
