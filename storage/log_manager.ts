@@ -115,6 +115,12 @@ export class LogManager {
     return new RaftLogStorage(log, await this.maps.logIdOf(name), this.snapshots, options);
   }
 
+  /** Whether the log `name` has a folder on disk, open or not. */
+  hasLog(name: string): boolean {
+    return this.logs.has(name) ||
+      (this.options.io ?? nodeFileIo).exists(partitionDirectory(this.options.dataDirectory, name));
+  }
+
   /** Closes the log `name` (if open) and deletes its files, index entries, hard state and snapshot. */
   async deleteLog(name: string): Promise<void> {
     const log = this.logs.get(name);

@@ -20,6 +20,7 @@
 import { pino } from 'pino';
 import type { Logger } from 'pino';
 import { ConfChangeType, assert, bootstrapEntries } from '../../raft/core/index.js';
+import { LearnerThrottle } from '../../raft/host/learner_throttle.js';
 import { RaftHost } from '../../raft/host/raft_host.js';
 import { ZmqRaftTransport } from '../../raft/transport/zmq_transport.js';
 import { LogManager } from '../../storage/index.js';
@@ -36,18 +37,22 @@ import { LeadershipTransfers } from './leadership_transfers.js';
 import type { ElectionOutcome, HostedGroup } from './leadership_transfers.js';
 import { BrokerLiveness } from './liveness.js';
 import { brokerHandlers } from './handlers.js';
+import { reassignmentHandlers } from './reassignment_handlers.js';
 import { GROUP_SETTINGS_DEFAULTS, GroupCoordinator } from '../group/coordinator.js';
 import type { GroupSettings } from '../group/coordinator.js';
 import { groupHandlers } from '../group/handlers.js';
 import { ReplicaManager } from './replica_manager.js';
 import type { HostedPartition } from './replica_manager.js';
 import type { GroupId } from '../../raft/core/index.js';
+import { ReassignmentDriver } from './reassignment_driver.js';
 import { ProducerIdAllocator } from './producer_ids.js';
 import { openStorageTestIo } from './storage_test_mode.js';
 import type { StorageTestIo, StorageTestMode } from './storage_test_mode.js';
 
 export const CONTROLLER_GROUP_ID = 0;
 const HEARTBEAT_INTERVAL_MS = 500;
+/** How often partition leaders look for the next step of the moves they lead. */
+const REASSIGNMENT_TICK_MS = 100;
 /** How often the group coordinator ticks its groups (session, rebalance and sync timeouts). */
 const GROUP_TICK_MS = 100;
 /** A write of group records that takes longer fails its request (Kafka's offsets.commit.timeout.ms). */
@@ -102,6 +107,11 @@ export interface BrokerOptions {
    * a malformed batch would be stored and stop every consumer at its offset.
    */
   readonly unsafeSkipRecordValidation?: boolean;
+  /**
+   * Bytes per second this broker sends to learners catching up (Kafka's throttled replication
+   * rate); 0 or absent: no limit. A move's own throttle, when lower, wins while the move runs.
+   */
+  readonly replicationThrottleBytesPerSec?: number;
   /** How often replicas apply retention (Kafka log.retention.check.interval.ms). */
   readonly retentionCheckMs?: number;
   /** A broker silent this long is fenced: left out of metadata and of new placements. */
@@ -124,6 +134,8 @@ export class Broker implements BrokerContext {
   private readonly producerIds: ProducerIdAllocator;
   private registration: NodeJS.Timeout | undefined;
   private heartbeats: NodeJS.Timeout | undefined;
+  private reassignmentTicks: NodeJS.Timeout | undefined;
+  private readonly reassignments: ReassignmentDriver;
   private readonly liveness: BrokerLiveness;
   private reconcileScheduled = false;
   private closed = false;
@@ -152,11 +164,16 @@ export class Broker implements BrokerContext {
     this.replicas = new ReplicaManager({ brokerId: options.id, host, logs, batchBytesMax: options.batchBytesMax
       ?? 8 * 1024 * 1024, unsafeSkipRecordValidation: options.unsafeSkipRecordValidation === true, logger,
       setPeer: (id, endpoint) => { transport.setPeer(id, endpoint); },
-      recordsListenerFor: (topic, partition) => this.groups.listenerFor(topic, partition) });
+      recordsListenerFor: (topic, partition) => this.groups.listenerFor(topic, partition),
+      metadataCaughtUp: () => this.controller.metadata.broker(options.id)?.incarnation === this.incarnation });
     this.groups = new GroupCoordinator(this, { brokerId: options.id, settings: { ...GROUP_SETTINGS_DEFAULTS,
       ...options.groups }, tickIntervalMs: GROUP_TICK_MS, writeTimeoutMs: GROUP_WRITE_TIMEOUT_MS, logger });
     this.leadership = new LeadershipTransfers({ brokerId: options.id, host, logger,
       availability: (brokerId) => this.peerAvailability(brokerId) });
+    this.reassignments = new ReassignmentDriver({ brokerId: options.id, host, logger,
+      metadata: () => this.controller.metadata,
+      partition: (topic, partition) => this.replicas.partition(topic, partition),
+      submit: (command) => { this.submit(command); } });
     this.producerIds = new ProducerIdAllocator({ brokerId: options.id, grants: {
       nextFreeId: () => this.controller.metadata.nextProducerId(),
       grantedBlock: () => this.controller.metadata.producerIdBlock(options.id),
@@ -177,14 +194,20 @@ export class Broker implements BrokerContext {
     for (const [id, endpoint] of options.voters) {
       if (id !== options.id) transport.setPeer(id, tcpEndpoint(endpoint));
     }
-    const host = new RaftHost({ nodeId: options.id, transport, logger, tickMs: options.tickMs ?? 50,
+    let broker: Broker | undefined = undefined;
+    let host: RaftHost | undefined = undefined;
+    const throttled = new LearnerThrottle(transport, {
+      isLearner: (groupId, to) => host?.confState(groupId)?.learners.includes(to) === true,
+      bytesPerSec: () => broker?.replicationThrottleBytesPerSec() ?? 0 });
+    host = new RaftHost({ nodeId: options.id, transport: throttled, logger, tickMs: options.tickMs ?? 50,
       raft: { electionTimeoutTicks: 10, heartbeatIntervalTicks: 2 },
       onGroupFailed: (groupId, error) => { logger.fatal({ groupId, error }, 'a raft group lost its storage'); } });
-    const broker = new Broker(options, logger, logs, transport, host, undefined, testIo);
+    broker = new Broker(options, logger, logs, transport, host, undefined, testIo);
     try {
       await broker.startControllerReplica();
       broker.server = new RequestServer({ listen: `tcp://${options.listen.host}:${options.listen.port}`,
-        handlers: { ...brokerHandlers(broker), ...groupHandlers(broker.groups) }, logger });
+        handlers: { ...brokerHandlers(broker), ...reassignmentHandlers(broker), ...groupHandlers(broker.groups) },
+        logger });
       await broker.server.start();
       await host.start((from, payload) => { broker.onForward(from, payload); });
       broker.groups.start();
@@ -193,6 +216,7 @@ export class Broker implements BrokerContext {
       broker.heartbeats = setInterval(() => { broker.keepAlive(); }, HEARTBEAT_INTERVAL_MS);
       const rebalanceMs = options.leaderRebalanceIntervalMs ?? LEADER_REBALANCE_INTERVAL_MS_DEFAULT;
       if (rebalanceMs > 0) broker.leaderRebalance = setInterval(() => { broker.checkPreferredLeaders(); }, rebalanceMs);
+      broker.reassignmentTicks = setInterval(() => { broker.reassignments.tick(Date.now()); }, REASSIGNMENT_TICK_MS);
       broker.register();
       return broker;
     } catch (error) {
@@ -398,6 +422,25 @@ export class Broker implements BrokerContext {
 
   // ---- BrokerContext ----
 
+  /** The catch-up limit now: the broker's own, or a lower one of a move this broker leads (0: none). */
+  replicationThrottleBytesPerSec(): number {
+    const own = this.options.replicationThrottleBytesPerSec ?? 0;
+    const move = this.reassignments.throttleBytesPerSec;
+    if (own <= 0) return move;
+    return move <= 0 ? own : Math.min(own, move);
+  }
+
+  get brokerId(): number {
+    return this.options.id;
+  }
+
+  learnerLags(groupId: number): { brokerId: number; entriesBehind: number }[] {
+    const commit = this.host.status(groupId)?.commitIndex ?? 0;
+    const matches = this.host.matchIndexes(groupId);
+    return (this.host.confState(groupId)?.learners ?? []).map((id) => ({ brokerId: id,
+      entriesBehind: Math.max(0, commit - (matches.get(id) ?? 0)) }));
+  }
+
   controllerId(): number {
     return this.controller.leaderId === 0 ? -1 : this.controller.leaderId;
   }
@@ -452,6 +495,7 @@ export class Broker implements BrokerContext {
     clearInterval(this.registration);
     clearInterval(this.heartbeats);
     clearInterval(this.leaderRebalance);
+    clearInterval(this.reassignmentTicks);
     this.replicas.stopRetention();
     await this.server?.close();
     for (const hosted of this.replicas.all()) hosted.replica.close();

@@ -8,7 +8,10 @@ import type { HostedPartition, ReplicaManager } from './replica_manager.js';
 export interface BrokerContext {
   readonly controller: ControllerReplica;
   readonly replicas: ReplicaManager;
+  readonly brokerId: number;
   controllerId(): number;
+  /** On the leader of a partition group, how many entries each learner is behind its commit index. */
+  learnerLags(groupId: number): { brokerId: number; entriesBehind: number }[];
   voterIds(): number[];
   brokerList(): pb.BrokerMetadata.$Properties[];
   /** Registered brokers that are fenced (DescribeCluster shows them as down). */

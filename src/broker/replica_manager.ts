@@ -28,7 +28,8 @@ export function partitionGroupId(topicId: number, partition: number): GroupId {
 }
 
 export interface HostedPartition {
-  readonly assignment: ReplicaAssignment;
+  /** As of the last reconcile: the replica set follows a move's reported steps. */
+  assignment: ReplicaAssignment;
   readonly groupId: GroupId;
   readonly replica: PartitionReplica;
   readonly storage: RaftLogStorage;
@@ -45,6 +46,11 @@ export interface ReplicaManagerOptions {
   /** State to attach to a new replica (the group coordinator's, for `__consumer_offsets`), if any. */
   readonly recordsListenerFor?: (topic: string, partition: number) => AppliedRecordsListener | undefined;
   readonly logger: { info(object: object, message: string): void; error(object: object, message: string): void };
+  /**
+   * The metadata holds everything committed before this broker started (its registration of this
+   * start is applied): only then are leftover logs of moved partitions deleted.
+   */
+  readonly metadataCaughtUp?: () => boolean;
 }
 
 /** The storage hooks of a partition log: payloads are RecordBatch v2, stamped with offset and term. */
@@ -72,6 +78,7 @@ export class ReplicaManager {
   private chain: Promise<void> = Promise.resolve();
   private view: ReplicaManagerView | undefined;
   private retentionTimer: NodeJS.Timeout | undefined;
+  private leftoversDeleted = false;
 
   constructor(private readonly options: ReplicaManagerOptions) {}
 
@@ -133,6 +140,34 @@ export class ReplicaManager {
     const diff = reconcile(view, this.options.brokerId, this.all().map((hosted) => hosted.assignment));
     for (const assignment of diff.toStop) await this.stop(assignment);
     for (const assignment of diff.toStart) await this.start(assignment);
+    for (const { desired } of diff.changed) {
+      const hosted = this.hosted.get(logNameOf(desired.topic, desired.partition));
+      if (hosted !== undefined) hosted.assignment = desired;
+    }
+    if (!this.leftoversDeleted && this.options.metadataCaughtUp?.() === true) {
+      this.leftoversDeleted = true;
+      await this.deleteLeftoverLogs(view);
+    }
+  }
+
+  /**
+   * Deletes the logs of moved partitions this broker no longer hosts: a replica removed while its
+   * broker was down is never started again, so its files would stay. Only moved partitions are
+   * looked at, and only with caught-up metadata, where a partition not assigned here is not ours;
+   * once per start (later removals stop the hosted replica, which deletes its log).
+   */
+  private async deleteLeftoverLogs(view: ReplicaManagerView): Promise<void> {
+    const id = this.options.brokerId;
+    for (const topic of view.topics()) {
+      for (const partition of topic.movedPartitions ?? []) {
+        const name = logNameOf(topic.name, partition);
+        if (this.hosted.has(name) || !this.options.logs.hasLog(name)) continue;
+        const target = topic.reassignments?.find((move) => move.partition === partition)?.target ?? [];
+        if (topic.partitions[partition]?.includes(id) === true || target.includes(id)) continue;
+        await this.options.logs.deleteLog(name);
+        this.options.logger.info({ partition: name }, 'deleted the log of a replica moved away while this broker was down');
+      }
+    }
   }
 
   private async start(assignment: ReplicaAssignment): Promise<void> {
@@ -145,7 +180,9 @@ export class ReplicaManager {
     const overrides = config === undefined ? {}
       : { segmentBytesMax: config.segmentBytes, segmentAgeMsMax: config.segmentMs };
     const storage = await this.options.logs.openRaftStorage(name, recordBatchPayloads, overrides);
-    if (storage.lastIndex() === 0 && storage.initialState().hardState.term === 0) {
+    // A replica joining a moved partition starts with no membership: the leader's log (or snapshot)
+    // gives it the group's whole membership history once the leader adds it as a learner.
+    if (assignment.bootstrap && storage.lastIndex() === 0 && storage.initialState().hardState.term === 0) {
       const boot = bootstrapEntries(assignment.replicas);
       await storage.append(boot.entries);
       await storage.saveHardState(boot.hardState);
@@ -160,7 +197,8 @@ export class ReplicaManager {
       ...recordsListener === undefined ? {} : { recordsListener } });
     this.options.host.addGroup(groupId, storage, replica);
     this.hosted.set(name, { assignment, groupId, replica, storage });
-    this.options.logger.info({ partition: name, groupId, replicas: assignment.replicas }, 'started replica');
+    this.options.logger.info({ partition: name, groupId, replicas: assignment.replicas,
+      bootstrapped: assignment.bootstrap }, 'started replica');
   }
 
   private async stop(assignment: ReplicaAssignment): Promise<void> {

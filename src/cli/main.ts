@@ -6,6 +6,7 @@ import { benchCommand } from './commands/bench.js';
 import { clusterCommand } from './commands/cluster.js';
 import { consumeCommand } from './commands/consume.js';
 import { groupsCommand } from './commands/groups.js';
+import { partitionsCommand } from './commands/partitions.js';
 import { produceCommand } from './commands/produce.js';
 import { topicsCommand } from './commands/topics.js';
 import { devCommand } from './commands/dev.js';
@@ -31,6 +32,7 @@ await yargs(hideBin(process.argv))
   .command(produceCommand)
   .command(consumeCommand)
   .command(groupsCommand)
+  .command(partitionsCommand)
   .command(clusterCommand)
   .command(benchCommand)
   .demandCommand(1)

@@ -80,6 +80,31 @@ export interface PreferredLeaderElection {
 const ELECTION_ROUNDS_MAX = 10;
 /** Time kept back from the broker's wait for the reply to travel. */
 const ELECTION_REPLY_MARGIN_MS = 1_000;
+/** One partition's move: its target replicas, preferred leader first. */
+export interface PartitionMove {
+  readonly topic: string;
+  readonly partition: number;
+  readonly replicas: readonly number[];
+}
+
+export interface PartitionMoveResult extends PartitionMove {
+  /** Null when the move was recorded (or, validating only, would be). */
+  readonly error: TributaryError | null;
+}
+
+/** A move under way (Kafka's ListPartitionReassignments entry). */
+export interface OngoingMove {
+  readonly topic: string;
+  readonly partition: number;
+  /** The partition's Raft voters as last reported. */
+  readonly replicas: readonly number[];
+  readonly target: readonly number[];
+  readonly adding: readonly number[];
+  readonly removing: readonly number[];
+  readonly learners: readonly number[];
+  /** Entries each learner is behind the leader's commit index; empty when the leader did not answer. */
+  readonly lags: ReadonlyMap<number, number>;
+}
 
 /** How long one ListOffsets waits on a partition leader before the leader is looked up again. */
 const LEADER_ATTEMPT_TIMEOUT_MS = 3_000;
@@ -165,6 +190,64 @@ export class Admin {
     const result = response.topics.find((t) => t.name === topic);
     if (result === undefined) throw new TributaryError('UNKNOWN_SERVER_ERROR', `No result for topic ${topic}`);
     if (result.errorCode !== 0) throw topicError(result.errorCode, `Topic ${topic}`, result.errorMessage);
+  }
+
+  /**
+   * Starts moving partitions to new replica sets (Kafka's alterPartitionReassignments); resolves
+   * once the controller has recorded each move, with a typed error per partition it refused
+   * (REASSIGNMENT_IN_PROGRESS, INVALID_REPLICA_ASSIGNMENT, UNKNOWN_TOPIC_OR_PARTITION, ...).
+   */
+  async reassignPartitions(moves: readonly PartitionMove[], options: { throttleBytesPerSec?: number;
+    validateOnly?: boolean } = {}): Promise<PartitionMoveResult[]> {
+    const throttle = options.throttleBytesPerSec ?? 0;
+    if (!Number.isSafeInteger(throttle) || throttle < 0) {
+      throw new TributaryError('INVALID_REQUEST', `throttle ${throttle} bytes/s is not a natural number`);
+    }
+    const { response } = await this.withRetry(() => this.metadata.requestAny(API_KEYS.ALTER_PARTITION_REASSIGNMENTS, {
+      partitions: moves.map((move) => ({ topic: move.topic, partition: move.partition, replicas: [...move.replicas] })),
+      timeoutMs: this.requestTimeoutMs, throttleBytesPerSec: throttle, validateOnly: options.validateOnly ?? false,
+    }, { timeoutMs: this.requestTimeoutMs }));
+    return moves.map((move) => {
+      const result = response.partitions.find((p) => p.topic === move.topic && p.partition === move.partition);
+      if (result === undefined) {
+        return { ...move, error: new TributaryError('UNKNOWN_SERVER_ERROR', `No result for ${move.topic}/${move.partition}`) };
+      }
+      return { ...move, error: result.errorCode === 0 ? null
+        : topicError(result.errorCode, `${move.topic}/${move.partition}`, result.errorMessage) };
+    });
+  }
+
+  /** The moves under way, with each learner's lag as the partition's leader sees it. */
+  async listPartitionReassignments(): Promise<OngoingMove[]> {
+    const { response } = await this.withRetry(() =>
+      this.metadata.requestAny(API_KEYS.LIST_PARTITION_REASSIGNMENTS, {}));
+    const lags = await this.learnerLagsFromLeaders(response.partitions.filter((p) => p.learners.length > 0));
+    return response.partitions.map((p) => ({
+      topic: p.topic, partition: p.partition, replicas: [...p.replicas], target: [...p.target],
+      adding: [...p.addingReplicas], removing: [...p.removingReplicas], learners: [...p.learners],
+      lags: lags.get(`${p.topic}/${p.partition}`) ?? new Map<number, number>(),
+    })).sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition));
+  }
+
+  /** Asks each moving partition's leader for its learners' lags; partitions whose leader fails are left out. */
+  private async learnerLagsFromLeaders(moving: readonly { topic: string; partition: number }[]):
+    Promise<Map<string, Map<number, number>>> {
+    const lags = new Map<string, Map<number, number>>();
+    if (moving.length === 0) return lags;
+    await this.metadata.refresh([...new Set(moving.map((p) => p.topic))]).catch(() => undefined);
+    const leaders = new Set(moving.map((p) => this.metadata.leaderOf(p.topic, p.partition))
+      .filter((id): id is number => id !== null));
+    await Promise.all([...leaders].map(async (leader) => {
+      const connection = this.metadata.connectionToBroker(leader);
+      if (connection === null) return;
+      const answer = await connection.request(API_KEYS.LIST_PARTITION_REASSIGNMENTS, {}, [],
+        { timeoutMs: Math.min(LEADER_ATTEMPT_TIMEOUT_MS, this.requestTimeoutMs) }).catch(() => null);
+      for (const p of answer?.response.partitions ?? []) {
+        if (p.leaderId !== leader) continue;
+        lags.set(`${p.topic}/${p.partition}`, new Map(p.lags.map((lag) => [lag.brokerId, lag.entriesBehind])));
+      }
+    }));
+    return lags;
   }
 
   async deleteTopic(name: string): Promise<void> {

@@ -21,6 +21,7 @@ import {
   readStringList,
   readStringMap,
   readUint32,
+  readUint32List,
   readUint64,
   sortedStringMap,
 } from './metadata_codec.js';
@@ -94,6 +95,30 @@ export interface CreatePartitionsCommand {
   readonly assignments: readonly (readonly number[])[];
 }
 
+/** Start moving a partition to target replicas; its Raft leader carries the move out. */
+export interface AlterPartitionReassignmentCommand {
+  readonly type: 'alterPartitionReassignment';
+  readonly name: string;
+  readonly topicId: number;
+  readonly partition: number;
+  /** The replicas the partition should end with, preferred leader first. */
+  readonly target: readonly number[];
+  /** Catch-up bytes per second to each learner of this move; 0: the brokers' own limit. */
+  readonly throttleBytesPerSec: number;
+}
+
+/** A partition leader's applied Raft membership during a move (see metadata.proto). */
+export interface ReportPartitionReplicasCommand {
+  readonly type: 'reportPartitionReplicas';
+  readonly name: string;
+  readonly topicId: number;
+  readonly partition: number;
+  readonly reassignmentId: number;
+  readonly confIndex: number;
+  readonly voters: readonly number[];
+  readonly learners: readonly number[];
+}
+
 export type MetadataCommand =
   | RegisterBrokerCommand
   | FenceBrokerCommand
@@ -102,7 +127,9 @@ export type MetadataCommand =
   | DeleteTopicCommand
   | AlterConfigsCommand
   | AllocateProducerIdsCommand
-  | CreatePartitionsCommand;
+  | CreatePartitionsCommand
+  | AlterPartitionReassignmentCommand
+  | ReportPartitionReplicasCommand;
 
 export type MetadataCommandType = MetadataCommand['type'];
 
@@ -115,6 +142,8 @@ export const METADATA_COMMAND_TYPES = [
   'alterConfigs',
   'allocateProducerIds',
   'createPartitions',
+  'alterPartitionReassignment',
+  'reportPartitionReplicas',
 ] as const satisfies readonly MetadataCommandType[];
 
 /** The MetadataCommand protobuf bytes of command. */
@@ -183,9 +212,32 @@ function commandBody(command: MetadataCommand): Record<string, unknown> {
         partitionCount: checkUint32(command.partitionCount, 'partitionCount'),
         assignments: encodeAssignments(command.assignments),
       };
+    case 'alterPartitionReassignment':
+      return {
+        name: command.name,
+        topicId: checkUint64(command.topicId, 'topicId'),
+        partition: checkUint32(command.partition, 'partition'),
+        target: encodeBrokerIds(command.target),
+        throttleBytesPerSec: checkUint64(command.throttleBytesPerSec, 'throttleBytesPerSec'),
+      };
+    case 'reportPartitionReplicas':
+      return {
+        name: command.name,
+        topicId: checkUint64(command.topicId, 'topicId'),
+        partition: checkUint32(command.partition, 'partition'),
+        reassignmentId: checkUint64(command.reassignmentId, 'reassignmentId'),
+        confIndex: checkUint64(command.confIndex, 'confIndex'),
+        voters: encodeBrokerIds(command.voters),
+        learners: encodeBrokerIds(command.learners),
+      };
     default:
       return assertNever(command, 'metadata command');
   }
+}
+
+/** A list of broker ids as repeated uint32. */
+export function encodeBrokerIds(ids: readonly number[]): number[] {
+  return ids.map((id) => checkUint32(id, 'broker id'));
 }
 
 /** PartitionAssignment messages for replica lists. */
@@ -242,6 +294,26 @@ function commandFromFields(type: MetadataCommandType, fields: DecodedFields): Me
         topicId: readUint64(fields, 'topicId'),
         partitionCount: readUint32(fields, 'partitionCount'),
         assignments: readAssignments(fields, 'assignments'),
+      };
+    case 'alterPartitionReassignment':
+      return {
+        type,
+        name: readString(fields, 'name'),
+        topicId: readUint64(fields, 'topicId'),
+        partition: readUint32(fields, 'partition'),
+        target: readUint32List(fields, 'target'),
+        throttleBytesPerSec: readUint64(fields, 'throttleBytesPerSec'),
+      };
+    case 'reportPartitionReplicas':
+      return {
+        type,
+        name: readString(fields, 'name'),
+        topicId: readUint64(fields, 'topicId'),
+        partition: readUint32(fields, 'partition'),
+        reassignmentId: readUint64(fields, 'reassignmentId'),
+        confIndex: readUint64(fields, 'confIndex'),
+        voters: readUint32List(fields, 'voters'),
+        learners: readUint32List(fields, 'learners'),
       };
     default:
       return assertNever(type, 'metadata command type');

@@ -103,6 +103,11 @@ export function readMessageList(fields: DecodedFields, key: string): readonly De
   return asList(fields[key], key).map((item) => asMessage(item, key));
 }
 
+/** A repeated uint32 field (broker ids). */
+export function readUint32List(fields: DecodedFields, key: string): readonly number[] {
+  return asList(fields[key], key).map((item) => asUint32(item, key));
+}
+
 /** The replica lists of repeated PartitionAssignment field key. */
 export function readAssignments(fields: DecodedFields, key: string): readonly (readonly number[])[] {
   return readMessageList(fields, key).map((assignment) =>

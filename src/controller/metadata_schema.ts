@@ -176,6 +176,70 @@ export const METADATA_SCHEMA = {
                 }
               }
             },
+            AlterPartitionReassignment: {
+              fields: {
+                name: {
+                  type: 'string',
+                  id: 1
+                },
+                topicId: {
+                  type: 'uint64',
+                  id: 2,
+                  protoName: 'topic_id'
+                },
+                partition: {
+                  type: 'uint32',
+                  id: 3
+                },
+                target: {
+                  rule: 'repeated',
+                  type: 'uint32',
+                  id: 4
+                },
+                throttleBytesPerSec: {
+                  type: 'uint64',
+                  id: 5,
+                  protoName: 'throttle_bytes_per_sec'
+                }
+              }
+            },
+            ReportPartitionReplicas: {
+              fields: {
+                name: {
+                  type: 'string',
+                  id: 1
+                },
+                topicId: {
+                  type: 'uint64',
+                  id: 2,
+                  protoName: 'topic_id'
+                },
+                partition: {
+                  type: 'uint32',
+                  id: 3
+                },
+                reassignmentId: {
+                  type: 'uint64',
+                  id: 4,
+                  protoName: 'reassignment_id'
+                },
+                confIndex: {
+                  type: 'uint64',
+                  id: 5,
+                  protoName: 'conf_index'
+                },
+                voters: {
+                  rule: 'repeated',
+                  type: 'uint32',
+                  id: 6
+                },
+                learners: {
+                  rule: 'repeated',
+                  type: 'uint32',
+                  id: 7
+                }
+              }
+            },
             MetadataCommand: {
               oneofs: {
                 command: {
@@ -187,7 +251,9 @@ export const METADATA_SCHEMA = {
                     'deleteTopic',
                     'alterConfigs',
                     'allocateProducerIds',
-                    'createPartitions'
+                    'createPartitions',
+                    'alterPartitionReassignment',
+                    'reportPartitionReplicas'
                   ]
                 }
               },
@@ -231,6 +297,16 @@ export const METADATA_SCHEMA = {
                   type: 'CreatePartitions',
                   id: 8,
                   protoName: 'create_partitions'
+                },
+                alterPartitionReassignment: {
+                  type: 'AlterPartitionReassignment',
+                  id: 9,
+                  protoName: 'alter_partition_reassignment'
+                },
+                reportPartitionReplicas: {
+                  type: 'ReportPartitionReplicas',
+                  id: 10,
+                  protoName: 'report_partition_replicas'
                 }
               }
             },
@@ -302,6 +378,50 @@ export const METADATA_SCHEMA = {
                 internal: {
                   type: 'bool',
                   id: 6
+                },
+                movedPartitions: {
+                  rule: 'repeated',
+                  type: 'uint32',
+                  id: 7,
+                  protoName: 'moved_partitions'
+                },
+                reassignments: {
+                  rule: 'repeated',
+                  type: 'PartitionReassignmentRecord',
+                  id: 8
+                }
+              }
+            },
+            PartitionReassignmentRecord: {
+              fields: {
+                partition: {
+                  type: 'uint32',
+                  id: 1
+                },
+                target: {
+                  rule: 'repeated',
+                  type: 'uint32',
+                  id: 2
+                },
+                reassignmentId: {
+                  type: 'uint64',
+                  id: 3,
+                  protoName: 'reassignment_id'
+                },
+                confIndex: {
+                  type: 'uint64',
+                  id: 4,
+                  protoName: 'conf_index'
+                },
+                learners: {
+                  rule: 'repeated',
+                  type: 'uint32',
+                  id: 5
+                },
+                throttleBytesPerSec: {
+                  type: 'uint64',
+                  id: 6,
+                  protoName: 'throttle_bytes_per_sec'
                 }
               }
             },

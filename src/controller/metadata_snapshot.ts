@@ -16,10 +16,11 @@ import {
   readString,
   readStringMap,
   readUint32,
+  readUint32List,
   readUint64,
   sortedStringMap,
 } from './metadata_codec.js';
-import { encodeAssignments } from './commands.js';
+import { encodeAssignments, encodeBrokerIds } from './commands.js';
 import type { DecodedFields } from './metadata_codec.js';
 
 export interface BrokerInfo {
@@ -46,6 +47,25 @@ export interface TopicInfo {
   readonly partitions: readonly (readonly number[])[];
   /** Created by a broker for Tributary's own use (`__consumer_offsets`); false in older snapshots. */
   readonly internal: boolean;
+  /** Partitions whose replicas were ever reassigned, ascending (absent: none). */
+  readonly movedPartitions?: readonly number[];
+  /** Moves under way, by ascending partition (absent: none). */
+  readonly reassignments?: readonly PartitionReassignment[];
+}
+
+/** A partition's move under way (AlterPartitionReassignment), as the leader's last report left it. */
+export interface PartitionReassignment {
+  readonly partition: number;
+  /** The replicas the partition ends with, preferred leader first. */
+  readonly target: readonly number[];
+  /** Raft index of the command that started the move. */
+  readonly reassignmentId: number;
+  /** The partition group's applied index at the last accepted report; 0 before any. */
+  readonly confIndex: number;
+  /** Learners of the partition's group at the last report. */
+  readonly learners: readonly number[];
+  /** Catch-up bytes per second to each learner; 0: the brokers' own limit. */
+  readonly throttleBytesPerSec: number;
 }
 
 /** The producer ids [blockStart, blockStart + blockSize) granted to a broker by AllocateProducerIds. */
@@ -88,6 +108,15 @@ export function encodeSnapshot(data: MetadataSnapshotData): Uint8Array {
       configs: { ...sortedStringMap(Object.entries(topic.configs)) },
       partitions: encodeAssignments(topic.partitions),
       internal: topic.internal,
+      movedPartitions: encodeBrokerIds(topic.movedPartitions ?? []),
+      reassignments: (topic.reassignments ?? []).map((move) => ({
+        partition: checkUint32(move.partition, 'partition'),
+        target: encodeBrokerIds(move.target),
+        reassignmentId: checkUint64(move.reassignmentId, 'reassignmentId'),
+        confIndex: checkUint64(move.confIndex, 'confIndex'),
+        learners: encodeBrokerIds(move.learners),
+        throttleBytesPerSec: checkUint64(move.throttleBytesPerSec, 'throttleBytesPerSec'),
+      })),
     })),
     producerIdBlocks: blocks.map((block) => ({
       brokerId: checkUint32(block.brokerId, 'brokerId'),
@@ -134,5 +163,14 @@ function topicFromFields(fields: DecodedFields): TopicInfo {
     configs: readStringMap(fields, 'configs'),
     partitions: readAssignments(fields, 'partitions'),
     internal: readBool(fields, 'internal'),
+    movedPartitions: readUint32List(fields, 'movedPartitions'),
+    reassignments: readMessageList(fields, 'reassignments').map((move) => ({
+      partition: readUint32(move, 'partition'),
+      target: readUint32List(move, 'target'),
+      reassignmentId: readUint64(move, 'reassignmentId'),
+      confIndex: readUint64(move, 'confIndex'),
+      learners: readUint32List(move, 'learners'),
+      throttleBytesPerSec: readUint64(move, 'throttleBytesPerSec'),
+    })),
   };
 }

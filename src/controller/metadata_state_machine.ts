@@ -19,24 +19,27 @@ import { decodeCommand } from './commands.js';
 import type {
   AllocateProducerIdsCommand,
   AlterConfigsCommand,
+  AlterPartitionReassignmentCommand,
   CreatePartitionsCommand,
   CreateTopicCommand,
   FenceBrokerCommand,
   MetadataCommand,
   MetadataCommandType,
   RegisterBrokerCommand,
+  ReportPartitionReplicasCommand,
   UnfenceBrokerCommand,
 } from './commands.js';
 import { MalformedMetadataError, sortedStringMap } from './metadata_codec.js';
 import { decodeSnapshot, encodeSnapshot } from './metadata_snapshot.js';
-import type { BrokerInfo, MetadataSnapshotData, ProducerIdBlock, TopicInfo } from './metadata_snapshot.js';
+import type { BrokerInfo, MetadataSnapshotData, PartitionReassignment, ProducerIdBlock, TopicInfo }
+  from './metadata_snapshot.js';
 import { checkCounts, TOPIC_PARTITIONS_MAX } from './placement.js';
 import type { BrokerLoad } from './placement.js';
 import { parseTopicConfig } from './topic_config.js';
 import type { TopicConfig } from './topic_config.js';
 import { internalFlagProblem, internalNameProblem, topicNameProblem } from './topic_name.js';
 
-export type { BrokerInfo, ProducerIdBlock, TopicInfo } from './metadata_snapshot.js';
+export type { BrokerInfo, PartitionReassignment, ProducerIdBlock, TopicInfo } from './metadata_snapshot.js';
 
 /** Bounds on the metadata, so a runaway client cannot grow the controller's state without limit. */
 export const BROKERS_MAX = 1024;
@@ -58,6 +61,8 @@ export type MetadataRejectionCode = Extract<
   | 'STALE_BROKER_EPOCH'
   | 'DUPLICATE_BROKER_REGISTRATION'
   | 'BROKER_ID_NOT_REGISTERED'
+  | 'REASSIGNMENT_IN_PROGRESS'
+  | 'NO_REASSIGNMENT_IN_PROGRESS'
 >;
 
 export interface ApplyRejected {
@@ -73,6 +78,8 @@ export type ApplyResult =
   | { readonly ok: true; readonly type: 'createPartitions'; readonly added: number }
   | { readonly ok: true; readonly type: 'createTopic'; readonly topicId: number }
   | { readonly ok: true; readonly type: 'allocateProducerIds'; readonly blockStart: number; readonly blockSize: number }
+  | { readonly ok: true; readonly type: 'alterPartitionReassignment' }
+  | { readonly ok: true; readonly type: 'reportPartitionReplicas'; readonly done: boolean }
   | ApplyRejected;
 
 /** The read side of the metadata, what the reconciler, placement and request handlers need. */
@@ -136,6 +143,17 @@ export class MetadataStateMachine implements MetadataView {
   /** The replicas of one partition, preferred leader first, or undefined when there is no such partition. */
   partitionReplicas(topic: string, partition: number): readonly number[] | undefined {
     return this.topicsByName.get(topic)?.partitions[partition];
+  }
+
+  /** Topics with a partition move under way, by name. */
+  topicsMoving(): readonly TopicInfo[] {
+    return [...this.topicsByName.values()].filter((topic) => (topic.reassignments?.length ?? 0) > 0)
+      .sort((left, right) => compareStrings(left.name, right.name));
+  }
+
+  /** The move under way of one partition, if any. */
+  reassignment(topic: string, partition: number): PartitionReassignment | undefined {
+    return this.topicsByName.get(topic)?.reassignments?.find((move) => move.partition === partition);
   }
 
   /** A topic's effective config: its overrides over the defaults. */
@@ -287,6 +305,10 @@ export class MetadataStateMachine implements MetadataView {
         return this.allocateProducerIds(command);
       case 'createPartitions':
         return this.createPartitions(command);
+      case 'alterPartitionReassignment':
+        return this.alterPartitionReassignment(command, index);
+      case 'reportPartitionReplicas':
+        return this.reportPartitionReplicas(command);
       default:
         return assertNever(command, 'metadata command');
     }
@@ -403,6 +425,72 @@ export class MetadataStateMachine implements MetadataView {
     this.topicsByName.set(command.name, freezeTopic({ ...topic, partitions }));
     this.partitionTotal += command.assignments.length;
     return { ok: true, type: command.type, added: command.assignments.length };
+  }
+
+  /**
+   * Records a partition's target replicas. The leader checked the same (validateReassignment); the
+   * topic must still be the one it saw. A target equal to the replicas is a move already done.
+   */
+  private alterPartitionReassignment(command: AlterPartitionReassignmentCommand, index: number): ApplyResult {
+    const problem = validateReassignment(this, { name: command.name, partition: command.partition,
+      target: command.target }, this.brokersById.size);
+    if (problem !== null) return rejected(command.type, problem.code, problem.message);
+    const topic = this.topicsByName.get(command.name);
+    assert(topic !== undefined, 'validateReassignment found the topic');
+    if (topic.topicId !== command.topicId) {
+      return rejected(command.type, 'UNKNOWN_TOPIC_OR_PARTITION', `topic ${command.name} is now topic id ` +
+        `${topic.topicId}, not ${command.topicId}`);
+    }
+    const current = topic.partitions[command.partition] ?? [];
+    if (sameList(current, command.target)) return { ok: true, type: command.type };
+    const move: PartitionReassignment = { partition: command.partition, target: command.target,
+      reassignmentId: index, confIndex: 0, learners: [], throttleBytesPerSec: command.throttleBytesPerSec };
+    const reassignments = [...topic.reassignments ?? [], move].sort((left, right) => left.partition - right.partition);
+    const moved = new Set(topic.movedPartitions ?? []).add(command.partition);
+    this.topicsByName.set(command.name, freezeTopic({ ...topic, reassignments,
+      movedPartitions: [...moved].sort((left, right) => left - right) }));
+    return { ok: true, type: command.type };
+  }
+
+  /**
+   * A partition leader's applied membership: its voters become the replicas (target members first,
+   * in target order). A report for another move, or not newer than the last, changes nothing.
+   * Voters equal to the target with no learner left end the move.
+   */
+  private reportPartitionReplicas(command: ReportPartitionReplicasCommand): ApplyResult {
+    const topic = this.topicsByName.get(command.name);
+    if (topic === undefined || topic.topicId !== command.topicId || command.partition >= topic.partitions.length) {
+      return rejected(command.type, 'UNKNOWN_TOPIC_OR_PARTITION', `no partition ${command.name}-${command.partition} ` +
+        `of topic id ${command.topicId}`);
+    }
+    const move = topic.reassignments?.find((candidate) => candidate.partition === command.partition);
+    if (move?.reassignmentId !== command.reassignmentId) {
+      return rejected(command.type, 'NO_REASSIGNMENT_IN_PROGRESS', `partition ${command.name}-${command.partition} ` +
+        `has no move ${command.reassignmentId} under way`);
+    }
+    if (command.confIndex <= move.confIndex) {
+      return rejected(command.type, 'INVALID_REQUEST', `report at index ${command.confIndex} is not newer than ` +
+        `${move.confIndex}`);
+    }
+    const members = [...command.voters, ...command.learners];
+    const membersProblem = command.voters.length === 0 ? 'no voters'
+      : new Set(members).size !== members.length ? 'a broker is listed twice'
+        : members.some((id) => !this.brokersById.has(id)) ? 'an unregistered broker' : null;
+    if (membersProblem !== null) {
+      return rejected(command.type, 'INVALID_REPLICA_ASSIGNMENT', `report for ${command.name}-${command.partition}: ` +
+        membersProblem);
+    }
+    const done = sameSet(command.voters, move.target) && command.learners.length === 0;
+    const replicas = done ? move.target : orderLike(command.voters, move.target);
+    const partitions = topic.partitions.map((current, p) => (p === command.partition ? replicas : current));
+    const reassignments = (topic.reassignments ?? []).filter((candidate) => candidate !== move);
+    if (!done) {
+      const learners = [...command.learners].sort((a, b) => a - b);
+      reassignments.push({ ...move, confIndex: command.confIndex, learners });
+      reassignments.sort((left, right) => left.partition - right.partition);
+    }
+    this.topicsByName.set(command.name, freezeTopic({ ...topic, partitions, reassignments }));
+    return { ok: true, type: command.type, done };
   }
 
   private deleteTopic(name: string): ApplyResult {
@@ -626,14 +714,94 @@ function topicInvariantProblem(view: MetadataView, name: string, topic: TopicInf
   if (topic.partitions.length < 1 || topic.replicationFactor < 1 || topic.topicId > view.lastAppliedIndex) {
     return `topic ${name} has no partitions, no replicas or a future id`;
   }
+  const moved = topic.movedPartitions ?? [];
   for (const [partition, replicas] of topic.partitions.entries()) {
-    const problem = replicasProblem(view, replicas, topic.replicationFactor);
-    if (problem !== null) {
-      return `topic ${name} partition ${partition}: ${problem}`;
+    // A reassignment may change a partition's replica count (within the brokers); others keep the topic's.
+    const count = moved.includes(partition) ? replicas.length : topic.replicationFactor;
+    const problem = replicasProblem(view, replicas, count);
+    if (problem !== null || replicas.length === 0) {
+      return `topic ${name} partition ${partition}: ${problem ?? 'no replicas'}`;
     }
   }
+  const moveProblem = reassignmentsProblem(view, topic);
+  if (moveProblem !== null) return `topic ${name}: ${moveProblem}`;
   const parsed = parseTopicConfig(topic.configs);
   return parsed.ok ? null : parsed.error.message;
+}
+
+/** Moved partitions and moves under way: ascending, in range, targets valid, every move's partition moved. */
+function reassignmentsProblem(view: MetadataView, topic: TopicInfo): string | null {
+  const moved = topic.movedPartitions ?? [];
+  if (moved.some((p, i) => p >= topic.partitions.length || (i > 0 && p <= (moved[i - 1] ?? -1)))) {
+    return `moved partitions ${moved.join(',')} are not ascending partitions`;
+  }
+  const moves = topic.reassignments ?? [];
+  for (const [i, move] of moves.entries()) {
+    if (!moved.includes(move.partition) || (i > 0 && move.partition <= (moves[i - 1]?.partition ?? -1))) {
+      return `move of partition ${move.partition} is out of order or not marked moved`;
+    }
+    const problem = replicasProblem(view, move.target, move.target.length);
+    if (problem !== null || move.target.length === 0) return `move target of ${move.partition}: ${problem ?? 'empty'}`;
+  }
+  return null;
+}
+
+export interface ReassignmentRequest {
+  readonly name: string;
+  readonly partition: number;
+  /** The replicas the partition should end with, preferred leader first. */
+  readonly target: readonly number[];
+}
+
+/**
+ * Why a partition cannot be moved to request.target in view's state, or null when it can
+ * (Kafka's AlterPartitionReassignments checks): a known partition not already moving, a target
+ * of distinct registered brokers, at least one and at most brokerCount of them.
+ */
+export function validateReassignment(
+  view: Pick<MetadataView, 'topic' | 'broker'>,
+  request: ReassignmentRequest,
+  brokerCount: number,
+): MetadataProblem | null {
+  const topic = view.topic(request.name);
+  if (topic === undefined || !Number.isSafeInteger(request.partition) || request.partition < 0 ||
+    request.partition >= topic.partitions.length) {
+    return { code: 'UNKNOWN_TOPIC_OR_PARTITION', message: `unknown partition ${request.name}-${request.partition}` };
+  }
+  const where = `${request.name}-${request.partition}`;
+  if (topic.reassignments?.some((move) => move.partition === request.partition) === true) {
+    return { code: 'REASSIGNMENT_IN_PROGRESS', message: `partition ${where} is already being moved` };
+  }
+  const target = request.target;
+  if (target.length === 0) {
+    return { code: 'INVALID_REPLICA_ASSIGNMENT', message: `partition ${where}: the replica list is empty` };
+  }
+  if (new Set(target).size !== target.length) {
+    return { code: 'INVALID_REPLICA_ASSIGNMENT', message: `partition ${where}: replicas ${target.join(',')} ` +
+      'name a broker twice' };
+  }
+  if (target.length > brokerCount) {
+    return { code: 'INVALID_REPLICATION_FACTOR', message: `partition ${where}: ${target.length} replicas ` +
+      `but only ${brokerCount} brokers` };
+  }
+  const unknown = target.filter((id) => !Number.isSafeInteger(id) || view.broker(id) === undefined);
+  return unknown.length === 0 ? null : { code: 'INVALID_REPLICA_ASSIGNMENT',
+    message: `partition ${where}: brokers ${unknown.join(',')} are not registered` };
+}
+
+function sameList(left: readonly number[], right: readonly number[]): boolean {
+  return left.length === right.length && left.every((id, i) => right[i] === id);
+}
+
+function sameSet(left: readonly number[], right: readonly number[]): boolean {
+  return left.length === right.length && left.every((id) => right.includes(id));
+}
+
+/** ids with the members of order first, in its order, then the rest ascending. */
+function orderLike(ids: readonly number[], order: readonly number[]): number[] {
+  const first = order.filter((id) => ids.includes(id));
+  const rest = ids.filter((id) => !order.includes(id)).sort((a, b) => a - b);
+  return [...first, ...rest];
 }
 
 function rejected(type: MetadataCommandType, code: MetadataRejectionCode, message: string): ApplyRejected {
@@ -655,6 +823,9 @@ function freezeTopic(topic: TopicInfo): TopicInfo {
     configs: Object.freeze(sortedStringMap(Object.entries(topic.configs))),
     partitions: Object.freeze(topic.partitions.map((replicas) => Object.freeze([...replicas]))),
     internal: topic.internal,
+    movedPartitions: Object.freeze([...topic.movedPartitions ?? []]),
+    reassignments: Object.freeze((topic.reassignments ?? []).map((move) => Object.freeze({ ...move,
+      target: Object.freeze([...move.target]), learners: Object.freeze([...move.learners]) }))),
   });
 }
 

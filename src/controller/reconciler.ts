@@ -14,8 +14,14 @@ export interface ReplicaAssignment {
   readonly topic: string;
   readonly topicId: number;
   readonly partition: number;
-  /** The partition's replica set, preferred leader first. */
+  /** The partition's replica set (its Raft voters as last reported), preferred leader first. */
   readonly replicas: readonly number[];
+  /**
+   * Start a new (empty) log with the replica set as its initial voters. Only for a partition never
+   * reassigned, on a broker of its set: any other new replica starts with no membership and waits
+   * for its leader to add it, since the set is no longer the one the group began with.
+   */
+  readonly bootstrap: boolean;
 }
 
 export interface ReplicaChange {
@@ -28,22 +34,28 @@ export interface ReplicaDiff {
   readonly toStart: readonly ReplicaAssignment[];
   /** Hosted and no longer assigned (topic deleted or re-created): stop the group and drop the data. */
   readonly toStop: readonly ReplicaAssignment[];
-  /** Hosted and assigned, but with another replica set: update the group's peers. */
+  /** Hosted and assigned, but with another replica set (a move's step): note the new set. */
   readonly changed: readonly ReplicaChange[];
   /** Hosted and assigned with the same replica set. */
   readonly unchanged: readonly ReplicaAssignment[];
 }
 
-/** The replicas brokerId should host, ordered by topic name then partition. */
+/**
+ * The replicas brokerId should host, ordered by topic name then partition: those of its replica sets
+ * and those of the targets of moves under way (their new replicas, which join as learners).
+ */
 export function replicasForBroker(view: Pick<MetadataView, 'topics'>, brokerId: number): ReplicaAssignment[] {
   const assigned: ReplicaAssignment[] = [];
   for (const topic of view.topics()) {
     // A `__` name is hosted only for a known internal topic created as internal (by a broker); any
     // other (metadata written before `__` names were reserved) could name the controller's own log.
     if (!isHostableTopic(topic)) continue;
+    const moved = new Set(topic.movedPartitions ?? []);
+    const targets = new Map((topic.reassignments ?? []).map((move) => [move.partition, move.target]));
     for (const [partition, replicas] of topic.partitions.entries()) {
-      if (replicas.includes(brokerId)) {
-        assigned.push({ topic: topic.name, topicId: topic.topicId, partition, replicas });
+      if (replicas.includes(brokerId) || targets.get(partition)?.includes(brokerId) === true) {
+        const bootstrap = !moved.has(partition) && replicas.includes(brokerId);
+        assigned.push({ topic: topic.name, topicId: topic.topicId, partition, replicas, bootstrap });
       }
     }
   }

@@ -122,6 +122,8 @@ export class PartitionReplica implements ReplicaStateMachine {
   get highWatermark(): number { return this.highWatermarkValue; }
   get logStartOffset(): number { return this.options.storage.log.logStartOffset; }
   get isLeader(): boolean { return this.role === 'leader'; }
+  /** Leads and has applied every earlier term's entries, so its applied membership is current. */
+  get isReadyLeader(): boolean { return this.role === 'leader' && this.leaderReady; }
   get leaderHint(): number | null { return this.leaderId === 0 ? null : this.leaderId; }
   get leaderEpoch(): number { return this.term; }
 

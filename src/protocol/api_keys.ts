@@ -24,6 +24,8 @@ export const API_KEYS = {
   DELETE_GROUPS: 18,
   CREATE_PARTITIONS: 19,
   ELECT_LEADERS: 20,
+  ALTER_PARTITION_REASSIGNMENTS: 21,
+  LIST_PARTITION_REASSIGNMENTS: 22,
 } as const;
 
 export type ApiName = keyof typeof API_KEYS;

@@ -69,6 +69,10 @@ export const API_MESSAGES = {
   [API_KEYS.DELETE_GROUPS]: { request: pb.DeleteGroupsRequest, response: pb.DeleteGroupsResponse },
   [API_KEYS.CREATE_PARTITIONS]: { request: pb.CreatePartitionsRequest, response: pb.CreatePartitionsResponse },
   [API_KEYS.ELECT_LEADERS]: { request: pb.ElectLeadersRequest, response: pb.ElectLeadersResponse },
+  [API_KEYS.ALTER_PARTITION_REASSIGNMENTS]: { request: pb.AlterPartitionReassignmentsRequest,
+    response: pb.AlterPartitionReassignmentsResponse },
+  [API_KEYS.LIST_PARTITION_REASSIGNMENTS]: { request: pb.ListPartitionReassignmentsRequest,
+    response: pb.ListPartitionReassignmentsResponse },
 } as const;
 
 type Messages<A extends ApiKey> = (typeof API_MESSAGES)[A];

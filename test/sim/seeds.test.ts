@@ -18,7 +18,7 @@ test('simulator: >= 2000 seeds of 3- and 5-node clusters keep safety and ' +
   'liveness', { timeout: 300_000 }, () => {
   const startedMs = performance.now();
   const totals: SimStats = { ticks: 0, messagesSent: 0, crashes: 0, leaderChanges: 0, acked: 0,
-    confChanges: 0,
+    confChanges: 0, movesDone: 0,
     transfers: 0, reads: 0, snapshotsSent: 0, diskLosses: 0, diskLossesBelowCommit: 0 };
   let ran = 0;
   for (let seed = 1; seed <= seedsTarget; seed++) {

@@ -18,6 +18,7 @@ import { SimNetwork, healthyNetwork } from './sim_network.js';
 import { SimNode } from './sim_node.js';
 import { decodePayload, encodePayload } from './state_machine.js';
 import { Trace } from './trace.js';
+import { nextReassignmentStep } from '../../src/partition/reassignment_steps.js';
 
 export interface SimOptions {
   readonly seed: number;
@@ -32,6 +33,11 @@ export interface SimOptions {
   readonly plan?: FaultPlan;
   /** Override some rates of the drawn plan (e.g. disk loss on every crash). */
   readonly planOverrides?: Partial<FaultPlan>;
+  /**
+   * How membership changes are chosen: at random (the default), or as partition moves do, by
+   * src/partition/reassignment_steps.ts towards targets of nodeCount nodes drawn in turn.
+   */
+  readonly membership?: 'random' | 'reassignment';
 }
 
 export interface SimStats {
@@ -47,6 +53,8 @@ export interface SimStats {
   diskLosses: number;
   /** Disk losses that cut the log below the node's persisted commit. */
   diskLossesBelowCommit: number;
+  /** Moves that reached their target (membership 'reassignment'). */
+  movesDone: number;
 }
 
 const groupId = 1;
@@ -60,7 +68,7 @@ export class SimCluster {
   readonly checker: SafetyChecker;
   readonly trace: Trace;
   readonly stats: SimStats = { ticks: 0, messagesSent: 0, crashes: 0, leaderChanges: 0, acked: 0,
-    confChanges: 0, transfers: 0, reads: 0, snapshotsSent: 0, diskLosses: 0, diskLossesBelowCommit: 0 };
+    confChanges: 0, transfers: 0, reads: 0, snapshotsSent: 0, diskLosses: 0, diskLossesBelowCommit: 0, movesDone: 0 };
   tick = 0;
   private nextProposalId = 1;
   private nextReadContext = 1;
@@ -348,7 +356,40 @@ export class SimCluster {
     this.stats.reads += 1;
   }
 
+  /** The target of the move under way (membership 'reassignment'). */
+  private moveTarget: NodeId[] | undefined;
+
+  /** One step of a partition move, as a partition leader takes it; a new target once one is reached. */
+  private stepMove(): void {
+    const leader = this.leader();
+    const raw = leader?.raw;
+    if (leader === undefined || raw === undefined || this.diskLossBudget.outstanding()) return;
+    if (this.moveTarget === undefined) {
+      // nodeCount of the nodeCount + 1 nodes: one leaves each move, often the leader.
+      const leaving = this.prng.nextInt(this.nodes.length) + 1;
+      this.moveTarget = this.nodes.map((node) => node.id).filter((id) => id !== leaving);
+    }
+    const commit = raw.raft.log.committed;
+    const matches = raw.matchIndexes();
+    const step = nextReassignmentStep(raw.raft.tracker.conf, this.moveTarget, leader.id,
+      (id) => (matches.get(id) ?? 0) + 8 >= commit);
+    this.trace.add(this.tick, () => `move to ${this.moveTarget?.join(',') ?? ''} at ${leader.id}: ` +
+      JSON.stringify(step));
+    if (step.kind === 'done') {
+      this.moveTarget = undefined;
+      this.stats.movesDone += 1;
+    } else if (step.kind === 'change') {
+      if (raw.proposeConfChange(step.change).kind === 'accepted') this.stats.confChanges += 1;
+    } else if (step.kind === 'transferLeadership') {
+      if (raw.transferLeadership(step.to).kind === 'accepted') this.stats.transfers += 1;
+    }
+  }
+
   private changeMembership(): void {
+    if (this.options.membership === 'reassignment') {
+      this.stepMove();
+      return;
+    }
     const leader = this.leader();
     const raw = leader?.raw;
     if (leader === undefined || raw === undefined || this.diskLossBudget.outstanding()) return;

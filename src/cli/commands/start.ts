@@ -42,6 +42,8 @@ export const START_SETTINGS = {
     describe: 'how often leaderships go back to preferred replicas that are in sync; 0: never' },
   'shutdown-transfer-timeout-ms': { type: 'number', default: SHUTDOWN_TRANSFER_TIMEOUT_MS_DEFAULT,
     describe: 'on SIGTERM, how long to wait for leaderships to move to other brokers before closing; 0: none' },
+  'replication-throttle-bytes': { type: 'number', default: 0,
+    describe: 'bytes/s this broker sends to replicas catching up during a move; 0: no limit' },
   'unsafe-skip-record-validation': { type: 'boolean', default: false,
     describe: 'store produced batches without checking their records; only to measure what the check costs' },
   'offsets-topic-partitions': { type: 'number', default: GROUP_SETTINGS_DEFAULTS.offsetsTopicPartitions,
@@ -259,6 +261,8 @@ export const startCommand: CommandModule = {
         retentionCheckMs: positiveInteger(settings.number('retention-check-ms'), 'retention-check-ms'),
         leaderRebalanceIntervalMs: positiveInteger(settings.number('leader-rebalance-interval-ms'),
           'leader-rebalance-interval-ms'),
+        replicationThrottleBytesPerSec: positiveInteger(settings.number('replication-throttle-bytes'),
+          'replication-throttle-bytes'),
         groups: groupSettings(settings),
         ...(settings.boolean('unsafe-skip-record-validation') ? { unsafeSkipRecordValidation: true } : {}) });
     } catch (error) {

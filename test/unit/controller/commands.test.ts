@@ -33,6 +33,10 @@ const SAMPLES: readonly MetadataCommand[] = [
   { type: 'alterConfigs', name: 'orders', set: { 'retention.bytes': '1000' }, remove: ['segment.ms', 'retention.ms'] },
   { type: 'allocateProducerIds', brokerId: 1, blockStart: 5_000_000_000, blockSize: 1000 },
   { type: 'createPartitions', name: 'orders', topicId: 2 ** 40, partitionCount: 5, assignments: [[2, 3], [3, 1]] },
+  { type: 'alterPartitionReassignment', name: 'orders', topicId: 7, partition: 2, target: [4, 2, 3],
+    throttleBytesPerSec: 50_000_000 },
+  { type: 'reportPartitionReplicas', name: 'orders', topicId: 7, partition: 2, reassignmentId: 90, confIndex: 2 ** 33,
+    voters: [2, 3, 1], learners: [4] },
 ];
 
 void describe('metadata command codec', () => {

@@ -85,7 +85,7 @@ export function randomCommand(prng: Prng, machine: MetadataStateMachine): Metada
   const brokerId = 1 + prng.nextInt(6);
   const broker = machine.broker(brokerId);
   const topicName = `topic-${prng.nextInt(8)}`;
-  switch (prng.nextInt(9)) {
+  switch (prng.nextInt(11)) {
     case 0:
       return registerBroker(brokerId, Math.max(0, (broker?.incarnation ?? 0) + prng.nextInt(3) - 1));
     case 1:
@@ -115,6 +115,10 @@ export function randomCommand(prng: Prng, machine: MetadataStateMachine): Metada
     case 6:
       return { type: 'alterConfigs', name: topicName, set: randomConfigs(prng), remove: prng.nextInt(2) === 0 ? [] :
         ['segment.ms'] };
+    case 9:
+      return randomReassignment(prng, machine, topicName);
+    case 10:
+      return randomReport(prng, machine, topicName);
     default:
       return {
         type: 'allocateProducerIds',
@@ -136,4 +140,40 @@ function randomConfigs(prng: Prng): Record<string, string> {
     default:
       return { 'segment.bytes': '1' };
   }
+}
+
+/** A move of a random partition to a random target of 1 to 3 registered brokers (some are rejected). */
+function randomReassignment(prng: Prng, machine: MetadataStateMachine, topicName: string): MetadataCommand {
+  const topic = machine.topic(topicName);
+  const brokers = machine.brokers().map((broker) => broker.brokerId);
+  const target: number[] = [];
+  for (let count = 1 + prng.nextInt(3); count > 0 && brokers.length > 0; count--) {
+    const [picked] = brokers.splice(prng.nextInt(brokers.length), 1);
+    if (picked !== undefined) target.push(picked);
+  }
+  return { type: 'alterPartitionReassignment', name: topicName, topicId: topic?.topicId ?? 1,
+    partition: prng.nextInt(Math.max(1, topic?.partitions.length ?? 1) + 1), target, throttleBytesPerSec: 0 };
+}
+
+/**
+ * A leader's report on a move under way, stepping the voters one change towards the target (or a
+ * stale report): the way a partition leader reports its applied membership.
+ */
+function randomReport(prng: Prng, machine: MetadataStateMachine, topicName: string): MetadataCommand {
+  const topic = machine.topic(topicName);
+  const move = topic?.reassignments?.[prng.nextInt(Math.max(1, topic.reassignments.length))];
+  if (topic === undefined || move === undefined) {
+    return { type: 'reportPartitionReplicas', name: topicName, topicId: 1, partition: 0, reassignmentId: 1,
+      confIndex: 1, voters: [1], learners: [] };
+  }
+  const voters = [...topic.partitions[move.partition] ?? []];
+  const learners = [...move.learners];
+  const adding = move.target.find((id) => !voters.includes(id) && !learners.includes(id));
+  const promoting = learners[0];
+  const removing = voters.find((id) => !move.target.includes(id));
+  if (adding !== undefined) learners.push(adding);
+  else if (promoting !== undefined) voters.push(...learners.splice(0, 1));
+  else if (removing !== undefined) voters.splice(voters.indexOf(removing), 1);
+  return { type: 'reportPartitionReplicas', name: topicName, topicId: topic.topicId, partition: move.partition,
+    reassignmentId: move.reassignmentId, confIndex: move.confIndex + prng.nextInt(3), voters, learners };
 }

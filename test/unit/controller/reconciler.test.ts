@@ -83,12 +83,48 @@ void describe('reconciler', () => {
   });
 
   void test('a changed replica set is reported as changed, not as stop and start', () => {
-    const desired: ReplicaAssignment[] = [{ topic: 't', topicId: 5, partition: 0, replicas: [1, 2, 4] }];
-    const hosted: ReplicaAssignment[] = [{ topic: 't', topicId: 5, partition: 0, replicas: [1, 2, 3] }];
+    const desired: ReplicaAssignment[] = [{ topic: 't', topicId: 5, partition: 0, replicas: [1, 2, 4],
+      bootstrap: false }];
+    const hosted: ReplicaAssignment[] = [{ topic: 't', topicId: 5, partition: 0, replicas: [1, 2, 3],
+      bootstrap: true }];
     const diff = diffReplicas(desired, hosted);
     assert.deepEqual(diff.changed, [{ hosted: hosted[0], desired: desired[0] }]);
     assert.deepEqual([diff.toStart, diff.toStop, diff.unchanged], [[], [], []]);
     assert.ok(!isEmptyDiff(diff));
+  });
+
+  void test('a move: the new broker starts an empty learner, the leaving one stops only once reported out', () => {
+    const machine = machineWithBrokers(4);
+    machine.apply({ type: 'createTopic', name: 't', partitionCount: 1, replicationFactor: 3, configs: {},
+      assignments: [[1, 2, 3]] }, 10);
+    const hosted = new Map([1, 2, 3, 4].map((id) => [id, hostedAfterCatchUp(machine, id)]));
+    assert.deepEqual(hosted.get(1)?.map((replica) => replica.bootstrap), [true], 'a new partition bootstraps');
+    assert.deepEqual(hosted.get(4), []);
+    const started = machine.apply({ type: 'alterPartitionReassignment', name: 't', topicId: 10, partition: 0,
+      target: [2, 3, 4], throttleBytesPerSec: 0 }, 11);
+    assert.ok(started.ok);
+    const joining = reconcile(machine, 4, hosted.get(4) ?? []);
+    assert.deepEqual(joining.toStart.map((replica) => [replica.replicas, replica.bootstrap]), [[[1, 2, 3], false]],
+      'the new replica waits for its leader: no bootstrap with a set that is not the group\'s first');
+    assert.ok(isEmptyDiff(reconcile(machine, 1, hosted.get(1) ?? [])), 'broker 1 keeps its replica while a voter');
+    const report = (confIndex: number, voters: number[], learners: number[], index: number): void => {
+      const result = machine.apply({ type: 'reportPartitionReplicas', name: 't', topicId: 10, partition: 0,
+        reassignmentId: 11, confIndex, voters, learners }, index);
+      assert.ok(result.ok, JSON.stringify(result));
+    };
+    report(100, [1, 2, 3], [4], 12);
+    report(120, [1, 2, 3, 4], [], 13);
+    const promoted = reconcile(machine, 1, hosted.get(1) ?? []);
+    assert.deepEqual([promoted.toStop, promoted.toStart], [[], []], 'still a voter after the promotion');
+    assert.deepEqual(promoted.changed.map((change) => change.desired.replicas), [[2, 3, 4, 1]],
+      'target members first, in target order');
+    report(130, [2, 3, 4], [], 14);
+    const leaving = reconcile(machine, 1, hosted.get(1) ?? []);
+    assert.deepEqual(names(leaving.toStop), ['t-0'], 'out of the configuration: stop and delete');
+    assert.equal(machine.reassignment('t', 0), undefined, 'voters equal to the target end the move');
+    assert.deepEqual(machine.partitionReplicas('t', 0), [2, 3, 4]);
+    assert.deepEqual(replicasForBroker(machine, 2).map((replica) => replica.bootstrap), [false],
+      'a moved partition never bootstraps again');
   });
 
   void test('a topic under an internal name is hosted only when it is a known internal topic created as internal', () => {
