@@ -194,7 +194,8 @@ export async function runJepsen(options: RunOptions, command: string): Promise<R
     memberLog.end();
   }
   const replicas = await readReplicaLogs(new Map(cluster.ids().map((id) => [id, cluster.dataDirectory(id)])));
-  const verdict = checkHistory(history.history(), { replicas: replicas.logs, workload: options.workload });
+  const verdict = checkHistory(history.history(), { replicas: replicas.logs, workload: options.workload,
+    drainComplete });
   const meta: RunMeta = {
     commandLine: command, seed: options.seed, nodes: options.nodes, nemeses: [...options.nemeses],
     durationSeconds: options.timeSeconds, acks: options.acks === 'all' ? 'all' : '1', fsync: options.fsync, startedAt,

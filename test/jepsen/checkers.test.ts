@@ -254,6 +254,16 @@ function withoutRecord(history: readonly HistoryEvent[], target: { key: number; 
   });
 }
 
+void describe('an incomplete drain', () => {
+  void test('makes a history without anomalies unknown, and leaves one with anomalies invalid', () => {
+    const clean = threeSends().assign(9, [K]).poll(9, { [K]: ALL }).history();
+    assert.equal(checkHistory(clean, { drainComplete: false }).valid, 'unknown');
+    assert.equal(checkHistory(clean, { drainComplete: true }).valid, true);
+    const lost = threeSends().poll(8, { [K]: [[0, 10]] }).poll(9, { [K]: [[2, 12]] }).history();
+    assert.equal(checkHistory(lost, { drainComplete: false }).valid, false);
+  });
+});
+
 void describe('poll order across assigns', () => {
   void test('an assign that keeps a key continues its walk: a skip across it is poll-skip', () => {
     const history = threeSends().assign(9, [K]).poll(9, { [K]: [[0, 10]] }).assignWith(9, [K, K + 2], false)
