@@ -17,12 +17,10 @@
  *   with 7 partitions, none added twice.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { Admin } from '../../src/client/admin.js';
 import { Consumer } from '../../src/client/consumer.js';
 import { Producer } from '../../src/client/producer.js';
@@ -30,8 +28,9 @@ import type { SendResult } from '../../src/client/producer.js';
 import { TributaryError } from '../../src/common/errors.js';
 import type { BrokerSlot } from '../../src/cli/local_cluster.js';
 import { TestCluster } from '../helpers/cluster.js';
+import { runCli as runCliProcess } from '../helpers/cli_process.js';
+import type { CliRun } from '../helpers/cli_process.js';
 
-const mainScript = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'cli', 'main.js');
 const TOPIC = 'grows';
 const CLI_TIMEOUT_MS = 30_000;
 
@@ -57,17 +56,8 @@ function brokerSetup(configFolder: string, slot: BrokerSlot, all: readonly Broke
 }
 
 /** Runs the tributary command line; resolves with its exit code and output. */
-function runCli(args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [mainScript, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
-    child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
-    const timer = setTimeout(() => { child.kill('SIGKILL'); }, CLI_TIMEOUT_MS);
-    child.on('error', reject);
-    child.on('exit', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
-  });
+function runCli(args: readonly string[]): Promise<CliRun> {
+  return runCliProcess(args, CLI_TIMEOUT_MS);
 }
 
 function rejectsWith(code: string, pattern: RegExp): (error: unknown) => boolean {

@@ -9,14 +9,13 @@
  * preferred replica: each broker leads 2 of the 6.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import path from 'node:path';
 import { Writable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
 import { Admin, Consumer, Producer } from '../../src/client/index.js';
 import { TestCluster } from '../helpers/cluster.js';
+import { runCli as runCliProcess } from '../helpers/cli_process.js';
+import type { CliRun } from '../helpers/cli_process.js';
 
 const TOPIC = 'moves';
 const PARTITIONS = 6;
@@ -28,22 +27,12 @@ const AFTER_SIGTERM_MS = 3_000;
 /** The brokers' --shutdown-transfer-timeout-ms (their default). */
 const TRANSFER_TIMEOUT_MS = 5_000;
 const CLI_TIMEOUT_MS = 40_000;
-const mainScript = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'cli', 'main.js');
 
 interface Acked { partition: number; offset: number; value: string; ackedAtMs: number }
 
 /** Runs the tributary command line; resolves with its exit code and output. */
-function runCli(args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [mainScript, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
-    child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
-    const timer = setTimeout(() => { child.kill('SIGKILL'); }, CLI_TIMEOUT_MS);
-    child.on('error', reject);
-    child.on('exit', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
-  });
+function runCli(args: readonly string[]): Promise<CliRun> {
+  return runCliProcess(args, CLI_TIMEOUT_MS);
 }
 
 /** The producer's debug lines about retried batches: error code and attempt, by partition. */

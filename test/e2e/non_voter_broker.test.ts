@@ -15,18 +15,16 @@
  *   fourth voter, 2 of 4 would be no majority); no broker ever names broker 4 as the controller.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { Admin } from '../../src/client/admin.js';
 import { Consumer } from '../../src/client/consumer.js';
 import { Producer } from '../../src/client/producer.js';
 import type { SendResult } from '../../src/client/producer.js';
 import type { ClusterStatus } from '../../src/cli/commands/cluster.js';
 import { TestCluster } from '../helpers/cluster.js';
+import { runCli as runCliProcess } from '../helpers/cli_process.js';
+import type { CliRun } from '../helpers/cli_process.js';
 
-const mainScript = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'cli', 'main.js');
 const NEW_BROKER = 4;
 const NEW_HOST = '127.0.0.14';
 const TOPIC = 'spread';
@@ -45,17 +43,8 @@ interface WireMetadata {
   topics?: { name: string; partitions?: WirePartition[] }[];
 }
 
-function runCli(args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [mainScript, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
-    child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
-    const timer = setTimeout(() => { child.kill('SIGKILL'); }, CLI_TIMEOUT_MS);
-    child.on('error', reject);
-    child.on('exit', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
-  });
+function runCli(args: readonly string[]): Promise<CliRun> {
+  return runCliProcess(args, CLI_TIMEOUT_MS);
 }
 
 async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
