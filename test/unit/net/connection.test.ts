@@ -267,8 +267,8 @@ void describe('Connection', () => {
       // lost, which fails the request at once instead of at its timeout. Either way: retriable.
       const first = await connection.request(API_KEYS.METADATA, {}, [], { timeoutMs: 100 }).then(() => null,
         (error: unknown) => error);
-      assert.ok(first instanceof TributaryError && ['REQUEST_TIMED_OUT', 'NETWORK_EXCEPTION'].includes(first.code),
-        String(first));
+      const code: string = first instanceof TributaryError ? (first as TributaryError).code : String(first);
+      assert.ok(['REQUEST_TIMED_OUT', 'NETWORK_EXCEPTION'].includes(code), code);
       const pending = connection.request(API_KEYS.METADATA, {});
       const started = Date.now();
       await connection.close();
