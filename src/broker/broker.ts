@@ -18,6 +18,7 @@ import { ConfChangeType, assert, bootstrapEntries } from '../../raft/core/index.
 import { RaftHost } from '../../raft/host/raft_host.js';
 import { ZmqRaftTransport } from '../../raft/transport/zmq_transport.js';
 import { LogManager } from '../../storage/index.js';
+import { nodeFileIo } from '../../storage/file_io.js';
 import { encodeCommand } from '../controller/commands.js';
 import { RequestServer } from '../net/request_server.js';
 import type { pb } from '../protocol/messages.js';
@@ -33,6 +34,7 @@ import { groupHandlers } from '../group/handlers.js';
 import { ReplicaManager } from './replica_manager.js';
 import { ProducerIdAllocator } from './producer_ids.js';
 import { openStorageTestIo } from './storage_test_mode.js';
+import { BrokerObservability } from '../metrics/broker_observability.js';
 import type { StorageTestIo, StorageTestMode } from './storage_test_mode.js';
 
 export const CONTROLLER_GROUP_ID = 0;
@@ -64,6 +66,8 @@ export interface BrokerOptions {
   /** Peers whose Raft links dial this address instead of theirs (a fault-injecting relay in tests). */
   readonly raftDial?: ReadonlyMap<number, HostPort>;
   readonly logger?: Logger;
+  /** The level of the logger made when none is given (pino's names); default TRIBUTARY_LOG_LEVEL, else info. */
+  readonly logLevel?: string;
   /** Milliseconds per Raft tick. */
   readonly tickMs?: number;
   /** The ceiling on any topic's max.message.bytes (Kafka's broker-wide message.max.bytes); 8 MiB by default. */
@@ -80,6 +84,8 @@ export interface BrokerOptions {
   readonly sessionTimeoutMs?: number;
   /** Consumer groups (docs/groups.md); unset keys take GROUP_SETTINGS_DEFAULTS. */
   readonly groups?: Partial<GroupSettings>;
+  /** Where to serve Prometheus metrics (`/metrics`); no metrics are kept when absent (docs/operations.md). */
+  readonly metricsListen?: HostPort;
 }
 
 function tcpEndpoint(address: HostPort): string {
@@ -106,6 +112,7 @@ export class Broker implements BrokerContext {
     private readonly host: RaftHost,
     private server: RequestServer | undefined,
     private readonly storageTestIo: StorageTestIo | undefined,
+    private readonly observability: BrokerObservability,
   ) {
     this.controller = new ControllerReplica(logger);
     this.liveness = new BrokerLiveness(options.sessionTimeoutMs ?? 6_000);
@@ -123,12 +130,16 @@ export class Broker implements BrokerContext {
   }
 
   static async start(options: BrokerOptions): Promise<Broker> {
-    const logger = options.logger ?? pino({ name: `broker-${options.id}`, level: process.env.TRIBUTARY_LOG_LEVEL ?? 'info' },
-      pino.destination(2));
+    const logger = options.logger ?? pino({ name: `broker-${options.id}`,
+      level: options.logLevel ?? process.env.TRIBUTARY_LOG_LEVEL ?? 'info' }, pino.destination(2));
     const testIo = options.storageTestMode === undefined ? undefined : openStorageTestIo(options.storageTestMode);
     if (testIo !== undefined) logger.warn({ storageTestMode: options.storageTestMode }, testIo.warning);
-    const logs = LogManager.open({ dataDirectory: options.dataDirectory, logger,
-      ...(testIo === undefined ? {} : { io: testIo.io, fsyncSkipped: testIo.fsyncSkipped }) });
+    const observability = new BrokerObservability({ brokerId: options.id, logger,
+      controllerGroupId: CONTROLLER_GROUP_ID,
+      ...(options.metricsListen === undefined ? {} : { metricsListen: options.metricsListen }) });
+    const io = observability.fileIo(testIo?.io ?? nodeFileIo) ?? testIo?.io;
+    const logs = LogManager.open({ dataDirectory: options.dataDirectory, logger, ...(io === undefined ? {} : { io }),
+      ...(testIo === undefined ? {} : { fsyncSkipped: testIo.fsyncSkipped }) });
     const dialOverrides = new Map([...options.raftDial ?? []].map(([id, address]) => [id, tcpEndpoint(address)]));
     const transport = new ZmqRaftTransport({ nodeId: options.id, logger, listen: tcpEndpoint(options.raftListen),
       dialOverrides });
@@ -137,12 +148,15 @@ export class Broker implements BrokerContext {
     }
     const host = new RaftHost({ nodeId: options.id, transport, logger, tickMs: options.tickMs ?? 50,
       raft: { electionTimeoutTicks: 10, heartbeatIntervalTicks: 2 },
-      onGroupFailed: (groupId, error) => { logger.fatal({ groupId, error }, 'a raft group lost its storage'); } });
-    const broker = new Broker(options, logger, logs, transport, host, undefined, testIo);
+      onGroupFailed: (groupId, error) => { logger.fatal({ groupId, error }, 'a raft group lost its storage'); },
+      onSoftState: observability.onSoftState });
+    const broker = new Broker(options, logger, logs, transport, host, undefined, testIo, observability);
     try {
+      await observability.start(host, broker.replicas);
       await broker.startControllerReplica();
       broker.server = new RequestServer({ listen: `tcp://${options.listen.host}:${options.listen.port}`,
-        handlers: { ...brokerHandlers(broker), ...groupHandlers(broker.groups) }, logger });
+        handlers: { ...brokerHandlers(broker), ...groupHandlers(broker.groups) }, logger,
+        ...(observability.requestObserver === undefined ? {} : { observer: observability.requestObserver }) });
       await broker.server.start();
       await host.start((_from, payload) => { broker.onForward(payload); });
       broker.groups.start();
@@ -299,6 +313,7 @@ export class Broker implements BrokerContext {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.observability.close();
     this.producerIds.close();
     clearInterval(this.registration);
     clearInterval(this.heartbeats);

@@ -17,6 +17,9 @@ import { readConfigFile, resolveSettings } from './broker_settings.js';
 import type { SettingSpec, SettingTable, SettingValue } from './broker_settings.js';
 import { storageTestModeFromEnv } from './storage_test_env.js';
 
+/** pino's levels, most to least severe, and silent. */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
 /** Every setting of `tributary start`: a flag, TRIBUTARY_<FLAG_NAME>, or a key of --config (broker_settings.ts). */
 export const START_SETTINGS = {
   id: { type: 'number', required: true,
@@ -33,6 +36,10 @@ export const START_SETTINGS = {
   'raft-dial': { type: 'string', default: '',
     describe: 'id@host:port,...: dial these peers\' Raft links at these addresses (a test relay)' },
   'retention-check-ms': { type: 'number', default: 30_000, describe: 'how often retention runs' },
+  'metrics-listen': { type: 'string',
+    describe: 'host:port to serve Prometheus metrics on (GET /metrics); none when unset' },
+  'log-level': { type: 'string', default: 'info',
+    describe: `the broker log's level: ${LOG_LEVELS.join(', ')} (TRIBUTARY_LOG_LEVEL is its variable)` },
   'unsafe-skip-record-validation': { type: 'boolean', default: false,
     describe: 'store produced batches without checking their records; only to measure what the check costs' },
   'offsets-topic-partitions': { type: 'number', default: GROUP_SETTINGS_DEFAULTS.offsetsTopicPartitions,
@@ -187,6 +194,23 @@ function explainStartError(error: unknown, addresses: BrokerAddresses | undefine
   return text;
 }
 
+/** --log-level, one of pino's level names. */
+export function logLevel(settings: StartSettings): string {
+  const level = settings.string('log-level');
+  if (!(LOG_LEVELS as readonly string[]).includes(level)) {
+    throw new ConfigError(`--log-level: expected one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(level)}`);
+  }
+  return level;
+}
+
+/** --metrics-listen as host:port to bind (brackets of an IPv6 host removed for node's http), or undefined. */
+export function metricsListen(settings: StartSettings): HostPort | undefined {
+  const text = settings.optionalString('metrics-listen');
+  if (text === undefined) return undefined;
+  const address = parseHostPort(text, '--metrics-listen');
+  return { host: address.host.replace(/^\[(.*)\]$/, '$1'), port: address.port };
+}
+
 function positiveInteger(value: number, flag: string): number {
   if (!Number.isInteger(value) || value < 0) throw new ConfigError(`--${flag} must be an integer >= 0`);
   return value;
@@ -243,7 +267,9 @@ export const startCommand: CommandModule = {
       const storageTestMode = storageTestModeFromEnv(process.env);
       const dataDirectory = settings.string('data');
       checkDataDirectory(dataDirectory);
-      broker = await Broker.start({ id, dataDirectory, voters, raftDial, ...addresses,
+      const metricsAddress = metricsListen(settings);
+      broker = await Broker.start({ id, dataDirectory, voters, raftDial, ...addresses, logLevel: logLevel(settings),
+        ...(metricsAddress === undefined ? {} : { metricsListen: metricsAddress }),
         ...(storageTestMode === undefined ? {} : { storageTestMode }),
         retentionCheckMs: positiveInteger(settings.number('retention-check-ms'), 'retention-check-ms'),
         groups: groupSettings(settings),
