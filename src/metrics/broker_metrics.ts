@@ -43,6 +43,7 @@ export class BrokerMetrics {
   private source: MetricsSource | undefined;
   /** The partition views of the scrape under way, read from the source once per scrape. */
   private scraped: readonly PartitionView[] | null = null;
+  private scraping = false;
   private readonly traffic = new Map<string, TopicTraffic>();
   /** New leaders seen per Raft group since this broker started hosting it. */
   private readonly leaderChanges = new Map<number, number>();
@@ -139,17 +140,19 @@ export class BrokerMetrics {
 
   /** The text Prometheus scrapes. */
   async scrape(): Promise<string> {
-    this.scraped = null;
+    this.scraping = true;
     try {
       return await this.registry.metrics();
     } finally {
+      this.scraping = false;
       this.scraped = null;
     }
   }
 
-  /** The hosted partitions as the scrape under way sees them (one read of the source per scrape). */
+  /** The hosted partitions now; during a scrape, as its first collector read them (one read per scrape). */
   private partitionsNow(): readonly PartitionView[] {
     if (this.source === undefined) return [];
+    if (!this.scraping) return this.source.partitions();
     this.scraped ??= this.source.partitions();
     return this.scraped;
   }

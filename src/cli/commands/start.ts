@@ -203,12 +203,17 @@ export function logLevel(settings: StartSettings): string {
   return level;
 }
 
-/** --metrics-listen as host:port to bind (brackets of an IPv6 host removed for node's http), or undefined. */
+/**
+ * --metrics-listen as host:port to bind (brackets of an IPv6 host removed for node's http), or
+ * undefined. Port 0 picks a free port (logged): brokers started together by one environment
+ * (TRIBUTARY_METRICS_LISTEN=127.0.0.1:0, as the bench does) do not collide.
+ */
 export function metricsListen(settings: StartSettings): HostPort | undefined {
-  const text = settings.optionalString('metrics-listen');
+  const text = settings.optionalString('metrics-listen')?.trim();
   if (text === undefined) return undefined;
-  const address = parseHostPort(text, '--metrics-listen');
-  return { host: address.host.replace(/^\[(.*)\]$/, '$1'), port: address.port };
+  const anyPort = /:0+$/.test(text);
+  const address = parseHostPort(anyPort ? text.replace(/:0+$/, ':1') : text, '--metrics-listen');
+  return { host: address.host.replace(/^\[(.*)\]$/, '$1'), port: anyPort ? 0 : address.port };
 }
 
 function positiveInteger(value: number, flag: string): number {
