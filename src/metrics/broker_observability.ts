@@ -58,14 +58,15 @@ export class BrokerObservability {
     }
   };
 
-  /** Starts serving /metrics, reading the broker's state from its Raft host and replicas. */
-  async start(host: RaftHost, replicas: ReplicaManager): Promise<void> {
+  /** Starts serving /metrics, reading the broker's state from its Raft host, replicas and controller view. */
+  async start(host: RaftHost, replicas: ReplicaManager, liveBroker: (brokerId: number) => boolean): Promise<void> {
     this.replicas = replicas;
     const { metrics, requests } = this;
     const listen = this.options.metricsListen;
     if (metrics === undefined || listen === undefined) return;
     metrics.attach(brokerMetricsSource({ brokerId: this.options.brokerId, host, replicas,
-      controllerGroupId: this.options.controllerGroupId, connections: () => requests?.connections ?? 0 }));
+      controllerGroupId: this.options.controllerGroupId, connections: () => requests?.connections ?? 0,
+      liveBroker }));
     this.server = await MetricsServer.start(metrics, listen.host, listen.port, this.options.logger);
     this.options.logger.info({ host: listen.host, port: this.server.port }, 'serving metrics on /metrics');
   }

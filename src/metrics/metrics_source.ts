@@ -21,7 +21,11 @@ export interface RaftGroupView {
 
 export interface PartitionView extends RaftGroupView {
   readonly replicas: readonly number[];
-  /** On the leader, the replicas holding every committed entry; null elsewhere. */
+  /**
+   * On the leader, the replicas in sync as Metadata's ISR counts them: on a live (unfenced) broker
+   * and holding every committed entry; null elsewhere. A dead follower of an idle partition still
+   * holds every committed entry: only its broker's fencing takes it out.
+   */
   readonly inSyncReplicas: readonly number[] | null;
   /** On the leader, each other replica's highest matching Raft index; empty elsewhere. */
   readonly followerMatch: ReadonlyMap<number, number>;
@@ -44,6 +48,8 @@ export interface BrokerStateParts {
   readonly controllerGroupId: number;
   readonly replicas: ReplicaManager;
   readonly connections: () => number;
+  /** Whether a broker is registered and not fenced (the controller's view, as Metadata's ISR uses it). */
+  readonly liveBroker: (brokerId: number) => boolean;
 }
 
 /**
@@ -66,10 +72,11 @@ export function brokerMetricsSource(parts: BrokerStateParts): MetricsSource {
         const status = host.status(hosted.groupId);
         if (status === undefined) continue; // being started or stopped: not a Raft group of this host now
         const { topic, partition, replicas: replicaIds } = hosted.assignment;
+        const live = replicaIds.filter(parts.liveBroker);
         const followerMatch = new Map([...host.matchIndexes(hosted.groupId)].filter(([id]) => id !== brokerId));
         views.push({ groupId: hosted.groupId, topic, partition, role: status.role, leaderId: status.leaderId,
           term: status.term, commitIndex: status.commitIndex, appliedIndex: status.appliedIndex,
-          replicas: replicaIds, inSyncReplicas: hosted.replica.inSyncReplicas(replicaIds), followerMatch,
+          replicas: replicaIds, inSyncReplicas: hosted.replica.inSyncReplicas(live), followerMatch,
           highWatermark: hosted.replica.highWatermark, segmentCount: hosted.storage.log.segmentCount,
           sizeBytes: hosted.storage.log.sizeBytes });
       }
