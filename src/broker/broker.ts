@@ -152,8 +152,9 @@ export class Broker implements BrokerContext {
       onSoftState: observability.onSoftState });
     const broker = new Broker(options, logger, logs, transport, host, undefined, testIo, observability);
     try {
-      await observability.start(host, broker.replicas,
-        (id) => broker.controller.metadata.broker(id)?.fenced === false);
+      await observability.start({ host, replicas: broker.replicas,
+        liveBroker: (id) => broker.controller.metadata.broker(id)?.fenced === false,
+        committedOffsets: () => broker.groups.committedOffsets() });
       await broker.startControllerReplica();
       broker.server = new RequestServer({ listen: `tcp://${options.listen.host}:${options.listen.port}`,
         handlers: { ...brokerHandlers(broker), ...groupHandlers(broker.groups) }, logger,

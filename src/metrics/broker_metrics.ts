@@ -13,7 +13,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 import { assert } from '../../raft/core/assert.js';
-import type { RaftGroupView, MetricsSource, PartitionView } from './metrics_source.js';
+import type { GroupOffsetView, MetricsSource, PartitionView, RaftGroupView } from './metrics_source.js';
 
 /** Seconds; from a sub-millisecond local reply to a produce held by a slow fsync or a long poll. */
 const REQUEST_SECONDS_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
@@ -296,6 +296,18 @@ export class BrokerMetrics {
     partitionGauge('tributary_log_size_bytes', 'Bytes on disk of each hosted partition\'s segments', (p) => p.sizeBytes);
     partitionGauge('tributary_partition_high_watermark', 'The high watermark of each hosted partition (its leader\'s ' +
       'is current; a follower\'s follows it)', (p) => p.highWatermark);
+    const groupOffsets = (): readonly GroupOffsetView[] => this.source?.groupOffsets() ?? [];
+    new Gauge({ name: 'tributary_consumer_group_lag', registers: [this.registry],
+      labelNames: ['group', 'topic', 'partition'],
+      help: 'On the group\'s coordinator: records between the group\'s committed offset and the partition\'s ' +
+        'high watermark (partitions this broker hosts)',
+      collect(): void {
+        this.reset();
+        for (const o of groupOffsets()) {
+          this.set({ group: o.group, topic: o.topic, partition: String(o.partition) },
+            Math.max(0, o.highWatermark - o.committedOffset));
+        }
+      } });
     new Gauge({ name: 'tributary_client_connections', registers: [this.registry],
       help: 'Client connections open to this broker\'s listener',
       collect(): void { this.set(connections()); } });

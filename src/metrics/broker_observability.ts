@@ -7,13 +7,13 @@
 import type { Logger } from 'pino';
 
 import type { SoftState } from '../../raft/core/index.js';
-import type { RaftHost } from '../../raft/host/raft_host.js';
 import type { FileIo } from '../../storage/file_io.js';
 import type { ReplicaManager } from '../broker/replica_manager.js';
 import type { RequestObserver } from '../net/request_server.js';
 import { BrokerMetrics } from './broker_metrics.js';
 import { LeadershipLog } from './leadership_log.js';
 import { CONTROLLER_TOPIC_LABEL, brokerMetricsSource } from './metrics_source.js';
+import type { BrokerStateParts } from './metrics_source.js';
 import { MetricsServer } from './metrics_server.js';
 import { RequestMetrics } from './request_metrics.js';
 import { timedFileIo } from './timed_file_io.js';
@@ -58,15 +58,14 @@ export class BrokerObservability {
     }
   };
 
-  /** Starts serving /metrics, reading the broker's state from its Raft host, replicas and controller view. */
-  async start(host: RaftHost, replicas: ReplicaManager, liveBroker: (brokerId: number) => boolean): Promise<void> {
-    this.replicas = replicas;
+  /** Starts serving /metrics, reading the broker's state from its Raft host, replicas, controller and groups. */
+  async start(state: Omit<BrokerStateParts, 'brokerId' | 'controllerGroupId' | 'connections'>): Promise<void> {
+    this.replicas = state.replicas;
     const { metrics, requests } = this;
     const listen = this.options.metricsListen;
     if (metrics === undefined || listen === undefined) return;
-    metrics.attach(brokerMetricsSource({ brokerId: this.options.brokerId, host, replicas,
-      controllerGroupId: this.options.controllerGroupId, connections: () => requests?.connections ?? 0,
-      liveBroker }));
+    metrics.attach(brokerMetricsSource({ ...state, brokerId: this.options.brokerId,
+      controllerGroupId: this.options.controllerGroupId, connections: () => requests?.connections ?? 0 }));
     this.server = await MetricsServer.start(metrics, listen.host, listen.port, this.options.logger);
     this.options.logger.info({ host: listen.host, port: this.server.port }, 'serving metrics on /metrics');
   }

@@ -34,10 +34,29 @@ export interface PartitionView extends RaftGroupView {
   readonly sizeBytes: number;
 }
 
+/** A consumer group's committed offset of a partition, on the broker coordinating the group. */
+export interface GroupOffsetView {
+  readonly group: string;
+  readonly topic: string;
+  readonly partition: number;
+  readonly committedOffset: number;
+  /** The high watermark of this broker's replica of the partition (the leader's, or a follower's just behind it). */
+  readonly highWatermark: number;
+}
+
 export interface MetricsSource {
   controller(): RaftGroupView | undefined;
   partitions(): readonly PartitionView[];
   connections(): number;
+  /** Committed offsets of the groups this broker coordinates, of partitions it hosts (others are left out). */
+  groupOffsets(): readonly GroupOffsetView[];
+}
+
+export interface CommittedGroupOffset {
+  readonly group: string;
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
 }
 
 export const CONTROLLER_TOPIC_LABEL = '__controller';
@@ -50,6 +69,8 @@ export interface BrokerStateParts {
   readonly connections: () => number;
   /** Whether a broker is registered and not fenced (the controller's view, as Metadata's ISR uses it). */
   readonly liveBroker: (brokerId: number) => boolean;
+  /** The group coordinator's committed offsets (GroupCoordinator.committedOffsets). */
+  readonly committedOffsets: () => Iterable<CommittedGroupOffset>;
 }
 
 /**
@@ -83,5 +104,14 @@ export function brokerMetricsSource(parts: BrokerStateParts): MetricsSource {
       return views;
     },
     connections: parts.connections,
+    groupOffsets: () => {
+      const views: GroupOffsetView[] = [];
+      for (const { group, topic, partition, offset } of parts.committedOffsets()) {
+        const hosted = replicas.partition(topic, partition);
+        if (hosted === undefined) continue;
+        views.push({ group, topic, partition, committedOffset: offset, highWatermark: hosted.replica.highWatermark });
+      }
+      return views;
+    },
   };
 }

@@ -19,6 +19,9 @@ import { TestCluster } from '../helpers/cluster.js';
 const TOPIC = 'metered';
 const PARTITIONS = 3;
 const RECORDS = 3_000;
+/** Records produced after the group committed its positions: its lag. */
+const LAGGING = 25;
+const GROUP = 'metered-readers';
 
 /** Every sample of `name` whose labels include `labels`, summed; 0 when there is none. */
 function sum(text: string, name: string, labels: Readonly<Record<string, string>> = {}): number {
@@ -48,9 +51,9 @@ async function eventually(ports: readonly number[], check: (texts: string[]) => 
     const texts = answers.filter((t): t is string => t !== null);
     if (texts.length === ports.length && check(texts)) return texts;
     if (Date.now() > deadline) {
-      const figures = answers.map((t) => (t === null ? 'no answer' : sum(t, 'tributary_under_replicated_partitions')))
-        .join(', ');
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (under-replicated: ${figures})`);
+      const figures = answers.map((t) => (t === null ? 'no answer' : ['under_replicated', 'offline']
+        .map((n) => sum(t, `tributary_${n}_partitions`)).join('/'))).join(', ');
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (under-replicated/offline per broker: ${figures})`);
     }
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
@@ -85,12 +88,17 @@ describe('metrics of a three-broker cluster', () => {
     { timeout: 60_000 }, async () => {
       const producer = new Producer({ bootstrap: cluster.bootstrap, acks: 'all', lingerMs: 2, requestTimeoutMs: 10_000 });
       await producer.connect();
-      const sends: Promise<unknown>[] = [];
-      for (let i = 0; i < RECORDS; i += 1) sends.push(producer.send({ topic: TOPIC, key: `key-${i}`, value: `v-${i}` }));
-      await Promise.all(sends);
-      await producer.close();
+      const produce = async (from: number, count: number): Promise<void> => {
+        const sends: Promise<unknown>[] = [];
+        for (let i = from; i < from + count; i += 1) {
+          sends.push(producer.send({ topic: TOPIC, key: `key-${i}`, value: `v-${i}` }));
+        }
+        await Promise.all(sends);
+      };
+      await produce(0, RECORDS);
 
-      const consumer = new Consumer({ bootstrap: cluster.bootstrap, maxWaitMs: 200 });
+      const consumer = new Consumer({ bootstrap: cluster.bootstrap, maxWaitMs: 200, groupId: GROUP,
+        autoCommit: false });
       await consumer.connect();
       consumer.assign(Array.from({ length: PARTITIONS }, (_, partition) => ({ topic: TOPIC, partition })));
       for (let partition = 0; partition < PARTITIONS; partition += 1) {
@@ -101,16 +109,28 @@ describe('metrics of a three-broker cluster', () => {
       while (consumed < RECORDS && Date.now() < readDeadline) {
         consumed += (await consumer.poll({ timeoutMs: 500 })).length;
       }
-      await consumer.close();
       assert.equal(consumed, RECORDS);
+      await consumer.commitSync();
+      await consumer.close();
+      await produce(RECORDS, LAGGING);
+      await producer.close();
 
       const ids = cluster.ids();
       const ports = ids.map(portOf);
       // Followers may be an entry behind right after the last produce: settled within a few seconds.
-      const texts = await eventually(ports, (all) => all.every((t) => sum(t, 'tributary_under_replicated_partitions')
-        === 0), 'no under-replicated partition', 10_000);
+      // The group's lag shows on its coordinator once its replicas' high watermarks have moved; the
+      // offsets topic the group made has just been created: its replicas may not know a leader yet.
+      const lagOf = (all: string[]): number => all.reduce((total, t) => total + sum(t, 'tributary_consumer_group_lag',
+        { group: GROUP, topic: TOPIC }), 0);
+      const settled = (t: string): boolean => sum(t, 'tributary_under_replicated_partitions') === 0
+        && sum(t, 'tributary_offline_partitions') === 0;
+      const texts = await eventually(ports, (all) => all.every(settled) && lagOf(all) === LAGGING,
+        `no under-replicated or offline partition and a lag of ${LAGGING}`, 10_000);
+      const coordinators = texts.filter((t) => sum(t, 'tributary_consumer_group_lag', { group: GROUP }) > 0);
+      assert.equal(coordinators.length, 1, 'one broker coordinates the group');
       const recordsIn = texts.map((t) => sum(t, 'tributary_records_in_total', { topic: TOPIC }));
-      assert.equal(recordsIn.reduce((a, b) => a + b, 0), RECORDS, `records in per broker: ${recordsIn.join(', ')}`);
+      assert.equal(recordsIn.reduce((a, b) => a + b, 0), RECORDS + LAGGING,
+        `records in per broker: ${recordsIn.join(', ')}`);
       const recordsOut = texts.reduce((total, t) => total + sum(t, 'tributary_records_out_total', { topic: TOPIC }), 0);
       assert.ok(recordsOut >= RECORDS, `records out ${recordsOut}`);
       assert.ok(texts.reduce((total, t) => total + sum(t, 'tributary_bytes_in_total', { topic: TOPIC }), 0)

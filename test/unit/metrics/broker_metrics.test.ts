@@ -13,7 +13,7 @@ import { register as globalRegistry } from 'prom-client';
 
 import { ERROR_TABLE, TributaryError, kafkaWireCode } from '../../../src/common/errors.js';
 import { BrokerMetrics } from '../../../src/metrics/broker_metrics.js';
-import type { MetricsSource, PartitionView } from '../../../src/metrics/metrics_source.js';
+import type { GroupOffsetView, MetricsSource, PartitionView } from '../../../src/metrics/metrics_source.js';
 import { RequestMetrics, recordsInBatches } from '../../../src/metrics/request_metrics.js';
 import { API_KEYS } from '../../../src/protocol/api_keys.js';
 import { pb } from '../../../src/protocol/messages.js';
@@ -48,12 +48,14 @@ function partitionView(topic: string, partition: number, fields: Partial<Partiti
     highWatermark: 42, segmentCount: 2, sizeBytes: 4096, ...fields };
 }
 
-function sourceOf(views: () => readonly PartitionView[], connections = (): number => 0): MetricsSource {
+function sourceOf(views: () => readonly PartitionView[], connections = (): number => 0,
+  groupOffsets = (): readonly GroupOffsetView[] => []): MetricsSource {
   return {
     controller: () => ({ groupId: 0, topic: '__controller', partition: 0, role: 'follower', leaderId: 2, term: 5,
       commitIndex: 7, appliedIndex: 6 }),
     partitions: views,
     connections,
+    groupOffsets,
   };
 }
 
@@ -169,6 +171,22 @@ void describe('BrokerMetrics', () => {
     text = await metrics.scrape();
     assert.equal(sample(text, 'tributary_under_replicated_partitions'), 0);
     assert.equal(sample(text, 'tributary_offline_partitions'), 0);
+  });
+
+  void test('consumer-group lag: high watermark less the committed offset, never below 0', async () => {
+    const metrics = new BrokerMetrics({ brokerId: 1, defaultMetrics: false });
+    let offsets: GroupOffsetView[] = [
+      { group: 'readers', topic: 'orders', partition: 0, committedOffset: 30, highWatermark: 42 },
+      { group: 'readers', topic: 'orders', partition: 1, committedOffset: 50, highWatermark: 42 },
+    ];
+    metrics.attach(sourceOf(() => [], () => 0, () => offsets));
+    let text = await metrics.scrape();
+    assert.equal(sample(text, 'tributary_consumer_group_lag', { group: 'readers', partition: '0' }), 12);
+    assert.equal(sample(text, 'tributary_consumer_group_lag', { group: 'readers', partition: '1' }), 0);
+    offsets = [];
+    text = await metrics.scrape();
+    assert.equal(sample(text, 'tributary_consumer_group_lag', { group: 'readers', partition: '0' }), undefined,
+      'a group this broker no longer coordinates has no series');
   });
 
   void test('series of a partition no longer hosted are removed, counters included', async () => {
