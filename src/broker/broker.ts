@@ -11,6 +11,10 @@
  * known) until the registration shows in the metadata. The registration carries the advertised
  * addresses, which may differ from the bound ones. The controller leader then adds every registered
  * non-voter as a learner of the controller group (controller_quorum.ts).
+ *
+ * Observability (src/metrics/) hooks in at three seams only: the RaftHost's soft-state callback (the
+ * leadership log, always), and with --metrics-listen the request server's observer and the
+ * storage's FileIo (fsync timing); everything else the metrics read from the broker's state.
  */
 import { pino } from 'pino';
 import type { Logger } from 'pino';

@@ -32,7 +32,8 @@
  * TributaryError replies with its code and message, and any other exception replies
  * UNKNOWN_SERVER_ERROR and is logged at error level. Produce with acks = 0 is never answered (its
  * failures are logged). Lines about malformed, refused and dropped requests go through a
- * RateLimitedLog: the first few per interval in full, then a count.
+ * RateLimitedLog: the first few per interval in full, then a count. An optional RequestObserver is
+ * told each request's outcome and latency, and connections opening and closing (metrics).
  */
 import type { Logger } from 'pino';
 import { pino } from 'pino';
