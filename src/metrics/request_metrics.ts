@@ -46,7 +46,9 @@ export class RequestMetrics implements RequestObserver {
     seconds: number): void {
     this.metrics.requestHandled(this.nameOf(request.api), errorCode ?? 'NONE', seconds);
     if (request.api === API_KEYS.PRODUCE) {
-      this.metrics.produceHandled(request.body.acks, seconds);
+      // Only the three valid values: any other is refused (INVALID_REQUIRED_ACKS) and must not make a series.
+      const acks = request.body.acks;
+      if (acks === -1 || acks === 0 || acks === 1) this.metrics.produceHandled(acks, seconds);
       if (result !== null) this.countProduce(request, result);
     } else if (request.api === API_KEYS.FETCH && result !== null) {
       this.countFetch(result);

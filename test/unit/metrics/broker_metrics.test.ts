@@ -107,12 +107,14 @@ void describe('BrokerMetrics', () => {
     await connection.request(API_KEYS.FETCH, { maxWaitMs: 0, minBytes: 1, maxBytes: 1 << 20, partitions: [
       { topic: 'orders', partition: 0, fetchOffset: 0, partitionMaxBytes: 1 << 20 }] });
     await assert.rejects(connection.request(API_KEYS.METADATA, { allTopics: true }));
+    // Acks a client makes up are counted as requests, but make no latency series of their own.
+    await connection.request(API_KEYS.PRODUCE, { acks: 7, timeoutMs: 1_000, partitions: [] });
     // A request for an API this server does not serve is refused before any handler runs.
     await assert.rejects(connection.request(API_KEYS.LIST_GROUPS, {}));
     await waitFor(() => requests.connections === 1, 'the connection to be counted');
 
     const text = await metrics.scrape();
-    assert.equal(sample(text, 'tributary_requests_total', { api: 'PRODUCE', error: 'NONE' }), 2);
+    assert.equal(sample(text, 'tributary_requests_total', { api: 'PRODUCE', error: 'NONE' }), 3);
     assert.equal(sample(text, 'tributary_requests_total', { api: 'FETCH', error: 'NONE' }), 1);
     assert.equal(sample(text, 'tributary_requests_total', { api: 'METADATA', error: 'UNKNOWN_TOPIC_OR_PARTITION' }), 1);
     assert.equal(sample(text, 'tributary_requests_total', { api: 'LIST_GROUPS', error: 'INVALID_REQUEST' }), 1);
@@ -125,7 +127,8 @@ void describe('BrokerMetrics', () => {
     assert.equal(sample(text, 'tributary_bytes_out_total', { topic: 'orders' }), stored[0]!.length + stored[1]!.length);
     assert.equal(sample(text, 'tributary_produce_latency_seconds_count', { acks: '-1' }), 1);
     assert.equal(sample(text, 'tributary_produce_latency_seconds_count', { acks: '1' }), 1);
-    assert.equal(sample(text, 'tributary_request_latency_seconds_count', { api: 'PRODUCE' }), 2);
+    assert.equal(sample(text, 'tributary_produce_latency_seconds_count', { acks: '7' }), undefined);
+    assert.equal(sample(text, 'tributary_request_latency_seconds_count', { api: 'PRODUCE' }), 3);
     assert.equal(sample(text, 'tributary_client_connections'), 1);
   });
 
