@@ -158,6 +158,12 @@ describe('metrics of a three-broker cluster', () => {
       await eventually(survivors, (all) => all.reduce((total, t) => total + sum(t, 'tributary_under_replicated_partitions'),
         0) > 0, 'under-replicated partitions after the kill', 15_000);
       assert.ok(Date.now() - startedMs < 15_000);
+      // Every partition has a replica on each broker, so once the victim is fenced every partition a
+      // survivor leads is under-replicated: idle ones too, whose dead follower still holds every
+      // committed entry (only fencing takes it out of the in-sync set).
+      await eventually(survivors, (all) => all.every((t) => sum(t, 'tributary_leader_partitions') > 0
+        && sum(t, 'tributary_under_replicated_partitions') === sum(t, 'tributary_leader_partitions')),
+      'every partition led by a survivor under-replicated once the victim is fenced', 15_000);
 
       // Back: unfenced, caught up, in sync again everywhere.
       cluster.restart(victim);
