@@ -31,6 +31,8 @@ export interface RaftHostOptions {
   readonly raft?: RaftConfigOptions;
   /** A group's storage failed: it has been stopped. */
   readonly onGroupFailed?: (groupId: GroupId, error: unknown) => void;
+  /** A group's role or leader changed, after its state machine was told (logs and metrics). */
+  readonly onSoftState?: (groupId: GroupId, state: SoftState, term: number) => void;
 }
 
 class RaftGroup {
@@ -301,7 +303,9 @@ export class RaftHost {
     const previous = group.softState;
     if (previous?.role === softState.role && previous.leaderId === softState.leaderId) return;
     group.softState = softState;
-    group.machine.onSoftState(softState, group.raw.status().term);
+    const term = group.raw.status().term;
+    group.machine.onSoftState(softState, term);
+    this.options.onSoftState?.(group.groupId, softState, term);
   }
 
   async close(): Promise<void> {

@@ -16,6 +16,10 @@
  * partition's preferred replica when that one is in sync (Kafka's auto.leader.rebalance.enable),
  * and a graceful shutdown (shutdown()) hands every leadership away before the broker closes, so
  * clients move to the new leaders instead of waiting for an election (leadership_transfers.ts).
+ *
+ * Observability (src/metrics/) hooks in at three seams only: the RaftHost's soft-state callback (the
+ * leadership log, always), and with --metrics-listen the request server's observer and the
+ * storage's FileIo (fsync timing); everything else the metrics read from the broker's state.
  */
 import { pino } from 'pino';
 import type { Logger } from 'pino';
@@ -24,6 +28,7 @@ import { LearnerThrottle } from '../../raft/host/learner_throttle.js';
 import { RaftHost } from '../../raft/host/raft_host.js';
 import { ZmqRaftTransport } from '../../raft/transport/zmq_transport.js';
 import { LogManager } from '../../storage/index.js';
+import { nodeFileIo } from '../../storage/file_io.js';
 import { encodeCommand } from '../controller/commands.js';
 import { BROKERS_MAX } from '../controller/metadata_state_machine.js';
 import { RequestServer } from '../net/request_server.js';
@@ -47,6 +52,7 @@ import type { GroupId } from '../../raft/core/index.js';
 import { ReassignmentDriver } from './reassignment_driver.js';
 import { ProducerIdAllocator } from './producer_ids.js';
 import { openStorageTestIo } from './storage_test_mode.js';
+import { BrokerObservability } from '../metrics/broker_observability.js';
 import type { StorageTestIo, StorageTestMode } from './storage_test_mode.js';
 
 export const CONTROLLER_GROUP_ID = 0;
@@ -97,6 +103,8 @@ export interface BrokerOptions {
   /** Peers whose Raft links dial this address instead of theirs (a fault-injecting relay in tests). */
   readonly raftDial?: ReadonlyMap<number, HostPort>;
   readonly logger?: Logger;
+  /** The level of the logger made when none is given (pino's names); default TRIBUTARY_LOG_LEVEL, else info. */
+  readonly logLevel?: string;
   /** Milliseconds per Raft tick. */
   readonly tickMs?: number;
   /** The ceiling on any topic's max.message.bytes (Kafka's broker-wide message.max.bytes); 8 MiB by default. */
@@ -120,6 +128,8 @@ export interface BrokerOptions {
   readonly groups?: Partial<GroupSettings>;
   /** How often leaderships go back to preferred replicas that are in sync; 0 turns the check off. */
   readonly leaderRebalanceIntervalMs?: number;
+  /** Where to serve Prometheus metrics (`/metrics`); no metrics are kept when absent (docs/operations.md). */
+  readonly metricsListen?: HostPort;
 }
 
 function tcpEndpoint(address: HostPort): string {
@@ -158,6 +168,7 @@ export class Broker implements BrokerContext {
     private readonly host: RaftHost,
     private server: RequestServer | undefined,
     private readonly storageTestIo: StorageTestIo | undefined,
+    private readonly observability: BrokerObservability,
   ) {
     this.controller = new ControllerReplica(logger);
     this.liveness = new BrokerLiveness(options.sessionTimeoutMs ?? 6_000);
@@ -182,12 +193,16 @@ export class Broker implements BrokerContext {
   }
 
   static async start(options: BrokerOptions): Promise<Broker> {
-    const logger = options.logger ?? pino({ name: `broker-${options.id}`, level: process.env.TRIBUTARY_LOG_LEVEL ?? 'info' },
-      pino.destination(2));
+    const logger = options.logger ?? pino({ name: `broker-${options.id}`,
+      level: options.logLevel ?? process.env.TRIBUTARY_LOG_LEVEL ?? 'info' }, pino.destination(2));
     const testIo = options.storageTestMode === undefined ? undefined : openStorageTestIo(options.storageTestMode);
     if (testIo !== undefined) logger.warn({ storageTestMode: options.storageTestMode }, testIo.warning);
-    const logs = LogManager.open({ dataDirectory: options.dataDirectory, logger,
-      ...(testIo === undefined ? {} : { io: testIo.io, fsyncSkipped: testIo.fsyncSkipped }) });
+    const observability = new BrokerObservability({ brokerId: options.id, logger,
+      controllerGroupId: CONTROLLER_GROUP_ID,
+      ...(options.metricsListen === undefined ? {} : { metricsListen: options.metricsListen }) });
+    const io = observability.fileIo(testIo?.io ?? nodeFileIo) ?? testIo?.io;
+    const logs = LogManager.open({ dataDirectory: options.dataDirectory, logger, ...(io === undefined ? {} : { io }),
+      ...(testIo === undefined ? {} : { fsyncSkipped: testIo.fsyncSkipped }) });
     const dialOverrides = new Map([...options.raftDial ?? []].map(([id, address]) => [id, tcpEndpoint(address)]));
     const transport = new ZmqRaftTransport({ nodeId: options.id, logger, listen: tcpEndpoint(options.raftListen),
       dialOverrides });
@@ -201,13 +216,17 @@ export class Broker implements BrokerContext {
       bytesPerSec: () => broker?.replicationThrottleBytesPerSec() ?? 0 });
     host = new RaftHost({ nodeId: options.id, transport: throttled, logger, tickMs: options.tickMs ?? 50,
       raft: { electionTimeoutTicks: 10, heartbeatIntervalTicks: 2 },
-      onGroupFailed: (groupId, error) => { logger.fatal({ groupId, error }, 'a raft group lost its storage'); } });
-    broker = new Broker(options, logger, logs, transport, host, undefined, testIo);
+      onGroupFailed: (groupId, error) => { logger.fatal({ groupId, error }, 'a raft group lost its storage'); },
+      onSoftState: observability.onSoftState });
+    broker = new Broker(options, logger, logs, transport, host, undefined, testIo, observability);
     try {
+      await observability.start({ host, replicas: broker.replicas,
+        liveBroker: (id) => broker.controller.metadata.broker(id)?.fenced === false,
+        committedOffsets: () => broker.groups.committedOffsets() });
       await broker.startControllerReplica();
       broker.server = new RequestServer({ listen: `tcp://${options.listen.host}:${options.listen.port}`,
         handlers: { ...brokerHandlers(broker), ...reassignmentHandlers(broker), ...groupHandlers(broker.groups) },
-        logger });
+        logger, ...(observability.requestObserver === undefined ? {} : { observer: observability.requestObserver }) });
       await broker.server.start();
       await host.start((from, payload) => { broker.onForward(from, payload); });
       broker.groups.start();
@@ -491,6 +510,7 @@ export class Broker implements BrokerContext {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.observability.close();
     this.producerIds.close();
     clearInterval(this.registration);
     clearInterval(this.heartbeats);

@@ -156,6 +156,21 @@ export class GroupCoordinator {
     await this.lookup.close();
   }
 
+  /**
+   * The committed offsets of the groups this broker coordinates now (offsets partitions it leads,
+   * loaded), for metrics; read-only.
+   */
+  *committedOffsets(): Generator<{ group: string; topic: string; partition: number; offset: number }> {
+    for (const state of this.partitions.values()) {
+      if (state.groups === null) continue;
+      for (const group of state.store.groupIds()) {
+        for (const { topic, partition, value } of state.store.offsets(group)) {
+          yield { group, topic, partition, offset: value.offset };
+        }
+      }
+    }
+  }
+
   /** The state to attach to a new replica of `topic`/`partition`, for the offsets topic only. */
   listenerFor(topic: string, partition: number): AppliedRecordsListener | undefined {
     if (topic !== OFFSETS_TOPIC) return undefined;

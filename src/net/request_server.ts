@@ -32,7 +32,8 @@
  * TributaryError replies with its code and message, and any other exception replies
  * UNKNOWN_SERVER_ERROR and is logged at error level. Produce with acks = 0 is never answered (its
  * failures are logged). Lines about malformed, refused and dropped requests go through a
- * RateLimitedLog: the first few per interval in full, then a count.
+ * RateLimitedLog: the first few per interval in full, then a count. An optional RequestObserver is
+ * told each request's outcome and latency, and connections opening and closing (metrics).
  */
 import type { Logger } from 'pino';
 import { pino } from 'pino';
@@ -75,6 +76,20 @@ export interface ReplyBytesBudget {
   /** Nothing queued or reserved for the connection: one reply may go over the bound (KIP-74's first batch). */
   idle(): boolean;
   reserve(bytes: number): void;
+}
+
+/**
+ * Told of every request's outcome, for metrics. Called on the request path: it must be cheap and
+ * must not throw (a throw is caught and logged, and the reply still goes out).
+ */
+export interface RequestObserver {
+  /** A handler ran: its result, or null with the whole-request error code; seconds from dispatch to reply. */
+  handled(request: DecodedRequest, result: HandlerResult<ApiKey> | null, errorCode: ErrorCode | null,
+    seconds: number): void;
+  /** A request refused or found malformed before any handler ran. */
+  refused(api: number, code: ErrorCode): void;
+  /** The client connections open now changed by `delta` (+1 accepted, -1 closed). */
+  connectionsChanged(delta: 1 | -1): void;
 }
 
 /** A handler's answer: the response body and, for Fetch, the raw frames its indexes name. */
@@ -122,6 +137,8 @@ export interface RequestServerOptions {
   readonly sendHighWaterMark?: number;
   /** The rate limit of lines about malformed, refused and dropped requests. */
   readonly malformedLog?: Partial<RateLimitedLogOptions>;
+  /** Told of each request's outcome and of connections opening and closing (metrics); none by default. */
+  readonly observer?: RequestObserver;
 }
 
 export const REQUEST_SERVER_DEFAULTS = {
@@ -226,6 +243,12 @@ export class RequestServer {
     for (const [api, handler] of Object.entries(options.handlers ?? {})) {
       this.handlers.set(Number(api) as ApiKey, handler);
     }
+    const observer = options.observer;
+    if (observer !== undefined) {
+      // libzmq's socket monitor: only started when someone counts connections.
+      this.router.events.on('accept', () => { observer.connectionsChanged(1); });
+      this.router.events.on('disconnect', () => { observer.connectionsChanged(-1); });
+    }
   }
 
   /** Installs (or replaces) the handler of one api; requests for an api without one get INVALID_REQUEST. */
@@ -309,6 +332,7 @@ export class RequestServer {
       }
       this.log.log('info', 'malformed', { peer: routingId.toString('hex'), correlationId: decoded.correlationId,
         code: decoded.code, reason: decoded.reason }, 'malformed request');
+      this.observeRefused(decoded.api, decoded.code);
       this.reject(routingId, decoded.correlationId, decoded.api, decoded.code, decoded.reason);
       return;
     }
@@ -367,6 +391,7 @@ export class RequestServer {
   private refuse(routingId: Buffer, request: DecodedRequest, oneWay: boolean, code: ErrorCode, reason: string): void {
     this.log.log('info', 'refused', { correlationId: request.correlationId, api: apiName(request.api), code, reason },
       'refused a request');
+    this.observeRefused(request.api, code);
     if (!oneWay) this.reject(routingId, request.correlationId, request.api, code, reason);
   }
 
@@ -437,6 +462,10 @@ export class RequestServer {
     const { api, correlationId } = request;
     let reply: OutgoingFrame[] | null = null;
     const reserved = { bytes: 0 };
+    const observer = this.options.observer;
+    const startedMs = observer === undefined ? 0 : performance.now();
+    let handled: HandlerResult<ApiKey> | null = null;
+    let failedWith: ErrorCode | null = null;
     try {
       const handler = this.handlers.get(api);
       assert(handler !== undefined, 'refusalOf checked the handler');
@@ -445,10 +474,20 @@ export class RequestServer {
         replyBytes: this.replyBytesBudget(state, reserved),
       };
       const result = await handler(request.body, context);
+      handled = result;
       if (!oneWay) reply = encodeResponse(correlationId, api, result.response, result.rawFrames ?? []);
     } catch (error) {
+      handled = null;
+      failedWith = error instanceof TributaryError ? (error as TributaryError).code : 'UNKNOWN_SERVER_ERROR';
       const failed = this.replyToError(request, error, oneWay);
       if (!oneWay) reply = failed;
+    }
+    if (observer !== undefined) {
+      try {
+        observer.handled(request, handled, failedWith, (performance.now() - startedMs) / 1000);
+      } catch (error) {
+        this.logger.error({ err: error }, 'request observer failed');
+      }
     }
     this.inflight -= 1;
     state.inflight -= 1;
@@ -495,6 +534,14 @@ export class RequestServer {
       if (left > 0) this.peerRejects.set(key, left);
       else this.peerRejects.delete(key);
     });
+  }
+
+  private observeRefused(api: number, code: ErrorCode): void {
+    try {
+      this.options.observer?.refused(api, code);
+    } catch (error) {
+      this.logger.error({ err: error }, 'request observer failed');
+    }
   }
 }
 

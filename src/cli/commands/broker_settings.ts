@@ -6,9 +6,10 @@
  * from, and every problem is one ConfigError line naming the flag, variable or key.
  *
  * Variables of the prefix that name no flag are left alone: the test harness's own switches
- * (TRIBUTARY_LOG_LEVEL, TRIBUTARY_TEST_*, TRIBUTARY_FUZZ_SEED) share it, and no flag may map onto
- * one of them (asserted). Keys of the config file that name no flag are an error: a typo there
- * would otherwise be silently ignored.
+ * (TRIBUTARY_TEST_*, TRIBUTARY_FUZZ_SEED) share it, and no flag may map onto one of them (asserted).
+ * TRIBUTARY_LOG_LEVEL is both: the variable of `--log-level`, and what the other commands read.
+ * Keys of the config file that name no flag are an error: a typo there would otherwise be silently
+ * ignored.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -29,8 +30,8 @@ export interface SettingSpec {
 export type SettingTable = Readonly<Record<string, SettingSpec>>;
 
 /** Variables of the TRIBUTARY_ prefix that are not settings; no flag may be named like them. */
-export const RESERVED_ENVIRONMENT = ['TRIBUTARY_CONFIG', 'TRIBUTARY_LOG_LEVEL', 'TRIBUTARY_TEST_POWER_LOSS',
-  'TRIBUTARY_TEST_FSYNC', 'TRIBUTARY_TEST_WRITEBACK_MS', 'TRIBUTARY_FUZZ_SEED'] as const;
+export const RESERVED_ENVIRONMENT = ['TRIBUTARY_CONFIG', 'TRIBUTARY_TEST_POWER_LOSS', 'TRIBUTARY_TEST_FSYNC',
+  'TRIBUTARY_TEST_WRITEBACK_MS', 'TRIBUTARY_FUZZ_SEED'] as const;
 
 /** A config file is small; a bigger one is a mistake (a log or a data file named by accident). */
 const CONFIG_FILE_BYTES_MAX = 1024 * 1024;

@@ -22,6 +22,9 @@ import { readConfigFile, resolveSettings } from './broker_settings.js';
 import type { SettingSpec, SettingTable, SettingValue } from './broker_settings.js';
 import { storageTestModeFromEnv } from './storage_test_env.js';
 
+/** pino's levels, most to least severe, and silent. */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
 /** Every setting of `tributary start`: a flag, TRIBUTARY_<FLAG_NAME>, or a key of --config (broker_settings.ts). */
 export const START_SETTINGS = {
   id: { type: 'number', required: true,
@@ -44,6 +47,10 @@ export const START_SETTINGS = {
     describe: 'on SIGTERM, how long to wait for leaderships to move to other brokers before closing; 0: none' },
   'replication-throttle-bytes': { type: 'number', default: 0,
     describe: 'bytes/s this broker sends to replicas catching up during a move; 0: no limit' },
+  'metrics-listen': { type: 'string',
+    describe: 'host:port to serve Prometheus metrics on (GET /metrics); none when unset' },
+  'log-level': { type: 'string', default: 'info',
+    describe: `the broker log's level: ${LOG_LEVELS.join(', ')} (TRIBUTARY_LOG_LEVEL is its variable)` },
   'unsafe-skip-record-validation': { type: 'boolean', default: false,
     describe: 'store produced batches without checking their records; only to measure what the check costs' },
   'offsets-topic-partitions': { type: 'number', default: GROUP_SETTINGS_DEFAULTS.offsetsTopicPartitions,
@@ -198,6 +205,28 @@ function explainStartError(error: unknown, addresses: BrokerAddresses | undefine
   return text;
 }
 
+/** --log-level, one of pino's level names. */
+export function logLevel(settings: StartSettings): string {
+  const level = settings.string('log-level');
+  if (!(LOG_LEVELS as readonly string[]).includes(level)) {
+    throw new ConfigError(`--log-level: expected one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(level)}`);
+  }
+  return level;
+}
+
+/**
+ * --metrics-listen as host:port to bind (brackets of an IPv6 host removed for node's http), or
+ * undefined. Port 0 picks a free port (logged): brokers started together by one environment
+ * (TRIBUTARY_METRICS_LISTEN=127.0.0.1:0, as the bench does) do not collide.
+ */
+export function metricsListen(settings: StartSettings): HostPort | undefined {
+  const text = settings.optionalString('metrics-listen')?.trim();
+  if (text === undefined) return undefined;
+  const anyPort = /:0+$/.test(text);
+  const address = parseHostPort(anyPort ? text.replace(/:0+$/, ':1') : text, '--metrics-listen');
+  return { host: address.host.replace(/^\[(.*)\]$/, '$1'), port: anyPort ? 0 : address.port };
+}
+
 function positiveInteger(value: number, flag: string): number {
   if (!Number.isInteger(value) || value < 0) throw new ConfigError(`--${flag} must be an integer >= 0`);
   return value;
@@ -256,7 +285,9 @@ export const startCommand: CommandModule = {
       const dataDirectory = settings.string('data');
       checkDataDirectory(dataDirectory);
       transferTimeoutMs = positiveInteger(settings.number('shutdown-transfer-timeout-ms'), 'shutdown-transfer-timeout-ms');
-      broker = await Broker.start({ id, dataDirectory, voters, raftDial, ...addresses,
+      const metricsAddress = metricsListen(settings);
+      broker = await Broker.start({ id, dataDirectory, voters, raftDial, ...addresses, logLevel: logLevel(settings),
+        ...(metricsAddress === undefined ? {} : { metricsListen: metricsAddress }),
         ...(storageTestMode === undefined ? {} : { storageTestMode }),
         retentionCheckMs: positiveInteger(settings.number('retention-check-ms'), 'retention-check-ms'),
         leaderRebalanceIntervalMs: positiveInteger(settings.number('leader-rebalance-interval-ms'),

@@ -119,8 +119,8 @@ void describe('start settings: precedence', () => {
       assert.ok(!(RESERVED_ENVIRONMENT as readonly string[]).includes(environmentName(flag)), flag);
     }
     assert.equal(environmentName('offsets-topic-partitions'), 'TRIBUTARY_OFFSETS_TOPIC_PARTITIONS');
-    assert.throws(() => resolveSettings({ 'log-level': { type: 'string', describe: 'x' } },
-      { commandLine: {}, environment: {}, file: null }), /reserved variable TRIBUTARY_LOG_LEVEL/);
+    assert.throws(() => resolveSettings({ 'fuzz-seed': { type: 'string', describe: 'x' } },
+      { commandLine: {}, environment: {}, file: null }), /reserved variable TRIBUTARY_FUZZ_SEED/);
   });
 });
 
