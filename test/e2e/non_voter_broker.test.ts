@@ -86,6 +86,9 @@ void describe('a broker that is not a controller voter joins a running cluster',
   });
 
   void it('registers, takes and leads replicas, rejoins after SIGKILL, and never counts for the quorum', async () => {
+    // A topic from before broker 4 joined: `cluster rebalance` must spread it onto broker 4.
+    const early = new Admin({ bootstrap: cluster.address(1), requestTimeoutMs: 10_000 });
+    await early.createTopic({ name: 'early', partitions: 6, replicationFactor: 3 });
     const started = Date.now();
     await cluster.addBroker(NEW_BROKER, NEW_HOST);
     const joinedMs = Date.now() - started;
@@ -99,6 +102,17 @@ void describe('a broker that is not a controller voter joins a running cluster',
       assert.ok(described.controllerId !== null && described.controllerId !== NEW_BROKER);
     } finally {
       await admin4.close();
+    }
+    try {
+      const rebalanced = await runCli(['cluster', 'rebalance', '--json', '--wait-timeout', '60',
+        '--bootstrap', cluster.address(1)]);
+      assert.equal(rebalanced.code, 0, rebalanced.stderr);
+      const replicas = (await early.describeTopic('early')).partitions.flatMap((p) => p.replicaIds);
+      const perBroker = [1, 2, 3, 4].map((id) => replicas.filter((r) => r === id).length);
+      process.stdout.write(`# cluster rebalance: ${rebalanced.stdout.trim()}; replicas of 'early' per broker ${perBroker.join(',')}\n`);
+      assert.ok(perBroker.every((count) => count >= 4 && count <= 5), `18 replicas spread over 4 brokers: ${perBroker.join(',')}`);
+    } finally {
+      await early.close();
     }
     const status = await runCli(['cluster', 'status', '--json', '--bootstrap', cluster.address(1)]);
     assert.equal(status.code, 0, status.stderr);

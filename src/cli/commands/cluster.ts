@@ -16,6 +16,7 @@ import type { ClusterDescription, PreferredLeaderElection } from '../../client/a
 import type { PartitionInfo } from '../../client/metadata_cache.js';
 import { cliLogger, describeError, runClientCommand, withBootstrap } from '../client_common.js';
 import type { BootstrapArguments } from '../client_common.js';
+import { rebalanceCommand } from './cluster_rebalance.js';
 
 const STATUS_TIMEOUT_MS = 10_000;
 /** ListOffsets for one partition: a leader that does not answer quickly is shown as unknown. */
@@ -149,7 +150,7 @@ const electLeadersCommand: CommandModule<object, ElectArguments> = {
 export const clusterCommand: CommandModule = {
   command: 'cluster <action>',
   describe: 'cluster status, preferred leader election',
-  builder: (yargs: Argv) => yargs.command(statusCommand).command(electLeadersCommand)
-    .demandCommand(1, 'name an action: status, elect-leaders'),
+  builder: (yargs: Argv) => yargs.command(statusCommand).command(electLeadersCommand).command(rebalanceCommand)
+    .demandCommand(1, 'name an action: status, elect-leaders, rebalance'),
   handler: () => undefined,
 };

@@ -63,7 +63,7 @@ function idList(text: string, option: string): number[] {
   return ids;
 }
 
-async function clusterShape(admin: Admin, topics: readonly string[]): Promise<{ brokerIds: number[];
+export async function clusterShape(admin: Admin, topics: readonly string[]): Promise<{ brokerIds: number[];
   partitionCounts: Map<string, number>; current: PartitionMove[] }> {
   const brokerIds = (await admin.describeCluster()).brokers.map((broker) => broker.id);
   const known = new Set(await admin.listTopics());
@@ -107,7 +107,7 @@ async function execute(admin: Admin, args: ReassignArguments, plan: Reassignment
   if (first != null) throw first;
 }
 
-async function statuses(admin: Admin, plan: ReassignmentPlan): Promise<MoveStatus[]> {
+export async function statuses(admin: Admin, plan: ReassignmentPlan): Promise<MoveStatus[]> {
   const ongoing = await admin.listPartitionReassignments();
   const byPartition = new Map<string, OngoingMove>(ongoing.map((move) => [`${move.topic}/${move.partition}`, move]));
   const described = new Map<string, Awaited<ReturnType<Admin['describeTopic']>>>();
