@@ -15,10 +15,9 @@ import { partitionForKey } from '../../src/client/murmur2.js';
 import { Connection } from '../../src/client/connection.js';
 import { ERROR_TABLE } from '../../src/common/errors.js';
 import { API_KEYS } from '../../src/protocol/api_keys.js';
-import { decodeRecordBatch, encodeRecordBatch } from '../../src/protocol/record_batch.js';
-import { EntryType, LogManager } from '../../storage/index.js';
+import { encodeRecordBatch } from '../../src/protocol/record_batch.js';
 import { TestCluster } from '../helpers/cluster.js';
-import { RecordingLogger } from '../helpers/storage_fixture.js';
+import { committedRecordsOf } from '../helpers/committed_records.js';
 
 const TOPIC = 'events';
 const PARTITIONS = 6;
@@ -30,23 +29,8 @@ interface Acked { partition: number; offset: number; value: string; ackedAtMs: n
 
 /** Committed records of one partition replica, read from its files after the broker stopped. */
 async function committedRecords(dataDirectory: string, partition: number): Promise<Map<number, string>> {
-  const manager = LogManager.open({ dataDirectory, logger: new RecordingLogger() });
-  const records = new Map<number, string>();
-  try {
-    const log = await manager.openLog(`${TOPIC}-${partition}`);
-    const commit = Math.min(log.hardState().commit, log.lastIndex);
-    if (commit >= log.firstIndex) {
-      for (const entry of log.entries(log.firstIndex, commit + 1)) {
-        if (entry.type !== EntryType.data) continue;
-        for (const record of decodeRecordBatch(entry.payload).records) {
-          records.set(record.offset, record.value?.toString() ?? '');
-        }
-      }
-    }
-  } finally {
-    await manager.close();
-  }
-  return records;
+  const { records } = await committedRecordsOf(dataDirectory, `${TOPIC}-${partition}`);
+  return new Map(records.map(({ offset, value }) => [offset, value]));
 }
 
 describe('a three-broker cluster', () => {

@@ -20,11 +20,9 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Admin, Producer } from '../../src/client/index.js';
-import { decodeRecordBatch } from '../../src/protocol/record_batch.js';
 import type { DecodedMessage, pb } from '../../src/protocol/messages.js';
-import { EntryType, LogManager } from '../../storage/index.js';
 import { TestCluster } from '../helpers/cluster.js';
-import { RecordingLogger } from '../helpers/storage_fixture.js';
+import { committedRecordsOf } from '../helpers/committed_records.js';
 
 const TOPIC = 'moving';
 const PARTITIONS = 4;
@@ -47,24 +45,11 @@ function cli(args: readonly string[]): Promise<{ code: number; stdout: string; s
 /** Committed records (offset to value, and how often each value occurs) of a replica's files. */
 async function committedRecords(dataDirectory: string, partition: number):
   Promise<{ byOffset: Map<number, string>; counts: Map<string, number> }> {
-  const manager = LogManager.open({ dataDirectory, logger: new RecordingLogger() });
   const byOffset = new Map<number, string>();
   const counts = new Map<string, number>();
-  try {
-    const log = await manager.openLog(`${TOPIC}-${partition}`);
-    const commit = Math.min(log.hardState().commit, log.lastIndex);
-    if (commit >= log.firstIndex) {
-      for (const entry of log.entries(log.firstIndex, commit + 1)) {
-        if (entry.type !== EntryType.data) continue;
-        for (const record of decodeRecordBatch(entry.payload).records) {
-          const value = record.value?.toString() ?? '';
-          byOffset.set(record.offset, value);
-          counts.set(value, (counts.get(value) ?? 0) + 1);
-        }
-      }
-    }
-  } finally {
-    await manager.close();
+  for (const { offset, value } of (await committedRecordsOf(dataDirectory, `${TOPIC}-${partition}`)).records) {
+    byOffset.set(offset, value);
+    counts.set(value, (counts.get(value) ?? 0) + 1);
   }
   return { byOffset, counts };
 }

@@ -11,10 +11,8 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Admin, Producer } from '../../src/client/index.js';
-import { decodeRecordBatch } from '../../src/protocol/record_batch.js';
-import { EntryType, LogManager } from '../../storage/index.js';
 import { TestCluster } from '../helpers/cluster.js';
-import { RecordingLogger } from '../helpers/storage_fixture.js';
+import { committedRecordsOf } from '../helpers/committed_records.js';
 
 const TOPIC = 'trimmed';
 
@@ -73,31 +71,21 @@ describe('a move behind the log start', () => {
 
       await new Promise((resolve) => setTimeout(resolve, 2_000));
       await cluster.stop({ keepData: true });
-      const manager = LogManager.open({ dataDirectory: cluster.dataDirectory(newcomer),
-        logger: new RecordingLogger() });
-      try {
-        const log = await manager.openLog(`${TOPIC}-0`);
-        assert.ok(log.logStartOffset >= logStart,
-          `the new replica began from a snapshot (log start ${log.logStartOffset})`);
-        const stored = new Map<number, string>();
-        const commit = Math.min(log.hardState().commit, log.lastIndex);
-        for (const entry of log.entries(log.firstIndex, commit + 1)) {
-          if (entry.type !== EntryType.data) continue;
-          for (const record of decodeRecordBatch(entry.payload).records) {
-            assert.ok(!stored.has(record.offset), `offset ${record.offset} once`);
-            stored.set(record.offset, record.value?.toString() ?? '');
-          }
-        }
-        let checked = 0;
-        for (const [offset, value] of acked) {
-          if (offset < log.logStartOffset) continue;
-          assert.equal(stored.get(offset), value, `offset ${offset} on the new replica`);
-          checked += 1;
-        }
-        assert.ok(checked >= 200, `${checked} acknowledged records checked on the new replica`);
-      } finally {
-        await manager.close();
+      const replica = await committedRecordsOf(cluster.dataDirectory(newcomer), `${TOPIC}-0`);
+      assert.ok(replica.logStartOffset >= logStart,
+        `the new replica began from a snapshot (log start ${replica.logStartOffset})`);
+      const stored = new Map<number, string>();
+      for (const record of replica.records) {
+        assert.ok(!stored.has(record.offset), `offset ${record.offset} once`);
+        stored.set(record.offset, record.value);
       }
+      let checked = 0;
+      for (const [offset, value] of acked) {
+        if (offset < replica.logStartOffset) continue;
+        assert.equal(stored.get(offset), value, `offset ${offset} on the new replica`);
+        checked += 1;
+      }
+      assert.ok(checked >= 200, `${checked} acknowledged records checked on the new replica`);
       assert.ok(!existsSync(path.join(cluster.dataDirectory(leaving), 'partitions', `${TOPIC}-0`)),
         'the replica that left deleted its log');
     } finally {
