@@ -3,7 +3,9 @@
  * ever used, seek to the beginning and poll until each key is read up to its target: the highest
  * offset seen during the run, or the partition's high watermark - 1 if that is higher (so that
  * records of `info` sends are read too). Bounded in time; the summary says what was not reached.
- * Drain operations are ordinary history events marked final: true.
+ * Drain operations are ordinary history events marked final: true. Last, a `log-ends` operation
+ * records each key's high watermark as its leader reports it then: the end of the committed log, so
+ * the checkers can tell a record missing at the tail from one the drain had no time to reach.
  */
 import type { Admin } from '../src/client/index.js';
 import type { ClientOptions } from './client.js';
@@ -14,6 +16,8 @@ import type { KeyOffsets } from './workload.js';
 
 const POLL_TIMEOUT_MS = 500;
 const HIGH_WATERMARK_WAIT_MS = 10_000;
+/** The log ends are read twice this far apart and the higher kept (a leader just elected may lag). */
+const LOG_END_REREAD_MS = 500;
 
 export interface DrainContext {
   readonly history: HistoryRecorder;
@@ -81,6 +85,35 @@ async function drainKeys(context: DrainContext, keys: readonly number[], targets
   }
 }
 
+/** Each key's high watermark now, or nothing for a key whose leader does not answer in time. */
+async function highWatermarks(admin: Admin, keys: readonly number[]): Promise<Map<number, number>> {
+  const ends = new Map<number, number>();
+  await Promise.all(keys.map(async (key) => {
+    const { topic, partition } = topicOfKey(key);
+    try {
+      ends.set(key, await withTimeout(admin.listOffset(topic, partition, 'latest'), HIGH_WATERMARK_WAIT_MS));
+    } catch {
+      // Unknown: the checkers judge this key by what the drain read alone.
+    }
+  }));
+  return ends;
+}
+
+/** Records the `log-ends` operation: each key's end of log once the drain is over. */
+async function recordLogEnds(context: DrainContext, keys: readonly number[]): Promise<void> {
+  const process = context.nextProcess();
+  context.history.record({ process, type: 'invoke', f: 'log-ends', value: {}, final: true });
+  const first = await highWatermarks(context.admin, keys);
+  await new Promise((resolve) => setTimeout(resolve, LOG_END_REREAD_MS));
+  const second = await highWatermarks(context.admin, keys);
+  const ends: Record<string, number> = {};
+  for (const key of keys) {
+    const end = Math.max(first.get(key) ?? -1, second.get(key) ?? -1);
+    if (end >= 0) ends[String(key)] = end;
+  }
+  context.history.record({ process, type: 'ok', f: 'log-ends', value: { ends }, final: true });
+}
+
 export async function drain(context: DrainContext, keys: readonly number[], timeMs: number): Promise<DrainResult> {
   const startedMs = Date.now();
   const deadlineMs = startedMs + timeMs;
@@ -89,6 +122,7 @@ export async function drain(context: DrainContext, keys: readonly number[], time
   keys.forEach((key, i) => { groups[i % groups.length]?.push(key); });
   const behind = (await Promise.all(groups.filter((group) => group.length > 0)
     .map((group) => drainKeys(context, group, targets, deadlineMs)))).flat().sort((a, b) => a - b);
+  await recordLogEnds(context, keys);
   const seconds = ((Date.now() - startedMs) / 1000).toFixed(1);
   if (behind.length === 0) {
     return { complete: true, text: `drained ${keys.length} keys to their highest offsets in ${seconds} s` };

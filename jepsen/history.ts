@@ -11,8 +11,11 @@ import fs from 'node:fs';
 
 export type EventType = 'invoke' | 'ok' | 'fail' | 'info';
 
-/** Client operations; nemesis events use NemesisFunction. commit and committed: the group workload. */
-export type ClientFunction = 'send' | 'poll' | 'assign' | 'crash' | 'commit' | 'committed';
+/**
+ * Client operations; nemesis events use NemesisFunction. commit and committed: the group workload.
+ * log-ends: the final drain's reading of each key's end of log, after it read everything.
+ */
+export type ClientFunction = 'send' | 'poll' | 'assign' | 'crash' | 'commit' | 'committed' | 'log-ends';
 export type NemesisFunction = 'start-fault' | 'stop-fault';
 
 /** The process id of the nemesis; clients are non-negative integers. */
@@ -63,6 +66,15 @@ export interface CommittedValue {
   readonly offsets?: KeyOffsetMap;
 }
 
+/**
+ * log-ends (final drain): on ok, each key's high watermark as its leader reported it once the drain
+ * had read what it could: the end of the committed log, which no acknowledged or read record may
+ * lie beyond. Keys whose leader did not answer are absent.
+ */
+export interface LogEndsValue {
+  readonly ends?: KeyOffsetMap;
+}
+
 /** assign: replaces the consumer's keys; seekToBeginning rewinds every one of them. */
 export interface AssignValue {
   readonly keys: readonly number[];
@@ -87,7 +99,7 @@ export interface HistoryEvent {
   readonly process: ProcessId;
   readonly type: EventType;
   readonly f: ClientFunction | NemesisFunction;
-  readonly value: SendValue | PollValue | AssignValue | CommitValue | CommittedValue | FaultValue | null;
+  readonly value: SendValue | PollValue | AssignValue | CommitValue | CommittedValue | LogEndsValue | FaultValue | null;
   /** Why a fail or info happened: the client error code or message. */
   readonly error?: string;
   /** The broker a client operation went to, when known. */

@@ -2,7 +2,7 @@
 
 /** Jepsen's names for the queue workload's anomalies, plus ours (hole, replica-divergence, ...). */
 export type AnomalyType =
-  | 'inconsistent-offsets' | 'duplicate' | 'lost-write' | 'unseen' | 'G1a'
+  | 'inconsistent-offsets' | 'duplicate' | 'lost-write' | 'lost-read' | 'unseen' | 'G1a'
   | 'poll-skip' | 'nonmonotonic-poll' | 'int-poll-skip' | 'int-nonmonotonic-poll' | 'nonmonotonic-send'
   | 'hole' | 'replica-divergence' | 'nonlinearizable'
   // The group workload's.

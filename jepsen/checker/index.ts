@@ -5,6 +5,7 @@
 import type { HistoryEvent, ReplicaLogs } from '../history.js';
 import type { Anomaly, AnomalyType, Verdict } from '../verdict.js';
 import { commitRegressions, resumeSkips, unprocessed } from './commits.js';
+import { drainAnswer } from './drain_answer.js';
 import { checkLinearizability } from './linearizable.js';
 import { abortedReads, lostWrites, unseen } from './loss.js';
 import { duplicates, holes, inconsistentOffsets } from './offsets.js';
@@ -41,7 +42,8 @@ export function checkHistory(history: readonly HistoryEvent[], options: CheckOpt
   const anomalies: Anomaly[] = [
     ...inconsistentOffsets(orders),
     ...duplicates(orders),
-    ...lostWrites(operations.sends, orders),
+    ...onePerValue([...lostWrites(operations.sends, orders),
+      ...(options.workload === 'group' ? [] : drainAnswer(operations, logStarts))]),
     ...unseen(operations.sends, orders),
     ...abortedReads(operations.sends, orders),
     ...pollOrderAnomalies(operations, orders),
@@ -61,6 +63,21 @@ export function checkHistory(history: readonly HistoryEvent[], options: CheckOpt
     linearizability: linearizability.results,
     stats: statsOf(operations, orders),
   };
+}
+
+/**
+ * A record found lost by both the version-order rule and the drain is one anomaly: the first
+ * found (evidence names one key and value).
+ */
+function onePerValue(anomalies: readonly Anomaly[]): Anomaly[] {
+  const seen = new Set<string>();
+  return anomalies.filter((anomaly) => {
+    const { key, value } = anomaly.evidence as { key?: number; value?: number };
+    const id = `${anomaly.type}:${String(key)}:${String(value)}`;
+    if (seen.has(id)) return false;
+    seen.add(id);
+    return true;
+  });
 }
 
 function statsOf(operations: Operations, orders: VersionOrders): Verdict['stats'] {

@@ -6,8 +6,8 @@
  */
 import { assert } from '../../raft/core/assert.js';
 import { NEMESIS } from '../history.js';
-import type { AssignValue, CommittedValue, CommitValue, HistoryEvent, PollValue, ProcessId, ReadRecord, SendValue,
-} from '../history.js';
+import type { AssignValue, CommittedValue, CommitValue, HistoryEvent, LogEndsValue, PollValue, ProcessId, ReadRecord,
+  SendValue } from '../history.js';
 
 export type Outcome = 'ok' | 'fail' | 'info';
 
@@ -70,6 +70,11 @@ export interface Operations {
   readonly consumerResets: readonly ConsumerReset[];
   /** Group workload: commits (ok and info; failed ones wrote nothing) and committed reads (ok). */
   readonly commits: readonly CommitObservation[];
+  /**
+   * The final drain's end of each key's log (its high watermark after the drain), the highest when
+   * read more than once; empty when the history has no drain or the drain did not read them.
+   */
+  readonly logEnds: ReadonlyMap<number, number>;
 }
 
 export function collectOperations(history: readonly HistoryEvent[]): Operations {
@@ -77,6 +82,7 @@ export function collectOperations(history: readonly HistoryEvent[]): Operations 
   const polls: PollOperation[] = [];
   const consumerResets: ConsumerReset[] = [];
   const commits: CommitObservation[] = [];
+  const logEnds = new Map<number, number>();
   const pending = new Map<ProcessId, HistoryEvent>();
   const finish = (invoke: HistoryEvent, completion: HistoryEvent | null): void => {
     if (invoke.f === 'send') sends.push(sendOperation(invoke, completion));
@@ -86,7 +92,14 @@ export function collectOperations(history: readonly HistoryEvent[]): Operations 
       if (value?.assigned !== undefined || (value?.revoked?.length ?? 0) > 0) {
         consumerResets.push({ process: invoke.process, invokeIndex: invoke.index });
       }
-    } else if (invoke.f === 'commit' || invoke.f === 'committed') commits.push(...commitObservations(invoke, completion));
+    } else if (invoke.f === 'commit' || invoke.f === 'committed') {
+      commits.push(...commitObservations(invoke, completion));
+    } else if (invoke.f === 'log-ends' && completion?.type === 'ok') {
+      const ends = (completion.value as LogEndsValue | null)?.ends ?? {};
+      for (const [key, end] of offsetEntries(ends, completion.index)) {
+        logEnds.set(key, Math.max(end, logEnds.get(key) ?? 0));
+      }
+    }
   };
   history.forEach((event, position) => {
     assert(event.index === position, () => `history event at position ${position} has index ${event.index}`);
@@ -111,7 +124,7 @@ export function collectOperations(history: readonly HistoryEvent[]): Operations 
   // Every check identifies a record by its key and value, so the workload must never repeat a pair.
   const sentValues = new Set(sends.map((send) => `${send.key}:${send.value}`));
   assert(sentValues.size === sends.length, 'every send carries a value unique within its key');
-  return { sends, polls, consumerResets, commits };
+  return { sends, polls, consumerResets, commits, logEnds };
 }
 
 function times(invoke: HistoryEvent, completion: HistoryEvent | null): OperationTimes {

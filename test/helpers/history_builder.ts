@@ -8,10 +8,28 @@ import type { EventType, HistoryEvent, ProcessId, ReadRecord } from '../../jepse
 export class HistoryBuilder {
   private readonly events: HistoryEvent[] = [];
 
-  private record(process: ProcessId, type: EventType, f: HistoryEvent['f'], value: HistoryEvent['value']): number {
+  private record(process: ProcessId, type: EventType, f: HistoryEvent['f'], value: HistoryEvent['value'],
+    final = false): number {
     const index = this.events.length;
-    this.events.push({ index, time: (index + 1) * 1000, process, type, f, value });
+    this.events.push({ index, time: (index + 1) * 1000, process, type, f, value, ...(final ? { final } : {}) });
     return index;
+  }
+
+  /**
+   * The final drain of `keys` by one process: a rewinding assign, one ok poll per element of
+   * `polls`, then the log ends it read (omit a key to leave its end unknown).
+   */
+  drain(process: number, keys: readonly number[], polls: readonly Readonly<Record<number, readonly ReadRecord[]>>[],
+    ends: Readonly<Record<number, number>>): this {
+    this.record(process, 'invoke', 'assign', { keys, seekToBeginning: true }, true);
+    this.record(process, 'ok', 'assign', { keys, seekToBeginning: true }, true);
+    for (const records of polls) {
+      this.record(process, 'invoke', 'poll', {}, true);
+      this.record(process, 'ok', 'poll', { records }, true);
+    }
+    this.record(process + 1, 'invoke', 'log-ends', {}, true);
+    this.record(process + 1, 'ok', 'log-ends', { ends }, true);
+    return this;
   }
 
   beginSend(process: number, key: number, value: number): this {

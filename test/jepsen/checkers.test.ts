@@ -264,6 +264,61 @@ void describe('an incomplete drain', () => {
   });
 });
 
+void describe('the drain as the final answer', () => {
+  /** Three values acknowledged at 0..2 and all three read by a poll of the run. */
+  const readAll = (): HistoryBuilder => threeSends().assign(9, [K]).poll(9, { [K]: ALL });
+
+  void test('a drain holding every record at its offset, up to the log end, is valid', () => {
+    const verdict = checkHistory(readAll().drain(20, [K], [{ [K]: ALL }], { [K]: 3 }).history());
+    expectTypes(verdict, []);
+    assert.equal(verdict.valid, true);
+  });
+
+  void test('a record read once and missing at the tail (the log ends before it) is lost-write and lost-read', () => {
+    const verdict = checkHistory(readAll().drain(20, [K], [{ [K]: [[0, 10], [1, 11]] }], { [K]: 2 }).history());
+    expectTypes(verdict, ['lost-read', 'lost-write']);
+    const read = verdict.anomalies.find((a) => a.type === 'lost-read');
+    assert.match(read!.description, /^key 0 value 12 was read by poll \d+ at offset 2, but the log ends at 2/);
+    assert.deepEqual((verdict.anomalies.find((a) => a.type === 'lost-write')?.evidence as { value: number }).value, 12);
+  });
+
+  void test('a record missing at the head is lost; retention (a later replica log start) excuses it', () => {
+    const history = readAll().drain(20, [K], [{ [K]: [[1, 11], [2, 12]] }], { [K]: 3 }).history();
+    const verdict = checkHistory(history);
+    // Without this rule the history is valid: the drain is a fresh process, so no walk is broken.
+    expectTypes(verdict, ['lost-read', 'lost-write']);
+    assert.ok(verdict.anomalies.every((a) => (a.evidence as { offset: number }).offset === 0));
+    const replicas: ReplicaLogs = { [K]: { 1: { logStart: 1, values: [11, 12] }, 2: { logStart: 1, values: [11, 12] } } };
+    expectTypes(checkHistory(history, { replicas }), []);
+  });
+
+  void test('a record missing in the middle is lost (and the drain\'s own poll skipped it)', () => {
+    const verdict = checkHistory(readAll().drain(20, [K], [{ [K]: [[0, 10], [2, 12]] }], { [K]: 3 }).history());
+    expectTypes(verdict, ['int-poll-skip', 'lost-read', 'lost-write']);
+  });
+
+  void test('an acknowledged record nobody read, at or past the log end, is lost-write', () => {
+    const history = threeSends().assign(9, [K]).poll(9, { [K]: [[0, 10]] })
+      .drain(20, [K], [{ [K]: [[0, 10], [1, 11]] }], { [K]: 2 }).history();
+    const verdict = checkHistory(history);
+    expectTypes(verdict, ['lost-write', 'unseen']);
+    assert.equal((verdict.anomalies.find((a) => a.type === 'lost-write')?.evidence as { offset: number }).offset, 2);
+  });
+
+  void test('offsets the drain did not reach, below the log end, are left to the incomplete-drain verdict', () => {
+    const history = readAll().drain(20, [K], [{ [K]: [[0, 10]] }], { [K]: 3 }).history();
+    expectTypes(checkHistory(history), []);
+    assert.equal(checkHistory(history, { drainComplete: false }).valid, 'unknown');
+    // Without a log end, nothing past the drain's last read is judged either.
+    expectTypes(checkHistory(readAll().drain(20, [K], [{ [K]: [[0, 10]] }], {}).history()), []);
+  });
+
+  void test('the group workload\'s drain resumes at committed offsets: not judged as a full read', () => {
+    const history = readAll().drain(20, [K], [{ [K]: [[2, 12]] }], { [K]: 3 }).history();
+    assert.ok(!checkHistory(history, { workload: 'group' }).anomalyTypes.includes('lost-read'));
+  });
+});
+
 void describe('poll order across assigns', () => {
   void test('an assign that keeps a key continues its walk: a skip across it is poll-skip', () => {
     const history = threeSends().assign(9, [K]).poll(9, { [K]: [[0, 10]] }).assignWith(9, [K, K + 2], false)
