@@ -43,6 +43,7 @@ import type { ElectionOutcome, HostedGroup } from './leadership_transfers.js';
 import { BrokerLiveness } from './liveness.js';
 import { brokerHandlers } from './handlers.js';
 import { reassignmentHandlers } from './reassignment_handlers.js';
+import { controllerQuorumHandlers } from './controller_quorum_handlers.js';
 import { GROUP_SETTINGS_DEFAULTS, GroupCoordinator } from '../group/coordinator.js';
 import type { GroupSettings } from '../group/coordinator.js';
 import { groupHandlers } from '../group/handlers.js';
@@ -225,7 +226,9 @@ export class Broker implements BrokerContext {
         committedOffsets: () => broker.groups.committedOffsets() });
       await broker.startControllerReplica();
       broker.server = new RequestServer({ listen: `tcp://${options.listen.host}:${options.listen.port}`,
-        handlers: { ...brokerHandlers(broker), ...reassignmentHandlers(broker), ...groupHandlers(broker.groups) },
+        handlers: { ...brokerHandlers(broker), ...reassignmentHandlers(broker), ...groupHandlers(broker.groups),
+          ...controllerQuorumHandlers({ brokerId: options.id, groupId: CONTROLLER_GROUP_ID, host,
+            controller: broker.controller, peerSilenceMs: PEER_SILENCE_MS }) },
         logger, ...(observability.requestObserver === undefined ? {} : { observer: observability.requestObserver }) });
       await broker.server.start();
       await host.start((from, payload) => { broker.onForward(from, payload); });
@@ -282,6 +285,12 @@ export class Broker implements BrokerContext {
       this.liveness.heartbeat(forwarded.brokerId, forwarded.incarnation, Date.now());
     } else if (this.controller.role === 'leader') {
       this.host.propose(CONTROLLER_GROUP_ID, Buffer.from(forwarded.command));
+    } else if (!forwarded.relayed) {
+      // Sent here by a broker whose voter list is stale: pass it on once to the leader we know.
+      const leader = this.controller.leaderId;
+      if (leader !== 0 && leader !== from && leader !== this.options.id) {
+        this.transport.forward(leader, encodeForwardedCommand(forwarded.command, true));
+      }
     }
   }
 
@@ -292,7 +301,7 @@ export class Broker implements BrokerContext {
 
   /** To the controller leader, or to every voter while no leader is known (a non-voter not yet a learner). */
   private forwardToController(payload: Uint8Array): void {
-    for (const target of controllerTargets(this.options.id, this.controller.leaderId, this.options.voters.keys())) {
+    for (const target of controllerTargets(this.options.id, this.controller.leaderId, this.voterIds())) {
       this.transport.forward(target, payload);
     }
   }
@@ -367,7 +376,7 @@ export class Broker implements BrokerContext {
   /** Every Raft group of this broker: the controller's and each partition's. */
   private hostedGroups(): HostedGroup[] {
     const controller: HostedGroup = { groupId: CONTROLLER_GROUP_ID, name: CONTROLLER_LOG,
-      replicas: [...this.options.voters.keys()].sort((a, b) => a - b) };
+      replicas: this.voterIds().sort((a, b) => a - b) };
     return [controller, ...this.replicas.all().map((hosted) => this.partitionGroup(hosted))];
   }
 
@@ -464,7 +473,10 @@ export class Broker implements BrokerContext {
     return this.controller.leaderId === 0 ? -1 : this.controller.leaderId;
   }
 
-  /** The controller voters as the log says (its conf state), or --voters before anything is applied. */
+  /**
+   * The controller voters as the log says (its applied conf state), or --voters before anything is
+   * applied: after start, --voters is only where to look first, never who the voters are.
+   */
   voterIds(): number[] {
     const voters = this.host.confState(CONTROLLER_GROUP_ID)?.voters ?? [];
     return voters.length > 0 ? [...voters] : [...this.options.voters.keys()];

@@ -5,20 +5,24 @@
  *   0x01 command    followed by the encoded MetadataCommand (src/protocol/proto/metadata.proto)
  *   0x02 heartbeat  followed by broker id (u32 LE) and incarnation (f64 LE, an exact integer)
  *   0x03 leaving    followed by broker id (u32 LE) and incarnation (f64 LE), as a heartbeat
+ *   0x04 relayed    a command as 0x01, passed on once by a broker that does not lead the controller
+ *                   to the leader it knows (a sender with a stale --voters list reached it); the
+ *                   leader proposes it, anybody else drops it, so a command never circles
  */
 export type Forwarded =
-  | { readonly kind: 'command'; readonly command: Uint8Array }
+  | { readonly kind: 'command'; readonly command: Uint8Array; readonly relayed: boolean }
   | { readonly kind: 'heartbeat'; readonly brokerId: number; readonly incarnation: number }
   | { readonly kind: 'leaving'; readonly brokerId: number; readonly incarnation: number };
 
 const COMMAND = 0x01;
 const HEARTBEAT = 0x02;
 const LEAVING = 0x03;
+const RELAYED = 0x04;
 const HEARTBEAT_BYTES = 13;
 
-export function encodeForwardedCommand(command: Uint8Array): Uint8Array {
+export function encodeForwardedCommand(command: Uint8Array, relayed = false): Uint8Array {
   const bytes = Buffer.allocUnsafe(command.length + 1);
-  bytes[0] = COMMAND;
+  bytes[0] = relayed ? RELAYED : COMMAND;
   bytes.set(command, 1);
   return bytes;
 }
@@ -43,7 +47,9 @@ function encodeBrokerNote(tag: number, brokerId: number, incarnation: number): U
 /** The forwarded request, or null for bytes that are neither (logged and dropped by the caller). */
 export function decodeForwarded(payload: Uint8Array): Forwarded | null {
   const bytes = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
-  if (bytes[0] === COMMAND) return { kind: 'command', command: bytes.subarray(1) };
+  if (bytes[0] === COMMAND || bytes[0] === RELAYED) {
+    return { kind: 'command', command: bytes.subarray(1), relayed: bytes[0] === RELAYED };
+  }
   if ((bytes[0] === HEARTBEAT || bytes[0] === LEAVING) && bytes.length === HEARTBEAT_BYTES) {
     const incarnation = bytes.readDoubleLE(5);
     const brokerId = bytes.readUInt32LE(1);

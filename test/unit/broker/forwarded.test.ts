@@ -1,5 +1,5 @@
 /**
- * What brokers forward to each other over the Raft transport: commands, heartbeats and leaving
+ * What brokers forward to each other over the Raft transport: commands (relayed or not), heartbeats and leaving
  * notices read back as sent; anything else (a wrong length, an incarnation that is not an exact
  * integer, an unknown tag) is null, for the caller to log and drop.
  */
@@ -12,6 +12,11 @@ describe('forwarded requests', () => {
     const command = decodeForwarded(encodeForwardedCommand(Buffer.from([7, 8, 9])));
     assert.ok(command?.kind === 'command');
     assert.deepEqual([...command.command], [7, 8, 9]);
+    assert.equal(command.relayed, false);
+    const relayed = decodeForwarded(encodeForwardedCommand(Buffer.from([7, 8, 9]), true));
+    assert.ok(relayed?.kind === 'command');
+    assert.deepEqual([...relayed.command], [7, 8, 9]);
+    assert.equal(relayed.relayed, true, 'a relayed command is marked so it is never relayed again');
     assert.deepEqual(decodeForwarded(encodeHeartbeat(3, 1_796_543_000_123)),
       { kind: 'heartbeat', brokerId: 3, incarnation: 1_796_543_000_123 });
     assert.deepEqual(decodeForwarded(encodeLeaving(4, 1_796_543_000_456)),
@@ -25,7 +30,7 @@ describe('forwarded requests', () => {
     const fraction = Buffer.from(leaving);
     fraction.writeDoubleLE(0.5, 5);
     assert.equal(decodeForwarded(fraction), null, 'an incarnation that is not an integer');
-    assert.equal(decodeForwarded(Buffer.from([0x04, 1, 2])), null, 'an unknown tag');
+    assert.equal(decodeForwarded(Buffer.from([0x05, 1, 2])), null, 'an unknown tag');
     assert.equal(decodeForwarded(Buffer.alloc(0)), null, 'nothing');
   });
 });
