@@ -35,8 +35,8 @@ import { RequestServer } from '../net/request_server.js';
 import type { pb } from '../protocol/messages.js';
 import type { BrokerContext } from './broker_context.js';
 import { ControllerReplica } from './controller_replica.js';
-import { controllerTargets, nextLearner } from './controller_quorum.js';
-import { decodeForwarded, encodeForwardedCommand, encodeHeartbeat, encodeLeaving } from './forwarded.js';
+import { controllerTargets, nextLearner, silentMembers } from './controller_quorum.js';
+import { decodeForwarded, encodeAddress, encodeForwardedCommand, encodeHeartbeat, encodeLeaving } from './forwarded.js';
 import type { PeerAvailability } from './leader_choice.js';
 import { LeadershipTransfers } from './leadership_transfers.js';
 import type { ElectionOutcome, HostedGroup } from './leadership_transfers.js';
@@ -281,6 +281,12 @@ export class Broker implements BrokerContext {
       if (forwarded.brokerId === from && (this.leavingPeers.size < BROKERS_MAX || this.leavingPeers.has(from))) {
         this.leavingPeers.set(from, forwarded.incarnation);
       }
+    } else if (forwarded.kind === 'address') {
+      // The leader's own word on where it listens, taken only while the metadata does not say.
+      const unknown = this.controller.metadata.broker(from) === undefined;
+      if (forwarded.brokerId === from && from !== this.options.id && unknown) {
+        this.transport.setPeer(from, tcpEndpoint({ host: forwarded.host, port: forwarded.port }));
+      }
     } else if (forwarded.kind === 'heartbeat') {
       this.liveness.heartbeat(forwarded.brokerId, forwarded.incarnation, Date.now());
     } else if (this.controller.role === 'leader') {
@@ -316,7 +322,22 @@ export class Broker implements BrokerContext {
       this.logger.warn({ command }, command.type === 'fenceBroker' ? 'fencing a silent broker' : 'unfencing a broker');
       this.host.propose(CONTROLLER_GROUP_ID, encodeCommand(command));
     }
-    if (this.controller.role === 'leader') this.addLearner();
+    if (this.controller.role === 'leader') {
+      this.addLearner();
+      this.announceToSilentMembers(nowMs);
+    }
+  }
+
+  /** On the controller leader: tells members it has not heard from where to answer it. */
+  private announceToSilentMembers(nowMs: number): void {
+    const conf = this.host.confState(CONTROLLER_GROUP_ID);
+    if (conf === undefined) return;
+    const raft = this.options.raftAdvertise ?? this.options.raftListen;
+    const notice = encodeAddress(this.options.id, raft.host, raft.port);
+    for (const id of silentMembers(conf, this.options.id, (peer) => this.host.lastHeardFromMs(peer), nowMs,
+      PEER_SILENCE_MS)) {
+      this.transport.forward(id, notice);
+    }
   }
 
   /**

@@ -111,3 +111,16 @@ export function leadershipHeir(conf: ConfState, selfId: number, matchIndex: (id:
   }
   return heir;
 }
+
+/**
+ * The members (voters and learners) the controller leader has not heard from within silenceMs: it
+ * sends them its own Raft address, since a member that joined with a --voters list not naming the
+ * leader, and has no metadata yet, cannot answer it otherwise.
+ */
+export function silentMembers(conf: ConfState, selfId: number, lastHeardMs: (id: number) => number | undefined,
+  nowMs: number, silenceMs: number): number[] {
+  return [...conf.voters, ...conf.learners].filter((id) => {
+    const heard = lastHeardMs(id);
+    return id !== selfId && (heard === undefined || nowMs - heard > silenceMs);
+  });
+}

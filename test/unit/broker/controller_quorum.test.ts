@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { addVoterProblem, controllerTargets, leadershipHeir, nextLearner, removeVoterProblem }
+import { addVoterProblem, controllerTargets, leadershipHeir, nextLearner, removeVoterProblem, silentMembers }
   from '../../../src/broker/controller_quorum.js';
 
 void describe('nextLearner', () => {
@@ -94,5 +94,14 @@ void describe('leadershipHeir', () => {
     assert.equal(leadershipHeir({ voters: [1, 2], learners: [] }, 1, match, () => true, 200, 64), undefined);
     assert.equal(leadershipHeir({ voters: [1, 2], learners: [] }, 1, match, () => true, 150, 64), 2);
     assert.equal(leadershipHeir({ voters: [1], learners: [] }, 1, match, () => true, 100, 64), undefined);
+  });
+});
+
+void describe('silentMembers', () => {
+  it('lists the voters and learners not heard from lately, never the leader itself', () => {
+    const heard = new Map([[2, 9_900], [3, 8_000], [5, 9_500]]);
+    const conf = { voters: [1, 2, 3], learners: [4, 5] };
+    assert.deepEqual(silentMembers(conf, 1, (id) => heard.get(id), 10_000, 1_000), [3, 4]);
+    assert.deepEqual(silentMembers({ voters: [1], learners: [] }, 1, () => undefined, 10_000, 1_000), []);
   });
 });

@@ -5,7 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { decodeForwarded, encodeForwardedCommand, encodeHeartbeat, encodeLeaving } from '../../../src/broker/forwarded.js';
+import { decodeForwarded, encodeAddress, encodeForwardedCommand, encodeHeartbeat, encodeLeaving }
+  from '../../../src/broker/forwarded.js';
 
 describe('forwarded requests', () => {
   it('reads back a command, a heartbeat and a leaving notice', () => {
@@ -23,6 +24,18 @@ describe('forwarded requests', () => {
       { kind: 'leaving', brokerId: 4, incarnation: 1_796_543_000_456 });
   });
 
+  it('reads back the leader\'s address notice and drops a malformed one', () => {
+    assert.deepEqual(decodeForwarded(encodeAddress(7, '127.0.0.14', 19_094)),
+      { kind: 'address', brokerId: 7, host: '127.0.0.14', port: 19_094 });
+    const notice = Buffer.from(encodeAddress(7, 'h', 1));
+    assert.equal(decodeForwarded(notice.subarray(0, 7)), null, 'no host');
+    const zeroPort = Buffer.from(notice);
+    zeroPort.writeUInt16LE(0, 5);
+    assert.equal(decodeForwarded(zeroPort), null, 'port 0');
+    assert.equal(decodeForwarded(Buffer.concat([notice, Buffer.alloc(255)])), null, 'a host over 255 bytes');
+    assert.throws(() => encodeAddress(7, '', 1), /host/);
+  });
+
   it('drops what is neither', () => {
     const leaving = Buffer.from(encodeLeaving(4, 5));
     assert.equal(decodeForwarded(leaving.subarray(0, 12)), null, 'a notice one byte short');
@@ -30,7 +43,7 @@ describe('forwarded requests', () => {
     const fraction = Buffer.from(leaving);
     fraction.writeDoubleLE(0.5, 5);
     assert.equal(decodeForwarded(fraction), null, 'an incarnation that is not an integer');
-    assert.equal(decodeForwarded(Buffer.from([0x05, 1, 2])), null, 'an unknown tag');
+    assert.equal(decodeForwarded(Buffer.from([0x06, 1, 2])), null, 'an unknown tag');
     assert.equal(decodeForwarded(Buffer.alloc(0)), null, 'nothing');
   });
 });
