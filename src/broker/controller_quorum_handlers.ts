@@ -10,7 +10,7 @@
  * leader asked to remove itself does not propose it: it hands leadership to a caught-up voter and
  * answers NOT_CONTROLLER naming it, so the new leader removes it (a leader never removes itself).
  */
-import { ConfChangeType, DropReason } from '../../raft/core/index.js';
+import { ConfChangeType, DropReason, assert } from '../../raft/core/index.js';
 import type { ConfChange, ConfState, ProposeResult } from '../../raft/core/index.js';
 import type { RaftHost } from '../../raft/host/raft_host.js';
 import { kafkaWireCode } from '../common/errors.js';
@@ -148,7 +148,10 @@ class ControllerQuorum {
   /** Proposes the change and waits until it is applied here (or the time is up). */
   private async change(change: ConfChange, applied: (conf: ConfState) => boolean, timeoutMs: number):
     Promise<ChangeAnswer> {
-    const { host, groupId } = this.options;
+    const { host, groupId, brokerId } = this.options;
+    // A leader never removes itself (handOver instead): the core's step-down on it is not relied on.
+    assert(change.type !== ConfChangeType.removeNode || change.nodeId !== brokerId,
+      () => `controller leader ${brokerId} proposed its own removal`);
     const result: ProposeResult | undefined = host.proposeConfChange(groupId, change);
     if (result === undefined || result.kind === 'not_leader') {
       return problemAnswer(this.notController(), this.leaderId());
