@@ -10,6 +10,7 @@
  * - with the removed broker killed, the three voters left still commit a topic;
  * - the removed broker restarted with its original --voters (naming itself) starts, registers again
  *   and follows the metadata as a learner (it lists the topic created while it was down);
+ * - broker 4 restarted with --voters 1,2,3 (not naming it) is a voter still, as its log says;
  * - a fresh broker 5 whose --voters names only the removed broker and a voter that does not lead
  *   registers (they relay its registration to the leader);
  * - voters are removed down to one, and removing the last is refused (INVALID_REQUEST).
@@ -141,6 +142,19 @@ void describe('controller voters added and removed one at a time', { timeout: 12
     await waitFor('broker 5 is a controller learner', async () =>
       ids((await admin.describeQuorum()).learners).includes(5), 10_000);
     await admin.createTopic({ name: 'five', partitions: 5, replicationFactor: 1 });
+  });
+
+  it('keeps broker 4 a voter when it restarts with a --voters list that does not name it', async () => {
+    if (removed === 4) return; // broker 4 led and was removed: the step above restarted it already
+    await cluster.kill(4);
+    await admin.createTopic({ name: 'four-down', partitions: 1, replicationFactor: 1 });
+    cluster.restart(4);
+    await cluster.waitUntilRegistered(20_000);
+    await waitFor('broker 4 is a live voter again', async () => {
+      const quorum = await admin.describeQuorum();
+      return quorum.voters.some((v) => v.id === 4 && v.live && v.entriesBehind === 0);
+    }, 15_000);
+    assert.deepEqual(ids((await admin.describeQuorum()).voters), [1, 2, 3, 4].filter((id) => id !== removed));
   });
 
   it('removes voters down to one and refuses to remove the last', async () => {
