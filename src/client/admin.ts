@@ -316,7 +316,7 @@ export class Admin {
 
   /** The controller quorum as its leader sees it: each voter's and learner's lag and liveness. */
   async describeQuorum(): Promise<QuorumDescription> {
-    const response = await this.toController(API_KEYS.DESCRIBE_QUORUM, {}, () => false);
+    const response = await this.toController(API_KEYS.DESCRIBE_QUORUM, {}, 0, () => false);
     assert(response !== null, 'a describe is never done already');
     const member = (m: { brokerId: number; matchIndex: number; entriesBehind: number; live: boolean }):
       QuorumMemberState => ({ id: m.brokerId, matchIndex: m.matchIndex, entriesBehind: m.entriesBehind, live: m.live });
@@ -331,7 +331,8 @@ export class Admin {
    * DUPLICATE_VOTER, BROKER_ID_NOT_REGISTERED, BROKER_NOT_AVAILABLE when it cannot be made.
    */
   async addRaftVoter(brokerId: number): Promise<void> {
-    await this.toController(API_KEYS.ADD_RAFT_VOTER, { brokerId, timeoutMs: this.voterChangeWaitMs() },
+    const waitMs = this.voterChangeWaitMs();
+    await this.toController(API_KEYS.ADD_RAFT_VOTER, { brokerId, timeoutMs: waitMs }, waitMs,
       (error) => error.code === 'DUPLICATE_VOTER');
   }
 
@@ -341,7 +342,8 @@ export class Admin {
    * INVALID_REQUEST for the last voter.
    */
   async removeRaftVoter(brokerId: number): Promise<void> {
-    await this.toController(API_KEYS.REMOVE_RAFT_VOTER, { brokerId, timeoutMs: this.voterChangeWaitMs() },
+    const waitMs = this.voterChangeWaitMs();
+    await this.toController(API_KEYS.REMOVE_RAFT_VOTER, { brokerId, timeoutMs: waitMs }, waitMs,
       (error) => error.code === 'VOTER_NOT_FOUND');
   }
 
@@ -351,14 +353,14 @@ export class Admin {
 
   /**
    * One controller quorum request, sent to the controller leader: first to any broker, then to the
-   * leader each NOT_CONTROLLER answer names. `doneAlready` says which error means an earlier attempt
-   * of ours took effect after all (its answer was lost or timed out): then the call succeeded, null.
+   * leader each NOT_CONTROLLER answer names; the broker may wait up to waitMs. `doneAlready` says
+   * which error means the state asked for holds already: after an attempt of ours that may have
+   * taken effect unanswered (lost, or timed out waiting), that is success, and null is returned.
    */
-  private async toController<A extends QuorumApi>(api: A, body: RequestOf<A>,
+  private async toController<A extends QuorumApi>(api: A, body: RequestOf<A>, waitMs: number,
     doneAlready: (error: TributaryError) => boolean): Promise<DecodedResponseOf<A> | null> {
     let leader: number | null = null;
     let mayHaveApplied = false;
-    const waitMs = 'timeoutMs' in body && typeof body.timeoutMs === 'number' ? body.timeoutMs : 0;
     const timeoutMs = Math.min(this.requestTimeoutMs, waitMs + QUORUM_REPLY_MARGIN_MS);
     const attempt = async (): Promise<DecodedResponseOf<A> | null> => {
       const connection = leader === null ? null : this.metadata.connectionToBroker(leader);
