@@ -35,14 +35,15 @@ import { RequestServer } from '../net/request_server.js';
 import type { pb } from '../protocol/messages.js';
 import type { BrokerContext } from './broker_context.js';
 import { ControllerReplica } from './controller_replica.js';
-import { controllerTargets, nextLearner } from './controller_quorum.js';
-import { decodeForwarded, encodeForwardedCommand, encodeHeartbeat, encodeLeaving } from './forwarded.js';
+import { controllerTargets, nextLearner, silentMembers } from './controller_quorum.js';
+import { decodeForwarded, encodeAddress, encodeForwardedCommand, encodeHeartbeat, encodeLeaving } from './forwarded.js';
 import type { PeerAvailability } from './leader_choice.js';
 import { LeadershipTransfers } from './leadership_transfers.js';
 import type { ElectionOutcome, HostedGroup } from './leadership_transfers.js';
 import { BrokerLiveness } from './liveness.js';
 import { brokerHandlers } from './handlers.js';
 import { reassignmentHandlers } from './reassignment_handlers.js';
+import { controllerQuorumHandlers } from './controller_quorum_handlers.js';
 import { GROUP_SETTINGS_DEFAULTS, GroupCoordinator } from '../group/coordinator.js';
 import type { GroupSettings } from '../group/coordinator.js';
 import { groupHandlers } from '../group/handlers.js';
@@ -225,7 +226,9 @@ export class Broker implements BrokerContext {
         committedOffsets: () => broker.groups.committedOffsets() });
       await broker.startControllerReplica();
       broker.server = new RequestServer({ listen: `tcp://${options.listen.host}:${options.listen.port}`,
-        handlers: { ...brokerHandlers(broker), ...reassignmentHandlers(broker), ...groupHandlers(broker.groups) },
+        handlers: { ...brokerHandlers(broker), ...reassignmentHandlers(broker), ...groupHandlers(broker.groups),
+          ...controllerQuorumHandlers({ brokerId: options.id, groupId: CONTROLLER_GROUP_ID, host,
+            controller: broker.controller, peerSilenceMs: PEER_SILENCE_MS }) },
         logger, ...(observability.requestObserver === undefined ? {} : { observer: observability.requestObserver }) });
       await broker.server.start();
       await host.start((from, payload) => { broker.onForward(from, payload); });
@@ -278,10 +281,22 @@ export class Broker implements BrokerContext {
       if (forwarded.brokerId === from && (this.leavingPeers.size < BROKERS_MAX || this.leavingPeers.has(from))) {
         this.leavingPeers.set(from, forwarded.incarnation);
       }
+    } else if (forwarded.kind === 'address') {
+      // The leader's own word on where it listens, taken only while the metadata does not say.
+      const unknown = this.controller.metadata.broker(from) === undefined;
+      if (forwarded.brokerId === from && from !== this.options.id && unknown) {
+        this.transport.setPeer(from, tcpEndpoint({ host: forwarded.host, port: forwarded.port }));
+      }
     } else if (forwarded.kind === 'heartbeat') {
       this.liveness.heartbeat(forwarded.brokerId, forwarded.incarnation, Date.now());
     } else if (this.controller.role === 'leader') {
       this.host.propose(CONTROLLER_GROUP_ID, Buffer.from(forwarded.command));
+    } else if (!forwarded.relayed) {
+      // Sent here by a broker whose voter list is stale: pass it on once to the leader we know.
+      const leader = this.controller.leaderId;
+      if (leader !== 0 && leader !== from && leader !== this.options.id) {
+        this.transport.forward(leader, encodeForwardedCommand(forwarded.command, true));
+      }
     }
   }
 
@@ -292,7 +307,7 @@ export class Broker implements BrokerContext {
 
   /** To the controller leader, or to every voter while no leader is known (a non-voter not yet a learner). */
   private forwardToController(payload: Uint8Array): void {
-    for (const target of controllerTargets(this.options.id, this.controller.leaderId, this.options.voters.keys())) {
+    for (const target of controllerTargets(this.options.id, this.controller.leaderId, this.voterIds())) {
       this.transport.forward(target, payload);
     }
   }
@@ -307,7 +322,22 @@ export class Broker implements BrokerContext {
       this.logger.warn({ command }, command.type === 'fenceBroker' ? 'fencing a silent broker' : 'unfencing a broker');
       this.host.propose(CONTROLLER_GROUP_ID, encodeCommand(command));
     }
-    if (this.controller.role === 'leader') this.addLearner();
+    if (this.controller.role === 'leader') {
+      this.addLearner();
+      this.announceToSilentMembers(nowMs);
+    }
+  }
+
+  /** On the controller leader: tells members it has not heard from where to answer it. */
+  private announceToSilentMembers(nowMs: number): void {
+    const conf = this.host.confState(CONTROLLER_GROUP_ID);
+    if (conf === undefined) return;
+    const raft = this.options.raftAdvertise ?? this.options.raftListen;
+    const notice = encodeAddress(this.options.id, raft.host, raft.port);
+    for (const id of silentMembers(conf, this.options.id, (peer) => this.host.lastHeardFromMs(peer), nowMs,
+      PEER_SILENCE_MS)) {
+      this.transport.forward(id, notice);
+    }
   }
 
   /**
@@ -367,7 +397,7 @@ export class Broker implements BrokerContext {
   /** Every Raft group of this broker: the controller's and each partition's. */
   private hostedGroups(): HostedGroup[] {
     const controller: HostedGroup = { groupId: CONTROLLER_GROUP_ID, name: CONTROLLER_LOG,
-      replicas: [...this.options.voters.keys()].sort((a, b) => a - b) };
+      replicas: this.voterIds().sort((a, b) => a - b) };
     return [controller, ...this.replicas.all().map((hosted) => this.partitionGroup(hosted))];
   }
 
@@ -464,7 +494,10 @@ export class Broker implements BrokerContext {
     return this.controller.leaderId === 0 ? -1 : this.controller.leaderId;
   }
 
-  /** The controller voters as the log says (its conf state), or --voters before anything is applied. */
+  /**
+   * The controller voters as the log says (its applied conf state), or --voters before anything is
+   * applied: after start, --voters is only where to look first, never who the voters are.
+   */
   voterIds(): number[] {
     const voters = this.host.confState(CONTROLLER_GROUP_ID)?.voters ?? [];
     return voters.length > 0 ? [...voters] : [...this.options.voters.keys()];

@@ -24,6 +24,8 @@ interface BrokerProcess {
   host: string;
   /** Among --voters (the brokers the cluster started with), or a broker added later. */
   voter: boolean;
+  /** The brokers its --voters names when not every starting voter (see addBroker). */
+  votersGiven?: readonly number[];
 }
 
 export interface LocalClusterOptions {
@@ -93,12 +95,16 @@ export class LocalCluster {
   /**
    * Starts one more broker, not among the voters (it joins as a controller learner), binding and
    * advertising `host` (a loopback address such as 127.0.0.14). Waits until every broker lists it.
+   * Its --voters names the brokers the cluster started with, or those of `voters` (any brokers of
+   * this cluster: a stale or partial list, as an operator might give).
    */
-  async addBroker(id: number, host = '127.0.0.1'): Promise<void> {
+  async addBroker(id: number, host = '127.0.0.1', voters?: readonly number[]): Promise<void> {
     assert(!this.brokers.has(id), () => `broker ${id} is already in this cluster`);
+    for (const voter of voters ?? []) assert(this.brokers.has(voter), () => `no broker ${voter} to name in --voters`);
     const [port, raftPort] = await freePorts(2);
     assert(port !== undefined && raftPort !== undefined, 'freePorts returns as many ports as asked');
-    this.brokers.set(id, { id, port, raftPort, child: null, stderr: '', host, voter: false });
+    this.brokers.set(id, { id, port, raftPort, child: null, stderr: '', host, voter: false,
+      ...(voters === undefined ? {} : { votersGiven: [...voters] }) });
     this.spawn(id);
     await this.waitUntilRegistered(this.options.registerTimeoutMs ?? 20_000);
   }
@@ -129,8 +135,9 @@ export class LocalCluster {
 
   private spawn(id: number): void {
     const broker = this.broker(id);
-    const voters = [...this.brokers.values()].filter((b) => b.voter).map((b) => `${b.id}@${b.host}:${b.raftPort}`)
-      .join(',');
+    const named = broker.votersGiven;
+    const voters = [...this.brokers.values()].filter((b) => (named === undefined ? b.voter : named.includes(b.id)))
+      .map((b) => `${b.id}@${b.host}:${b.raftPort}`).join(',');
     const setup = this.options.brokerSetup?.(this.slot(broker), [...this.brokers.values()].map((b) => this.slot(b)));
     const startArguments = setup?.arguments ?? ['--id', String(id), '--data', this.dataDirectory(id),
       '--listen', `${broker.host}:${broker.port}`, '--raft-listen', `${broker.host}:${broker.raftPort}`, '--voters', voters];

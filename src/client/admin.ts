@@ -10,9 +10,10 @@ import type { Logger } from 'pino';
 
 import { setTimeout as sleep } from 'node:timers/promises';
 
+import { assert } from '../../raft/core/assert.js';
 import { ERROR_TABLE, errorFromWire, TributaryError } from '../common/errors.js';
 import { API_KEYS, LIST_OFFSETS_EARLIEST, LIST_OFFSETS_LATEST } from '../protocol/api_keys.js';
-import type { DecodedResponseOf } from '../protocol/messages.js';
+import type { DecodedResponseOf, RequestOf } from '../protocol/messages.js';
 import { defaultClientLogger, MetadataCache, parseBootstrap } from './metadata_cache.js';
 import type { BrokerInfo, PartitionInfo } from './metadata_cache.js';
 import { retry } from './retry.js';
@@ -105,6 +106,34 @@ export interface OngoingMove {
   /** Entries each learner is behind the leader's commit index; empty when the leader did not answer. */
   readonly lags: ReadonlyMap<number, number>;
 }
+
+/** One member of the controller quorum as its leader sees it (DescribeQuorum). */
+export interface QuorumMemberState {
+  readonly id: number;
+  /** The highest metadata log index known to match the leader's. */
+  readonly matchIndex: number;
+  /** How many entries it is behind the leader's last index. */
+  readonly entriesBehind: number;
+  /** Registered, not fenced, and heard from by the leader recently. */
+  readonly live: boolean;
+}
+
+/** The controller quorum (Kafka's DescribeQuorum): its leader, term, voters and learners. */
+export interface QuorumDescription {
+  readonly leaderId: number;
+  readonly term: number;
+  readonly lastIndex: number;
+  readonly commitIndex: number;
+  readonly voters: readonly QuorumMemberState[];
+  readonly learners: readonly QuorumMemberState[];
+}
+
+type QuorumApi = typeof API_KEYS.DESCRIBE_QUORUM | typeof API_KEYS.ADD_RAFT_VOTER | typeof API_KEYS.REMOVE_RAFT_VOTER;
+
+/** How long the controller leader waits for one voter change to apply before answering. */
+const VOTER_CHANGE_WAIT_MS_MAX = 10_000;
+/** Time kept for the reply to travel, on top of the broker's own wait. */
+const QUORUM_REPLY_MARGIN_MS = 2_000;
 
 /** How long one ListOffsets waits on a partition leader before the leader is looked up again. */
 const LEADER_ATTEMPT_TIMEOUT_MS = 3_000;
@@ -283,6 +312,83 @@ export class Admin {
       brokers: response.brokers.map(brokerInfo).sort((a, b) => a.id - b.id),
       fencedBrokers: response.fencedBrokers.map(brokerInfo).sort((a, b) => a.id - b.id),
     };
+  }
+
+  /** The controller quorum as its leader sees it: each voter's and learner's lag and liveness. */
+  async describeQuorum(): Promise<QuorumDescription> {
+    const response = await this.toController(API_KEYS.DESCRIBE_QUORUM, {}, 0, () => false);
+    assert(response !== null, 'a describe is never done already');
+    const member = (m: { brokerId: number; matchIndex: number; entriesBehind: number; live: boolean }):
+      QuorumMemberState => ({ id: m.brokerId, matchIndex: m.matchIndex, entriesBehind: m.entriesBehind, live: m.live });
+    return { leaderId: response.leaderId, term: response.term, lastIndex: response.lastIndex,
+      commitIndex: response.commitIndex, voters: response.voters.map(member).sort((a, b) => a.id - b.id),
+      learners: response.learners.map(member).sort((a, b) => a.id - b.id) };
+  }
+
+  /**
+   * Makes a broker a controller voter (KIP-853's AddRaftVoter): it must be registered, live, a
+   * controller learner, and caught up with the metadata log. Resolves once the change is applied;
+   * DUPLICATE_VOTER, BROKER_ID_NOT_REGISTERED, BROKER_NOT_AVAILABLE when it cannot be made.
+   */
+  async addRaftVoter(brokerId: number): Promise<void> {
+    const waitMs = this.voterChangeWaitMs();
+    await this.toController(API_KEYS.ADD_RAFT_VOTER, { brokerId, timeoutMs: waitMs }, waitMs,
+      (error) => error.code === 'DUPLICATE_VOTER');
+  }
+
+  /**
+   * Removes a controller voter (KIP-853's RemoveRaftVoter); it stays a learner while registered.
+   * The leader, if it is the one, hands leadership away first. VOTER_NOT_FOUND when it is no voter,
+   * INVALID_REQUEST for the last voter.
+   */
+  async removeRaftVoter(brokerId: number): Promise<void> {
+    const waitMs = this.voterChangeWaitMs();
+    await this.toController(API_KEYS.REMOVE_RAFT_VOTER, { brokerId, timeoutMs: waitMs }, waitMs,
+      (error) => error.code === 'VOTER_NOT_FOUND');
+  }
+
+  private voterChangeWaitMs(): number {
+    return Math.max(1, Math.min(VOTER_CHANGE_WAIT_MS_MAX, this.requestTimeoutMs - QUORUM_REPLY_MARGIN_MS));
+  }
+
+  /**
+   * One controller quorum request, sent to the controller leader: first to any broker, then to the
+   * leader each NOT_CONTROLLER answer names; the broker may wait up to waitMs. `doneAlready` says
+   * which error means the state asked for holds already: after an attempt of ours that may have
+   * taken effect unanswered (lost, or timed out waiting), that is success, and null is returned.
+   */
+  private async toController<A extends QuorumApi>(api: A, body: RequestOf<A>, waitMs: number,
+    doneAlready: (error: TributaryError) => boolean): Promise<DecodedResponseOf<A> | null> {
+    let leader: number | null = null;
+    let mayHaveApplied = false;
+    const timeoutMs = Math.min(this.requestTimeoutMs, waitMs + QUORUM_REPLY_MARGIN_MS);
+    const attempt = async (): Promise<DecodedResponseOf<A> | null> => {
+      const connection = leader === null ? null : this.metadata.connectionToBroker(leader);
+      let reply: { response: DecodedResponseOf<A> };
+      try {
+        reply = connection === null ? await this.metadata.requestAny(api, body, { timeoutMs })
+          : await connection.request(api, body, [], { timeoutMs });
+      } catch (error) {
+        // The leader may be gone; and a change sent may have been applied without an answer.
+        leader = null;
+        mayHaveApplied = true;
+        throw error;
+      }
+      const { errorCode, errorMessage, leaderId } = reply.response as
+        { errorCode: number; errorMessage: string; leaderId: number };
+      if (errorCode === 0) return reply.response;
+      const error = errorFromWire(errorCode, errorMessage === '' ? undefined : errorMessage);
+      if (mayHaveApplied && doneAlready(error)) return null;
+      if (error.code === 'NOT_CONTROLLER') {
+        leader = leaderId > 0 ? leaderId : null;
+        if (leader !== null && this.metadata.connectionToBroker(leader) === null) {
+          await this.metadata.refresh().catch(() => undefined);
+        }
+      }
+      if (error.code === 'REQUEST_TIMED_OUT') mayHaveApplied = true;
+      throw error;
+    };
+    return this.withRetry(attempt);
   }
 
   /** Earliest (log start) and latest (high watermark) offsets of every partition, from the leaders. */

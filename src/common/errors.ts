@@ -27,6 +27,7 @@ export const ERROR_TABLE = {
   LEADER_NOT_AVAILABLE: { wire: 5, retriable: true, message: 'The partition has no leader yet' },
   NOT_LEADER_OR_FOLLOWER: { wire: 6, retriable: true, message: 'This broker does not lead the partition' },
   REQUEST_TIMED_OUT: { wire: 7, retriable: true, message: 'The request timed out' },
+  BROKER_NOT_AVAILABLE: { wire: 8, retriable: false, message: 'The broker is not available' },
   MESSAGE_TOO_LARGE: { wire: 10, retriable: false, message: 'The record batch is over the size limit' },
   OFFSET_METADATA_TOO_LARGE: { wire: 12, retriable: false, message: 'The committed offset\'s metadata is too large' },
   NETWORK_EXCEPTION: { wire: 13, retriable: true, message: 'The connection to the broker was closed or lost' },
@@ -51,6 +52,7 @@ export const ERROR_TABLE = {
     message: 'The replication factor is below 1 or above the number of live brokers' },
   INVALID_REPLICA_ASSIGNMENT: { wire: 39, retriable: false, message: 'The replica assignment is invalid' },
   INVALID_CONFIG: { wire: 40, retriable: false, message: 'The configuration is invalid' },
+  NOT_CONTROLLER: { wire: 41, retriable: true, message: 'This broker does not lead the controller' },
   INVALID_REQUEST: { wire: 42, retriable: false, message: 'The request is malformed' },
   OUT_OF_ORDER_SEQUENCE_NUMBER: { wire: 45, retriable: false, message: 'Producer sequence number gap' },
   INVALID_PRODUCER_EPOCH: { wire: 47, retriable: false, message: 'The producer epoch is stale' },
@@ -71,6 +73,8 @@ export const ERROR_TABLE = {
   INVALID_RECORD: { wire: 87, retriable: false, message: 'The record batch is malformed' },
   DUPLICATE_BROKER_REGISTRATION: { wire: 101, retriable: false, message: 'This broker id is already in use' },
   BROKER_ID_NOT_REGISTERED: { wire: 102, retriable: false, message: 'The broker id is not registered' },
+  DUPLICATE_VOTER: { wire: 126, retriable: false, message: 'The broker is a controller voter already' },
+  VOTER_NOT_FOUND: { wire: 127, retriable: false, message: 'The broker is not a controller voter' },
   // Private: a segment frame failed its checksum. Kafka clients see KAFKA_STORAGE_ERROR.
   CORRUPT_SEGMENT: { wire: -1001, retriable: false, message: 'A log segment is corrupt' },
   // Private: too many requests in flight (a broker's request server, or a client connection's

@@ -73,6 +73,9 @@ export const API_MESSAGES = {
     response: pb.AlterPartitionReassignmentsResponse },
   [API_KEYS.LIST_PARTITION_REASSIGNMENTS]: { request: pb.ListPartitionReassignmentsRequest,
     response: pb.ListPartitionReassignmentsResponse },
+  [API_KEYS.DESCRIBE_QUORUM]: { request: pb.DescribeQuorumRequest, response: pb.DescribeQuorumResponse },
+  [API_KEYS.ADD_RAFT_VOTER]: { request: pb.AddRaftVoterRequest, response: pb.AddRaftVoterResponse },
+  [API_KEYS.REMOVE_RAFT_VOTER]: { request: pb.RemoveRaftVoterRequest, response: pb.RemoveRaftVoterResponse },
 } as const;
 
 type Messages<A extends ApiKey> = (typeof API_MESSAGES)[A];

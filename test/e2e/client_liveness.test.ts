@@ -115,7 +115,7 @@ describe('clients when a broker dies and stays down', () => {
     const described = await admin.describeCluster();
     assert.deepEqual(described.fencedBrokers.map((b) => b.id), [victim]);
     assert.equal(described.brokers.length, 2);
-    assert.match(formatStatus({ ...described, topics: [] }), new RegExp(`\\t${victim}\\t[^\\n]*\\tDOWN \\(fenced\\)`));
+    assert.match(formatStatus({ ...described, controllerLearnerIds: null, topics: [] }), new RegExp(`\\t${victim}\\t[^\\n]*\\tDOWN \\(fenced\\)`));
   });
 
   it('a producer whose bootstrap answers nothing fails within its bound', { timeout: 60_000 }, async () => {

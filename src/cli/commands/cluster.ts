@@ -1,6 +1,6 @@
 /**
  * `tributary cluster status [--json]`: every registered broker, up or down (fenced), which one leads
- * the controller group, and for
+ * the controller group, its voters and learners (cluster_controllers.ts changes them), and for
  * every partition its leader, replicas, in-sync replicas, log start and high watermark. Offsets
  * come from each partition's leader (ListOffsets); a partition whose leader cannot answer shows
  * the high watermark from metadata, or `?`.
@@ -17,6 +17,7 @@ import type { PartitionInfo } from '../../client/metadata_cache.js';
 import { cliLogger, describeError, runClientCommand, withBootstrap } from '../client_common.js';
 import type { BootstrapArguments } from '../client_common.js';
 import { rebalanceCommand } from './cluster_rebalance.js';
+import { controllersCommand } from './cluster_controllers.js';
 
 const STATUS_TIMEOUT_MS = 10_000;
 /** ListOffsets for one partition: a leader that does not answer quickly is shown as unknown. */
@@ -36,6 +37,8 @@ export interface PartitionStatus {
 }
 
 export interface ClusterStatus extends ClusterDescription {
+  /** Brokers following the metadata without a vote; null when the controller leader did not answer. */
+  readonly controllerLearnerIds: readonly number[] | null;
   readonly topics: readonly { readonly name: string; readonly partitions: readonly PartitionStatus[] }[];
 }
 
@@ -57,18 +60,22 @@ async function partitionStatus(offsets: Admin, topic: string, p: PartitionInfo):
 
 export async function clusterStatus(admin: Admin, offsets: Admin): Promise<ClusterStatus> {
   const cluster = await admin.describeCluster();
+  // The short-timeout client: during a controller election the status must not wait for one.
+  const quorum = await offsets.describeQuorum().catch(() => null);
   const names = await admin.listTopics();
   const topics = await Promise.all(names.map(async (name) => {
     const description = await admin.describeTopic(name);
     const partitions = await Promise.all(description.partitions.map((p) => partitionStatus(offsets, name, p)));
     return { name, partitions };
   }));
-  return { ...cluster, topics };
+  return { ...cluster, ...(quorum === null ? {} : { controllerVoterIds: quorum.voters.map((v) => v.id) }),
+    controllerLearnerIds: quorum === null ? null : quorum.learners.map((l) => l.id), topics };
 }
 
 export function formatStatus(status: ClusterStatus): string {
   const lines = [`Cluster: ${status.clusterId}\tController: ${status.controllerId ?? 'none (election)'}\t` +
-    `Voters: ${status.controllerVoterIds.join(',')}`, 'Brokers:'];
+    `Voters: ${status.controllerVoterIds.join(',')}\t` +
+    `Learners: ${status.controllerLearnerIds === null ? '?' : status.controllerLearnerIds.join(',') || 'none'}`, 'Brokers:'];
   const brokers = [...status.brokers.map((b) => ({ ...b, up: true })),
     ...status.fencedBrokers.map((b) => ({ ...b, up: false }))].sort((a, b) => a.id - b.id);
   for (const broker of brokers) {
@@ -149,8 +156,9 @@ const electLeadersCommand: CommandModule<object, ElectArguments> = {
 
 export const clusterCommand: CommandModule = {
   command: 'cluster <action>',
-  describe: 'cluster status, preferred leader election',
+  describe: 'cluster status, preferred leader election, rebalance, controller quorum',
   builder: (yargs: Argv) => yargs.command(statusCommand).command(electLeadersCommand).command(rebalanceCommand)
-    .demandCommand(1, 'name an action: status, elect-leaders, rebalance'),
+    .command(controllersCommand)
+    .demandCommand(1, 'name an action: status, elect-leaders, rebalance, controllers'),
   handler: () => undefined,
 };
