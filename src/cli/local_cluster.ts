@@ -26,6 +26,8 @@ interface BrokerProcess {
   voter: boolean;
   /** The brokers its --voters names when not every starting voter (see addBroker). */
   votersGiven?: readonly number[];
+  /** Appended to this broker's own command line (after the cluster-wide brokerArguments). */
+  extraArguments: readonly string[];
 }
 
 export interface LocalClusterOptions {
@@ -43,6 +45,13 @@ export interface LocalClusterOptions {
    * answer on 127.0.0.1 at slot.port (bind 127.0.0.1 or 0.0.0.0), where this class reaches it.
    */
   readonly brokerSetup?: (slot: BrokerSlot, all: readonly BrokerSlot[]) => BrokerSetup;
+}
+
+export interface AddBrokerOptions {
+  /** The brokers its --voters names (default: the brokers the cluster started with). */
+  readonly voters?: readonly number[];
+  /** Flags of its own, given its ports (e.g. --advertise host:port). */
+  readonly extraArguments?: (port: number, raftPort: number) => readonly string[];
 }
 
 /** One broker's place in a LocalCluster: its id, free ports and data folder. */
@@ -69,7 +78,7 @@ export class LocalCluster {
       const port = ports[id - 1];
       const raftPort = ports[brokerCount + id - 1];
       assert(port !== undefined && raftPort !== undefined, 'freePorts returns as many ports as asked');
-      brokers.set(id, { id, port, raftPort, child: null, stderr: '', host: '127.0.0.1', voter: true });
+      brokers.set(id, { id, port, raftPort, child: null, stderr: '', host: '127.0.0.1', voter: true, extraArguments: [] });
     }
     const dataRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'tributary-cluster-'));
     const cluster = new LocalCluster(dataRoot, brokers, options);
@@ -95,15 +104,18 @@ export class LocalCluster {
   /**
    * Starts one more broker, not among the voters (it joins as a controller learner), binding and
    * advertising `host` (a loopback address such as 127.0.0.14). Waits until every broker lists it.
-   * Its --voters names the brokers the cluster started with, or those of `voters` (any brokers of
-   * this cluster: a stale or partial list, as an operator might give).
+   * Its --voters names the brokers the cluster started with, or those of `options.voters` (any
+   * brokers of this cluster: a stale or partial list, as an operator might give);
+   * `options.extraArguments(port, raftPort)` adds flags of its own (e.g. --advertise).
    */
-  async addBroker(id: number, host = '127.0.0.1', voters?: readonly number[]): Promise<void> {
+  async addBroker(id: number, host = '127.0.0.1', options: AddBrokerOptions = {}): Promise<void> {
+    const { voters } = options;
     assert(!this.brokers.has(id), () => `broker ${id} is already in this cluster`);
     for (const voter of voters ?? []) assert(this.brokers.has(voter), () => `no broker ${voter} to name in --voters`);
     const [port, raftPort] = await freePorts(2);
     assert(port !== undefined && raftPort !== undefined, 'freePorts returns as many ports as asked');
     this.brokers.set(id, { id, port, raftPort, child: null, stderr: '', host, voter: false,
+      extraArguments: options.extraArguments?.(port, raftPort) ?? [],
       ...(voters === undefined ? {} : { votersGiven: [...voters] }) });
     this.spawn(id);
     await this.waitUntilRegistered(this.options.registerTimeoutMs ?? 20_000);
@@ -142,7 +154,7 @@ export class LocalCluster {
     const startArguments = setup?.arguments ?? ['--id', String(id), '--data', this.dataDirectory(id),
       '--listen', `${broker.host}:${broker.port}`, '--raft-listen', `${broker.host}:${broker.raftPort}`, '--voters', voters];
     const child = spawn(process.execPath, [...(this.options.nodeArguments ?? []), mainScript, 'start',
-      ...startArguments, ...(this.options.brokerArguments ?? [])],
+      ...startArguments, ...(this.options.brokerArguments ?? []), ...broker.extraArguments],
     { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, TRIBUTARY_LOG_LEVEL: 'warn', ...this.options.env,
       ...setup?.env } });
     child.stderr.on('data', (chunk: Buffer) => { broker.stderr = (broker.stderr + chunk.toString()).slice(-20_000); });
@@ -165,6 +177,23 @@ export class LocalCluster {
     const timer = setTimeout(() => child.kill('SIGKILL'), KILL_GRACE_MS);
     await exited;
     clearTimeout(timer);
+  }
+
+  /**
+   * Resolves true once broker `id`'s process has exited by itself (a decommissioned broker does),
+   * or false if it still runs after `timeoutMs`.
+   */
+  async waitForExit(id: number, timeoutMs: number): Promise<boolean> {
+    const broker = this.broker(id);
+    const child = broker.child;
+    if (child === null || child.exitCode !== null || child.signalCode !== null) return true;
+    const exited = await new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => { child.off('exit', onExit); resolve(false); }, timeoutMs);
+      const onExit = (): void => { clearTimeout(timer); resolve(true); };
+      child.once('exit', onExit);
+    });
+    if (exited) broker.child = null;
+    return exited;
   }
 
   restart(id: number): void {

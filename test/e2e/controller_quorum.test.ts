@@ -138,7 +138,7 @@ void describe('controller voters added and removed one at a time', { timeout: 12
     const quorum = await admin.describeQuorum();
     const follower = quorum.voters.find((v) => v.id !== quorum.leaderId)?.id;
     assert.ok(follower !== undefined);
-    await cluster.addBroker(5, '127.0.0.15', [removed, follower]);
+    await cluster.addBroker(5, '127.0.0.15', { voters: [removed, follower] });
     await waitFor('broker 5 is a controller learner', async () =>
       ids((await admin.describeQuorum()).learners).includes(5), 10_000);
     await admin.createTopic({ name: 'five', partitions: 5, replicationFactor: 1 });
