@@ -286,13 +286,18 @@ function spreadLeaders(moves: readonly PlannedMove[], brokers: readonly number[]
     balanceLeaders(moves, scope, leaders, brokers, { counts: () => leaderCounts(scope, leaders, brokers), overall,
       allowed: () => () => true, topicOnce: false });
   }
-  // Overall: one hand-over per topic in a chain, and only from a broker leading more of that topic
-  // than the one taking over, so no topic's counts spread further.
+  // Overall: one hand-over per topic in a chain, and only where that topic's spread stays (from a
+  // broker leading more of it than the one taking over, or within its least and most).
   balanceLeaders(moves, all, leaders, brokers, { counts: overall, overall, topicOnce: true, allowed: () => {
-    const perTopic = new Map([...byTopic].map(([topic, scope]) => [topic, leaderCounts(scope, leaders, brokers)]));
+    const perTopic = new Map([...byTopic].map(([topic, scope]) => {
+      const counts = leaderCounts(scope, leaders, brokers);
+      return [topic, { counts, least: Math.min(...counts.values()), most: Math.max(...counts.values()) }];
+    }));
     return (index, from, to) => {
-      const counts = perTopic.get(moveAt(moves, index).topic);
-      return (counts?.get(from) ?? 0) > (counts?.get(to) ?? 0);
+      const topic = perTopic.get(moveAt(moves, index).topic);
+      const giving = topic?.counts.get(from) ?? 0;
+      const taking = topic?.counts.get(to) ?? 0;
+      return giving > taking || (giving - 1 >= (topic?.least ?? 0) && taking + 1 <= (topic?.most ?? 0));
     };
   } });
   for (const [i, move] of moves.entries()) {

@@ -158,6 +158,24 @@ void describe('reassignment plans', () => {
     for (const [id, led] of leaderLoads(grown, [1, 2, 3, 4])) assert.ok(led === 1 || led === 2, `broker ${id}: ${led}`);
   });
 
+  void test('many topics on few brokers each: leaders even overall, and each topic as even as its replicas allow', () => {
+    // 200 partitions of 20 topics on brokers 1-5 (each topic on 4 of them), broker 6 new.
+    const current: PartitionMove[] = Array.from({ length: 200 }, (_, p) => ({ topic: `t${p % 20}`, partition: p,
+      replicas: [1, 2, 3].map((r) => ((p + r) % 5) + 1) }));
+    const brokers = [1, 2, 3, 4, 5, 6];
+    const after = applied(current, generatePlan(current, brokers).partitions);
+    assert.deepEqual([...loads(after, brokers).values()], [100, 100, 100, 100, 100, 100]);
+    assert.equal(movedReplicas(current, after), 100, 'only broker 6\'s share moves');
+    const leaders = [...leaderLoads(after, brokers).values()];
+    assert.ok(Math.max(...leaders) - Math.min(...leaders) <= 1, `leaders overall ${leaders.join(',')}`);
+    for (let t = 0; t < 20; t++) {
+      const topic = after.filter((move) => move.topic === `t${t}`);
+      const counts = [...leaderLoads(topic, brokers).values()];
+      assert.equal(Math.max(...counts) - Math.min(...counts), bestLeaderSpread(topic, brokers),
+        `topic t${t}: ${counts.join(',')}`);
+    }
+  });
+
   void test('bytes break ties: of equally good moves, those bringing byte totals closest; never more moves', () => {
     const current: PartitionMove[] = [0, 1, 2, 3].map((partition) => ({ topic: 't', partition, replicas: [1] }));
     const sizes = new Map([[partitionKey('t', 0), 10], [partitionKey('t', 1), 10], [partitionKey('t', 2), 1000],
