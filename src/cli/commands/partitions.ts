@@ -3,14 +3,16 @@
  * kafka-reassign-partitions.sh), carried out by each partition's Raft leader as membership changes.
  *   --plan plan.json [--throttle 50MB]       start the moves of a plan (checked whole first)
  *   --plan plan.json --verify [--wait]       per partition: done, or in progress with learner lag
- *   --generate --topics t1,t2 --brokers 1,2  propose an even plan that moves as little as it can
+ *   --generate --topics t1,t2 --brokers 1,2  propose an even plan (replicas, then preferred leaders,
+ *                                            then bytes) that moves as little as it can
  */
 import { readFileSync } from 'node:fs';
 import type { Argv, CommandModule } from 'yargs';
 
 import { Admin } from '../../client/admin.js';
 import type { OngoingMove, PartitionMove } from '../../client/admin.js';
-import { formatPlan, generatePlan, parsePlan, parseThrottle, planProblem } from '../../client/reassignment_plan.js';
+import { formatPlan, generatePlan, parsePlan, parseThrottle, partitionKey, planProblem }
+  from '../../client/reassignment_plan.js';
 import type { ReassignmentPlan } from '../../client/reassignment_plan.js';
 import { TributaryError } from '../../common/errors.js';
 import { cliLogger, runClientCommand, UsageError, withBootstrap } from '../client_common.js';
@@ -173,7 +175,8 @@ async function generate(admin: Admin, args: ReassignArguments): Promise<void> {
   if (unknown.length > 0) {
     throw new TributaryError('INVALID_REPLICA_ASSIGNMENT', `brokers ${unknown.join(',')} are not registered`);
   }
-  const plan = generatePlan(shape.current, brokers);
+  const sizes = new Map((await admin.partitionSizes(topics)).map((s) => [partitionKey(s.topic, s.partition), s.bytes]));
+  const plan = generatePlan(shape.current, brokers, sizes);
   const moved = plan.partitions.map((move) => `${move.topic}-${move.partition}`);
   const current = formatPlan(shape.current.filter((move) => moved.includes(`${move.topic}-${move.partition}`)));
   process.stdout.write(args.json ? `${formatPlan(plan.partitions)}\n`
