@@ -2,8 +2,9 @@
  * `--auto-rebalance` with real broker processes: three brokers run with it, a topic of 6 partitions
  * with replication factor 3 is written to by an idempotent acks=all producer all along, and broker 4
  * joins (a non-voter on 127.0.0.14). Without any command, the controller leader spreads the topic
- * onto broker 4 (4 or 5 replicas per broker) and has leaders elected so that broker 4 leads at
- * least one partition (1 or 2 each). No send fails, every partition's leader reports its log size,
+ * onto broker 4 (4 or 5 replicas per broker) and has the preferred leaders elected, so that broker
+ * 4 leads at least one partition (1 or 2 each). No send fails, every partition's leader reports its log size
+ * (Admin.partitionSizes, `topics describe`),
  * and after the cluster stops each final replica's committed log on disk holds every acknowledged
  * record exactly once at its acknowledged offset. Prints how long the rebalance took after the join.
  */
@@ -11,6 +12,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Admin, Producer } from '../../src/client/index.js';
 import type { DecodedMessage, pb } from '../../src/protocol/messages.js';
+import { runCli } from '../helpers/cli_process.js';
 import { TestCluster } from '../helpers/cluster.js';
 import { committedRecordsOf } from '../helpers/committed_records.js';
 
@@ -82,17 +84,19 @@ void describe('auto rebalance when a broker joins', () => {
         await new Promise((resolve) => setTimeout(resolve, 500));
         const now = await placement();
         const moving = await admin.listPartitionReassignments();
+        // Done: no move under way, broker 4 holds replicas, and every partition is led by its preferred replica.
         if (moving.length === 0 && now.replicas.some((r) => r.includes(NEW_BROKER)) &&
-          now.leaders.includes(NEW_BROKER)) settled = now;
+          now.leaders.every((leader, p) => leader === now.replicas[p]?.[0])) settled = now;
       }
-      assert.ok(settled !== undefined, `broker 4 holds and leads partitions within ${REBALANCE_TIMEOUT_MS} ms: ` +
+      assert.ok(settled !== undefined, `broker 4 holds replicas and preferred replicas lead within ${REBALANCE_TIMEOUT_MS} ms: ` +
         JSON.stringify(await placement()));
       const rebalancedMs = Date.now() - joinedAt;
       const replicasPerBroker = [1, 2, 3, 4].map((id) => settled.replicas.filter((r) => r.includes(id)).length);
       const leadersPerBroker = [1, 2, 3, 4].map((id) => settled.leaders.filter((leader) => leader === id).length);
-      console.log(`auto rebalance: broker 4 holds and leads partitions ${rebalancedMs} ms after it joined; ` +
+      console.log(`auto rebalance: balanced ${rebalancedMs} ms after broker 4 joined; ` +
         `replicas per broker ${replicasPerBroker.join(',')}, leaders ${leadersPerBroker.join(',')}`);
       assert.ok(replicasPerBroker.every((n) => n === 4 || n === 5), `replicas ${replicasPerBroker.join(',')}`);
+      assert.ok(leadersPerBroker.every((n) => n === 1 || n === 2), `leaders ${leadersPerBroker.join(',')}`);
       const preferred = (await admin.describeTopic(TOPIC)).partitions.map((p) => p.replicaIds[0]);
       const preferredPerBroker = [1, 2, 3, 4].map((id) => preferred.filter((leader) => leader === id).length);
       assert.ok(preferredPerBroker.every((n) => n === 1 || n === 2), `preferred leaders ${preferredPerBroker.join(',')}`);
@@ -105,6 +109,11 @@ void describe('auto rebalance when a broker joins', () => {
       const sizes = await admin.partitionSizes([TOPIC]);
       assert.equal(sizes.length, PARTITIONS, 'every leader reports its log size');
       assert.ok(sizes.every((size) => size.bytes > 0), JSON.stringify(sizes));
+      const described = await runCli(['topics', 'describe', TOPIC, '--bootstrap', cluster.bootstrap], 20_000);
+      assert.equal(described.code, 0, described.stderr);
+      const shown = [...described.stdout.matchAll(/\tSize: (\d+)$/gm)].map((match) => Number(match[1]));
+      assert.equal(shown.length, PARTITIONS, `topics describe shows every partition's size: ${described.stdout}`);
+      assert.ok(shown.every((bytes) => bytes > 0));
 
       // Let followers learn the last commit index, then read every final replica's files.
       await new Promise((resolve) => setTimeout(resolve, 2_000));
