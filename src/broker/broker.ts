@@ -16,6 +16,8 @@
  * partition's preferred replica when that one is in sync (Kafka's auto.leader.rebalance.enable),
  * and a graceful shutdown (shutdown()) hands every leadership away before the broker closes, so
  * clients move to the new leaders instead of waiting for an election (leadership_transfers.ts).
+ * With `autoRebalance`, the controller leader spreads replicas and leaders onto brokers that join
+ * (auto_rebalancer.ts).
  *
  * Observability (src/metrics/) hooks in at three seams only: the RaftHost's soft-state callback (the
  * leadership log, always), and with --metrics-listen the request server's observer and the
@@ -410,6 +412,7 @@ export class Broker implements BrokerContext {
     if (this.closed || this.leaving) return this.close();
     this.leaving = true;
     clearInterval(this.leaderRebalance);
+    clearInterval(this.autoRebalanceTicks);
     this.host.refuseLeadershipTransfers();
     const notice = encodeLeaving(this.options.id, this.incarnation);
     for (const broker of this.controller.metadata.brokers()) {
