@@ -47,7 +47,7 @@ export function brokerShares(moves: readonly PartitionMove[], brokers: readonly 
 
 export function formatShares(shares: readonly BrokerShare[]): string {
   return shares.map((s) => `broker ${s.brokerId}: ${s.replicas} replicas, ` +
-    `${s.leaders === null ? '' : `${s.leaders} leaders, `}${s.preferredLeaders} preferred`).join('; ');
+    `${s.leaders === null ? '' : `${s.leaders} leading, `}${s.preferredLeaders} preferred`).join('; ');
 }
 
 /** The leader of each of `moves` as the elections left it (null: unknown). */
@@ -75,14 +75,17 @@ export const rebalanceCommand: CommandModule<object, RebalanceArguments> = {
       const sizes = new Map((await admin.partitionSizes(topics)).map((s) => [partitionKey(s.topic, s.partition),
         s.bytes]));
       const plan = generatePlan(shape.current, brokers, sizes);
-      const copied = plan.partitions.reduce((sum, move) => sum + move.replicas.filter((id) => !(shape.current
+      const copies = plan.partitions.map((move) => move.replicas.filter((id) => !(shape.current
         .find((c) => c.topic === move.topic && c.partition === move.partition)?.replicas.includes(id) ?? false))
-        .length, 0);
+        .length);
+      const copied = copies.reduce((sum, n) => sum + n, 0);
+      const reordered = copies.filter((n) => n === 0).length;
+      const what = `${plan.partitions.length} partitions (${copied} replicas copied` +
+        `${reordered > 0 ? `, ${reordered} partitions only reordered` : ''})`;
       const before = brokerShares(shape.current, brokers, null);
       if (args['dry-run'] || plan.partitions.length === 0) {
         process.stdout.write(args.json ? `${JSON.stringify({ moves: plan.partitions, replicasCopied: copied, before })}\n`
-          : `${plan.partitions.length === 0 ? 'Balanced already' : `Would change ${plan.partitions.length} ` +
-            `partitions (${copied} replicas copied, the rest reordered)`} (${formatShares(before)}).\n`);
+          : `${plan.partitions.length === 0 ? 'Balanced already' : `Would change ${what}`} (${formatShares(before)}).\n`);
         if (plan.partitions.length === 0 && !args['dry-run']) {
           // Replicas are even, but leaders may have drifted from the preferred ones.
           await admin.electPreferredLeaders({ topics });
@@ -110,7 +113,7 @@ export const rebalanceCommand: CommandModule<object, RebalanceArguments> = {
       const notMoved = elections.filter((e) => e.outcome === 'failed').length;
       process.stdout.write(args.json ? `${JSON.stringify({ moved: plan.partitions.length, replicasCopied: copied,
         before, after, leadersNotMoved: notMoved })}\n`
-        : `Changed ${plan.partitions.length} partitions (${copied} replicas copied, the rest reordered).\n` +
+        : `Changed ${what}.\n` +
           `Before: ${formatShares(before)}.\nAfter: ${formatShares(after)}.\n` +
           (notMoved > 0 ? `${notMoved} leaderships could not go to their preferred replica yet.\n` : ''));
     } finally {
