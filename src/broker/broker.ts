@@ -16,6 +16,8 @@
  * partition's preferred replica when that one is in sync (Kafka's auto.leader.rebalance.enable),
  * and a graceful shutdown (shutdown()) hands every leadership away before the broker closes, so
  * clients move to the new leaders instead of waiting for an election (leadership_transfers.ts).
+ * With `autoRebalance`, the controller leader spreads replicas and leaders onto brokers that join
+ * (auto_rebalancer.ts).
  *
  * Observability (src/metrics/) hooks in at three seams only: the RaftHost's soft-state callback (the
  * leadership log, always), and with --metrics-listen the request server's observer and the
@@ -44,6 +46,7 @@ import { BrokerLiveness } from './liveness.js';
 import { brokerHandlers } from './handlers.js';
 import { reassignmentHandlers } from './reassignment_handlers.js';
 import { controllerQuorumHandlers } from './controller_quorum_handlers.js';
+import { AutoRebalancer } from './auto_rebalancer.js';
 import { GROUP_SETTINGS_DEFAULTS, GroupCoordinator } from '../group/coordinator.js';
 import type { GroupSettings } from '../group/coordinator.js';
 import { groupHandlers } from '../group/handlers.js';
@@ -60,6 +63,8 @@ export const CONTROLLER_GROUP_ID = 0;
 const HEARTBEAT_INTERVAL_MS = 500;
 /** How often partition leaders look for the next step of the moves they lead. */
 const REASSIGNMENT_TICK_MS = 100;
+/** How often the controller leader looks whether to rebalance (with --auto-rebalance). */
+const AUTO_REBALANCE_TICK_MS = 1_000;
 /** How often the group coordinator ticks its groups (session, rebalance and sync timeouts). */
 const GROUP_TICK_MS = 100;
 /** A write of group records that takes longer fails its request (Kafka's offsets.commit.timeout.ms). */
@@ -131,6 +136,8 @@ export interface BrokerOptions {
   readonly leaderRebalanceIntervalMs?: number;
   /** Where to serve Prometheus metrics (`/metrics`); no metrics are kept when absent (docs/operations.md). */
   readonly metricsListen?: HostPort;
+  /** On the controller leader, spread replicas and leaders onto brokers that join (auto_rebalance.ts). */
+  readonly autoRebalance?: boolean;
 }
 
 function tcpEndpoint(address: HostPort): string {
@@ -147,6 +154,7 @@ export class Broker implements BrokerContext {
   private heartbeats: NodeJS.Timeout | undefined;
   private reassignmentTicks: NodeJS.Timeout | undefined;
   private readonly reassignments: ReassignmentDriver;
+  private autoRebalanceTicks: NodeJS.Timeout | undefined;
   private readonly liveness: BrokerLiveness;
   private reconcileScheduled = false;
   private closed = false;
@@ -239,12 +247,24 @@ export class Broker implements BrokerContext {
       const rebalanceMs = options.leaderRebalanceIntervalMs ?? LEADER_REBALANCE_INTERVAL_MS_DEFAULT;
       if (rebalanceMs > 0) broker.leaderRebalance = setInterval(() => { broker.checkPreferredLeaders(); }, rebalanceMs);
       broker.reassignmentTicks = setInterval(() => { broker.reassignments.tick(Date.now()); }, REASSIGNMENT_TICK_MS);
+      if (options.autoRebalance === true) broker.startAutoRebalance();
       broker.register();
       return broker;
     } catch (error) {
       await broker.close();
       throw error;
     }
+  }
+
+  /** Every live broker may take replicas: the hook where brokers being emptied would be left out. */
+  private startAutoRebalance(): void {
+    const client = this.options.advertise ?? this.options.listen;
+    const rebalancer = new AutoRebalancer({ metadata: () => this.controller.metadata, logger: this.logger,
+      leads: () => this.controller.role === 'leader', bootstrap: `${client.host}:${client.port}`,
+      eligibleBrokers: () => this.controller.metadata.brokers().filter((b) => !b.fenced).map((b) => b.brokerId),
+      sizeOf: (topic, partition) => this.replicas.partition(topic, partition)?.storage.log.sizeBytes,
+      submitUntil: (command, applied, timeoutMs) => this.submitUntil(command, applied, timeoutMs) });
+    this.autoRebalanceTicks = setInterval(() => { rebalancer.tick(Date.now()); }, AUTO_REBALANCE_TICK_MS);
   }
 
   private async startControllerReplica(): Promise<void> {
@@ -422,6 +442,7 @@ export class Broker implements BrokerContext {
     if (this.closed || this.leaving) return this.close();
     this.leaving = true;
     clearInterval(this.leaderRebalance);
+    clearInterval(this.autoRebalanceTicks);
     this.host.refuseLeadershipTransfers();
     const notice = encodeLeaving(this.options.id, this.incarnation);
     for (const broker of this.controller.metadata.brokers()) {
@@ -549,6 +570,7 @@ export class Broker implements BrokerContext {
     clearInterval(this.heartbeats);
     clearInterval(this.leaderRebalance);
     clearInterval(this.reassignmentTicks);
+    clearInterval(this.autoRebalanceTicks);
     this.replicas.stopRetention();
     await this.server?.close();
     for (const hosted of this.replicas.all()) hosted.replica.close();

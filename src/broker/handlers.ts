@@ -167,7 +167,8 @@ function metadataHandler(context: BrokerContext): RequestHandler<typeof API_KEYS
         const isrIds = hosted?.replica.inSyncReplicas(live) ?? live;
         return { partition: p, errorCode: 0, leaderId, leaderEpoch: hosted?.replica.leaderEpoch ?? -1,
           replicaIds: [...replicas], isrIds,
-          highWatermark: hosted?.replica.isLeader === true ? hosted.replica.highWatermark : -1 };
+          highWatermark: hosted?.replica.isLeader === true ? hosted.replica.highWatermark : -1,
+          logSizeBytes: hosted?.replica.isLeader === true ? hosted.storage.log.sizeBytes : -1 };
       }) };
     });
     return { response: { brokers: context.brokerList(), clusterId: 'tributary', controllerId: context.controllerId(),

@@ -64,6 +64,13 @@ export interface PartitionOffsets {
   readonly latest: number;
 }
 
+/** A partition's log size on its leader. */
+export interface PartitionSize {
+  readonly topic: string;
+  readonly partition: number;
+  readonly bytes: number;
+}
+
 /** One partition's preferred-leader election (Kafka's ElectLeaders, preferred type). */
 export interface PreferredLeaderElection {
   readonly topic: string;
@@ -389,6 +396,32 @@ export class Admin {
       throw error;
     };
     return this.withRetry(attempt);
+  }
+
+  /**
+   * Bytes of each partition's log of `topics`, as its leader measures it: Metadata carries a size
+   * only from the broker leading the partition, so every live broker is asked. A partition whose
+   * leader did not answer is left out.
+   */
+  async partitionSizes(topics: readonly string[]): Promise<PartitionSize[]> {
+    const brokers = (await this.describeCluster()).brokers;
+    await this.withRetry(() => this.metadata.refresh([...topics]));
+    const sizes = new Map<string, PartitionSize>();
+    await Promise.all(brokers.map(async (broker) => {
+      const connection = this.metadata.connectionToBroker(broker.id) ?? this.metadata.connectionTo(broker.address);
+      const answer = await connection.request(API_KEYS.METADATA, { topics: [...topics], allTopics: false })
+        .catch(() => null);
+      for (const topic of answer?.response.topics ?? []) {
+        for (const p of topic.errorCode === 0 ? topic.partitions : []) {
+          if (p.logSizeBytes >= 0) {
+            sizes.set(partitionKey(topic.name, p.partition), { topic: topic.name, partition: p.partition,
+              bytes: p.logSizeBytes });
+          }
+        }
+      }
+    }));
+    return [...sizes.values()].sort((a, b) =>
+      (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition));
   }
 
   /** Earliest (log start) and latest (high watermark) offsets of every partition, from the leaders. */

@@ -53,6 +53,8 @@ export interface PartitionInfo {
   readonly offlineReplicaIds: readonly number[];
   /** -1 when the broker did not say. */
   readonly highWatermark: number;
+  /** Bytes of the partition's log on its leader; -1 unless the broker answering leads it. */
+  readonly logSizeBytes: number;
 }
 
 export interface TopicInfo {
@@ -370,13 +372,14 @@ function topicInfoOf(topic: MetadataResponse['topics'][number]): TopicInfo {
       isrIds: [...p.isrIds],
       offlineReplicaIds: [...p.offlineReplicaIds],
       highWatermark: p.highWatermark,
+      logSizeBytes: p.logSizeBytes,
     };
   }
   // A gap (a partition the reply left out) would make indexes lie; fill it as leaderless.
   for (let i = 0; i < partitions.length; i++) {
     partitions[i] ??= {
       partition: i, errorCode: ERROR_TABLE.LEADER_NOT_AVAILABLE.wire, leaderId: null, leaderEpoch: -1,
-      replicaIds: [], isrIds: [], offlineReplicaIds: [], highWatermark: -1,
+      replicaIds: [], isrIds: [], offlineReplicaIds: [], highWatermark: -1, logSizeBytes: -1,
     };
   }
   return { name: topic.name, errorCode: topic.errorCode, partitions, configs: { ...topic.configs } };

@@ -5,6 +5,7 @@
  * some topics evenly over some brokers while moving as few replicas as it can. Pure functions: the
  * command line feeds them what the Admin client read.
  */
+import { assert } from '../../raft/core/assert.js';
 import { TributaryError } from '../common/errors.js';
 import type { PartitionMove } from './admin.js';
 
@@ -82,16 +83,32 @@ export function planProblem(plan: ReassignmentPlan, cluster: ClusterShape): Trib
   return null;
 }
 
+/** Bytes on disk per partition, keyed by partitionKey; a partition not listed counts as 0 bytes. */
+export type PartitionSizes = ReadonlyMap<string, number>;
+
+/** The key of a partition in PartitionSizes. */
+export function partitionKey(topic: string, partition: number): string {
+  return `${topic}\0${partition}`;
+}
+
 /**
- * A plan that spreads the given partitions' replicas evenly over `brokerIds` (replica counts per
- * broker differ by one at most) and moves off brokers not listed, changing as few replicas as it
- * can: each step moves one replica from the most loaded broker to the least loaded one that does
- * not hold the partition yet, a follower before a preferred leader, in place in the replica list.
- * Which partition gives up a replica matters when brokers already hold some partitions, so the
- * greedy pass runs over a few partition orders and the plan moving the fewest replicas wins.
- * Replication factors stay; only partitions that change are in the plan.
+ * A plan that spreads the given partitions' replicas and preferred leaders (first replicas) evenly
+ * over `brokerIds`, moving off brokers not listed and changing as little as it can:
+ *  1. Replica counts per broker differ by one at most. Each step moves one replica from the most
+ *     loaded broker to the least loaded one that does not hold the partition yet, a follower before
+ *     a preferred leader, in place in the replica list. Which partition gives up a replica matters
+ *     when brokers already hold some partitions, so the greedy pass runs over a few partition orders
+ *     and the plan moving the fewest replicas wins.
+ *  2. Preferred leaders are then spread by reordering replica lists only (no data moves): per topic
+ *     first, then overall, leader counts differing by one at most where the replica sets allow.
+ * Bytes (`sizes`) break ties only: among equally loaded brokers the one with fewer bytes takes a
+ * replica, a partition whose size brings the two brokers' byte totals closest is the one moved, and
+ * of plans equally even and moving as many replicas the one with the closest byte totals wins.
+ * Replication factors stay; only partitions that change (brokers or order) are in the plan. The
+ * same input always gives the same plan.
  */
-export function generatePlan(current: readonly PartitionMove[], brokerIds: readonly number[]): ReassignmentPlan {
+export function generatePlan(current: readonly PartitionMove[], brokerIds: readonly number[],
+  sizes: PartitionSizes = new Map()): ReassignmentPlan {
   const brokers = [...new Set(brokerIds)].sort((a, b) => a - b);
   if (brokers.length === 0) throw new TributaryError('INVALID_REQUEST', 'no brokers to place replicas on');
   for (const move of current) {
@@ -100,35 +117,60 @@ export function generatePlan(current: readonly PartitionMove[], brokerIds: reado
         `${move.replicas.length} replicas but only ${brokers.length} brokers are given`);
     }
   }
+  const sizeOf = current.map((move) => Math.max(0, sizes.get(partitionKey(move.topic, move.partition)) ?? 0));
   const indexes = current.map((_, i) => i);
   const orders = [indexes, [...indexes].reverse(),
     [...indexes].sort((a, b) => (current[a]?.replicas.length ?? 0) - (current[b]?.replicas.length ?? 0)),
     [...indexes].sort((a, b) => (current[b]?.replicas.length ?? 0) - (current[a]?.replicas.length ?? 0))];
   for (let seed = 1; seed <= 12; seed++) orders.push(shuffled(indexes, seed));
-  let best: { partitions: PartitionMove[]; moved: number; spread: number } | undefined;
+  let best: { partitions: PlannedMove[]; moved: number; spread: number; byteSpread: number } | undefined;
+  // Each order twice: picking partitions by order alone, and by bytes first (when sizes are known).
+  const bySize = sizeOf.some((size) => size > 0) ? [false, true] : [false];
   for (const [n, order] of orders.entries()) {
-    // Brokers equally loaded are tried in another order each pass too.
-    const rank = new Map((n === 0 ? brokers : shuffled(brokers, 100 + n)).map((id, i) => [id, i]));
-    const proposed = greedyPass(current, brokers, order, rank);
-    const moved = proposed.reduce((sum, move, i) => sum +
-      move.replicas.filter((id) => !(current[i]?.replicas.includes(id) ?? false)).length, 0);
-    const counts = [...replicaCounts(proposed, brokers).values()];
-    const spread = Math.max(...counts) - Math.min(...counts);
-    if (best === undefined || spread < best.spread || (spread === best.spread && moved < best.moved)) {
-      best = { partitions: proposed, moved, spread };
+    for (const weighBytes of bySize) {
+      // Brokers equally loaded are tried in another order each pass too.
+      const rank = new Map((n === 0 ? brokers : shuffled(brokers, 100 + n)).map((id, i) => [id, i]));
+      const proposed = greedyPass(current, brokers, order, rank, weighBytes ? sizeOf : undefined);
+      const moved = proposed.reduce((sum, move, i) => sum +
+        move.replicas.filter((id) => !(current[i]?.replicas.includes(id) ?? false)).length, 0);
+      const counts = [...replicaCounts(proposed, brokers).values()];
+      const spread = Math.max(...counts) - Math.min(...counts);
+      const byteSpread = spreadOf(byteTotals(proposed, brokers, sizeOf));
+      if (best === undefined || spread < best.spread || (spread === best.spread && (moved < best.moved ||
+        (moved === best.moved && byteSpread < best.byteSpread)))) {
+        best = { partitions: proposed, moved, spread, byteSpread };
+      }
     }
   }
   const proposed = best?.partitions ?? [];
+  spreadLeaders(proposed, brokers);
+  for (const [i, move] of proposed.entries()) {
+    assert(move.replicas.length === moveAt(current, i).replicas.length, 'a plan keeps every replication factor');
+    assert(new Set(move.replicas).size === move.replicas.length, 'a plan names each broker once per partition');
+  }
   const changed = proposed.filter((move, i) => move.replicas.some((id, j) => current[i]?.replicas[j] !== id));
   return { version: 1, partitions: changed };
 }
 
-/** One greedy balancing pass, taking replicas from partitions in `order` first, ties of load by `rank`. */
+/** A partition's replicas as a plan is being made (changed in place). */
+interface PlannedMove { readonly topic: string; readonly partition: number; replicas: number[] }
+
+function moveAt<T extends PartitionMove>(moves: readonly T[], i: number): T {
+  const move = moves[i];
+  assert(move !== undefined, () => `no partition at ${i}`);
+  return move;
+}
+
+/**
+ * One greedy balancing pass, taking replicas from partitions in `order` first, ties of load by
+ * bytes then `rank`; with `sizeOf`, the partition moved is the one bringing the byte totals closest.
+ */
 function greedyPass(current: readonly PartitionMove[], brokers: readonly number[], order: readonly number[],
-  rank: ReadonlyMap<number, number>): PartitionMove[] {
-  const proposed = current.map((move) => ({ ...move, replicas: [...move.replicas] }));
-  const visiting = order.map((i) => proposed[i]).filter((move) => move !== undefined);
+  rank: ReadonlyMap<number, number>, sizeOf: readonly number[] | undefined): PlannedMove[] {
+  const proposed = current.map((move): PlannedMove => ({ ...move, replicas: [...move.replicas] }));
+  const visiting = order.map((i) => ({ index: i, move: moveAt(proposed, i) }));
   const load = replicaCounts(proposed, brokers);
+  const bytes = byteTotals(proposed, brokers, sizeOf ?? []);
   const total = proposed.reduce((sum, move) => sum + move.replicas.length, 0);
   for (let step = 0; step < 2 * total + 1; step++) {
     const from = mostLoaded(load, brokers);
@@ -136,16 +178,22 @@ function greedyPass(current: readonly PartitionMove[], brokers: readonly number[
     const listed = brokers.includes(from);
     // The least loaded broker that can take one of from's replicas and is worth moving to.
     const candidates = [...brokers]
-      .sort((a, b) => (load.get(a) ?? 0) - (load.get(b) ?? 0) || (rank.get(a) ?? 0) - (rank.get(b) ?? 0))
+      .sort((a, b) => (load.get(a) ?? 0) - (load.get(b) ?? 0) || (bytes.get(a) ?? 0) - (bytes.get(b) ?? 0) ||
+        (rank.get(a) ?? 0) - (rank.get(b) ?? 0))
       .filter((to) => to !== from && (!listed || (load.get(from) ?? 0) - (load.get(to) ?? 0) > 1));
     let moved = false;
     for (const to of candidates) {
-      const picked = pickReplica(visiting, from, to);
+      const gap = (bytes.get(from) ?? 0) - (bytes.get(to) ?? 0);
+      const picked = pickReplica(visiting, from, to, sizeOf === undefined ? undefined
+        : (i) => Math.abs(gap - 2 * (sizeOf[i] ?? 0)));
       if (picked === undefined) continue;
+      const size = sizeOf?.[picked.index] ?? 0;
       picked.move.replicas[picked.position] = to;
       load.set(from, (load.get(from) ?? 0) - 1);
       if ((load.get(from) ?? 0) === 0 && !listed) load.delete(from);
       load.set(to, (load.get(to) ?? 0) + 1);
+      bytes.set(from, (bytes.get(from) ?? 0) - size);
+      bytes.set(to, (bytes.get(to) ?? 0) + size);
       moved = true;
       break;
     }
@@ -159,6 +207,21 @@ function replicaCounts(moves: readonly PartitionMove[], brokers: readonly number
   const load = new Map<number, number>(brokers.map((id) => [id, 0]));
   for (const move of moves) for (const id of move.replicas) load.set(id, (load.get(id) ?? 0) + 1);
   return load;
+}
+
+/** Bytes per listed broker: the sizes of the partitions it holds a replica of. */
+function byteTotals(moves: readonly PartitionMove[], brokers: readonly number[], sizeOf: readonly number[]):
+  Map<number, number> {
+  const bytes = new Map<number, number>(brokers.map((id) => [id, 0]));
+  for (const [i, move] of moves.entries()) {
+    for (const id of move.replicas) bytes.set(id, (bytes.get(id) ?? 0) + (sizeOf[i] ?? 0));
+  }
+  return bytes;
+}
+
+function spreadOf(values: ReadonlyMap<number, number>): number {
+  const all = [...values.values()];
+  return all.length === 0 ? 0 : Math.max(...all) - Math.min(...all);
 }
 
 /** A fixed pseudo-random permutation (so a plan is the same each time for the same input). */
@@ -184,17 +247,167 @@ function mostLoaded(load: ReadonlyMap<number, number>, brokers: readonly number[
   return best;
 }
 
-/** A replica on `from` of a partition without `to`, in a follower position when there is one. */
-function pickReplica(moves: readonly { replicas: number[] }[], from: number, to: number):
-  { move: { replicas: number[] }; position: number } | undefined {
-  let leaderChoice: { move: { replicas: number[] }; position: number } | undefined;
-  for (const move of moves) {
+interface Visit { readonly index: number; readonly move: { replicas: number[] } }
+
+/**
+ * A replica on `from` of a partition without `to`, in a follower position when there is one; of
+ * those, the first in visiting order, or with `cost` (by partition index) the cheapest, then first.
+ */
+function pickReplica(visiting: readonly Visit[], from: number, to: number,
+  cost: ((index: number) => number) | undefined):
+  { move: { replicas: number[] }; index: number; position: number } | undefined {
+  let best: { move: { replicas: number[] }; index: number; position: number; key: [number, number] } | undefined;
+  for (const { index, move } of visiting) {
     const position = move.replicas.indexOf(from);
     if (position < 0 || move.replicas.includes(to)) continue;
-    if (position > 0) return { move, position };
-    leaderChoice ??= { move, position };
+    const key: [number, number] = [position > 0 ? 0 : 1, cost?.(index) ?? 0];
+    if (best === undefined || key[0] < best.key[0] || (key[0] === best.key[0] && key[1] < best.key[1])) {
+      best = { move, index, position, key };
+    }
+    if (cost === undefined && position > 0) break;
   }
-  return leaderChoice;
+  return best;
+}
+
+/**
+ * Reorders replica lists (in place) so preferred leaders spread evenly over the listed brokers:
+ * first within each topic, then overall without undoing any topic's spread. Each round hands one
+ * leadership along the shortest chain of partitions from a broker with too many to one with at
+ * least two fewer (a leader hands over to another replica of its partition, which hands one of its
+ * own on, and so on), so leaderships change only where a count must.
+ */
+function spreadLeaders(moves: readonly PlannedMove[], brokers: readonly number[]): void {
+  const leaders = moves.map((move) => move.replicas[0] ?? -1);
+  const all = moves.map((_, i) => i);
+  const topics = [...new Set(moves.map((move) => move.topic))].sort();
+  const byTopic = new Map(topics.map((topic) => [topic, all.filter((i) => moveAt(moves, i).topic === topic)]));
+  const overall = (): Map<number, number> => leaderCounts(all, leaders, brokers);
+  for (const scope of byTopic.values()) {
+    balanceLeaders(moves, scope, leaders, brokers, { counts: () => leaderCounts(scope, leaders, brokers), overall,
+      allowed: () => () => true, topicOnce: false });
+  }
+  // Overall: one hand-over per topic in a chain, and only where that topic's spread stays (from a
+  // broker leading more of it than the one taking over, or within its least and most).
+  balanceLeaders(moves, all, leaders, brokers, { counts: overall, overall, topicOnce: true, allowed: () => {
+    const perTopic = new Map([...byTopic].map(([topic, scope]) => {
+      const counts = leaderCounts(scope, leaders, brokers);
+      return [topic, { counts, least: Math.min(...counts.values()), most: Math.max(...counts.values()) }];
+    }));
+    return (index, from, to) => {
+      const topic = perTopic.get(moveAt(moves, index).topic);
+      const giving = topic?.counts.get(from) ?? 0;
+      const taking = topic?.counts.get(to) ?? 0;
+      return giving > taking || (giving - 1 >= (topic?.least ?? 0) && taking + 1 <= (topic?.most ?? 0));
+    };
+  } });
+  for (const [i, move] of moves.entries()) {
+    const leader = leaders[i] ?? -1;
+    if (move.replicas[0] === leader) continue;
+    assert(move.replicas.includes(leader), 'a leader is one of its partition\'s replicas');
+    move.replicas = [leader, ...move.replicas.filter((id) => id !== leader)];
+  }
+}
+
+/** Leaders per listed broker over the partitions of scope. */
+function leaderCounts(scope: readonly number[], leaders: readonly number[], brokers: readonly number[]):
+  Map<number, number> {
+  const counts = new Map<number, number>(brokers.map((id) => [id, 0]));
+  for (const i of scope) {
+    const leader = leaders[i] ?? -1;
+    if (counts.has(leader)) counts.set(leader, (counts.get(leader) ?? 0) + 1);
+  }
+  return counts;
+}
+
+interface LeaderBalance {
+  /** The counts to even out, and the overall ones that break ties. */
+  readonly counts: () => Map<number, number>;
+  readonly overall: () => Map<number, number>;
+  /** Made once a round: whether partition `index` may hand its leadership from `from` to `to`. */
+  readonly allowed: () => (index: number, from: number, to: number) => boolean;
+  /** A chain hands over at most one partition of each topic. */
+  readonly topicOnce: boolean;
+}
+
+/**
+ * Shortest hand-over chains within scope until no broker can pass a leadership on to one with two
+ * fewer. Ties: the source with the most leaders overall gives, the end with the fewest overall
+ * takes. Each chain lowers the sum of the squared counts, so the rounds end.
+ */
+function balanceLeaders(moves: readonly PartitionMove[], scope: readonly number[], leaders: number[],
+  brokers: readonly number[], balance: LeaderBalance): void {
+  const rounds = scope.length * scope.length + 1;
+  for (let round = 0; ; round++) {
+    assert(round <= rounds, 'leader balancing ends: each chain lowers the sum of squared counts');
+    const count = balance.counts();
+    const total = balance.overall();
+    const allowed = balance.allowed();
+    const ledBy = new Map<number, number[]>();
+    for (const i of scope) ledBy.set(leaders[i] ?? -1, [...ledBy.get(leaders[i] ?? -1) ?? [], i]);
+    const sources = [...brokers].sort((a, b) => (count.get(b) ?? 0) - (count.get(a) ?? 0) ||
+      (total.get(b) ?? 0) - (total.get(a) ?? 0) || a - b);
+    let chain: { index: number; to: number }[] | undefined;
+    for (const source of sources) {
+      if ((count.get(source) ?? 0) < 2) break;
+      chain = handOverChain(moves, source, { ledBy, brokers, count, total, allowed, topicOnce: balance.topicOnce });
+      if (chain !== undefined) break;
+    }
+    if (chain === undefined) return;
+    for (const step of chain) {
+      assert(moveAt(moves, step.index).replicas.includes(step.to), 'a chain hands over to a replica');
+      leaders[step.index] = step.to;
+    }
+  }
+}
+
+interface ChainSearch {
+  readonly ledBy: ReadonlyMap<number, readonly number[]>;
+  readonly brokers: readonly number[];
+  readonly count: ReadonlyMap<number, number>;
+  readonly total: ReadonlyMap<number, number>;
+  readonly allowed: (index: number, from: number, to: number) => boolean;
+  readonly topicOnce: boolean;
+}
+
+/** Breadth first from source over brokers, by the partitions each leads, to one with two fewer. */
+function handOverChain(moves: readonly PartitionMove[], source: number, search: ChainSearch):
+  { index: number; to: number }[] | undefined {
+  const { ledBy, brokers, count, total, allowed } = search;
+  const limit = (count.get(source) ?? 0) - 2;
+  const parent = new Map<number, { from: number; index: number } | null>([[source, null]]);
+  const topicsOnPath = (broker: number): Set<string> => {
+    const seen = new Set<string>();
+    for (let at = parent.get(broker); at != null; at = parent.get(at.from)) seen.add(moveAt(moves, at.index).topic);
+    return seen;
+  };
+  let frontier = [source];
+  for (let depth = 0; frontier.length > 0 && depth < brokers.length; depth++) {
+    const next: number[] = [];
+    for (const from of frontier) {
+      const used = search.topicOnce ? topicsOnPath(from) : new Set<string>();
+      for (const index of ledBy.get(from) ?? []) {
+        const move = moveAt(moves, index);
+        if (used.has(move.topic)) continue;
+        for (const to of move.replicas) {
+          if (parent.has(to) || !brokers.includes(to) || !allowed(index, from, to)) continue;
+          parent.set(to, { from, index });
+          next.push(to);
+        }
+      }
+    }
+    const end = next.filter((id) => (count.get(id) ?? 0) <= limit)
+      .sort((a, b) => (count.get(a) ?? 0) - (count.get(b) ?? 0) || (total.get(a) ?? 0) - (total.get(b) ?? 0) ||
+        a - b)[0];
+    if (end !== undefined) {
+      const chain: { index: number; to: number }[] = [];
+      for (let at = end, step = parent.get(end); step != null; at = step.from, step = parent.get(at)) {
+        chain.push({ index: step.index, to: at });
+      }
+      return chain;
+    }
+    frontier = next.sort((a, b) => a - b);
+  }
+  return undefined;
 }
 
 /** Kafka's plan JSON of moves. */

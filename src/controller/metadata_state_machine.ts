@@ -429,7 +429,9 @@ export class MetadataStateMachine implements MetadataView {
 
   /**
    * Records a partition's target replicas. The leader checked the same (validateReassignment); the
-   * topic must still be the one it saw. A target equal to the replicas is a move already done.
+   * topic must still be the one it saw. A target equal to the replicas is a move already done. A
+   * target of the same brokers in another order moves no data and changes no Raft membership: the
+   * replica list takes the new order at once (so the preferred leader changes) and no move is recorded.
    */
   private alterPartitionReassignment(command: AlterPartitionReassignmentCommand, index: number): ApplyResult {
     const problem = validateReassignment(this, { name: command.name, partition: command.partition,
@@ -443,6 +445,11 @@ export class MetadataStateMachine implements MetadataView {
     }
     const current = topic.partitions[command.partition] ?? [];
     if (sameList(current, command.target)) return { ok: true, type: command.type };
+    if (sameSet(current, command.target)) {
+      const partitions = topic.partitions.map((replicas, p) => (p === command.partition ? command.target : replicas));
+      this.topicsByName.set(command.name, freezeTopic({ ...topic, partitions }));
+      return { ok: true, type: command.type };
+    }
     const move: PartitionReassignment = { partition: command.partition, target: command.target,
       reassignmentId: index, confIndex: 0, learners: [], throttleBytesPerSec: command.throttleBytesPerSec };
     const reassignments = [...topic.reassignments ?? [], move].sort((left, right) => left.partition - right.partition);

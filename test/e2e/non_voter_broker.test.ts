@@ -1,6 +1,8 @@
 /**
  * A broker that is not a controller voter joins a running cluster (issue 13, point 1): three voter
  * brokers run, then broker 4 starts on 127.0.0.14 with an id outside --voters.
+ * - `cluster rebalance` spreads a 6-partition RF 3 topic from before it joined onto it: 4 or 5
+ *   replicas per broker, and 1 or 2 leaderships (preferred, and actual after the election);
  * - it registers and every broker lists it (Metadata, DescribeCluster asked of broker 4 itself,
  *   `tributary cluster status --json`), while the controller voters stay 1, 2, 3;
  * - a topic created afterwards places its share of replicas on broker 4 (8 partitions of 3 replicas
@@ -21,6 +23,7 @@ import { Consumer } from '../../src/client/consumer.js';
 import { Producer } from '../../src/client/producer.js';
 import type { SendResult } from '../../src/client/producer.js';
 import type { ClusterStatus } from '../../src/cli/commands/cluster.js';
+import type { BrokerShare } from '../../src/cli/commands/cluster_rebalance.js';
 import { TestCluster } from '../helpers/cluster.js';
 import { runCli as runCliProcess } from '../helpers/cli_process.js';
 import type { CliRun } from '../helpers/cli_process.js';
@@ -111,6 +114,15 @@ void describe('a broker that is not a controller voter joins a running cluster',
       const perBroker = [1, 2, 3, 4].map((id) => replicas.filter((r) => r === id).length);
       process.stdout.write(`# cluster rebalance: ${rebalanced.stdout.trim()}; replicas of 'early' per broker ${perBroker.join(',')}\n`);
       assert.ok(perBroker.every((count) => count >= 4 && count <= 5), `18 replicas spread over 4 brokers: ${perBroker.join(',')}`);
+      // Leaders too: 6 partitions over 4 brokers, each leading 1 or 2, preferred and actual (after the election).
+      const preferred = (await early.describeTopic('early')).partitions.map((p) => p.replicaIds[0]);
+      const preferredPerBroker = [1, 2, 3, 4].map((id) => preferred.filter((leader) => leader === id).length);
+      assert.ok(preferredPerBroker.every((count) => count === 1 || count === 2),
+        `preferred leaders per broker ${preferredPerBroker.join(',')}`);
+      const summary = JSON.parse(rebalanced.stdout) as { after: BrokerShare[] };
+      const leadersPerBroker = [1, 2, 3, 4].map((id) => summary.after.find((s) => s.brokerId === id)?.leaders ?? -1);
+      assert.ok(leadersPerBroker.every((count) => count === 1 || count === 2),
+        `leaders per broker after the election ${leadersPerBroker.join(',')}`);
     } finally {
       await early.close();
     }

@@ -288,7 +288,9 @@ void describe('the drain as the final answer', () => {
     // Without this rule the history is valid: the drain is a fresh process, so no walk is broken.
     expectTypes(verdict, ['lost-read', 'lost-write']);
     assert.ok(verdict.anomalies.every((a) => (a.evidence as { offset: number }).offset === 0));
-    const replicas: ReplicaLogs = { [K]: { 1: { logStart: 1, values: [11, 12] }, 2: { logStart: 1, values: [11, 12] } } };
+    const replicas: ReplicaLogs = {
+      [K]: { 1: { logStart: 1, values: [11, 12] }, 2: { logStart: 1, values: [11, 12] } },
+    };
     expectTypes(checkHistory(history, { replicas }), []);
   });
 

@@ -3,18 +3,20 @@
  * kafka-reassign-partitions.sh), carried out by each partition's Raft leader as membership changes.
  *   --plan plan.json [--throttle 50MB]       start the moves of a plan (checked whole first)
  *   --plan plan.json --verify [--wait]       per partition: done, or in progress with learner lag
- *   --generate --topics t1,t2 --brokers 1,2  propose an even plan that moves as little as it can
+ *   --generate --topics t1,t2 --brokers 1,2  propose an even plan (replicas, then preferred leaders,
+ *                                            then bytes) that moves as little as it can
  */
 import { readFileSync } from 'node:fs';
-import cliProgress from 'cli-progress';
 import type { Argv, CommandModule } from 'yargs';
 
 import { Admin } from '../../client/admin.js';
 import type { OngoingMove, PartitionMove } from '../../client/admin.js';
-import { formatPlan, generatePlan, parsePlan, parseThrottle, planProblem } from '../../client/reassignment_plan.js';
+import { formatPlan, generatePlan, parsePlan, parseThrottle, partitionKey, planProblem }
+  from '../../client/reassignment_plan.js';
 import type { ReassignmentPlan } from '../../client/reassignment_plan.js';
 import { TributaryError } from '../../common/errors.js';
 import { cliLogger, runClientCommand, UsageError, withBootstrap } from '../client_common.js';
+import { moveProgress } from '../move_progress.js';
 import type { BootstrapArguments } from '../client_common.js';
 
 const ADMIN_TIMEOUT_MS = 15_000;
@@ -145,18 +147,13 @@ async function verify(admin: Admin, args: ReassignArguments, plan: ReassignmentP
   const deadline = Date.now() + args['wait-timeout'] * 1_000;
   let current = await statuses(admin, plan);
   if (args.wait) {
-    const bar = process.stderr.isTTY ? new cliProgress.SingleBar({ format: 'moving [{bar}] {value}/{total} partitions',
-      stream: process.stderr, hideCursor: true, fps: 4 }, cliProgress.Presets.shades_classic) : undefined;
-    bar?.start(current.length, current.filter((s) => s.done).length);
+    const progress = moveProgress(current.length, current.filter((s) => s.done).length, { quiet: false });
     while (current.some((s) => !s.done) && Date.now() < deadline) {
-      if (bar === undefined) {
-        process.stderr.write(`${current.filter((s) => s.done).length}/${current.length} partitions moved\n`);
-      }
       await new Promise((resolve) => setTimeout(resolve, WAIT_POLL_MS));
       current = await statuses(admin, plan);
-      bar?.update(current.filter((s) => s.done).length);
+      progress.update(current.filter((s) => s.done).length);
     }
-    bar?.stop();
+    progress.stop();
   }
   process.stdout.write(args.json ? `${JSON.stringify({ done: current.every((s) => s.done), partitions: current })}\n`
     : `${current.map(formatStatus).join('\n')}\n`);
@@ -178,7 +175,8 @@ async function generate(admin: Admin, args: ReassignArguments): Promise<void> {
   if (unknown.length > 0) {
     throw new TributaryError('INVALID_REPLICA_ASSIGNMENT', `brokers ${unknown.join(',')} are not registered`);
   }
-  const plan = generatePlan(shape.current, brokers);
+  const sizes = new Map((await admin.partitionSizes(topics)).map((s) => [partitionKey(s.topic, s.partition), s.bytes]));
+  const plan = generatePlan(shape.current, brokers, sizes);
   const moved = plan.partitions.map((move) => `${move.topic}-${move.partition}`);
   const current = formatPlan(shape.current.filter((move) => moved.includes(`${move.topic}-${move.partition}`)));
   process.stdout.write(args.json ? `${formatPlan(plan.partitions)}\n`

@@ -45,6 +45,8 @@ export const START_SETTINGS = {
     describe: 'how often leaderships go back to preferred replicas that are in sync; 0: never' },
   'shutdown-transfer-timeout-ms': { type: 'number', default: SHUTDOWN_TRANSFER_TIMEOUT_MS_DEFAULT,
     describe: 'on SIGTERM, how long to wait for leaderships to move to other brokers before closing; 0: none' },
+  'auto-rebalance': { type: 'boolean', default: false,
+    describe: 'on the controller leader: spread replicas and leaders onto brokers that join (cluster rebalance\'s plan)' },
   'replication-throttle-bytes': { type: 'number', default: 0,
     describe: 'bytes/s this broker sends to replicas catching up during a move; 0: no limit' },
   'metrics-listen': { type: 'string',
@@ -295,6 +297,7 @@ export const startCommand: CommandModule = {
         replicationThrottleBytesPerSec: positiveInteger(settings.number('replication-throttle-bytes'),
           'replication-throttle-bytes'),
         groups: groupSettings(settings),
+        ...(settings.boolean('auto-rebalance') ? { autoRebalance: true } : {}),
         ...(settings.boolean('unsafe-skip-record-validation') ? { unsafeSkipRecordValidation: true } : {}) });
     } catch (error) {
       process.stderr.write(`tributary start: ${explainStartError(error, addresses)}\n`);

@@ -69,7 +69,8 @@ export function formatDescription(topic: TopicDescription): string {
     `ReplicationFactor: ${replicationFactor}\tConfigs: ${configs}`];
   for (const p of topic.partitions) {
     lines.push(`\tPartition: ${p.partition}\tLeader: ${p.leaderId ?? 'none'}\tReplicas: ${p.replicaIds.join(',')}\t` +
-      `Isr: ${p.isrIds.join(',')}\tHighWatermark: ${p.highWatermark >= 0 ? p.highWatermark : '?'}`);
+      `Isr: ${p.isrIds.join(',')}\tHighWatermark: ${p.highWatermark >= 0 ? p.highWatermark : '?'}\t` +
+      `Size: ${p.logSizeBytes >= 0 ? p.logSizeBytes : '?'}`);
   }
   return lines.join('\n');
 }
@@ -129,14 +130,17 @@ async function leadersElected(admin: Admin, name: string): Promise<boolean> {
 }
 
 /**
- * Metadata carries a partition's high watermark only from the broker that leads it; the others'
- * rows are filled by asking each leader (ListOffsets latest). A leader that cannot answer keeps -1.
+ * Metadata carries a partition's high watermark and log size only from the broker that leads it;
+ * the others' rows are filled by asking each leader (ListOffsets latest; Metadata for sizes). A
+ * leader that cannot answer keeps -1.
  */
 async function withLeaderHighWatermarks(admin: Admin, topic: TopicDescription): Promise<TopicDescription> {
+  const sizes = await admin.partitionSizes([topic.name]).catch(() => []);
   const partitions = await Promise.all(topic.partitions.map(async (p) => {
-    if (p.highWatermark >= 0 || p.leaderId === null || p.leaderId <= 0) return p;
+    const logSizeBytes = sizes.find((size) => size.partition === p.partition)?.bytes ?? p.logSizeBytes;
+    if (p.highWatermark >= 0 || p.leaderId === null || p.leaderId <= 0) return { ...p, logSizeBytes };
     const highWatermark = await admin.listOffset(topic.name, p.partition, 'latest').catch(() => -1);
-    return { ...p, highWatermark };
+    return { ...p, highWatermark, logSizeBytes };
   }));
   return { ...topic, partitions };
 }

@@ -105,6 +105,22 @@ void describe('start settings: precedence', () => {
     assert.equal(viaVariable.number('id'), 2, 'TRIBUTARY_CONFIG names the file too');
   });
 
+  void test('--auto-rebalance: off by default; the flag, TRIBUTARY_AUTO_REBALANCE or the file key turn it on', async () => {
+    const config = writeFile('auto.json', JSON.stringify({ id: 2, data: '/d', listen: '127.0.0.1:9001',
+      'raft-listen': '127.0.0.1:19001', voters: '2@127.0.0.1:19001' }));
+    const off = startSettingsFrom(await parsedStartArguments(['start', '--config', config]), {});
+    assert.equal(off.boolean('auto-rebalance'), false);
+    const flag = startSettingsFrom(await parsedStartArguments(['start', '--config', config, '--auto-rebalance']), {});
+    assert.equal(flag.boolean('auto-rebalance'), true);
+    const variable = startSettingsFrom(await parsedStartArguments(['start', '--config', config]),
+      { TRIBUTARY_AUTO_REBALANCE: '1' });
+    assert.equal(variable.boolean('auto-rebalance'), true);
+    const yaml = writeFile('auto-on.yaml', 'id: 2\ndata: /d\nlisten: "127.0.0.1:9001"\nraft-listen: "127.0.0.1:19001"\n' +
+      'voters: "2@127.0.0.1:19001"\nauto-rebalance: true\n');
+    const file = startSettingsFrom(await parsedStartArguments(['start', '--config', yaml]), {});
+    assert.equal(file.boolean('auto-rebalance'), true);
+  });
+
   void test('YAML files read as JSON files do', () => {
     const yaml = writeFile('broker.yaml', 'id: 4\nlisten: "0.0.0.0:9092"\noffsets-topic-partitions: 16\n' +
       'skip-it: true\n# a comment\n');

@@ -97,4 +97,20 @@ void describe('partition reassignment commands', () => {
       assignments: [[1]] }, 14);
     assert.equal(machine.reassignment('t', 0), undefined, 'the old move went with the old topic');
   });
+
+  void test('a move to the same replicas in another order reorders them at once: no move, no Raft change', () => {
+    const machine = movingMachine();
+    assert.deepEqual(machine.apply(alter(1, [4, 2, 3]), 11), { ok: true, type: 'alterPartitionReassignment' });
+    assert.deepEqual(machine.partitionReplicas('t', 1), [4, 2, 3], 'broker 4 is the preferred leader now');
+    assert.equal(machine.reassignment('t', 1), undefined, 'nothing for a partition leader to carry out');
+    assert.deepEqual(machine.topicsMoving(), []);
+    assert.deepEqual(machine.topic('t')?.movedPartitions, [], 'the replicas hold the same data as before');
+    assert.deepEqual(machine.partitionReplicas('t', 0), [1, 2, 3], 'the other partition is untouched');
+    const late = machine.apply({ ...report(50, [2, 3, 4], [], 11), partition: 1 } as MetadataCommand, 12);
+    assert.equal(late.ok ? 'ok' : late.code, 'NO_REASSIGNMENT_IN_PROGRESS', 'no report is awaited');
+    const restored = MetadataStateMachine.fromSnapshot(machine.snapshot());
+    assert.deepEqual(restored.partitionReplicas('t', 1), [4, 2, 3], 'the order survives a snapshot');
+    assert.ok(machine.apply(alter(1, [2, 3, 4]), 13).ok, 'and can be changed again at once');
+    assert.deepEqual(machine.partitionReplicas('t', 1), [2, 3, 4]);
+  });
 });
