@@ -182,7 +182,7 @@ function createTopicsHandler(context: BrokerContext): RequestHandler<typeof API_
       const base = { name: wanted.name, numPartitions: wanted.numPartitions,
         replicationFactor: wanted.replicationFactor };
       const metadata = context.controller.metadata;
-      const brokerIds = metadata.brokers().filter((b) => !b.fenced).map((b) => b.brokerId);
+      const brokerIds = metadata.liveBrokerIds();
       const createRequest = { name: wanted.name, partitionCount: wanted.numPartitions,
         replicationFactor: wanted.replicationFactor, configs: { ...wanted.configs } };
       const problem = validateCreateTopic(metadata, createRequest, brokerIds.length);

@@ -26,6 +26,7 @@ export const API_KEYS = {
   ELECT_LEADERS: 20,
   ALTER_PARTITION_REASSIGNMENTS: 21,
   LIST_PARTITION_REASSIGNMENTS: 22,
+  DECOMMISSION_BROKER: 26,
 } as const;
 
 export type ApiName = keyof typeof API_KEYS;

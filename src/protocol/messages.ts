@@ -73,6 +73,7 @@ export const API_MESSAGES = {
     response: pb.AlterPartitionReassignmentsResponse },
   [API_KEYS.LIST_PARTITION_REASSIGNMENTS]: { request: pb.ListPartitionReassignmentsRequest,
     response: pb.ListPartitionReassignmentsResponse },
+  [API_KEYS.DECOMMISSION_BROKER]: { request: pb.DecommissionBrokerRequest, response: pb.DecommissionBrokerResponse },
 } as const;
 
 type Messages<A extends ApiKey> = (typeof API_MESSAGES)[A];
