@@ -10,6 +10,9 @@
  *
  * A broker that is not yet a learner knows no controller leader, so it sends its registration to
  * every voter it was given; only the leader proposes it, the others drop it.
+ *
+ * A decommissioned broker leaves the other way: once it is unregistered and silent, the leader
+ * removes it from the learners (learnerToRemove).
  */
 import type { ConfState } from '../../raft/core/index.js';
 
@@ -18,6 +21,24 @@ export function nextLearner(registeredIds: readonly number[], conf: ConfState): 
   let next: number | undefined;
   for (const id of registeredIds) {
     if (conf.voters.includes(id) || conf.learners.includes(id)) continue;
+    if (next === undefined || id < next) next = id;
+  }
+  return next;
+}
+
+/**
+ * The learner of the controller group the leader removes next (lowest id first), if any: one no
+ * longer registered (a decommissioned broker, see controller/decommission.ts) that has been silent
+ * for silenceMs. Silence comes first because the decommissioned process exits once it has applied
+ * its unregistration; removed earlier, it might never receive that entry and would run on, cut off
+ * from the metadata. A broker that registered again (a new start of it) is registered and stays.
+ * silentForMs(id) is how long the leader has not heard from id (Infinity: never).
+ */
+export function learnerToRemove(registeredIds: readonly number[], conf: ConfState,
+  silentForMs: (id: number) => number, silenceMs: number): number | undefined {
+  let next: number | undefined;
+  for (const id of conf.learners) {
+    if (registeredIds.includes(id) || silentForMs(id) < silenceMs) continue;
     if (next === undefined || id < next) next = id;
   }
   return next;

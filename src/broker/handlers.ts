@@ -354,7 +354,8 @@ export function brokerHandlers(context: BrokerContext): HandlerTable {
     [API_KEYS.CREATE_PARTITIONS]: createPartitionsHandler(context),
     [API_KEYS.DESCRIBE_CLUSTER]: () => ({ response: { clusterId: 'tributary', controllerId: context.controllerId(),
       brokers: context.brokerList(), controllerVoterIds: context.voterIds(),
-      fencedBrokers: context.fencedBrokerList() } }),
+      fencedBrokers: context.fencedBrokerList(), decommissioningBrokerIds: context.controller.metadata.brokers()
+        .filter((b) => b.decommissioning).map((b) => b.brokerId) } }),
     [API_KEYS.INIT_PRODUCER_ID]: initProducerIdHandler(context),
     [API_KEYS.ELECT_LEADERS]: electLeadersHandler(context),
   };

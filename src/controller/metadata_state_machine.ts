@@ -239,7 +239,8 @@ export class MetadataStateMachine implements MetadataView {
       brokers: this.brokers(),
       topics: this.topics(),
       producerIdBlocks: [...this.producerIdBlocks.values()].sort((left, right) => left.brokerId - right.brokerId),
-      decommissionedBrokers: [...this.decommissionedById.values()].sort((left, right) => left.brokerId - right.brokerId),
+      decommissionedBrokers: [...this.decommissionedById.values()]
+        .sort((left, right) => left.brokerId - right.brokerId),
     };
   }
 
@@ -755,7 +756,8 @@ function assignmentProblem(view: MetadataView, command: CreateTopicCommand): Met
       `for ${command.partitionCount} partitions` };
   }
   for (const [partition, replicas] of command.assignments.entries()) {
-    const problem = replicasProblem(view, replicas, command.replicationFactor) ?? decommissioningProblem(view, replicas);
+    const problem = replicasProblem(view, replicas, command.replicationFactor) ??
+      decommissioningProblem(view, replicas);
     if (problem !== null) {
       return { code: 'INVALID_REPLICA_ASSIGNMENT', message: `partition ${partition}: ${problem}` };
     }
