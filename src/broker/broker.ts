@@ -274,7 +274,8 @@ export class Broker implements BrokerContext {
     if (this.markDecommissioned === undefined) return;
     const record = this.controller.metadata.decommissioned(this.options.id);
     if (record?.incarnation !== this.incarnation) return;
-    this.logger.info({ brokerId: this.options.id, index: record.index }, 'this broker was decommissioned and ' +
+    // warn: the process stops on its own, which an operator should see at any log level but error.
+    this.logger.warn({ brokerId: this.options.id, index: record.index }, 'this broker was decommissioned and ' +
       'unregistered; stopping (a new start would register it again as an empty broker)');
     this.markDecommissioned();
     this.markDecommissioned = undefined;

@@ -160,6 +160,25 @@ export class LocalCluster {
     clearTimeout(timer);
   }
 
+  /**
+   * Waits for a broker's process to end by itself (a decommissioned broker exits): its exit code,
+   * or null for a signal; undefined when it still runs after timeoutMs or is not running.
+   */
+  async waitForExit(id: number, timeoutMs: number): Promise<number | null | undefined> {
+    const broker = this.broker(id);
+    const child = broker.child;
+    if (child === null) return undefined;
+    const ended = child.exitCode !== null || child.signalCode !== null ? Promise.resolve()
+      : new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, timeoutMs);
+        child.once('exit', () => { clearTimeout(timer); resolve(); });
+      });
+    await ended;
+    if (child.exitCode === null && child.signalCode === null) return undefined;
+    broker.child = null;
+    return child.exitCode;
+  }
+
   restart(id: number): void {
     if (this.broker(id).child === null) this.spawn(id);
   }
