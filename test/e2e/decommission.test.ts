@@ -6,7 +6,7 @@
  *   while it holds the only replica of a partition of a replication-factor-1 topic
  *   (INVALID_REPLICA_ASSIGNMENT); broker 4 is started again afterwards.
  * - Then a 6-partition topic of replication factor 3, created once broker 4 is back, is written by
- *   an idempotent acks=all producer (about 1,000 records/s) while `tributary cluster decommission
+ *   an idempotent acks=all producer (paced at about 1,000 records/s) while `tributary cluster decommission
  *   --id 4` runs: it exits 0; broker 4's process exits 0 by itself; no broker lists broker 4 any
  *   more and no partition (the single-replica topic's included) has a replica on it; running the
  *   command again says it is done; and after the cluster stops, every final replica's committed
@@ -26,9 +26,11 @@ const LEAVING_HOST = '127.0.0.14';
 const TOPIC = 'busy';
 const PARTITIONS = 6;
 const SINGLE = 'single';
-const SENDERS = 16;
-/** Each sender pauses this long after an acknowledgement: 16 senders at ~15 ms make ~1,000 records/s. */
-const SEND_PAUSE_MS = 15;
+/** The producer is paced: every TICK_MS, PER_TICK more sends (about 1,000 records/s)... */
+const TICK_MS = 10;
+const PER_TICK = 10;
+/** ...while fewer than this many are unacknowledged (a stalled cluster is not buried in sends). */
+const IN_FLIGHT_MAX = 1_000;
 
 interface Acked { readonly partition: number; readonly offset: number; readonly value: string }
 
@@ -105,23 +107,20 @@ void describe('broker decommission', { timeout: 120_000 }, () => {
       requestTimeoutMs: 5_000, deliveryTimeoutMs: 60_000 });
     const acked: Acked[] = [];
     const failures: unknown[] = [];
-    let producing = true;
+    const pending = new Set<Promise<void>>();
     let sent = 0;
-    const sender = async (): Promise<void> => {
-      while (producing) {
-        const index = sent++;
-        const value = `value-${index}`;
-        try {
-          const result = await producer.send({ topic: TOPIC, partition: index % PARTITIONS,
-            value: Buffer.from(value) });
-          acked.push({ partition: result.partition, offset: result.offset, value });
-        } catch (error) {
-          failures.push(error);
-        }
-        await new Promise((resolve) => setTimeout(resolve, SEND_PAUSE_MS));
-      }
+    const sendOne = (): void => {
+      const index = sent++;
+      const value = `value-${index}`;
+      const sending = producer.send({ topic: TOPIC, partition: index % PARTITIONS, value: Buffer.from(value) })
+        .then((result) => { acked.push({ partition: result.partition, offset: result.offset, value }); },
+          (error: unknown) => { failures.push(error); })
+        .finally(() => { pending.delete(sending); });
+      pending.add(sending);
     };
-    const senders = Array.from({ length: SENDERS }, () => sender());
+    const pacer = setInterval(() => {
+      for (let i = 0; i < PER_TICK && pending.size < IN_FLIGHT_MAX; i++) sendOne();
+    }, TICK_MS);
     let run: CliRun;
     const startedMs = Date.now();
     try {
@@ -130,8 +129,8 @@ void describe('broker decommission', { timeout: 120_000 }, () => {
       run = await decommission(LEAVING, ['--json', '--throttle', '8MB']);
       await new Promise((resolve) => setTimeout(resolve, 500));
     } finally {
-      producing = false;
-      await Promise.all(senders);
+      clearInterval(pacer);
+      await Promise.all([...pending]);
       await producer.close();
     }
     const elapsedMs = Date.now() - startedMs;
