@@ -9,8 +9,9 @@
  *   an idempotent acks=all producer (paced at about 1,000 records/s) while `tributary cluster decommission
  *   --id 4` runs: it exits 0; broker 4's process exits 0 by itself; no broker lists broker 4 any
  *   more and no partition (the single-replica topic's included) has a replica on it; running the
- *   command again says it is done; and after the cluster stops, every final replica's committed
- *   log holds every acknowledged record exactly once at its acknowledged offset.
+ *   command again says it is done; started again later, broker 4 registers as an ordinary broker;
+ *   and after the cluster stops, every final replica's committed log holds every acknowledged
+ *   record exactly once at its acknowledged offset.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -159,6 +160,16 @@ void describe('broker decommission', { timeout: 120_000 }, () => {
     const again = await decommission(LEAVING);
     assert.equal(again.code, 0, again.stderr);
     assert.match(again.stdout, /Broker 4 is decommissioned already/);
+
+    // Started again later (a new incarnation, after the leader dropped it from the controller
+    // learners once silent for 3 s), broker 4 registers as an ordinary, empty broker.
+    await new Promise((resolve) => setTimeout(resolve, 4_000));
+    cluster.restart(LEAVING);
+    await cluster.waitUntilRegistered(20_000);
+    const back = await admin.describeCluster();
+    assert.ok(back.brokers.some((b) => b.id === LEAVING), 'broker 4 is registered again');
+    assert.deepEqual(back.decommissioningBrokerIds, []);
+    assert.deepEqual(await replicasOf(TOPIC), after, 'its return moves nothing');
 
     // Every acknowledged record, once, at its offset, on every final replica.
     await admin.close();
