@@ -6,8 +6,10 @@
  *   while it holds the only replica of a partition of a replication-factor-1 topic
  *   (INVALID_REPLICA_ASSIGNMENT); broker 4 is started again afterwards.
  * - Then a 6-partition topic of replication factor 3, created once broker 4 is back, is written by
- *   an idempotent acks=all producer (paced at about 1,000 records/s) while `tributary cluster decommission
- *   --id 4` runs: it exits 0; broker 4's process exits 0 by itself; no broker lists broker 4 any
+ *   an idempotent acks=all producer (paced at about 1,000 records/s). The decommission is started
+ *   through the Admin client: a topic created then has no replica on broker 4 and `partitions
+ *   reassign --generate` refuses it as a target. `tributary cluster decommission --id 4` then
+ *   continues it: it exits 0; broker 4's process exits 0 by itself; no broker lists broker 4 any
  *   more and no partition (the single-replica topic's included) has a replica on it; running the
  *   command again says it is done; started again later, broker 4 registers as an ordinary broker;
  *   and after the cluster stops, every final replica's committed log holds every acknowledged
@@ -123,25 +125,37 @@ void describe('broker decommission', { timeout: 120_000 }, () => {
       for (let i = 0; i < PER_TICK && pending.size < IN_FLIGHT_MAX; i++) sendOne();
     }, TICK_MS);
     let run: CliRun;
-    const startedMs = Date.now();
+    let elapsedMs = 0;
+    let ackedBefore = 0;
     try {
       await new Promise((resolve) => setTimeout(resolve, 1_500));
       assert.ok(acked.length > 0, 'production is under way before the decommission');
+      // Started by hand first (the command then continues from there): nothing new goes to broker 4.
+      await admin.decommissionBroker(LEAVING, 'start');
+      assert.deepEqual((await admin.describeCluster()).decommissioningBrokerIds, [LEAVING]);
+      await admin.createTopic({ name: 'after-start', partitions: 4, replicationFactor: 3 });
+      assert.ok((await replicasOf('after-start')).every((replicas) => !replicas.includes(LEAVING)));
+      const generated = await runCli(['partitions', 'reassign', '--bootstrap', voters, '--generate', '--topics', TOPIC,
+        '--brokers', '1,2,4'], 20_000);
+      assert.equal(generated.code, 1);
+      assert.match(generated.stderr, /brokers 4 are being decommissioned \(INVALID_REPLICA_ASSIGNMENT\)/);
+      const startedMs = Date.now();
+      ackedBefore = acked.length;
       run = await decommission(LEAVING, ['--json', '--throttle', '8MB']);
+      elapsedMs = Date.now() - startedMs;
       await new Promise((resolve) => setTimeout(resolve, 500));
     } finally {
       clearInterval(pacer);
       await Promise.all([...pending]);
       await producer.close();
     }
-    const elapsedMs = Date.now() - startedMs;
     assert.equal(run.code, 0, `${run.stdout}\n${run.stderr}\n${cluster.stderrOf(LEAVING)}`);
     const summary = JSON.parse(run.stdout) as { brokerId: number; moved: number };
     assert.equal(summary.brokerId, LEAVING);
     assert.ok(summary.moved >= held + 1, `moved ${summary.moved}: at least the ${held} + 1 partitions on broker 4`);
     assert.deepEqual(failures, [], 'no send failed');
-    console.log(`decommission: ${summary.moved} partitions moved off broker 4 in ${elapsedMs} ms while ` +
-      `${acked.length} records were acknowledged`);
+    console.log(`decommission: \`cluster decommission\` moved ${summary.moved} partitions off broker 4 in ` +
+      `${elapsedMs} ms (the CLI process included) while ${acked.length - ackedBefore} records were acknowledged`);
 
     assert.equal(await cluster.waitForExit(LEAVING, 15_000), 0,
       `broker 4 exits 0 by itself:\n${cluster.stderrOf(LEAVING)}`);
