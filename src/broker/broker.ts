@@ -10,7 +10,9 @@
  * leads the controller, forwarded to the leader otherwise, or to every voter while no leader is
  * known) until the registration shows in the metadata. The registration carries the advertised
  * addresses, which may differ from the bound ones. The controller leader then adds every registered
- * non-voter as a learner of the controller group (controller_quorum.ts).
+ * non-voter as a learner of the controller group (controller_quorum.ts), and removes it again once
+ * it is unregistered by a decommission and silent; the decommissioned process itself resolves
+ * `decommissioned`, and the start command closes it and exits 0 (controller/decommission.ts).
  *
  * Leadership: every `leaderRebalanceIntervalMs` the broker hands each partition it leads to the
  * partition's preferred replica when that one is in sync (Kafka's auto.leader.rebalance.enable),
