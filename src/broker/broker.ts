@@ -10,7 +10,9 @@
  * leads the controller, forwarded to the leader otherwise, or to every voter while no leader is
  * known) until the registration shows in the metadata. The registration carries the advertised
  * addresses, which may differ from the bound ones. The controller leader then adds every registered
- * non-voter as a learner of the controller group (controller_quorum.ts).
+ * non-voter as a learner of the controller group (controller_quorum.ts), and removes it again once
+ * it is unregistered by a decommission and silent; the decommissioned process itself resolves
+ * `decommissioned`, and the start command closes it and exits 0 (controller/decommission.ts).
  *
  * Leadership: every `leaderRebalanceIntervalMs` the broker hands each partition it leads to the
  * partition's preferred replica when that one is in sync (Kafka's auto.leader.rebalance.enable),
@@ -37,7 +39,8 @@ import { RequestServer } from '../net/request_server.js';
 import type { pb } from '../protocol/messages.js';
 import type { BrokerContext } from './broker_context.js';
 import { ControllerReplica } from './controller_replica.js';
-import { controllerTargets, nextLearner, silentMembers } from './controller_quorum.js';
+import { controllerTargets, learnerToRemove, nextLearner, silentMembers } from './controller_quorum.js';
+import { decommissionHandlers } from './decommission_handlers.js';
 import { decodeForwarded, encodeAddress, encodeForwardedCommand, encodeHeartbeat, encodeLeaving } from './forwarded.js';
 import type { PeerAvailability } from './leader_choice.js';
 import { LeadershipTransfers } from './leadership_transfers.js';
@@ -70,6 +73,8 @@ const GROUP_TICK_MS = 100;
 /** A write of group records that takes longer fails its request (Kafka's offsets.commit.timeout.ms). */
 const GROUP_WRITE_TIMEOUT_MS = 5_000;
 const CONTROLLER_LOG = '__controller-0';
+/** An unregistered (decommissioned) controller learner silent this long is removed from the group. */
+const DECOMMISSIONED_LEARNER_SILENCE_MS = 3_000;
 /** A peer silent this long is not handed leadership (every group heartbeats its followers every 100 ms). */
 const PEER_SILENCE_MS = 1_000;
 /**
@@ -168,6 +173,12 @@ export class Broker implements BrokerContext {
   private handingOver = false;
   /** Peers that said they are shutting down: broker id to the incarnation that said so. */
   private readonly leavingPeers = new Map<number, number>();
+  private markDecommissioned: (() => void) | undefined;
+  /**
+   * Resolves once the metadata shows this process (this incarnation) unregistered by a decommission:
+   * it is no member of the cluster any more and should stop (the start command closes and exits 0).
+   */
+  readonly decommissioned = new Promise<void>((resolve) => { this.markDecommissioned = resolve; });
 
   private constructor(
     private readonly options: BrokerOptions,
@@ -234,7 +245,8 @@ export class Broker implements BrokerContext {
         committedOffsets: () => broker.groups.committedOffsets() });
       await broker.startControllerReplica();
       broker.server = new RequestServer({ listen: `tcp://${options.listen.host}:${options.listen.port}`,
-        handlers: { ...brokerHandlers(broker), ...reassignmentHandlers(broker), ...groupHandlers(broker.groups),
+        handlers: { ...brokerHandlers(broker), ...reassignmentHandlers(broker), ...decommissionHandlers(broker),
+          ...groupHandlers(broker.groups),
           ...controllerQuorumHandlers({ brokerId: options.id, groupId: CONTROLLER_GROUP_ID, host,
             controller: broker.controller, peerSilenceMs: PEER_SILENCE_MS }) },
         logger, ...(observability.requestObserver === undefined ? {} : { observer: observability.requestObserver }) });
@@ -278,8 +290,20 @@ export class Broker implements BrokerContext {
       await storage.saveHardState(boot.hardState);
       await storage.sync();
     }
-    this.controller.onChange(() => { this.scheduleReconcile(); });
+    this.controller.onChange(() => { this.scheduleReconcile(); this.checkDecommissioned(); });
     this.host.addGroup(CONTROLLER_GROUP_ID, storage, this.controller);
+  }
+
+  /** Resolves `decommissioned` (once) when this incarnation was unregistered. */
+  private checkDecommissioned(): void {
+    if (this.markDecommissioned === undefined) return;
+    const record = this.controller.metadata.decommissioned(this.options.id);
+    if (record?.incarnation !== this.incarnation) return;
+    // warn: the process stops on its own, which an operator should see at any log level but error.
+    this.logger.warn({ brokerId: this.options.id, index: record.index }, 'this broker was decommissioned and ' +
+      'unregistered; stopping (a new start would register it again as an empty broker)');
+    this.markDecommissioned();
+    this.markDecommissioned = undefined;
   }
 
   private scheduleReconcile(): void {
@@ -343,7 +367,7 @@ export class Broker implements BrokerContext {
       this.host.propose(CONTROLLER_GROUP_ID, encodeCommand(command));
     }
     if (this.controller.role === 'leader') {
-      this.addLearner();
+      if (!this.addLearner()) this.removeLearner();
       this.announceToSilentMembers(nowMs);
     }
   }
@@ -363,20 +387,39 @@ export class Broker implements BrokerContext {
   /**
    * On the controller leader: makes the next registered non-voter a learner of the controller group.
    * One conf change at a time (the core drops a proposal while one is unapplied); retried each beat.
+   * True when there was one to add.
    */
-  private addLearner(): void {
+  private addLearner(): boolean {
     const conf = this.host.confState(CONTROLLER_GROUP_ID);
     // The Raft node's own role, current where the replica's copy may lag a Ready behind.
-    if (conf === undefined || this.host.status(CONTROLLER_GROUP_ID)?.role !== 'leader') return;
+    if (conf === undefined || this.host.status(CONTROLLER_GROUP_ID)?.role !== 'leader') return false;
     // The core lets only voters campaign: a learner (a broker outside --voters) never leads the controller.
     assert(conf.voters.includes(this.options.id), () => `broker ${this.options.id} leads the controller ` +
       `but is not among its voters ${conf.voters.join(',')}`);
     const brokerId = nextLearner(this.controller.metadata.brokers().map((b) => b.brokerId), conf);
-    if (brokerId === undefined) return;
+    if (brokerId === undefined) return false;
     const result = this.host.proposeConfChange(CONTROLLER_GROUP_ID,
       { type: ConfChangeType.addLearner, nodeId: brokerId });
     if (result?.kind === 'accepted') {
       this.logger.info({ brokerId, index: result.index }, 'adding a registered non-voter as a controller learner');
+    }
+    return true;
+  }
+
+  /** On the controller leader: removes a decommissioned learner once it is silent (learnerToRemove). */
+  private removeLearner(): void {
+    const conf = this.host.confState(CONTROLLER_GROUP_ID);
+    if (conf === undefined || this.host.status(CONTROLLER_GROUP_ID)?.role !== 'leader') return;
+    const nowMs = Date.now();
+    const brokerId = learnerToRemove(this.controller.metadata.brokers().map((b) => b.brokerId), conf, (id) => {
+      const heardMs = this.host.lastHeardFromMs(id);
+      return heardMs === undefined ? Infinity : nowMs - heardMs;
+    }, DECOMMISSIONED_LEARNER_SILENCE_MS);
+    if (brokerId === undefined) return;
+    const result = this.host.proposeConfChange(CONTROLLER_GROUP_ID,
+      { type: ConfChangeType.removeNode, nodeId: brokerId });
+    if (result?.kind === 'accepted') {
+      this.logger.info({ brokerId, index: result.index }, 'removing a decommissioned broker from the controller learners');
     }
   }
 

@@ -15,6 +15,9 @@
  * Operators change the voters one at a time (`tributary cluster controllers add|remove`): a caught-up
  * learner is promoted, a voter is removed (the leader hands leadership away first rather than remove
  * itself). The checks below decide whether such a change may be proposed now.
+ *
+ * A decommissioned broker leaves the other way: once it is unregistered and silent, the leader
+ * removes it from the learners (learnerToRemove).
  */
 import type { ConfState } from '../../raft/core/index.js';
 import type { ErrorCode } from '../common/errors.js';
@@ -24,6 +27,24 @@ export function nextLearner(registeredIds: readonly number[], conf: ConfState): 
   let next: number | undefined;
   for (const id of registeredIds) {
     if (conf.voters.includes(id) || conf.learners.includes(id)) continue;
+    if (next === undefined || id < next) next = id;
+  }
+  return next;
+}
+
+/**
+ * The learner of the controller group the leader removes next (lowest id first), if any: one no
+ * longer registered (a decommissioned broker, see controller/decommission.ts) that has been silent
+ * for silenceMs. Silence comes first because the decommissioned process exits once it has applied
+ * its unregistration; removed earlier, it might never receive that entry and would run on, cut off
+ * from the metadata. A broker that registered again (a new start of it) is registered and stays.
+ * silentForMs(id) is how long the leader has not heard from id (Infinity: never).
+ */
+export function learnerToRemove(registeredIds: readonly number[], conf: ConfState,
+  silentForMs: (id: number) => number, silenceMs: number): number | undefined {
+  let next: number | undefined;
+  for (const id of conf.learners) {
+    if (registeredIds.includes(id) || silentForMs(id) < silenceMs) continue;
     if (next === undefined || id < next) next = id;
   }
   return next;

@@ -183,7 +183,7 @@ function createTopicsHandler(context: BrokerContext): RequestHandler<typeof API_
       const base = { name: wanted.name, numPartitions: wanted.numPartitions,
         replicationFactor: wanted.replicationFactor };
       const metadata = context.controller.metadata;
-      const brokerIds = metadata.brokers().filter((b) => !b.fenced).map((b) => b.brokerId);
+      const brokerIds = metadata.liveBrokerIds();
       const createRequest = { name: wanted.name, partitionCount: wanted.numPartitions,
         replicationFactor: wanted.replicationFactor, configs: { ...wanted.configs } };
       const problem = validateCreateTopic(metadata, createRequest, brokerIds.length);
@@ -355,7 +355,8 @@ export function brokerHandlers(context: BrokerContext): HandlerTable {
     [API_KEYS.CREATE_PARTITIONS]: createPartitionsHandler(context),
     [API_KEYS.DESCRIBE_CLUSTER]: () => ({ response: { clusterId: 'tributary', controllerId: context.controllerId(),
       brokers: context.brokerList(), controllerVoterIds: context.voterIds(),
-      fencedBrokers: context.fencedBrokerList() } }),
+      fencedBrokers: context.fencedBrokerList(), decommissioningBrokerIds: context.controller.metadata.brokers()
+        .filter((b) => b.decommissioning).map((b) => b.brokerId) } }),
     [API_KEYS.INIT_PRODUCER_ID]: initProducerIdHandler(context),
     [API_KEYS.ELECT_LEADERS]: electLeadersHandler(context),
   };

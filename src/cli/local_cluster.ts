@@ -180,20 +180,22 @@ export class LocalCluster {
   }
 
   /**
-   * Resolves true once broker `id`'s process has exited by itself (a decommissioned broker does),
-   * or false if it still runs after `timeoutMs`.
+   * Waits for a broker's process to end by itself (a decommissioned broker exits): its exit code,
+   * or null for a signal; undefined when it still runs after timeoutMs or is not running.
    */
-  async waitForExit(id: number, timeoutMs: number): Promise<boolean> {
+  async waitForExit(id: number, timeoutMs: number): Promise<number | null | undefined> {
     const broker = this.broker(id);
     const child = broker.child;
-    if (child === null || child.exitCode !== null || child.signalCode !== null) return true;
-    const exited = await new Promise<boolean>((resolve) => {
-      const timer = setTimeout(() => { child.off('exit', onExit); resolve(false); }, timeoutMs);
-      const onExit = (): void => { clearTimeout(timer); resolve(true); };
-      child.once('exit', onExit);
-    });
-    if (exited) broker.child = null;
-    return exited;
+    if (child === null) return undefined;
+    const ended = child.exitCode !== null || child.signalCode !== null ? Promise.resolve()
+      : new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, timeoutMs);
+        child.once('exit', () => { clearTimeout(timer); resolve(); });
+      });
+    await ended;
+    if (child.exitCode === null && child.signalCode === null) return undefined;
+    broker.child = null;
+    return child.exitCode;
   }
 
   restart(id: number): void {

@@ -54,6 +54,8 @@ export interface ClusterDescription {
   readonly brokers: readonly BrokerInfo[];
   /** Registered brokers that are fenced: down, or not heard from within the session. */
   readonly fencedBrokers: readonly BrokerInfo[];
+  /** Registered brokers being decommissioned: no new replicas go to them. */
+  readonly decommissioningBrokerIds: readonly number[];
 }
 
 export interface PartitionOffsets {
@@ -318,6 +320,7 @@ export class Admin {
       controllerVoterIds: [...response.controllerVoterIds],
       brokers: response.brokers.map(brokerInfo).sort((a, b) => a.id - b.id),
       fencedBrokers: response.fencedBrokers.map(brokerInfo).sort((a, b) => a.id - b.id),
+      decommissioningBrokerIds: [...response.decommissioningBrokerIds].sort((a, b) => a - b),
     };
   }
 
@@ -422,6 +425,28 @@ export class Admin {
     }));
     return [...sizes.values()].sort((a, b) =>
       (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition));
+  }
+
+  /**
+   * One phase of a broker's decommission (DecommissionBroker): start marks it so no new replica
+   * goes to it; unregister removes it once it holds no replica. Both are idempotent. Resolves with
+   * how many partitions still have a replica on it and whether it is unregistered already; a
+   * refusal is thrown as its TributaryError (BROKER_ID_NOT_REGISTERED, INVALID_REQUEST,
+   * INVALID_REPLICATION_FACTOR, ...).
+   */
+  async decommissionBroker(brokerId: number, phase: 'start' | 'unregister'):
+    Promise<{ replicasLeft: number; unregistered: boolean }> {
+    if (!Number.isSafeInteger(brokerId) || brokerId < 0) {
+      throw new TributaryError('INVALID_REQUEST', `broker id ${brokerId} is not a natural number`);
+    }
+    // Inside the retry: a retriable answer (REQUEST_TIMED_OUT during an election) is asked again.
+    return this.withRetry(async () => {
+      const { response } = await this.metadata.requestAny(API_KEYS.DECOMMISSION_BROKER, { brokerId,
+        unregister: phase === 'unregister', timeoutMs: Math.max(1, this.requestTimeoutMs - ELECTION_REPLY_MARGIN_MS) },
+      { timeoutMs: this.requestTimeoutMs });
+      if (response.errorCode !== 0) throw topicError(response.errorCode, `Broker ${brokerId}`, response.errorMessage);
+      return { replicasLeft: response.replicasLeft, unregistered: response.unregistered };
+    });
   }
 
   /** Earliest (log start) and latest (high watermark) offsets of every partition, from the leaders. */

@@ -119,6 +119,18 @@ export interface ReportPartitionReplicasCommand {
   readonly learners: readonly number[];
 }
 
+/** Start decommissioning a broker: no new replicas go to it (see decommission.ts for the checks). */
+export interface DecommissionBrokerCommand {
+  readonly type: 'decommissionBroker';
+  readonly brokerId: number;
+}
+
+/** Remove an emptied decommissioning broker's registration and record it as decommissioned. */
+export interface UnregisterBrokerCommand {
+  readonly type: 'unregisterBroker';
+  readonly brokerId: number;
+}
+
 export type MetadataCommand =
   | RegisterBrokerCommand
   | FenceBrokerCommand
@@ -129,7 +141,9 @@ export type MetadataCommand =
   | AllocateProducerIdsCommand
   | CreatePartitionsCommand
   | AlterPartitionReassignmentCommand
-  | ReportPartitionReplicasCommand;
+  | ReportPartitionReplicasCommand
+  | DecommissionBrokerCommand
+  | UnregisterBrokerCommand;
 
 export type MetadataCommandType = MetadataCommand['type'];
 
@@ -144,6 +158,8 @@ export const METADATA_COMMAND_TYPES = [
   'createPartitions',
   'alterPartitionReassignment',
   'reportPartitionReplicas',
+  'decommissionBroker',
+  'unregisterBroker',
 ] as const satisfies readonly MetadataCommandType[];
 
 /** The MetadataCommand protobuf bytes of command. */
@@ -230,6 +246,9 @@ function commandBody(command: MetadataCommand): Record<string, unknown> {
         voters: encodeBrokerIds(command.voters),
         learners: encodeBrokerIds(command.learners),
       };
+    case 'decommissionBroker':
+    case 'unregisterBroker':
+      return { brokerId: checkUint32(command.brokerId, 'brokerId') };
     default:
       return assertNever(command, 'metadata command');
   }
@@ -315,6 +334,9 @@ function commandFromFields(type: MetadataCommandType, fields: DecodedFields): Me
         voters: readUint32List(fields, 'voters'),
         learners: readUint32List(fields, 'learners'),
       };
+    case 'decommissionBroker':
+    case 'unregisterBroker':
+      return { type, brokerId: readUint32(fields, 'brokerId') };
     default:
       return assertNever(type, 'metadata command type');
   }

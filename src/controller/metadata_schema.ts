@@ -240,6 +240,24 @@ export const METADATA_SCHEMA = {
                 }
               }
             },
+            DecommissionBroker: {
+              fields: {
+                brokerId: {
+                  type: 'uint32',
+                  id: 1,
+                  protoName: 'broker_id'
+                }
+              }
+            },
+            UnregisterBroker: {
+              fields: {
+                brokerId: {
+                  type: 'uint32',
+                  id: 1,
+                  protoName: 'broker_id'
+                }
+              }
+            },
             MetadataCommand: {
               oneofs: {
                 command: {
@@ -253,7 +271,9 @@ export const METADATA_SCHEMA = {
                     'allocateProducerIds',
                     'createPartitions',
                     'alterPartitionReassignment',
-                    'reportPartitionReplicas'
+                    'reportPartitionReplicas',
+                    'decommissionBroker',
+                    'unregisterBroker'
                   ]
                 }
               },
@@ -307,6 +327,16 @@ export const METADATA_SCHEMA = {
                   type: 'ReportPartitionReplicas',
                   id: 10,
                   protoName: 'report_partition_replicas'
+                },
+                decommissionBroker: {
+                  type: 'DecommissionBroker',
+                  id: 11,
+                  protoName: 'decommission_broker'
+                },
+                unregisterBroker: {
+                  type: 'UnregisterBroker',
+                  id: 12,
+                  protoName: 'unregister_broker'
                 }
               }
             },
@@ -346,6 +376,27 @@ export const METADATA_SCHEMA = {
                 epoch: {
                   type: 'uint64',
                   id: 8
+                },
+                decommissioning: {
+                  type: 'bool',
+                  id: 9
+                }
+              }
+            },
+            DecommissionedBrokerRecord: {
+              fields: {
+                brokerId: {
+                  type: 'uint32',
+                  id: 1,
+                  protoName: 'broker_id'
+                },
+                incarnation: {
+                  type: 'uint64',
+                  id: 2
+                },
+                index: {
+                  type: 'uint64',
+                  id: 3
                 }
               }
             },
@@ -471,6 +522,12 @@ export const METADATA_SCHEMA = {
                   type: 'ProducerIdBlockRecord',
                   id: 5,
                   protoName: 'producer_id_blocks'
+                },
+                decommissionedBrokers: {
+                  rule: 'repeated',
+                  type: 'DecommissionedBrokerRecord',
+                  id: 6,
+                  protoName: 'decommissioned_brokers'
                 }
               }
             }

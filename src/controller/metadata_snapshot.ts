@@ -34,6 +34,17 @@ export interface BrokerInfo {
   readonly epoch: number;
   /** True once the broker missed heartbeats for the session timeout; false while it is live. */
   readonly fenced: boolean;
+  /** DecommissionBroker applied: placement puts no new replica here; false in older snapshots. */
+  readonly decommissioning: boolean;
+}
+
+/** A broker removed by UnregisterBroker (see metadata.proto DecommissionedBrokerRecord). */
+export interface DecommissionedBroker {
+  readonly brokerId: number;
+  /** The incarnation registered when it was removed: that process must not register again. */
+  readonly incarnation: number;
+  /** Raft index of the UnregisterBroker entry. */
+  readonly index: number;
 }
 
 export interface TopicInfo {
@@ -82,12 +93,15 @@ export interface MetadataSnapshotData {
   readonly topics: readonly TopicInfo[];
   /** Each broker's last granted block, one per broker at most. */
   readonly producerIdBlocks: readonly ProducerIdBlock[];
+  /** Brokers removed by UnregisterBroker and not registered again since; none in older snapshots. */
+  readonly decommissionedBrokers: readonly DecommissionedBroker[];
 }
 
 export function encodeSnapshot(data: MetadataSnapshotData): Uint8Array {
   const brokers = [...data.brokers].sort((left, right) => left.brokerId - right.brokerId);
   const topics = [...data.topics].sort((left, right) => (left.name < right.name ? -1 : left.name > right.name ? 1 : 0));
   const blocks = [...data.producerIdBlocks].sort((left, right) => left.brokerId - right.brokerId);
+  const decommissioned = [...data.decommissionedBrokers].sort((left, right) => left.brokerId - right.brokerId);
   return encodeMessage('MetadataSnapshot', {
     lastAppliedIndex: checkUint64(data.lastAppliedIndex, 'lastAppliedIndex'),
     nextProducerId: checkUint64(data.nextProducerId, 'nextProducerId'),
@@ -100,6 +114,7 @@ export function encodeSnapshot(data: MetadataSnapshotData): Uint8Array {
       incarnation: checkUint64(broker.incarnation, 'incarnation'),
       fenced: broker.fenced,
       epoch: checkUint64(broker.epoch, 'epoch'),
+      decommissioning: broker.decommissioning,
     })),
     topics: topics.map((topic) => ({
       name: topic.name,
@@ -123,6 +138,11 @@ export function encodeSnapshot(data: MetadataSnapshotData): Uint8Array {
       blockStart: checkUint64(block.blockStart, 'blockStart'),
       blockSize: checkUint32(block.blockSize, 'blockSize'),
     })),
+    decommissionedBrokers: decommissioned.map((gone) => ({
+      brokerId: checkUint32(gone.brokerId, 'brokerId'),
+      incarnation: checkUint64(gone.incarnation, 'incarnation'),
+      index: checkUint64(gone.index, 'index'),
+    })),
   });
 }
 
@@ -139,6 +159,11 @@ export function decodeSnapshot(bytes: Uint8Array): MetadataSnapshotData {
       blockStart: readUint64(block, 'blockStart'),
       blockSize: readUint32(block, 'blockSize'),
     })),
+    decommissionedBrokers: readMessageList(fields, 'decommissionedBrokers').map((gone) => ({
+      brokerId: readUint32(gone, 'brokerId'),
+      incarnation: readUint64(gone, 'incarnation'),
+      index: readUint64(gone, 'index'),
+    })),
   };
 }
 
@@ -152,6 +177,7 @@ function brokerFromFields(fields: DecodedFields): BrokerInfo {
     incarnation: readUint64(fields, 'incarnation'),
     epoch: readUint64(fields, 'epoch'),
     fenced: readBool(fields, 'fenced'),
+    decommissioning: readBool(fields, 'decommissioning'),
   };
 }
 

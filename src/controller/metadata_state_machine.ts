@@ -22,24 +22,28 @@ import type {
   AlterPartitionReassignmentCommand,
   CreatePartitionsCommand,
   CreateTopicCommand,
+  DecommissionBrokerCommand,
   FenceBrokerCommand,
   MetadataCommand,
   MetadataCommandType,
   RegisterBrokerCommand,
   ReportPartitionReplicasCommand,
   UnfenceBrokerCommand,
+  UnregisterBrokerCommand,
 } from './commands.js';
+import { decommissionProblem, placeableBrokerIds, unregisterProblem } from './decommission.js';
 import { MalformedMetadataError, sortedStringMap } from './metadata_codec.js';
 import { decodeSnapshot, encodeSnapshot } from './metadata_snapshot.js';
-import type { BrokerInfo, MetadataSnapshotData, PartitionReassignment, ProducerIdBlock, TopicInfo }
-  from './metadata_snapshot.js';
+import type { BrokerInfo, DecommissionedBroker, MetadataSnapshotData, PartitionReassignment, ProducerIdBlock,
+  TopicInfo } from './metadata_snapshot.js';
 import { checkCounts, TOPIC_PARTITIONS_MAX } from './placement.js';
 import type { BrokerLoad } from './placement.js';
 import { parseTopicConfig } from './topic_config.js';
 import type { TopicConfig } from './topic_config.js';
 import { internalFlagProblem, internalNameProblem, topicNameProblem } from './topic_name.js';
 
-export type { BrokerInfo, PartitionReassignment, ProducerIdBlock, TopicInfo } from './metadata_snapshot.js';
+export type { BrokerInfo, DecommissionedBroker, PartitionReassignment, ProducerIdBlock, TopicInfo }
+  from './metadata_snapshot.js';
 
 /** Bounds on the metadata, so a runaway client cannot grow the controller's state without limit. */
 export const BROKERS_MAX = 1024;
@@ -74,6 +78,7 @@ export interface ApplyRejected {
 
 export type ApplyResult =
   | { readonly ok: true; readonly type: 'registerBroker' | 'fenceBroker' | 'unfenceBroker' | 'deleteTopic' }
+  | { readonly ok: true; readonly type: 'decommissionBroker' | 'unregisterBroker' }
   | { readonly ok: true; readonly type: 'alterConfigs' }
   | { readonly ok: true; readonly type: 'createPartitions'; readonly added: number }
   | { readonly ok: true; readonly type: 'createTopic'; readonly topicId: number }
@@ -98,6 +103,8 @@ export class MetadataStateMachine implements MetadataView {
   private readonly topicsByName = new Map<string, TopicInfo>();
   /** Each broker's last granted producer id block: how a broker learns its command won. */
   private readonly producerIdBlocks = new Map<number, ProducerIdBlock>();
+  /** Brokers removed by UnregisterBroker and not registered again since. */
+  private readonly decommissionedById = new Map<number, DecommissionedBroker>();
   private partitionTotal = 0;
 
   get lastAppliedIndex(): number {
@@ -127,9 +134,17 @@ export class MetadataStateMachine implements MetadataView {
     return this.brokersById.get(brokerId);
   }
 
-  /** Registered brokers that are not fenced, in ascending id order: where new replicas may go. */
+  /**
+   * Registered brokers that are neither fenced nor decommissioning, in ascending id order: where
+   * new replicas may go (new topics, new partitions, the offsets topic).
+   */
   liveBrokerIds(): readonly number[] {
-    return this.brokers().filter((broker) => !broker.fenced).map((broker) => broker.brokerId);
+    return placeableBrokerIds(this);
+  }
+
+  /** The record of a broker removed by UnregisterBroker (and not registered again since), if any. */
+  decommissioned(brokerId: number): DecommissionedBroker | undefined {
+    return this.decommissionedById.get(brokerId);
   }
 
   topics(): readonly TopicInfo[] {
@@ -224,6 +239,8 @@ export class MetadataStateMachine implements MetadataView {
       brokers: this.brokers(),
       topics: this.topics(),
       producerIdBlocks: [...this.producerIdBlocks.values()].sort((left, right) => left.brokerId - right.brokerId),
+      decommissionedBrokers: [...this.decommissionedById.values()]
+        .sort((left, right) => left.brokerId - right.brokerId),
     };
   }
 
@@ -252,6 +269,10 @@ export class MetadataStateMachine implements MetadataView {
     this.producerIdBlocks.clear();
     for (const [id, block] of candidate.producerIdBlocks) {
       this.producerIdBlocks.set(id, block);
+    }
+    this.decommissionedById.clear();
+    for (const [id, gone] of candidate.decommissionedById) {
+      this.decommissionedById.set(id, gone);
     }
   }
 
@@ -285,6 +306,12 @@ export class MetadataStateMachine implements MetadataView {
       }
       machine.producerIdBlocks.set(block.brokerId, Object.freeze({ ...block }));
     }
+    for (const gone of data.decommissionedBrokers) {
+      if (machine.decommissionedById.has(gone.brokerId)) {
+        throw new MalformedMetadataError(`broker ${gone.brokerId} is decommissioned twice`);
+      }
+      machine.decommissionedById.set(gone.brokerId, Object.freeze({ ...gone }));
+    }
     return machine;
   }
 
@@ -309,6 +336,10 @@ export class MetadataStateMachine implements MetadataView {
         return this.alterPartitionReassignment(command, index);
       case 'reportPartitionReplicas':
         return this.reportPartitionReplicas(command);
+      case 'decommissionBroker':
+        return this.decommissionBroker(command);
+      case 'unregisterBroker':
+        return this.unregisterBroker(command, index);
       default:
         return assertNever(command, 'metadata command');
     }
@@ -328,6 +359,12 @@ export class MetadataStateMachine implements MetadataView {
       return rejected(command.type, 'STALE_BROKER_EPOCH', `broker ${command.brokerId} incarnation ${command.incarnation} ` +
         `is older than the registered ${current.incarnation}`);
     }
+    const gone = this.decommissionedById.get(command.brokerId);
+    if (gone !== undefined && command.incarnation <= gone.incarnation) {
+      // The decommissioned process itself (or an older one): it must stop, not come back.
+      return rejected(command.type, 'STALE_BROKER_EPOCH', `broker ${command.brokerId} incarnation ` +
+        `${command.incarnation} was decommissioned; only a new start of the broker may register again`);
+    }
     if (current !== undefined && command.incarnation === current.incarnation) {
       const same = current.host === command.host && current.port === command.port &&
         current.raftHost === command.raftHost && current.raftPort === command.raftPort;
@@ -343,7 +380,11 @@ export class MetadataStateMachine implements MetadataView {
       incarnation: command.incarnation,
       epoch: index,
       fenced: false,
+      // A restart during a decommission keeps it going; a broker registering after its
+      // decommission (a new start) comes back as an empty, ordinary broker.
+      decommissioning: current?.decommissioning ?? false,
     }));
+    this.decommissionedById.delete(command.brokerId);
     return { ok: true, type: command.type };
   }
 
@@ -357,6 +398,31 @@ export class MetadataStateMachine implements MetadataView {
         `${current.incarnation}, not ${command.incarnation}`);
     }
     this.brokersById.set(command.brokerId, Object.freeze({ ...current, fenced: command.type === 'fenceBroker' }));
+    return { ok: true, type: command.type };
+  }
+
+  /** Marks a broker decommissioning (decommissionProblem says when not); repeating it changes nothing. */
+  private decommissionBroker(command: DecommissionBrokerCommand): ApplyResult {
+    const problem = decommissionProblem(this, command.brokerId);
+    if (problem !== null) return rejected(command.type, problem.code, problem.message);
+    const current = this.brokersById.get(command.brokerId);
+    assert(current !== undefined, 'decommissionProblem found the broker');
+    this.brokersById.set(command.brokerId, Object.freeze({ ...current, decommissioning: true }));
+    return { ok: true, type: command.type };
+  }
+
+  /**
+   * Removes an emptied decommissioning broker (unregisterProblem says when not) and records its
+   * incarnation, so that process cannot register again; repeating it changes nothing.
+   */
+  private unregisterBroker(command: UnregisterBrokerCommand, index: number): ApplyResult {
+    const problem = unregisterProblem(this, command.brokerId, this.decommissionedById.has(command.brokerId));
+    if (problem !== null) return rejected(command.type, problem.code, problem.message);
+    const current = this.brokersById.get(command.brokerId);
+    if (current === undefined) return { ok: true, type: command.type };
+    this.brokersById.delete(command.brokerId);
+    this.decommissionedById.set(command.brokerId, Object.freeze({ brokerId: command.brokerId,
+      incarnation: current.incarnation, index }));
     return { ok: true, type: command.type };
   }
 
@@ -416,7 +482,8 @@ export class MetadataStateMachine implements MetadataView {
         `${command.assignments.length} more do not make ${command.partitionCount}`);
     }
     for (const [offset, replicas] of command.assignments.entries()) {
-      const replicaProblem = replicasProblem(this, replicas, topic.replicationFactor);
+      const replicaProblem = replicasProblem(this, replicas, topic.replicationFactor) ??
+        decommissioningProblem(this, replicas);
       if (replicaProblem !== null) {
         return rejected(command.type, 'INVALID_REPLICA_ASSIGNMENT', `partition ${current + offset}: ${replicaProblem}`);
       }
@@ -583,6 +650,11 @@ export class MetadataStateMachine implements MetadataView {
         return `broker ${id} record is inconsistent`;
       }
     }
+    for (const [id, gone] of this.decommissionedById) {
+      if (id !== gone.brokerId || gone.index > this.lastApplied || this.brokersById.has(id)) {
+        return `decommissioned broker ${id} is registered or its record is inconsistent`;
+      }
+    }
     return this.producerIdBlocksProblem();
   }
 
@@ -691,7 +763,8 @@ function assignmentProblem(view: MetadataView, command: CreateTopicCommand): Met
       `for ${command.partitionCount} partitions` };
   }
   for (const [partition, replicas] of command.assignments.entries()) {
-    const problem = replicasProblem(view, replicas, command.replicationFactor);
+    const problem = replicasProblem(view, replicas, command.replicationFactor) ??
+      decommissioningProblem(view, replicas);
     if (problem !== null) {
       return { code: 'INVALID_REPLICA_ASSIGNMENT', message: `partition ${partition}: ${problem}` };
     }
@@ -708,6 +781,12 @@ function replicasProblem(view: MetadataView, replicas: readonly number[], replic
   }
   const unknown = replicas.filter((id) => view.broker(id) === undefined);
   return unknown.length === 0 ? null : `brokers ${unknown.join(',')} are not registered`;
+}
+
+/** New replicas never go to a decommissioning broker. */
+function decommissioningProblem(view: Pick<MetadataView, 'broker'>, replicas: readonly number[]): string | null {
+  const leaving = replicas.filter((id) => view.broker(id)?.decommissioning === true);
+  return leaving.length === 0 ? null : `brokers ${leaving.join(',')} are being decommissioned`;
 }
 
 function topicInvariantProblem(view: MetadataView, name: string, topic: TopicInfo): string | null {
@@ -792,8 +871,14 @@ export function validateReassignment(
       `but only ${brokerCount} brokers` };
   }
   const unknown = target.filter((id) => !Number.isSafeInteger(id) || view.broker(id) === undefined);
-  return unknown.length === 0 ? null : { code: 'INVALID_REPLICA_ASSIGNMENT',
-    message: `partition ${where}: brokers ${unknown.join(',')} are not registered` };
+  if (unknown.length > 0) {
+    return { code: 'INVALID_REPLICA_ASSIGNMENT', message: `partition ${where}: brokers ${unknown.join(',')} ` +
+      'are not registered' };
+  }
+  // A decommissioning broker may stay a replica (a new order of the same replicas), never become one.
+  const current = topic.partitions[request.partition] ?? [];
+  const problem = decommissioningProblem(view, target.filter((id) => !current.includes(id)));
+  return problem === null ? null : { code: 'INVALID_REPLICA_ASSIGNMENT', message: `partition ${where}: ${problem}` };
 }
 
 function sameList(left: readonly number[], right: readonly number[]): boolean {

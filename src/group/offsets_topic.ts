@@ -67,7 +67,7 @@ export class OffsetsTopicCreator {
 
   private async create(): Promise<boolean> {
     const metadata = this.context.controller.metadata;
-    const brokerIds = metadata.brokers().filter((broker) => !broker.fenced).map((broker) => broker.brokerId);
+    const brokerIds = metadata.liveBrokerIds();
     if (brokerIds.length === 0) return false;
     const replicationFactor = Math.min(OFFSETS_TOPIC_REPLICATION_FACTOR, brokerIds.length);
     const placement = assignReplicas({ brokerIds, partitionCount: this.options.partitions, replicationFactor,

@@ -29,6 +29,7 @@ export const API_KEYS = {
   DESCRIBE_QUORUM: 23,
   ADD_RAFT_VOTER: 24,
   REMOVE_RAFT_VOTER: 25,
+  DECOMMISSION_BROKER: 26,
 } as const;
 
 export type ApiName = keyof typeof API_KEYS;

@@ -76,6 +76,7 @@ export const API_MESSAGES = {
   [API_KEYS.DESCRIBE_QUORUM]: { request: pb.DescribeQuorumRequest, response: pb.DescribeQuorumResponse },
   [API_KEYS.ADD_RAFT_VOTER]: { request: pb.AddRaftVoterRequest, response: pb.AddRaftVoterResponse },
   [API_KEYS.REMOVE_RAFT_VOTER]: { request: pb.RemoveRaftVoterRequest, response: pb.RemoveRaftVoterResponse },
+  [API_KEYS.DECOMMISSION_BROKER]: { request: pb.DecommissionBrokerRequest, response: pb.DecommissionBrokerResponse },
 } as const;
 
 type Messages<A extends ApiKey> = (typeof API_MESSAGES)[A];

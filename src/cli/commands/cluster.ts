@@ -16,6 +16,7 @@ import type { ClusterDescription, PreferredLeaderElection } from '../../client/a
 import type { PartitionInfo } from '../../client/metadata_cache.js';
 import { cliLogger, describeError, runClientCommand, withBootstrap } from '../client_common.js';
 import type { BootstrapArguments } from '../client_common.js';
+import { decommissionCommand } from './cluster_decommission.js';
 import { rebalanceCommand } from './cluster_rebalance.js';
 import { controllersCommand } from './cluster_controllers.js';
 
@@ -80,7 +81,8 @@ export function formatStatus(status: ClusterStatus): string {
     ...status.fencedBrokers.map((b) => ({ ...b, up: false }))].sort((a, b) => a.id - b.id);
   for (const broker of brokers) {
     const role = broker.id === status.controllerId ? '\t(controller leader)' : '';
-    lines.push(`\t${broker.id}\t${broker.address}\t${broker.up ? 'up' : 'DOWN (fenced)'}${role}`);
+    const leaving = status.decommissioningBrokerIds.includes(broker.id) ? '\t(decommissioning)' : '';
+    lines.push(`\t${broker.id}\t${broker.address}\t${broker.up ? 'up' : 'DOWN (fenced)'}${role}${leaving}`);
   }
   lines.push('Partitions:');
   if (status.topics.length === 0) lines.push('\t(no topics)');
@@ -156,9 +158,9 @@ const electLeadersCommand: CommandModule<object, ElectArguments> = {
 
 export const clusterCommand: CommandModule = {
   command: 'cluster <action>',
-  describe: 'cluster status, preferred leader election, rebalance, controller quorum',
+  describe: 'cluster status, preferred leader election, rebalance, controller quorum, broker decommission',
   builder: (yargs: Argv) => yargs.command(statusCommand).command(electLeadersCommand).command(rebalanceCommand)
-    .command(controllersCommand)
-    .demandCommand(1, 'name an action: status, elect-leaders, rebalance, controllers'),
+    .command(controllersCommand).command(decommissionCommand)
+    .demandCommand(1, 'name an action: status, elect-leaders, rebalance, controllers, decommission'),
   handler: () => undefined,
 };

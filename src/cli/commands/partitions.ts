@@ -65,9 +65,15 @@ function idList(text: string, option: string): number[] {
   return ids;
 }
 
+/**
+ * The live brokers that may take replicas (decommissioning ones left out, so no plan puts a
+ * replica there), those being decommissioned, and the topics' partition counts and replicas.
+ */
 export async function clusterShape(admin: Admin, topics: readonly string[]): Promise<{ brokerIds: number[];
-  partitionCounts: Map<string, number>; current: PartitionMove[] }> {
-  const brokerIds = (await admin.describeCluster()).brokers.map((broker) => broker.id);
+  decommissioningIds: number[]; partitionCounts: Map<string, number>; current: PartitionMove[] }> {
+  const cluster = await admin.describeCluster();
+  const decommissioningIds = [...cluster.decommissioningBrokerIds];
+  const brokerIds = cluster.brokers.map((broker) => broker.id).filter((id) => !decommissioningIds.includes(id));
   const known = new Set(await admin.listTopics());
   const partitionCounts = new Map<string, number>();
   const current: PartitionMove[] = [];
@@ -79,7 +85,7 @@ export async function clusterShape(admin: Admin, topics: readonly string[]): Pro
       current.push({ topic, partition: p.partition, replicas: [...p.replicaIds] });
     }
   }
-  return { brokerIds, partitionCounts, current };
+  return { brokerIds, decommissioningIds, partitionCounts, current };
 }
 
 async function execute(admin: Admin, args: ReassignArguments, plan: ReassignmentPlan): Promise<void> {
@@ -171,6 +177,10 @@ async function generate(admin: Admin, args: ReassignArguments): Promise<void> {
   const shape = await clusterShape(admin, topics);
   const missing = topics.find((topic) => !shape.partitionCounts.has(topic));
   if (missing !== undefined) throw new TributaryError('UNKNOWN_TOPIC_OR_PARTITION', `unknown topic ${missing}`);
+  const leaving = brokers.filter((id) => shape.decommissioningIds.includes(id));
+  if (leaving.length > 0) {
+    throw new TributaryError('INVALID_REPLICA_ASSIGNMENT', `brokers ${leaving.join(',')} are being decommissioned`);
+  }
   const unknown = brokers.filter((id) => !shape.brokerIds.includes(id));
   if (unknown.length > 0) {
     throw new TributaryError('INVALID_REPLICA_ASSIGNMENT', `brokers ${unknown.join(',')} are not registered`);

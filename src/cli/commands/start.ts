@@ -6,6 +6,7 @@
  * The first SIGTERM or SIGINT is a graceful shutdown: the broker hands its leaderships to in-sync
  * followers (bounded by --shutdown-transfer-timeout-ms), then closes. A second signal ends that
  * wait at once; one that comes while the broker closes exits the process there and then.
+ * A broker unregistered by `tributary cluster decommission` closes and exits 0 by itself.
  */
 import fs from 'node:fs';
 import type { Argv, CommandModule } from 'yargs';
@@ -314,5 +315,11 @@ export const startCommand: CommandModule = {
     };
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
+    // Unregistered by `tributary cluster decommission` (the broker logged why): close and exit 0.
+    void broker.decommissioned.then(() => {
+      if (signalled) return;
+      signalled = true;
+      void broker.close().then(() => { process.exit(0); });
+    });
   },
 };

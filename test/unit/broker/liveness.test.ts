@@ -10,7 +10,7 @@ import type { BrokerInfo } from '../../../src/controller/metadata_state_machine.
 
 function broker(brokerId: number, fenced: boolean, incarnation = 100): BrokerInfo {
   return { brokerId, host: '127.0.0.1', port: 9090 + brokerId, raftHost: '127.0.0.1', raftPort: 19090 + brokerId,
-    incarnation, epoch: brokerId, fenced };
+    incarnation, epoch: brokerId, fenced, decommissioning: false };
 }
 
 describe('BrokerLiveness', () => {

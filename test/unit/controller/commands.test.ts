@@ -37,6 +37,8 @@ const SAMPLES: readonly MetadataCommand[] = [
     throttleBytesPerSec: 50_000_000 },
   { type: 'reportPartitionReplicas', name: 'orders', topicId: 7, partition: 2, reassignmentId: 90, confIndex: 2 ** 33,
     voters: [2, 3, 1], learners: [4] },
+  { type: 'decommissionBroker', brokerId: 4 },
+  { type: 'unregisterBroker', brokerId: 2 ** 32 - 1 },
 ];
 
 void describe('metadata command codec', () => {

@@ -85,7 +85,7 @@ export function randomCommand(prng: Prng, machine: MetadataStateMachine): Metada
   const brokerId = 1 + prng.nextInt(6);
   const broker = machine.broker(brokerId);
   const topicName = `topic-${prng.nextInt(8)}`;
-  switch (prng.nextInt(11)) {
+  switch (prng.nextInt(13)) {
     case 0:
       return registerBroker(brokerId, Math.max(0, (broker?.incarnation ?? 0) + prng.nextInt(3) - 1));
     case 1:
@@ -119,6 +119,10 @@ export function randomCommand(prng: Prng, machine: MetadataStateMachine): Metada
       return randomReassignment(prng, machine, topicName);
     case 10:
       return randomReport(prng, machine, topicName);
+    case 11:
+      return { type: 'decommissionBroker', brokerId };
+    case 12:
+      return { type: 'unregisterBroker', brokerId };
     default:
       return {
         type: 'allocateProducerIds',

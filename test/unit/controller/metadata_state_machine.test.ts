@@ -100,6 +100,7 @@ void describe('metadata state machine: determinism and snapshots', () => {
       brokers: [],
       topics: [{ name: 't', topicId: 3, replicationFactor: 1, configs: {}, partitions: [[9]], internal: false }],
       producerIdBlocks: [],
+      decommissionedBrokers: [],
     });
     assert.throws(() => { machine.restore(orphan); }, /not registered/);
     assert.deepEqual(machine.snapshot(), before);
@@ -116,7 +117,7 @@ void describe('metadata state machine: commands', () => {
     const machine = new MetadataStateMachine();
     assert.ok(machine.apply(registerBroker(1, 5), 1).ok);
     assert.deepEqual(machine.broker(1), { brokerId: 1, host: '127.0.0.1', port: 9091, raftHost: '127.0.0.1',
-      raftPort: 19091, incarnation: 5, epoch: 1, fenced: false });
+      raftPort: 19091, incarnation: 5, epoch: 1, fenced: false, decommissioning: false });
     assert.ok(machine.apply(registerBroker(1, 5), 2).ok, 'a retried registration is accepted');
     assert.equal(machine.broker(1)?.epoch, 1);
     assert.equal(rejectedCode(machine.apply(registerBroker(1, 4), 3)), 'STALE_BROKER_EPOCH');

@@ -133,8 +133,9 @@ void describe('reconciler', () => {
       lastAppliedIndex: 9,
       nextProducerId: 0,
       producerIdBlocks: [],
+      decommissionedBrokers: [],
       brokers: [1, 2].map((brokerId) => ({ brokerId, host: '127.0.0.1', port: 9090 + brokerId, raftHost: '127.0.0.1',
-        raftPort: 19090 + brokerId, incarnation: 1, epoch: brokerId, fenced: false })),
+        raftPort: 19090 + brokerId, incarnation: 1, epoch: brokerId, fenced: false, decommissioning: false })),
       topics: [
         { name: '__consumer_offsets', topicId: 2, replicationFactor: 2, configs: {}, partitions: [[1, 2]], internal: true },
         { name: '__controller', topicId: 3, replicationFactor: 2, configs: {}, partitions: [[1, 2]], internal: true },
