@@ -183,10 +183,11 @@ export function createMembershipNemesis(): Nemesis & { readonly tallies: Members
             if (record('decommission', outcome, notes)) {
               const left = await cluster.awaitDeparture(chosen.id, DEPARTURE_WAIT_MS);
               notes.push(left ? `broker ${chosen.id} exited by itself` : `broker ${chosen.id} did not exit; stopped`);
-            } else if (outcome.status !== 'indeterminate') {
-              // Definitely still a member; an indeterminate one leaves if it exits 0 later.
+            } else if (outcome.status === 'unsupported') {
               cluster.setLeaving(chosen.id, false);
             }
+            // Otherwise (refused after it may have begun, or timed out) it stays a member that may
+            // still leave: if it exits 0 by itself it is gone, and no later step picks it.
             return;
           }
           case 'replace-voter': {
