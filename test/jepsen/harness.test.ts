@@ -1,8 +1,8 @@
 /**
  * The Jepsen harness end to end, one short run per nemesis family (kill, pause, partition,
- * power-loss, corrupt, membership) against three real brokers (membership: a broker joins), then the group workload under kills and pauses
- * and its positive control: each run must end valid, must have done real
- * work (enough acknowledged sends and reads) and must have injected faults. Runs are sequential
+ * power-loss, corrupt, membership: there a broker must join) against three real brokers, then the
+ * group workload under kills and pauses and its positive control: each run must end valid, must
+ * have done real work (enough acknowledged sends and reads) and must have injected faults. Runs are sequential
  * (one cluster at a time) and each takes about 45-60 s with its recovery wait and drain. A failed
  * run keeps its folder (history, verdict, broker logs) and names it in the failure message.
  */
