@@ -2,6 +2,10 @@
  * The brokers under test: N `tributary start` processes on 127.0.0.1, each dialing its peers
  * through the harness's relays (--raft-dial), signalled by PID only (kill -9, SIGSTOP, SIGCONT,
  * SIGTERM). Each broker's stderr is appended to a file in the run folder across restarts.
+ *
+ * The set changes under the membership nemesis: brokers join (fresh ids, non-voters, up to
+ * `spareIds` of them per run) and leave (a decommissioned broker exits by itself and is never
+ * restarted). ids() is the brokers that are members now; everIds() every broker ever started.
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -11,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { assert } from '../raft/core/assert.js';
 import { Connection } from '../src/client/connection.js';
 import { API_KEYS } from '../src/protocol/api_keys.js';
-import { freePorts } from './ports.js';
+import { freePorts, waitFor } from './ports.js';
 import { RelayMesh } from './relay.js';
 
 const mainScript = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'main.js');
@@ -27,40 +31,122 @@ export interface ClusterOptions {
   readonly logFolder: string;
   /** Extra environment for every broker (the storage test hooks). */
   readonly environment: Readonly<Record<string, string>>;
+  /** How many brokers may join during the run (ids brokerCount+1 ...); their relays exist from the start. */
+  readonly spareIds?: number;
 }
 
 interface Broker {
   readonly id: number;
   readonly port: number;
   readonly raftPort: number;
+  /** The --voters value it was first started with; every restart repeats it (membership lives in its data). */
+  readonly voters: string;
   readonly stderr: fs.WriteStream;
   child: ChildProcess | null;
   exited: Promise<void> | null;
   paused: boolean;
+  /** A decommission was asked for: an exit with code 0 is the broker leaving. */
+  leaving: boolean;
+  /** Decommissioned and gone: never restarted, no longer a target or a bootstrap address. */
+  removed: boolean;
 }
 
 export class JepsenCluster {
-  private constructor(private readonly options: ClusterOptions, private readonly brokers: ReadonlyMap<number, Broker>,
-    readonly relays: RelayMesh) {}
+  private readonly brokers = new Map<number, Broker>();
+  private nextId: number;
+  private readonly lastId: number;
+
+  /** initialVoters: the starting brokers (the first controller voters) and their Raft ports. */
+  private constructor(private readonly options: ClusterOptions,
+    private readonly initialVoters: ReadonlyMap<number, number>, readonly relays: RelayMesh) {
+    this.nextId = options.brokerCount + 1;
+    this.lastId = options.brokerCount + (options.spareIds ?? 0);
+  }
 
   static async start(options: ClusterOptions): Promise<JepsenCluster> {
     assert(options.brokerCount >= 1, 'a cluster has brokers');
+    const spare = options.spareIds ?? 0;
+    assert(Number.isSafeInteger(spare) && spare >= 0, 'spare ids are a natural number');
     const ports = await freePorts(options.brokerCount * 2);
     assert(ports.length === options.brokerCount * 2, 'not enough free ports');
-    const brokers = new Map<number, Broker>();
+    const raftPorts = new Map<number, number>();
+    for (let id = 1; id <= options.brokerCount; id += 1) raftPorts.set(id, ports[options.brokerCount + id - 1] ?? 0);
+    const everyId = Array.from({ length: options.brokerCount + spare }, (_, i) => i + 1);
+    let cluster: JepsenCluster | null = null;
+    const mesh = await RelayMesh.open(everyId, (id) => cluster?.brokers.get(id)?.raftPort ?? null);
+    cluster = new JepsenCluster(options, raftPorts, mesh);
+    const voters = cluster.votersArgument([...raftPorts.keys()]);
     for (let id = 1; id <= options.brokerCount; id += 1) {
-      brokers.set(id, { id, port: ports[id - 1] ?? 0, raftPort: ports[options.brokerCount + id - 1] ?? 0,
-        stderr: fs.createWriteStream(path.join(options.logFolder, `broker-${id}.stderr.log`), { flags: 'a' }),
-        child: null, exited: null, paused: false });
+      cluster.addRecord(id, ports[id - 1] ?? 0, raftPorts.get(id) ?? 0, voters);
+      cluster.spawn(id);
     }
-    const relays = await RelayMesh.open(new Map([...brokers.values()].map((b) => [b.id, b.raftPort])));
-    const cluster = new JepsenCluster(options, brokers, relays);
-    for (const id of brokers.keys()) cluster.spawn(id);
     return cluster;
   }
 
+  /** The brokers that are members now (running, paused or down, but not decommissioned). */
   ids(): number[] {
+    return [...this.brokers.values()].filter((broker) => !broker.removed).map((broker) => broker.id);
+  }
+
+  /** Every broker ever started, decommissioned ones too (their data folders are read after the run). */
+  everIds(): number[] {
     return [...this.brokers.keys()];
+  }
+
+  /** How many more brokers may join in this run. */
+  spareIdsLeft(): number {
+    return this.lastId - this.nextId + 1;
+  }
+
+  /** The id the next joining broker gets. */
+  peekNextId(): number {
+    return this.nextId;
+  }
+
+  /**
+   * Starts a fresh broker with the next id as a non-voter: its own ports, dialing every peer through
+   * the relays, and `voters` (the controller voters now) as its way to the controller. Returns its id.
+   */
+  async addBroker(voters: readonly number[]): Promise<number> {
+    assert(this.spareIdsLeft() > 0, 'no spare broker id left in this run');
+    const id = this.nextId;
+    const known = voters.filter((voter) => this.brokers.has(voter));
+    assert(known.length > 0, 'a joining broker needs a voter the harness started');
+    const [port, raftPort] = await freePorts(2);
+    assert(port !== undefined && raftPort !== undefined, 'freePorts returns as many ports as asked');
+    this.nextId += 1;
+    this.addRecord(id, port, raftPort, this.votersArgument(known));
+    this.spawn(id);
+    return id;
+  }
+
+  /** Marks (or unmarks) a broker as being decommissioned: its exit with code 0 then removes it. */
+  setLeaving(id: number, leaving: boolean): void {
+    this.broker(id).leaving = leaving;
+  }
+
+  isLeaving(id: number): boolean {
+    return this.broker(id).leaving;
+  }
+
+  /** The brokers the run started with (the first controller voters). */
+  startingIds(): number[] {
+    return [...this.initialVoters.keys()];
+  }
+
+  /**
+   * After a decommission succeeded: waits (bounded) for the broker to exit by itself; if it does not,
+   * stops it. Either way it is removed. Returns whether it left by itself.
+   */
+  async awaitDeparture(id: number, timeoutMs: number): Promise<boolean> {
+    const broker = this.broker(id);
+    const left = await waitFor(() => broker.child === null, timeoutMs, 50);
+    if (!left) {
+      this.note(id, `did not exit within ${timeoutMs} ms of its decommission; stopping it`);
+      await this.kill(id, 'SIGTERM');
+    }
+    broker.removed = true;
+    return left;
   }
 
   get bootstrap(): string {
@@ -86,9 +172,10 @@ export class JepsenCluster {
     this.broker(id).stderr.write(`--- harness: ${text}\n`);
   }
 
-  /** Starts a broker that is down; does nothing to one that runs. */
+  /** Starts a broker that is down; does nothing to one that runs or was decommissioned. */
   restart(id: number): void {
-    if (this.broker(id).child === null) this.spawn(id);
+    const broker = this.broker(id);
+    if (broker.child === null && !broker.removed) this.spawn(id);
   }
 
   /** kill -9 (or another signal) and wait for the exit, bounded; a paused broker dies as well. */
@@ -132,13 +219,28 @@ export class JepsenCluster {
     this.relays.healAll();
   }
 
-  /** Whether every broker answers Metadata listing every broker and a controller leader. */
+  /** Whether every member answers Metadata listing every member and a controller leader. */
   async allRegistered(): Promise<boolean> {
-    const answers = await Promise.all(this.ids().map(async (id) => {
+    const members = this.ids();
+    const answers = await Promise.all(members.map(async (id) => {
       const response = await this.metadata(id);
-      return response !== null && response.brokers.length === this.brokers.size && response.controllerId > 0;
+      if (response === null || response.controllerId <= 0) return false;
+      const listed = new Set(response.brokers.map((broker) => broker.brokerId));
+      return members.every((member) => listed.has(member));
     }));
     return answers.every(Boolean);
+  }
+
+  /** Waits (bounded) until the member `id` answers Metadata that lists it: it has registered. */
+  async waitUntilListed(id: number, timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const response = await this.metadata(id);
+      const listed = response?.brokers.some((b) => b.brokerId === id) ?? false;
+      if (listed && (response?.controllerId ?? 0) > 0) return true;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    return false;
   }
 
   /** Waits (bounded) until allRegistered; returns whether it happened. */
@@ -151,16 +253,17 @@ export class JepsenCluster {
     return false;
   }
 
-  /** Stops every broker: SIGTERM, SIGKILL after a bound; then the relays. Data stays. */
+  /** Stops every broker ever started (joined ones too): SIGTERM, SIGKILL after a bound; then the relays. */
   async stop(): Promise<void> {
-    await Promise.all(this.ids().map((id) => this.kill(id, 'SIGTERM')));
+    await Promise.all(this.everIds().map((id) => this.kill(id, 'SIGTERM')));
     await this.relays.close();
     await Promise.all([...this.brokers.values()].map((broker) => new Promise<void>((resolve) => {
       broker.stderr.end(() => { resolve(); });
     })));
   }
 
-  private async metadata(id: number): Promise<{ brokers: readonly unknown[]; controllerId: number } | null> {
+  private async metadata(id: number):
+    Promise<{ brokers: readonly { brokerId: number }[]; controllerId: number } | null> {
     if (this.state(id) !== 'running') return null;
     const connection = new Connection({ address: this.address(id), clientId: 'jepsen-cluster', requestTimeoutMs: 2_000 });
     try {
@@ -184,12 +287,24 @@ export class JepsenCluster {
     return child.pid;
   }
 
+  private addRecord(id: number, port: number, raftPort: number, voters: string): void {
+    assert(!this.brokers.has(id), () => `broker ${id} exists already`);
+    this.brokers.set(id, { id, port, raftPort, voters, child: null, exited: null, paused: false, leaving: false,
+      removed: false, stderr: fs.createWriteStream(path.join(this.options.logFolder, `broker-${id}.stderr.log`),
+        { flags: 'a' }) });
+  }
+
+  /** `id@127.0.0.1:raftPort,...` of the given voters (their own Raft ports: --raft-dial redirects them). */
+  private votersArgument(voters: readonly number[]): string {
+    return voters.map((id) => `${id}@127.0.0.1:${this.initialVoters.get(id) ?? this.broker(id).raftPort}`).join(',');
+  }
+
   private spawn(id: number): void {
     const broker = this.broker(id);
     assert(broker.child === null, () => `broker ${id} is already running`);
-    const voters = [...this.brokers.values()].map((b) => `${b.id}@127.0.0.1:${b.raftPort}`).join(',');
+    assert(!broker.removed, () => `broker ${id} was decommissioned; it is never restarted`);
     const child = spawn(process.execPath, [mainScript, 'start', '--id', String(id), '--data', this.dataDirectory(id),
-      '--listen', this.address(id), '--raft-listen', `127.0.0.1:${broker.raftPort}`, '--voters', voters,
+      '--listen', this.address(id), '--raft-listen', `127.0.0.1:${broker.raftPort}`, '--voters', broker.voters,
       '--raft-dial', this.relays.dialArgument(id)],
     { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, TRIBUTARY_LOG_LEVEL: 'warn',
       ...this.options.environment } });
@@ -204,6 +319,8 @@ export class JepsenCluster {
           broker.child = null;
           broker.exited = null;
           broker.paused = false;
+          // A decommissioned broker exits 0 by itself once it is deregistered.
+          if (broker.leaving && code === 0) broker.removed = true;
         }
         resolve();
       });

@@ -6,6 +6,10 @@
  *
  * A cut link destroys its live connections and refuses new ones (accepted, then destroyed at once)
  * until healed; ZeroMQ reconnects by itself once the link heals.
+ *
+ * The mesh covers brokers that may join later too (the membership nemesis): their relays exist
+ * from the start, so every broker's --raft-dial names them, and a relay learns where its target
+ * listens when that broker is started; until then it refuses connections as a cut link does.
  */
 import net from 'node:net';
 import { assert } from '../raft/core/assert.js';
@@ -18,11 +22,12 @@ export class LinkRelay {
   private readonly sockets = new Set<net.Socket>();
 
   private constructor(readonly from: number, readonly to: number, readonly port: number,
-    private readonly server: net.Server, private readonly targetPort: number) {
+    private readonly server: net.Server, private readonly targetPort: () => number | null) {
     server.on('connection', (socket) => { this.onConnection(socket); });
   }
 
-  static async open(from: number, to: number, targetPort: number): Promise<LinkRelay> {
+  /** targetPort: where the target broker's Raft listener is now, null while it has none. */
+  static async open(from: number, to: number, targetPort: () => number | null): Promise<LinkRelay> {
     assert(from !== to, 'a relay links two different brokers');
     const server = net.createServer({ noDelay: true, pauseOnConnect: true });
     const port = await new Promise<number>((resolve, reject) => {
@@ -56,11 +61,12 @@ export class LinkRelay {
   }
 
   private onConnection(inbound: net.Socket): void {
-    if (this.cutNow) {
+    const targetPort = this.targetPort();
+    if (this.cutNow || targetPort === null) {
       inbound.destroy();
       return;
     }
-    const outbound = net.connect({ host: HOST, port: this.targetPort, noDelay: true });
+    const outbound = net.connect({ host: HOST, port: targetPort, noDelay: true });
     this.sockets.add(inbound);
     this.sockets.add(outbound);
     const teardown = (): void => {
@@ -83,12 +89,12 @@ export class LinkRelay {
 export class RelayMesh {
   private constructor(private readonly relays: ReadonlyMap<string, LinkRelay>) {}
 
-  /** raftPorts: broker id -> the port its Raft listener binds. */
-  static async open(raftPorts: ReadonlyMap<number, number>): Promise<RelayMesh> {
+  /** ids: every broker that may run (now or later); raftPortOf: where its Raft listener is, null before it has one. */
+  static async open(ids: readonly number[], raftPortOf: (id: number) => number | null): Promise<RelayMesh> {
     const relays = new Map<string, LinkRelay>();
-    for (const from of raftPorts.keys()) {
-      for (const [to, targetPort] of raftPorts) {
-        if (from !== to) relays.set(linkName(from, to), await LinkRelay.open(from, to, targetPort));
+    for (const from of ids) {
+      for (const to of ids) {
+        if (from !== to) relays.set(linkName(from, to), await LinkRelay.open(from, to, () => raftPortOf(to)));
       }
     }
     return new RelayMesh(relays);

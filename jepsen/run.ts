@@ -13,9 +13,11 @@ import type { Logger } from 'pino';
 import { SeededPrng } from '../raft/core/prng.js';
 import { Admin } from '../src/client/index.js';
 import { checkHistory } from './checker/index.js';
+import { splitByAssignment } from './checker/replicas.js';
 import type { ClientOptions } from './client.js';
 import { JepsenCluster } from './cluster.js';
 import { drain } from './drain.js';
+import { finalAssignment } from './final_assignment.js';
 import type { DrainResult } from './drain.js';
 import { drainGroup } from './group/group_drain.js';
 import type { GroupSettings } from './group/group_worker.js';
@@ -39,12 +41,15 @@ const REGISTER_WAIT_MS = 30_000;
 const CLUSTER_START_ATTEMPTS = 3;
 const CLIENT_REQUEST_TIMEOUT_MS = 3_000;
 const SEND_TIMEOUT_MS = 10_000;
+/** Brokers the membership nemesis may start over a run (each a new id; relays for them exist from the start). */
+const SPARE_BROKER_IDS = 8;
 
 export interface RunOutcome {
   readonly folder: string;
   readonly verdict: Verdict;
   readonly exitCode: 0 | 1 | 2;
-  readonly faults: { readonly started: number; readonly healed: number; readonly failed: number };
+  readonly faults: { readonly started: number; readonly healed: number; readonly failed: number;
+    readonly byFamily: Readonly<Record<string, number>>; readonly membership: Readonly<Record<string, number>> };
   readonly drainComplete: boolean;
 }
 
@@ -123,7 +128,10 @@ function printVerdict(outcome: RunOutcome, drainText: string): void {
   const { sends, polls } = verdict.stats;
   const lines = [
     `operations: sends ok ${sends.ok} / fail ${sends.fail} / info ${sends.info}; polls ok ${polls.ok} / fail ${polls.fail} / info ${polls.info}; keys ${verdict.stats.keys}`,
-    `faults: ${outcome.faults.started} injected, ${outcome.faults.healed} healed, ${outcome.faults.failed} failed to inject`,
+    `faults: ${outcome.faults.started} injected (${Object.entries(outcome.faults.byFamily).map(([f, n]) => `${f} ${n}`)
+      .join(', ')}), ${outcome.faults.healed} healed, ${outcome.faults.failed} failed to inject`,
+    ...(Object.keys(outcome.faults.membership).length === 0 ? [] : [`membership steps: ${Object.entries(
+      outcome.faults.membership).map(([step, n]) => `${step} ${n}`).join(', ')}`]),
     `drain: ${drainText}`,
     verdict.valid === true ? 'verdict: valid'
       : verdict.valid === false ? `verdict: ANOMALY: ${[...counts].map(([type, count]) => `${type} x${count}`).join(', ')}`
@@ -140,7 +148,8 @@ function printVerdict(outcome: RunOutcome, drainText: string): void {
 async function startFormedCluster(options: RunOptions, folder: string): Promise<JepsenCluster> {
   for (let attempt = 1; ; attempt += 1) {
     const cluster = await JepsenCluster.start({ brokerCount: options.nodes, dataRoot: path.join(folder, 'data'),
-      logFolder: folder, environment: brokerEnvironment(options) });
+      logFolder: folder, environment: brokerEnvironment(options),
+      spareIds: options.nemeses.includes('membership') ? SPARE_BROKER_IDS : 0 });
     if (await cluster.waitUntilRegistered(REGISTER_WAIT_MS)) return cluster;
     await cluster.stop();
     if (attempt >= CLUSTER_START_ATTEMPTS) throw new Error('the brokers did not form a cluster');
@@ -165,6 +174,7 @@ export async function runJepsen(options: RunOptions, command: string): Promise<R
   let drainText = 'not reached';
   let drainComplete = false;
   let schedule: NemesisSchedule;
+  let assignment = new Map<number, number[]>();
   const memberLog = fs.createWriteStream(path.join(folder, 'members.log'), { flags: 'a' });
   try {
     const groupWorkload = options.workload === 'group';
@@ -172,7 +182,9 @@ export async function runJepsen(options: RunOptions, command: string): Promise<R
       fixedKeys: groupWorkload }, prng);
     const offsets = new KeyOffsets();
     const topics = new TopicCreator(admin, Math.min(3, options.nodes));
-    const client: ClientOptions = { bootstrap: cluster.bootstrap, acks: options.acks, sendTimeoutMs: SEND_TIMEOUT_MS,
+    // bootstrap is a getter: each new client starts from the brokers that are members now.
+    const client: ClientOptions = { get bootstrap() { return cluster.bootstrap; }, acks: options.acks,
+      sendTimeoutMs: SEND_TIMEOUT_MS,
       requestTimeoutMs: CLIENT_REQUEST_TIMEOUT_MS, logger: clientLogger };
     let processCount = 0;
     const nextProcess = (): number => processCount++;
@@ -187,27 +199,39 @@ export async function runJepsen(options: RunOptions, command: string): Promise<R
     const drained = await drainPhase(context);
     drainComplete = drained.complete;
     drainText = `${registered ? '' : 'not every broker re-registered after healing; '}${drained.text}`;
+    assignment = await finalAssignment(admin, pool.usedKeys().filter((key) => topics.isCreated(key)));
   } finally {
     await admin.close();
     await cluster.stop();
     history.close();
     memberLog.end();
   }
-  const replicas = await readReplicaLogs(new Map(cluster.ids().map((id) => [id, cluster.dataDirectory(id)])));
-  const verdict = checkHistory(history.history(), { replicas: replicas.logs, workload: options.workload,
+  // Every broker ever started is read; what moves and decommissions left behind is set aside, not checked.
+  const replicas = await readReplicaLogs(new Map(cluster.everIds().map((id) => [id, cluster.dataDirectory(id)])));
+  const split = splitByAssignment(replicas.logs, assignment);
+  const replicaNotes = [...replicas.notes,
+    ...split.missing.map(({ key, broker }) => `key ${key}: broker ${broker} is assigned a replica but holds no log`),
+    ...Object.entries(split.departed).map(([key, byBroker]) =>
+      `key ${key}: not checked, left behind by a move or decommission on broker(s) ${Object.keys(byBroker).join(',')}`)];
+  const verdict = checkHistory(history.history(), { replicas: split.current, workload: options.workload,
     drainComplete });
   const meta: RunMeta = {
     commandLine: command, seed: options.seed, nodes: options.nodes, nemeses: [...options.nemeses],
     durationSeconds: options.timeSeconds, acks: options.acks === 'all' ? 'all' : '1', fsync: options.fsync, startedAt,
     drain: drainText,
   };
-  const faults = { ...schedule.counts };
+  const faults = { ...schedule.counts, byFamily: { ...schedule.startedByFamily },
+    membership: { ...schedule.membershipTallies } };
   fs.writeFileSync(path.join(folder, 'verdict.json'), `${JSON.stringify(verdict, null, 2)}\n`);
-  fs.writeFileSync(path.join(folder, 'replicas.json'), `${JSON.stringify(replicas.logs)}\n`);
+  fs.writeFileSync(path.join(folder, 'replicas.json'), `${JSON.stringify(split.current)}\n`);
+  if (Object.keys(split.departed).length > 0) {
+    fs.writeFileSync(path.join(folder, 'replicas-departed.json'), `${JSON.stringify(split.departed)}\n`);
+  }
   await writeReport(folder, history.history(), verdict, meta);
   // After the report, which writes the plain RunMeta: meta.json also keeps the options and fault counts.
   fs.writeFileSync(path.join(folder, 'meta.json'), `${JSON.stringify({ ...meta, options, faults,
-    replicaNotes: replicas.notes }, null, 2)}\n`);
+    brokers: { started: cluster.startingIds(), atEnd: cluster.ids(), ever: cluster.everIds() },
+    replicaNotes }, null, 2)}\n`);
   const outcome: RunOutcome = { folder, verdict, exitCode: exitCodeOf(verdict), faults, drainComplete };
   printVerdict(outcome, drainText);
   return outcome;

@@ -2,6 +2,10 @@
  * Replica checks (ours; compare etcd's LogInv and the NATS harness's per-node loss view): after the
  * run, every broker's committed log of a key must be a prefix of every other's once aligned by
  * offset, and must hold, at each offset the history showed, a value the history showed there.
+ *
+ * Under membership changes the replicas checked are those the cluster assigns at the end
+ * (splitByAssignment): what is left of a replica moved away, or on a decommissioned broker, is no
+ * longer maintained (its deletion may be half done), so it is kept aside and not checked.
  */
 import { assert } from '../../raft/core/assert.js';
 import type { ReplicaLogs } from '../history.js';
@@ -38,6 +42,36 @@ export function replicaDivergence(replicas: ReplicaLogs, orders: VersionOrders):
     }
   }
   return anomalies;
+}
+
+export interface ReplicaSplit {
+  /** The replicas assigned at the end (and every replica of a key whose assignment is unknown): checked. */
+  readonly current: ReplicaLogs;
+  /** Left behind by a move or a decommission: not checked. */
+  readonly departed: ReplicaLogs;
+  /** Assigned replicas no broker's data folder held a log for. */
+  readonly missing: readonly { readonly key: number; readonly broker: number }[];
+}
+
+/** assignment: key -> the brokers that hold its partition at the end (replicas and learners of a move under way). */
+export function splitByAssignment(replicas: ReplicaLogs, assignment: ReadonlyMap<number, readonly number[]>):
+  ReplicaSplit {
+  const current: Record<string, ReplicaLogs[string]> = {};
+  const departed: Record<string, ReplicaLogs[string]> = {};
+  const missing: { key: number; broker: number }[] = [];
+  for (const [name, byBroker] of Object.entries(replicas)) {
+    const assigned = assignment.get(Number(name));
+    for (const [broker, log] of Object.entries(byBroker)) {
+      const into = assigned === undefined || assigned.includes(Number(broker)) ? current : departed;
+      into[name] = { ...into[name], [broker]: log };
+    }
+  }
+  for (const [key, brokers] of assignment) {
+    for (const broker of brokers) {
+      if (replicas[String(key)]?.[String(broker)] === undefined) missing.push({ key, broker });
+    }
+  }
+  return { current, departed, missing };
 }
 
 /** The latest log start any broker reports per key: below it, records may be gone by retention. */

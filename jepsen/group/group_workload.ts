@@ -44,7 +44,9 @@ export async function createGroupTopics(topics: TopicCreator, keyCount: number):
 }
 
 export function groupSettings(options: RunOptions, client: ClientOptions, topics: readonly string[]): GroupSettings {
-  return { bootstrap: client.bootstrap, groupId: GROUP_ID, topics, sessionTimeoutMs: SESSION_TIMEOUT_MS,
+  // A getter: brokers join and leave during a run, and each new member starts from the brokers of now.
+  return { get bootstrap() { return client.bootstrap; }, groupId: GROUP_ID, topics,
+    sessionTimeoutMs: SESSION_TIMEOUT_MS,
     heartbeatIntervalMs: HEARTBEAT_INTERVAL_MS, maxPollIntervalMs: MAX_POLL_INTERVAL_MS,
     requestTimeoutMs: client.requestTimeoutMs, commitMode: options.groupCommit };
 }

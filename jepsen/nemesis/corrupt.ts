@@ -58,14 +58,18 @@ export function damageTail(prng: Prng, file: string): string {
 
 /**
  * Damage persists (a broker may not recover from it), so the brokers ever damaged in a run stay a
- * minority: once a minority has been damaged, later faults pick among those brokers again.
+ * minority: once a minority has been damaged, later faults pick among those brokers again. The
+ * minority is of the brokers the run started with (brokers may join and leave), and a damaged
+ * broker that was decommissioned no longer counts: its replicas moved off it first.
  */
 export function createCorruptNemesis(): Nemesis {
   const damaged = new Set<number>();
   return { family: 'corrupt', plan: (context) => {
     const { cluster, prng } = context;
-    const minority = Math.floor((cluster.ids().length - 1) / 2);
-    const id = pickOne(prng, damaged.size < minority ? cluster.ids() : [...damaged]);
+    const minority = Math.floor((cluster.startingIds().length - 1) / 2);
+    const members = cluster.ids();
+    for (const id of damaged) if (!members.includes(id)) damaged.delete(id);
+    const id = pickOne(prng, damaged.size < minority ? members : [...damaged]);
     damaged.add(id);
     assert(damaged.size <= minority, 'corruption stays on a minority');
     const segments = lastSegments(cluster.dataDirectory(id));

@@ -23,6 +23,8 @@ export interface Fault {
   readonly value: FaultValue;
   apply(): Promise<void>;
   heal(): Promise<void>;
+  /** What the fault's steps ended in so far (commands refused, timed out, ...), recorded as the event's error. */
+  outcome?(): string | null;
 }
 
 export interface Nemesis {

@@ -10,24 +10,34 @@ import type { FaultValue, HistoryRecorder } from '../history.js';
 import type { NemesisFamilyName } from '../options.js';
 import { createCorruptNemesis } from './corrupt.js';
 import { killNemesis } from './kill.js';
+import { createMembershipNemesis } from './membership.js';
+import type { MembershipTallies } from './membership.js';
 import type { Fault, Nemesis, NemesisContext } from './nemesis.js';
 import { partitionNemesis } from './partition.js';
 import { pauseNemesis } from './pause.js';
 import { powerLossNemesis } from './power_loss.js';
 import { pickOne } from './targets.js';
 
-/** The families of one run (the corrupt nemesis remembers whom it damaged). */
-function nemesesOfRun(): Readonly<Record<NemesisFamilyName, Nemesis>> {
+/** The families of one run (the corrupt nemesis remembers whom it damaged, membership what it changed). */
+function nemesesOfRun(membership: Nemesis): Readonly<Record<NemesisFamilyName, Nemesis>> {
   return { 'kill': killNemesis, 'pause': pauseNemesis, 'partition': partitionNemesis, 'power-loss': powerLossNemesis,
-    'corrupt': createCorruptNemesis() };
+    'corrupt': createCorruptNemesis(), 'membership': membership };
 }
 
 export class NemesisSchedule {
   private stopped = false;
   private wake: (() => void) | null = null;
-  private readonly nemeses = nemesesOfRun();
+  private readonly membership = createMembershipNemesis();
+  private readonly nemeses = nemesesOfRun(this.membership);
   /** Faults started, and of those, healed. */
   readonly counts = { started: 0, healed: 0, failed: 0 };
+  /** Faults started per family. */
+  readonly startedByFamily: Partial<Record<NemesisFamilyName, number>> = {};
+
+  /** What the membership faults' steps ended in, by step and outcome. */
+  get membershipTallies(): Readonly<MembershipTallies> {
+    return this.membership.tallies;
+  }
 
   constructor(private readonly families: readonly NemesisFamilyName[], private readonly context: NemesisContext,
     private readonly history: HistoryRecorder, private readonly intervalMs: number) {
@@ -69,7 +79,9 @@ export class NemesisSchedule {
       return false;
     }
     this.counts.started += 1;
-    this.record('info', 'start-fault', fault.value);
+    const family = fault.value.family as NemesisFamilyName;
+    this.startedByFamily[family] = (this.startedByFamily[family] ?? 0) + 1;
+    this.record('info', 'start-fault', fault.value, fault.outcome?.() ?? undefined);
     return true;
   }
 
@@ -77,13 +89,14 @@ export class NemesisSchedule {
     this.record('invoke', 'stop-fault', fault.value);
     await fault.heal();
     this.counts.healed += 1;
-    this.record('info', 'stop-fault', fault.value);
+    this.record('info', 'stop-fault', fault.value, fault.outcome?.() ?? undefined);
   }
 
   private record(type: 'invoke' | 'info' | 'fail', f: 'start-fault' | 'stop-fault', value: FaultValue,
     error?: unknown): void {
     this.history.record({ process: NEMESIS, type, f, value,
-      ...(error === undefined ? {} : { error: error instanceof Error ? error.message : JSON.stringify(error) }) });
+      ...(error === undefined ? {} : { error: error instanceof Error ? error.message
+        : typeof error === 'string' ? error : JSON.stringify(error) }) });
   }
 
   private async sleepUntil(untilMs: number): Promise<void> {

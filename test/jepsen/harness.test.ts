@@ -1,8 +1,8 @@
 /**
  * The Jepsen harness end to end, one short run per nemesis family (kill, pause, partition,
- * power-loss, corrupt) against three real brokers, then the group workload under kills and pauses
- * and its positive control: each run must end valid, must have done real
- * work (enough acknowledged sends and reads) and must have injected faults. Runs are sequential
+ * power-loss, corrupt, membership: there a broker must join) against three real brokers, then the
+ * group workload under kills and pauses and its positive control: each run must end valid, must
+ * have done real work (enough acknowledged sends and reads) and must have injected faults. Runs are sequential
  * (one cluster at a time) and each takes about 45-60 s with its recovery wait and drain. A failed
  * run keeps its folder (history, verdict, broker logs) and names it in the failure message.
  */
@@ -34,7 +34,7 @@ function readHistory(out: string): string[] {
 }
 
 describe('the jepsen harness', { concurrency: 1 }, () => {
-  for (const family of ['kill', 'pause', 'partition', 'power-loss', 'corrupt'] as const) {
+  for (const family of ['kill', 'pause', 'partition', 'power-loss', 'corrupt', 'membership'] as const) {
     it(`finds a ${family} run valid after real work and real faults`, { timeout: RUN_TIMEOUT_MS }, async () => {
       const out = fs.mkdtempSync(path.join(os.tmpdir(), `tributary-jepsen-${family}-`));
       const outcome = await runJepsen(optionsFor(family, out), `harness.test ${family}`);
@@ -48,6 +48,10 @@ describe('the jepsen harness', { concurrency: 1 }, () => {
       assert.ok(outcome.faults.started > 0, `faults injected: ${outcome.faults.started}; ${where}`);
       assert.equal(outcome.faults.healed, outcome.faults.started, 'every fault was healed');
       assert.ok(outcome.drainComplete, `the drain read every key to its target; ${where}`);
+      if (family === 'membership') {
+        // At three brokers every first step starts a broker (nothing can move or go before one joins).
+        assert.ok((outcome.faults.membership['add ok'] ?? 0) > 0, `a broker joined: ${JSON.stringify(outcome.faults)}`);
+      }
       fs.rmSync(out, { recursive: true, force: true });
     });
   }
