@@ -209,6 +209,10 @@ export class ConsoleServer {
   }
 
   private serveStatic(pathname: string, method: string, response: http.ServerResponse): void {
+    if (pathname === '/favicon.ico') {
+      response.writeHead(204).end();
+      return;
+    }
     const entry = STATIC_FILES[pathname];
     if (entry === undefined || (method !== 'GET' && method !== 'HEAD')) {
       response.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
