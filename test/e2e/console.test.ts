@@ -5,7 +5,8 @@
  * (partitions and leaders, offsets, lag, records at an offset and from a time, creating a topic,
  * bad input, charts fed by the scraped metrics); `tributary top --once` prints the same figures;
  * and headless Chromium (Debian's package, through playwright-core) sees the topic with its
- * partitions and leaders, the group's lag, the records at an offset, and a SIGKILLed broker as down.
+ * partitions and leaders, the group's lag, the records at an offset, creates a topic through the
+ * form, and shows a SIGKILLed broker as down.
  *
  * Screenshots go to test-output/console/ (git-ignored; TRIBUTARY_SCREENSHOTS names another folder).
  */
@@ -285,6 +286,15 @@ describe('web console and tributary top over three real brokers', () => {
         await lag.waitFor({ timeout: 15_000 });
         assert.equal((await lag.innerText()).trim(), String(RECORDS - PARTITIONS * COMMITTED));
         await shot('groups');
+
+        await page.goto(`${base}#/topics`);
+        await page.fill('form[data-test="create-topic"] input[name="name"]', 'console-from-page');
+        await page.fill('form[data-test="create-topic"] input[name="partitions"]', '2');
+        await page.click('form[data-test="create-topic"] button[type="submit"]');
+        await page.locator('form[data-test="create-topic"]', { hasText: 'Created topic console-from-page.' })
+          .waitFor({ timeout: 15_000 });
+        await page.locator('tr[data-topic="console-from-page"]').waitFor({ timeout: 15_000 });
+        assert.equal((await admin.describeTopic('console-from-page')).partitions.length, 2);
 
         await page.goto(`${base}#/charts`);
         await page.locator('div[data-test="chart-throughput"] canvas').waitFor({ timeout: 15_000 });
