@@ -67,6 +67,7 @@ export class ClusterReader {
   /** Every topic with its partitions and their offsets. */
   async topics(): Promise<TopicView[]> {
     const names = await this.admin.listTopics();
+    // A topic deleted between the listing and its description is left out, not an error.
     const topics = await Promise.all(names.map((name) => this.topic(name).catch(() => null)));
     return topics.filter((t): t is TopicView => t !== null);
   }

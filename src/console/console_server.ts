@@ -177,7 +177,13 @@ export class ConsoleServer {
 
   private async answer(url: URL, request: http.IncomingMessage, options: ConsoleOptions): Promise<unknown> {
     const method = request.method ?? 'GET';
-    const parts = url.pathname.split('/').slice(2).map((part) => decodeURIComponent(part));
+    const parts = url.pathname.split('/').slice(2).map((part) => {
+      try {
+        return decodeURIComponent(part);
+      } catch {
+        throw new HttpError(400, 'INVALID_REQUEST', `${url.pathname}: a malformed %-escape`);
+      }
+    });
     const [resource, id] = parts;
     if (parts.length > 2) throw new HttpError(404, 'NOT_FOUND', `No API at ${url.pathname}`);
     if (method === 'POST' && resource === 'topics' && id === undefined) {

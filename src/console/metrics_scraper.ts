@@ -135,8 +135,8 @@ export class MetricsScraper {
         { signal: AbortSignal.timeout(Math.max(500, this.intervalMs)) });
       if (response.status !== 200) throw new Error(`HTTP ${response.status}`);
       const samples = parseSamples(await response.text());
-      const broker = samples.find((s) => s.labels.broker !== undefined)?.labels.broker;
-      endpoint.brokerId = broker === undefined ? endpoint.brokerId : Number(broker);
+      const broker = Number(samples.find((s) => s.labels.broker !== undefined)?.labels.broker);
+      if (Number.isInteger(broker)) endpoint.brokerId = broker;
       endpoint.samples = samples;
       endpoint.up = true;
       endpoint.error = null;
