@@ -160,6 +160,11 @@ export class ConsoleServer {
   private async handle(request: http.IncomingMessage, response: http.ServerResponse, options: ConsoleOptions):
     Promise<void> {
     const url = new URL(request.url ?? '/', 'http://console');
+    if (!hostAllowed(options.host, request.headers.host)) {
+      // DNS rebinding: another site's name pointed at 127.0.0.1 must not reach a loopback console.
+      response.writeHead(403, { 'content-type': 'text/plain' }).end('this console answers only to its loopback name\n');
+      return;
+    }
     if (!url.pathname.startsWith('/api/')) {
       this.serveStatic(url.pathname, request.method ?? 'GET', response);
       return;
@@ -234,6 +239,20 @@ export class ConsoleServer {
       response.end(method === 'HEAD' ? undefined : data);
     });
   }
+}
+
+const LOOPBACK_NAMES = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
+
+/**
+ * Whether a request's Host header may reach this console: anything when it binds a public
+ * address (the operator chose to expose it), only loopback names when it binds loopback.
+ */
+export function hostAllowed(boundHost: string, hostHeader: string | undefined): boolean {
+  if (!LOOPBACK_NAMES.has(boundHost)) return true;
+  if (hostHeader === undefined) return false;
+  const name = hostHeader.startsWith('[') ? hostHeader.slice(0, hostHeader.indexOf(']') + 1)
+    : hostHeader.replace(/:\d+$/, '');
+  return LOOPBACK_NAMES.has(name.toLowerCase());
 }
 
 /** A time as ms since the epoch or as an ISO 8601 date. */

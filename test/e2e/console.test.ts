@@ -14,6 +14,7 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
@@ -215,6 +216,15 @@ describe('web console and tributary top over three real brokers', () => {
     const zero = await create({ name: 'console-zero', partitions: 0, replicationFactor: 3 });
     assert.deepEqual([zero.status, zero.body.error?.code], [400, 'INVALID_PARTITIONS']);
     assert.equal((await admin.describeTopic('console-created')).partitions.length, 2);
+    // Another site's name resolved to 127.0.0.1 (DNS rebinding) gets nothing.
+    const rebound = await new Promise<number | undefined>((resolve, reject) => {
+      assert.ok(consoleProcess !== null);
+      http.get(new URL('api/overview', consoleProcess.url), { headers: { host: 'evil.example' } }, (response) => {
+        response.resume();
+        resolve(response.statusCode);
+      }).on('error', reject);
+    });
+    assert.equal(rebound, 403);
 
     // Records produced now show in the charts' history as records in per second and a produce latency.
     const producer = new Producer({ bootstrap: cluster.bootstrap, acks: 'all', lingerMs: 2 });

@@ -11,6 +11,7 @@ import { describe, test } from 'node:test';
 
 import { UsageError } from '../../../src/cli/client_common.js';
 import { parseMetricsAddresses } from '../../../src/cli/commands/console.js';
+import { hostAllowed } from '../../../src/console/console_server.js';
 import { freePort } from '../../../src/cli/free_ports.js';
 import type { ClusterOverview, GroupSummary } from '../../../src/console/api_types.js';
 import { MetricsScraper } from '../../../src/console/metrics_scraper.js';
@@ -159,5 +160,15 @@ describe('record bytes and options', () => {
     assert.deepEqual(parseMetricsAddresses(undefined), []);
     assert.throws(() => parseMetricsAddresses('localhost'), UsageError);
     assert.throws(() => parseMetricsAddresses('h:99999'), UsageError);
+  });
+
+  test('a loopback console answers only to loopback Host names (DNS rebinding)', () => {
+    for (const host of ['127.0.0.1:8080', 'localhost:8080', 'LOCALHOST', '[::1]:8080', '127.0.0.1']) {
+      assert.ok(hostAllowed('127.0.0.1', host), host);
+    }
+    for (const host of ['evil.example:8080', 'evil.example', '127.0.0.1.evil.example', undefined]) {
+      assert.ok(!hostAllowed('127.0.0.1', host), String(host));
+    }
+    assert.ok(hostAllowed('0.0.0.0', 'console.example.com:8080'), 'a console bound to every address answers any name');
   });
 });
