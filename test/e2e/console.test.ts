@@ -308,6 +308,14 @@ describe('web console and tributary top over three real brokers', () => {
         await lag.waitFor({ timeout: 15_000 });
         assert.equal((await lag.innerText()).trim(), String(RECORDS - PARTITIONS * COMMITTED));
         await shot('groups');
+        await page.click(`tr[data-group="${GROUP}"] a`);
+        const rows = page.locator('table[data-test="group-partitions"] tbody tr');
+        await rows.nth(PARTITIONS - 1).waitFor({ timeout: 15_000 });
+        // Topic, partition, member, committed, log end, lag: every partition committed at COMMITTED.
+        const cells = (await rows.allInnerTexts()).map((row) => row.split('\t').map((cell) => cell.trim()));
+        assert.deepEqual(cells.map((c) => [c[0], c[3]]),
+          Array.from({ length: PARTITIONS }, () => [TOPIC, String(COMMITTED)]));
+        assert.equal(cells.reduce((total, c) => total + Number(c[5]), 0), RECORDS - PARTITIONS * COMMITTED);
 
         await page.goto(`${base}#/topics`);
         await page.fill('form[data-test="create-topic"] input[name="name"]', 'console-from-page');
