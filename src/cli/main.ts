@@ -11,8 +11,11 @@ import { produceCommand } from './commands/produce.js';
 import { topicsCommand } from './commands/topics.js';
 import { devCommand } from './commands/dev.js';
 import { startCommand } from './commands/start.js';
+import { consoleCommand } from './commands/console.js';
+import { topCommand } from './commands/top.js';
 
-const COMMANDS = ['start', 'dev', 'topics', 'produce', 'consume', 'groups', 'cluster', 'bench'];
+const COMMANDS = ['start', 'dev', 'topics', 'produce', 'consume', 'groups', 'cluster', 'bench', 'console',
+  'top'];
 
 /** The command words before the first option ('topics list '), when the first is a command. */
 function helpPath(): string {
@@ -35,6 +38,8 @@ await yargs(hideBin(process.argv))
   .command(partitionsCommand)
   .command(clusterCommand)
   .command(benchCommand)
+  .command(consoleCommand)
+  .command(topCommand)
   .demandCommand(1)
   .strict()
   // A usage error is one line and a hint, not the whole help (which --help prints).
