@@ -110,7 +110,8 @@ export class ClusterReader {
     };
     const [logStartOffset, latest] = await Promise.all([offset('earliest'), offset('latest')]);
     const leaderSamples = p.leaderId === null ? null : this.metrics?.samplesOf(p.leaderId) ?? null;
-    const sizeBytes = leaderSamples === null ? null
+    // Metadata carries the size when the broker that answered leads the partition; else the metrics.
+    const sizeBytes = p.logSizeBytes >= 0 ? p.logSizeBytes : leaderSamples === null ? null
       : sumOf(leaderSamples, 'tributary_log_size_bytes', { topic, partition: String(p.partition) });
     return { partition: p.partition, leaderId: p.leaderId, replicaIds: p.replicaIds, isrIds: p.isrIds,
       logStartOffset, highWatermark: latest ?? (p.highWatermark >= 0 ? p.highWatermark : null), sizeBytes };
