@@ -21,7 +21,8 @@
  *   its reply can no longer come, since the broker answers on the connection a request came in on.
  *   Callers retry, on another broker if metadata moved, instead of waiting out the timeout. Until
  *   zeromq has connected again, new requests are refused at once the same way rather than queued
- *   for a broker that is gone (a new connection, never connected yet, queues them as usual).
+ *   for a broker that is gone. A connect attempt that fails (nothing listens: the broker is down)
+ *   does the same, so a bootstrap list whose first broker is down costs no timeout.
  * - close() rejects everything pending or waiting with NETWORK_EXCEPTION and closes the socket
  *   with linger 0.
  *
@@ -122,8 +123,10 @@ export class Connection {
   private inflight = 0;
   private nextCorrelationId = 1;
   private closed = false;
-  /** The connection was lost and is not back yet: requests fail fast. */
+  /** The connection was lost (or could not be made) and is not back yet: requests fail fast. */
   private lost = false;
+  /** A ZMTP handshake completed and no disconnect followed. */
+  private connected = false;
   private readonly receiveLoop: Promise<void>;
 
   constructor(options: ConnectionOptions) {
@@ -159,7 +162,16 @@ export class Connection {
       this.lost = true;
       this.failInflight();
     });
-    this.dealer.events.on('handshake', () => { this.lost = false; });
+    // A connect attempt that failed (nothing listens there: the broker is down) leaves the
+    // requests queued for a connection that may never come; fail them now, as for a lost one, so
+    // a caller with other brokers to ask moves on instead of waiting out its timeout.
+    this.dealer.events.on('connect:retry', () => {
+      if (this.connected) return;
+      this.lost = true;
+      this.failInflight('could not connect');
+    });
+    this.dealer.events.on('handshake', () => { this.lost = false; this.connected = true; });
+    this.dealer.events.on('disconnect', () => { this.connected = false; });
     this.dealer.connect(this.endpoint);
     this.receiveLoop = this.receive();
   }
@@ -251,14 +263,17 @@ export class Connection {
   }
 
   /** The connection was lost: no reply to a request sent on it can come. */
-  private failInflight(): void {
+  private failInflight(why: 'lost' | 'could not connect' = 'lost'): void {
     if (this.closed || this.pending.size === 0) return;
-    this.logger.info({ endpoint: this.endpoint, requests: this.pending.size },
-      'connection lost; failing the requests in flight');
+    // A broker that is down is tried again and again (every address of a bootstrap list): debug.
+    const log = { endpoint: this.endpoint, requests: this.pending.size };
+    if (why === 'lost') this.logger.info(log, 'connection lost; failing the requests in flight');
+    else this.logger.debug(log, 'could not connect; failing the requests in flight');
     for (const [correlationId, request] of this.pending) {
       this.settle(correlationId);
       request.reject(new TributaryError('NETWORK_EXCEPTION',
-        `The connection to ${this.endpoint} was lost with ${apiName(request.api)} request ${correlationId} in flight`));
+        `The connection to ${this.endpoint} ${why === 'lost' ? 'was lost' : 'could not be made'} with ` +
+        `${apiName(request.api)} request ${correlationId} in flight`));
     }
   }
 
