@@ -47,6 +47,9 @@ export class BrokerMetrics {
   private readonly traffic = new Map<string, TopicTraffic>();
   /** New leaders seen per Raft group since this broker started hosting it. */
   private readonly leaderChanges = new Map<number, number>();
+  /** Elections this broker started per group, and the role it last reported for each group. */
+  private readonly electionsStarted = new Map<number, number>();
+  private readonly lastRole = new Map<number, string>();
   private readonly requestCounts = new Map<string, { api: string; error: string; count: number }>();
   private readonly partitionErrorCounts = new Map<string, { api: string; error: string; count: number }>();
   private readonly latencyByApi = new Map<string, Observer>();
@@ -138,6 +141,18 @@ export class BrokerMetrics {
     this.leaderChanges.set(groupId, (this.leaderChanges.get(groupId) ?? 0) + 1);
   }
 
+  /**
+   * A group's role as the Raft host reported it: a move into candidate is an election this broker
+   * started (pre-vote rounds that found no majority are not: they change no term).
+   */
+  raftRoleObserved(groupId: number, role: string): void {
+    const before = this.lastRole.get(groupId);
+    this.lastRole.set(groupId, role);
+    if (role === 'candidate' && before !== 'candidate') {
+      this.electionsStarted.set(groupId, (this.electionsStarted.get(groupId) ?? 0) + 1);
+    }
+  }
+
   /** The text Prometheus scrapes. */
   async scrape(): Promise<string> {
     this.scraping = true;
@@ -214,7 +229,9 @@ export class BrokerMetrics {
 
   private pruneGroups(groups: readonly RaftGroupView[]): void {
     const hosted = new Set(groups.map((g) => g.groupId));
-    for (const groupId of this.leaderChanges.keys()) if (!hosted.has(groupId)) this.leaderChanges.delete(groupId);
+    for (const counts of [this.leaderChanges, this.electionsStarted, this.lastRole]) {
+      for (const groupId of counts.keys()) if (!hosted.has(groupId)) counts.delete(groupId);
+    }
   }
 
   private raftGroups(): RaftGroupView[] {
@@ -256,6 +273,15 @@ export class BrokerMetrics {
         prune(all);
         this.reset();
         for (const g of all) this.inc(labelsOf(g), leaderChanges.get(g.groupId) ?? 0);
+      } });
+    const electionsStarted = this.electionsStarted;
+    new Counter({ name: 'tributary_raft_elections_total', registers: [this.registry], labelNames: groupLabels,
+      help: 'Elections this broker started in each hosted group (it became a candidate)',
+      collect(): void {
+        const all = groups();
+        prune(all);
+        this.reset();
+        for (const g of all) this.inc(labelsOf(g), electionsStarted.get(g.groupId) ?? 0);
       } });
     const partitions = (): readonly PartitionView[] => this.partitionsNow();
     new Gauge({ name: 'tributary_raft_follower_lag_entries', registers: [this.registry],

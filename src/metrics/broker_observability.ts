@@ -51,8 +51,9 @@ export class BrokerObservability {
     return this.requests;
   }
 
-  /** RaftHost's onSoftState: the leadership log line, and the leader-change counter. */
+  /** RaftHost's onSoftState: the leadership log line, and the leader-change and election counters. */
   readonly onSoftState = (groupId: number, state: SoftState, term: number): void => {
+    this.metrics?.raftRoleObserved(groupId, state.role);
     if (this.leadership.observe({ groupId, role: state.role, leaderId: state.leaderId, term })) {
       this.metrics?.raftLeaderChanged(groupId);
     }

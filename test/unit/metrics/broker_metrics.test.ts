@@ -200,7 +200,11 @@ void describe('BrokerMetrics', () => {
     metrics.recordsIn('gone', 7, 700);
     metrics.recordsOut('gone', 7, 700);
     metrics.raftLeaderChanged(99);
+    for (const role of ['follower', 'pre_candidate', 'candidate', 'candidate', 'leader', 'follower', 'candidate']) {
+      metrics.raftRoleObserved(99, role);
+    }
     let text = await metrics.scrape();
+    assert.equal(sample(text, 'tributary_raft_elections_total', { group: '99' }), 2, 'became a candidate twice');
     assert.equal(sample(text, 'tributary_records_in_total', { topic: 'gone' }), 7);
     assert.equal(sample(text, 'tributary_raft_leader_changes_total', { group: '99' }), 1);
 
@@ -208,6 +212,7 @@ void describe('BrokerMetrics', () => {
     text = await metrics.scrape();
     assert.ok(!text.includes('topic="gone"'), 'no series of a deleted partition is left');
     assert.equal(sample(text, 'tributary_raft_leader_changes_total', { group: '99' }), undefined);
+    assert.equal(sample(text, 'tributary_raft_elections_total', { group: '99' }), undefined);
     assert.equal(sample(text, 'tributary_records_in_total', { topic: 'orders' }), 5);
 
     // A topic created again under the old name starts from zero.
