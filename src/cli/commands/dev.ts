@@ -16,6 +16,7 @@ import type { Argv, CommandModule } from 'yargs';
 
 import { ConsoleServer } from '../../console/console_server.js';
 import { cliLogger, describeError } from '../client_common.js';
+import { prettyLogLines } from '../pretty_log.js';
 
 interface DevArguments {
   brokers: number;
@@ -93,7 +94,9 @@ export const devCommand: CommandModule<object, DevArguments> = {
         { stdio: ['ignore', 'inherit', 'pipe'],
           env: { ...process.env, TRIBUTARY_LOG_LEVEL: process.env.TRIBUTARY_LOG_LEVEL ?? 'warn' } });
       configs.set(id, { file, pid: child.pid });
-      child.stderr.on('data', (chunk: Buffer) => { process.stderr.write(chunk); });
+      // Readable lines at a terminal; the brokers' JSON as it is into a file or a pipe.
+      if (process.stderr.isTTY) prettyLogLines(child.stderr, process.stderr, { colorize: true });
+      else child.stderr.on('data', (chunk: Buffer) => { process.stderr.write(chunk); });
       child.on('exit', (code, signal) => {
         if (stopping) return;
         // The others keep running, so killing one broker is a way to watch fail-over.
