@@ -51,6 +51,7 @@ import type { HostedPartition } from './replica_manager.js';
 import type { GroupId } from '../../raft/core/index.js';
 import { ReassignmentDriver } from './reassignment_driver.js';
 import { ProducerIdAllocator } from './producer_ids.js';
+import { KafkaListener } from '../kafka/listener.js';
 import { openStorageTestIo } from './storage_test_mode.js';
 import { BrokerObservability } from '../metrics/broker_observability.js';
 import type { StorageTestIo, StorageTestMode } from './storage_test_mode.js';
@@ -130,6 +131,10 @@ export interface BrokerOptions {
   readonly leaderRebalanceIntervalMs?: number;
   /** Where to serve Prometheus metrics (`/metrics`); no metrics are kept when absent (docs/operations.md). */
   readonly metricsListen?: HostPort;
+  /** Where to serve Kafka's wire protocol (src/kafka/, docs/kafka.md); none when absent. Port 0: any free one. */
+  readonly kafkaListen?: HostPort;
+  /** What Kafka clients dial, registered with the controller; default: kafkaListen (with the bound port). */
+  readonly kafkaAdvertise?: HostPort;
 }
 
 function tcpEndpoint(address: HostPort): string {
@@ -159,6 +164,8 @@ export class Broker implements BrokerContext {
   private handingOver = false;
   /** Peers that said they are shutting down: broker id to the incarnation that said so. */
   private readonly leavingPeers = new Map<number, number>();
+  /** The Kafka wire-protocol listener, with --kafka-listen. */
+  private kafka: KafkaListener | undefined;
 
   private constructor(
     private readonly options: BrokerOptions,
@@ -224,10 +231,15 @@ export class Broker implements BrokerContext {
         liveBroker: (id) => broker.controller.metadata.broker(id)?.fenced === false,
         committedOffsets: () => broker.groups.committedOffsets() });
       await broker.startControllerReplica();
+      const handlers = { ...brokerHandlers(broker), ...reassignmentHandlers(broker), ...groupHandlers(broker.groups) };
       broker.server = new RequestServer({ listen: `tcp://${options.listen.host}:${options.listen.port}`,
-        handlers: { ...brokerHandlers(broker), ...reassignmentHandlers(broker), ...groupHandlers(broker.groups) },
-        logger, ...(observability.requestObserver === undefined ? {} : { observer: observability.requestObserver }) });
+        handlers, logger,
+        ...(observability.requestObserver === undefined ? {} : { observer: observability.requestObserver }) });
       await broker.server.start();
+      if (options.kafkaListen !== undefined) {
+        broker.kafka = await KafkaListener.start({ ...options.kafkaListen, logger, broker: { brokerId: options.id,
+          handlers, brokers: () => broker.controller.metadata.brokers() } });
+      }
       await host.start((from, payload) => { broker.onForward(from, payload); });
       broker.groups.start();
       broker.replicas.startRetention(options.retentionCheckMs ?? 30_000);
@@ -341,8 +353,16 @@ export class Broker implements BrokerContext {
     // Advertised, not bound: a broker listening on 0.0.0.0 is reached at the name it gives.
     const client = this.options.advertise ?? this.options.listen;
     const raft = this.options.raftAdvertise ?? this.options.raftListen;
+    const kafka = this.kafkaAdvertised();
     this.submit(encodeCommand({ type: 'registerBroker', brokerId: this.options.id, host: client.host,
-      port: client.port, raftHost: raft.host, raftPort: raft.port, incarnation: this.incarnation }));
+      port: client.port, raftHost: raft.host, raftPort: raft.port, incarnation: this.incarnation,
+      ...(kafka === undefined ? {} : { kafkaHost: kafka.host, kafkaPort: kafka.port }) }));
+  }
+
+  /** The Kafka listener's address for clients: --kafka-advertise, else the bound one. */
+  private kafkaAdvertised(): HostPort | undefined {
+    if (this.kafka === undefined) return undefined;
+    return this.options.kafkaAdvertise ?? { host: this.options.kafkaListen?.host ?? '', port: this.kafka.port };
   }
 
   /** Whether a peer may be handed leadership, as far as this broker knows. */
@@ -517,6 +537,7 @@ export class Broker implements BrokerContext {
     clearInterval(this.leaderRebalance);
     clearInterval(this.reassignmentTicks);
     this.replicas.stopRetention();
+    await this.kafka?.close();
     await this.server?.close();
     for (const hosted of this.replicas.all()) hosted.replica.close();
     await this.groups.close();

@@ -38,6 +38,16 @@ export const METADATA_SCHEMA = {
                 incarnation: {
                   type: 'uint64',
                   id: 6
+                },
+                kafkaHost: {
+                  type: 'string',
+                  id: 7,
+                  protoName: 'kafka_host'
+                },
+                kafkaPort: {
+                  type: 'uint32',
+                  id: 8,
+                  protoName: 'kafka_port'
                 }
               }
             },
@@ -346,6 +356,16 @@ export const METADATA_SCHEMA = {
                 epoch: {
                   type: 'uint64',
                   id: 8
+                },
+                kafkaHost: {
+                  type: 'string',
+                  id: 9,
+                  protoName: 'kafka_host'
+                },
+                kafkaPort: {
+                  type: 'uint32',
+                  id: 10,
+                  protoName: 'kafka_port'
                 }
               }
             },

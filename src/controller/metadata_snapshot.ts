@@ -20,7 +20,7 @@ import {
   readUint64,
   sortedStringMap,
 } from './metadata_codec.js';
-import { encodeAssignments, encodeBrokerIds } from './commands.js';
+import { encodeAssignments, encodeBrokerIds, encodeKafkaEndpoint, readKafkaEndpoint } from './commands.js';
 import type { DecodedFields } from './metadata_codec.js';
 
 export interface BrokerInfo {
@@ -34,6 +34,9 @@ export interface BrokerInfo {
   readonly epoch: number;
   /** True once the broker missed heartbeats for the session timeout; false while it is live. */
   readonly fenced: boolean;
+  /** Kafka wire-protocol listener, advertised (src/kafka/); absent when the broker runs none. */
+  readonly kafkaHost?: string;
+  readonly kafkaPort?: number;
 }
 
 export interface TopicInfo {
@@ -100,6 +103,7 @@ export function encodeSnapshot(data: MetadataSnapshotData): Uint8Array {
       incarnation: checkUint64(broker.incarnation, 'incarnation'),
       fenced: broker.fenced,
       epoch: checkUint64(broker.epoch, 'epoch'),
+      ...encodeKafkaEndpoint(broker),
     })),
     topics: topics.map((topic) => ({
       name: topic.name,
@@ -152,6 +156,7 @@ function brokerFromFields(fields: DecodedFields): BrokerInfo {
     incarnation: readUint64(fields, 'incarnation'),
     epoch: readUint64(fields, 'epoch'),
     fenced: readBool(fields, 'fenced'),
+    ...readKafkaEndpoint(fields),
   };
 }
 

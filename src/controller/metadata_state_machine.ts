@@ -316,7 +316,8 @@ export class MetadataStateMachine implements MetadataView {
 
   private registerBroker(command: RegisterBrokerCommand, index: number): ApplyResult {
     const addressProblem = endpointProblem(command.host, command.port) ??
-      endpointProblem(command.raftHost, command.raftPort);
+      endpointProblem(command.raftHost, command.raftPort) ??
+      (command.kafkaHost === undefined ? null : endpointProblem(command.kafkaHost, command.kafkaPort ?? 0));
     if (addressProblem !== null) {
       return rejected(command.type, 'INVALID_REQUEST', `broker ${command.brokerId}: ${addressProblem}`);
     }
@@ -330,7 +331,8 @@ export class MetadataStateMachine implements MetadataView {
     }
     if (current !== undefined && command.incarnation === current.incarnation) {
       const same = current.host === command.host && current.port === command.port &&
-        current.raftHost === command.raftHost && current.raftPort === command.raftPort;
+        current.raftHost === command.raftHost && current.raftPort === command.raftPort &&
+        current.kafkaHost === command.kafkaHost && current.kafkaPort === command.kafkaPort;
       return same ? { ok: true, type: command.type } : rejected(command.type, 'DUPLICATE_BROKER_REGISTRATION',
         `broker ${command.brokerId} incarnation ${command.incarnation} is registered with another address`);
     }
@@ -343,6 +345,7 @@ export class MetadataStateMachine implements MetadataView {
       incarnation: command.incarnation,
       epoch: index,
       fenced: false,
+      ...(command.kafkaHost === undefined ? {} : { kafkaHost: command.kafkaHost, kafkaPort: command.kafkaPort ?? 0 }),
     }));
     return { ok: true, type: command.type };
   }
