@@ -24,6 +24,8 @@ interface BrokerProcess {
   host: string;
   /** Among --voters (the brokers the cluster started with), or a broker added later. */
   voter: boolean;
+  /** Free ports of its own for other listeners (LocalClusterOptions.extraPortsPerBroker). */
+  extraPorts: readonly number[];
 }
 
 export interface LocalClusterOptions {
@@ -34,6 +36,10 @@ export interface LocalClusterOptions {
   /** Added to every broker's environment (e.g. the test storage modes). */
   readonly env?: Readonly<Record<string, string>>;
   readonly registerTimeoutMs?: number;
+  /** Free ports each broker gets for other listeners (BrokerSlot.extraPorts), kept across restarts. */
+  readonly extraPortsPerBroker?: number;
+  /** Appended to one broker's command line after brokerArguments (e.g. a listener on an extra port). */
+  readonly argumentsFor?: (slot: BrokerSlot) => readonly string[];
   /**
    * Gives a broker its settings another way than the default flags (a config file, environment
    * variables, advertised addresses): the returned arguments replace `--id --data --listen
@@ -49,6 +55,7 @@ export interface BrokerSlot {
   readonly port: number;
   readonly raftPort: number;
   readonly dataDirectory: string;
+  readonly extraPorts: readonly number[];
 }
 
 export interface BrokerSetup {
@@ -61,13 +68,16 @@ export class LocalCluster {
     private readonly options: LocalClusterOptions) {}
 
   static async start(brokerCount = 3, options: LocalClusterOptions = {}): Promise<LocalCluster> {
-    const ports = await freePorts(brokerCount * 2);
+    const extra = options.extraPortsPerBroker ?? 0;
+    const ports = await freePorts(brokerCount * (2 + extra));
     const brokers = new Map<number, BrokerProcess>();
     for (let id = 1; id <= brokerCount; id += 1) {
       const port = ports[id - 1];
       const raftPort = ports[brokerCount + id - 1];
+      const extraStart = 2 * brokerCount + (id - 1) * extra;
       assert(port !== undefined && raftPort !== undefined, 'freePorts returns as many ports as asked');
-      brokers.set(id, { id, port, raftPort, child: null, stderr: '', host: '127.0.0.1', voter: true });
+      brokers.set(id, { id, port, raftPort, child: null, stderr: '', host: '127.0.0.1', voter: true,
+        extraPorts: ports.slice(extraStart, extraStart + extra) });
     }
     const dataRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'tributary-cluster-'));
     const cluster = new LocalCluster(dataRoot, brokers, options);
@@ -96,9 +106,9 @@ export class LocalCluster {
    */
   async addBroker(id: number, host = '127.0.0.1'): Promise<void> {
     assert(!this.brokers.has(id), () => `broker ${id} is already in this cluster`);
-    const [port, raftPort] = await freePorts(2);
+    const [port, raftPort, ...extraPorts] = await freePorts(2 + (this.options.extraPortsPerBroker ?? 0));
     assert(port !== undefined && raftPort !== undefined, 'freePorts returns as many ports as asked');
-    this.brokers.set(id, { id, port, raftPort, child: null, stderr: '', host, voter: false });
+    this.brokers.set(id, { id, port, raftPort, child: null, stderr: '', host, voter: false, extraPorts });
     this.spawn(id);
     await this.waitUntilRegistered(this.options.registerTimeoutMs ?? 20_000);
   }
@@ -107,6 +117,11 @@ export class LocalCluster {
     const broker = this.brokers.get(id);
     assert(broker !== undefined, () => `no broker ${id} in this cluster`);
     return broker;
+  }
+
+  /** A broker's extra ports (LocalClusterOptions.extraPortsPerBroker). */
+  extraPortsOf(id: number): readonly number[] {
+    return this.broker(id).extraPorts;
   }
 
   ids(): number[] {
@@ -124,7 +139,7 @@ export class LocalCluster {
 
   private slot(broker: BrokerProcess): BrokerSlot {
     return { id: broker.id, port: broker.port, raftPort: broker.raftPort,
-      dataDirectory: this.dataDirectory(broker.id) };
+      dataDirectory: this.dataDirectory(broker.id), extraPorts: broker.extraPorts };
   }
 
   private spawn(id: number): void {
@@ -135,7 +150,8 @@ export class LocalCluster {
     const startArguments = setup?.arguments ?? ['--id', String(id), '--data', this.dataDirectory(id),
       '--listen', `${broker.host}:${broker.port}`, '--raft-listen', `${broker.host}:${broker.raftPort}`, '--voters', voters];
     const child = spawn(process.execPath, [...(this.options.nodeArguments ?? []), mainScript, 'start',
-      ...startArguments, ...(this.options.brokerArguments ?? [])],
+      ...startArguments, ...(this.options.brokerArguments ?? []),
+      ...(this.options.argumentsFor?.(this.slot(broker)) ?? [])],
     { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, TRIBUTARY_LOG_LEVEL: 'warn', ...this.options.env,
       ...setup?.env } });
     child.stderr.on('data', (chunk: Buffer) => { broker.stderr = (broker.stderr + chunk.toString()).slice(-20_000); });

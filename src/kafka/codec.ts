@@ -158,14 +158,15 @@ export class KafkaWriter {
     return at;
   }
 
-  int8(value: number): this { this.buffer.writeInt8(value, this.room(1)); return this; }
-  int16(value: number): this { this.buffer.writeInt16BE(value, this.room(2)); return this; }
-  int32(value: number): this { this.buffer.writeInt32BE(value, this.room(4)); return this; }
+  int8(value: number): this { const at = this.room(1); this.buffer.writeInt8(value, at); return this; }
+  int16(value: number): this { const at = this.room(2); this.buffer.writeInt16BE(value, at); return this; }
+  int32(value: number): this { const at = this.room(4); this.buffer.writeInt32BE(value, at); return this; }
   boolean(value: boolean): this { return this.int8(value ? 1 : 0); }
 
   int64(value: number): this {
     assert(Number.isSafeInteger(value), () => `int64 ${value} is not a safe integer`);
-    this.buffer.writeBigInt64BE(BigInt(value), this.room(8));
+    const at = this.room(8); // first: room() may replace the buffer
+    this.buffer.writeBigInt64BE(BigInt(value), at);
     return this;
   }
 
@@ -173,10 +174,12 @@ export class KafkaWriter {
     assert(Number.isInteger(value) && value >= 0 && value <= 0xffff_ffff, () => `uvarint ${value}`);
     let rest = value;
     while (rest >= 0x80) {
-      this.buffer.writeUInt8((rest & 0x7f) | 0x80, this.room(1));
+      const at = this.room(1);
+      this.buffer.writeUInt8((rest & 0x7f) | 0x80, at);
       rest = Math.floor(rest / 128);
     }
-    this.buffer.writeUInt8(rest, this.room(1));
+    const last = this.room(1);
+    this.buffer.writeUInt8(rest, last);
     return this;
   }
 

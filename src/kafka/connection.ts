@@ -44,6 +44,8 @@ export class KafkaConnection {
   private inflight = 0;
   private reservedBytes = 0;
   private closed = false;
+  /** A request that cannot be answered came: nothing more is read; it closes once earlier answers are out. */
+  private closing = false;
   private paused = false;
 
   constructor(private readonly socket: Socket, private readonly peer: Buffer,
@@ -66,18 +68,22 @@ export class KafkaConnection {
     this.socket.destroy();
   }
 
+  /** Answers what came before, then closes (a request that cannot be answered). */
+  private closeAfterPending(reason: string): void {
+    this.closing = true;
+    this.socket.pause();
+    this.tail = this.tail.then(() => { this.close(reason); });
+  }
+
   private onData(chunk: Buffer): void {
-    if (this.closed) return;
-    let frames: Buffer[];
-    try {
-      frames = this.splitter.push(chunk);
-    } catch (error) {
-      this.close(error instanceof Error ? error.message : String(error));
-      return;
-    }
+    if (this.closed || this.closing) return;
+    const { frames, error } = this.splitter.push(chunk);
     for (const frame of frames) {
-      this.dispatch(frame);
-      if (this.isClosed) return; // dispatch closes on a request it cannot answer
+      if (!this.dispatch(frame)) return; // a request it cannot answer: nothing after it is read
+    }
+    if (error !== null) {
+      this.closeAfterPending(error.message);
+      return;
     }
     if (this.inflight >= this.options.inflightMax && !this.paused) {
       this.paused = true;
@@ -85,25 +91,27 @@ export class KafkaConnection {
     }
   }
 
-  private dispatch(frame: Buffer): void {
+  /** Starts a request; false when it cannot be answered (the connection is then closing). */
+  private dispatch(frame: Buffer): boolean {
     const reader = new KafkaReader(frame);
     let header: KafkaRequestHeader;
     try {
       header = readRequestHeader(reader);
     } catch (error) {
-      this.close(error instanceof Error ? error.message : String(error));
-      return;
+      this.closeAfterPending(error instanceof Error ? error.message : String(error));
+      return false;
     }
     const api = this.options.apis.get(header.apiKey);
     const supported = api !== undefined && (header.apiKey === API_VERSIONS_KEY
       || (header.apiVersion >= api.minVersion && header.apiVersion <= api.maxVersion));
     if (!supported) {
-      this.close(`unsupported API key ${header.apiKey} version ${header.apiVersion}`);
-      return;
+      this.closeAfterPending(`unsupported API key ${header.apiKey} version ${header.apiVersion}`);
+      return false;
     }
     this.inflight += 1;
     const answer = this.run(api, header, reader);
     this.tail = this.tail.then(() => answer).then((done) => { this.write(header, done); });
+    return true;
   }
 
   private async run(api: KafkaApi, header: KafkaRequestHeader, body: KafkaReader): Promise<Answer> {
@@ -146,6 +154,7 @@ export class KafkaConnection {
     assert(this.inflight >= 0 && this.reservedBytes >= 0, 'connection accounting went negative');
     if (this.closed) return;
     if (answer.close !== null) {
+      this.closing = true;
       this.close(`${answer.close} (correlation id ${header.correlationId})`);
       return;
     }
@@ -154,7 +163,7 @@ export class KafkaConnection {
   }
 
   private resumeIfRoom(): void {
-    if (this.closed || !this.paused) return;
+    if (this.closed || this.closing || !this.paused) return;
     if (this.inflight < this.options.inflightMax && this.socket.writableLength < this.options.replyBytesMax) {
       this.paused = false;
       this.socket.resume();

@@ -25,14 +25,20 @@ export class FrameSplitter {
   private buffered = 0;
   /** The size of the frame being read, once its prefix is in. */
   private frameSize: number | null = null;
+  private failed: FrameSizeError | null = null;
 
   constructor(private readonly sizeMax: number = REQUEST_BYTES_MAX_DEFAULT) {}
 
   /** Bytes held for frames not complete yet. */
   get bufferedBytes(): number { return this.buffered; }
 
-  /** Takes bytes off the socket; returns the frames they complete (their bodies, without the size). */
-  push(chunk: Buffer): Buffer[] {
+  /**
+   * Takes bytes off the socket; returns the frames they complete (their bodies, without the size)
+   * and, when a size prefix cannot be a request, the error: the frames before it are still
+   * returned (to be answered), and the splitter takes nothing more.
+   */
+  push(chunk: Buffer): { readonly frames: Buffer[]; readonly error: FrameSizeError | null } {
+    if (this.failed !== null) return { frames: [], error: this.failed };
     this.chunks.push(chunk);
     this.buffered += chunk.length;
     const frames: Buffer[] = [];
@@ -40,14 +46,19 @@ export class FrameSplitter {
       if (this.frameSize === null) {
         if (this.buffered < 4) break;
         const size = this.take(4).readInt32BE(0);
-        if (size < REQUEST_HEADER_BYTES_MIN || size > this.sizeMax) throw new FrameSizeError(size, this.sizeMax);
+        if (size < REQUEST_HEADER_BYTES_MIN || size > this.sizeMax) {
+          this.failed = new FrameSizeError(size, this.sizeMax);
+          this.chunks = [];
+          this.buffered = 0;
+          return { frames, error: this.failed };
+        }
         this.frameSize = size;
       }
       if (this.buffered < this.frameSize) break;
       frames.push(this.take(this.frameSize));
       this.frameSize = null;
     }
-    return frames;
+    return { frames, error: null };
   }
 
   /** The next `size` buffered bytes, joined only when they span chunks. */
