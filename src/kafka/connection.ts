@@ -20,6 +20,7 @@ import type { RequestContext } from '../net/request_server.js';
 import type { ApiKey } from '../protocol/api_keys.js';
 import { KafkaDecodeError, KafkaReader } from './codec.js';
 import { FrameSplitter } from './framing.js';
+import type { RemoteLeaders } from './remote_leaders.js';
 import type { KafkaApi, KafkaBrokerView, KafkaOutcome } from './kafka_api.js';
 import { API_VERSIONS_KEY, readRequestHeader } from './request_header.js';
 import type { KafkaRequestHeader } from './request_header.js';
@@ -34,6 +35,7 @@ export interface KafkaConnectionOptions {
   readonly replyBytesMax: number;
   readonly logger: Logger;
   readonly refusals: RateLimitedLog;
+  readonly remoteLeaders: RemoteLeaders;
 }
 
 type Answer = { readonly frame: Buffer | null; readonly close: string | null; readonly reservedBytes: number };
@@ -126,7 +128,8 @@ export class KafkaConnection {
       replyBytes });
     let outcome: KafkaOutcome;
     try {
-      outcome = await api.handle({ header, body, broker: this.options.broker, nativeContext });
+      outcome = await api.handle({ header, body, broker: this.options.broker, nativeContext,
+        lookUpLeaders: (partitions) => this.options.remoteLeaders.leaders(partitions) });
     } catch (error) {
       if (!(error instanceof TributaryError)) {
         this.options.logger.error({ err: error, api: api.name, version: header.apiVersion },

@@ -8,6 +8,7 @@ import type { BrokerInfo } from '../controller/metadata_snapshot.js';
 import type { HandlerTable, RequestContext } from '../net/request_server.js';
 import type { ApiKey } from '../protocol/api_keys.js';
 import type { KafkaReader, KafkaWriter } from './codec.js';
+import type { RemotePartition } from './remote_leaders.js';
 import type { KafkaRequestHeader } from './request_header.js';
 
 /** What the listener needs of the broker. */
@@ -31,6 +32,8 @@ export interface KafkaCall {
   readonly header: KafkaRequestHeader;
   readonly body: KafkaReader;
   readonly broker: KafkaBrokerView;
+  /** Leaders of partitions this broker holds no replica of, asked of a replica broker (remote_leaders.ts). */
+  lookUpLeaders(partitions: readonly RemotePartition[]): Promise<ReadonlyMap<string, number>>;
   /** The native request context for a call of api (this connection's peer id and reply budget). */
   nativeContext(api: ApiKey, rawFrames?: readonly Buffer[]): RequestContext;
 }

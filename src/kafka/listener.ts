@@ -15,6 +15,7 @@ import { metadataApi } from './apis/metadata.js';
 import { produceApi } from './apis/produce.js';
 import { KafkaConnection } from './connection.js';
 import { REQUEST_BYTES_MAX_DEFAULT } from './framing.js';
+import { RemoteLeaders } from './remote_leaders.js';
 import type { KafkaApi, KafkaBrokerView } from './kafka_api.js';
 
 export interface KafkaListenerOptions {
@@ -47,17 +48,20 @@ export function kafkaApis(extra: readonly KafkaApi[] = []): Map<number, KafkaApi
 export class KafkaListener {
   private readonly server: net.Server;
   private readonly connections = new Set<KafkaConnection>();
+  private readonly remoteLeaders: RemoteLeaders;
   private nextPeer = 0;
 
   private constructor(options: KafkaListenerOptions) {
     const apis = kafkaApis(options.extraApis);
     const refusals = new RateLimitedLog(options.logger);
+    const remoteLeaders = new RemoteLeaders(options.broker.brokerId, () => options.broker.brokers(), options.logger);
+    this.remoteLeaders = remoteLeaders;
     this.server = net.createServer({ noDelay: true }, (socket) => {
       this.nextPeer += 1;
       const connection = new KafkaConnection(socket, Buffer.from(`kafka:${this.nextPeer}`), { apis,
         broker: options.broker, requestBytesMax: options.requestBytesMax ?? REQUEST_BYTES_MAX_DEFAULT,
         inflightMax: INFLIGHT_PER_CONNECTION_MAX, replyBytesMax: REPLY_BYTES_PER_CONNECTION_MAX,
-        logger: options.logger, refusals });
+        logger: options.logger, refusals, remoteLeaders });
       this.connections.add(connection);
       socket.on('close', () => { this.connections.delete(connection); });
     });
@@ -85,6 +89,7 @@ export class KafkaListener {
     const closed = new Promise<void>((resolve) => { this.server.close(() => { resolve(); }); });
     for (const connection of this.connections) connection.close('the broker is closing');
     this.connections.clear();
+    await this.remoteLeaders.close();
     await closed;
   }
 }

@@ -3,9 +3,9 @@
  * leaders and in-sync replicas, with the brokers given by their Kafka listeners (each broker
  * registers its advertised Kafka address with the controller, so every broker knows all of them).
  *
- * A broker without a replica of a partition does not know its leader (the native handler says -1);
- * a Kafka client cannot use a leader of -1, so such a partition is LEADER_NOT_AVAILABLE, which
- * every client answers by asking for metadata again (another broker, or this one later). A null
+ * A broker without a replica of a partition does not know its leader (the native handler says -1):
+ * it asks a replica broker (remote_leaders.ts). A leader still unknown (an election, or no replica
+ * broker answering) is LEADER_NOT_AVAILABLE, which every client answers by asking again. A null
  * topic list means every topic and an empty one none (v1+); topics are never auto-created.
  */
 import { ERROR_TABLE } from '../../common/errors.js';
@@ -15,6 +15,7 @@ import type { KafkaApi, KafkaCall, KafkaOutcome } from '../kafka_api.js';
 import { respond } from '../kafka_api.js';
 import { callNative } from '../native_call.js';
 import { kafkaErrorCode } from '../error_codes.js';
+import { RemoteLeaders } from '../remote_leaders.js';
 
 export interface KafkaBrokerAddress { readonly nodeId: number; readonly host: string; readonly port: number }
 
@@ -36,6 +37,10 @@ export const metadataApi: KafkaApi = {
     const brokers = kafkaBrokers(call);
     const reachable = new Set(brokers.map((broker) => broker.nodeId));
     const topics = names !== null && names.length === 0 ? [] : response.topics;
+    const unseen = topics.flatMap((topic) => topic.partitions.filter((p) => p.errorCode === 0 && p.leaderId < 0
+      && !p.replicaIds.includes(call.broker.brokerId))
+      .map((p) => ({ topic: topic.name, partition: p.partition, replicas: p.replicaIds })));
+    const remote = unseen.length === 0 ? new Map<string, number>() : await call.lookUpLeaders(unseen);
     const writer = new KafkaWriter();
     if (version >= 3) writer.int32(0); // throttle_time_ms
     writer.array(brokers, (w, broker) => w.int32(broker.nodeId).string(broker.host).int32(broker.port)
@@ -45,10 +50,12 @@ export const metadataApi: KafkaApi = {
     writer.array(topics, (w, topic) => {
       w.int16(kafkaErrorCode(topic.errorCode)).string(topic.name).boolean(topic.name.startsWith('__'));
       w.array(topic.partitions, (pw, partition) => {
-        const leaderKnown = partition.leaderId >= 0 && reachable.has(partition.leaderId);
+        const leaderId = partition.leaderId >= 0 ? partition.leaderId
+          : remote.get(RemoteLeaders.key(topic.name, partition.partition)) ?? -1;
+        const leaderKnown = leaderId >= 0 && reachable.has(leaderId);
         const errorCode = partition.errorCode !== 0 ? kafkaErrorCode(partition.errorCode)
           : leaderKnown ? 0 : ERROR_TABLE.LEADER_NOT_AVAILABLE.wire;
-        pw.int16(errorCode).int32(partition.partition).int32(leaderKnown ? partition.leaderId : -1)
+        pw.int16(errorCode).int32(partition.partition).int32(leaderKnown ? leaderId : -1)
           .int32Array(partition.replicaIds).int32Array(partition.isrIds);
         if (version >= 5) pw.int32Array(partition.offlineReplicaIds);
       });

@@ -1,0 +1,172 @@
+/**
+ * Real Kafka clients against three real brokers, each with a Kafka listener on a port of its own
+ * (--kafka-listen): kafkajs 2.2.4 (admin, idempotent producer) and kcat 1.7.1 (librdkafka 2.0.2).
+ * kafkajs creates, lists and deletes topics and sees the brokers at their Kafka addresses;
+ * `kcat -L` lists the brokers, the topics and leaders among them; `kcat -P` produces keyed records
+ * with acks all, 1 and 0, and gzip, lz4 and zstd batches (stored as they came), which
+ * `kcat -C -o beginning -e` reads back identically; records kafkajs produced with idempotence are
+ * read by kcat and by the native Consumer, and records the native Producer wrote are read by kcat.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { after, before, describe, it } from 'node:test';
+
+import kafkajs from 'kafkajs';
+
+import { Consumer, Producer } from '../../src/client/index.js';
+import type { ConsumerRecord } from '../../src/client/fetched_records.js';
+import { TestCluster } from '../helpers/cluster.js';
+
+const { Kafka, logLevel } = kafkajs;
+const KCAT = '/usr/bin/kcat';
+const KCAT_TIMEOUT_MS = 30_000;
+
+/** Runs kcat with `input` on stdin; its stdout, or a failure with its stderr. */
+function kcat(args: readonly string[], input = ''): string {
+  return execFileSync(KCAT, args, { input, timeout: KCAT_TIMEOUT_MS, encoding: 'utf8',
+    stdio: ['pipe', 'pipe', 'pipe'] });
+}
+
+interface KcatMetadata {
+  brokers: { id: number; name: string }[];
+  topics: { topic: string; partitions: { partition: number; leader: number; replicas: { id: number }[] }[] }[];
+}
+
+void describe('Kafka clients against the Kafka listener', { timeout: 240_000 }, () => {
+  let cluster: TestCluster;
+  let kafkaBootstrap: string[];
+
+  before(async () => {
+    cluster = await TestCluster.startWith(3, { extraPortsPerBroker: 1,
+      argumentsFor: (slot) => ['--kafka-listen', `127.0.0.1:${String(slot.extraPorts[0])}`] });
+    kafkaBootstrap = cluster.ids().map((id) => `127.0.0.1:${String(cluster.extraPortsOf(id)[0])}`);
+  });
+
+  after(async () => { await cluster.stop(); });
+
+  const kafka = (): InstanceType<typeof Kafka> => new Kafka({ brokers: kafkaBootstrap, clientId: 'e2e',
+    logLevel: logLevel.NOTHING, retry: { retries: 10 } });
+
+  it('kafkajs admin creates, lists and deletes topics and sees every broker at its Kafka address', async () => {
+    const admin = kafka().admin();
+    await admin.connect();
+    try {
+      const topics = [{ topic: 'kcat-1', numPartitions: 1, replicationFactor: 3 },
+        { topic: 'kafkajs-3', numPartitions: 3, replicationFactor: 3 },
+        { topic: 'native-1', numPartitions: 1, replicationFactor: 3 },
+        { topic: 'two-replicas', numPartitions: 3, replicationFactor: 2 },
+        { topic: 'short-lived', numPartitions: 2, replicationFactor: 2 }];
+      // kafkajs waits for every leader through Metadata, also on the broker holding no replica.
+      assert.equal(await admin.createTopics({ topics }), true);
+      assert.equal(await admin.createTopics({ topics: topics.slice(0, 1) }), false, 'TOPIC_ALREADY_EXISTS');
+      const listed = await admin.listTopics();
+      for (const { topic } of topics) assert.ok(listed.includes(topic), `${topic} in ${listed.join(',')}`);
+      const described = await admin.describeCluster();
+      assert.deepEqual(described.brokers.map((b) => `${b.host}:${String(b.port)}`).sort(), [...kafkaBootstrap].sort());
+      assert.ok(cluster.ids().includes(described.controller ?? -1), `controller ${String(described.controller)}`);
+      await admin.deleteTopics({ topics: ['short-lived'], timeout: 10_000 });
+      assert.ok(!(await admin.listTopics()).includes('short-lived'));
+    } finally {
+      await admin.disconnect();
+    }
+  });
+
+  it('kcat -L lists the brokers, the topics and their leaders, from every broker', () => {
+    for (const bootstrap of kafkaBootstrap) {
+      const metadata = JSON.parse(kcat(['-b', bootstrap, '-L', '-J'])) as KcatMetadata;
+      assert.deepEqual(metadata.brokers.map((b) => b.name).sort(), [...kafkaBootstrap].sort());
+      for (const [name, replicationFactor] of [['kafkajs-3', 3], ['two-replicas', 2]] as const) {
+        const topic = metadata.topics.find((t) => t.topic === name);
+        assert.ok(topic !== undefined, `${name} listed by ${bootstrap}`);
+        assert.equal(topic.partitions.length, 3);
+        for (const partition of topic.partitions) {
+          // A broker holding no replica of a two-replica partition names the leader it asked a replica for.
+          assert.ok(cluster.ids().includes(partition.leader), `${bootstrap}: ${name} leader ${String(partition.leader)}`);
+          assert.ok(partition.replicas.some((r) => r.id === partition.leader));
+          assert.equal(partition.replicas.length, replicationFactor);
+        }
+      }
+    }
+  });
+
+  it('kcat produces with acks all, 1 and 0 and gzip, lz4 and zstd, and reads all of it back', async () => {
+    const b = kafkaBootstrap[0] ?? '';
+    const batches: [string[], string[]][] = [
+      [['-X', 'acks=all'], ['k1:v1', 'k2:v2']],
+      [['-X', 'acks=1'], ['k3:v3']],
+      [['-X', 'acks=all', '-z', 'gzip'], ['k4:gzip-4', 'k5:gzip-5']],
+      [['-X', 'acks=all', '-z', 'lz4'], ['k6:lz4-6', 'k7:lz4-7']],
+      [['-X', 'acks=all', '-X', 'compression.codec=zstd'], ['k8:zstd-8', 'k9:zstd-9']],
+      [['-X', 'acks=all', '-X', 'enable.idempotence=true'], ['k10:idem-10']],
+      [['-X', 'acks=0'], ['k11:v11']],
+    ];
+    const expected: string[] = [];
+    for (const [options, lines] of batches) {
+      kcat(['-b', b, '-P', '-t', 'kcat-1', '-p', '0', '-K:', ...options], `${lines.join('\n')}\n`);
+      expected.push(...lines.map((line) => line.replace(':', '=')));
+    }
+    // acks=0 is not awaited by anyone: read until it shows (bounded).
+    let read: string[] = [];
+    for (let attempt = 0; attempt < 20 && read.length < expected.length; attempt++) {
+      read = kcat(['-b', b, '-C', '-t', 'kcat-1', '-p', '0', '-o', 'beginning', '-e', '-q', '-f', '%k=%s\n'])
+        .split('\n').filter((line) => line !== '');
+      if (read.length < expected.length) await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    assert.deepEqual(read, expected);
+    const offsets = kcat(['-b', b, '-C', '-t', 'kcat-1', '-p', '0', '-o', 'beginning', '-e', '-q', '-f', '%o\n'])
+      .split('\n').filter((line) => line !== '').map(Number);
+    assert.deepEqual(offsets, expected.map((_, i) => i));
+  });
+
+  it('kafkajs produces with idempotence; kcat and the native Consumer read the same records', async () => {
+    const producer = kafka().producer({ idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    const messages = Array.from({ length: 30 }, (_, i) => ({ key: `key-${String(i)}`, value: `value-${String(i)}`,
+      headers: { h: `h-${String(i)}` } }));
+    try {
+      for (let i = 0; i < messages.length; i += 10) {
+        await producer.send({ topic: 'kafkajs-3', acks: -1, messages: messages.slice(i, i + 10) });
+      }
+    } finally {
+      await producer.disconnect();
+    }
+    const byKcat = kcat(['-b', kafkaBootstrap[1] ?? '', '-C', '-t', 'kafkajs-3', '-o', 'beginning', '-e', '-q',
+      '-f', '%p %k %s %h\n']).split('\n').filter((line) => line !== '');
+    assert.equal(byKcat.length, messages.length);
+    assert.deepEqual(byKcat.map((line) => line.split(' ').slice(1).join(' ')).sort(),
+      messages.map((m) => `${m.key} ${m.value} h=${m.headers.h}`).sort());
+
+    const consumer = new Consumer({ bootstrap: cluster.bootstrap, maxWaitMs: 200 });
+    await consumer.connect();
+    try {
+      consumer.assign([0, 1, 2].map((partition) => ({ topic: 'kafkajs-3', partition })));
+      for (const partition of [0, 1, 2]) consumer.seek({ topic: 'kafkajs-3', partition }, 'beginning');
+      const records: ConsumerRecord[] = [];
+      const deadline = Date.now() + 20_000;
+      while (records.length < messages.length && Date.now() < deadline) {
+        records.push(...await consumer.poll({ timeoutMs: 500 }));
+      }
+      assert.deepEqual(records.map((r) => `${r.key?.toString() ?? ''} ${r.value?.toString() ?? ''} ` +
+        `h=${r.headers[0]?.value?.toString() ?? ''}`).sort(), byKcat.map((line) => line.split(' ').slice(1).join(' ')).sort());
+      // Same partition as kcat saw, record by record: the bytes are the ones kafkajs sent.
+      const partitionsByKey = new Map(byKcat.map((line) => [line.split(' ')[1], Number(line.split(' ')[0])]));
+      for (const record of records) assert.equal(partitionsByKey.get(record.key?.toString()), record.partition);
+    } finally {
+      await consumer.close();
+    }
+  });
+
+  it('records the native Producer wrote are read by kcat', async () => {
+    const producer = new Producer({ bootstrap: cluster.bootstrap, acks: 'all', requestTimeoutMs: 10_000 });
+    await producer.connect();
+    try {
+      await producer.sendBatch(Array.from({ length: 5 }, (_, i) => ({ topic: 'native-1', key: `n${String(i)}`,
+        value: `native-${String(i)}`, headers: { via: 'zmq' } })));
+    } finally {
+      await producer.close();
+    }
+    const lines = kcat(['-b', kafkaBootstrap[2] ?? '', '-C', '-t', 'native-1', '-p', '0', '-o', 'beginning', '-e',
+      '-q', '-f', '%k=%s %h@%o\n']).split('\n').filter((line) => line !== '');
+    assert.deepEqual(lines, Array.from({ length: 5 }, (_, i) => `n${String(i)}=native-${String(i)} via=zmq@${String(i)}`));
+  });
+});
