@@ -9,6 +9,10 @@ import { RateLimitedLog } from '../common/rate_limited_log.js';
 import { apiVersionsApi } from './apis/api_versions.js';
 import { createTopicsApi, deleteTopicsApi } from './apis/admin_topics.js';
 import { fetchApi } from './apis/fetch.js';
+import { findCoordinatorApi, heartbeatApi, joinGroupApi, leaveGroupApi, syncGroupApi }
+  from './apis/group_membership.js';
+import { deleteGroupsApi, describeGroupsApi, listGroupsApi, offsetCommitApi, offsetFetchApi }
+  from './apis/group_offsets.js';
 import { initProducerIdApi } from './apis/init_producer_id.js';
 import { listOffsetsApi } from './apis/list_offsets.js';
 import { metadataApi } from './apis/metadata.js';
@@ -26,18 +30,17 @@ export interface KafkaListenerOptions {
   readonly logger: Logger;
   /** Kafka's socket.request.max.bytes. */
   readonly requestBytesMax?: number;
-  /** Extra APIs (the group APIs when present), served next to the base set. */
-  readonly extraApis?: readonly KafkaApi[];
 }
 
 const INFLIGHT_PER_CONNECTION_MAX = 64;
 const REPLY_BYTES_PER_CONNECTION_MAX = 64 * 1024 * 1024;
 
 /** The APIs served, by key; ApiVersions lists them all. */
-export function kafkaApis(extra: readonly KafkaApi[] = []): Map<number, KafkaApi> {
+export function kafkaApis(): Map<number, KafkaApi> {
   const apis = new Map<number, KafkaApi>();
   const base = [produceApi, fetchApi, listOffsetsApi, metadataApi, createTopicsApi, deleteTopicsApi,
-    initProducerIdApi, ...extra];
+    initProducerIdApi, findCoordinatorApi, joinGroupApi, syncGroupApi, heartbeatApi, leaveGroupApi, offsetCommitApi,
+    offsetFetchApi, describeGroupsApi, listGroupsApi, deleteGroupsApi];
   for (const api of base) apis.set(api.key, api);
   const versions = apiVersionsApi(() => [...apis.values()].sort((left, right) => left.key - right.key)
     .map(({ key, minVersion, maxVersion }) => ({ key, minVersion, maxVersion })));
@@ -52,7 +55,7 @@ export class KafkaListener {
   private nextPeer = 0;
 
   private constructor(options: KafkaListenerOptions) {
-    const apis = kafkaApis(options.extraApis);
+    const apis = kafkaApis();
     const refusals = new RateLimitedLog(options.logger);
     const remoteLeaders = new RemoteLeaders(options.broker.brokerId, () => options.broker.brokers(), options.logger);
     this.remoteLeaders = remoteLeaders;
