@@ -6,6 +6,8 @@
  * with acks all, 1 and 0, and gzip, lz4 and zstd batches (stored as they came), which
  * `kcat -C -o beginning -e` reads back identically; records kafkajs produced with idempotence are
  * read by kcat and by the native Consumer, and records the native Producer wrote are read by kcat.
+ * Groups: `kcat -G` reads every record once and the offsets it committed hold for its next run;
+ * two kafkajs consumers in a group split the partitions, and when one leaves the other takes all.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -38,6 +40,7 @@ void describe('Kafka clients against the Kafka listener', { timeout: 240_000 }, 
 
   before(async () => {
     cluster = await TestCluster.startWith(3, { extraPortsPerBroker: 1,
+      brokerArguments: ['--offsets-topic-partitions', '3', '--group-initial-rebalance-delay-ms', '200'],
       argumentsFor: (slot) => ['--kafka-listen', `127.0.0.1:${String(slot.extraPorts[0])}`] });
     kafkaBootstrap = cluster.ids().map((id) => `127.0.0.1:${String(cluster.extraPortsOf(id)[0])}`);
   });
@@ -169,4 +172,66 @@ void describe('Kafka clients against the Kafka listener', { timeout: 240_000 }, 
       '-q', '-f', '%k=%s %h@%o\n']).split('\n').filter((line) => line !== '');
     assert.deepEqual(lines, Array.from({ length: 5 }, (_, i) => `n${String(i)}=native-${String(i)} via=zmq@${String(i)}`));
   });
+
+  it('kcat -G reads every record once, and its committed offsets hold for the next run', () => {
+    const run = (): string[] => kcat(['-b', kafkaBootstrap[0] ?? '', '-G', 'kcat-group', '-X',
+      'auto.offset.reset=earliest', '-e', '-q', '-f', '%k\n', 'kafkajs-3']).split('\n').filter((line) => line !== '');
+    const first = run();
+    assert.deepEqual([...first].sort(), Array.from({ length: 30 }, (_, i) => `key-${String(i)}`).sort());
+    assert.deepEqual(run(), [], 'nothing again: the group committed its offsets');
+  });
+
+  it('two kafkajs consumers in a group split the partitions; when one leaves, the other takes them all',
+    async () => {
+      const assignments = new Map<string, number[]>();
+      const read = new Set<string>();
+      const consumers = ['one', 'two'].map((name) => {
+        const consumer = kafka().consumer({ groupId: 'kafkajs-group', sessionTimeout: 10_000, rebalanceTimeout: 10_000,
+          heartbeatInterval: 300 });
+        consumer.on(consumer.events.GROUP_JOIN, (event) => {
+          assignments.set(name, [...(event.payload.memberAssignment['kafkajs-3'] ?? [])].sort());
+        });
+        return consumer;
+      });
+      const waitFor = async (what: string, done: () => boolean, timeoutMs = 30_000): Promise<void> => {
+        const deadline = Date.now() + timeoutMs;
+        while (!done()) {
+          if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify([...assignments])}`);
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+      };
+      try {
+        for (const consumer of consumers) {
+          await consumer.connect();
+          await consumer.subscribe({ topic: 'kafkajs-3', fromBeginning: true });
+          await consumer.run({ eachMessage: ({ message }) => {
+            read.add(message.key?.toString() ?? '');
+            return Promise.resolve();
+          } });
+        }
+        const split = (): boolean => {
+          const one = assignments.get('one') ?? [];
+          const two = assignments.get('two') ?? [];
+          return one.length > 0 && two.length > 0 && [...one, ...two].sort().join() === '0,1,2';
+        };
+        await waitFor('the two consumers to split the partitions', split);
+        await waitFor('every record', () => read.size === 30);
+        await consumers[1]?.disconnect();
+        await waitFor('the remaining consumer to take every partition',
+          () => (assignments.get('one') ?? []).join() === '0,1,2');
+      } finally {
+        for (const consumer of consumers) await consumer.disconnect();
+      }
+      const admin = kafka().admin();
+      await admin.connect();
+      try {
+        const { groups } = await admin.describeGroups(['kafkajs-group']);
+        assert.equal(groups[0]?.state, 'Empty');
+        const offsets = await admin.fetchOffsets({ groupId: 'kafkajs-group', topics: ['kafkajs-3'] });
+        const committed = offsets[0]?.partitions.reduce((sum, p) => sum + Number(p.offset), 0);
+        assert.equal(committed, 30, 'the group committed the end of every partition');
+      } finally {
+        await admin.disconnect();
+      }
+    });
 });
