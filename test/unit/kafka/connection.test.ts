@@ -4,7 +4,9 @@
  * version answered in the v0 format with UNSUPPORTED_VERSION, a bad software name INVALID_REQUEST);
  * and every request that cannot be answered (unknown key, version out of range, a size above
  * socket.request.max.bytes, a header or body lying about a length) closes the connection without
- * hurting the listener, which goes on serving new connections.
+ * hurting the listener, which goes on serving new connections. Produce's own rules (zstd below v7,
+ * acks, transactional ids, partitions, null records) answer per partition before any broker work,
+ * and a failed acks=0 produce closes the connection unanswered.
  */
 import assert from 'node:assert/strict';
 import net from 'node:net';
@@ -134,5 +136,40 @@ void describe('Kafka connection', () => {
     }
     const { responses } = await exchange(listener.port, request(18, 1, 5), 1);
     assert.equal(responses[0]?.readInt32BE(0), 5, 'the listener serves new connections');
+  });
+
+  void it('refuses by Kafka\'s produce rules per partition; a failed acks=0 produce closes the connection', async () => {
+    const zstdBatch = Buffer.alloc(70);
+    zstdBatch.writeInt16BE(4, 21); // attributes: codec 4, zstd
+    const produce = (correlationId: number, options: { transactionalId?: string; acks?: number; partition?: number;
+      records?: Buffer | null }): Buffer => {
+      const body = new KafkaWriter().nullableString(options.transactionalId ?? null).int16(options.acks ?? -1)
+        .int32(1_000).array([0], (w) => w.string('t').array([0], (pw) => pw.int32(options.partition ?? 0)
+          .nullableBytesOf(options.records === null ? null : [options.records ?? zstdBatch])));
+      return request(0, 3, correlationId, body.finish());
+    };
+    const cases: [number, Buffer][] = [
+      [76, produce(1, {})], // zstd below Produce v7
+      [21, produce(2, { acks: 2 })],
+      [42, produce(3, { transactionalId: 'tx' })],
+      [3, produce(4, { partition: -1 })],
+      [87, produce(5, { records: null })],
+    ];
+    const { responses } = await exchange(listener.port, Buffer.concat(cases.map(([, bytes]) => bytes)), cases.length);
+    assert.deepEqual(responses.map((r) => r.readInt32BE(0)), [1, 2, 3, 4, 5]);
+    responses.forEach((response, i) => {
+      const r = new KafkaReader(response.subarray(4));
+      const [topic] = r.array((t) => ({ name: t.string(), partitions: t.array((p) => ({ index: p.int32(),
+        errorCode: p.int16(), baseOffset: p.int64(), logAppendTime: p.int64() })) }));
+      assert.equal(r.int32(), 0, 'throttle_time_ms comes after the responses');
+      assert.equal(r.remaining, 0);
+      assert.equal(topic?.name, 't');
+      assert.equal(topic.partitions[0]?.errorCode, cases[i]?.[0]);
+      assert.equal(topic.partitions[0]?.baseOffset, -1);
+    });
+    const silentFailure = await exchange(listener.port, Buffer.concat([request(18, 0, 1),
+      produce(2, { acks: 0, partition: -1 }), request(18, 0, 3)]), 3);
+    assert.equal(silentFailure.closed, true);
+    assert.deepEqual(silentFailure.responses.map((r) => r.readInt32BE(0)), [1]);
   });
 });
