@@ -8,9 +8,11 @@
  * read by kcat and by the native Consumer, and records the native Producer wrote are read by kcat.
  * Groups: `kcat -G` reads every record once and the offsets it committed hold for its next run;
  * two kafkajs consumers in a group split the partitions, and when one leaves the other takes all.
+ * Last, a partition leader SIGKILLed during an idempotent `kcat -P` (acks all) leaves every record
+ * exactly once, in order.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 
 import kafkajs from 'kafkajs';
@@ -234,4 +236,44 @@ void describe('Kafka clients against the Kafka listener', { timeout: 240_000 }, 
         await admin.disconnect();
       }
     });
+
+  it('a leader SIGKILLed during an idempotent kcat produce leaves every record once, in order', async () => {
+    const admin = kafka().admin();
+    await admin.connect();
+    try {
+      assert.equal(await admin.createTopics({ topics: [{ topic: 'failover', numPartitions: 1, replicationFactor: 3 }] }),
+        true);
+    } finally {
+      await admin.disconnect();
+    }
+    const leaderOf = (bootstrap: string): number => {
+      const metadata = JSON.parse(kcat(['-b', bootstrap, '-L', '-J', '-t', 'failover'])) as KcatMetadata;
+      return metadata.topics[0]?.partitions[0]?.leader ?? -1;
+    };
+    const leader = leaderOf(kafkaBootstrap[0] ?? '');
+    assert.ok(cluster.ids().includes(leader), `leader ${String(leader)}`);
+    const survivor = cluster.ids().find((id) => id !== leader) ?? 0;
+    const survivorBootstrap = `127.0.0.1:${String(cluster.extraPortsOf(survivor)[0])}`;
+    const lines = 6_000;
+    const producer = spawn(KCAT, ['-b', survivorBootstrap, '-P', '-t', 'failover', '-p', '0',
+      '-X', 'acks=all', '-X', 'enable.idempotence=true', '-X', 'linger.ms=5'], { stdio: ['pipe', 'ignore', 'pipe'] });
+    let stderr = '';
+    producer.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+    const exited = new Promise<number | null>((resolve) => { producer.on('exit', (code) => { resolve(code); }); });
+    const watchdog = setTimeout(() => { producer.kill('SIGKILL'); }, 90_000);
+    // Fed over about three seconds; the leader dies after the first second.
+    for (let i = 0; i < lines; i += 200) {
+      producer.stdin.write(Array.from({ length: 200 }, (_, j) => String(i + j)).join('\n') + '\n');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      if (i === 2_000) await cluster.kill(leader);
+    }
+    producer.stdin.end();
+    const code = await exited;
+    clearTimeout(watchdog);
+    assert.equal(code, 0, `kcat failed: ${stderr.slice(-2_000)}`);
+    const read = kcat(['-b', survivorBootstrap, '-C', '-t', 'failover', '-p', '0', '-o', 'beginning', '-e', '-q',
+      '-f', '%s\n']).split('\n').filter((line) => line !== '');
+    assert.equal(read.length, lines, 'no record lost or duplicated');
+    assert.deepEqual(read, Array.from({ length: lines }, (_, i) => String(i)));
+  });
 });
