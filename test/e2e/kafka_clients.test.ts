@@ -64,13 +64,22 @@ void describe('Kafka clients against the Kafka listener', { timeout: 240_000 }, 
       // kafkajs waits for every leader through Metadata, also on the broker holding no replica.
       assert.equal(await admin.createTopics({ topics }), true);
       assert.equal(await admin.createTopics({ topics: topics.slice(0, 1) }), false, 'TOPIC_ALREADY_EXISTS');
-      const listed = await admin.listTopics();
+      // Each broker applies the controller's metadata on its own: the broker asked may be a moment behind.
+      const listedEventually = async (wanted: (listed: string[]) => boolean): Promise<string[]> => {
+        let listed = await admin.listTopics();
+        for (let attempt = 0; attempt < 50 && !wanted(listed); attempt++) {
+          await new Promise((resolve) => setTimeout(resolve, 100));
+          listed = await admin.listTopics();
+        }
+        return listed;
+      };
+      const listed = await listedEventually((names) => topics.every(({ topic }) => names.includes(topic)));
       for (const { topic } of topics) assert.ok(listed.includes(topic), `${topic} in ${listed.join(',')}`);
       const described = await admin.describeCluster();
       assert.deepEqual(described.brokers.map((b) => `${b.host}:${String(b.port)}`).sort(), [...kafkaBootstrap].sort());
       assert.ok(cluster.ids().includes(described.controller ?? -1), `controller ${String(described.controller)}`);
       await admin.deleteTopics({ topics: ['short-lived'], timeout: 10_000 });
-      assert.ok(!(await admin.listTopics()).includes('short-lived'));
+      assert.ok(!(await listedEventually((names) => !names.includes('short-lived'))).includes('short-lived'));
     } finally {
       await admin.disconnect();
     }
