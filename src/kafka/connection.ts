@@ -2,8 +2,9 @@
  * One Kafka client connection: frames cut from the TCP stream (framing.ts), each request's header
  * read, its API found and run, and the responses written in the order the requests came (Kafka's
  * rule; clients pipeline and match by correlation id). Requests are started as they arrive, so a
- * producer's pipelined batches reach the partitions in its order; at most `inflightMax` run at
- * once, past that the socket is paused until answers go out.
+ * producer's pipelined batches reach the partitions in its order; past `inflightMax` requests, or
+ * requests adding up to more than `requestBytesMax` bytes, not answered yet, the socket is paused
+ * until answers go out (so a connection holds about one maximal request's worth of requests).
  *
  * What cannot be answered closes the connection, as Kafka's SocketServer does: a frame size below
  * a header or above socket.request.max.bytes, a header that does not parse, an API key or version
@@ -44,6 +45,8 @@ export class KafkaConnection {
   private readonly splitter: FrameSplitter;
   private tail: Promise<void> = Promise.resolve();
   private inflight = 0;
+  /** Bytes of the requests running or answered but not written yet. */
+  private inflightBytes = 0;
   private reservedBytes = 0;
   private closed = false;
   /** A request that cannot be answered came: nothing more is read; it closes once earlier answers are out. */
@@ -87,7 +90,8 @@ export class KafkaConnection {
       this.closeAfterPending(error.message);
       return;
     }
-    if (this.inflight >= this.options.inflightMax && !this.paused) {
+    if (!this.paused && (this.inflight >= this.options.inflightMax
+      || this.inflightBytes >= this.options.requestBytesMax)) {
       this.paused = true;
       this.socket.pause();
     }
@@ -111,8 +115,9 @@ export class KafkaConnection {
       return false;
     }
     this.inflight += 1;
+    this.inflightBytes += frame.length;
     const answer = this.run(api, header, reader);
-    this.tail = this.tail.then(() => answer).then((done) => { this.write(header, done); });
+    this.tail = this.tail.then(() => answer).then((done) => { this.write(header, frame.length, done); });
     return true;
   }
 
@@ -151,10 +156,12 @@ export class KafkaConnection {
     return { frame, close: null, reservedBytes };
   }
 
-  private write(header: KafkaRequestHeader, answer: Answer): void {
+  private write(header: KafkaRequestHeader, requestBytes: number, answer: Answer): void {
     this.inflight -= 1;
+    this.inflightBytes -= requestBytes;
     this.reservedBytes -= answer.reservedBytes;
-    assert(this.inflight >= 0 && this.reservedBytes >= 0, 'connection accounting went negative');
+    assert(this.inflight >= 0 && this.inflightBytes >= 0 && this.reservedBytes >= 0,
+      'connection accounting went negative');
     if (this.closed) return;
     if (answer.close !== null) {
       this.closing = true;
@@ -162,12 +169,19 @@ export class KafkaConnection {
       return;
     }
     if (answer.frame !== null) this.socket.write(answer.frame);
+    if (this.socket.writableLength >= this.options.replyBytesMax && !this.paused) {
+      // A client that does not read its answers is not read from either ('drain' resumes it).
+      this.paused = true;
+      this.socket.pause();
+      return;
+    }
     this.resumeIfRoom();
   }
 
   private resumeIfRoom(): void {
     if (this.closed || this.closing || !this.paused) return;
-    if (this.inflight < this.options.inflightMax && this.socket.writableLength < this.options.replyBytesMax) {
+    if (this.inflight < this.options.inflightMax && this.inflightBytes < this.options.requestBytesMax
+      && this.socket.writableLength < this.options.replyBytesMax) {
       this.paused = false;
       this.socket.resume();
     }

@@ -100,6 +100,12 @@ void describe('Kafka connection', () => {
     assert.equal(v3.remaining, 0);
   });
 
+  void it('answers 300 pipelined requests in order across pauses for room', async () => {
+    const ids = Array.from({ length: 300 }, (_, i) => i + 100);
+    const { responses } = await exchange(listener.port, Buffer.concat(ids.map((id) => request(18, 1, id))), ids.length);
+    assert.deepEqual(responses.map((r) => r.readInt32BE(0)), ids);
+  });
+
   void it('answers a too-high ApiVersions in the v0 format with UNSUPPORTED_VERSION and the list', async () => {
     const { responses, closed } = await exchange(listener.port, request(18, 9, 1, Buffer.from([0, 0, 0]), true), 1);
     assert.equal(closed, false);
