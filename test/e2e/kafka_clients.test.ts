@@ -7,12 +7,17 @@
  * `kcat -C -o beginning -e` reads back identically; records kafkajs produced with idempotence are
  * read by kcat and by the native Consumer, and records the native Producer wrote are read by kcat.
  * Groups: `kcat -G` reads every record once and the offsets it committed hold for its next run;
- * two kafkajs consumers in a group split the partitions, and when one leaves the other takes all.
+ * two kafkajs consumers in a group split the partitions, and when one leaves the other takes all;
+ * three kafkajs members (child processes) take a partition each, and when one is SIGKILLed the
+ * other two take its partition over and read what is produced to it.
  * Last, a partition leader SIGKILLed during an idempotent `kcat -P` (acks all) leaves every record
  * exactly once, in order.
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 
 import kafkajs from 'kafkajs';
@@ -24,6 +29,8 @@ import { TestCluster } from '../helpers/cluster.js';
 const { Kafka, logLevel } = kafkajs;
 const KCAT = '/usr/bin/kcat';
 const KCAT_TIMEOUT_MS = 30_000;
+const MEMBER_SCRIPT = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'helpers',
+  'kafkajs_member_process.js');
 
 /** Runs kcat with `input` on stdin; its stdout, or a failure with its stderr. */
 function kcat(args: readonly string[], input = ''): string {
@@ -243,6 +250,58 @@ void describe('Kafka clients against the Kafka listener', { timeout: 240_000 }, 
         assert.equal(committed, 30, 'the group committed the end of every partition');
       } finally {
         await admin.disconnect();
+      }
+    });
+
+  it('three kafkajs members (processes) take a partition each; one SIGKILLed, the other two take over',
+    async () => {
+      interface Member { readonly child: ChildProcess; assigned: number[]; readonly keys: Set<string> }
+      const members: Member[] = [0, 1, 2].map(() => {
+        const child = spawn(process.execPath, [MEMBER_SCRIPT, JSON.stringify({ brokers: kafkaBootstrap,
+          groupId: 'kafkajs-trio', topic: 'kafkajs-3' })], { stdio: ['ignore', 'pipe', 'ignore'] });
+        const member: Member = { child, assigned: [], keys: new Set() };
+        let pending = '';
+        child.stdout.on('data', (chunk: Buffer) => {
+          pending += chunk.toString();
+          const lines = pending.split('\n');
+          pending = lines.pop() ?? '';
+          for (const line of lines) {
+            const event = JSON.parse(line) as { event: string; partitions?: number[]; key?: string };
+            if (event.event === 'assigned') member.assigned = event.partitions ?? [];
+            if (event.event === 'record' && event.key !== undefined) member.keys.add(event.key);
+          }
+        });
+        return member;
+      });
+      const waitFor = async (what: string, done: () => boolean, timeoutMs = 40_000): Promise<void> => {
+        const deadline = Date.now() + timeoutMs;
+        while (!done()) {
+          if (Date.now() > deadline) {
+            throw new Error(`timed out waiting for ${what}: ${JSON.stringify(members.map((m) => m.assigned))}`);
+          }
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+      };
+      const cover = (group: readonly Member[]): string => group.flatMap((m) => m.assigned).sort().join();
+      try {
+        await waitFor('a partition each', () => members.every((m) => m.assigned.length === 1)
+          && cover(members) === '0,1,2');
+        const [victim, ...survivors] = members;
+        assert.ok(victim !== undefined);
+        victim.child.kill('SIGKILL');
+        await waitFor('the survivors to take every partition', () => cover(survivors) === '0,1,2');
+        const producer = kafka().producer({ idempotent: true, maxInFlightRequests: 1 });
+        await producer.connect();
+        try {
+          await producer.send({ topic: 'kafkajs-3', acks: -1, messages: [0, 1, 2].map((partition) => ({
+            partition, key: `after-kill-${String(partition)}`, value: 'v' })) });
+        } finally {
+          await producer.disconnect();
+        }
+        await waitFor('the survivors to read what came after the kill', () => [0, 1, 2].every((partition) =>
+          survivors.some((m) => m.keys.has(`after-kill-${String(partition)}`))));
+      } finally {
+        for (const member of members) member.child.kill('SIGKILL');
       }
     });
 
