@@ -2,7 +2,8 @@
  * One Tributary broker: its storage (LogManager), the Raft host with the ZeroMQ transport, the
  * controller replica (a voter's, or a learner's on a broker that is not among the voters), its
  * partition replicas (kept in line with the metadata by the ReplicaManager), and the client
- * request server.
+ * request server; with kafkaListen also a Kafka wire-protocol listener (src/kafka/) running the
+ * same handlers.
  *
  * Start-up: open storage, bootstrap the controller log on a voter's first start (a non-voter's log
  * starts empty and is filled by the controller leader once it is a learner), start the transport

@@ -62,8 +62,6 @@ export class KafkaConnection {
     socket.on('drain', () => { this.resumeIfRoom(); });
   }
 
-  get isClosed(): boolean { return this.closed; }
-
   /** Ends the connection at once (the broker is closing, or the client broke the protocol). */
   close(reason: string): void {
     if (this.closed) return;
