@@ -4,7 +4,8 @@
  * kafkajs creates, lists and deletes topics and sees the brokers at their Kafka addresses;
  * `kcat -L` lists the brokers, the topics and leaders among them; `kcat -P` produces keyed records
  * with acks all, 1 and 0, and gzip, lz4 and zstd batches (stored as they came), which
- * `kcat -C -o beginning -e` reads back identically; records kafkajs produced with idempotence are
+ * `kcat -C -o beginning -e` reads back identically (ListOffsets: kafkajs fetchTopicOffsets, and
+ * `kcat -Q` by time); records kafkajs produced with idempotence are
  * read by kcat and by the native Consumer, and records the native Producer wrote are read by kcat.
  * Groups: `kcat -G` reads every record once and the offsets it committed hold for its next run;
  * two kafkajs consumers in a group split the partitions, and when one leaves the other takes all;
@@ -137,6 +138,27 @@ void describe('Kafka clients against the Kafka listener', { timeout: 240_000 }, 
     const offsets = kcat(['-b', b, '-C', '-t', 'kcat-1', '-p', '0', '-o', 'beginning', '-e', '-q', '-f', '%o\n'])
       .split('\n').filter((line) => line !== '').map(Number);
     assert.deepEqual(offsets, expected.map((_, i) => i));
+  });
+
+  it('ListOffsets: kafkajs fetchTopicOffsets gives the log start and end; kcat -Q finds offsets by time', async () => {
+    const admin = kafka().admin();
+    await admin.connect();
+    try {
+      const [offsets] = await admin.fetchTopicOffsets('kcat-1');
+      assert.deepEqual({ low: offsets?.low, high: offsets?.high }, { low: '0', high: '11' });
+    } finally {
+      await admin.disconnect();
+    }
+    const b = kafkaBootstrap[0] ?? '';
+    const times = kcat(['-b', b, '-C', '-t', 'kcat-1', '-p', '0', '-o', 'beginning', '-e', '-q', '-f', '%T\n'])
+      .split('\n').filter((line) => line !== '').map(Number);
+    const sixth = times[5] ?? -1;
+    assert.ok(sixth > 0);
+    const lookup = (ms: number): string => kcat(['-b', b, '-Q', '-t', `kcat-1:0:${String(ms)}`]).trim();
+    const atSixth = lookup(sixth);
+    const firstAtOrAfter = times.findIndex((t) => t >= sixth);
+    assert.match(atSixth, new RegExp(`offset ${String(firstAtOrAfter)}$`), atSixth);
+    assert.match(lookup(1), /offset 0$/);
   });
 
   it('kafkajs produces with idempotence; kcat and the native Consumer read the same records', async () => {
