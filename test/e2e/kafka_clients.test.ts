@@ -11,8 +11,9 @@
  * two kafkajs consumers in a group split the partitions, and when one leaves the other takes all;
  * three kafkajs members (child processes) take a partition each, and when one is SIGKILLed the
  * other two take its partition over and read what is produced to it.
- * Last, a partition leader SIGKILLed during an idempotent `kcat -P` (acks all) leaves every record
- * exactly once, in order.
+ * Every advertised version of Metadata, Produce, Fetch and ListOffsets answers in its own format,
+ * read to the last byte. Last, a partition leader SIGKILLed during an idempotent `kcat -P` (acks
+ * all) leaves every record exactly once, in order.
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
@@ -25,7 +26,11 @@ import kafkajs from 'kafkajs';
 
 import { Consumer, Producer } from '../../src/client/index.js';
 import type { ConsumerRecord } from '../../src/client/fetched_records.js';
+import { KafkaWriter } from '../../src/kafka/codec.js';
+import type { KafkaReader } from '../../src/kafka/codec.js';
+import { encodeRecordBatch } from '../../src/protocol/record_batch.js';
 import { TestCluster } from '../helpers/cluster.js';
+import { kafkaRequest } from '../helpers/kafka_raw_request.js';
 
 const { Kafka, logLevel } = kafkajs;
 const KCAT = 'kcat'; // on PATH (.ci/run installs it when missing)
@@ -50,7 +55,9 @@ void describe('Kafka clients against the Kafka listener', { timeout: 240_000 }, 
 
   before(async () => {
     cluster = await TestCluster.startWith(3, { extraPortsPerBroker: 1,
-      brokerArguments: ['--offsets-topic-partitions', '3', '--group-initial-rebalance-delay-ms', '200'],
+      // No periodic leader hand-overs: the raw-version test sends to the leader Metadata named.
+      brokerArguments: ['--offsets-topic-partitions', '3', '--group-initial-rebalance-delay-ms', '200',
+        '--leader-rebalance-interval-ms', '0'],
       argumentsFor: (slot) => ['--kafka-listen', `127.0.0.1:${String(slot.extraPorts[0])}`] });
     kafkaBootstrap = cluster.ids().map((id) => `127.0.0.1:${String(cluster.extraPortsOf(id)[0])}`);
   });
@@ -274,6 +281,88 @@ void describe('Kafka clients against the Kafka listener', { timeout: 240_000 }, 
         await admin.disconnect();
       }
     });
+
+  it('every version of Metadata, Produce, Fetch and ListOffsets answers in its own format', async () => {
+    const admin = kafka().admin();
+    await admin.connect();
+    try {
+      assert.equal(await admin.createTopics({ topics: [{ topic: 'versions', numPartitions: 1, replicationFactor: 3 }] }),
+        true);
+    } finally {
+      await admin.disconnect();
+    }
+    const portOf = (id: number): number => cluster.extraPortsOf(id)[0] ?? 0;
+    const anyPort = portOf(cluster.ids()[0] ?? 1);
+    let leader = -1;
+    for (let version = 1; version <= 6; version++) {
+      const request = new KafkaWriter().array(['versions'], (w, name) => w.string(name));
+      if (version >= 4) request.boolean(false);
+      const r = await kafkaRequest(anyPort, 3, version, request.finish());
+      if (version >= 3) assert.equal(r.int32(), 0);
+      const brokers = r.array((b) => ({ id: b.int32(), host: b.string(), port: b.int32(), rack: b.nullableString() }));
+      assert.deepEqual(brokers.map((b) => `${b.host}:${String(b.port)}`).sort(), [...kafkaBootstrap].sort());
+      if (version >= 2) assert.equal(r.nullableString(), 'tributary');
+      assert.ok(cluster.ids().includes(r.int32()), 'controller');
+      const topics = r.array((t) => ({ error: t.int16(), name: t.string(), internal: t.boolean(),
+        partitions: t.array((p) => ({ error: p.int16(), index: p.int32(), leader: p.int32(),
+          replicas: p.array((x) => x.int32()), isr: p.array((x) => x.int32()),
+          offline: version >= 5 ? p.array((x) => x.int32()) : [] })) }));
+      assert.equal(r.remaining, 0, `Metadata v${String(version)} read to the end`);
+      const partition = topics[0]?.partitions[0];
+      assert.ok(partition !== undefined && partition.error === 0);
+      leader = partition.leader;
+    }
+    const leaderPort = portOf(leader);
+    for (let version = 3; version <= 7; version++) {
+      const batch = encodeRecordBatch({ records: [{ key: Buffer.from(`v${String(version)}`), value: Buffer.from('x') }],
+        baseTimestamp: Date.now() });
+      const request = new KafkaWriter().nullableString(null).int16(-1).int32(10_000)
+        .array(['versions'], (w, name) => w.string(name).array([0], (pw, p) => pw.int32(p).nullableBytesOf([batch])));
+      const r = await kafkaRequest(leaderPort, 0, version, request.finish());
+      const [topic] = r.array((t) => ({ name: t.string(), partitions: t.array((p) => ({ index: p.int32(),
+        error: p.int16(), baseOffset: p.int64(), appendTime: p.int64(), logStart: version >= 5 ? p.int64() : 0 })) }));
+      assert.equal(r.int32(), 0, 'throttle_time_ms');
+      assert.equal(r.remaining, 0, `Produce v${String(version)} read to the end`);
+      assert.deepEqual(topic?.partitions[0],
+        { index: 0, error: 0, baseOffset: version - 3, appendTime: -1, logStart: 0 });
+    }
+    for (let version = 4; version <= 11; version++) {
+      const request = new KafkaWriter().int32(-1).int32(0).int32(1).int32(1 << 20).int8(1);
+      if (version >= 7) request.int32(0).int32(-1);
+      request.array(['versions'], (w, name) => w.string(name).array([0], (pw, p) => {
+        pw.int32(p);
+        if (version >= 9) pw.int32(-1);
+        pw.int64(2);
+        if (version >= 5) pw.int64(-1);
+        pw.int32(1 << 20);
+      }));
+      if (version >= 7) request.array([], () => undefined);
+      if (version >= 11) request.string('');
+      const r = await kafkaRequest(leaderPort, 1, version, request.finish());
+      assert.equal(r.int32(), 0);
+      if (version >= 7) assert.deepEqual([r.int16(), r.int32()], [0, 0]);
+      const [topic] = r.array((t) => ({ name: t.string(), partitions: t.array((p) => ({ index: p.int32(),
+        error: p.int16(), highWatermark: p.int64(), lastStable: p.int64(), logStart: version >= 5 ? p.int64() : 0,
+        aborted: p.nullableArray((a: KafkaReader) => [a.int64(), a.int64()])?.length,
+        preferred: version >= 11 ? p.int32() : -1, records: p.nullableBytes()?.length ?? -1 })) }));
+      assert.equal(r.remaining, 0, `Fetch v${String(version)} read to the end`);
+      const partition = topic?.partitions[0];
+      assert.deepEqual({ ...partition, records: undefined }, { index: 0, error: 0, highWatermark: 5, lastStable: 5,
+        logStart: 0, aborted: 0, preferred: -1, records: undefined });
+      assert.ok((partition?.records ?? 0) > 61 * 3, 'the batches from offset 2 on');
+    }
+    for (let version = 1; version <= 3; version++) {
+      const request = new KafkaWriter().int32(-1);
+      if (version >= 2) request.int8(0);
+      request.array(['versions'], (w, name) => w.string(name).array([0], (pw, p) => pw.int32(p).int64(-1)));
+      const r = await kafkaRequest(leaderPort, 2, version, request.finish());
+      if (version >= 2) assert.equal(r.int32(), 0);
+      const [topic] = r.array((t) => ({ name: t.string(), partitions: t.array((p) => ({ index: p.int32(),
+        error: p.int16(), timestamp: p.int64(), offset: p.int64() })) }));
+      assert.equal(r.remaining, 0, `ListOffsets v${String(version)} read to the end`);
+      assert.deepEqual(topic?.partitions[0], { index: 0, error: 0, timestamp: -1, offset: 5 });
+    }
+  });
 
   it('three kafkajs members (processes) take a partition each; one SIGKILLed, the other two take over',
     async () => {
