@@ -2,7 +2,8 @@
  * One Tributary broker: its storage (LogManager), the Raft host with the ZeroMQ transport, the
  * controller replica (a voter's, or a learner's on a broker that is not among the voters), its
  * partition replicas (kept in line with the metadata by the ReplicaManager), and the client
- * request server.
+ * request server; with kafkaListen also a Kafka wire-protocol listener (src/kafka/) running the
+ * same handlers.
  *
  * Start-up: open storage, bootstrap the controller log on a voter's first start (a non-voter's log
  * starts empty and is filled by the controller leader once it is a learner), start the transport
@@ -58,6 +59,7 @@ import type { HostedPartition } from './replica_manager.js';
 import type { GroupId } from '../../raft/core/index.js';
 import { ReassignmentDriver } from './reassignment_driver.js';
 import { ProducerIdAllocator } from './producer_ids.js';
+import { KafkaListener } from '../kafka/listener.js';
 import { openStorageTestIo } from './storage_test_mode.js';
 import { BrokerObservability } from '../metrics/broker_observability.js';
 import type { StorageTestIo, StorageTestMode } from './storage_test_mode.js';
@@ -143,6 +145,10 @@ export interface BrokerOptions {
   readonly metricsListen?: HostPort;
   /** On the controller leader, spread replicas and leaders onto brokers that join (auto_rebalance.ts). */
   readonly autoRebalance?: boolean;
+  /** Where to serve Kafka's wire protocol (src/kafka/, docs/kafka.md); none when absent. Port 0: any free one. */
+  readonly kafkaListen?: HostPort;
+  /** What Kafka clients dial, registered with the controller; default: kafkaListen (with the bound port). */
+  readonly kafkaAdvertise?: HostPort;
 }
 
 function tcpEndpoint(address: HostPort): string {
@@ -179,6 +185,8 @@ export class Broker implements BrokerContext {
    * it is no member of the cluster any more and should stop (the start command closes and exits 0).
    */
   readonly decommissioned = new Promise<void>((resolve) => { this.markDecommissioned = resolve; });
+  /** The Kafka wire-protocol listener, with --kafka-listen. */
+  private kafka: KafkaListener | undefined;
 
   private constructor(
     private readonly options: BrokerOptions,
@@ -244,13 +252,19 @@ export class Broker implements BrokerContext {
         liveBroker: (id) => broker.controller.metadata.broker(id)?.fenced === false,
         committedOffsets: () => broker.groups.committedOffsets() });
       await broker.startControllerReplica();
+      // One handler table for both listeners: the Kafka one translates onto these native handlers.
+      const handlers = { ...brokerHandlers(broker), ...reassignmentHandlers(broker), ...decommissionHandlers(broker),
+        ...groupHandlers(broker.groups),
+        ...controllerQuorumHandlers({ brokerId: options.id, groupId: CONTROLLER_GROUP_ID, host,
+          controller: broker.controller, peerSilenceMs: PEER_SILENCE_MS }) };
       broker.server = new RequestServer({ listen: `tcp://${options.listen.host}:${options.listen.port}`,
-        handlers: { ...brokerHandlers(broker), ...reassignmentHandlers(broker), ...decommissionHandlers(broker),
-          ...groupHandlers(broker.groups),
-          ...controllerQuorumHandlers({ brokerId: options.id, groupId: CONTROLLER_GROUP_ID, host,
-            controller: broker.controller, peerSilenceMs: PEER_SILENCE_MS }) },
-        logger, ...(observability.requestObserver === undefined ? {} : { observer: observability.requestObserver }) });
+        handlers, logger,
+        ...(observability.requestObserver === undefined ? {} : { observer: observability.requestObserver }) });
       await broker.server.start();
+      if (options.kafkaListen !== undefined) {
+        broker.kafka = await KafkaListener.start({ ...options.kafkaListen, logger, broker: { brokerId: options.id,
+          handlers, brokers: () => broker.controller.metadata.brokers() } });
+      }
       await host.start((from, payload) => { broker.onForward(from, payload); });
       broker.groups.start();
       broker.replicas.startRetention(options.retentionCheckMs ?? 30_000);
@@ -434,8 +448,16 @@ export class Broker implements BrokerContext {
     // Advertised, not bound: a broker listening on 0.0.0.0 is reached at the name it gives.
     const client = this.options.advertise ?? this.options.listen;
     const raft = this.options.raftAdvertise ?? this.options.raftListen;
+    const kafka = this.kafkaAdvertised();
     this.submit(encodeCommand({ type: 'registerBroker', brokerId: this.options.id, host: client.host,
-      port: client.port, raftHost: raft.host, raftPort: raft.port, incarnation: this.incarnation }));
+      port: client.port, raftHost: raft.host, raftPort: raft.port, incarnation: this.incarnation,
+      ...(kafka === undefined ? {} : { kafkaHost: kafka.host, kafkaPort: kafka.port }) }));
+  }
+
+  /** The Kafka listener's address for clients: --kafka-advertise, else the bound one. */
+  private kafkaAdvertised(): HostPort | undefined {
+    if (this.kafka === undefined) return undefined;
+    return this.options.kafkaAdvertise ?? { host: this.options.kafkaListen?.host ?? '', port: this.kafka.port };
   }
 
   /** Whether a peer may be handed leadership, as far as this broker knows. */
@@ -615,6 +637,7 @@ export class Broker implements BrokerContext {
     clearInterval(this.reassignmentTicks);
     clearInterval(this.autoRebalanceTicks);
     this.replicas.stopRetention();
+    await this.kafka?.close();
     await this.server?.close();
     for (const hosted of this.replicas.all()) hosted.replica.close();
     await this.groups.close();

@@ -28,6 +28,8 @@ interface BrokerProcess {
   votersGiven?: readonly number[];
   /** Appended to this broker's own command line (after the cluster-wide brokerArguments). */
   extraArguments: readonly string[];
+  /** Free ports of its own for other listeners (LocalClusterOptions.extraPortsPerBroker). */
+  extraPorts: readonly number[];
 }
 
 export interface LocalClusterOptions {
@@ -38,6 +40,10 @@ export interface LocalClusterOptions {
   /** Added to every broker's environment (e.g. the test storage modes). */
   readonly env?: Readonly<Record<string, string>>;
   readonly registerTimeoutMs?: number;
+  /** Free ports each broker gets for other listeners (BrokerSlot.extraPorts), kept across restarts. */
+  readonly extraPortsPerBroker?: number;
+  /** Appended to one broker's command line after brokerArguments (e.g. a listener on an extra port). */
+  readonly argumentsFor?: (slot: BrokerSlot) => readonly string[];
   /**
    * Gives a broker its settings another way than the default flags (a config file, environment
    * variables, advertised addresses): the returned arguments replace `--id --data --listen
@@ -60,6 +66,7 @@ export interface BrokerSlot {
   readonly port: number;
   readonly raftPort: number;
   readonly dataDirectory: string;
+  readonly extraPorts: readonly number[];
 }
 
 export interface BrokerSetup {
@@ -72,13 +79,16 @@ export class LocalCluster {
     private readonly options: LocalClusterOptions) {}
 
   static async start(brokerCount = 3, options: LocalClusterOptions = {}): Promise<LocalCluster> {
-    const ports = await freePorts(brokerCount * 2);
+    const extra = options.extraPortsPerBroker ?? 0;
+    const ports = await freePorts(brokerCount * (2 + extra));
     const brokers = new Map<number, BrokerProcess>();
     for (let id = 1; id <= brokerCount; id += 1) {
       const port = ports[id - 1];
       const raftPort = ports[brokerCount + id - 1];
+      const extraStart = 2 * brokerCount + (id - 1) * extra;
       assert(port !== undefined && raftPort !== undefined, 'freePorts returns as many ports as asked');
-      brokers.set(id, { id, port, raftPort, child: null, stderr: '', host: '127.0.0.1', voter: true, extraArguments: [] });
+      brokers.set(id, { id, port, raftPort, child: null, stderr: '', host: '127.0.0.1', voter: true, extraArguments: [],
+        extraPorts: ports.slice(extraStart, extraStart + extra) });
     }
     const dataRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'tributary-cluster-'));
     const cluster = new LocalCluster(dataRoot, brokers, options);
@@ -112,9 +122,9 @@ export class LocalCluster {
     const { voters } = options;
     assert(!this.brokers.has(id), () => `broker ${id} is already in this cluster`);
     for (const voter of voters ?? []) assert(this.brokers.has(voter), () => `no broker ${voter} to name in --voters`);
-    const [port, raftPort] = await freePorts(2);
+    const [port, raftPort, ...extraPorts] = await freePorts(2 + (this.options.extraPortsPerBroker ?? 0));
     assert(port !== undefined && raftPort !== undefined, 'freePorts returns as many ports as asked');
-    this.brokers.set(id, { id, port, raftPort, child: null, stderr: '', host, voter: false,
+    this.brokers.set(id, { id, port, raftPort, child: null, stderr: '', host, voter: false, extraPorts,
       extraArguments: options.extraArguments?.(port, raftPort) ?? [],
       ...(voters === undefined ? {} : { votersGiven: [...voters] }) });
     this.spawn(id);
@@ -125,6 +135,11 @@ export class LocalCluster {
     const broker = this.brokers.get(id);
     assert(broker !== undefined, () => `no broker ${id} in this cluster`);
     return broker;
+  }
+
+  /** A broker's extra ports (LocalClusterOptions.extraPortsPerBroker). */
+  extraPortsOf(id: number): readonly number[] {
+    return this.broker(id).extraPorts;
   }
 
   ids(): number[] {
@@ -142,7 +157,7 @@ export class LocalCluster {
 
   private slot(broker: BrokerProcess): BrokerSlot {
     return { id: broker.id, port: broker.port, raftPort: broker.raftPort,
-      dataDirectory: this.dataDirectory(broker.id) };
+      dataDirectory: this.dataDirectory(broker.id), extraPorts: broker.extraPorts };
   }
 
   private spawn(id: number): void {
@@ -154,7 +169,8 @@ export class LocalCluster {
     const startArguments = setup?.arguments ?? ['--id', String(id), '--data', this.dataDirectory(id),
       '--listen', `${broker.host}:${broker.port}`, '--raft-listen', `${broker.host}:${broker.raftPort}`, '--voters', voters];
     const child = spawn(process.execPath, [...(this.options.nodeArguments ?? []), mainScript, 'start',
-      ...startArguments, ...(this.options.brokerArguments ?? []), ...broker.extraArguments],
+      ...startArguments, ...(this.options.brokerArguments ?? []),
+      ...(this.options.argumentsFor?.(this.slot(broker)) ?? []), ...broker.extraArguments],
     { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, TRIBUTARY_LOG_LEVEL: 'warn', ...this.options.env,
       ...setup?.env } });
     child.stderr.on('data', (chunk: Buffer) => { broker.stderr = (broker.stderr + chunk.toString()).slice(-20_000); });

@@ -38,6 +38,9 @@ export interface RegisterBrokerCommand {
   readonly raftPort: number;
   /** Grows with every start of the broker process; a smaller one is a stale registration. */
   readonly incarnation: number;
+  /** Kafka wire-protocol listener (src/kafka/), advertised; absent when the broker runs none. */
+  readonly kafkaHost?: string;
+  readonly kafkaPort?: number;
 }
 
 export interface FenceBrokerCommand {
@@ -191,6 +194,7 @@ function commandBody(command: MetadataCommand): Record<string, unknown> {
         raftHost: command.raftHost,
         raftPort: checkUint32(command.raftPort, 'raftPort'),
         incarnation: checkUint64(command.incarnation, 'incarnation'),
+        ...encodeKafkaEndpoint(command),
       };
     case 'fenceBroker':
     case 'unfenceBroker':
@@ -254,6 +258,19 @@ function commandBody(command: MetadataCommand): Record<string, unknown> {
   }
 }
 
+/** The optional Kafka listener fields of a registration or broker record; nothing when absent. */
+export function encodeKafkaEndpoint(endpoint: { readonly kafkaHost?: string; readonly kafkaPort?: number }):
+  Record<string, unknown> {
+  if (endpoint.kafkaHost === undefined) return {};
+  return { kafkaHost: endpoint.kafkaHost, kafkaPort: checkUint32(endpoint.kafkaPort ?? 0, 'kafkaPort') };
+}
+
+/** Reads the optional Kafka listener fields: an empty host (proto3's default) means none. */
+export function readKafkaEndpoint(fields: DecodedFields): { kafkaHost?: string; kafkaPort?: number } {
+  const kafkaHost = readString(fields, 'kafkaHost');
+  return kafkaHost === '' ? {} : { kafkaHost, kafkaPort: readUint32(fields, 'kafkaPort') };
+}
+
 /** A list of broker ids as repeated uint32. */
 export function encodeBrokerIds(ids: readonly number[]): number[] {
   return ids.map((id) => checkUint32(id, 'broker id'));
@@ -275,6 +292,7 @@ function commandFromFields(type: MetadataCommandType, fields: DecodedFields): Me
         raftHost: readString(fields, 'raftHost'),
         raftPort: readUint32(fields, 'raftPort'),
         incarnation: readUint64(fields, 'incarnation'),
+        ...readKafkaEndpoint(fields),
       };
     case 'fenceBroker':
     case 'unfenceBroker':

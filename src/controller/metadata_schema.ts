@@ -38,6 +38,16 @@ export const METADATA_SCHEMA = {
                 incarnation: {
                   type: 'uint64',
                   id: 6
+                },
+                kafkaHost: {
+                  type: 'string',
+                  id: 7,
+                  protoName: 'kafka_host'
+                },
+                kafkaPort: {
+                  type: 'uint32',
+                  id: 8,
+                  protoName: 'kafka_port'
                 }
               }
             },
@@ -261,20 +271,7 @@ export const METADATA_SCHEMA = {
             MetadataCommand: {
               oneofs: {
                 command: {
-                  oneof: [
-                    'registerBroker',
-                    'fenceBroker',
-                    'unfenceBroker',
-                    'createTopic',
-                    'deleteTopic',
-                    'alterConfigs',
-                    'allocateProducerIds',
-                    'createPartitions',
-                    'alterPartitionReassignment',
-                    'reportPartitionReplicas',
-                    'decommissionBroker',
-                    'unregisterBroker'
-                  ]
+                  oneof: ['registerBroker', 'fenceBroker', 'unfenceBroker', 'createTopic', 'deleteTopic', 'alterConfigs', 'allocateProducerIds', 'createPartitions', 'alterPartitionReassignment', 'reportPartitionReplicas', 'decommissionBroker', 'unregisterBroker']
                 }
               },
               fields: {
@@ -380,6 +377,16 @@ export const METADATA_SCHEMA = {
                 decommissioning: {
                   type: 'bool',
                   id: 9
+                },
+                kafkaHost: {
+                  type: 'string',
+                  id: 10,
+                  protoName: 'kafka_host'
+                },
+                kafkaPort: {
+                  type: 'uint32',
+                  id: 11,
+                  protoName: 'kafka_port'
                 }
               }
             },

@@ -20,7 +20,7 @@ import {
   readUint64,
   sortedStringMap,
 } from './metadata_codec.js';
-import { encodeAssignments, encodeBrokerIds } from './commands.js';
+import { encodeAssignments, encodeBrokerIds, encodeKafkaEndpoint, readKafkaEndpoint } from './commands.js';
 import type { DecodedFields } from './metadata_codec.js';
 
 export interface BrokerInfo {
@@ -36,6 +36,9 @@ export interface BrokerInfo {
   readonly fenced: boolean;
   /** DecommissionBroker applied: placement puts no new replica here; false in older snapshots. */
   readonly decommissioning: boolean;
+  /** Kafka wire-protocol listener, advertised (src/kafka/); absent when the broker runs none. */
+  readonly kafkaHost?: string;
+  readonly kafkaPort?: number;
 }
 
 /** A broker removed by UnregisterBroker (see metadata.proto DecommissionedBrokerRecord). */
@@ -115,6 +118,7 @@ export function encodeSnapshot(data: MetadataSnapshotData): Uint8Array {
       fenced: broker.fenced,
       epoch: checkUint64(broker.epoch, 'epoch'),
       decommissioning: broker.decommissioning,
+      ...encodeKafkaEndpoint(broker),
     })),
     topics: topics.map((topic) => ({
       name: topic.name,
@@ -178,6 +182,7 @@ function brokerFromFields(fields: DecodedFields): BrokerInfo {
     epoch: readUint64(fields, 'epoch'),
     fenced: readBool(fields, 'fenced'),
     decommissioning: readBool(fields, 'decommissioning'),
+    ...readKafkaEndpoint(fields),
   };
 }
 

@@ -347,7 +347,8 @@ export class MetadataStateMachine implements MetadataView {
 
   private registerBroker(command: RegisterBrokerCommand, index: number): ApplyResult {
     const addressProblem = endpointProblem(command.host, command.port) ??
-      endpointProblem(command.raftHost, command.raftPort);
+      endpointProblem(command.raftHost, command.raftPort) ??
+      (command.kafkaHost === undefined ? null : endpointProblem(command.kafkaHost, command.kafkaPort ?? 0));
     if (addressProblem !== null) {
       return rejected(command.type, 'INVALID_REQUEST', `broker ${command.brokerId}: ${addressProblem}`);
     }
@@ -367,7 +368,8 @@ export class MetadataStateMachine implements MetadataView {
     }
     if (current !== undefined && command.incarnation === current.incarnation) {
       const same = current.host === command.host && current.port === command.port &&
-        current.raftHost === command.raftHost && current.raftPort === command.raftPort;
+        current.raftHost === command.raftHost && current.raftPort === command.raftPort &&
+        current.kafkaHost === command.kafkaHost && current.kafkaPort === command.kafkaPort;
       return same ? { ok: true, type: command.type } : rejected(command.type, 'DUPLICATE_BROKER_REGISTRATION',
         `broker ${command.brokerId} incarnation ${command.incarnation} is registered with another address`);
     }
@@ -383,6 +385,7 @@ export class MetadataStateMachine implements MetadataView {
       // A restart during a decommission keeps it going; a broker registering after its
       // decommission (a new start) comes back as an empty, ordinary broker.
       decommissioning: current?.decommissioning ?? false,
+      ...(command.kafkaHost === undefined ? {} : { kafkaHost: command.kafkaHost, kafkaPort: command.kafkaPort ?? 0 }),
     }));
     this.decommissionedById.delete(command.brokerId);
     return { ok: true, type: command.type };

@@ -29,8 +29,11 @@
  * clients decode with, so anything stored decodes on a consumer); a body that inflates past it is
  * refused without allocating more than the bound. The broker has no snappy, lz4 or zstd
  * decompressor (node 20's zlib has none, and no such package is installed), so batches in those
- * codecs cannot be validated and are refused with UNSUPPORTED_COMPRESSION_TYPE. Tributary's own
- * producer writes only none and gzip.
+ * codecs are stored as they came once their header and CRC pass, as Redpanda does: the CRC covers
+ * the compressed body, so what the producer sent is what consumers get, and a consumer decodes it
+ * (or, the native client, refuses a codec it lacks with a typed error). Kafka clients (kcat,
+ * librdkafka) produce them; Tributary's own producer writes only none and gzip. A codec number
+ * outside Kafka's (5-7) is refused with UNSUPPORTED_COMPRESSION_TYPE.
  */
 import { gunzip, gunzipSync } from 'node:zlib';
 
@@ -58,7 +61,7 @@ export interface ProduceValidationOptions extends ProduceBatchLimits {
 
 /**
  * validateBatch, then every record of the batch. Throws what validateBatch throws, then
- * UnsupportedCompressionError (snappy, lz4, zstd) and InvalidRecordError (any malformed record,
+ * UnsupportedCompressionError (a codec number Kafka does not define) and InvalidRecordError (any malformed record,
  * a gzip body that does not inflate or inflates past the bound).
  */
 export function validateProduceBatch(bytes: Uint8Array, options: ProduceValidationOptions): ValidatedBatch {
@@ -83,9 +86,10 @@ export function validateRecords(batch: Uint8Array, header: BatchHeader,
     case 'snappy':
     case 'lz4':
     case 'zstd':
+      return; // stored as they came (see the header): the CRC checked the body the consumer will read
     case 'unknown':
       throw new UnsupportedCompressionError(header.attributes & COMPRESSION_CODEC_MASK,
-        `the broker cannot validate ${header.compression} batches (it has no ${header.compression} decompressor)`);
+        'not a Kafka compression codec');
   }
 }
 

@@ -68,7 +68,12 @@ void describe('controller quorum handlers on one real Raft node', () => {
     };
 
     assert.ok(await waitFor(() => host.status(GROUP)?.role === 'leader', 10_000), 'node 1 leads within 10 s');
-    const { response: described } = await connection.request(API_KEYS.DESCRIBE_QUORUM, {});
+    // A leader just elected has its own no-op entry one step from durable: its lag reaches 0 a moment later.
+    let { response: described } = await connection.request(API_KEYS.DESCRIBE_QUORUM, {});
+    for (let attempt = 0; attempt < 50 && described.voters.some((v) => v.entriesBehind !== 0); attempt += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      described = (await connection.request(API_KEYS.DESCRIBE_QUORUM, {})).response;
+    }
     assert.equal(described.errorCode, 0);
     assert.equal(described.leaderId, 1);
     assert.ok(described.term >= 1 && described.lastIndex >= 1, JSON.stringify(described));

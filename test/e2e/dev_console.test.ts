@@ -26,11 +26,11 @@ function bindable(port: number): Promise<boolean> {
   });
 }
 
-/** A base port whose client (+0..2), Raft (+10000..) and metrics (+20000..) ports are all free. */
+/** A base port whose client (+0..2), Raft (+10000..), metrics (+20000..) and Kafka (+30000..) ports are all free. */
 async function freeDevBasePort(): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt += 1) {
     const base = 12_000 + Math.floor(Math.random() * 20_000);
-    const ports = [0, 1, 2].flatMap((i) => [base + i, base + 10_000 + i, base + 20_000 + i]);
+    const ports = [0, 1, 2].flatMap((i) => [base + i, base + 10_000 + i, base + 20_000 + i, base + 30_000 + i]);
     if ((await Promise.all(ports.map(bindable))).every(Boolean)) return base;
   }
   throw new Error('no free base port for tributary dev');

@@ -1,6 +1,7 @@
 /**
  * `tributary dev`: a local cluster in one command: N brokers as child processes on 127.0.0.1
- * (client ports base-port.., Raft ports base-port+10000..), data under ./data/<id>. Each broker's
+ * (client ports base-port.., Raft ports base-port+10000.., Kafka wire-protocol listeners
+ * base-port+30000.., docs/kafka.md), data under ./data/<id>. Each broker's
  * settings are written to ./data/broker-<id>.json first, so one broker can be stopped and started
  * again by hand (`tributary start --config data/broker-2.json`), as the banner says. Ctrl-C stops
  * them cleanly (SIGTERM to each child by PID, then wait). Each broker serves its Prometheus metrics
@@ -28,6 +29,7 @@ interface DevArguments {
 const mainScript = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'main.js');
 const RAFT_PORT_OFFSET = 10_000;
 const METRICS_PORT_OFFSET = 20_000;
+const KAFKA_PORT_OFFSET = 30_000;
 
 interface DevBroker {
   readonly file: string;
@@ -46,6 +48,8 @@ function usage(basePort: number, brokers: ReadonlyMap<number, DevBroker>, observ
     `  npx tributary consume orders --from-beginning --max-messages 2${flag}`,
     `  npx tributary cluster status${flag}`,
     `  npx tributary top${flag}`,
+    `Kafka clients (kcat, kafkajs, librdkafka) use bootstrap 127.0.0.1:${basePort + KAFKA_PORT_OFFSET}:`,
+    `  kcat -b 127.0.0.1:${basePort + KAFKA_PORT_OFFSET} -L`,
     ...observability,
     `Brokers: ${[...brokers].map(([id, { pid }]) => `${id} (pid ${pid ?? '?'})`).join(', ')}. To watch a fail-over, ` +
       'stop one and start it again on its data:',
@@ -88,7 +92,8 @@ export const devCommand: CommandModule<object, DevArguments> = {
     for (const id of ids) {
       const file = path.join(args.data, `broker-${id}.json`);
       const settings = { id, data: path.join(args.data, String(id)), listen: `127.0.0.1:${args['base-port'] + id - 1}`,
-        'raft-listen': `127.0.0.1:${raftPort(id)}`, voters, 'metrics-listen': metricsAddress(id) };
+        'raft-listen': `127.0.0.1:${raftPort(id)}`, voters, 'metrics-listen': metricsAddress(id),
+        'kafka-listen': `127.0.0.1:${args['base-port'] + KAFKA_PORT_OFFSET + id - 1}` };
       fs.writeFileSync(file, `${JSON.stringify(settings, null, 2)}\n`);
       const child = spawn(process.execPath, [mainScript, 'start', '--config', file],
         { stdio: ['ignore', 'inherit', 'pipe'],

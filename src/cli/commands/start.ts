@@ -50,6 +50,10 @@ export const START_SETTINGS = {
     describe: 'on the controller leader: spread replicas and leaders onto brokers that join (cluster rebalance\'s plan)' },
   'replication-throttle-bytes': { type: 'number', default: 0,
     describe: 'bytes/s this broker sends to replicas catching up during a move; 0: no limit' },
+  'kafka-listen': { type: 'string',
+    describe: 'host:port of a Kafka wire-protocol listener (kafkajs, librdkafka, kcat; docs/kafka.md); none when unset' },
+  'kafka-advertise': { type: 'string',
+    describe: 'host:port Kafka clients are told to dial (Kafka Metadata); default: --kafka-listen' },
   'metrics-listen': { type: 'string',
     describe: 'host:port to serve Prometheus metrics on (GET /metrics); none when unset' },
   'log-level': { type: 'string', default: 'info',
@@ -230,6 +234,29 @@ export function metricsListen(settings: StartSettings): HostPort | undefined {
   return { host: address.host.replace(/^\[(.*)\]$/, '$1'), port: anyPort ? 0 : address.port };
 }
 
+/**
+ * --kafka-listen and --kafka-advertise: the Kafka listener to bind and the address its clients are
+ * told to dial (registered with the controller, so every broker's Kafka Metadata names it); none
+ * when --kafka-listen is unset. As for --listen, an address nobody can dial is never advertised.
+ */
+export function kafkaAddresses(settings: StartSettings):
+  { kafkaListen: HostPort; kafkaAdvertise: HostPort } | undefined {
+  const listenText = settings.optionalString('kafka-listen');
+  const advertiseText = settings.optionalString('kafka-advertise');
+  if (listenText === undefined) {
+    if (advertiseText !== undefined) throw new ConfigError('--kafka-advertise needs --kafka-listen');
+    return undefined;
+  }
+  const kafkaListen = parseHostPort(listenText, '--kafka-listen');
+  const kafkaAdvertise = advertiseText === undefined ? kafkaListen : parseHostPort(advertiseText, '--kafka-advertise');
+  if (isUnspecifiedHost(kafkaAdvertise.host)) {
+    throw new ConfigError(advertiseText === undefined
+      ? `--kafka-listen ${listenText} binds every address; clients cannot dial it: give --kafka-advertise host:port`
+      : `--kafka-advertise: clients cannot dial ${advertiseText}`);
+  }
+  return { kafkaListen, kafkaAdvertise };
+}
+
 function positiveInteger(value: number, flag: string): number {
   if (!Number.isInteger(value) || value < 0) throw new ConfigError(`--${flag} must be an integer >= 0`);
   return value;
@@ -290,6 +317,7 @@ export const startCommand: CommandModule = {
       transferTimeoutMs = positiveInteger(settings.number('shutdown-transfer-timeout-ms'), 'shutdown-transfer-timeout-ms');
       const metricsAddress = metricsListen(settings);
       broker = await Broker.start({ id, dataDirectory, voters, raftDial, ...addresses, logLevel: logLevel(settings),
+        ...kafkaAddresses(settings),
         ...(metricsAddress === undefined ? {} : { metricsListen: metricsAddress }),
         ...(storageTestMode === undefined ? {} : { storageTestMode }),
         retentionCheckMs: positiveInteger(settings.number('retention-check-ms'), 'retention-check-ms'),

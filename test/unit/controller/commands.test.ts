@@ -131,6 +131,23 @@ void describe('metadata command codec', () => {
       { name: 'AssertionError' });
   });
 
+  void test('a registration carries the Kafka listener when it has one, and older ones decode without it', () => {
+    const plain = { type: 'registerBroker', brokerId: 3, host: 'b3', port: 9093, raftHost: 'b3', raftPort: 19093,
+      incarnation: 5 } as const;
+    const withKafka = { ...plain, kafkaHost: 'kafka-3.local', kafkaPort: 29093 };
+    assert.deepEqual(decodeCommand(encodeCommand(withKafka)), withKafka);
+    assert.deepEqual(decodeCommand(encodeCommand(plain)), plain, 'no kafkaHost key at all');
+    const machine = machineWithBrokers(2);
+    assert.ok(machine.apply(withKafka, 10).ok);
+    const data = machine.snapshotData();
+    assert.equal(data.brokers.find((b) => b.brokerId === 3)?.kafkaPort, 29093);
+    assert.equal(data.brokers.find((b) => b.brokerId === 1)?.kafkaHost, undefined);
+    assert.deepEqual(decodeSnapshot(encodeSnapshot(data)), data);
+    assert.equal(machine.apply({ ...withKafka, kafkaPort: 0 }, 11).ok, false, 'a Kafka port of 0 is refused');
+    assert.equal(machine.apply({ ...withKafka, kafkaPort: 29094 }, 12).ok, false,
+      'the same incarnation with another Kafka address is a duplicate registration');
+  });
+
   void test('the snapshot codec round trips', () => {
     const machine = machineWithBrokers(3);
     const data = machine.snapshotData();

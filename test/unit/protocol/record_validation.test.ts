@@ -303,17 +303,26 @@ void describe('record validation on append: poison batches', () => {
     await offLoop(plain);
   });
 
-  void test('snappy, lz4 and zstd batches cannot be validated and are refused', () => {
+  void test('snappy, lz4 and zstd batches are stored as they came once header and CRC pass', () => {
     for (const codec of ['snappy', 'lz4', 'zstd'] as const) {
       const batch = batchOf(Buffer.concat(goodRecords(1)), { recordCount: 1, codec });
-      validateBatch(batch, LIMITS);
-      assert.throws(() => validateProduceBatch(batch, LIMITS), (error: unknown) => {
-        assert.ok(error instanceof UnsupportedCompressionError);
-        assert.equal(error.wireCode, 76);
-        assert.match(error.message, new RegExp(`cannot validate ${codec}`));
-        return true;
-      });
+      validateProduceBatch(batch, LIMITS);
+      const corrupted = Buffer.from(batch);
+      corrupted[corrupted.length - 1] = (corrupted[corrupted.length - 1] ?? 0) ^ 0xff;
+      assert.throws(() => validateProduceBatch(corrupted, LIMITS), { code: 'CORRUPT_MESSAGE' });
     }
+  });
+
+  void test('a codec number Kafka does not define (5-7) is refused', () => {
+    const batch = batchOf(Buffer.concat(goodRecords(1)), { recordCount: 1, codec: 'zstd' });
+    const odd = Buffer.from(batch);
+    odd.writeInt16BE((odd.readInt16BE(21) & ~0x07) | 5, 21);
+    odd.writeUInt32BE(computeBatchCrc(odd), CRC_OFFSET);
+    assert.throws(() => validateProduceBatch(odd, LIMITS), (error: unknown) => {
+      assert.ok(error instanceof UnsupportedCompressionError);
+      assert.equal(error.wireCode, 76);
+      return true;
+    });
   });
 
   void test('--unsafe-skip-record-validation stores what the walk would refuse (it is for measuring only)', () => {
