@@ -29,6 +29,8 @@ export interface RunOptions {
   /** How long the final drain may take before it gives up. */
   readonly drainSeconds: number;
   readonly out: string;
+  /** Runs back to back, seeds seed, seed + 1, ... (each in its own folder under out), then a table. */
+  readonly soak: number;
 }
 
 /** 'all', 'none' or a comma list of families. */
@@ -76,6 +78,8 @@ export function parseRunOptions(argv: readonly string[] = hideBin(process.argv))
     .option('max-writes-per-key', { type: 'number', default: 256, describe: 'a key is retired after at most this many sends' })
     .option('drain-time', { type: 'number', default: 60, describe: 'seconds the final drain may take' })
     .option('out', { type: 'string', describe: 'run folder (default jepsen/runs/<time>)' })
+    .option('soak', { type: 'number', default: 1,
+      describe: 'this many runs back to back on seeds seed, seed+1, ...; prints a table of verdicts' })
     .strict()
     .help()
     .parseSync();
@@ -98,5 +102,6 @@ export function parseRunOptions(argv: readonly string[] = hideBin(process.argv))
     maxWritesPerKey: positive('max-writes-per-key', args['max-writes-per-key'], true),
     drainSeconds: positive('drain-time', args['drain-time']),
     out: args.out ?? `jepsen/runs/${new Date().toISOString().replace(/[:.]/g, '-')}`,
+    soak: positive('soak', args.soak, true),
   };
 }

@@ -17,6 +17,8 @@ import { splitByAssignment } from './checker/replicas.js';
 import type { ClientOptions } from './client.js';
 import { JepsenCluster } from './cluster.js';
 import { drain } from './drain.js';
+import { soakExitCode, soakRunOptions, soakTable } from './soak.js';
+import type { SoakRow } from './soak.js';
 import { finalAssignment } from './final_assignment.js';
 import type { DrainResult } from './drain.js';
 import { drainGroup } from './group/group_drain.js';
@@ -246,8 +248,25 @@ async function main(): Promise<void> {
     process.exitCode = 2;
     return;
   }
+  const command = `npm run jepsen -- ${process.argv.slice(2).join(' ')}`;
+  if (options.soak > 1) {
+    const rows: SoakRow[] = [];
+    for (let i = 0; i < options.soak; i += 1) {
+      const runOptions = soakRunOptions(options, i);
+      try {
+        const outcome = await runJepsen(runOptions, `${command} (seed ${runOptions.seed})`);
+        rows.push({ seed: runOptions.seed, outcome });
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        rows.push({ seed: runOptions.seed, outcome: { error: message } });
+      }
+    }
+    process.stdout.write(`\nsoak of ${options.soak} runs:\n${soakTable(rows)}`);
+    process.exitCode = soakExitCode(rows);
+    return;
+  }
   try {
-    const outcome = await runJepsen(options, `npm run jepsen -- ${process.argv.slice(2).join(' ')}`);
+    const outcome = await runJepsen(options, command);
     process.exitCode = outcome.exitCode;
   } catch (error) {
     process.stderr.write(`jepsen: harness error: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
