@@ -8,12 +8,16 @@
  * - cut: its live connections are destroyed and new ones refused (accepted, then destroyed at
  *   once), as a closed port or a crashed host does; ZeroMQ reconnects by itself once it heals.
  * - silent: nothing is closed and nothing passes, in either direction, as a dead switch or a
- *   firewall dropping packets does. Live connections stay open but carry nothing; new ones are
- *   accepted and carry nothing (the relay dials the target only once healed: the SYN never got
- *   through). Bytes sent meanwhile are held, not dropped, and delivered in order at the heal:
- *   on a real network TCP retransmits what the switch dropped, so a connection that both ends
- *   still hold at the heal delivers everything late, never a stream with a hole in it. The relay
- *   stops reading while silent, so a sender's buffers fill as they would with no acks coming.
+ *   firewall dropping packets does. Live connections stay open but carry nothing; bytes sent on
+ *   them meanwhile are held, not dropped, and delivered in order at the heal: on a real network
+ *   TCP retransmits what the switch dropped, so a connection both ends still hold at the heal
+ *   delivers everything late, never a stream with a hole in it. The relay stops reading while
+ *   silent, so a sender's buffers fill as they would with no acks coming.
+ *   New connections are accepted (the relay's kernel answers; a real dialer's SYN would go
+ *   unanswered) and stay mute for good, even after the heal: the target never hears of them, as
+ *   of a connect whose SYNs were all dropped, until the dialer gives up on the attempt (a real
+ *   kernel would retry the SYN 1, 3, 7, 15, 31... s later; mute-for-good is that at its worst).
+ *   So a dialer must bound a connect or handshake that makes no progress, or it waits for ever.
  * - delay: every chunk is forwarded that many milliseconds after it was read (a slow link).
  *
  * The mesh covers brokers that may join later too (the membership nemesis): their relays exist
@@ -101,10 +105,6 @@ class RelayedConnection {
   private directions: Direction[] = [];
   outbound: net.Socket | null = null;
 
-  /** What the dialer sent before the relay dialed the target (a connection accepted while silent). */
-  private early: Buffer[] | null = null;
-  private readonly keepEarly = (chunk: Buffer): void => { this.early?.push(chunk); };
-
   constructor(readonly inbound: net.Socket, private readonly link: LinkConditions,
     private readonly onClosed: (connection: RelayedConnection) => void) {
     inbound.on('error', () => { this.destroy(); });
@@ -112,13 +112,12 @@ class RelayedConnection {
   }
 
   /**
-   * Accepted while silent: read and keep what the dialer sends (its greeting), so that a dialer
-   * giving up before the heal is noticed and never dialed through, as a SYN never answered.
+   * Accepted while silent: never dialed through. What the dialer sends is read and discarded, so
+   * that its giving up (a close) is noticed and the connection forgotten.
    */
-  await(): void {
-    assert(this.outbound === null && this.early === null, 'a connection awaits the heal once, before dialing');
-    this.early = [];
-    this.inbound.on('data', this.keepEarly);
+  mute(): void {
+    assert(this.outbound === null, 'only a connection never dialed is muted');
+    this.inbound.on('data', () => undefined);
     this.inbound.resume();
   }
 
@@ -127,12 +126,6 @@ class RelayedConnection {
     assert(this.outbound === null, 'a relayed connection dials once');
     const outbound = net.connect({ host: HOST, port: targetPort, noDelay: true });
     this.outbound = outbound;
-    if (this.early !== null) {
-      this.inbound.pause();
-      this.inbound.off('data', this.keepEarly);
-      for (const chunk of this.early) outbound.write(chunk);
-      this.early = null;
-    }
     outbound.on('error', () => { this.destroy(); });
     outbound.on('close', (hadError) => { this.closed(hadError); });
     this.directions = [new Direction(this.inbound, outbound, this.link),
@@ -208,7 +201,7 @@ export class LinkRelay implements LinkConditions {
     return this.delayNow;
   }
 
-  /** Connections open through this link now (dialed or waiting for a heal). */
+  /** Connections open through this link now (forwarding, or muted: accepted while silent). */
   get connectionCount(): number {
     return this.connections.size;
   }
@@ -227,16 +220,13 @@ export class LinkRelay implements LinkConditions {
     for (const connection of this.connections) connection.silence();
   }
 
-  /** Forwards again: held bytes first, connections accepted while silent are dialed now. */
+  /** Forwards again, held bytes first; connections accepted while silent stay mute (see the header). */
   heal(): void {
     const wasSilent = this.stateNow === 'silent';
     this.stateNow = 'open';
     if (!wasSilent) return;
-    const targetPort = this.targetPort();
-    for (const connection of [...this.connections]) {
+    for (const connection of this.connections) {
       if (connection.dialed) connection.heal();
-      else if (targetPort === null) connection.destroy();
-      else connection.dial(targetPort);
     }
   }
 
@@ -259,9 +249,9 @@ export class LinkRelay implements LinkConditions {
     }
     const connection = new RelayedConnection(inbound, this, (closed) => { this.connections.delete(closed); });
     this.connections.add(connection);
-    // Silent: accepted by the relay's kernel, but the target sees nothing until the heal.
+    // Silent: accepted by the relay's kernel, but the target never hears of it.
     if (this.stateNow === 'open' && targetPort !== null) connection.dial(targetPort);
-    else connection.await();
+    else connection.mute();
   }
 }
 
