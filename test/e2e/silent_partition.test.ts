@@ -3,12 +3,16 @@
  * Raft links, and the clients' links, go through relays that can drop everything silently (a dead
  * switch: nothing closes, nothing passes). An idempotent acks=all producer writes about 1,000
  * records a second over a 6-partition topic of replication factor 3. The broker leading the most
- * partitions is cut off silently from both peers for 30 s, then healed:
+ * partitions is cut off silently from both peers for 20 s, then healed:
  * - variant 1: clients still reach it (it must step down and send them to the new leaders);
  * - variant 2: clients are cut off from it too (their requests to it must fail, not wait 30 s).
  * No partition may stop acknowledging for more than 5 s, no send may fail, and within 5 s of the
  * heal the old leader must be back in the in-sync set of every partition. The test prints the
  * longest stall per partition (the longest time without an acknowledgement).
+ *
+ * Why 20 s and not the issue's 30 s: before the fix, a Raft redial made during the cut hung in
+ * its ZMTP handshake for libzmq's default 30 s, so a 30 s cut healed just as that attempt expired
+ * and passed by coincidence; after 20 s the old leader came back 11 s after the heal.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -23,7 +27,7 @@ const BROKERS = [1, 2, 3] as const;
 const RECORDS_PER_TICK = 10;
 const TICK_MS = 10;
 const WARMUP_MS = 3_000;
-const CUT_MS = 30_000;
+const CUT_MS = 20_000;
 const AFTER_HEAL_MS = 5_000;
 const STALL_MAX_MS = 5_000;
 const REJOIN_MAX_MS = 5_000;
@@ -146,7 +150,7 @@ async function runSilentPartition(clientsCutOff: boolean): Promise<void> {
   }
 }
 
-void describe('a leader cut off silently for 30 s under acks=all production', { concurrency: 1 }, () => {
+void describe('a leader cut off silently for 20 s under acks=all production', { concurrency: 1 }, () => {
   void it('loses no send and stalls no partition over 5 s while clients still reach it', { timeout: 150_000 },
     async () => { await runSilentPartition(false); });
   void it('loses no send and stalls no partition over 5 s when clients are cut off from it too', { timeout: 150_000 },
