@@ -21,8 +21,8 @@ export interface RelayedCluster {
   stop(): Promise<void>;
 }
 
-export async function startRelayedCluster(brokerCount: number, brokerArguments: readonly string[] = []):
-  Promise<RelayedCluster> {
+export async function startRelayedCluster(brokerCount: number, brokerArguments: readonly string[] = [],
+  env: Readonly<Record<string, string>> = {}): Promise<RelayedCluster> {
   const slots = new Map<number, BrokerSlot>();
   const ids = Array.from({ length: brokerCount }, (_, i) => i + 1);
   const relays = await RelayMesh.open(ids, (id) => slots.get(id)?.raftPort ?? null);
@@ -36,7 +36,7 @@ export async function startRelayedCluster(brokerCount: number, brokerArguments: 
   let cluster: LocalCluster;
   try {
     cluster = await LocalCluster.start(brokerCount, {
-      brokerArguments,
+      brokerArguments, env,
       brokerSetup: (slot, all) => {
         for (const each of all) slots.set(each.id, each);
         assert(all.length === brokerCount, 'every broker has its slot when the first is set up');
