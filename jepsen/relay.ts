@@ -121,7 +121,7 @@ class RelayedConnection {
     this.inbound.resume();
   }
 
-  /** Dials the target and starts forwarding both ways (what was kept while waiting first). */
+  /** Dials the target and starts forwarding both ways. */
   dial(targetPort: number): void {
     assert(this.outbound === null, 'a relayed connection dials once');
     const outbound = net.connect({ host: HOST, port: targetPort, noDelay: true });
@@ -159,7 +159,7 @@ class RelayedConnection {
   }
 }
 
-/** One directed link: listens on a port of its own and forwards to the target broker's Raft port. */
+/** One directed link: listens on a port of its own and forwards to the target's (a broker's Raft or client port). */
 export class LinkRelay implements LinkConditions {
   private stateNow: LinkState = 'open';
   private delayNow = 0;
@@ -170,7 +170,7 @@ export class LinkRelay implements LinkConditions {
     server.on('connection', (socket) => { this.onConnection(socket); });
   }
 
-  /** targetPort: where the target broker's Raft listener is now, null while it has none. */
+  /** targetPort: where the target listens now, null while it does not. */
   static async open(from: number, to: number, targetPort: () => number | null): Promise<LinkRelay> {
     assert(from !== to, 'a relay links two different brokers');
     const server = net.createServer({ noDelay: true, pauseOnConnect: true });
