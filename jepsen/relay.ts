@@ -4,8 +4,21 @@
  * ordered pair (i, j) carries exactly the direction i -> j: cutting it is a one-way partition,
  * cutting both directions a full one. Client traffic never passes through a relay.
  *
- * A cut link destroys its live connections and refuses new ones (accepted, then destroyed at once)
- * until healed; ZeroMQ reconnects by itself once the link heals.
+ * A link is open, cut or silent, and may add a delay:
+ * - cut: its live connections are destroyed and new ones refused (accepted, then destroyed at
+ *   once), as a closed port or a crashed host does; ZeroMQ reconnects by itself once it heals.
+ * - silent: nothing is closed and nothing passes, in either direction, as a dead switch or a
+ *   firewall dropping packets does. Live connections stay open but carry nothing; bytes sent on
+ *   them meanwhile are held, not dropped, and delivered in order at the heal: on a real network
+ *   TCP retransmits what the switch dropped, so a connection both ends still hold at the heal
+ *   delivers everything late, never a stream with a hole in it. The relay stops reading while
+ *   silent, so a sender's buffers fill as they would with no acks coming.
+ *   New connections are accepted (the relay's kernel answers; a real dialer's SYN would go
+ *   unanswered) and stay mute for good, even after the heal: the target never hears of them, as
+ *   of a connect whose SYNs were all dropped, until the dialer gives up on the attempt (a real
+ *   kernel would retry the SYN 1, 3, 7, 15, 31... s later; mute-for-good is that at its worst).
+ *   So a dialer must bound a connect or handshake that makes no progress, or it waits for ever.
+ * - delay: every chunk is forwarded that many milliseconds after it was read (a slow link).
  *
  * The mesh covers brokers that may join later too (the membership nemesis): their relays exist
  * from the start, so every broker's --raft-dial names them, and a relay learns where its target
@@ -16,17 +29,148 @@ import { assert } from '../raft/core/assert.js';
 
 const HOST = '127.0.0.1';
 
-/** One directed link: listens on a port of its own and forwards to the target broker's Raft port. */
-export class LinkRelay {
-  private cutNow = false;
-  private readonly sockets = new Set<net.Socket>();
+export type LinkState = 'open' | 'cut' | 'silent';
+
+/** What a pipe asks of its link: whether it passes bytes now, and how late. */
+interface LinkConditions {
+  readonly silent: boolean;
+  readonly delayMs: number;
+}
+
+/**
+ * One direction of a relayed connection: chunks read from `source` are written to `target` after
+ * the link's delay, or held while the link is silent. null in the queue stands for the end of the
+ * stream. Backpressure: reading stops while the target's buffer is full or the link is silent.
+ */
+class Direction {
+  private readonly held: (Buffer | null)[] = [];
+  private awaitingDrain = false;
+
+  constructor(private readonly source: net.Socket, private readonly target: net.Socket,
+    private readonly link: LinkConditions) {
+    source.on('data', (chunk: Buffer) => { this.arrive(chunk); });
+    source.on('end', () => { this.arrive(null); });
+    target.on('drain', () => {
+      this.awaitingDrain = false;
+      this.resumeReading();
+    });
+  }
+
+  private arrive(chunk: Buffer | null): void {
+    if (this.link.delayMs > 0) setTimeout(() => { this.deliver(chunk); }, this.link.delayMs);
+    else this.deliver(chunk);
+  }
+
+  private deliver(chunk: Buffer | null): void {
+    if (this.link.silent || this.held.length > 0) {
+      this.held.push(chunk);
+      this.source.pause();
+      return;
+    }
+    this.write(chunk);
+  }
+
+  private write(chunk: Buffer | null): void {
+    if (this.target.destroyed) return;
+    if (chunk === null) {
+      this.target.end();
+      return;
+    }
+    if (!this.target.write(chunk)) {
+      this.awaitingDrain = true;
+      this.source.pause();
+    }
+  }
+
+  /** The link went silent: stop reading (what is in flight is held when it lands). */
+  silence(): void {
+    this.source.pause();
+  }
+
+  /** The link passes bytes again: what was held goes first, in order, then reading resumes. */
+  heal(): void {
+    for (const chunk of this.held.splice(0)) this.write(chunk);
+    this.resumeReading();
+  }
+
+  private resumeReading(): void {
+    if (!this.link.silent && !this.awaitingDrain && this.held.length === 0 && !this.source.destroyed) {
+      this.source.resume();
+    }
+  }
+}
+
+/** One relayed TCP connection: the dialer's (inbound) and the relay's to the target (outbound). */
+class RelayedConnection {
+  private directions: Direction[] = [];
+  outbound: net.Socket | null = null;
+
+  constructor(readonly inbound: net.Socket, private readonly link: LinkConditions,
+    private readonly onClosed: (connection: RelayedConnection) => void) {
+    inbound.on('error', () => { this.destroy(); });
+    inbound.on('close', (hadError) => { this.closed(hadError); });
+  }
+
+  /**
+   * Accepted while silent: never dialed through. What the dialer sends is read and discarded, so
+   * that its giving up (a close) is noticed and the connection forgotten.
+   */
+  mute(): void {
+    assert(this.outbound === null, 'only a connection never dialed is muted');
+    this.inbound.on('data', () => undefined);
+    this.inbound.resume();
+  }
+
+  /** Dials the target and starts forwarding both ways. */
+  dial(targetPort: number): void {
+    assert(this.outbound === null, 'a relayed connection dials once');
+    const outbound = net.connect({ host: HOST, port: targetPort, noDelay: true });
+    this.outbound = outbound;
+    outbound.on('error', () => { this.destroy(); });
+    outbound.on('close', (hadError) => { this.closed(hadError); });
+    this.directions = [new Direction(this.inbound, outbound, this.link),
+      new Direction(outbound, this.inbound, this.link)];
+    if (this.link.silent) this.silence();
+    else this.inbound.resume();
+  }
+
+  get dialed(): boolean {
+    return this.outbound !== null;
+  }
+
+  silence(): void {
+    for (const direction of this.directions) direction.silence();
+  }
+
+  heal(): void {
+    for (const direction of this.directions) direction.heal();
+  }
+
+  destroy(): void {
+    this.inbound.destroy();
+    this.outbound?.destroy();
+    this.onClosed(this);
+  }
+
+  /** A clean close of one side ends the other through its direction; an error destroys both. */
+  private closed(hadError: boolean): void {
+    if (hadError || this.outbound === null) this.destroy();
+    else if (this.inbound.destroyed && this.outbound.destroyed) this.onClosed(this);
+  }
+}
+
+/** One directed link: listens on a port of its own and forwards to the target's (a broker's Raft or client port). */
+export class LinkRelay implements LinkConditions {
+  private stateNow: LinkState = 'open';
+  private delayNow = 0;
+  private readonly connections = new Set<RelayedConnection>();
 
   private constructor(readonly from: number, readonly to: number, readonly port: number,
     private readonly server: net.Server, private readonly targetPort: () => number | null) {
     server.on('connection', (socket) => { this.onConnection(socket); });
   }
 
-  /** targetPort: where the target broker's Raft listener is now, null while it has none. */
+  /** targetPort: where the target listens now, null while it does not. */
   static async open(from: number, to: number, targetPort: () => number | null): Promise<LinkRelay> {
     assert(from !== to, 'a relay links two different brokers');
     const server = net.createServer({ noDelay: true, pauseOnConnect: true });
@@ -41,18 +185,55 @@ export class LinkRelay {
     return new LinkRelay(from, to, port, server, targetPort);
   }
 
+  get state(): LinkState {
+    return this.stateNow;
+  }
+
   get isCut(): boolean {
-    return this.cutNow;
+    return this.stateNow !== 'open';
   }
 
+  get silent(): boolean {
+    return this.stateNow === 'silent';
+  }
+
+  get delayMs(): number {
+    return this.delayNow;
+  }
+
+  /** Connections open through this link now (forwarding, or muted: accepted while silent). */
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
+  /** Destroys every connection and refuses new ones until healed. */
   cut(): void {
-    this.cutNow = true;
-    for (const socket of this.sockets) socket.destroy();
-    this.sockets.clear();
+    this.stateNow = 'cut';
+    for (const connection of [...this.connections]) connection.destroy();
+    this.connections.clear();
   }
 
+  /** Stops forwarding in both directions without closing anything, until healed. */
+  silence(): void {
+    if (this.stateNow === 'cut') return;
+    this.stateNow = 'silent';
+    for (const connection of this.connections) connection.silence();
+  }
+
+  /** Forwards again, held bytes first; connections accepted while silent stay mute (see the header). */
   heal(): void {
-    this.cutNow = false;
+    const wasSilent = this.stateNow === 'silent';
+    this.stateNow = 'open';
+    if (!wasSilent) return;
+    for (const connection of this.connections) {
+      if (connection.dialed) connection.heal();
+    }
+  }
+
+  /** Every chunk is forwarded `ms` after it was read, from now on (0: at once). */
+  setDelay(ms: number): void {
+    assert(Number.isSafeInteger(ms) && ms >= 0, () => `a relay delay is a natural number of ms, not ${ms}`);
+    this.delayNow = ms;
   }
 
   async close(): Promise<void> {
@@ -62,26 +243,15 @@ export class LinkRelay {
 
   private onConnection(inbound: net.Socket): void {
     const targetPort = this.targetPort();
-    if (this.cutNow || targetPort === null) {
+    if (this.stateNow === 'cut' || (targetPort === null && this.stateNow === 'open')) {
       inbound.destroy();
       return;
     }
-    const outbound = net.connect({ host: HOST, port: targetPort, noDelay: true });
-    this.sockets.add(inbound);
-    this.sockets.add(outbound);
-    const teardown = (): void => {
-      inbound.destroy();
-      outbound.destroy();
-      this.sockets.delete(inbound);
-      this.sockets.delete(outbound);
-    };
-    for (const socket of [inbound, outbound]) {
-      socket.on('error', teardown);
-      socket.on('close', teardown);
-    }
-    inbound.pipe(outbound);
-    outbound.pipe(inbound);
-    inbound.resume();
+    const connection = new RelayedConnection(inbound, this, (closed) => { this.connections.delete(closed); });
+    this.connections.add(connection);
+    // Silent: accepted by the relay's kernel, but the target never hears of it.
+    if (this.stateNow === 'open' && targetPort !== null) connection.dial(targetPort);
+    else connection.mute();
   }
 }
 
@@ -112,13 +282,18 @@ export class RelayMesh {
     return relay;
   }
 
-  /** The directed links cut now, as 'i->j'. */
+  /** The directed links cut or silent now, as 'i->j'. */
   cutLinks(): string[] {
     return [...this.relays.entries()].filter(([, relay]) => relay.isCut).map(([name]) => name);
   }
 
   healAll(): void {
     for (const relay of this.relays.values()) relay.heal();
+  }
+
+  /** Adds `ms` to every link (a slow network between every pair of brokers). */
+  setDelayAll(ms: number): void {
+    for (const relay of this.relays.values()) relay.setDelay(ms);
   }
 
   async close(): Promise<void> {

@@ -17,6 +17,9 @@
  * answering i's heartbeat PINGs (every 100 ms). i drops the connection when no byte comes back
  * within 300 ms (heartbeatTimeout), and j drops it after 300 ms without a byte (heartbeatTimeToLive),
  * so a relay must forward both directions, and stalling either one for longer cuts the link i->j.
+ * A redial that gets no answer (a silent link drops the SYN or the greeting) is given up after 1 s
+ * (connect timeout, handshake interval) and retried every 50..500 ms, so a healed link carries
+ * messages again within about 1.5 s however long it was silent.
  *
  * Down peers never block the others and never grow memory: a DEALER with `immediate` and a zero
  * send timeout refuses at once (EAGAIN) while its peer is unreachable, and the message is dropped —
@@ -31,6 +34,8 @@ import { RaftCodecError, decodeRaftBatch, encodeRaftBatch, payloadFrameCount } f
 import type { RaftBatch } from './raft_codec.js';
 
 const BATCH_FRAMES_MAX_DEFAULT = 65_536;
+/** How long a connect, and then a ZMTP handshake, may take before the attempt is abandoned and redialed. */
+const LINK_SETUP_MS = 1_000;
 
 export interface ZmqRaftTransportOptions {
   readonly nodeId: number;
@@ -155,7 +160,7 @@ export class ZmqRaftTransport implements RaftTransport {
   constructor(private readonly options: ZmqRaftTransportOptions) {
     this.batchFramesMax = assertNatural(options.batchFramesMax ?? BATCH_FRAMES_MAX_DEFAULT, 'batchFramesMax');
     assert(this.batchFramesMax > 0, 'batchFramesMax >= 1');
-    this.router = new zmq.Router({ linger: 0, handover: true,
+    this.router = new zmq.Router({ linger: 0, handover: true, handshakeInterval: LINK_SETUP_MS,
       maxMessageSize: options.frameBytesMax ?? 256 * 1024 * 1024 });
   }
 
@@ -210,10 +215,14 @@ export class ZmqRaftTransport implements RaftTransport {
     if (known?.endpoint === endpoint) return;
     known?.close();
     if (endpoint !== announced) this.options.logger.warn({ nodeId, announced, endpoint }, 'dialing a peer through an override');
+    // A silent peer: heartbeats drop the connection after 300 ms; a redial whose SYN or greeting
+    // is lost (the link is still dead) is abandoned after 1 s by connectTimeout and
+    // handshakeInterval (libzmq waits 30 s for a handshake by default, the kernel up to minutes
+    // for a connect), so the first attempt after the heal starts within ~1.5 s of it.
     const dealer = new zmq.Dealer({
       routingId: String(this.options.nodeId), immediate: true, sendTimeout: 0, sendHighWaterMark: 1000,
       linger: 0, heartbeatInterval: 100, heartbeatTimeout: 300, heartbeatTimeToLive: 300,
-      reconnectInterval: 50, reconnectMaxInterval: 500,
+      reconnectInterval: 50, reconnectMaxInterval: 500, connectTimeout: LINK_SETUP_MS, handshakeInterval: LINK_SETUP_MS,
     });
     dealer.connect(endpoint);
     this.peers.set(nodeId, new PeerLink(nodeId, endpoint, dealer, this.options.peerQueueMessagesMax ?? 10_000,

@@ -60,6 +60,12 @@ export interface ConnectionOptions {
   readonly reconnectIntervalMaxMs?: number;
   /** ZMTP heartbeats, so that a silent dead broker is noticed and the connection re-made. */
   readonly heartbeatIntervalMs?: number;
+  /**
+   * A connect, then its ZMTP handshake, that takes longer is abandoned and redialed: on a silent
+   * network (SYNs or greetings dropped) the kernel would retry a connect for minutes and libzmq
+   * wait 30 s for a handshake, keeping the connection down that long after the network healed.
+   */
+  readonly connectTimeoutMs?: number;
   readonly logger?: Logger;
 }
 
@@ -73,6 +79,7 @@ export const CONNECTION_DEFAULTS = {
   reconnectIntervalMs: 100,
   reconnectIntervalMaxMs: 2_000,
   heartbeatIntervalMs: 1_000,
+  connectTimeoutMs: 2_000,
 } as const;
 
 export interface RequestOptions {
@@ -156,6 +163,8 @@ export class Connection {
       reconnectMaxInterval: options.reconnectIntervalMaxMs ?? CONNECTION_DEFAULTS.reconnectIntervalMaxMs,
       heartbeatInterval: heartbeatIntervalMs,
       heartbeatTimeout: heartbeatIntervalMs * 3,
+      connectTimeout: options.connectTimeoutMs ?? CONNECTION_DEFAULTS.connectTimeoutMs,
+      handshakeInterval: options.connectTimeoutMs ?? CONNECTION_DEFAULTS.connectTimeoutMs,
     });
     this.sendQueue = new SendQueue(this.dealer, this.inflightRequestsMax);
     this.dealer.events.on('disconnect', () => {
