@@ -98,6 +98,11 @@ export class KafkajsSession implements WorkloadSession {
   private clusterConnected: Promise<void> | null = null;
   private readonly positions = new Map<number, Position>();
   private metadataStale = false;
+  /**
+   * Bumped by every assign and every failed poll: a Fetch round still out from before (a poll the
+   * harness stopped waiting for) then lands without moving any position.
+   */
+  private generation = 0;
 
   constructor(readonly process: number, private readonly options: ClientOptions) {
     assert(options.kafkaBootstrap !== undefined, 'a kafkajs session needs the brokers\' Kafka listeners');
@@ -156,6 +161,7 @@ export class KafkajsSession implements WorkloadSession {
   assign(keys: readonly number[], seekToBeginning: boolean): void {
     const next = new Map<number, Position>();
     for (const key of keys) next.set(key, seekToBeginning ? 'beginning' : this.positions.get(key) ?? 'beginning');
+    this.generation += 1;
     this.positions.clear();
     for (const [key, position] of next) this.positions.set(key, position);
   }
@@ -165,6 +171,7 @@ export class KafkajsSession implements WorkloadSession {
       const records = await withTimeout(this.fetchOnce(), timeoutMs + 3 * this.options.requestTimeoutMs);
       return { type: 'ok', records };
     } catch (error) {
+      this.generation += 1;
       this.metadataStale = true;
       return { type: 'fail', error: describeError(error) };
     }
@@ -180,6 +187,7 @@ export class KafkajsSession implements WorkloadSession {
    * a failed poll leaves them as the last ok poll did.
    */
   private async fetchOnce(): Promise<Record<string, ReadRecord[]>> {
+    const generation = this.generation;
     const keys = this.assignedKeys();
     if (keys.length === 0) return {};
     this.clusterConnected ??= this.cluster.connect();
@@ -241,6 +249,7 @@ export class KafkajsSession implements WorkloadSession {
     }
     // Keys whose leader answered nothing keep a resolved beginning, so the next poll starts there.
     for (const [key, start] of starts) if (!nextPositions.has(key)) nextPositions.set(key, start);
+    if (generation !== this.generation) throw new Error('the poll was abandoned or the assignment changed meanwhile');
     for (const [key, next] of nextPositions) this.positions.set(key, next);
     return byKey;
   }
