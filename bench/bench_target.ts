@@ -3,6 +3,7 @@
  * started here and stopped by PID at the end) or an existing one (`--bootstrap`), and the topic
  * it creates there for itself.
  */
+import { assert } from '../raft/core/assert.js';
 import { Admin } from '../src/client/admin.js';
 import { Consumer } from '../src/client/consumer.js';
 import type { ConsumerOptions } from '../src/client/consumer.js';
@@ -16,22 +17,39 @@ export interface BenchTargetOptions {
   readonly brokerArguments?: readonly string[];
   /** node flags for local brokers, e.g. --cpu-prof. */
   readonly brokerNodeArguments?: readonly string[];
+  /** Local brokers also open a Kafka listener (--kafka-listen) on a free port of their own. */
+  readonly kafkaListeners?: boolean;
+  /** host:port,... of an existing cluster's Kafka listeners (with `bootstrap`). */
+  readonly kafkaBootstrap?: string;
 }
 
 export interface BenchTarget {
   readonly bootstrap: string;
   /** Broker process ids when the bench started them (for resident-set sampling). */
   readonly brokerPids: ReadonlyMap<number, number>;
+  /** The Kafka listeners (host:port,...), when asked for and known. */
+  readonly kafkaBootstrap: string | null;
   close(): Promise<void>;
 }
 
 export async function openBenchTarget(options: BenchTargetOptions): Promise<BenchTarget> {
   if (options.bootstrap !== null) {
-    return { bootstrap: options.bootstrap, brokerPids: new Map(), close: () => Promise.resolve() };
+    return { bootstrap: options.bootstrap, brokerPids: new Map(), kafkaBootstrap: options.kafkaBootstrap ?? null,
+      close: () => Promise.resolve() };
   }
+  const kafka = options.kafkaListeners === true;
   const cluster = await LocalCluster.start(options.localBrokers, { brokerArguments: options.brokerArguments ?? [],
-    ...(options.brokerNodeArguments === undefined ? {} : { nodeArguments: options.brokerNodeArguments }) });
-  return { bootstrap: cluster.bootstrap, brokerPids: cluster.pids(), close: () => cluster.stop() };
+    ...(options.brokerNodeArguments === undefined ? {} : { nodeArguments: options.brokerNodeArguments }),
+    ...(kafka ? { extraPortsPerBroker: 1, argumentsFor: (slot) => ['--kafka-listen', kafkaAddress(slot.extraPorts)] }
+      : {}) });
+  const kafkaBootstrap = kafka ? cluster.ids().map((id) => kafkaAddress(cluster.extraPortsOf(id))).join(',') : null;
+  return { bootstrap: cluster.bootstrap, brokerPids: cluster.pids(), kafkaBootstrap, close: () => cluster.stop() };
+}
+
+function kafkaAddress(extraPorts: readonly number[]): string {
+  const port = extraPorts[0];
+  assert(port !== undefined, 'a local broker with a Kafka listener has one extra port');
+  return `127.0.0.1:${String(port)}`;
 }
 
 export interface BenchTopic {

@@ -31,6 +31,10 @@ const CLOSE_WAIT_MS = 5_000;
 
 export interface ClientOptions {
   readonly bootstrap: string;
+  /** The brokers' Kafka listeners (host:port,...), for `--client kafkajs`. */
+  readonly kafkaBootstrap?: string | undefined;
+  /** Which client library the workload's sessions use (default native). */
+  readonly library?: 'native' | 'kafkajs';
   readonly acks: 'all' | 1;
   /** How long one send may take, internal retries included, before it is info. */
   readonly sendTimeoutMs: number;
@@ -48,6 +52,21 @@ export type PollOutcome =
 
 type Position = number | 'beginning';
 
+/** What a worker or the drain does with one client incarnation: ClientSession, or KafkajsSession. */
+export interface WorkloadSession {
+  /** The history process id of this incarnation. */
+  readonly process: number;
+  assignedKeys(): number[];
+  /** The offset the next poll of key starts at, or -1 when that is the log's beginning. */
+  positionOf(key: number): number;
+  send(key: number, value: number): Promise<SendOutcome>;
+  /** Replaces the assignment; new keys (all of them with seekToBeginning) start at the beginning. */
+  assign(keys: readonly number[], seekToBeginning: boolean): void;
+  poll(timeoutMs: number): Promise<PollOutcome>;
+  /** Tears the clients down, bounded in time. */
+  close(): Promise<void>;
+}
+
 export function describeError(error: unknown): string {
   if (error instanceof TributaryError) return `${error.code}: ${error.message}`;
   return error instanceof Error ? error.message : String(error);
@@ -59,7 +78,7 @@ export function valueOf(record: ConsumerRecord): number {
   return Number.isSafeInteger(value) && value > 0 ? value : -1;
 }
 
-export class ClientSession {
+export class ClientSession implements WorkloadSession {
   private readonly producer: Producer;
   private consumer: Consumer;
   private readonly positions = new Map<number, Position>();

@@ -33,12 +33,16 @@ export interface ClusterOptions {
   readonly environment: Readonly<Record<string, string>>;
   /** How many brokers may join during the run (ids brokerCount+1 ...); their relays exist from the start. */
   readonly spareIds?: number;
+  /** Every broker also opens a Kafka listener (--kafka-listen) on a port of its own. */
+  readonly kafkaListeners?: boolean;
 }
 
 interface Broker {
   readonly id: number;
   readonly port: number;
   readonly raftPort: number;
+  /** Its Kafka listener's port, or null without kafkaListeners (Kafka clients dial it directly, not via relays). */
+  readonly kafkaPort: number | null;
   /** The --voters value it was first started with; every restart repeats it (membership lives in its data). */
   readonly voters: string;
   readonly stderr: fs.WriteStream;
@@ -67,8 +71,9 @@ export class JepsenCluster {
     assert(options.brokerCount >= 1, 'a cluster has brokers');
     const spare = options.spareIds ?? 0;
     assert(Number.isSafeInteger(spare) && spare >= 0, 'spare ids are a natural number');
-    const ports = await freePorts(options.brokerCount * 2);
-    assert(ports.length === options.brokerCount * 2, 'not enough free ports');
+    const kafka = options.kafkaListeners === true;
+    const ports = await freePorts(options.brokerCount * (kafka ? 3 : 2));
+    assert(ports.length === options.brokerCount * (kafka ? 3 : 2), 'not enough free ports');
     const raftPorts = new Map<number, number>();
     for (let id = 1; id <= options.brokerCount; id += 1) raftPorts.set(id, ports[options.brokerCount + id - 1] ?? 0);
     const everyId = Array.from({ length: options.brokerCount + spare }, (_, i) => i + 1);
@@ -77,7 +82,8 @@ export class JepsenCluster {
     cluster = new JepsenCluster(options, raftPorts, mesh);
     const voters = cluster.votersArgument([...raftPorts.keys()]);
     for (let id = 1; id <= options.brokerCount; id += 1) {
-      cluster.addRecord(id, ports[id - 1] ?? 0, raftPorts.get(id) ?? 0, voters);
+      cluster.addRecord(id, ports[id - 1] ?? 0, raftPorts.get(id) ?? 0, voters,
+        kafka ? ports[2 * options.brokerCount + id - 1] ?? 0 : null);
       cluster.spawn(id);
     }
     return cluster;
@@ -112,10 +118,12 @@ export class JepsenCluster {
     const id = this.nextId;
     const known = voters.filter((voter) => this.brokers.has(voter));
     assert(known.length > 0, 'a joining broker needs a voter the harness started');
-    const [port, raftPort] = await freePorts(2);
-    assert(port !== undefined && raftPort !== undefined, 'freePorts returns as many ports as asked');
+    const kafka = this.options.kafkaListeners === true;
+    const [port, raftPort, kafkaPort] = await freePorts(kafka ? 3 : 2);
+    assert(port !== undefined && raftPort !== undefined && (!kafka || kafkaPort !== undefined),
+      'freePorts returns as many ports as asked');
     this.nextId += 1;
-    this.addRecord(id, port, raftPort, this.votersArgument(known));
+    this.addRecord(id, port, raftPort, this.votersArgument(known), kafkaPort ?? null);
     this.spawn(id);
     return id;
   }
@@ -151,6 +159,12 @@ export class JepsenCluster {
 
   get bootstrap(): string {
     return this.ids().map((id) => this.address(id)).join(',');
+  }
+
+  /** The Kafka listeners of the members now (kafkaListeners only). */
+  get kafkaBootstrap(): string {
+    assert(this.options.kafkaListeners === true, 'the brokers were started without Kafka listeners');
+    return this.ids().map((id) => `127.0.0.1:${String(this.broker(id).kafkaPort)}`).join(',');
   }
 
   address(id: number): string {
@@ -287,10 +301,11 @@ export class JepsenCluster {
     return child.pid;
   }
 
-  private addRecord(id: number, port: number, raftPort: number, voters: string): void {
+  private addRecord(id: number, port: number, raftPort: number, voters: string, kafkaPort: number | null): void {
     assert(!this.brokers.has(id), () => `broker ${id} exists already`);
-    this.brokers.set(id, { id, port, raftPort, voters, child: null, exited: null, paused: false, leaving: false,
-      removed: false, stderr: fs.createWriteStream(path.join(this.options.logFolder, `broker-${id}.stderr.log`),
+    assert((kafkaPort !== null) === (this.options.kafkaListeners === true), 'a Kafka port exactly with Kafka listeners');
+    this.brokers.set(id, { id, port, raftPort, kafkaPort, voters, child: null, exited: null, paused: false,
+      leaving: false, removed: false, stderr: fs.createWriteStream(path.join(this.options.logFolder, `broker-${id}.stderr.log`),
         { flags: 'a' }) });
   }
 
@@ -305,7 +320,8 @@ export class JepsenCluster {
     assert(!broker.removed, () => `broker ${id} was decommissioned; it is never restarted`);
     const child = spawn(process.execPath, [mainScript, 'start', '--id', String(id), '--data', this.dataDirectory(id),
       '--listen', this.address(id), '--raft-listen', `127.0.0.1:${broker.raftPort}`, '--voters', broker.voters,
-      '--raft-dial', this.relays.dialArgument(id)],
+      '--raft-dial', this.relays.dialArgument(id),
+      ...(broker.kafkaPort === null ? [] : ['--kafka-listen', `127.0.0.1:${String(broker.kafkaPort)}`])],
     { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, TRIBUTARY_LOG_LEVEL: 'warn',
       ...this.options.environment } });
     broker.stderr.write(`--- harness: started broker ${id} as PID ${child.pid ?? '?'} at ${new Date().toISOString()}\n`);

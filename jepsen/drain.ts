@@ -9,7 +9,8 @@
  */
 import type { Admin } from '../src/client/index.js';
 import type { ClientOptions } from './client.js';
-import { ClientSession, withTimeout } from './client.js';
+import { withTimeout } from './client.js';
+import { openSession } from './sessions.js';
 import type { HistoryRecorder } from './history.js';
 import { topicOfKey } from './history.js';
 import type { KeyOffsets } from './workload.js';
@@ -55,7 +56,7 @@ export async function drainTargets(admin: Admin, offsets: KeyOffsets, keys: read
 async function drainKeys(context: DrainContext, keys: readonly number[], targets: ReadonlyMap<number, number>,
   deadlineMs: number): Promise<number[]> {
   const { history } = context;
-  const session = new ClientSession(context.nextProcess(), context.client);
+  const session = openSession(context.nextProcess(), context.client);
   // A key with nothing to read (target -1) is never behind; the others until read past their target.
   const behind = (): number[] => keys.filter((key) => {
     const target = targets.get(key) ?? -1;

@@ -31,6 +31,8 @@ export interface RunOptions {
   readonly out: string;
   /** Runs back to back, seeds seed, seed + 1, ... (each in its own folder under out), then a table. */
   readonly soak: number;
+  /** native (the default): the tributary client over ZeroMQ; kafkajs: kafkajs through the Kafka listeners. */
+  readonly client?: 'native' | 'kafkajs';
 }
 
 /** 'all', 'none' or a comma list of families. */
@@ -77,12 +79,17 @@ export function parseRunOptions(argv: readonly string[] = hideBin(process.argv))
     .option('key-count', { type: 'number', default: 10, describe: 'active keys (partitions) at a time' })
     .option('max-writes-per-key', { type: 'number', default: 256, describe: 'a key is retired after at most this many sends' })
     .option('drain-time', { type: 'number', default: 60, describe: 'seconds the final drain may take' })
+    .option('client', { type: 'string', default: 'native', choices: ['native', 'kafkajs'],
+      describe: 'queue workload client: native, or kafkajs through the brokers\' Kafka listeners' })
     .option('out', { type: 'string', describe: 'run folder (default jepsen/runs/<time>)' })
     .option('soak', { type: 'number', default: 1,
       describe: 'this many runs back to back on seeds seed, seed+1, ...; prints a table of verdicts' })
     .strict()
     .help()
     .parseSync();
+  if (args.client === 'kafkajs' && args.workload !== 'queue') {
+    throw new Error('--client kafkajs runs the queue workload only (the group workload\'s members are native)');
+  }
   const seed = args.seed ?? Math.floor(Math.random() * 2 ** 31);
   if (!Number.isSafeInteger(seed) || seed < 0) throw new Error(`--seed must be an integer >= 0, got ${seed}`);
   return {
@@ -101,6 +108,7 @@ export function parseRunOptions(argv: readonly string[] = hideBin(process.argv))
     keyCount: positive('key-count', args['key-count'], true),
     maxWritesPerKey: positive('max-writes-per-key', args['max-writes-per-key'], true),
     drainSeconds: positive('drain-time', args['drain-time']),
+    client: args.client === 'kafkajs' ? 'kafkajs' : 'native',
     out: args.out ?? `jepsen/runs/${new Date().toISOString().replace(/[:.]/g, '-')}`,
     soak: positive('soak', args.soak, true),
   };

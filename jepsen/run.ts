@@ -151,7 +151,8 @@ async function startFormedCluster(options: RunOptions, folder: string): Promise<
   for (let attempt = 1; ; attempt += 1) {
     const cluster = await JepsenCluster.start({ brokerCount: options.nodes, dataRoot: path.join(folder, 'data'),
       logFolder: folder, environment: brokerEnvironment(options),
-      spareIds: options.nemeses.includes('membership') ? SPARE_BROKER_IDS : 0 });
+      spareIds: options.nemeses.includes('membership') ? SPARE_BROKER_IDS : 0,
+      kafkaListeners: options.client === 'kafkajs' });
     if (await cluster.waitUntilRegistered(REGISTER_WAIT_MS)) return cluster;
     await cluster.stop();
     if (attempt >= CLUSTER_START_ATTEMPTS) throw new Error('the brokers did not form a cluster');
@@ -185,7 +186,9 @@ export async function runJepsen(options: RunOptions, command: string): Promise<R
     const offsets = new KeyOffsets();
     const topics = new TopicCreator(admin, Math.min(3, options.nodes));
     // bootstrap is a getter: each new client starts from the brokers that are members now.
-    const client: ClientOptions = { get bootstrap() { return cluster.bootstrap; }, acks: options.acks,
+    const client: ClientOptions = { get bootstrap() { return cluster.bootstrap; }, library: options.client ?? 'native',
+      get kafkaBootstrap() { return options.client === 'kafkajs' ? cluster.kafkaBootstrap : undefined; },
+      acks: options.acks,
       sendTimeoutMs: SEND_TIMEOUT_MS,
       requestTimeoutMs: CLIENT_REQUEST_TIMEOUT_MS, logger: clientLogger };
     let processCount = 0;

@@ -7,7 +7,8 @@
  */
 import type { Prng } from '../raft/core/prng.js';
 import type { ClientOptions } from './client.js';
-import { ClientSession } from './client.js';
+import type { WorkloadSession } from './client.js';
+import { openSession } from './sessions.js';
 import type { HistoryRecorder } from './history.js';
 import type { TopicCreator } from './topics.js';
 import type { KeyOffsets, KeyPool } from './workload.js';
@@ -44,11 +45,11 @@ export interface WorkerCounts {
 }
 
 export class Worker {
-  private session: ClientSession;
+  private session: WorkloadSession;
   readonly counts: WorkerCounts = { sends: 0, polls: 0, assigns: 0, crashes: 0 };
 
   constructor(private readonly context: WorkerContext) {
-    this.session = new ClientSession(context.nextProcess(), context.client);
+    this.session = openSession(context.nextProcess(), context.client);
   }
 
   /** Runs operations until deadlineMs (Date.now based); each operation is bounded by the client timeouts. */
@@ -142,7 +143,7 @@ export class Worker {
 
   private async renew(): Promise<void> {
     const old = this.session;
-    this.session = new ClientSession(this.context.nextProcess(), this.context.client);
+    this.session = openSession(this.context.nextProcess(), this.context.client);
     await old.close();
   }
 }

@@ -1,10 +1,11 @@
 /**
  * The Jepsen harness end to end, one short run per nemesis family (kill, pause, partition,
  * power-loss, corrupt, membership: there a broker must join) against three real brokers, then the
- * group workload under kills and pauses and its positive control: each run must end valid, must
- * have done real work (enough acknowledged sends and reads) and must have injected faults. Runs are sequential
- * (one cluster at a time) and each takes about 45-60 s with its recovery wait and drain. A failed
- * run keeps its folder (history, verdict, broker logs) and names it in the failure message.
+ * queue workload through kafkajs under kills, the group workload under kills and pauses and its
+ * positive control: each run must end valid, must have done real work (enough acknowledged sends
+ * and reads) and must have injected faults. Runs are sequential (one cluster at a time) and each
+ * takes about 45-60 s with its recovery wait and drain. A failed run keeps its folder (history,
+ * verdict, broker logs) and names it in the failure message.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -55,6 +56,23 @@ describe('the jepsen harness', { concurrency: 1 }, () => {
       fs.rmSync(out, { recursive: true, force: true });
     });
   }
+
+  it('finds a kill run valid through kafkajs (--client kafkajs: the Kafka listeners) after real work',
+    { timeout: RUN_TIMEOUT_MS }, async () => {
+      const out = fs.mkdtempSync(path.join(os.tmpdir(), 'tributary-jepsen-kafkajs-'));
+      const outcome = await runJepsen({ ...optionsFor('kill', out), client: 'kafkajs' }, 'harness.test kafkajs');
+      const { verdict } = outcome;
+      const where = `run folder ${out}: ${JSON.stringify(verdict.anomalies.slice(0, 5))}`;
+      assert.equal(verdict.valid, true, `the kafkajs run is valid; ${where}`);
+      assert.ok(verdict.stats.sends.ok >= SENDS_OK_MIN, `${verdict.stats.sends.ok} sends ok; ${where}`);
+      assert.ok(verdict.stats.polls.ok >= POLLS_OK_MIN, `${verdict.stats.polls.ok} polls ok; ${where}`);
+      assert.ok(verdict.stats.valuesRead > 0, `values were read; ${where}`);
+      assert.ok(outcome.faults.started > 0, `faults injected: ${outcome.faults.started}; ${where}`);
+      assert.ok(outcome.drainComplete, `the drain read every key to its target; ${where}`);
+      const meta = JSON.parse(fs.readFileSync(path.join(out, 'meta.json'), 'utf8')) as { options: RunOptions };
+      assert.equal(meta.options.client, 'kafkajs', 'meta.json names the client');
+      fs.rmSync(out, { recursive: true, force: true });
+    });
 
   it('finds the group workload valid under kills and pauses (the coordinator among the targets)',
     { timeout: RUN_TIMEOUT_MS }, async () => {

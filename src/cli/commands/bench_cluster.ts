@@ -3,7 +3,8 @@
  * kafka-consumer-perf-test) against a cluster of their own (`--cluster local`, the default: three
  * brokers started here and stopped by PID at the end) or an existing one (`--bootstrap`). Each
  * creates its own topic. `--baseline` measures the machine's ceiling for the same bytes in the
- * same run; `--json` prints one object.
+ * same run; `--json` prints one object. `--protocol kafka` measures the same through the brokers'
+ * Kafka listeners with kafkajs (../bench_kafka.ts); the topic is still created natively.
  */
 import type { Argv, CommandModule } from 'yargs';
 import { measureReadBaseline, measureWriteBaseline } from '../../../bench/baseline.js';
@@ -15,6 +16,7 @@ import { runGroupConsumeBench } from '../../../bench/group_consume_bench.js';
 import { runProduceBench } from '../../../bench/produce_bench.js';
 import type { BenchProgress, ProduceBenchOptions } from '../../../bench/produce_bench.js';
 import { ResidentSetSampler } from '../../../bench/resident_set.js';
+import { runKafkaConsumeBench, runKafkaProduceBench } from '../bench_kafka.js';
 import { BenchProgressLine, benchReportJson, formatBenchReport } from '../bench_report.js';
 import type { BenchReport } from '../bench_report.js';
 import { parseAcks } from './produce.js';
@@ -34,6 +36,8 @@ interface CommonArguments {
   'broker-cpu-prof-dir': string | undefined;
   baseline: boolean;
   json: boolean;
+  protocol: string;
+  'kafka-bootstrap': string | undefined;
 }
 
 interface ProduceArguments extends CommonArguments {
@@ -71,7 +75,21 @@ function commonOptions<T>(yargs: Argv<T>): Argv<T & CommonArguments> {
     .option('brokers', { type: 'number', default: 3, describe: 'brokers of a local cluster' })
     .option('broker-cpu-prof-dir', { type: 'string', describe: 'run local brokers with node --cpu-prof into this folder' })
     .option('baseline', { type: 'boolean', default: false, describe: 'also measure file and zeromq ceilings' })
-    .option('json', { type: 'boolean', default: false, describe: 'print one JSON object' });
+    .option('json', { type: 'boolean', default: false, describe: 'print one JSON object' })
+    .option('protocol', { type: 'string', default: 'native', choices: ['native', 'kafka'],
+      describe: 'native: the tributary client over ZeroMQ; kafka: kafkajs through the Kafka listeners' })
+    .option('kafka-bootstrap', { type: 'string',
+      describe: 'host:port,... of an existing cluster\'s Kafka listeners (--protocol kafka with --bootstrap)' });
+}
+
+function isKafka(args: CommonArguments): boolean {
+  return args.protocol === 'kafka';
+}
+
+/** The Kafka listeners of the target: local brokers open them when --protocol kafka asks. */
+function kafkaBootstrapOf(target: BenchTarget): string {
+  if (target.kafkaBootstrap === null) throw new Error('--protocol kafka with --bootstrap needs --kafka-bootstrap');
+  return target.kafkaBootstrap;
 }
 
 function limits(args: CommonArguments): { records: number; durationMs: number } {
@@ -86,8 +104,9 @@ async function withTarget<T>(args: CommonArguments,
   const local = args.bootstrap === undefined && args.cluster === 'local';
   if (!local && args.bootstrap === undefined) throw new Error('--cluster none needs --bootstrap');
   const profileDir = args['broker-cpu-prof-dir'];
+  const kafkaBootstrap = args['kafka-bootstrap'];
   const target = await openBenchTarget({ bootstrap: local ? null : args.bootstrap ?? null, localBrokers: args.brokers,
-    brokerArguments, ...(profileDir === undefined ? {} : { brokerNodeArguments: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] }) });
+    brokerArguments, kafkaListeners: isKafka(args), ...(kafkaBootstrap === undefined ? {} : { kafkaBootstrap }), ...(profileDir === undefined ? {} : { brokerNodeArguments: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] }) });
   // Ctrl-C (or a test's SIGTERM) still stops the brokers this bench started.
   const interrupted = (): void => { void target.close().finally(() => process.exit(130)); };
   process.once('SIGINT', interrupted);
@@ -142,17 +161,27 @@ const produceCommand: CommandModule<object, ProduceArguments> = {
     .option('unsafe-skip-record-validation', { type: 'boolean', default: false,
       describe: 'local brokers store batches without checking their records: only to measure what the check costs' }),
   handler: async (args) => {
+    if (isKafka(args) && args['end-to-end']) throw new Error('--end-to-end is not measured with --protocol kafka');
     await withTarget(args, async (target, topic) => {
       const partitions = await ensureBenchTopic(target.bootstrap, { name: topic, partitions: args.partitions,
         replicationFactor: args['replication-factor'] });
       const line = progressLine(args, 'produce', limits(args).records);
       const rss = new ResidentSetSampler(target.brokerPids);
-      const result = await runProduceBench(produceOptions(args, target.bootstrap, topic, partitions,
-        line === null ? undefined : (progress) => { line.update(progress); })).finally(() => { line?.stop(); });
+      const onProgress = line === null ? undefined : (progress: BenchProgress): void => { line.update(progress); };
+      const result = await (isKafka(args)
+        ? runKafkaProduceBench({ kafkaBootstrap: kafkaBootstrapOf(target), topic, partitions, ...limits(args),
+          recordBytes: args['record-size'], acks: parseAcks(args.acks), producers: args.producers,
+          batchBytes: args['batch-bytes'], windowRecords: args.window, inflightRequests: args.inflight,
+          idempotent: args.idempotent, ...(onProgress === undefined ? {} : { onProgress }) })
+        : runProduceBench(produceOptions(args, target.bootstrap, topic, partitions, onProgress)))
+        .finally(() => { line?.stop(); });
       const brokerRssMiBMax = rss.stop();
       const baseline = await baselineFor(args, result.bytes, args['batch-bytes'], 'write');
       const notes = result.failed === 0 ? [] : [`${result.failed} records failed, first: ${result.firstError}`];
-      print({ command: 'produce', config: { topic, partitions, replicationFactor: args['replication-factor'],
+      if (isKafka(args)) {
+        notes.push('kafkajs (no linger): the bench sends --batch-bytes of records per send() to one partition in turn');
+      }
+      print({ command: 'produce', config: { protocol: args.protocol, topic, partitions, replicationFactor: args['replication-factor'],
         acks: args.acks, recordBytes: args['record-size'], producers: args.producers, batchBytes: args['batch-bytes'],
         lingerMs: args['linger-ms'], throughputCap: args.throughput, window: args.window, inflight: args.inflight,
         idempotent: args.idempotent, recordValidation: !args['unsafe-skip-record-validation'] }, figures: result, latencyName: 'produce-to-ack', latencyMs: result.latencyMs,
@@ -192,7 +221,17 @@ const consumeCommand: CommandModule<object, ConsumeArguments> = {
       const onProgress = line === null ? {} : { onProgress: (p: BenchProgress) => { line.update(p); } };
       const common = { bootstrap: target.bootstrap, topic, records, durationMs, fetchBytes: args['fetch-bytes'],
         maxPollRecords: args['max-poll-records'], ...onProgress };
-      const result = await (args.group === undefined ? runConsumeBench({ ...common, partitions })
+      const kafkaGroup = args.group ?? `${topic}-kafkajs`;
+      const result = await (isKafka(args)
+        ? runKafkaConsumeBench({ kafkaBootstrap: kafkaBootstrapOf(target), topic, records, durationMs,
+          fetchBytes: args['fetch-bytes'], groupId: kafkaGroup, consumers: args.consumers, ...onProgress })
+          .then((kafka) => {
+            notes.push(`kafkajs group ${kafkaGroup}: ${args.consumers} members; the join took ` +
+              `${Math.round(kafka.joinMs)} ms (untimed); latency is the wait for each non-empty batch ` +
+              '(kafkajs hands over whole fetched batches: --max-poll-records does not apply)');
+            return kafka;
+          })
+        : args.group === undefined ? runConsumeBench({ ...common, partitions })
         : runGroupConsumeBench({ ...common, groupId: args.group, consumers: args.consumers }).then((group) => {
           notes.push(`group ${args.group ?? ''}: ${args.consumers} members in this process, records per member ` +
             `${group.recordsPerMember.join('/')}; the join took ${Math.round(group.joinMs)} ms (untimed)`);
@@ -200,10 +239,10 @@ const consumeCommand: CommandModule<object, ConsumeArguments> = {
         })).finally(() => { line?.stop(); });
       const brokerRssMiBMax = rss.stop();
       const baseline = await baselineFor(args, result.bytes, args['fetch-bytes'], 'read');
-      print({ command: 'consume', config: { topic, partitions, recordBytes: args['record-size'],
+      print({ command: 'consume', config: { protocol: args.protocol, topic, partitions, recordBytes: args['record-size'],
         fetchBytes: args['fetch-bytes'], maxPollRecords: args['max-poll-records'],
         ...(args.group === undefined ? {} : { group: args.group, consumers: args.consumers }) }, figures: result,
-      latencyName: 'poll (non-empty)', latencyMs: result.latencyMs,
+      latencyName: isKafka(args) ? 'batch wait (non-empty)' : 'poll (non-empty)', latencyMs: result.latencyMs,
       endToEndLatencyMs: null, baseline, brokerRssMiBMax, notes }, args.json);
     });
   },
