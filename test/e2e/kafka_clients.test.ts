@@ -29,6 +29,7 @@ import type { ConsumerRecord } from '../../src/client/fetched_records.js';
 import { KafkaWriter } from '../../src/kafka/codec.js';
 import type { KafkaReader } from '../../src/kafka/codec.js';
 import { encodeRecordBatch } from '../../src/protocol/record_batch.js';
+import { CLI_MAIN } from '../helpers/cli_process.js';
 import { TestCluster } from '../helpers/cluster.js';
 import { kafkaRequest } from '../helpers/kafka_raw_request.js';
 
@@ -218,6 +219,40 @@ void describe('Kafka clients against the Kafka listener', { timeout: 240_000 }, 
     const lines = kcat(['-b', kafkaBootstrap[2] ?? '', '-C', '-t', 'native-1', '-p', '0', '-o', 'beginning', '-e',
       '-q', '-f', '%k=%s %h@%o\n']).split('\n').filter((line) => line !== '');
     assert.deepEqual(lines, Array.from({ length: 5 }, (_, i) => `n${String(i)}=native-${String(i)} via=zmq@${String(i)}`));
+  });
+
+  it('tributary produce writes what kcat and kafkajs read; tributary consume reads what kafkajs wrote', async () => {
+    const tributary = (args: readonly string[], input = ''): string => execFileSync(process.execPath,
+      [CLI_MAIN, ...args, '--bootstrap', cluster.bootstrap], { input, timeout: KCAT_TIMEOUT_MS, encoding: 'utf8',
+        stdio: ['pipe', 'pipe', 'pipe'] });
+    tributary(['topics', 'create', 'cli-1', '--partitions', '1', '--replication-factor', '3']);
+    const lines = Array.from({ length: 6 }, (_, i) => `c${String(i)}:cli-${String(i)}`);
+    tributary(['produce', 'cli-1', '--key-separator', ':'], `${lines.join('\n')}\n`);
+    const byKcat = kcat(['-b', kafkaBootstrap[0] ?? '', '-C', '-t', 'cli-1', '-o', 'beginning', '-e', '-q',
+      '-f', '%k:%s\n']).split('\n').filter((line) => line !== '');
+    assert.deepEqual(byKcat, lines);
+    const consumer = kafka().consumer({ groupId: 'cli-readers', maxWaitTimeInMs: 200 });
+    const byKafkajs: string[] = [];
+    try {
+      await consumer.connect();
+      await consumer.subscribe({ topics: ['cli-1'], fromBeginning: true });
+      const done = new Promise<void>((resolve) => {
+        void consumer.run({ eachMessage: ({ message }) => {
+          byKafkajs.push(`${message.key?.toString() ?? ''}:${message.value?.toString() ?? ''}`);
+          if (byKafkajs.length >= lines.length) resolve();
+          return Promise.resolve();
+        } });
+      });
+      await Promise.race([done, new Promise((resolve) => setTimeout(resolve, 30_000))]);
+    } finally {
+      await consumer.disconnect();
+    }
+    assert.deepEqual(byKafkajs, lines, 'kafkajs reads what tributary produce wrote, in order');
+    // kafkajs-3 holds the 30 records kafkajs produced above.
+    const consumed = tributary(['consume', 'kafkajs-3', '--from-beginning', '--max-messages', '30', '--print-key',
+      '--timeout-ms', '20000']).split('\n').filter((line) => line !== '');
+    assert.deepEqual(consumed.map((line) => line.split('\t').join(' ')).sort(),
+      Array.from({ length: 30 }, (_, i) => `key-${String(i)} value-${String(i)}`).sort());
   });
 
   it('kcat -G reads every record once, and its committed offsets hold for the next run', () => {
