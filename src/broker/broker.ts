@@ -282,12 +282,13 @@ export class Broker implements BrokerContext {
     }
   }
 
-  /** Every live broker may take replicas: the hook where brokers being emptied would be left out. */
+  /** Every live broker may take replicas, except those being emptied by a decommission. */
   private startAutoRebalance(): void {
     const client = this.options.advertise ?? this.options.listen;
     const rebalancer = new AutoRebalancer({ metadata: () => this.controller.metadata, logger: this.logger,
       leads: () => this.controller.role === 'leader', bootstrap: `${client.host}:${client.port}`,
-      eligibleBrokers: () => this.controller.metadata.brokers().filter((b) => !b.fenced).map((b) => b.brokerId),
+      eligibleBrokers: () => this.controller.metadata.brokers().filter((b) => !b.fenced && !b.decommissioning)
+        .map((b) => b.brokerId),
       sizeOf: (topic, partition) => this.replicas.partition(topic, partition)?.storage.log.sizeBytes,
       submitUntil: (command, applied, timeoutMs) => this.submitUntil(command, applied, timeoutMs) });
     this.autoRebalanceTicks = setInterval(() => { rebalancer.tick(Date.now()); }, AUTO_REBALANCE_TICK_MS);
