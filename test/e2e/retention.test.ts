@@ -63,7 +63,15 @@ describe('retention on a cluster', () => {
     await produce(1500, 'a');
     const deadline = Date.now() + 20_000;
     while (await earliest() === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200));
-    const logStart = await earliest();
+    // Retention may take several checks (300 ms apart) to delete every segment past the limit: wait
+    // until the log start holds still for more than a check before comparing a fetch with it.
+    let logStart = await earliest();
+    for (let settled = false; !settled && Date.now() < deadline;) {
+      await new Promise((resolve) => setTimeout(resolve, 700));
+      const again = await earliest();
+      settled = again === logStart;
+      logStart = again;
+    }
     assert.ok(logStart > 0, 'retention moved the log start');
     let leaderId = await leaderOf();
     let belowPartition;
