@@ -98,6 +98,9 @@ void describe('broker decommission', { timeout: 120_000 }, () => {
 
     cluster.restart(LEAVING);
     await cluster.waitUntilRegistered(20_000);
+    // Registered is not enough: the next case needs broker 4 unfenced (caught up and heartbeating).
+    await waitFor('broker 4 is unfenced again', async () =>
+      !(await admin.describeCluster()).fencedBrokers.some((b) => b.id === LEAVING), 20_000);
   });
 
   it('moves every replica off broker 4 under load, unregisters it, and its process exits', async () => {
