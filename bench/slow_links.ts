@@ -7,7 +7,9 @@
  * and after each run: a changed epoch is an election during the run.
  *
  * Usage: node dist/bench/slow_links.js [--delays 0,10,50] [--records 300000] [--rate 5000]
- *   [--rate-records 50000]
+ *   [--rate-records 50000] [--election-timeout-ms N --heartbeat-ms N]
+ * The last two are the brokers' --raft-election-timeout-ms and --raft-heartbeat-ms (their
+ * defaults when absent), to measure the timing a slower link needs.
  */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
@@ -57,8 +59,9 @@ function runBench(bootstrap: string, topic: string, extra: readonly string[]): P
   });
 }
 
-async function measure(delayMs: number, records: number, rate: number, rateRecords: number): Promise<string> {
-  const relayed = await startRelayedCluster(3);
+async function measure(delayMs: number, records: number, rate: number, rateRecords: number,
+  brokerArguments: readonly string[]): Promise<string> {
+  const relayed = await startRelayedCluster(3, brokerArguments);
   try {
     relayed.relays.setDelayAll(delayMs);
     const lines: string[] = [];
@@ -89,9 +92,15 @@ async function measure(delayMs: number, records: number, rate: number, rateRecor
 
 const { values } = parseArgs({ options: { delays: { type: 'string', default: '0,10,50' },
   records: { type: 'string', default: '300000' }, rate: { type: 'string', default: '5000' },
-  'rate-records': { type: 'string', default: '50000' } } });
+  'rate-records': { type: 'string', default: '50000' }, 'election-timeout-ms': { type: 'string' },
+  'heartbeat-ms': { type: 'string' } } });
+const brokerArguments = [
+  ...(values['election-timeout-ms'] === undefined ? [] : ['--raft-election-timeout-ms', values['election-timeout-ms']]),
+  ...(values['heartbeat-ms'] === undefined ? [] : ['--raft-heartbeat-ms', values['heartbeat-ms']])];
+if (brokerArguments.length > 0) process.stdout.write(`brokers: ${brokerArguments.join(' ')}\n`);
 const delays = values.delays.split(',').map(Number);
 assert(delays.every((d) => Number.isSafeInteger(d) && d >= 0), '--delays: natural numbers of ms, comma-separated');
 for (const delay of delays) {
-  process.stdout.write(`${await measure(delay, Number(values.records), Number(values.rate), Number(values['rate-records']))}\n`);
+  process.stdout.write(`${await measure(delay, Number(values.records), Number(values.rate), Number(values['rate-records']),
+    brokerArguments)}\n`);
 }

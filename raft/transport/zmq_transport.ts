@@ -14,8 +14,9 @@
  * TCP connection i->j is opened by i's DEALER to j's ROUTER and carries only i's messages to j.
  * j never sends on its ROUTER; its answers travel on the separate connection j->i that j's own
  * DEALER dials. Bytes still flow both ways on i->j at the ZMTP level: the handshake, and PONGs
- * answering i's heartbeat PINGs (every 100 ms). i drops the connection when no byte comes back
- * within 300 ms (heartbeatTimeout), and j drops it after 300 ms without a byte (heartbeatTimeToLive),
+ * answering i's heartbeat PINGs (every `pingIntervalMs`, 100 ms by default). i drops the connection
+ * when no byte comes back within three pings (heartbeatTimeout), and j drops it after as long
+ * without a byte (heartbeatTimeToLive),
  * so a relay must forward both directions, and stalling either one for longer cuts the link i->j.
  * A redial that gets no answer (a silent link drops the SYN or the greeting) is given up after 1 s
  * (connect timeout, handshake interval) and retried every 50..500 ms, so a healed link carries
@@ -36,6 +37,7 @@ import type { RaftBatch } from './raft_codec.js';
 const BATCH_FRAMES_MAX_DEFAULT = 65_536;
 /** How long a connect, and then a ZMTP handshake, may take before the attempt is abandoned and redialed. */
 const LINK_SETUP_MS = 1_000;
+const PING_INTERVAL_MS_DEFAULT = 100;
 
 export interface ZmqRaftTransportOptions {
   readonly nodeId: number;
@@ -57,6 +59,11 @@ export interface ZmqRaftTransportOptions {
    * tests). Applied in setPeer, which every peer endpoint goes through.
    */
   readonly dialOverrides?: ReadonlyMap<number, string>;
+  /**
+   * ZMTP heartbeat of every link (the broker's Raft heartbeat interval): a connection with no byte
+   * back within three of them is dropped and redialed. 100 ms by default.
+   */
+  readonly pingIntervalMs?: number;
 }
 
 export interface TransportStats {
@@ -215,13 +222,14 @@ export class ZmqRaftTransport implements RaftTransport {
     if (known?.endpoint === endpoint) return;
     known?.close();
     if (endpoint !== announced) this.options.logger.warn({ nodeId, announced, endpoint }, 'dialing a peer through an override');
-    // A silent peer: heartbeats drop the connection after 300 ms; a redial whose SYN or greeting
+    // A silent peer: heartbeats drop the connection after three pings; a redial whose SYN or greeting
     // is lost (the link is still dead) is abandoned after 1 s by connectTimeout and
     // handshakeInterval (libzmq waits 30 s for a handshake by default, the kernel up to minutes
     // for a connect), so the first attempt after the heal starts within ~1.5 s of it.
+    const pingMs = this.options.pingIntervalMs ?? PING_INTERVAL_MS_DEFAULT;
     const dealer = new zmq.Dealer({
       routingId: String(this.options.nodeId), immediate: true, sendTimeout: 0, sendHighWaterMark: 1000,
-      linger: 0, heartbeatInterval: 100, heartbeatTimeout: 300, heartbeatTimeToLive: 300,
+      linger: 0, heartbeatInterval: pingMs, heartbeatTimeout: 3 * pingMs, heartbeatTimeToLive: 3 * pingMs,
       reconnectInterval: 50, reconnectMaxInterval: 500, connectTimeout: LINK_SETUP_MS, handshakeInterval: LINK_SETUP_MS,
     });
     dealer.connect(endpoint);

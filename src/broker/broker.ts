@@ -63,6 +63,8 @@ import { KafkaListener } from '../kafka/listener.js';
 import { openStorageTestIo } from './storage_test_mode.js';
 import { BrokerObservability } from '../metrics/broker_observability.js';
 import type { StorageTestIo, StorageTestMode } from './storage_test_mode.js';
+import { RAFT_TIMING_DEFAULTS, peerSilenceMsOf, raftTicksOf } from './raft_timing.js';
+import type { RaftTiming } from './raft_timing.js';
 
 export const CONTROLLER_GROUP_ID = 0;
 const HEARTBEAT_INTERVAL_MS = 500;
@@ -77,8 +79,6 @@ const GROUP_WRITE_TIMEOUT_MS = 5_000;
 const CONTROLLER_LOG = '__controller-0';
 /** An unregistered (decommissioned) controller learner silent this long is removed from the group. */
 const DECOMMISSIONED_LEARNER_SILENCE_MS = 3_000;
-/** A peer silent this long is not handed leadership (every group heartbeats its followers every 100 ms). */
-const PEER_SILENCE_MS = 1_000;
 /**
  * After telling its peers it is leaving, a broker waits this long before choosing where its
  * leaderships go, so brokers stopped together learn of each other and hand nothing to one another.
@@ -118,8 +118,8 @@ export interface BrokerOptions {
   readonly logger?: Logger;
   /** The level of the logger made when none is given (pino's names); default TRIBUTARY_LOG_LEVEL, else info. */
   readonly logLevel?: string;
-  /** Milliseconds per Raft tick. */
-  readonly tickMs?: number;
+  /** Raft tick, election timeout and heartbeat of every group hosted (RAFT_TIMING_DEFAULTS when absent). */
+  readonly raftTiming?: RaftTiming;
   /** The ceiling on any topic's max.message.bytes (Kafka's broker-wide message.max.bytes); 8 MiB by default. */
   readonly batchBytesMax?: number;
   /**
@@ -179,6 +179,8 @@ export class Broker implements BrokerContext {
   private handingOver = false;
   /** Peers that said they are shutting down: broker id to the incarnation that said so. */
   private readonly leavingPeers = new Map<number, number>();
+  /** A peer silent this long is unreachable: not handed leadership, told where the controller leader is. */
+  private readonly peerSilenceMs: number;
   private markDecommissioned: (() => void) | undefined;
   /**
    * Resolves once the metadata shows this process (this incarnation) unregistered by a decommission:
@@ -199,6 +201,7 @@ export class Broker implements BrokerContext {
     private readonly observability: BrokerObservability,
   ) {
     this.controller = new ControllerReplica(logger);
+    this.peerSilenceMs = peerSilenceMsOf(options.raftTiming ?? RAFT_TIMING_DEFAULTS);
     this.liveness = new BrokerLiveness(options.sessionTimeoutMs ?? 6_000);
     this.replicas = new ReplicaManager({ brokerId: options.id, host, logs, batchBytesMax: options.batchBytesMax
       ?? 8 * 1024 * 1024, unsafeSkipRecordValidation: options.unsafeSkipRecordValidation === true, logger,
@@ -232,8 +235,10 @@ export class Broker implements BrokerContext {
     const logs = LogManager.open({ dataDirectory: options.dataDirectory, logger, ...(io === undefined ? {} : { io }),
       ...(testIo === undefined ? {} : { fsyncSkipped: testIo.fsyncSkipped }) });
     const dialOverrides = new Map([...options.raftDial ?? []].map(([id, address]) => [id, tcpEndpoint(address)]));
+    const raftTiming = options.raftTiming ?? RAFT_TIMING_DEFAULTS;
+    const { tickMs, ...raftTicks } = raftTicksOf(raftTiming);
     const transport = new ZmqRaftTransport({ nodeId: options.id, logger, listen: tcpEndpoint(options.raftListen),
-      dialOverrides });
+      dialOverrides, pingIntervalMs: raftTiming.heartbeatIntervalMs });
     for (const [id, endpoint] of options.voters) {
       if (id !== options.id) transport.setPeer(id, tcpEndpoint(endpoint));
     }
@@ -242,8 +247,8 @@ export class Broker implements BrokerContext {
     const throttled = new LearnerThrottle(transport, {
       isLearner: (groupId, to) => host?.confState(groupId)?.learners.includes(to) === true,
       bytesPerSec: () => broker?.replicationThrottleBytesPerSec() ?? 0 });
-    host = new RaftHost({ nodeId: options.id, transport: throttled, logger, tickMs: options.tickMs ?? 50,
-      raft: { electionTimeoutTicks: 10, heartbeatIntervalTicks: 2 },
+    host = new RaftHost({ nodeId: options.id, transport: throttled, logger, tickMs,
+      raft: raftTicks,
       onGroupFailed: (groupId, error) => { logger.fatal({ groupId, error }, 'a raft group lost its storage'); },
       onSoftState: observability.onSoftState });
     broker = new Broker(options, logger, logs, transport, host, undefined, testIo, observability);
@@ -256,7 +261,7 @@ export class Broker implements BrokerContext {
       const handlers = { ...brokerHandlers(broker), ...reassignmentHandlers(broker), ...decommissionHandlers(broker),
         ...groupHandlers(broker.groups),
         ...controllerQuorumHandlers({ brokerId: options.id, groupId: CONTROLLER_GROUP_ID, host,
-          controller: broker.controller, peerSilenceMs: PEER_SILENCE_MS }) };
+          controller: broker.controller, peerSilenceMs: peerSilenceMsOf(raftTiming) }) };
       broker.server = new RequestServer({ listen: `tcp://${options.listen.host}:${options.listen.port}`,
         handlers, logger,
         ...(observability.requestObserver === undefined ? {} : { observer: observability.requestObserver }) });
@@ -394,7 +399,7 @@ export class Broker implements BrokerContext {
     const raft = this.options.raftAdvertise ?? this.options.raftListen;
     const notice = encodeAddress(this.options.id, raft.host, raft.port);
     for (const id of silentMembers(conf, this.options.id, (peer) => this.host.lastHeardFromMs(peer), nowMs,
-      PEER_SILENCE_MS)) {
+      this.peerSilenceMs)) {
       this.transport.forward(id, notice);
     }
   }
@@ -468,7 +473,7 @@ export class Broker implements BrokerContext {
     if (broker.fenced) return 'fenced';
     if (this.leavingPeers.get(brokerId) === broker.incarnation) return 'leaving';
     const heardMs = this.host.lastHeardFromMs(brokerId);
-    if (heardMs === undefined || Date.now() - heardMs > PEER_SILENCE_MS) return 'unreachable';
+    if (heardMs === undefined || Date.now() - heardMs > this.peerSilenceMs) return 'unreachable';
     return 'available';
   }
 

@@ -21,6 +21,11 @@
  *   as it fills. When a new batch does not fit, append returns 'buffer-full' with a promise that
  *   resolves when some bytes are freed; the caller waits and appends again (Kafka blocks in
  *   BufferPool.allocate instead).
+ * - One partition's batches never reserve more than partitionBufferBytesMax (unless it has none:
+ *   its first batch is always allowed), so a partition that cannot send (its leader cut off) cannot
+ *   take the buffer from the others: past its share, append returns 'partition-full' with a promise
+ *   that resolves when that partition frees bytes. The caller parks the record (parked_sends.ts)
+ *   and goes on with other partitions; isPartitionFull lets a partitioner steer around it.
  *
  * Sizes are those of the uncompressed batch (exact): gzip only shrinks a batch, apart from about
  * 20 bytes of framing on incompressible data.
@@ -50,6 +55,8 @@ export interface AccumulatorConfig {
   readonly lingerMs: number;
   /** Bytes of batch buffers held until completed or failed (Kafka buffer.memory). */
   readonly bufferBytesMax: number;
+  /** The share of bufferBytesMax one partition may hold; bufferBytesMax when absent (no share). */
+  readonly partitionBufferBytesMax?: number;
   readonly compression?: ProducerCompression;
   /** Present when idempotence is on: batches carry its producer id, epoch and sequences. */
   readonly sequences?: ProducerSequences;
@@ -79,6 +86,10 @@ export function validateAccumulatorConfig(config: AccumulatorConfig): void {
     () => `lingerMs must be a safe integer >= 0, got ${config.lingerMs}`);
   assert(Number.isSafeInteger(config.bufferBytesMax) && config.bufferBytesMax >= config.batchBytesMax,
     () => `bufferBytesMax (${config.bufferBytesMax}) must be at least batchBytesMax (${config.batchBytesMax})`);
+  const share = config.partitionBufferBytesMax;
+  assert(share === undefined || (Number.isSafeInteger(share) && share >= config.batchBytesMax
+    && share <= config.bufferBytesMax),
+  () => `partitionBufferBytesMax (${String(share)}) must be from batchBytesMax to bufferBytesMax`);
 }
 
 export interface RecordMetadata {
@@ -95,6 +106,15 @@ export interface BufferFull {
   readonly spaceFreed: Promise<undefined>;
 }
 
+/** The record's partition holds its whole share of the buffer; nothing was appended. */
+export interface PartitionFull {
+  readonly kind: 'partition-full';
+  readonly topic: string;
+  readonly partition: number;
+  /** Resolves when this partition frees bytes: append again then. */
+  readonly spaceFreed: Promise<undefined>;
+}
+
 /** Only with abortOnNewBatch: the record would open a batch; nothing was appended. */
 export interface NewBatchNeeded {
   readonly kind: 'new-batch-needed';
@@ -104,7 +124,7 @@ export interface NewBatchNeeded {
  * The record's delivery when it was appended, else why not. The delivery promise itself, not an
  * object around it: append runs once per record.
  */
-export type AppendResult = Promise<RecordMetadata> | BufferFull | NewBatchNeeded;
+export type AppendResult = Promise<RecordMetadata> | BufferFull | PartitionFull | NewBatchNeeded;
 
 const NEW_BATCH_NEEDED: NewBatchNeeded = Object.freeze({ kind: 'new-batch-needed' });
 
@@ -144,8 +164,8 @@ class Batch {
   /** Records whose delivery settleNext has resolved so far. */
   private settled = 0;
 
-  constructor(readonly id: number, readonly topic: string, readonly partition: number, readonly createdMs: number,
-    baseTimestamp: number, capacityBytes: number) {
+  constructor(readonly id: number, readonly queue: PartitionQueue, readonly topic: string, readonly partition: number,
+    readonly createdMs: number, baseTimestamp: number, capacityBytes: number) {
     this.builder = new RecordBatchBuilder(baseTimestamp, capacityBytes);
     this.reservedBytes = capacityBytes;
   }
@@ -174,11 +194,17 @@ class Batch {
 }
 
 interface PartitionQueue {
+  readonly topic: string;
+  readonly partition: number;
   open: Batch | null;
   /** Closed or re-enqueued batches, ascending id. */
   readonly closed: Batch[];
   /** Bytes the last batch closed here had reached: where the next one's buffer starts. */
   lastBatchBytes: number;
+  /** Buffer bytes reserved by this partition's batches (open, queued and with the sender). */
+  reservedBytes: number;
+  /** Set while a caller waits for this partition to free bytes. */
+  spaceWaiter: { readonly full: PartitionFull; readonly resolve: () => void } | null;
 }
 
 export class RecordAccumulator {
@@ -193,10 +219,29 @@ export class RecordAccumulator {
   /** nextDeadlineMs's answer until a batch opens, closes, drains or comes back; undefined: to compute. */
   private deadlineMs: number | null | undefined = null;
   private spaceWaiter: { readonly full: BufferFull; readonly resolve: () => void } | null = null;
+  /** Partitions that answered 'partition-full' and have not freed bytes since. */
+  private fullPartitions = 0;
 
   constructor(config: AccumulatorConfig) {
     validateAccumulatorConfig(config);
     this.config = config;
+  }
+
+  /**
+   * Whether a new batch of (topic, partition) would be refused with 'partition-full' now: it
+   * answered so and has freed nothing since, or it holds its whole share. Cheap when no partition
+   * is full (the usual case): one comparison.
+   */
+  isPartitionFull(topic: string, partition: number): boolean {
+    if (this.fullPartitions === 0 || this.config.partitionBufferBytesMax === undefined) return false;
+    const queue = this.queuesByTopic.get(topic)?.[partition];
+    return queue !== undefined && (queue.spaceWaiter !== null
+      || this.overShare(queue, Math.min(BATCH_BYTES_INITIAL, this.config.batchBytesMax)));
+  }
+
+  /** Whether some partition answered 'partition-full' and has not freed bytes since. */
+  get anyPartitionFull(): boolean {
+    return this.fullPartitions > 0;
   }
 
   /** Bytes of batch buffers reserved and not yet completed or failed. */
@@ -235,7 +280,10 @@ export class RecordAccumulator {
       throw new MessageTooLargeError(sizeBytes, this.config.bufferBytesMax);
     }
     const capacityBytes = Math.max(sizeBytes, this.startingCapacity(queue));
-    if (!this.reserve(capacityBytes)) {
+    if (this.overShare(queue, capacityBytes)) {
+      return this.partitionFull(queue);
+    }
+    if (!this.reserve(queue, capacityBytes)) {
       return this.bufferFull();
     }
     // The clock was read already unless the record brought its own timestamp.
@@ -350,7 +398,7 @@ export class RecordAccumulator {
     }
     let queue = byPartition[partition];
     if (queue === undefined) {
-      queue = { open: null, closed: [], lastBatchBytes: 0 };
+      queue = { topic, partition, open: null, closed: [], lastBatchBytes: 0, reservedBytes: 0, spaceWaiter: null };
       byPartition[partition] = queue;
       this.queues.set(topicPartitionKey(topic, partition), queue);
     }
@@ -360,7 +408,7 @@ export class RecordAccumulator {
   private openBatch(queue: PartitionQueue, topic: string, partition: number, createdMs: number,
     baseTimestamp: number, capacityBytes: number): Batch {
     assert(queue.open === null, 'a partition has one open batch');
-    const batch = new Batch(this.nextBatchId++, topic, partition, createdMs, baseTimestamp, capacityBytes);
+    const batch = new Batch(this.nextBatchId++, queue, topic, partition, createdMs, baseTimestamp, capacityBytes);
     queue.open = batch;
     this.deadlineMs = undefined;
     return batch;
@@ -386,7 +434,10 @@ export class RecordAccumulator {
     if (sizeBytes <= capacityBytes) return true;
     const grownBytes = Math.min(this.config.batchBytesMax, Math.max(sizeBytes, capacityBytes * 2));
     assert(grownBytes >= sizeBytes, () => `a ${sizeBytes}-byte batch is over batchBytesMax`);
-    if (!this.reserve(grownBytes - capacityBytes)) return false;
+    const queue = batch.queue;
+    if (this.overShare(queue, grownBytes - capacityBytes) || !this.reserve(queue, grownBytes - capacityBytes)) {
+      return false;
+    }
     batch.builder.growTo(grownBytes);
     batch.reservedBytes = grownBytes;
     return true;
@@ -431,12 +482,29 @@ export class RecordAccumulator {
     return batch;
   }
 
-  private reserve(bytes: number): boolean {
+  private reserve(queue: PartitionQueue, bytes: number): boolean {
     if (this.bufferedBytesNow + bytes > this.config.bufferBytesMax) {
       return false;
     }
     this.bufferedBytesNow += bytes;
+    queue.reservedBytes += bytes;
     return true;
+  }
+
+  /** Whether reserving bytes more would take the partition over its share (its first batch never does). */
+  private overShare(queue: PartitionQueue, bytes: number): boolean {
+    const share = this.config.partitionBufferBytesMax;
+    return share !== undefined && queue.reservedBytes > 0 && queue.reservedBytes + bytes > share;
+  }
+
+  private partitionFull(queue: PartitionQueue): PartitionFull {
+    if (queue.spaceWaiter === null) {
+      const { promise, resolve } = deferred<undefined>();
+      queue.spaceWaiter = { full: { kind: 'partition-full', topic: queue.topic, partition: queue.partition,
+        spaceFreed: promise }, resolve: () => { resolve(undefined); } };
+      this.fullPartitions += 1;
+    }
+    return queue.spaceWaiter.full;
   }
 
   private bufferFull(): BufferFull {
@@ -453,10 +521,17 @@ export class RecordAccumulator {
     batch.done = true;
     if (failure !== null) batch.outcome.resolve({ ok: false, error: failure.error });
     this.bufferedBytesNow -= batch.reservedBytes;
-    assert(this.bufferedBytesNow >= 0, 'buffered bytes went negative');
+    batch.queue.reservedBytes -= batch.reservedBytes;
+    assert(this.bufferedBytesNow >= 0 && batch.queue.reservedBytes >= 0, 'buffered bytes went negative');
     const waiter = this.spaceWaiter;
     this.spaceWaiter = null;
     waiter?.resolve();
+    const partitionWaiter = batch.queue.spaceWaiter;
+    if (partitionWaiter !== null) {
+      batch.queue.spaceWaiter = null;
+      this.fullPartitions -= 1;
+      partitionWaiter.resolve();
+    }
   }
 }
 

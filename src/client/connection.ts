@@ -77,8 +77,8 @@ export const CONNECTION_DEFAULTS = {
   requestBytesMax: 128 * 1024 * 1024,
   frameBytesMax: -1,
   reconnectIntervalMs: 100,
-  reconnectIntervalMaxMs: 2_000,
-  heartbeatIntervalMs: 1_000,
+  reconnectIntervalMaxMs: 1_000,
+  heartbeatIntervalMs: 500,
   connectTimeoutMs: 2_000,
 } as const;
 

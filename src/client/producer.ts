@@ -35,10 +35,11 @@ import { ACKS, API_KEYS } from '../protocol/api_keys.js';
 import type { DecodedResponseOf } from '../protocol/messages.js';
 import type { RecordHeaderInput } from '../protocol/record_batch.js';
 import { ACCUMULATOR_DEFAULTS, appendPartitioned, RecordAccumulator } from './accumulator.js';
-import type { AppendResult, ProducerBatch, RecordMetadata } from './accumulator.js';
+import type { AppendResult, BufferFull, PartitionFull, ProducerBatch, RecordMetadata } from './accumulator.js';
 import type { ProducerCompression } from './compression.js';
 import { defaultClientLogger, MetadataCache, parseBootstrap } from './metadata_cache.js';
 import type { TopicInfo } from './metadata_cache.js';
+import { ParkedSends } from './parked_sends.js';
 import { DefaultPartitioner } from './partitioner.js';
 import type { NullKeyStrategy, Partitioner, PartitionInput } from './partitioner.js';
 import { INFLIGHT_BATCHES_MAX, ProducerSequences, topicPartitionKey } from './producer_state.js';
@@ -76,6 +77,12 @@ export interface ProducerOptions {
   readonly lingerMs?: number;
   readonly batchBytesMax?: number;
   readonly bufferBytesMax?: number;
+  /**
+   * The share of bufferBytesMax one partition may hold (batches queued, open or in flight), so a
+   * partition that cannot send does not stop the others: its sends wait (maxBlockMs at most) while
+   * the rest flow. Default: an eighth of bufferBytesMax, at least four batches.
+   */
+  readonly partitionBufferBytesMax?: number;
   readonly compression?: ProducerCompression;
   /** Default: true with acks all, false otherwise (idempotence needs acks all). */
   readonly idempotent?: boolean;
@@ -185,6 +192,8 @@ export class Producer {
   private readonly inflightByBroker = new Map<number, number>();
   private readonly requests = new Set<Promise<void>>();
   private appendChain: Promise<unknown> = Promise.resolve();
+  /** Sends waiting for room in their partition's share of the buffer. */
+  private readonly parked: ParkedSends;
   private appendsQueued = 0;
   private outstanding = 0;
   private idleWaiters: (() => void)[] = [];
@@ -223,6 +232,8 @@ export class Producer {
       refreshBackoffMs: options.retryBackoffMs ?? PRODUCER_DEFAULTS.retryBackoffMs,
       logger: this.logger,
     });
+    this.parked = new ParkedSends((message, topic, partition) => this.appendToPartition(message, topic, partition),
+      this.maxBlockMs, () => { this.notifyIfIdle(); });
   }
 
   /** The producer id of an idempotent producer once connected, else null. */
@@ -262,6 +273,7 @@ export class Producer {
       try {
         const result = this.tryAppend(message, info);
         if (result instanceof Promise) return this.deliver(result);
+        if (result.kind !== 'buffer-full') return this.deliver(this.park(ownedCopy(message), result));
       } catch (error) {
         return Promise.reject(error instanceof Error ? error : new Error(String(error)));
       }
@@ -283,7 +295,7 @@ export class Producer {
 
   /** Sends everything appended so far without lingering and waits until every record is settled. */
   async flush(): Promise<void> {
-    if (this.outstanding === 0 && this.appendsQueued === 0) return;
+    if (this.outstanding === 0 && this.appendsQueued === 0 && this.parked.size === 0) return;
     this.accumulator?.flush();
     this.wake();
     await new Promise<void>((resolve) => { this.idleWaiters.push(resolve); });
@@ -302,6 +314,7 @@ export class Producer {
     }
     await this.flush();
     this.closed = true;
+    this.parked.close();
     this.wake();
     await this.senderLoop;
     await Promise.allSettled([...this.requests]);
@@ -320,10 +333,14 @@ export class Producer {
       });
       this.sequences = new ProducerSequences(identity);
     }
+    const batchBytesMax = this.options.batchBytesMax ?? ACCUMULATOR_DEFAULTS.batchBytesMax;
+    const bufferBytesMax = this.options.bufferBytesMax ?? ACCUMULATOR_DEFAULTS.bufferBytesMax;
     this.accumulator = new RecordAccumulator({
-      batchBytesMax: this.options.batchBytesMax ?? ACCUMULATOR_DEFAULTS.batchBytesMax,
+      batchBytesMax,
       lingerMs: this.options.lingerMs ?? ACCUMULATOR_DEFAULTS.lingerMs,
-      bufferBytesMax: this.options.bufferBytesMax ?? ACCUMULATOR_DEFAULTS.bufferBytesMax,
+      bufferBytesMax,
+      partitionBufferBytesMax: this.options.partitionBufferBytesMax
+        ?? Math.min(bufferBytesMax, Math.max(Math.floor(bufferBytesMax / 8), 4 * batchBytesMax)),
       compression: this.options.compression ?? 'none',
       ...(this.sequences === null ? {} : { sequences: this.sequences }),
       clock: { nowMs: () => Date.now() },
@@ -350,7 +367,8 @@ export class Producer {
       if (this.closed) throw closedError();
       const result = this.tryAppend(message, info);
       if (result instanceof Promise) return { delivery: result };
-      assert(result.kind === 'buffer-full', 'appendPartitioned never asks for a new batch');
+      // Parked, the send waits for its partition alone: the sends behind it in the chain go on.
+      if (result.kind !== 'buffer-full') return { delivery: this.park(message, result) };
       const remainingMs = deadlineMs - Date.now();
       if (remainingMs <= 0) {
         throw new TributaryError('REQUEST_TIMED_OUT', `The producer buffer stayed full for ${this.maxBlockMs} ms`);
@@ -362,7 +380,8 @@ export class Producer {
     }
   }
 
-  private tryAppend(message: ProducerMessage, info: TopicInfo): AppendResult {
+  private tryAppend(message: ProducerMessage, info: TopicInfo): Promise<RecordMetadata> | BufferFull | PartitionFull
+    | MustPark {
     const accumulator = this.accumulator;
     assert(accumulator !== null, 'append before connect');
     const partitionCount = info.partitions.length;
@@ -374,12 +393,55 @@ export class Producer {
     const key = toBytes(message.key);
     const snapshot = snapshotOf(info);
     // Records without key or partition (the common case) share one input per metadata snapshot.
-    const input: PartitionInput = key === null && explicit === undefined ? snapshot.nullKeyInput : {
+    let input: PartitionInput = key === null && explicit === undefined ? snapshot.nullKeyInput : {
       topic: message.topic, key, partitionCount, availablePartitions: snapshot.availablePartitions,
       ...(explicit === undefined ? {} : { partition: explicit }),
     };
+    if (this.parked.size > 0 || accumulator.anyPartitionFull) {
+      if (input === snapshot.nullKeyInput) {
+        input = this.aroundFullPartitions(accumulator, input, snapshot.availablePartitions);
+      } else {
+        // A key's or explicit partition: behind the sends parked there, never before them.
+        const partition = this.partitioner.partition(input);
+        if (this.parked.hasParked(message.topic, partition)) return { kind: 'must-park', topic: message.topic, partition };
+      }
+    }
     const result = appendPartitioned(accumulator, this.partitioner, input, toBytes(message.value),
       headersOf(message.headers), message.timestamp);
+    if (!(result instanceof Promise) && result.kind === 'new-batch-needed') {
+      assert(false, 'appendPartitioned never asks for a new batch');
+    }
+    return this.counted(accumulator, result);
+  }
+
+  /**
+   * The null-key input with the partitions that cannot take a batch now left out, so that records
+   * without key go where they can be sent (Kafka's adaptive partitioning avoids slow partitions
+   * likewise). When every partition is full the input is unchanged: the record parks.
+   */
+  private aroundFullPartitions(accumulator: RecordAccumulator, input: PartitionInput,
+    available: readonly number[]): PartitionInput {
+    const open = available.filter((partition) => !accumulator.isPartitionFull(input.topic, partition)
+      && !this.parked.hasParked(input.topic, partition));
+    return open.length === 0 || open.length === available.length ? input : { ...input, availablePartitions: open };
+  }
+
+  /** A parked send's record, appended to the partition it was placed in. */
+  private appendToPartition(message: ProducerMessage, topic: string, partition: number): AppendResult {
+    const accumulator = this.accumulator;
+    if (accumulator === null || this.closed) throw closedError();
+    return this.counted(accumulator, accumulator.append(topic, partition, toBytes(message.key), toBytes(message.value),
+      headersOf(message.headers), message.timestamp));
+  }
+
+  /** Parks a send refused by its partition; resolves as its record is delivered. */
+  private park(message: ProducerMessage, refused: PartitionFull | MustPark): Promise<RecordMetadata> {
+    return this.parked.park(message, refused.topic, refused.partition,
+      refused.kind === 'partition-full' ? refused.spaceFreed : undefined).then((delivery) => delivery);
+  }
+
+  /** Counts an appended record as outstanding and wakes the sender if its batch is due sooner. */
+  private counted<R extends AppendResult>(accumulator: RecordAccumulator, result: R): R {
     if (result instanceof Promise) {
       this.outstanding += 1;
       // Checked on every append, not only when a batch opens: skipping it left batches waiting for
@@ -404,9 +466,11 @@ export class Producer {
    * record promise of the batches just settled has run its callbacks before flush() returns.
    */
   private notifyIfIdle(): void {
-    if (this.outstanding !== 0 || this.appendsQueued !== 0 || this.idleWaiters.length === 0) return;
+    if (this.outstanding !== 0 || this.appendsQueued !== 0 || this.parked.size !== 0 || this.idleWaiters.length === 0) {
+      return;
+    }
     setImmediate(() => {
-      if (this.outstanding !== 0 || this.appendsQueued !== 0) return;
+      if (this.outstanding !== 0 || this.appendsQueued !== 0 || this.parked.size !== 0) return;
       const waiters = this.idleWaiters;
       this.idleWaiters = [];
       for (const waiter of waiters) waiter();
@@ -666,6 +730,13 @@ export class Producer {
       this.partitionNotBeforeMs.delete(key);
     }
   }
+}
+
+/** A send whose partition has sends parked already: it parks behind them without trying. */
+interface MustPark {
+  readonly kind: 'must-park';
+  readonly topic: string;
+  readonly partition: number;
 }
 
 /** What tryAppend derives from a topic's metadata, computed once per snapshot. */

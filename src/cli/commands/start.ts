@@ -22,6 +22,8 @@ import { ConfigError, parseHostPort, parseRaftDial, parseVoters } from './broker
 import { readConfigFile, resolveSettings } from './broker_settings.js';
 import type { SettingSpec, SettingTable, SettingValue } from './broker_settings.js';
 import { storageTestModeFromEnv } from './storage_test_env.js';
+import { RAFT_TIMING_DEFAULTS, raftTimingProblem } from '../../broker/raft_timing.js';
+import type { RaftTiming } from '../../broker/raft_timing.js';
 
 /** pino's levels, most to least severe, and silent. */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -41,6 +43,12 @@ export const START_SETTINGS = {
   controllers: { type: 'string', describe: 'another name for --voters; give either' },
   'raft-dial': { type: 'string', default: '',
     describe: 'id@host:port,...: dial these peers\' Raft links at these addresses (a test relay)' },
+  'raft-tick-ms': { type: 'number', default: RAFT_TIMING_DEFAULTS.tickMs,
+    describe: 'how often every Raft group\'s clock advances' },
+  'raft-election-timeout-ms': { type: 'number', default: RAFT_TIMING_DEFAULTS.electionTimeoutMs,
+    describe: 'the shortest Raft election timeout (each replica draws from [t, 2t)); raise it on slow links' },
+  'raft-heartbeat-ms': { type: 'number', default: RAFT_TIMING_DEFAULTS.heartbeatIntervalMs,
+    describe: 'how often Raft leaders heartbeat (and Raft links ping); above a third of the worst round trip' },
   'retention-check-ms': { type: 'number', default: 30_000, describe: 'how often retention runs' },
   'leader-rebalance-interval-ms': { type: 'number', default: LEADER_REBALANCE_INTERVAL_MS_DEFAULT,
     describe: 'how often leaderships go back to preferred replicas that are in sync; 0: never' },
@@ -283,6 +291,15 @@ function groupSettings(settings: StartSettings): GroupSettings {
     maxRebalanceTimeoutMs: Math.max(1, setting('group-max-rebalance-timeout-ms')) };
 }
 
+/** --raft-tick-ms, --raft-election-timeout-ms and --raft-heartbeat-ms, checked together. */
+export function raftTiming(settings: StartSettings): RaftTiming {
+  const timing = { tickMs: settings.number('raft-tick-ms'), electionTimeoutMs: settings.number('raft-election-timeout-ms'),
+    heartbeatIntervalMs: settings.number('raft-heartbeat-ms') };
+  const problem = raftTimingProblem(timing);
+  if (problem !== null) throw new ConfigError(problem);
+  return timing;
+}
+
 /** The yargs options of the table: no defaults or demands here, resolveSettings applies them after env and file. */
 function withSettingOptions(yargs: Argv): Argv {
   let built = yargs.option('config', { type: 'string',
@@ -326,6 +343,7 @@ export const startCommand: CommandModule = {
         replicationThrottleBytesPerSec: positiveInteger(settings.number('replication-throttle-bytes'),
           'replication-throttle-bytes'),
         groups: groupSettings(settings),
+        raftTiming: raftTiming(settings),
         ...(settings.boolean('auto-rebalance') ? { autoRebalance: true } : {}),
         ...(settings.boolean('unsafe-skip-record-validation') ? { unsafeSkipRecordValidation: true } : {}) });
     } catch (error) {

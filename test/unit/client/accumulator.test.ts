@@ -321,6 +321,55 @@ void describe('RecordAccumulator', () => {
     assert.deepEqual(unblocked.map((b) => [b.partition, ...values(b)]), [[0, 'a0', 'a1', 'a2', 'a3', 'a4']]);
   });
 
+  void test("a partition past its share of the buffer is refused alone; it frees its share as its batches end", async () => {
+    // Batches of 256 bytes, a share of 512 (two batches) in a 4 KiB buffer: partition 0 cannot send.
+    const { accumulator } = setup({ batchBytesMax: 256, bufferBytesMax: 4096, partitionBufferBytesMax: 512,
+      lingerMs: 0 });
+    const blocked = (_topic: string, partition: number): number => (partition === 0 ? 0 : 5);
+    const deliveries: Promise<RecordMetadata>[] = [];
+    let refused: AppendResult | null = null;
+    for (let i = 0; i < 50 && refused === null; i++) {
+      const result = append(accumulator, 't', 0, record(`a${i}-${'p'.repeat(150)}`));
+      if (result instanceof Promise) deliveries.push(result);
+      else refused = result;
+    }
+    assert.ok(refused !== null && !(refused instanceof Promise) && refused.kind === 'partition-full',
+      `partition 0 is refused past its share, not the buffer: ${JSON.stringify(refused)}`);
+    assert.equal(refused.topic, 't');
+    assert.equal(refused.partition, 0);
+    assert.equal(deliveries.length, 2, 'two batches of one record each fit the share');
+    assert.ok(accumulator.isPartitionFull('t', 0));
+    assert.ok(accumulator.anyPartitionFull);
+    assert.equal(accumulator.isPartitionFull('t', 1), false);
+    // The healthy partition takes many times the blocked one's share.
+    for (let i = 0; i < 12; i++) {
+      void delivered(append(accumulator, 't', 1, record(`b${i}-${'q'.repeat(150)}`)));
+      for (const batch of accumulator.ready(T0, blocked)) accumulator.complete(batch, i);
+    }
+    assert.ok(!(append(accumulator, 't', 0, record('x')) instanceof Promise), 'partition 0 is still full');
+    let freed = false;
+    void refused.spaceFreed.then(() => { freed = true; });
+    const [first] = accumulator.ready(T0);
+    assert.ok(first !== undefined && first.partition === 0);
+    accumulator.complete(first, 0);
+    await refused.spaceFreed;
+    assert.ok(freed);
+    assert.equal(accumulator.isPartitionFull('t', 0), false);
+    assert.equal(accumulator.anyPartitionFull, false);
+    void delivered(append(accumulator, 't', 0, record('after')));
+  });
+
+  void test("a partition's first batch is allowed whatever its size; the share is bounded by the buffer", () => {
+    const { accumulator } = setup({ batchBytesMax: 256, bufferBytesMax: 4096, partitionBufferBytesMax: 256 });
+    void delivered(append(accumulator, 't', 0, record('z'.repeat(1000))));
+    const next = append(accumulator, 't', 0, record('small'));
+    assert.ok(!(next instanceof Promise) && next.kind === 'partition-full');
+    assert.throws(() => setup({ batchBytesMax: 256, bufferBytesMax: 4096, partitionBufferBytesMax: 100 }),
+      /partitionBufferBytesMax \(100\) must be from batchBytesMax to bufferBytesMax/);
+    assert.throws(() => setup({ batchBytesMax: 256, bufferBytesMax: 4096, partitionBufferBytesMax: 8192 }),
+      /partitionBufferBytesMax/);
+  });
+
   void test('idempotence: batches carry the producer id and consecutive sequences per partition', () => {
     const sequences = new ProducerSequences({ producerId: 42, producerEpoch: 3 });
     const { accumulator } = setup({ batchBytesMax: 120, lingerMs: 0, sequences });

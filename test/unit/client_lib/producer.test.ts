@@ -277,6 +277,39 @@ void describe('Producer', () => {
     });
   });
 
+  void test('a partition whose leader hangs holds only its share of the buffer: the others keep flowing', async () => {
+    await withCluster(2, async (cluster) => {
+      cluster.createTopic('t', 2, [2, 1]);
+      // A 32 KiB buffer: partition 0 may hold 4 KiB of it (an eighth), while its 200 records need 40 KiB.
+      const producer = producerFor(cluster, { lingerMs: 0, batchBytesMax: 1024, bufferBytesMax: 32 * 1024,
+        maxBlockMs: 20_000 });
+      try {
+        await producer.connect();
+        cluster.pause(2);
+        const stuck = Array.from({ length: 200 }, (_, i) =>
+          producer.send({ topic: 't', partition: 0, value: `stuck-${i}-${'x'.repeat(180)}` }));
+        const within = <T>(promise: Promise<T>, what: string): Promise<T> => Promise.race([promise,
+          new Promise<T>((_resolve, reject) => { setTimeout(() => { reject(new Error(`${what}: not within 5 s`)); }, 5_000); })]);
+        const healthy = await within(Promise.all(Array.from({ length: 50 }, (_, i) =>
+          producer.send({ topic: 't', partition: 1, value: `healthy-${i}-${'y'.repeat(180)}` }))), 'explicit partition 1');
+        assert.deepEqual(healthy.map((r) => r.offset), Array.from({ length: 50 }, (_, i) => i));
+        const unkeyed = await within(Promise.all(Array.from({ length: 20 }, (_, i) =>
+          producer.send({ topic: 't', value: `unkeyed-${i}` }))), 'records without key');
+        assert.ok(unkeyed.every((r) => r.partition === 1), 'records without key go around the full partition');
+        assert.equal(cluster.records('t', 0).length, 0, 'partition 0 wrote nothing while its leader hung');
+        cluster.resume(2);
+        const settled = await Promise.all(stuck);
+        assert.deepEqual(settled.map((r) => r.offset), Array.from({ length: 200 }, (_, i) => i), 'in send order');
+        assert.deepEqual(cluster.records('t', 0).map((r) => r.value?.toString().split('-', 2).join('-')),
+          Array.from({ length: 200 }, (_, i) => `stuck-${i}`));
+        await producer.flush();
+      } finally {
+        cluster.resume(2);
+        await producer.close();
+      }
+    });
+  });
+
   void test('flush sends lingering records; close rejects later sends', async () => {
     await withCluster(1, async (cluster) => {
       cluster.createTopic('t', 1);
