@@ -147,7 +147,7 @@ export const REQUEST_SERVER_DEFAULTS = {
   requestBytesMax: 128 * 1024 * 1024,
   rejectQueueMax: 65_536,
   peerRejectQueueMax: 4096,
-  heartbeatIntervalMs: 5_000,
+  heartbeatIntervalMs: 1_000,
   // Above the client Connection's own cap (64), so that our clients are never parked for it.
   peerInflightMax: 64,
   peerReplyBytesMax: 64 * 1024 * 1024,

@@ -27,7 +27,12 @@ const BROKERS = [1, 2, 3] as const;
 const RECORDS_PER_TICK = 10;
 const TICK_MS = 10;
 const WARMUP_MS = 3_000;
-const CUT_MS = 20_000;
+/**
+ * 20 s in the suite: a 30 s cut (the issue's figure) let the code before the fix pass by
+ * coincidence, its stuck handshake expiring right at the heal. TRIBUTARY_SILENT_CUT_MS=30000 runs
+ * the issue's figure.
+ */
+const CUT_MS = Number(process.env.TRIBUTARY_SILENT_CUT_MS ?? 20_000);
 const AFTER_HEAL_MS = 5_000;
 const STALL_MAX_MS = 5_000;
 const REJOIN_MAX_MS = 5_000;
