@@ -2,7 +2,7 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 
-export const NEMESIS_FAMILIES = ['kill', 'pause', 'partition', 'power-loss', 'corrupt', 'membership'] as const;
+export const NEMESIS_FAMILIES = ['kill', 'pause', 'partition', 'silent', 'slow', 'power-loss', 'corrupt', 'membership'] as const;
 export type NemesisFamilyName = typeof NEMESIS_FAMILIES[number];
 
 export const WORKLOADS = ['queue', 'group'] as const;
@@ -19,6 +19,8 @@ export interface RunOptions {
   readonly timeSeconds: number;
   readonly nemeses: readonly NemesisFamilyName[];
   readonly nemesisIntervalSeconds: number;
+  /** A second fault, of the other kind (network vs. process or clock), halfway through each faulty period. */
+  readonly nemesisOverlap?: boolean;
   readonly seed: number;
   readonly acks: 'all' | 1;
   readonly fsync: 'on' | 'off';
@@ -66,10 +68,13 @@ export function parseRunOptions(argv: readonly string[] = hideBin(process.argv))
     .option('group-commit', { type: 'string', default: 'after', choices: ['after', 'before'],
       describe: 'group workload: members commit after processing; before: the positive control' })
     .option('nodes', { type: 'number', default: 3, choices: [3, 5], describe: 'brokers in the cluster' })
-    .option('time', { type: 'number', default: 60, describe: 'seconds of workload under faults (before the drain)' })
+    .option('time', { type: 'number', default: 120, describe: 'seconds of workload under faults (before the drain)' })
     .option('nemesis', { type: 'string', default: 'all',
       describe: `faults: a comma list of ${NEMESIS_FAMILIES.join(', ')}, or all, or none` })
-    .option('nemesis-interval', { type: 'number', default: 10, describe: 'seconds between fault changes' })
+    .option('nemesis-interval', { type: 'number', default: 6,
+      describe: 'seconds of each quiet and each faulty period (the default run has a faulty period per family)' })
+    .option('nemesis-overlap', { type: 'boolean', default: false,
+      describe: 'a second fault of the other kind (network vs. process or clock) in each faulty period' })
     .option('seed', { type: 'number', describe: 'seed of the workload and fault schedule (default: random)' })
     .option('acks', { type: 'string', default: 'all', choices: ['all', '1'], describe: 'producer acks' })
     .option('fsync', { type: 'string', default: 'on', choices: ['on', 'off'],
@@ -100,6 +105,7 @@ export function parseRunOptions(argv: readonly string[] = hideBin(process.argv))
     timeSeconds: positive('time', args.time),
     nemeses: parseNemeses(args.nemesis),
     nemesisIntervalSeconds: positive('nemesis-interval', args['nemesis-interval']),
+    nemesisOverlap: args['nemesis-overlap'],
     seed,
     acks: args.acks === '1' ? 1 : 'all',
     fsync: args.fsync === 'off' ? 'off' : 'on',

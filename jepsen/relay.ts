@@ -18,7 +18,13 @@
  *   of a connect whose SYNs were all dropped, until the dialer gives up on the attempt (a real
  *   kernel would retry the SYN 1, 3, 7, 15, 31... s later; mute-for-good is that at its worst).
  *   So a dialer must bound a connect or handshake that makes no progress, or it waits for ever.
- * - delay: every chunk is forwarded that many milliseconds after it was read (a slow link).
+ * - delay: every chunk is forwarded that many milliseconds after it was read (a slow link), plus
+ *   up to `jitterMs` more drawn per chunk; chunks still leave in order, as a TCP stream's bytes do
+ *   however its packets travel (a chunk drawn early waits for the one before it).
+ * - loss: each chunk is lost with probability `lossRate` and "retransmitted" after a TCP
+ *   retransmission timeout (200-400 ms, Linux's minimum RTO and its first backoff), holding up
+ *   every chunk behind it: what packet loss does to a TCP stream (head-of-line blocking), never a
+ *   hole in it.
  *
  * The mesh covers brokers that may join later too (the membership nemesis): their relays exist
  * from the start, so every broker's --raft-dial names them, and a relay learns where its target
@@ -26,15 +32,21 @@
  */
 import net from 'node:net';
 import { assert } from '../raft/core/assert.js';
+import { SeededPrng } from '../raft/core/prng.js';
+import type { Prng } from '../raft/core/prng.js';
+
+/** A lost chunk arrives this much later, plus up to as much again (a retransmission). */
+const RETRANSMIT_MS = 200;
 
 const HOST = '127.0.0.1';
 
 export type LinkState = 'open' | 'cut' | 'silent';
 
-/** What a pipe asks of its link: whether it passes bytes now, and how late. */
+/** What a pipe asks of its link: whether it passes bytes now, and how late the next chunk goes. */
 interface LinkConditions {
   readonly silent: boolean;
-  readonly delayMs: number;
+  /** Drawn per chunk: delay, jitter and a retransmission when the chunk is lost. 0: at once. */
+  chunkDelayMs(): number;
 }
 
 /**
@@ -45,6 +57,8 @@ interface LinkConditions {
 class Direction {
   private readonly held: (Buffer | null)[] = [];
   private awaitingDrain = false;
+  /** Chunks waiting for their delay, in arrival order; due times never decrease. */
+  private readonly delayed: { readonly dueMs: number; readonly chunk: Buffer | null }[] = [];
 
   constructor(private readonly source: net.Socket, private readonly target: net.Socket,
     private readonly link: LinkConditions) {
@@ -57,8 +71,33 @@ class Direction {
   }
 
   private arrive(chunk: Buffer | null): void {
-    if (this.link.delayMs > 0) setTimeout(() => { this.deliver(chunk); }, this.link.delayMs);
-    else this.deliver(chunk);
+    const nowMs = performance.now();
+    const delayMs = this.link.chunkDelayMs();
+    if (delayMs === 0 && this.delayed.length === 0) {
+      this.deliver(chunk);
+      return;
+    }
+    const last = this.delayed[this.delayed.length - 1];
+    this.delayed.push({ dueMs: Math.max(last?.dueMs ?? 0, nowMs + delayMs), chunk });
+    if (this.delayed.length === 1) this.armTimer();
+  }
+
+  /**
+   * One timer for the head of the delayed queue, not one per chunk: timers of different lengths
+   * set at different times do not fire in due order to the millisecond, and a stream must not be
+   * reordered.
+   */
+  private armTimer(): void {
+    const head = this.delayed[0];
+    if (head === undefined) return;
+    setTimeout(() => {
+      const nowMs = performance.now();
+      while (this.delayed.length > 0 && (this.delayed[0]?.dueMs ?? Infinity) <= nowMs + 0.5) {
+        const due = this.delayed.shift();
+        if (due !== undefined) this.deliver(due.chunk);
+      }
+      this.armTimer();
+    }, Math.max(0, head.dueMs - performance.now()));
   }
 
   private deliver(chunk: Buffer | null): void {
@@ -163,11 +202,16 @@ class RelayedConnection {
 export class LinkRelay implements LinkConditions {
   private stateNow: LinkState = 'open';
   private delayNow = 0;
+  private jitterNow = 0;
+  private lossNow = 0;
+  /** Draws jitter and loss; seeded by the link, so a link's draws repeat from run to run. */
+  private readonly prng: Prng;
   private readonly connections = new Set<RelayedConnection>();
 
   private constructor(readonly from: number, readonly to: number, readonly port: number,
     private readonly server: net.Server, private readonly targetPort: () => number | null) {
     server.on('connection', (socket) => { this.onConnection(socket); });
+    this.prng = new SeededPrng(from * 1_000 + to);
   }
 
   /** targetPort: where the target listens now, null while it does not. */
@@ -201,6 +245,23 @@ export class LinkRelay implements LinkConditions {
     return this.delayNow;
   }
 
+  get jitterMs(): number {
+    return this.jitterNow;
+  }
+
+  get lossRate(): number {
+    return this.lossNow;
+  }
+
+  chunkDelayMs(): number {
+    let delayMs = this.delayNow;
+    if (this.jitterNow > 0) delayMs += this.prng.nextFloat() * this.jitterNow;
+    if (this.lossNow > 0 && this.prng.nextFloat() < this.lossNow) {
+      delayMs += RETRANSMIT_MS * (1 + this.prng.nextFloat());
+    }
+    return delayMs;
+  }
+
   /** Connections open through this link now (forwarding, or muted: accepted while silent). */
   get connectionCount(): number {
     return this.connections.size;
@@ -230,10 +291,19 @@ export class LinkRelay implements LinkConditions {
     }
   }
 
-  /** Every chunk is forwarded `ms` after it was read, from now on (0: at once). */
-  setDelay(ms: number): void {
+  /** Every chunk is forwarded `ms` (plus up to `jitterMs`) after it was read, from now on (0: at once). */
+  setDelay(ms: number, jitterMs = 0): void {
     assert(Number.isSafeInteger(ms) && ms >= 0, () => `a relay delay is a natural number of ms, not ${ms}`);
+    assert(Number.isSafeInteger(jitterMs) && jitterMs >= 0,
+      () => `a relay jitter is a natural number of ms, not ${jitterMs}`);
     this.delayNow = ms;
+    this.jitterNow = jitterMs;
+  }
+
+  /** Each chunk is lost (and retransmitted 200-400 ms later) with this probability, from now on. */
+  setLoss(rate: number): void {
+    assert(rate >= 0 && rate < 1, () => `a loss rate is in [0, 1), not ${rate}`);
+    this.lossNow = rate;
   }
 
   async close(): Promise<void> {

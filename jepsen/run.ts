@@ -91,7 +91,8 @@ async function mainPhase(context: PhaseContext): Promise<NemesisSchedule> {
   const liveKeys = (): number[] => pool.usedKeys().filter((key) => topics.isCreated(key));
   const nemesisContext = { cluster, admin, prng, liveKeys };
   const schedule = new NemesisSchedule(options.nemeses, group === null ? nemesisContext
-    : groupNemesisContext(nemesisContext), history, options.nemesisIntervalSeconds * 1000);
+    : groupNemesisContext(nemesisContext), history, options.nemesisIntervalSeconds * 1000,
+    options.nemesisOverlap === true);
   const scheduled = schedule.run(deadlineMs);
   try {
     if (group !== null) {

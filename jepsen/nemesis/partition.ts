@@ -12,13 +12,13 @@
  */
 import { assert } from '../../raft/core/assert.js';
 import type { Prng } from '../../raft/core/prng.js';
-import type { Nemesis } from './nemesis.js';
+import type { Nemesis, NemesisContext } from './nemesis.js';
 import { controllerLeader, partitionLeader, pickOne, pickSeveral, sorted } from './targets.js';
 import type { Targets } from './targets.js';
 
-type Link = readonly [from: number, to: number];
+export type Link = readonly [from: number, to: number];
 
-interface Grudge {
+export interface Grudge {
   readonly links: readonly Link[];
   readonly description: string;
   /** The brokers cut off (the side the fault is about). */
@@ -63,21 +63,34 @@ export function planGrudge(prng: Prng, ids: readonly number[], focus?: number): 
   }
 }
 
+/**
+ * The broker a network fault centres on: half the time the leader of a partition in use, a quarter
+ * the controller leader, else none (the shape picks at random). Shared by every network family.
+ */
+export async function networkFocus(context: NemesisContext): Promise<{ target: Targets | null; focus?: number }> {
+  const ids = context.cluster.ids();
+  const role = context.prng.nextFloat();
+  const target: Targets | null = role < 0.5 ? await partitionLeader(context)
+    : role < 0.75 ? await controllerLeader(context) : null;
+  const focus = target?.nodes[0];
+  return focus !== undefined && ids.includes(focus) ? { target, focus } : { target: null };
+}
+
+/** "isolate 2 (leader of key 3)": the shape, and the role of the broker it centres on when it has one. */
+export function grudgeDescription(grudge: Grudge, target: Targets | null, focus: number | undefined): string {
+  if (target === null) return grudge.description;
+  return `${grudge.description} (${grudge.cut.length === 1 && grudge.cut[0] === focus ? '' : 'around '}${target.description})`;
+}
+
 export const partitionNemesis: Nemesis = {
   family: 'partition',
   plan: async (context) => {
     const { relays } = context.cluster;
-    const ids = context.cluster.ids();
-    const role = context.prng.nextFloat();
-    const target: Targets | null = role < 0.5 ? await partitionLeader(context)
-      : role < 0.75 ? await controllerLeader(context) : null;
-    const focus = target?.nodes[0];
-    const grudge = planGrudge(context.prng, ids, focus !== undefined && ids.includes(focus) ? focus : undefined);
+    const { target, focus } = await networkFocus(context);
+    const grudge = planGrudge(context.prng, context.cluster.ids(), focus);
     assert(grudge.links.length > 0, 'a partition cuts some link');
     return {
-      value: { family: 'partition', nodes: sorted(grudge.cut),
-        description: target === null ? grudge.description : `${grudge.description} (${grudge.cut.length === 1 &&
-          grudge.cut[0] === focus ? '' : 'around '}${target.description})` },
+      value: { family: 'partition', nodes: sorted(grudge.cut), description: grudgeDescription(grudge, target, focus) },
       apply: () => {
         for (const [from, to] of grudge.links) relays.link(from, to).cut();
         return Promise.resolve();

@@ -1,8 +1,11 @@
 /**
- * The fault schedule: alternating quiet and faulty periods of --nemesis-interval seconds, one fault
- * at a time, its family and targets drawn from the run's seeded Prng. Every fault and heal is
- * recorded as a nemesis invoke and its completion (info, or fail when injecting it threw). stop()
- * ends the schedule early and heals the fault in progress.
+ * The fault schedule: alternating quiet and faulty periods of --nemesis-interval seconds, its
+ * families (family_draw.ts: a shuffled bag) and targets drawn from the run's seeded Prng. With
+ * --nemesis-overlap a second fault of the other kind starts halfway through each faulty period,
+ * and the two heal in reverse order at its end: a partition while a broker is paused, a broker
+ * killed while its links are slow. Every fault and
+ * heal is recorded as a nemesis invoke and its completion (info, or fail when injecting it threw).
+ * stop() ends the schedule early and heals the faults in progress.
  */
 import { assert } from '../../raft/core/assert.js';
 import { NEMESIS } from '../history.js';
@@ -16,12 +19,14 @@ import type { Fault, Nemesis, NemesisContext } from './nemesis.js';
 import { partitionNemesis } from './partition.js';
 import { pauseNemesis } from './pause.js';
 import { powerLossNemesis } from './power_loss.js';
-import { pickOne } from './targets.js';
+import { silentNemesis } from './silent.js';
+import { slowNemesis } from './slow.js';
+import { FamilyDraw } from './family_draw.js';
 
 /** The families of one run (the corrupt nemesis remembers whom it damaged, membership what it changed). */
 function nemesesOfRun(membership: Nemesis): Readonly<Record<NemesisFamilyName, Nemesis>> {
-  return { 'kill': killNemesis, 'pause': pauseNemesis, 'partition': partitionNemesis, 'power-loss': powerLossNemesis,
-    'corrupt': createCorruptNemesis(), 'membership': membership };
+  return { 'kill': killNemesis, 'pause': pauseNemesis, 'partition': partitionNemesis, 'silent': silentNemesis,
+    'slow': slowNemesis, 'power-loss': powerLossNemesis, 'corrupt': createCorruptNemesis(), 'membership': membership };
 }
 
 export class NemesisSchedule {
@@ -33,27 +38,41 @@ export class NemesisSchedule {
   readonly counts = { started: 0, healed: 0, failed: 0 };
   /** Faults started per family. */
   readonly startedByFamily: Partial<Record<NemesisFamilyName, number>> = {};
+  private readonly draw: FamilyDraw | null;
 
   /** What the membership faults' steps ended in, by step and outcome. */
   get membershipTallies(): Readonly<MembershipTallies> {
     return this.membership.tallies;
   }
 
-  constructor(private readonly families: readonly NemesisFamilyName[], private readonly context: NemesisContext,
-    private readonly history: HistoryRecorder, private readonly intervalMs: number) {
+  constructor(families: readonly NemesisFamilyName[], private readonly context: NemesisContext,
+    private readonly history: HistoryRecorder, private readonly intervalMs: number, private readonly overlap = false) {
     assert(intervalMs > 0, 'the nemesis interval is positive');
+    this.draw = families.length === 0 ? null : new FamilyDraw(families, context.prng);
   }
 
   /** Runs until deadlineMs (Date.now based) or stop(); returns with no fault in effect. */
   async run(deadlineMs: number): Promise<void> {
-    if (this.families.length === 0) return;
+    const draw = this.draw;
+    if (draw === null) return;
     while (!this.stopped) {
       await this.sleepUntil(Math.min(deadlineMs, Date.now() + this.intervalMs));
       if (this.isStopped() || Date.now() >= deadlineMs) return;
-      const family = pickOne(this.context.prng, this.families);
+      const family = draw.next();
       const fault = await this.nemeses[family].plan(this.context);
       if (!await this.inject(fault)) continue;
-      await this.sleepUntil(Math.min(deadlineMs, Date.now() + this.intervalMs));
+      const faultEndMs = Math.min(deadlineMs, Date.now() + this.intervalMs);
+      let second: Fault | null = null;
+      const secondFamily = this.overlap ? draw.otherKind(family) : null;
+      if (secondFamily !== null) {
+        await this.sleepUntil(Date.now() + this.intervalMs / 2);
+        if (!this.isStopped()) {
+          const planned = await this.nemeses[secondFamily].plan(this.context);
+          if (await this.inject(planned)) second = planned;
+        }
+      }
+      await this.sleepUntil(faultEndMs);
+      if (second !== null) await this.heal(second);
       await this.heal(fault);
     }
   }

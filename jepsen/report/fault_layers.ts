@@ -8,9 +8,13 @@ import { PLOT_WIDTH_PX, timeAxis } from './plot_style.js';
 import type { ChartSpec, LayerItemSpec } from './plot_style.js';
 
 const LANE_HEIGHT_PX = 18;
+/** The timeline's label font (10 px) averages under this width per character. */
+const LABEL_CHAR_PX = 6;
+/** The label's offset from its bar's start (the text mark's dx) and a gap before the next one. */
+const LABEL_PAD_PX = 8;
 const SHADE_COLOUR = '#7f7f7f';
 
-interface FaultRow {
+export interface FaultRow {
   readonly lane: string;
   readonly label: string;
   readonly startSeconds: number;
@@ -44,10 +48,30 @@ export function faultShadeLayers(
   }];
 }
 
+/**
+ * The rows with lanes split where a label would run into the next fault of its lane: with short
+ * fault intervals a long description ("flapping silent bridge 3 between [1] and [2]") reaches past
+ * the next fault's start, so that fault goes to a lane of its own ("silent [1] #2").
+ */
+export function laneRows(rows: readonly FaultRow[], endSeconds: number): FaultRow[] {
+  const secondsPerPx = Math.max(endSeconds, 1) / PLOT_WIDTH_PX;
+  /** Per lane name, where each of its sub-lanes is free again (seconds). */
+  const freeFrom = new Map<string, number[]>();
+  return [...rows].sort((a, b) => a.startSeconds - b.startSeconds).map((row) => {
+    const labelEnd = row.startSeconds + (row.label.length * LABEL_CHAR_PX + LABEL_PAD_PX) * secondsPerPx;
+    const subLanes = freeFrom.get(row.lane) ?? [];
+    freeFrom.set(row.lane, subLanes);
+    let index = subLanes.findIndex((free) => free <= row.startSeconds);
+    if (index < 0) index = subLanes.push(0) - 1;
+    subLanes[index] = Math.max(labelEnd, row.endSeconds);
+    return index === 0 ? row : { ...row, lane: `${row.lane} #${index + 1}` };
+  });
+}
+
 /** A strip naming each fault over the time it lasted; null when the run had no faults. */
 export function faultTimeline(windows: readonly FaultWindow[], endSeconds: number): ChartSpec | null {
   if (windows.length === 0) return null;
-  const rows = faultRows(windows);
+  const rows = laneRows(faultRows(windows), endSeconds);
   const laneCount = new Set(rows.map((row) => row.lane)).size;
   const lane = { field: 'lane', type: 'nominal', title: null, sort: null } as const;
   return {

@@ -1,7 +1,8 @@
 /**
  * The Jepsen harness end to end, one short run per nemesis family (kill, pause, partition,
- * power-loss, corrupt, membership: there a broker must join) against three real brokers, then the
- * queue workload through kafkajs under kills, the group workload under kills and pauses and its
+ * power-loss, corrupt, membership: there a broker must join) against three real brokers, one run of
+ * silent and slow links overlapping paused brokers (--nemesis-overlap), then the queue workload
+ * through kafkajs under kills, the group workload under kills and pauses and its
  * positive control: each run must end valid, must have done real work (enough acknowledged sends
  * and reads) and must have injected faults. Runs are sequential (one cluster at a time) and each
  * takes about 45-60 s with its recovery wait and drain. A failed run keeps its folder (history,
@@ -56,6 +57,43 @@ describe('the jepsen harness', { concurrency: 1 }, () => {
       fs.rmSync(out, { recursive: true, force: true });
     });
   }
+
+  it('finds a run valid with silent and slow links overlapping paused brokers (--nemesis-overlap)',
+    { timeout: RUN_TIMEOUT_MS }, async () => {
+      const out = fs.mkdtempSync(path.join(os.tmpdir(), 'tributary-jepsen-overlap-'));
+      const outcome = await runJepsen({ ...optionsFor('silent', out), nemeses: ['silent', 'slow', 'pause'],
+        nemesisOverlap: true }, 'harness.test overlap');
+      const { verdict } = outcome;
+      const where = `run folder ${out}: ${JSON.stringify(verdict.anomalies.slice(0, 5))}`;
+      assert.equal(verdict.valid, true, `the overlapping run is valid; ${where}`);
+      assert.ok(verdict.stats.sends.ok >= SENDS_OK_MIN, `${verdict.stats.sends.ok} sends ok; ${where}`);
+      assert.ok(verdict.stats.polls.ok >= POLLS_OK_MIN, `${verdict.stats.polls.ok} polls ok; ${where}`);
+      assert.equal(outcome.faults.healed, outcome.faults.started, 'every fault was healed');
+      assert.ok(outcome.drainComplete, `the drain read every key to its target; ${where}`);
+      // Faults overlap: some fault starts while another is in effect, and it is of the other kind.
+      const events = readHistory(out).map((line) => JSON.parse(line) as { process: unknown; type: string; f?: string;
+        value?: { family?: string } });
+      const active: string[] = [];
+      let overlapped = 0;
+      for (const event of events) {
+        if (event.process !== 'nemesis' || event.type !== 'info' || event.value?.family === undefined) continue;
+        if (event.f === 'start-fault') {
+          if (active.length > 0) {
+            overlapped += 1;
+            assert.ok(active.every((family) => (family === 'pause') !== (event.value?.family === 'pause')),
+              `${event.value.family} overlaps ${active.join(',')}`);
+          }
+          active.push(event.value.family);
+        } else if (event.f === 'stop-fault') {
+          active.splice(active.indexOf(event.value.family), 1);
+        }
+      }
+      assert.ok(overlapped > 0, `some fault overlapped another; ${where}`);
+      for (const family of ['silent', 'slow', 'pause']) {
+        assert.ok((outcome.faults.byFamily[family] ?? 0) > 0, `${family} was drawn: ${JSON.stringify(outcome.faults)}`);
+      }
+      fs.rmSync(out, { recursive: true, force: true });
+    });
 
   it('finds a kill run valid through kafkajs (--client kafkajs: the Kafka listeners) after real work',
     { timeout: RUN_TIMEOUT_MS }, async () => {

@@ -178,4 +178,43 @@ describe('LinkRelay', () => {
       relay.setDelay(0);
     }
   });
+
+  it('keeps a stream in order under jitter and loss, holding later chunks behind a lost one', async () => {
+    relay.heal();
+    const { client, server } = await connectPair();
+    const atServer = record(server);
+    relay.setDelay(5, 40);
+    relay.setLoss(0.2);
+    try {
+      const expected: string[] = [];
+      const startedAt = Date.now();
+      for (let i = 0; i < 40; i++) {
+        const piece = `<${i}>`;
+        expected.push(piece);
+        client.write(piece);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      await until(() => atServer.text() === expected.join(''), 'every chunk, in order', 10_000);
+      assert(Date.now() - startedAt >= 200, 'the stream was late');
+    } finally {
+      relay.setDelay(0);
+      relay.setLoss(0);
+    }
+  });
+
+  it('draws each chunk\'s delay: base plus jitter, and a 200-400 ms retransmission when lost', () => {
+    relay.setDelay(10, 20);
+    relay.setLoss(0.25);
+    try {
+      const draws = Array.from({ length: 2_000 }, () => relay.chunkDelayMs());
+      const lost = draws.filter((ms) => ms >= 200);
+      assert(draws.every((ms) => ms >= 10 && ms < 30 + 400), 'every draw within base + jitter + one retransmission');
+      assert(draws.filter((ms) => ms < 30).every((ms) => ms >= 10), 'jitter adds, never subtracts');
+      assert(lost.length > 400 && lost.length < 600, `about a quarter lost: ${lost.length} of 2000`);
+    } finally {
+      relay.setDelay(0);
+      relay.setLoss(0);
+    }
+    assert.equal(relay.chunkDelayMs(), 0, 'healed: at once');
+  });
 });

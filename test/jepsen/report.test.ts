@@ -14,6 +14,7 @@ import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { NEMESIS } from '../../jepsen/history.js';
 import type { HistoryEvent } from '../../jepsen/history.js';
+import { laneRows } from '../../jepsen/report/fault_layers.js';
 import { faultWindows } from '../../jepsen/report/fault_windows.js';
 import { parseRunMeta, writeReport } from '../../jepsen/report/index.js';
 import type { RunMeta } from '../../jepsen/report/index.js';
@@ -176,5 +177,24 @@ describe('pairOperations and latency sampling', () => {
   it('rejects a meta.json with a missing field, naming it', () => {
     const { drain: _drain, ...withoutDrain } = META;
     assert.throws(() => parseRunMeta(withoutDrain), /'drain' must be a string/);
+  });
+});
+
+describe('the fault timeline lanes', () => {
+  const row = (lane: string, label: string, startSeconds: number, endSeconds: number) =>
+    ({ lane, label, startSeconds, endSeconds });
+
+  it('moves a fault whose lane-mate\'s label would run into it to a lane of its own', () => {
+    // A 60 s plot 900 px wide: 15 px a second; the 44-character label needs about 18 s.
+    const long = 'flapping silent bridge 3 between [1] and [2]';
+    const lanes = laneRows([row('silent [1]', long, 10, 14), row('silent [1]', 'silent isolate 1', 20, 24),
+      row('silent [1]', 'silent isolate 1', 50, 54), row('kill [2]', 'kill one', 20, 24)], 60)
+      .map((each) => `${each.lane}@${each.startSeconds}`);
+    assert.deepEqual(lanes.sort(), ['kill [2]@20', 'silent [1] #2@20', 'silent [1]@10', 'silent [1]@50']);
+  });
+
+  it('keeps faults far enough apart in one lane', () => {
+    const lanes = laneRows([row('pause [2]', 'pause one', 0, 4), row('pause [2]', 'pause one', 20, 24)], 60);
+    assert.deepEqual(lanes.map((each) => each.lane), ['pause [2]', 'pause [2]']);
   });
 });
