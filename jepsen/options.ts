@@ -80,7 +80,7 @@ export function parseRunOptions(argv: readonly string[] = hideBin(process.argv))
     .option('fsync', { type: 'string', default: 'on', choices: ['on', 'off'],
       describe: 'off: brokers skip fsync (TRIBUTARY_TEST_FSYNC=off)' })
     .option('rate', { type: 'number', default: 50, describe: 'client operations per second, all workers together' })
-    .option('concurrency', { type: 'number', default: 5, describe: 'concurrent client workers' })
+    .option('concurrency', { type: 'number', default: 10, describe: 'concurrent client workers' })
     .option('key-count', { type: 'number', default: 10, describe: 'active keys (partitions) at a time' })
     .option('max-writes-per-key', { type: 'number', default: 256, describe: 'a key is retired after at most this many sends' })
     .option('drain-time', { type: 'number', default: 60, describe: 'seconds the final drain may take' })

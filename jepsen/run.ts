@@ -41,8 +41,13 @@ import { KeyOffsets, KeyPool } from './workload.js';
 const RECOVERY_WAIT_MS = 10_000;
 const REGISTER_WAIT_MS = 30_000;
 const CLUSTER_START_ATTEMPTS = 3;
-const CLIENT_REQUEST_TIMEOUT_MS = 3_000;
-const SEND_TIMEOUT_MS = 10_000;
+/**
+ * Client timeouts shorter than most faults (6 s by default): a send that cannot finish within one
+ * ends indeterminate (info) while its batch may still land, which is the path where a retried
+ * produce may or may not have been written; with 10 s a 5,600-send run had 20 such sends.
+ */
+const CLIENT_REQUEST_TIMEOUT_MS = 1_500;
+const SEND_TIMEOUT_MS = 4_000;
 /** Brokers the membership nemesis may start over a run (each a new id; relays for them exist from the start). */
 const SPARE_BROKER_IDS = 8;
 
@@ -103,7 +108,11 @@ async function mainPhase(context: PhaseContext): Promise<NemesisSchedule> {
       const workers = Array.from({ length: options.concurrency }, () => new Worker({
         history, pool, offsets, topics, client, prng, nextProcess, opIntervalMs,
       }));
+      const startedMs = Date.now();
       await Promise.all(workers.map((worker) => worker.run(deadlineMs)));
+      const operations = workers.reduce((sum, { counts }) => sum + counts.sends + counts.polls + counts.assigns, 0);
+      process.stdout.write(`workload: ${operations} operations, ${(operations * 1000 / Math.max(1, Date.now() - startedMs))
+        .toFixed(1)}/s achieved of --rate ${options.rate} (faults that hold operations up lower it)\n`);
     }
   } finally {
     schedule.stop();
