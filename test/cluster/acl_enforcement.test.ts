@@ -20,7 +20,7 @@ import { pino } from 'pino';
 
 import { Broker } from '../../src/broker/broker.js';
 import { ERROR_TABLE, TributaryError } from '../../src/common/errors.js';
-import type { HandlerResult, RequestContext, RequestHandler } from '../../src/net/request_server.js';
+import type { HandlerResult, RequestContext } from '../../src/net/request_server.js';
 import { API_KEYS } from '../../src/protocol/api_keys.js';
 import type { ApiKey } from '../../src/protocol/api_keys.js';
 import { decodeRequestBody, encodeRequestBody } from '../../src/protocol/messages.js';
@@ -63,7 +63,7 @@ void describe('ACL enforcement on a real broker (in process)', () => {
     let correlationId = 0;
     const call = async <A extends ApiKey>(api: A, principal: string, body: RequestOf<A>,
       rawFrames: readonly Buffer[] = []): Promise<HandlerResult<A>['response']> => {
-      const handler = running.requestHandlers[api] as RequestHandler<A> | undefined;
+      const handler = running.requestHandlers[api];
       assert.ok(handler !== undefined, `a handler for api ${api}`);
       const context: RequestContext = { api, correlationId: ++correlationId, clientId: 'acl-test', rawFrames,
         peer: Buffer.from('peer'), principal, replyBytes: { available: () => 1 << 20, idle: () => true,
