@@ -19,6 +19,7 @@ import { after, describe, it } from 'node:test';
 import { pino } from 'pino';
 
 import { Broker } from '../../src/broker/broker.js';
+import { Producer } from '../../src/client/producer.js';
 import { ERROR_TABLE, TributaryError } from '../../src/common/errors.js';
 import type { HandlerResult, RequestContext } from '../../src/net/request_server.js';
 import { API_KEYS } from '../../src/protocol/api_keys.js';
@@ -140,5 +141,23 @@ void describe('ACL enforcement on a real broker (in process)', () => {
     assert.equal(await fetchCode('User:alice', 'orders.eu'), 0, 'the READ stays');
     const left = await call(API_KEYS.DESCRIBE_ACLS, 'User:admin', { filter: rawAcl({ principal: 'User:alice' }) });
     assert.deepEqual((left.acls ?? []).map((a) => a.operation), ['READ']);
+
+    // Through the ZeroMQ listener with the library's Producer: the connection is User:ANONYMOUS.
+    // Denied, the send fails at once with the typed error (no wait for its 30 s block time)...
+    const producer = new Producer({ bootstrap: `127.0.0.1:${clientPort}`, idempotent: false, maxBlockMs: 30_000,
+      logger: pino({ level: 'silent' }) });
+    try {
+      const sentMs = Date.now();
+      await assert.rejects(producer.send({ topic: 'orders.eu', value: 'anonymous' }),
+        (error: unknown) => error instanceof TributaryError && error.code === 'TOPIC_AUTHORIZATION_FAILED');
+      assert.ok(Date.now() - sentMs < 2_000, `refused in ${Date.now() - sentMs} ms`);
+      // ...and once User:* may write orders.*, the same connection's next send is stored.
+      await call(API_KEYS.CREATE_ACLS, 'User:admin', { creations: [rawAcl({ ...aliceAllows('WRITE', 'orders.'),
+        principal: 'User:*' })] });
+      const sent = await producer.send({ topic: 'orders.eu', value: 'anonymous' });
+      assert.equal(sent.partition, 0);
+    } finally {
+      await producer.close();
+    }
   });
 });
