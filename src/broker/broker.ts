@@ -22,6 +22,10 @@
  * With `autoRebalance`, the controller leader spreads replicas and leaders onto brokers that join
  * (auto_rebalancer.ts).
  *
+ * Authorization (src/security/, docs/acls.md): with `authorizer` the handler table both listeners
+ * run is wrapped once at start-up by the ACL checks, which read this broker's metadata replica;
+ * without it the handlers run unwrapped.
+ *
  * Observability (src/metrics/) hooks in at three seams only: the RaftHost's soft-state callback (the
  * leadership log, always), and with --metrics-listen the request server's observer and the
  * storage's FileIo (fsync timing); everything else the metrics read from the broker's state.

@@ -51,7 +51,8 @@ export function parseOperation(text: string): AclOperation {
   const name = text.trim().toUpperCase().replace(/-/g, '_');
   const operation = ACL_OPERATIONS.find((candidate) => candidate === name);
   if (operation === undefined) {
-    throw usage(`--operation ${text} is not one of ${ACL_OPERATIONS.map((op) => op.toLowerCase()).join(', ')}`);
+    const names = ACL_OPERATIONS.map((op) => op.toLowerCase().replace(/_/g, '-'));
+    throw usage(`--operation ${text} is not one of ${names.join(', ')}`);
   }
   return operation;
 }
