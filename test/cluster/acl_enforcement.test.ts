@@ -16,6 +16,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
+import kafkajs from 'kafkajs';
 import { pino } from 'pino';
 
 import { Broker } from '../../src/broker/broker.js';
@@ -41,36 +42,54 @@ function aliceAllows(operation: AclBinding['operation'], prefix: string): AclBin
     patternType: 'PREFIXED', resourceName: prefix };
 }
 
+type Call = <A extends ApiKey>(api: A, principal: string, body: RequestOf<A>, rawFrames?: readonly Buffer[]) =>
+  Promise<HandlerResult<A>['response']>;
+
+interface RunningBroker {
+  readonly broker: Broker;
+  readonly clientPort: number;
+  readonly kafkaPort: number;
+  /** The broker's log lines (JSON). */
+  readonly lines: string[];
+  /** Runs the broker's own (wrapped) handler for api with a context of principal, as a listener would. */
+  readonly call: Call;
+}
+
+/** One voter alone, authorizing, User:admin a super user; a Kafka listener too. */
+async function startAuthorizingBroker(dataDirectory: string): Promise<RunningBroker> {
+  const [clientPort, raftPort, kafkaPort] = await freePorts(3);
+  assert.ok(clientPort !== undefined && raftPort !== undefined && kafkaPort !== undefined);
+  const lines: string[] = [];
+  const logger = pino({ level: 'info' }, { write: (line: string) => { lines.push(line); } });
+  const broker = await Broker.start({ id: 1, dataDirectory,
+    listen: { host: '127.0.0.1', port: clientPort }, raftListen: { host: '127.0.0.1', port: raftPort },
+    kafkaListen: { host: '127.0.0.1', port: kafkaPort },
+    voters: new Map([[1, { host: '127.0.0.1', port: raftPort }]]), logger, tickMs: 20,
+    leaderRebalanceIntervalMs: 0, authorizer: true, superUsers: ['User:admin'] });
+  assert.ok(await waitFor(() => broker.controller.metadata.broker(1)?.fenced === false, 15_000), 'registered');
+  let correlationId = 0;
+  const call: Call = async (api, principal, body, rawFrames = []) => {
+    const handler = broker.requestHandlers[api];
+    assert.ok(handler !== undefined, `a handler for api ${api}`);
+    const context: RequestContext = { api, correlationId: ++correlationId, clientId: 'acl-test', rawFrames,
+      peer: Buffer.from('peer'), principal, replyBytes: { available: () => 1 << 20, idle: () => true,
+        reserve: () => undefined } };
+    return (await handler(decodeRequestBody(api, encodeRequestBody(api, body)), context)).response;
+  };
+  return { broker, clientPort, kafkaPort, lines, call };
+}
+
 void describe('ACL enforcement on a real broker (in process)', () => {
   const root = temporaryDirectory('acl-enforcement');
-  let broker: Broker | undefined;
+  const brokers: Broker[] = [];
   after(async () => {
-    await broker?.close();
+    for (const broker of brokers) await broker.close();
     fs.rmSync(root, { recursive: true, force: true });
   });
 
   void it('denies without an ACL, allows with a prefixed ALLOW, denies again once it is removed', async () => {
-    const [clientPort, raftPort] = await freePorts(2);
-    assert.ok(clientPort !== undefined && raftPort !== undefined);
-    const lines: string[] = [];
-    const logger = pino({ level: 'info' }, { write: (line: string) => { lines.push(line); } });
-    broker = await Broker.start({ id: 1, dataDirectory: path.join(root, 'b1'),
-      listen: { host: '127.0.0.1', port: clientPort }, raftListen: { host: '127.0.0.1', port: raftPort },
-      voters: new Map([[1, { host: '127.0.0.1', port: raftPort }]]), logger, tickMs: 20,
-      leaderRebalanceIntervalMs: 0, authorizer: true, superUsers: ['User:admin'] });
-    const running = broker;
-    assert.ok(await waitFor(() => running.controller.metadata.broker(1)?.fenced === false, 15_000), 'registered');
-
-    let correlationId = 0;
-    const call = async <A extends ApiKey>(api: A, principal: string, body: RequestOf<A>,
-      rawFrames: readonly Buffer[] = []): Promise<HandlerResult<A>['response']> => {
-      const handler = running.requestHandlers[api];
-      assert.ok(handler !== undefined, `a handler for api ${api}`);
-      const context: RequestContext = { api, correlationId: ++correlationId, clientId: 'acl-test', rawFrames,
-        peer: Buffer.from('peer'), principal, replyBytes: { available: () => 1 << 20, idle: () => true,
-          reserve: () => undefined } };
-      return (await handler(decodeRequestBody(api, encodeRequestBody(api, body)), context)).response;
-    };
+    const { broker: running, clientPort, lines, call } = await startAuthorizingBroker(path.join(root, 'b1'));
+    brokers.push(running);
     const batch = (value: string): Buffer => encodeRecordBatch({ records: [{ key: null,
       value: Buffer.from(value), timestamp: Date.now() }] });
     const produce = async (principal: string, topics: readonly string[]): Promise<number[]> => {
@@ -158,6 +177,32 @@ void describe('ACL enforcement on a real broker (in process)', () => {
       assert.equal(sent.partition, 0);
     } finally {
       await producer.close();
+    }
+  });
+
+  void it('the Kafka listener matches bindings on the client\'s address (kafkajs, User:ANONYMOUS)', async () => {
+    const { broker: running, kafkaPort, call } = await startAuthorizingBroker(path.join(root, 'b2'));
+    brokers.push(running);
+    const created = await call(API_KEYS.CREATE_TOPICS, 'User:admin', { timeoutMs: 10_000,
+      topics: [{ name: 'k.orders', numPartitions: 1, replicationFactor: 1 }] });
+    assert.equal(created.topics?.[0]?.errorCode ?? 0, 0);
+    assert.ok(await waitFor(() => running.replicas.partition('k.orders', 0)?.replica.isLeader === true, 15_000));
+    const anonymousWrite = (host: string): AclBinding => ({ principal: 'User:ANONYMOUS', host, operation: 'WRITE',
+      permission: 'ALLOW', resourceType: 'TOPIC', patternType: 'PREFIXED', resourceName: 'k.' });
+    await call(API_KEYS.CREATE_ACLS, 'User:admin', { creations: [rawAcl(anonymousWrite('10.9.9.9'))] });
+    const kafka = new kafkajs.Kafka({ brokers: [`127.0.0.1:${kafkaPort}`], clientId: 'acl-test',
+      logLevel: kafkajs.logLevel.NOTHING, retry: { retries: 0 } });
+    const producer = kafka.producer({ allowAutoTopicCreation: false });
+    await producer.connect();
+    try {
+      // Another address's ALLOW does not apply to 127.0.0.1: kafkajs sees Kafka's code 29.
+      await assert.rejects(producer.send({ topic: 'k.orders', acks: -1, messages: [{ value: 'denied' }] }),
+        /Not authorized to access topics: \[Topic authorization failed\]/);
+      await call(API_KEYS.CREATE_ACLS, 'User:admin', { creations: [rawAcl(anonymousWrite('127.0.0.1'))] });
+      const sent = await producer.send({ topic: 'k.orders', acks: -1, messages: [{ value: 'allowed' }] });
+      assert.equal(sent[0]?.errorCode, 0);
+    } finally {
+      await producer.disconnect();
     }
   });
 });
