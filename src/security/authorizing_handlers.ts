@@ -138,7 +138,7 @@ const metadata: Rule<typeof API_KEYS.METADATA> = (inner, authorizer) => async (r
   const topics = (result.response.topics ?? []).flatMap((answer) => {
     const name = answer.name ?? '';
     if (may(name)) return [answer];
-    return listing ? [] : [{ name, ...denial('TOPIC_AUTHORIZATION_FAILED', `DESCRIBE on topic ${name}`) }];
+    return listing ? [] : [{ name, errorCode: TOPIC_DENIED }];
   });
   return { ...result, response: { ...result.response, topics } };
 };

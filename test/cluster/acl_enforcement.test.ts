@@ -10,7 +10,10 @@
  * - a PREFIXED ALLOW added through CreateAcls lets her produce and fetch on matching topics only,
  *   in the same request as a denied partition (answers stay in request order);
  * - DeleteAcls takes the ALLOW away: the next produce is denied, well under a second after the
- *   removal began (the reply comes once this broker applied it).
+ *   removal began (the reply comes once this broker applied it); the library's Producer, through
+ *   the ZeroMQ listener, fails at once when refused and goes through once allowed;
+ * - through the Kafka listener (kafkajs) a binding matches on the client's address;
+ * - every other API checks the operation of docs/acls.md's table, and DescribeCluster none.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -204,5 +207,74 @@ void describe('ACL enforcement on a real broker (in process)', () => {
     } finally {
       await producer.disconnect();
     }
+  });
+
+  void it('every other API checks its operation: topics, groups, cluster admin', async () => {
+    const { broker: running, call } = await startAuthorizingBroker(path.join(root, 'b3'));
+    brokers.push(running);
+    const alice = 'User:alice';
+    const created = await call(API_KEYS.CREATE_TOPICS, 'User:admin', { timeoutMs: 10_000,
+      topics: [{ name: 't', numPartitions: 1, replicationFactor: 1 }] });
+    assert.equal(created.topics?.[0]?.errorCode ?? 0, 0);
+
+    const topicCodes = [
+      (await call(API_KEYS.LIST_OFFSETS, alice, { partitions: [{ topic: 't', partition: 0, timestamp: -1 }] }))
+        .partitions?.[0]?.errorCode,
+      (await call(API_KEYS.CREATE_TOPICS, alice, { topics: [{ name: 'mine', numPartitions: 1,
+        replicationFactor: 1 }] })).topics?.[0]?.errorCode,
+      (await call(API_KEYS.DELETE_TOPICS, alice, { topicNames: ['t'] })).topics?.[0]?.errorCode,
+      (await call(API_KEYS.CREATE_PARTITIONS, alice, { topics: [{ name: 't', count: 2 }] })).topics?.[0]?.errorCode,
+    ];
+    assert.deepEqual(topicCodes, [TOPIC_DENIED, TOPIC_DENIED, TOPIC_DENIED, TOPIC_DENIED]);
+    assert.equal(running.controller.metadata.topic('t')?.partitions.length, 1, 'nothing changed');
+    assert.equal(running.controller.metadata.topic('mine'), undefined);
+
+    const groupCodes = [
+      (await call(API_KEYS.FIND_COORDINATOR, alice, { key: 'g' })).errorCode,
+      (await call(API_KEYS.SYNC_GROUP, alice, { groupId: 'g', generationId: 1, memberId: 'm' })).errorCode,
+      (await call(API_KEYS.HEARTBEAT, alice, { groupId: 'g', generationId: 1, memberId: 'm' })).errorCode,
+      (await call(API_KEYS.LEAVE_GROUP, alice, { groupId: 'g', members: [{ memberId: 'm' }] })).errorCode,
+      (await call(API_KEYS.OFFSET_FETCH, alice, { groupId: 'g' })).errorCode,
+      (await call(API_KEYS.DESCRIBE_GROUPS, alice, { groupIds: ['g'] })).groups?.[0]?.errorCode,
+      (await call(API_KEYS.DELETE_GROUPS, alice, { groupIds: ['g'] })).results?.[0]?.errorCode,
+    ];
+    assert.deepEqual(groupCodes, Array.from({ length: 7 }, () => GROUP_DENIED));
+    assert.deepEqual((await call(API_KEYS.LIST_GROUPS, alice, {})).groups ?? [], []);
+
+    // OffsetFetch: the group may be described, the topic not.
+    await call(API_KEYS.CREATE_ACLS, 'User:admin', { creations: [rawAcl({ principal: alice, host: '*',
+      operation: 'DESCRIBE', permission: 'ALLOW', resourceType: 'GROUP', patternType: 'LITERAL', resourceName: 'g' })] });
+    const fetched = await call(API_KEYS.OFFSET_FETCH, alice, { groupId: 'g', partitions: [{ topic: 't', partition: 0 }] });
+    assert.deepEqual((fetched.partitions ?? []).map((p) => [p.topic, p.errorCode]), [['t', TOPIC_DENIED]]);
+
+    const clusterCalls: [string, () => Promise<unknown>][] = [
+      ['ElectLeaders', () => call(API_KEYS.ELECT_LEADERS, alice, {})],
+      ['AlterPartitionReassignments', () => call(API_KEYS.ALTER_PARTITION_REASSIGNMENTS, alice,
+        { partitions: [{ topic: 't', partition: 0, replicas: [1] }] })],
+      ['ListPartitionReassignments', () => call(API_KEYS.LIST_PARTITION_REASSIGNMENTS, alice, {})],
+      ['DescribeQuorum', () => call(API_KEYS.DESCRIBE_QUORUM, alice, {})],
+      ['AddRaftVoter', () => call(API_KEYS.ADD_RAFT_VOTER, alice, { brokerId: 2 })],
+      ['RemoveRaftVoter', () => call(API_KEYS.REMOVE_RAFT_VOTER, alice, { brokerId: 1 })],
+      ['DecommissionBroker', () => call(API_KEYS.DECOMMISSION_BROKER, alice, { brokerId: 1 })],
+      ['DeleteAcls', () => call(API_KEYS.DELETE_ACLS, alice, { filters: [rawAcl({})] })],
+      ['DescribeAcls', () => call(API_KEYS.DESCRIBE_ACLS, alice, {})],
+    ];
+    for (const [name, run] of clusterCalls) {
+      await assert.rejects(run(), (error: unknown) => error instanceof TributaryError
+        && error.code === 'CLUSTER_AUTHORIZATION_FAILED', name);
+    }
+    assert.equal((await call(API_KEYS.DESCRIBE_CLUSTER, alice, {})).controllerId, 1, 'DescribeCluster is open');
+    assert.equal(running.controller.metadata.acls().length, 1, 'the ACLs are as they were');
+
+    // DESCRIBE on the cluster opens the describing APIs only; CREATE on it lets her create any topic.
+    await call(API_KEYS.CREATE_ACLS, 'User:admin', { creations: ['DESCRIBE', 'CREATE'].map((operation) => rawAcl({
+      principal: alice, host: '*', operation: operation as AclBinding['operation'], permission: 'ALLOW',
+      resourceType: 'CLUSTER', patternType: 'LITERAL', resourceName: 'kafka-cluster' })) });
+    assert.equal((await call(API_KEYS.DESCRIBE_ACLS, alice, {})).acls?.length, 3);
+    await call(API_KEYS.LIST_PARTITION_REASSIGNMENTS, alice, {});
+    await assert.rejects(call(API_KEYS.ELECT_LEADERS, alice, {}), /CLUSTER|cluster/);
+    const mine = await call(API_KEYS.CREATE_TOPICS, alice, { timeoutMs: 10_000, topics: [{ name: 'mine',
+      numPartitions: 1, replicationFactor: 1 }] });
+    assert.equal(mine.topics?.[0]?.errorCode ?? 0, 0);
   });
 });
