@@ -1,6 +1,7 @@
 /**
  * The controller's metadata state machine: brokers with their addresses and liveness, topics with
- * their configs and replica assignments, and the next free producer id.
+ * their configs and replica assignments, the next free producer id, and the ACL bindings every
+ * broker authorizes with (security/acl.ts).
  *
  * Pure and deterministic, like the Raft core: no clock, no randomness, no I/O. Every replica of the
  * controller group applies the same committed commands in log order and reaches the same state, so
@@ -18,13 +19,13 @@ import type { ErrorCode } from '../common/errors.js';
 import { decodeCommand } from './commands.js';
 import type {
   AllocateProducerIdsCommand,
-  CreateAclsCommand,
-  DeleteAclsCommand,
   AlterConfigsCommand,
   AlterPartitionReassignmentCommand,
+  CreateAclsCommand,
   CreatePartitionsCommand,
   CreateTopicCommand,
   DecommissionBrokerCommand,
+  DeleteAclsCommand,
   FenceBrokerCommand,
   MetadataCommand,
   MetadataCommandType,

@@ -11,9 +11,10 @@
  * answered TOPIC_AUTHORIZATION_FAILED in Metadata whether it exists or not, while a listing of
  * every topic (or group) leaves unauthorized ones out.
  *
- * Brokers talk to each other over the Raft transport, not these APIs, so no native API is
- * broker-internal (Kafka's CLUSTER_ACTION has nothing to guard here); `Broker:N` principals, which
- * the brokers' own clients present, are allowed everything anyway (acl.ts).
+ * Brokers replicate and forward over the Raft transport, not these APIs; the few calls one broker
+ * makes to another here (a FindCoordinator relay, a Kafka leader look-up, the auto-rebalancer's
+ * admin requests) are ordinary requests, allowed to `Broker:N` principals (acl.ts). So no native
+ * API is broker-internal, and Kafka's CLUSTER_ACTION guards nothing here.
  */
 import { assert } from '../../raft/core/assert.js';
 import { ERROR_TABLE, TributaryError } from '../common/errors.js';
@@ -330,6 +331,3 @@ export function authorizingHandlers(table: HandlerTable, authorizer: Authorizer)
   }
   return wrapped as HandlerTable;
 }
-
-/** Codes the wrapper answers with, for tests and docs. */
-export const AUTHORIZATION_CODES = { TOPIC_DENIED, GROUP_DENIED, CLUSTER_DENIED } as const;
