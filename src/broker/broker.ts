@@ -22,6 +22,10 @@
  * With `autoRebalance`, the controller leader spreads replicas and leaders onto brokers that join
  * (auto_rebalancer.ts).
  *
+ * Authorization (src/security/, docs/acls.md): with `authorizer` the handler table both listeners
+ * run is wrapped once at start-up by the ACL checks, which read this broker's metadata replica;
+ * without it the handlers run unwrapped.
+ *
  * Observability (src/metrics/) hooks in at three seams only: the RaftHost's soft-state callback (the
  * leadership log, always), and with --metrics-listen the request server's observer and the
  * storage's FileIo (fsync timing); everything else the metrics read from the broker's state.
@@ -37,6 +41,10 @@ import { nodeFileIo } from '../../storage/file_io.js';
 import { encodeCommand } from '../controller/commands.js';
 import { BROKERS_MAX } from '../controller/metadata_state_machine.js';
 import { RequestServer } from '../net/request_server.js';
+import type { HandlerTable } from '../net/request_server.js';
+import { Authorizer } from '../security/authorizer.js';
+import { authorizingHandlers } from '../security/authorizing_handlers.js';
+import { aclHandlers } from './acl_handlers.js';
 import type { pb } from '../protocol/messages.js';
 import type { BrokerContext } from './broker_context.js';
 import { ControllerReplica } from './controller_replica.js';
@@ -149,6 +157,13 @@ export interface BrokerOptions {
   readonly kafkaListen?: HostPort;
   /** What Kafka clients dial, registered with the controller; default: kafkaListen (with the bound port). */
   readonly kafkaAdvertise?: HostPort;
+  /**
+   * Check every request against the ACLs (security/, docs/acls.md): `--authorize`. Off (the
+   * default), every request is allowed as before and the handlers are not wrapped at all.
+   */
+  readonly authorizer?: boolean;
+  /** Principals allowed everything when authorizing (Kafka's super.users): `--super-users User:admin,...`. */
+  readonly superUsers?: readonly string[];
 }
 
 function tcpEndpoint(address: HostPort): string {
@@ -189,6 +204,9 @@ export class Broker implements BrokerContext {
   readonly decommissioned = new Promise<void>((resolve) => { this.markDecommissioned = resolve; });
   /** The Kafka wire-protocol listener, with --kafka-listen. */
   private kafka: KafkaListener | undefined;
+  /** With `authorizer`: the checks every request passes. */
+  private authorizer: Authorizer | undefined;
+  private handlerTable: HandlerTable = {};
 
   private constructor(
     private readonly options: BrokerOptions,
@@ -258,10 +276,17 @@ export class Broker implements BrokerContext {
         committedOffsets: () => broker.groups.committedOffsets() });
       await broker.startControllerReplica();
       // One handler table for both listeners: the Kafka one translates onto these native handlers.
-      const handlers = { ...brokerHandlers(broker), ...reassignmentHandlers(broker), ...decommissionHandlers(broker),
-        ...groupHandlers(broker.groups),
+      const unchecked: HandlerTable = { ...brokerHandlers(broker), ...reassignmentHandlers(broker),
+        ...decommissionHandlers(broker), ...groupHandlers(broker.groups), ...aclHandlers(broker),
         ...controllerQuorumHandlers({ brokerId: options.id, groupId: CONTROLLER_GROUP_ID, host,
           controller: broker.controller, peerSilenceMs: peerSilenceMsOf(raftTiming) }) };
+      if (options.authorizer === true) {
+        broker.authorizer = new Authorizer({ acls: () => broker.controller.metadata.acls(),
+          superUsers: options.superUsers ?? [], logger });
+        logger.info({ superUsers: options.superUsers ?? [] }, 'authorizing every request with the ACLs');
+      }
+      const handlers = broker.authorizer === undefined ? unchecked : authorizingHandlers(unchecked, broker.authorizer);
+      broker.handlerTable = handlers;
       broker.server = new RequestServer({ listen: `tcp://${options.listen.host}:${options.listen.port}`,
         handlers, logger,
         ...(observability.requestObserver === undefined ? {} : { observer: observability.requestObserver }) });
@@ -632,9 +657,15 @@ export class Broker implements BrokerContext {
       Date.now() + timeoutMs);
   }
 
+  /** The handler table both listeners run (wrapped by the authorizer when it is on). */
+  get requestHandlers(): HandlerTable {
+    return this.handlerTable;
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.authorizer?.close();
     await this.observability.close();
     this.producerIds.close();
     clearInterval(this.registration);

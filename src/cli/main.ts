@@ -2,6 +2,7 @@
 /** The `tributary` command line. */
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
+import { aclCommand } from './commands/acl.js';
 import { benchCommand } from './commands/bench.js';
 import { clusterCommand } from './commands/cluster.js';
 import { consumeCommand } from './commands/consume.js';
@@ -15,7 +16,7 @@ import { consoleCommand } from './commands/console.js';
 import { topCommand } from './commands/top.js';
 
 const COMMANDS = ['start', 'dev', 'topics', 'produce', 'consume', 'groups', 'cluster', 'bench', 'console',
-  'top'];
+  'top', 'acl'];
 
 /** The command words before the first option ('topics list '), when the first is a command. */
 function helpPath(): string {
@@ -40,6 +41,7 @@ await yargs(hideBin(process.argv))
   .command(benchCommand)
   .command(consoleCommand)
   .command(topCommand)
+  .command(aclCommand)
   .demandCommand(1)
   .strict()
   // A usage error is one line and a hint, not the whole help (which --help prints).

@@ -17,9 +17,12 @@ import type { DecodedResponseOf, RequestOf } from '../protocol/messages.js';
 import { defaultClientLogger, MetadataCache, parseBootstrap } from './metadata_cache.js';
 import type { BrokerInfo, PartitionInfo } from './metadata_cache.js';
 import { retry } from './retry.js';
+import { checkAclBinding, checkAclFilter, describeBinding, rawAcl } from '../security/acl.js';
+import type { AclBinding, AclBindingFilter, RawAcl } from '../security/acl.js';
 import { GroupAdmin } from './group/group_admin.js';
 import type { GroupDescription, GroupListing, OffsetResetPlanEntry, OffsetResetSpec } from './group/group_admin.js';
 
+export type { AclBinding, AclBindingFilter } from '../security/acl.js';
 export type {
   GroupDescription, GroupListing, GroupMemberDescription, GroupPartitionLag, OffsetResetPlanEntry, OffsetResetSpec,
 } from './group/group_admin.js';
@@ -449,6 +452,61 @@ export class Admin {
     });
   }
 
+  /**
+   * Adds ACL bindings (CreateAcls); bindings present already stay once. Resolves once the
+   * controller applied them and the answering broker authorizes with them; every broker applies
+   * them within moments. A bad binding is INVALID_REQUEST (checked here first, nothing is sent).
+   */
+  async createAcls(bindings: readonly AclBinding[]): Promise<void> {
+    const checked = bindings.map((binding) => checkedBinding(rawAcl(binding)));
+    if (checked.length === 0) return;
+    await this.withRetry(async () => {
+      const { response } = await this.metadata.requestAny(API_KEYS.CREATE_ACLS, { creations: checked.map(rawAcl),
+        timeoutMs: this.adminWaitMs() }, { timeoutMs: this.requestTimeoutMs });
+      for (const [i, result] of response.results.entries()) {
+        if (result.errorCode !== 0) {
+          const binding = checked[i];
+          throw topicError(result.errorCode, binding === undefined ? 'ACL' : describeBinding(binding),
+            result.errorMessage);
+        }
+      }
+    });
+  }
+
+  /**
+   * Removes the bindings each filter matches (DeleteAcls; a filter's absent fields match anything)
+   * and resolves with those removed. A bad filter is INVALID_REQUEST.
+   */
+  async deleteAcls(filters: readonly AclBindingFilter[]): Promise<AclBinding[]> {
+    const raw = filters.map((filter) => checkedFilter(rawAcl(filter)));
+    if (raw.length === 0) return [];
+    return this.withRetry(async () => {
+      const { response } = await this.metadata.requestAny(API_KEYS.DELETE_ACLS, { filters: raw,
+        timeoutMs: this.adminWaitMs() }, { timeoutMs: this.requestTimeoutMs });
+      const removed: AclBinding[] = [];
+      for (const result of response.filterResults) {
+        if (result.errorCode !== 0) throw topicError(result.errorCode, 'ACL filter', result.errorMessage);
+        removed.push(...result.matchingAcls.map((binding) => checkedBinding(binding)));
+      }
+      return removed;
+    });
+  }
+
+  /** How long a broker may wait for the controller: the call's time less the reply's margin. */
+  private adminWaitMs(): number {
+    return Math.max(1, this.requestTimeoutMs - ELECTION_REPLY_MARGIN_MS);
+  }
+
+  /** The bindings a filter matches (DescribeAcls), every binding without one, as a broker's metadata has them. */
+  async describeAcls(filter: AclBindingFilter = {}): Promise<AclBinding[]> {
+    const raw = checkedFilter(rawAcl(filter));
+    return this.withRetry(async () => {
+      const { response } = await this.metadata.requestAny(API_KEYS.DESCRIBE_ACLS, { filter: raw });
+      if (response.errorCode !== 0) throw topicError(response.errorCode, 'ACL filter', response.errorMessage);
+      return response.acls.map((binding) => checkedBinding(binding));
+    });
+  }
+
   /** Earliest (log start) and latest (high watermark) offsets of every partition, from the leaders. */
   async fetchOffsets(topic: string): Promise<PartitionOffsets[]> {
     const description = await this.describeTopic(topic);
@@ -606,6 +664,20 @@ export class Admin {
 
 function partitionKey(topic: string, partition: number): string {
   return `${topic}\u0000${partition}`;
+}
+
+/** A binding in the model's terms, or INVALID_REQUEST saying what is wrong with it. */
+function checkedBinding(raw: RawAcl): AclBinding {
+  const checked = checkAclBinding(raw);
+  if (!checked.ok) throw new TributaryError('INVALID_REQUEST', `ACL binding: ${checked.message}`);
+  return checked.value;
+}
+
+/** A filter's wire form, checked: INVALID_REQUEST saying what is wrong with it. */
+function checkedFilter(raw: RawAcl): RawAcl {
+  const checked = checkAclFilter(raw);
+  if (!checked.ok) throw new TributaryError('INVALID_REQUEST', `ACL filter: ${checked.message}`);
+  return raw;
 }
 
 /** The error of a wire code, its message naming the topic (or partition). */

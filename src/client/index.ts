@@ -5,6 +5,8 @@
  */
 export { Admin, ADMIN_DEFAULTS } from './admin.js';
 export type {
+  AclBinding,
+  AclBindingFilter,
   AdminOptions,
   ClusterDescription,
   CreateTopicOptions,

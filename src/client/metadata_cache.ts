@@ -264,7 +264,8 @@ export class MetadataCache {
   /**
    * Waits (refreshing) until the topic's partitions are known, and at least partitionsAtLeast of
    * them (a topic just grown); a whole refresh run is bounded. At the deadline a known topic with
-   * fewer partitions is returned as it is, for the caller to judge.
+   * fewer partitions is returned as it is, for the caller to judge. A topic answered with a
+   * non-retriable error (TOPIC_AUTHORIZATION_FAILED) throws it at once.
    */
   async waitForTopic(topic: string, timeoutMs: number, partitionsAtLeast = 1): Promise<TopicInfo> {
     const deadlineMs = Date.now() + timeoutMs;
@@ -273,6 +274,11 @@ export class MetadataCache {
       const known = this.topicsByName.get(topic);
       const usable = known !== undefined && known.errorCode === 0 && known.partitions.length > 0;
       if (usable && known.partitions.length >= partitionsAtLeast) return known;
+      // A final answer (TOPIC_AUTHORIZATION_FAILED) from this call's own refresh is not waited out;
+      // one cached from before is asked again (an ACL may have been added since).
+      const failed = known === undefined || known.errorCode === 0 ? undefined : errorFromWire(known.errorCode,
+        `topic ${topic}`);
+      if (refreshes > 0 && failed !== undefined && !failed.retriable) throw failed;
       if (refreshes > 0 && Date.now() >= deadlineMs) {
         if (usable) return known;
         if (known !== undefined && known.errorCode !== 0) throw errorFromWire(known.errorCode, `topic ${topic}`);

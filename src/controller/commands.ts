@@ -17,6 +17,7 @@ import {
   readAssignments,
   readBool,
   readMessage,
+  readMessageList,
   readString,
   readStringList,
   readStringMap,
@@ -26,6 +27,7 @@ import {
   sortedStringMap,
 } from './metadata_codec.js';
 import type { DecodedFields } from './metadata_codec.js';
+import type { RawAcl } from '../security/acl.js';
 
 export interface RegisterBrokerCommand {
   readonly type: 'registerBroker';
@@ -134,6 +136,21 @@ export interface UnregisterBrokerCommand {
   readonly brokerId: number;
 }
 
+/**
+ * Add ACL bindings (CreateAcls). The bindings travel as strings and are checked on apply
+ * (security/acl.ts checkAclBinding): the codec only reads the shape.
+ */
+export interface CreateAclsCommand {
+  readonly type: 'createAcls';
+  readonly bindings: readonly RawAcl[];
+}
+
+/** Remove every binding any filter matches (DeleteAcls); a filter's '' fields match anything. */
+export interface DeleteAclsCommand {
+  readonly type: 'deleteAcls';
+  readonly filters: readonly RawAcl[];
+}
+
 export type MetadataCommand =
   | RegisterBrokerCommand
   | FenceBrokerCommand
@@ -146,7 +163,9 @@ export type MetadataCommand =
   | AlterPartitionReassignmentCommand
   | ReportPartitionReplicasCommand
   | DecommissionBrokerCommand
-  | UnregisterBrokerCommand;
+  | UnregisterBrokerCommand
+  | CreateAclsCommand
+  | DeleteAclsCommand;
 
 export type MetadataCommandType = MetadataCommand['type'];
 
@@ -163,6 +182,8 @@ export const METADATA_COMMAND_TYPES = [
   'reportPartitionReplicas',
   'decommissionBroker',
   'unregisterBroker',
+  'createAcls',
+  'deleteAcls',
 ] as const satisfies readonly MetadataCommandType[];
 
 /** The MetadataCommand protobuf bytes of command. */
@@ -253,6 +274,10 @@ function commandBody(command: MetadataCommand): Record<string, unknown> {
     case 'decommissionBroker':
     case 'unregisterBroker':
       return { brokerId: checkUint32(command.brokerId, 'brokerId') };
+    case 'createAcls':
+      return { bindings: command.bindings.map((binding) => ({ ...binding })) };
+    case 'deleteAcls':
+      return { filters: command.filters.map((filter) => ({ ...filter })) };
     default:
       return assertNever(command, 'metadata command');
   }
@@ -269,6 +294,19 @@ export function encodeKafkaEndpoint(endpoint: { readonly kafkaHost?: string; rea
 export function readKafkaEndpoint(fields: DecodedFields): { kafkaHost?: string; kafkaPort?: number } {
   const kafkaHost = readString(fields, 'kafkaHost');
   return kafkaHost === '' ? {} : { kafkaHost, kafkaPort: readUint32(fields, 'kafkaPort') };
+}
+
+/** An AclBindingRecord's strings, unchecked (the state machine checks them). */
+export function readRawAcl(fields: DecodedFields): RawAcl {
+  return {
+    principal: readString(fields, 'principal'),
+    host: readString(fields, 'host'),
+    operation: readString(fields, 'operation'),
+    permission: readString(fields, 'permission'),
+    resourceType: readString(fields, 'resourceType'),
+    patternType: readString(fields, 'patternType'),
+    resourceName: readString(fields, 'resourceName'),
+  };
 }
 
 /** A list of broker ids as repeated uint32. */
@@ -355,6 +393,10 @@ function commandFromFields(type: MetadataCommandType, fields: DecodedFields): Me
     case 'decommissionBroker':
     case 'unregisterBroker':
       return { type, brokerId: readUint32(fields, 'brokerId') };
+    case 'createAcls':
+      return { type, bindings: readMessageList(fields, 'bindings').map(readRawAcl) };
+    case 'deleteAcls':
+      return { type, filters: readMessageList(fields, 'filters').map(readRawAcl) };
     default:
       return assertNever(type, 'metadata command type');
   }

@@ -268,10 +268,63 @@ export const METADATA_SCHEMA = {
                 }
               }
             },
+            AclBindingRecord: {
+              fields: {
+                principal: {
+                  type: 'string',
+                  id: 1
+                },
+                host: {
+                  type: 'string',
+                  id: 2
+                },
+                operation: {
+                  type: 'string',
+                  id: 3
+                },
+                permission: {
+                  type: 'string',
+                  id: 4
+                },
+                resourceType: {
+                  type: 'string',
+                  id: 5,
+                  protoName: 'resource_type'
+                },
+                patternType: {
+                  type: 'string',
+                  id: 6,
+                  protoName: 'pattern_type'
+                },
+                resourceName: {
+                  type: 'string',
+                  id: 7,
+                  protoName: 'resource_name'
+                }
+              }
+            },
+            CreateAcls: {
+              fields: {
+                bindings: {
+                  rule: 'repeated',
+                  type: 'AclBindingRecord',
+                  id: 1
+                }
+              }
+            },
+            DeleteAcls: {
+              fields: {
+                filters: {
+                  rule: 'repeated',
+                  type: 'AclBindingRecord',
+                  id: 1
+                }
+              }
+            },
             MetadataCommand: {
               oneofs: {
                 command: {
-                  oneof: ['registerBroker', 'fenceBroker', 'unfenceBroker', 'createTopic', 'deleteTopic', 'alterConfigs', 'allocateProducerIds', 'createPartitions', 'alterPartitionReassignment', 'reportPartitionReplicas', 'decommissionBroker', 'unregisterBroker']
+                  oneof: ['registerBroker', 'fenceBroker', 'unfenceBroker', 'createTopic', 'deleteTopic', 'alterConfigs', 'allocateProducerIds', 'createPartitions', 'alterPartitionReassignment', 'reportPartitionReplicas', 'decommissionBroker', 'unregisterBroker', 'createAcls', 'deleteAcls']
                 }
               },
               fields: {
@@ -334,6 +387,16 @@ export const METADATA_SCHEMA = {
                   type: 'UnregisterBroker',
                   id: 12,
                   protoName: 'unregister_broker'
+                },
+                createAcls: {
+                  type: 'CreateAcls',
+                  id: 13,
+                  protoName: 'create_acls'
+                },
+                deleteAcls: {
+                  type: 'DeleteAcls',
+                  id: 14,
+                  protoName: 'delete_acls'
                 }
               }
             },
@@ -535,6 +598,11 @@ export const METADATA_SCHEMA = {
                   type: 'DecommissionedBrokerRecord',
                   id: 6,
                   protoName: 'decommissioned_brokers'
+                },
+                acls: {
+                  rule: 'repeated',
+                  type: 'AclBindingRecord',
+                  id: 7
                 }
               }
             }

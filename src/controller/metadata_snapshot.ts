@@ -22,6 +22,8 @@ import {
 } from './metadata_codec.js';
 import { encodeAssignments, encodeBrokerIds, encodeKafkaEndpoint, readKafkaEndpoint } from './commands.js';
 import type { DecodedFields } from './metadata_codec.js';
+import { readRawAcl } from './commands.js';
+import type { RawAcl } from '../security/acl.js';
 
 export interface BrokerInfo {
   readonly brokerId: number;
@@ -98,6 +100,8 @@ export interface MetadataSnapshotData {
   readonly producerIdBlocks: readonly ProducerIdBlock[];
   /** Brokers removed by UnregisterBroker and not registered again since; none in older snapshots. */
   readonly decommissionedBrokers: readonly DecommissionedBroker[];
+  /** ACL bindings, checked and ordered by the state machine; none in older snapshots. */
+  readonly acls: readonly RawAcl[];
 }
 
 export function encodeSnapshot(data: MetadataSnapshotData): Uint8Array {
@@ -147,6 +151,8 @@ export function encodeSnapshot(data: MetadataSnapshotData): Uint8Array {
       incarnation: checkUint64(gone.incarnation, 'incarnation'),
       index: checkUint64(gone.index, 'index'),
     })),
+    // In the state machine's order already (compareBindings): equal states, equal bytes.
+    acls: data.acls.map((binding) => ({ ...binding })),
   });
 }
 
@@ -168,6 +174,7 @@ export function decodeSnapshot(bytes: Uint8Array): MetadataSnapshotData {
       incarnation: readUint64(gone, 'incarnation'),
       index: readUint64(gone, 'index'),
     })),
+    acls: readMessageList(fields, 'acls').map(readRawAcl),
   };
 }
 

@@ -1,6 +1,7 @@
 /**
  * The controller's metadata state machine: brokers with their addresses and liveness, topics with
- * their configs and replica assignments, and the next free producer id.
+ * their configs and replica assignments, the next free producer id, and the ACL bindings every
+ * broker authorizes with (security/acl.ts).
  *
  * Pure and deterministic, like the Raft core: no clock, no randomness, no I/O. Every replica of the
  * controller group applies the same committed commands in log order and reaches the same state, so
@@ -20,9 +21,11 @@ import type {
   AllocateProducerIdsCommand,
   AlterConfigsCommand,
   AlterPartitionReassignmentCommand,
+  CreateAclsCommand,
   CreatePartitionsCommand,
   CreateTopicCommand,
   DecommissionBrokerCommand,
+  DeleteAclsCommand,
   FenceBrokerCommand,
   MetadataCommand,
   MetadataCommandType,
@@ -41,6 +44,8 @@ import type { BrokerLoad } from './placement.js';
 import { parseTopicConfig } from './topic_config.js';
 import type { TopicConfig } from './topic_config.js';
 import { internalFlagProblem, internalNameProblem, topicNameProblem } from './topic_name.js';
+import { aclKey, checkAclBinding, checkAclFilter, compareBindings, filterMatches, rawAcl } from '../security/acl.js';
+import type { AclBinding, AclBindingFilter } from '../security/acl.js';
 
 export type { BrokerInfo, DecommissionedBroker, PartitionReassignment, ProducerIdBlock, TopicInfo }
   from './metadata_snapshot.js';
@@ -51,6 +56,8 @@ export const TOPICS_MAX = 10_000;
 export const CLUSTER_PARTITIONS_MAX = 100_000;
 export const PRODUCER_ID_BLOCK_SIZE_MAX = 1_000_000;
 export const HOST_LENGTH_MAX = 255;
+/** ACL bindings in the cluster (Kafka sets none; this bounds what a runaway admin script can add). */
+export const ACLS_MAX = 10_000;
 
 export type MetadataRejectionCode = Extract<
   ErrorCode,
@@ -85,6 +92,8 @@ export type ApplyResult =
   | { readonly ok: true; readonly type: 'allocateProducerIds'; readonly blockStart: number; readonly blockSize: number }
   | { readonly ok: true; readonly type: 'alterPartitionReassignment' }
   | { readonly ok: true; readonly type: 'reportPartitionReplicas'; readonly done: boolean }
+  | { readonly ok: true; readonly type: 'createAcls'; readonly added: number }
+  | { readonly ok: true; readonly type: 'deleteAcls'; readonly removed: number }
   | ApplyRejected;
 
 /** The read side of the metadata, what the reconciler, placement and request handlers need. */
@@ -106,6 +115,8 @@ export class MetadataStateMachine implements MetadataView {
   /** Brokers removed by UnregisterBroker and not registered again since. */
   private readonly decommissionedById = new Map<number, DecommissionedBroker>();
   private partitionTotal = 0;
+  /** ACL bindings in compareBindings order, no duplicates; replaced (never mutated) on change. */
+  private aclList: readonly AclBinding[] = Object.freeze([]);
 
   get lastAppliedIndex(): number {
     return this.lastApplied;
@@ -169,6 +180,11 @@ export class MetadataStateMachine implements MetadataView {
   /** The move under way of one partition, if any. */
   reassignment(topic: string, partition: number): PartitionReassignment | undefined {
     return this.topicsByName.get(topic)?.reassignments?.find((move) => move.partition === partition);
+  }
+
+  /** Every ACL binding, in compareBindings order: a frozen array, cheap to read on every request. */
+  acls(): readonly AclBinding[] {
+    return this.aclList;
   }
 
   /** A topic's effective config: its overrides over the defaults. */
@@ -241,6 +257,7 @@ export class MetadataStateMachine implements MetadataView {
       producerIdBlocks: [...this.producerIdBlocks.values()].sort((left, right) => left.brokerId - right.brokerId),
       decommissionedBrokers: [...this.decommissionedById.values()]
         .sort((left, right) => left.brokerId - right.brokerId),
+      acls: this.aclList.map(rawAcl),
     };
   }
 
@@ -274,6 +291,7 @@ export class MetadataStateMachine implements MetadataView {
     for (const [id, gone] of candidate.decommissionedById) {
       this.decommissionedById.set(id, gone);
     }
+    this.aclList = candidate.aclList;
   }
 
   /** A machine in the state of bytes (see restore). */
@@ -312,6 +330,13 @@ export class MetadataStateMachine implements MetadataView {
       }
       machine.decommissionedById.set(gone.brokerId, Object.freeze({ ...gone }));
     }
+    const acls: AclBinding[] = [];
+    for (const raw of data.acls) {
+      const checked = checkAclBinding(raw);
+      if (!checked.ok) throw new MalformedMetadataError(`ACL binding: ${checked.message}`);
+      acls.push(Object.freeze({ ...checked.value }));
+    }
+    machine.aclList = Object.freeze(acls);
     return machine;
   }
 
@@ -340,6 +365,10 @@ export class MetadataStateMachine implements MetadataView {
         return this.decommissionBroker(command);
       case 'unregisterBroker':
         return this.unregisterBroker(command, index);
+      case 'createAcls':
+        return this.createAcls(command);
+      case 'deleteAcls':
+        return this.deleteAcls(command);
       default:
         return assertNever(command, 'metadata command');
     }
@@ -427,6 +456,37 @@ export class MetadataStateMachine implements MetadataView {
     this.decommissionedById.set(command.brokerId, Object.freeze({ brokerId: command.brokerId,
       incarnation: current.incarnation, index }));
     return { ok: true, type: command.type };
+  }
+
+  /** Adds the bindings not present yet; refused whole when one is invalid or the bound would be passed. */
+  private createAcls(command: CreateAclsCommand): ApplyResult {
+    const byKey = new Map(this.aclList.map((binding) => [aclKey(binding), binding]));
+    for (const [i, raw] of command.bindings.entries()) {
+      const checked = checkAclBinding(raw);
+      if (!checked.ok) return rejected(command.type, 'INVALID_REQUEST', `ACL binding ${i}: ${checked.message}`);
+      byKey.set(aclKey(checked.value), Object.freeze({ ...checked.value }));
+    }
+    if (byKey.size > ACLS_MAX) {
+      return rejected(command.type, 'INVALID_REQUEST', `the cluster would hold ${byKey.size} ACL bindings, over ` +
+        `${ACLS_MAX}`);
+    }
+    const added = byKey.size - this.aclList.length;
+    if (added > 0) this.aclList = Object.freeze([...byKey.values()].sort(compareBindings));
+    return { ok: true, type: command.type, added };
+  }
+
+  /** Removes every binding that any filter matches; refused whole when a filter is invalid. */
+  private deleteAcls(command: DeleteAclsCommand): ApplyResult {
+    const filters: AclBindingFilter[] = [];
+    for (const [i, raw] of command.filters.entries()) {
+      const checked = checkAclFilter(raw);
+      if (!checked.ok) return rejected(command.type, 'INVALID_REQUEST', `ACL filter ${i}: ${checked.message}`);
+      filters.push(checked.value);
+    }
+    const kept = this.aclList.filter((binding) => !filters.some((filter) => filterMatches(filter, binding)));
+    const removed = this.aclList.length - kept.length;
+    if (removed > 0) this.aclList = Object.freeze(kept);
+    return { ok: true, type: command.type, removed };
   }
 
   private createTopic(command: CreateTopicCommand, index: number): ApplyResult {
@@ -658,7 +718,23 @@ export class MetadataStateMachine implements MetadataView {
         return `decommissioned broker ${id} is registered or its record is inconsistent`;
       }
     }
-    return this.producerIdBlocksProblem();
+    return this.producerIdBlocksProblem() ?? this.aclsProblem();
+  }
+
+  /**
+   * Bindings strictly ascending (so no duplicates) and within the bound. Each binding was checked
+   * (checkAclBinding) when it came in, by createAcls or a restore; this runs after every command,
+   * so it stays a cheap ordering walk.
+   */
+  private aclsProblem(): string | null {
+    if (this.aclList.length > ACLS_MAX) return `${this.aclList.length} ACL bindings, over ${ACLS_MAX}`;
+    for (const [i, binding] of this.aclList.entries()) {
+      const previous = this.aclList[i - 1];
+      if (previous !== undefined && compareBindings(previous, binding) >= 0) {
+        return `ACL bindings ${i - 1} and ${i} are out of order or equal`;
+      }
+    }
+    return null;
   }
 
   /** Blocks lie below the next free id, within the size bounds, and never overlap. */

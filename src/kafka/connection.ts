@@ -18,6 +18,7 @@ import { assert } from '../../raft/core/assert.js';
 import type { RateLimitedLog } from '../common/rate_limited_log.js';
 import { TributaryError } from '../common/errors.js';
 import type { RequestContext } from '../net/request_server.js';
+import { ANONYMOUS_PRINCIPAL } from '../security/acl.js';
 import type { ApiKey } from '../protocol/api_keys.js';
 import { KafkaDecodeError, KafkaReader } from './codec.js';
 import { FrameSplitter } from './framing.js';
@@ -126,9 +127,10 @@ export class KafkaConnection {
       idle: (): boolean => this.reservedBytes === 0,
       reserve: (bytes: number): void => { reservedBytes += bytes; this.reservedBytes += bytes; },
     };
+    const host = clientAddress(this.socket.remoteAddress);
     const nativeContext = (nativeApi: ApiKey, rawFrames: readonly Buffer[] = []): RequestContext => ({
       api: nativeApi, correlationId: header.correlationId, clientId: header.clientId, rawFrames, peer: this.peer,
-      replyBytes });
+      replyBytes, principal: ANONYMOUS_PRINCIPAL, ...(host === undefined ? {} : { host }) });
     let outcome: KafkaOutcome;
     try {
       outcome = await api.handle({ header, body, broker: this.options.broker, nativeContext,
@@ -184,4 +186,10 @@ export class KafkaConnection {
       this.socket.resume();
     }
   }
+}
+
+/** The TCP peer's IP as ACL bindings name it: an IPv4 client on a dual-stack socket loses its ::ffff: prefix. */
+export function clientAddress(remoteAddress: string | undefined): string | undefined {
+  if (remoteAddress === undefined) return undefined;
+  return remoteAddress.startsWith('::ffff:') && remoteAddress.includes('.') ? remoteAddress.slice(7) : remoteAddress;
 }

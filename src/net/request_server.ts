@@ -50,6 +50,7 @@ import { decodeRequest, encodeErrorResponse, encodeResponse } from '../protocol/
 import type { DecodedRequest, OutgoingFrame } from '../protocol/envelope.js';
 import { isOneWay } from '../protocol/messages.js';
 import type { DecodedRequestOf, ResponseOf } from '../protocol/messages.js';
+import { ANONYMOUS_PRINCIPAL } from '../security/acl.js';
 import { ReplyOutbox } from './reply_outbox.js';
 
 /** What a handler knows about the request besides its body. */
@@ -63,6 +64,16 @@ export interface RequestContext {
   readonly peer: Buffer;
   /** The reply bytes this request may build within its connection's bound. */
   readonly replyBytes: ReplyBytesBudget;
+  /**
+   * Who sent it, for the authorizer (security/): `User:name` for a known client, `Broker:N` for a
+   * broker, ANONYMOUS_PRINCIPAL (`User:ANONYMOUS`) for an unauthenticated connection.
+   */
+  readonly principal: string;
+  /**
+   * The client's IP address where the listener can see it (the Kafka listener's TCP peer); absent
+   * on this ZeroMQ listener, whose API does not expose a message's source address.
+   */
+  readonly host?: string;
 }
 
 /**
@@ -471,7 +482,7 @@ export class RequestServer {
       assert(handler !== undefined, 'refusalOf checked the handler');
       const context: RequestContext = {
         api, correlationId, clientId: request.clientId, rawFrames: request.rawFrames, peer: state.routingId,
-        replyBytes: this.replyBytesBudget(state, reserved),
+        replyBytes: this.replyBytesBudget(state, reserved), principal: ANONYMOUS_PRINCIPAL,
       };
       const result = await handler(request.body, context);
       handled = result;

@@ -30,6 +30,9 @@ export const API_KEYS = {
   ADD_RAFT_VOTER: 24,
   REMOVE_RAFT_VOTER: 25,
   DECOMMISSION_BROKER: 26,
+  CREATE_ACLS: 27,
+  DELETE_ACLS: 28,
+  DESCRIBE_ACLS: 29,
 } as const;
 
 export type ApiName = keyof typeof API_KEYS;

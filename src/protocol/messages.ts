@@ -77,6 +77,9 @@ export const API_MESSAGES = {
   [API_KEYS.ADD_RAFT_VOTER]: { request: pb.AddRaftVoterRequest, response: pb.AddRaftVoterResponse },
   [API_KEYS.REMOVE_RAFT_VOTER]: { request: pb.RemoveRaftVoterRequest, response: pb.RemoveRaftVoterResponse },
   [API_KEYS.DECOMMISSION_BROKER]: { request: pb.DecommissionBrokerRequest, response: pb.DecommissionBrokerResponse },
+  [API_KEYS.CREATE_ACLS]: { request: pb.CreateAclsRequest, response: pb.CreateAclsResponse },
+  [API_KEYS.DELETE_ACLS]: { request: pb.DeleteAclsRequest, response: pb.DeleteAclsResponse },
+  [API_KEYS.DESCRIBE_ACLS]: { request: pb.DescribeAclsRequest, response: pb.DescribeAclsResponse },
 } as const;
 
 type Messages<A extends ApiKey> = (typeof API_MESSAGES)[A];

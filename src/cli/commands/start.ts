@@ -64,6 +64,10 @@ export const START_SETTINGS = {
     describe: 'host:port Kafka clients are told to dial (Kafka Metadata); default: --kafka-listen' },
   'metrics-listen': { type: 'string',
     describe: 'host:port to serve Prometheus metrics on (GET /metrics); none when unset' },
+  authorize: { type: 'boolean', default: false,
+    describe: 'check every request against the ACLs (`tributary acl`, docs/acls.md); off: everything is allowed' },
+  'super-users': { type: 'string', default: '',
+    describe: 'principals allowed everything when authorizing, User:name,... (Kafka\'s super.users)' },
   'log-level': { type: 'string', default: 'info',
     describe: `the broker log's level: ${LOG_LEVELS.join(', ')} (TRIBUTARY_LOG_LEVEL is its variable)` },
   'unsafe-skip-record-validation': { type: 'boolean', default: false,
@@ -300,6 +304,17 @@ export function raftTiming(settings: StartSettings): RaftTiming {
   return timing;
 }
 
+/** `--super-users User:admin,User:ops`: principals, each `Type:name` with no spaces. */
+export function parseSuperUsers(text: string): string[] {
+  const principals = text.split(',').map((part) => part.trim()).filter((part) => part !== '');
+  for (const principal of principals) {
+    if (!/^(User|Broker):[^\s,]+$/.test(principal)) {
+      throw new ConfigError(`--super-users: "${principal}" is not a principal such as User:admin`);
+    }
+  }
+  return principals;
+}
+
 /** The yargs options of the table: no defaults or demands here, resolveSettings applies them after env and file. */
 function withSettingOptions(yargs: Argv): Argv {
   let built = yargs.option('config', { type: 'string',
@@ -345,6 +360,8 @@ export const startCommand: CommandModule = {
         groups: groupSettings(settings),
         raftTiming: raftTiming(settings),
         ...(settings.boolean('auto-rebalance') ? { autoRebalance: true } : {}),
+        ...(settings.boolean('authorize') ? { authorizer: true } : {}),
+        superUsers: parseSuperUsers(settings.string('super-users')),
         ...(settings.boolean('unsafe-skip-record-validation') ? { unsafeSkipRecordValidation: true } : {}) });
     } catch (error) {
       process.stderr.write(`tributary start: ${explainStartError(error, addresses)}\n`);

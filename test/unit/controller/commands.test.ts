@@ -39,6 +39,12 @@ const SAMPLES: readonly MetadataCommand[] = [
     voters: [2, 3, 1], learners: [4] },
   { type: 'decommissionBroker', brokerId: 4 },
   { type: 'unregisterBroker', brokerId: 2 ** 32 - 1 },
+  { type: 'createAcls', bindings: [{ principal: 'User:alice', host: '*', operation: 'WRITE', permission: 'ALLOW',
+    resourceType: 'TOPIC', patternType: 'PREFIXED', resourceName: 'orders.' }, { principal: 'User:*',
+    host: '10.0.0.7', operation: 'ALL', permission: 'DENY', resourceType: 'GROUP', patternType: 'LITERAL',
+    resourceName: '*' }] },
+  { type: 'deleteAcls', filters: [{ principal: 'User:alice', host: '', operation: '', permission: '',
+    resourceType: 'TOPIC', patternType: '', resourceName: '' }] },
 ];
 
 void describe('metadata command codec', () => {

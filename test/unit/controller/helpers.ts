@@ -9,6 +9,8 @@ import type {
 } from '../../../src/controller/commands.js';
 import { MetadataStateMachine } from '../../../src/controller/metadata_state_machine.js';
 import { assignReplicas } from '../../../src/controller/placement.js';
+import { rawAcl } from '../../../src/security/acl.js';
+import type { RawAcl } from '../../../src/security/acl.js';
 
 export function registerBroker(brokerId: number, incarnation = 1): RegisterBrokerCommand {
   return {
@@ -85,7 +87,7 @@ export function randomCommand(prng: Prng, machine: MetadataStateMachine): Metada
   const brokerId = 1 + prng.nextInt(6);
   const broker = machine.broker(brokerId);
   const topicName = `topic-${prng.nextInt(8)}`;
-  switch (prng.nextInt(13)) {
+  switch (prng.nextInt(15)) {
     case 0:
       return registerBroker(brokerId, Math.max(0, (broker?.incarnation ?? 0) + prng.nextInt(3) - 1));
     case 1:
@@ -123,6 +125,10 @@ export function randomCommand(prng: Prng, machine: MetadataStateMachine): Metada
       return { type: 'decommissionBroker', brokerId };
     case 12:
       return { type: 'unregisterBroker', brokerId };
+    case 13:
+      return { type: 'createAcls', bindings: [randomAcl(prng), randomAcl(prng)] };
+    case 14:
+      return { type: 'deleteAcls', filters: [{ ...rawAcl({}), principal: `User:u${prng.nextInt(3)}` }] };
     default:
       return {
         type: 'allocateProducerIds',
@@ -131,6 +137,16 @@ export function randomCommand(prng: Prng, machine: MetadataStateMachine): Metada
         blockSize: 1000,
       };
   }
+}
+
+/** A topic or group binding of one of three users; a CLUSTER READ (invalid: the command is rejected) now and then. */
+function randomAcl(prng: Prng): RawAcl {
+  const operations = ['READ', 'WRITE', 'DESCRIBE', 'ALL'] as const;
+  const type = prng.nextInt(8) === 0 ? 'CLUSTER' : prng.nextInt(2) === 0 ? 'TOPIC' : 'GROUP';
+  return rawAcl({ principal: `User:u${prng.nextInt(3)}`, host: '*', permission: prng.nextInt(4) === 0 ? 'DENY' : 'ALLOW',
+    operation: type === 'GROUP' ? 'READ' : operations[prng.nextInt(operations.length)] ?? 'READ', resourceType: type,
+    patternType: type === 'CLUSTER' || prng.nextInt(2) === 0 ? 'LITERAL' : 'PREFIXED',
+    resourceName: type === 'CLUSTER' ? 'kafka-cluster' : `topic-${prng.nextInt(4)}` });
 }
 
 function randomConfigs(prng: Prng): Record<string, string> {
