@@ -19,6 +19,7 @@ import type { BrokerInfo, PartitionInfo } from './metadata_cache.js';
 import { retry } from './retry.js';
 import { GroupAdmin } from './group/group_admin.js';
 import type { GroupDescription, GroupListing, OffsetResetPlanEntry, OffsetResetSpec } from './group/group_admin.js';
+import type { ClientSecurity, ClientSecurityOptions } from '../security/client_security.js';
 
 export type {
   GroupDescription, GroupListing, GroupMemberDescription, GroupPartitionLag, OffsetResetPlanEntry, OffsetResetSpec,
@@ -26,6 +27,8 @@ export type {
 
 export interface AdminOptions {
   readonly bootstrap: string | readonly string[];
+  /** CURVE credentials (docs/security.md): { keyFile, serverKey }; plaintext when absent. */
+  readonly security?: ClientSecurityOptions | ClientSecurity;
   readonly clientId?: string;
   /** Bounds each call, retries included. */
   readonly requestTimeoutMs?: number;
@@ -160,6 +163,7 @@ export class Admin {
     this.requestTimeoutMs = options.requestTimeoutMs ?? ADMIN_DEFAULTS.requestTimeoutMs;
     this.metadata = new MetadataCache({
       bootstrap: parseBootstrap(options.bootstrap),
+      ...(options.security === undefined ? {} : { security: options.security }),
       clientId: options.clientId ?? 'tributary-admin',
       requestTimeoutMs: this.requestTimeoutMs,
       metadataTimeoutMs: Math.min(5_000, this.requestTimeoutMs),
