@@ -60,6 +60,10 @@ import type { GroupId } from '../../raft/core/index.js';
 import { ReassignmentDriver } from './reassignment_driver.js';
 import { ProducerIdAllocator } from './producer_ids.js';
 import { KafkaListener } from '../kafka/listener.js';
+import { BrokerSecurity, CLIENT_ZAP_DOMAIN, RAFT_ZAP_DOMAIN } from '../security/broker_security.js';
+import type { ClientSecurity } from '../security/client_security.js';
+import { ZapHandler } from '../security/zap_handler.js';
+import type { RaftCurve } from '../../raft/transport/zmq_transport.js';
 import { openStorageTestIo } from './storage_test_mode.js';
 import { BrokerObservability } from '../metrics/broker_observability.js';
 import type { StorageTestIo, StorageTestMode } from './storage_test_mode.js';
@@ -149,6 +153,21 @@ export interface BrokerOptions {
   readonly kafkaListen?: HostPort;
   /** What Kafka clients dial, registered with the controller; default: kafkaListen (with the bound port). */
   readonly kafkaAdvertise?: HostPort;
+  /**
+   * CURVE on the client and Raft listeners, principals from keys (docs/security.md); plaintext, every
+   * request User:ANONYMOUS, when absent.
+   */
+  readonly security?: BrokerSecurityFiles;
+  /** Principals allowed everything (`User:admin`); brokers (`Broker:N`) always are. Used by ACLs. */
+  readonly superUsers?: readonly string[];
+}
+
+/** The key files of a secure broker (BrokerSecurity reads them at start). */
+export interface BrokerSecurityFiles {
+  readonly keyFile: string;
+  readonly peerKeysFile: string;
+  readonly clientKeysFile?: string;
+  readonly allowAnonymous?: boolean;
 }
 
 function tcpEndpoint(address: HostPort): string {
@@ -187,6 +206,8 @@ export class Broker implements BrokerContext {
   readonly decommissioned = new Promise<void>((resolve) => { this.markDecommissioned = resolve; });
   /** The Kafka wire-protocol listener, with --kafka-listen. */
   private kafka: KafkaListener | undefined;
+  /** This broker's credentials for its own client connections to other brokers (with security). */
+  readonly clientSecurity: ClientSecurity | undefined;
 
   private constructor(
     private readonly options: BrokerOptions,
@@ -197,7 +218,9 @@ export class Broker implements BrokerContext {
     private server: RequestServer | undefined,
     private readonly storageTestIo: StorageTestIo | undefined,
     private readonly observability: BrokerObservability,
+    private readonly security: BrokerSecurity | undefined,
   ) {
+    this.clientSecurity = security?.clientCredentials();
     this.controller = new ControllerReplica(logger);
     this.liveness = new BrokerLiveness(options.sessionTimeoutMs ?? 6_000);
     this.replicas = new ReplicaManager({ brokerId: options.id, host, logs, batchBytesMax: options.batchBytesMax
@@ -232,8 +255,9 @@ export class Broker implements BrokerContext {
     const logs = LogManager.open({ dataDirectory: options.dataDirectory, logger, ...(io === undefined ? {} : { io }),
       ...(testIo === undefined ? {} : { fsyncSkipped: testIo.fsyncSkipped }) });
     const dialOverrides = new Map([...options.raftDial ?? []].map(([id, address]) => [id, tcpEndpoint(address)]));
+    const security = await startSecurity(options, logger);
     const transport = new ZmqRaftTransport({ nodeId: options.id, logger, listen: tcpEndpoint(options.raftListen),
-      dialOverrides });
+      dialOverrides, ...(security === undefined ? {} : { curve: raftCurve(security) }) });
     for (const [id, endpoint] of options.voters) {
       if (id !== options.id) transport.setPeer(id, tcpEndpoint(endpoint));
     }
@@ -246,7 +270,7 @@ export class Broker implements BrokerContext {
       raft: { electionTimeoutTicks: 10, heartbeatIntervalTicks: 2 },
       onGroupFailed: (groupId, error) => { logger.fatal({ groupId, error }, 'a raft group lost its storage'); },
       onSoftState: observability.onSoftState });
-    broker = new Broker(options, logger, logs, transport, host, undefined, testIo, observability);
+    broker = new Broker(options, logger, logs, transport, host, undefined, testIo, observability, security);
     try {
       await observability.start({ host, replicas: broker.replicas,
         liveBroker: (id) => broker.controller.metadata.broker(id)?.fenced === false,
@@ -259,11 +283,15 @@ export class Broker implements BrokerContext {
           controller: broker.controller, peerSilenceMs: PEER_SILENCE_MS }) };
       broker.server = new RequestServer({ listen: `tcp://${options.listen.host}:${options.listen.port}`,
         handlers, logger,
+        ...(security === undefined ? {} : {
+          curve: { secretKey: security.pair.secretKey, zapDomain: CLIENT_ZAP_DOMAIN },
+          authenticate: (token: Uint8Array) => security.principalOf(token) }),
         ...(observability.requestObserver === undefined ? {} : { observer: observability.requestObserver }) });
       await broker.server.start();
       if (options.kafkaListen !== undefined) {
         broker.kafka = await KafkaListener.start({ ...options.kafkaListen, logger, broker: { brokerId: options.id,
-          handlers, brokers: () => broker.controller.metadata.brokers() } });
+          handlers, brokers: () => broker.controller.metadata.brokers(),
+          ...(broker.clientSecurity === undefined ? {} : { clientSecurity: broker.clientSecurity }) } });
       }
       await host.start((from, payload) => { broker.onForward(from, payload); });
       broker.groups.start();
@@ -287,6 +315,7 @@ export class Broker implements BrokerContext {
     const client = this.options.advertise ?? this.options.listen;
     const rebalancer = new AutoRebalancer({ metadata: () => this.controller.metadata, logger: this.logger,
       leads: () => this.controller.role === 'leader', bootstrap: `${client.host}:${client.port}`,
+      ...(this.clientSecurity === undefined ? {} : { security: this.clientSecurity }),
       eligibleBrokers: () => this.controller.metadata.brokers().filter((b) => !b.fenced && !b.decommissioning)
         .map((b) => b.brokerId),
       sizeOf: (topic, partition) => this.replicas.partition(topic, partition)?.storage.log.sizeBytes,
@@ -645,5 +674,31 @@ export class Broker implements BrokerContext {
     await this.host.close();
     await this.logs.close();
     this.storageTestIo?.stop();
+    this.security?.stop();
   }
+
+  /** --super-users (for ACLs); brokers' own principals count as super users besides. */
+  get superUsers(): readonly string[] {
+    return this.options.superUsers ?? [];
+  }
+}
+
+/** Loads the key files and registers this broker's ZAP domains; undefined in plaintext. */
+async function startSecurity(options: BrokerOptions, logger: Logger): Promise<BrokerSecurity | undefined> {
+  if (options.security === undefined) return undefined;
+  const security = BrokerSecurity.load(options.id, { ...options.security, superUsers: options.superUsers ?? [] },
+    logger);
+  const zap = await ZapHandler.shared();
+  zap.register(CLIENT_ZAP_DOMAIN, (key) => security.authorizeClient(key), logger);
+  zap.register(RAFT_ZAP_DOMAIN, (key) => security.authorizeRaft(key), logger);
+  security.startReloading();
+  logger.info({ publicKey: security.pair.publicKey, peers: security.peerKeys.size,
+    allowAnonymous: security.allowAnonymous }, 'CURVE on the client and Raft listeners');
+  return security;
+}
+
+function raftCurve(security: BrokerSecurity): RaftCurve {
+  return { publicKey: security.pair.publicKey, secretKey: security.pair.secretKey, zapDomain: RAFT_ZAP_DOMAIN,
+    peerKey: (nodeId) => security.peerKeys.get(nodeId), tokenFor: (nodeId) => security.raftTokenFor(nodeId),
+    senderOf: (token) => security.raftSenderOf(token) };
 }

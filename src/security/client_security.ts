@@ -28,6 +28,13 @@ export interface ConnectionCurve {
   readonly authToken: Buffer;
 }
 
+/** Connection options for a broker whose id is known: its key when security is on, nothing in plaintext. */
+export function curveOptionsFor(security: ClientSecurity | undefined, brokerId: number):
+  { readonly curve?: ConnectionCurve } {
+  const curve = security?.curvesFor(brokerId)[0];
+  return curve === undefined ? {} : { curve };
+}
+
 export class ClientSecurity {
   private readonly tokens = new Map<string, Buffer>();
 

@@ -53,7 +53,8 @@ export function generateKeyPair(): KeyPair {
  * Writes PREFIX.key (mode 0600) and PREFIX.pub. Refuses, writing nothing, when either exists;
  * the secret file is created exclusively, so a file appearing meanwhile is not overwritten either.
  */
-export function writeKeyPair(prefix: string, pair: KeyPair): { readonly secretPath: string; readonly publicPath: string } {
+export function writeKeyPair(prefix: string, pair: KeyPair):
+  { readonly secretPath: string; readonly publicPath: string } {
   const secretPath = `${prefix}.key`;
   const publicPath = `${prefix}.pub`;
   for (const file of [secretPath, publicPath]) {

@@ -3,12 +3,12 @@
  * in Z85 but no way to read them back as bytes, which the token derivation (auth_token.ts) needs.
  */
 const ALPHABET = '0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#';
-const DIGITS = new Map([...ALPHABET].map((character, index) => [character, index]));
+const DIGITS = new Map(Array.from({ length: ALPHABET.length }, (_, index) => [ALPHABET.charAt(index), index]));
 
 /** The Z85 text of a CURVE key: 32 bytes as 40 characters. */
 export const CURVE_KEY_Z85_LENGTH = 40;
 
-/** The bytes of a Z85 string, or null when it is not Z85 (length not a multiple of 5, a foreign character, overflow). */
+/** The bytes of a Z85 string, or null when it is not Z85 (bad length, foreign character, overflow). */
 export function z85Decode(text: string): Buffer | null {
   if (text.length % 5 !== 0) return null;
   const bytes = Buffer.alloc((text.length / 5) * 4);
