@@ -219,6 +219,14 @@ export class Connection {
   }
 
   /**
+   * The broker refused our CURVE key. libzmq does not redial after a refusal, so this connection
+   * stays refused; a caller that wants to try again (the key may since be in --client-keys) makes a new one.
+   */
+  get isRefused(): boolean {
+    return this.refused;
+  }
+
+  /**
    * Sends a request of api and resolves with the reply. Rejects with a TributaryError: the code of
    * a whole-request failure, REQUEST_TIMED_OUT, TOO_MANY_REQUESTS, MESSAGE_TOO_LARGE (unsent), or
    * NETWORK_EXCEPTION (closed, or zeromq could not send). rawFrames must not be mutated afterwards.

@@ -199,6 +199,11 @@ export class MetadataCache {
     assert(candidate === 0 || curve !== undefined, 'a candidate server key exists');
     const poolKey = curves.length > 1 ? `${address}#${curve?.serverKey ?? ''}` : address;
     let connection = this.connections.get(poolKey);
+    if (connection?.isRefused === true) {
+      // A refused connection never redials: a new one asks the broker again (its key file may have changed).
+      void connection.close();
+      connection = undefined;
+    }
     if (connection === undefined) {
       connection = new Connection({
         ...this.connectionOptions, address, clientId: this.clientId, requestTimeoutMs: this.requestTimeoutMs,

@@ -11,8 +11,6 @@
  */
 import fs from 'node:fs';
 
-import type { Logger } from 'pino';
-
 import { TokenTable, authToken } from './auth_token.js';
 import { ClientSecurity } from './client_security.js';
 import { KeyFileError, loadClientKeys, loadKeyPair, loadPeerKeys } from './keys.js';
@@ -23,6 +21,12 @@ export const CLIENT_ZAP_DOMAIN = 'client';
 export const RAFT_ZAP_DOMAIN = 'raft';
 /** How often --client-keys is checked for changes. */
 export const CLIENT_KEYS_RELOAD_MS = 1_000;
+
+/** Where reloads are logged (a pino logger does). */
+export interface SecurityLogger {
+  info(object: object, message: string): void;
+  error(object: object, message: string): void;
+}
 
 export interface BrokerSecurityOptions {
   readonly keyFile: string;
@@ -44,7 +48,7 @@ export class BrokerSecurity {
   private reloadTimer: NodeJS.Timeout | undefined;
 
   private constructor(readonly brokerId: number, readonly pair: KeyPair, readonly peerKeys: ReadonlyMap<number, string>,
-    private readonly options: BrokerSecurityOptions, private readonly logger: Logger) {
+    private readonly options: BrokerSecurityOptions, private readonly logger: SecurityLogger) {
     this.superUsers = [...options.superUsers ?? []];
     this.allowAnonymous = options.allowAnonymous === true;
     this.peerIdsByKey = new Map([...peerKeys].map(([id, key]) => [key, id]));
@@ -57,7 +61,7 @@ export class BrokerSecurity {
   }
 
   /** Loads every file; throws a one-line KeyFileError when one cannot be used. */
-  static load(brokerId: number, options: BrokerSecurityOptions, logger: Logger): BrokerSecurity {
+  static load(brokerId: number, options: BrokerSecurityOptions, logger: SecurityLogger): BrokerSecurity {
     const pair = loadKeyPair(options.keyFile);
     const peerKeys = loadPeerKeys(options.peerKeysFile);
     const own = peerKeys.get(brokerId);

@@ -11,8 +11,8 @@
  *   --client-keys   lines `User:name publicKey`
  *   --server-key    one public key (a .pub file), or lines `brokerId publicKey`
  *
- * Blank lines and lines starting with # are ignored (but a line holding just a Z85 key, which may
- * start with #, is a key). Every problem is one line naming the file
+ * Blank lines and lines starting with # are ignored (no Z85 key starts with #: its first block
+ * would be over 2^32). Every problem is one line naming the file
  * and line (KeyFileError, a TributaryError INVALID_CONFIG, so library callers get a typed error).
  */
 import fs from 'node:fs';
@@ -84,7 +84,11 @@ export function loadKeyPair(path: string): KeyPair {
       `run chmod 600 ${path}`);
   }
   const fields = new Map<string, string>();
-  for (const { number, words } of meaningfulLines(readText(path, 'key file'))) {
+  const lines = meaningfulLines(readText(path, 'key file'));
+  if (lines.length === 1 && lines[0]?.words.length === 1) {
+    throw new KeyFileError(`key file ${path} holds a public key only (a .pub file); give the PREFIX.key`);
+  }
+  for (const { number, words } of lines) {
     const [name, value] = words;
     if (words.length !== 2 || name === undefined || value === undefined
       || (name !== 'public-key' && name !== 'secret-key')) {
@@ -181,12 +185,7 @@ function readText(path: string, what: string): string {
 
 function meaningfulLines(text: string): { readonly number: number; readonly words: string[] }[] {
   return text.split('\n').map((line, index) => ({ number: index + 1, words: line.trim().split(/\s+/) }))
-    .filter(({ words }) => words[0] !== '' && (words[0]?.startsWith('#') !== true || isKeyWord(words)));
-}
-
-/** A Z85 key may start with '#': a lone key on its line is a key, not a comment. */
-function isKeyWord(words: readonly string[]): boolean {
-  return words.length === 1 && curveKeyBytes(words[0] ?? '') !== null;
+    .filter(({ words }) => words[0] !== '' && words[0]?.startsWith('#') !== true);
 }
 
 function abbreviate(text: string): string {

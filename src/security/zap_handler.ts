@@ -9,7 +9,6 @@
  * There is one per process (libzmq has one ZAP endpoint per context, and every socket here uses
  * the default context): ZapHandler.shared() binds it on first use.
  */
-import type { Logger } from 'pino';
 import * as zmq from 'zeromq';
 
 import { assert } from '../../raft/core/assert.js';
@@ -18,6 +17,11 @@ import { z85Encode } from './z85.js';
 const ZAP_ENDPOINT = 'inproc://zeromq.zap.01';
 /** Distinct refused keys remembered (to log each once); past it the oldest is forgotten. */
 const REFUSED_KEYS_REMEMBERED = 4096;
+
+/** Where refusals are logged (a pino logger does). */
+export interface ZapLogger {
+  warn(object: object, message: string): void;
+}
 
 /** The user id given to an accepted key (a principal, 'Broker:N'); null refuses it. */
 export type Authorizer = (publicKey: string) => string | null;
@@ -49,7 +53,7 @@ export class ZapHandler {
   private static instance: ZapHandler | undefined;
   readonly stats: ZapStats = { accepted: 0, refused: 0 };
   private readonly authorizers = new Map<string, Authorizer>();
-  private readonly loggers = new Map<string, Logger>();
+  private readonly loggers = new Map<string, ZapLogger>();
   /** `domain key` of refusals already logged, in insertion order (oldest first). */
   private readonly refusedLogged = new Set<string>();
   private readonly socket: zmq.Router;
@@ -80,7 +84,7 @@ export class ZapHandler {
   }
 
   /** Decides the handshakes of server sockets with this zapDomain; refusals go to logger. */
-  register(domain: string, authorizer: Authorizer, logger: Logger): void {
+  register(domain: string, authorizer: Authorizer, logger: ZapLogger): void {
     this.authorizers.set(domain, authorizer);
     this.loggers.set(domain, logger);
   }
