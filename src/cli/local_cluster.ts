@@ -103,7 +103,8 @@ export class LocalCluster {
     const adminKey = this.keys?.userKeyFiles.get('admin');
     this.clientSecurity = this.keys === null || adminKey === undefined ? undefined
       : { keyFile: adminKey, serverKey: this.keys.peerKeys };
-    this.loadedClientSecurity = this.clientSecurity === undefined ? undefined : ClientSecurity.load(this.clientSecurity);
+    this.loadedClientSecurity = this.clientSecurity === undefined ? undefined
+      : ClientSecurity.load(this.clientSecurity);
   }
 
   /** `--key-file ... --server-key ...` for client commands (none in plaintext). */
