@@ -182,6 +182,12 @@ export class LocalCluster {
     return broker;
   }
 
+  /** A broker's client and Raft ports (a test capturing its traffic). */
+  portsOf(id: number): { readonly port: number; readonly raftPort: number } {
+    const broker = this.broker(id);
+    return { port: broker.port, raftPort: broker.raftPort };
+  }
+
   /** A broker's extra ports (LocalClusterOptions.extraPortsPerBroker). */
   extraPortsOf(id: number): readonly number[] {
     return this.broker(id).extraPorts;
