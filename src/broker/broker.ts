@@ -246,6 +246,8 @@ export class Broker implements BrokerContext {
   static async start(options: BrokerOptions): Promise<Broker> {
     const logger = options.logger ?? pino({ name: `broker-${options.id}`,
       level: options.logLevel ?? process.env.TRIBUTARY_LOG_LEVEL ?? 'info' }, pino.destination(2));
+    // First: a key file that cannot be used stops the start before anything is opened.
+    const security = await startSecurity(options, logger);
     const testIo = options.storageTestMode === undefined ? undefined : openStorageTestIo(options.storageTestMode);
     if (testIo !== undefined) logger.warn({ storageTestMode: options.storageTestMode }, testIo.warning);
     const observability = new BrokerObservability({ brokerId: options.id, logger,
@@ -255,7 +257,6 @@ export class Broker implements BrokerContext {
     const logs = LogManager.open({ dataDirectory: options.dataDirectory, logger, ...(io === undefined ? {} : { io }),
       ...(testIo === undefined ? {} : { fsyncSkipped: testIo.fsyncSkipped }) });
     const dialOverrides = new Map([...options.raftDial ?? []].map(([id, address]) => [id, tcpEndpoint(address)]));
-    const security = await startSecurity(options, logger);
     const transport = new ZmqRaftTransport({ nodeId: options.id, logger, listen: tcpEndpoint(options.raftListen),
       dialOverrides, ...(security === undefined ? {} : { curve: raftCurve(security) }) });
     for (const [id, endpoint] of options.voters) {
@@ -674,7 +675,12 @@ export class Broker implements BrokerContext {
     await this.host.close();
     await this.logs.close();
     this.storageTestIo?.stop();
-    this.security?.stop();
+    if (this.security !== undefined) {
+      this.security.stop();
+      const zap = await ZapHandler.shared();
+      zap.unregister(CLIENT_ZAP_DOMAIN);
+      zap.unregister(RAFT_ZAP_DOMAIN);
+    }
   }
 
   /** --super-users (for ACLs); brokers' own principals count as super users besides. */

@@ -83,8 +83,12 @@ export class ZapHandler {
     await handler.loop;
   }
 
-  /** Decides the handshakes of server sockets with this zapDomain; refusals go to logger. */
+  /**
+   * Decides the handshakes of server sockets with this zapDomain; refusals go to logger. A domain has
+   * one owner at a time (so one secure broker per process: its domains are 'client' and 'raft').
+   */
   register(domain: string, authorizer: Authorizer, logger: ZapLogger): void {
+    assert(!this.authorizers.has(domain), () => `ZAP domain ${domain} is registered already`);
     this.authorizers.set(domain, authorizer);
     this.loggers.set(domain, logger);
   }
