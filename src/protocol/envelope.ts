@@ -79,10 +79,11 @@ export function encodeRequest<A extends ApiKey>(
   rawFrames: readonly OutgoingFrame[],
   authToken?: Uint8Array,
 ): OutgoingFrame[] {
-  const envelope = pb.RequestEnvelope.encode({
+  const fields: pb.RequestEnvelope.$Properties = {
     correlationId, apiKey: wireApiKey(api), clientId, rawFrameCount: rawFrames.length,
-    ...(authToken === undefined ? {} : { authToken }),
-  }).finish();
+  };
+  if (authToken !== undefined) fields.authToken = authToken;
+  const envelope = pb.RequestEnvelope.encode(fields).finish();
   return [envelope, encodeRequestBody(api, request), ...rawFrames];
 }
 
