@@ -140,8 +140,11 @@ export class Connection {
   private closed = false;
   /** The connection was lost (or could not be made) and is not back yet: requests fail fast. */
   private lost = false;
-  /** The broker's ZAP handler refused our CURVE key at the last handshake: requests fail at once. */
-  private refused = false;
+  /**
+   * The last handshake failed for good: the broker refused our CURVE key ('auth'), or the ZMTP
+   * handshake itself failed ('protocol', e.g. plaintext against CURVE). Requests fail at once.
+   */
+  private refused: 'auth' | 'protocol' | null = null;
   /** A ZMTP handshake completed and no disconnect followed. */
   private connected = false;
   private readonly receiveLoop: Promise<void>;
@@ -182,7 +185,8 @@ export class Connection {
     this.sendQueue = new SendQueue(this.dealer, this.inflightRequestsMax);
     this.dealer.events.on('disconnect', () => {
       this.lost = true;
-      this.failInflight();
+      // Closed before any handshake completed: most likely CURVE on one side only, or a wrong server key.
+      this.failInflight(this.connected ? 'lost' : 'handshake failed');
     });
     // A connect attempt that failed (nothing listens there: the broker is down) leaves the
     // requests queued for a connection that may never come; fail them now, as for a lost one, so
@@ -195,10 +199,17 @@ export class Connection {
     // The broker's ZAP handler refused our key: say so, rather than 'could not connect'.
     this.dealer.events.on('handshake:error:auth', () => {
       this.lost = true;
-      this.refused = true;
+      this.refused = 'auth';
       this.failInflight('refused');
     });
-    this.dealer.events.on('handshake', () => { this.lost = false; this.refused = false; this.connected = true; });
+    // The security mechanisms differ (a plaintext client and a CURVE broker, or the other way round):
+    // libzmq gives up on the connection for good, as after a refusal.
+    this.dealer.events.on('handshake:error:protocol', () => {
+      this.lost = true;
+      this.refused = 'protocol';
+      this.failInflight('refused');
+    });
+    this.dealer.events.on('handshake', () => { this.lost = false; this.refused = null; this.connected = true; });
     this.dealer.events.on('disconnect', () => { this.connected = false; });
     this.dealer.connect(this.endpoint);
     this.receiveLoop = this.receive();
@@ -219,11 +230,12 @@ export class Connection {
   }
 
   /**
-   * The broker refused our CURVE key. libzmq does not redial after a refusal, so this connection
-   * stays refused; a caller that wants to try again (the key may since be in --client-keys) makes a new one.
+   * The broker refused our CURVE key, or the handshake failed (mechanisms differ). libzmq does not
+   * redial after either, so this connection stays refused; a caller that wants to try again (the
+   * key may since be in --client-keys) makes a new one.
    */
   get isRefused(): boolean {
-    return this.refused;
+    return this.refused !== null;
   }
 
   /**
@@ -239,7 +251,7 @@ export class Connection {
   ): Promise<Reply<A>> {
     const deadlineMs = performance.now() + (options.timeoutMs ?? this.requestTimeoutMs);
     if (this.closed) throw closedError();
-    if (this.refused) throw refusedError(this.endpoint);
+    if (this.refused !== null) throw refusedError(this.endpoint, this.refused);
     if (this.lost) {
       throw new TributaryError('NETWORK_EXCEPTION', `The connection to ${this.endpoint} is down (reconnecting)`);
     }
@@ -300,24 +312,25 @@ export class Connection {
   }
 
   /** The connection was lost: no reply to a request sent on it can come. */
-  private failInflight(why: 'lost' | 'could not connect' | 'refused' = 'lost'): void {
+  private failInflight(why: 'lost' | 'could not connect' | 'handshake failed' | 'refused' = 'lost'): void {
     if (this.closed || this.pending.size === 0) return;
     if (why === 'refused') {
       for (const [correlationId, request] of this.pending) {
         this.settle(correlationId);
-        request.reject(refusedError(this.endpoint));
+        request.reject(refusedError(this.endpoint, this.refused ?? 'auth'));
       }
       return;
     }
     // A broker that is down is tried again and again (every address of a bootstrap list): debug.
     const log = { endpoint: this.endpoint, requests: this.pending.size };
     if (why === 'lost') this.logger.info(log, 'connection lost; failing the requests in flight');
-    else this.logger.debug(log, 'could not connect; failing the requests in flight');
+    else this.logger.debug(log, `${why}; failing the requests in flight`);
+    const what = why === 'lost' ? 'was lost' : why === 'could not connect' ? 'could not be made'
+      : 'closed before its handshake completed (CURVE on one side only, or a wrong --server-key?)';
     for (const [correlationId, request] of this.pending) {
       this.settle(correlationId);
       request.reject(new TributaryError('NETWORK_EXCEPTION',
-        `The connection to ${this.endpoint} ${why === 'lost' ? 'was lost' : 'could not be made'} with ` +
-        `${apiName(request.api)} request ${correlationId} in flight`));
+        `The connection to ${this.endpoint} ${what} with ${apiName(request.api)} request ${correlationId} in flight`));
     }
   }
 
@@ -424,7 +437,12 @@ export class Connection {
   }
 }
 
-function refusedError(endpoint: string): TributaryError {
+function refusedError(endpoint: string, why: 'auth' | 'protocol'): TributaryError {
+  if (why === 'protocol') {
+    // Retriable, so that a client tries the next broker; every one of a secure cluster says the same.
+    return new TributaryError('NETWORK_EXCEPTION', `The ZMTP handshake with ${endpoint} failed: does the broker ` +
+      'run CURVE (docs/security.md) and this client not (--key-file, --server-key), or the other way round?');
+  }
   return new TributaryError('SASL_AUTHENTICATION_FAILED',
     `${endpoint} refused this client's CURVE key (is it in the broker's --client-keys?)`);
 }
