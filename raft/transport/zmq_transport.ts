@@ -22,6 +22,14 @@
  * (connect timeout, handshake interval) and retried every 50..500 ms, so a healed link carries
  * messages again within about 1.5 s however long it was silent.
  *
+ * CURVE (optional, `curve`): the ROUTER is a CURVE server whose handshakes the process's ZAP
+ * handler decides (only registered peers' keys), and each DEALER checks its peer's public key. Since
+ * a received message does not say which key its connection authenticated, every multipart message
+ * starts with a token frame proving the sender's key to this receiver (src/security/auth_token.ts):
+ * [token, header, payload...]. A message whose token is no peer's, or another peer's than the
+ * routing id it claims, is dropped and counted (rejectedTokens), so a registered broker cannot
+ * speak for another. The token computations live with the caller: raft/ does no crypto.
+ *
  * Down peers never block the others and never grow memory: a DEALER with `immediate` and a zero
  * send timeout refuses at once (EAGAIN) while its peer is unreachable, and the message is dropped —
  * Raft resends on its next heartbeat or append. Each peer's queue is bounded too.
@@ -64,7 +72,26 @@ export interface ZmqRaftTransportOptions {
    * back within three of them is dropped and redialed. 100 ms by default.
    */
   readonly pingIntervalMs?: number;
+  /** CURVE on every link, and a token on every message (see the header comment). */
+  readonly curve?: RaftCurve;
 }
+
+/** What the transport needs for CURVE; the keys are Z85 text, the tokens come precomputed. */
+export interface RaftCurve {
+  readonly publicKey: string;
+  readonly secretKey: string;
+  /** The ZAP domain of the ROUTER, whose handler accepts only peers' keys. */
+  readonly zapDomain: string;
+  /** A peer's public key; undefined for a peer without one, which is then never dialed. */
+  peerKey(nodeId: number): string | undefined;
+  /** The token on messages to a peer (defined whenever peerKey is). */
+  tokenFor(nodeId: number): Uint8Array | undefined;
+  /** Which peer a received token proves, or undefined. */
+  senderOf(token: Uint8Array): number | undefined;
+}
+
+/** A refused sender is logged at most once per this interval (then only counted). */
+const REFUSAL_LOG_INTERVAL_MS = 10_000;
 
 export interface TransportStats {
   sentBatches: number;
@@ -72,6 +99,8 @@ export interface TransportStats {
   droppedMessages: number;
   receivedMessages: number;
   rejectedFrames: number;
+  /** Messages dropped because their token was missing, unknown or another peer's (CURVE only). */
+  rejectedTokens: number;
 }
 
 class PeerLink {
@@ -81,7 +110,7 @@ class PeerLink {
 
   constructor(readonly nodeId: number, readonly endpoint: string, private readonly dealer: Dealer,
     private readonly queueMessagesMax: number, private readonly batchFramesMax: number,
-    private readonly stats: TransportStats) {}
+    private readonly stats: TransportStats, private readonly token: Uint8Array | undefined) {}
 
   /** Queues a message that fits one multipart message on its own (the transport checked). */
   enqueue(message: Message): void {
@@ -116,7 +145,8 @@ class PeerLink {
     try {
       while (this.queue.length > 0 || this.forwards.length > 0) {
         const batch = this.takeBatch();
-        const frames = encodeRaftBatch(batch);
+        const encoded = encodeRaftBatch(batch);
+        const frames = this.token === undefined ? encoded : [this.token, ...encoded];
         try {
           await this.dealer.send(frames);
           this.stats.sentBatches += 1;
@@ -157,18 +187,23 @@ class PeerLink {
 
 export class ZmqRaftTransport implements RaftTransport {
   readonly stats: TransportStats = { sentBatches: 0, sentMessages: 0, droppedMessages: 0, receivedMessages: 0,
-    rejectedFrames: 0 };
+    rejectedFrames: 0, rejectedTokens: 0 };
   private readonly router: Router;
   private readonly peers = new Map<number, PeerLink>();
   private receiving: Promise<void> | null = null;
   private closed = false;
   private readonly batchFramesMax: number;
+  /** When each refused sender (or keyless peer) was last logged. */
+  private readonly refusalsLogged = new Map<string, number>();
 
   constructor(private readonly options: ZmqRaftTransportOptions) {
     this.batchFramesMax = assertNatural(options.batchFramesMax ?? BATCH_FRAMES_MAX_DEFAULT, 'batchFramesMax');
     assert(this.batchFramesMax > 0, 'batchFramesMax >= 1');
+    const curve = options.curve;
     this.router = new zmq.Router({ linger: 0, handover: true, handshakeInterval: LINK_SETUP_MS,
-      maxMessageSize: options.frameBytesMax ?? 256 * 1024 * 1024 });
+      maxMessageSize: options.frameBytesMax ?? 256 * 1024 * 1024,
+      ...(curve === undefined ? {}
+        : { curveServer: true, curveSecretKey: curve.secretKey, zapDomain: curve.zapDomain }) });
   }
 
   /** Binds the inbox and starts delivering decoded messages to `deliver`. */
@@ -179,22 +214,26 @@ export class ZmqRaftTransport implements RaftTransport {
 
   private async receive(deliver: (messages: readonly Message[]) => void, deliverForward?: ForwardHandler):
     Promise<void> {
+    // With CURVE a token frame comes between the routing id and the header.
+    const headerIndex = this.options.curve === undefined ? 1 : 2;
     for await (const frames of this.router) {
-      const [identity, header] = frames;
+      const identity = frames[0];
+      const header = frames[headerIndex];
       const sender = Number(identity?.toString());
       if (header === undefined || !Number.isSafeInteger(sender)) {
         this.reject('a message that is not [sender, header, payload...]', sender);
         continue;
       }
+      if (!this.tokenMatches(sender, frames[1])) continue;
       // zeromq bounds each frame (maxMessageSize), not how many a message has.
-      const payloadFrames = frames.length - 2;
+      const payloadFrames = frames.length - headerIndex - 1;
       if (payloadFrames > this.batchFramesMax) {
         this.reject(`${payloadFrames} payload frames, more than the ${this.batchFramesMax} of a batch`, sender);
         continue;
       }
       let batch: RaftBatch;
       try {
-        batch = decodeRaftBatch(header, frames.slice(2));
+        batch = decodeRaftBatch(header, frames.slice(headerIndex + 1));
       } catch (error) {
         if (!(error instanceof RaftCodecError)) throw error;
         this.reject(error.message, sender);
@@ -209,6 +248,27 @@ export class ZmqRaftTransport implements RaftTransport {
     }
   }
 
+  /** CURVE: the token frame proves the sender's key and names the peer the routing id claims. */
+  private tokenMatches(sender: number, token: Buffer | undefined): boolean {
+    const curve = this.options.curve;
+    if (curve === undefined) return true;
+    const owner = token === undefined ? undefined : curve.senderOf(token);
+    if (owner === sender) return true;
+    this.stats.rejectedTokens += 1;
+    this.logRateLimited(`token ${sender}`, { sender, tokenOwner: owner ?? null, rejectedTokens: this.stats.rejectedTokens },
+      owner === undefined ? 'dropped a raft message whose token is no peer\'s' : 'dropped a raft message claiming another peer\'s id');
+    return false;
+  }
+
+  private logRateLimited(key: string, fields: Record<string, unknown>, message: string): void {
+    const now = Date.now();
+    const last = this.refusalsLogged.get(key);
+    if (last !== undefined && now - last < REFUSAL_LOG_INTERVAL_MS) return;
+    if (this.refusalsLogged.size > 1024) this.refusalsLogged.clear();
+    this.refusalsLogged.set(key, now);
+    this.options.logger.warn(fields, message);
+  }
+
   private reject(reason: string, sender: number): void {
     this.stats.rejectedFrames += 1;
     this.options.logger.warn({ sender, reason }, 'dropped a raft frame');
@@ -221,6 +281,15 @@ export class ZmqRaftTransport implements RaftTransport {
     const known = this.peers.get(nodeId);
     if (known?.endpoint === endpoint) return;
     known?.close();
+    const curve = this.options.curve;
+    const peerKey = curve?.peerKey(nodeId);
+    const token = curve?.tokenFor(nodeId);
+    if (curve !== undefined && (peerKey === undefined || token === undefined)) {
+      // Unknown to --peer-keys: it could not prove who it is, nor we check it; messages to it are dropped.
+      this.peers.delete(nodeId);
+      this.logRateLimited(`keyless ${nodeId}`, { nodeId, endpoint }, 'not dialing a peer that has no key in --peer-keys');
+      return;
+    }
     if (endpoint !== announced) this.options.logger.warn({ nodeId, announced, endpoint }, 'dialing a peer through an override');
     // A silent peer: heartbeats drop the connection after three pings; a redial whose SYN or greeting
     // is lost (the link is still dead) is abandoned after 1 s by connectTimeout and
@@ -231,10 +300,12 @@ export class ZmqRaftTransport implements RaftTransport {
       routingId: String(this.options.nodeId), immediate: true, sendTimeout: 0, sendHighWaterMark: 1000,
       linger: 0, heartbeatInterval: pingMs, heartbeatTimeout: 3 * pingMs, heartbeatTimeToLive: 3 * pingMs,
       reconnectInterval: 50, reconnectMaxInterval: 500, connectTimeout: LINK_SETUP_MS, handshakeInterval: LINK_SETUP_MS,
+      ...(curve === undefined || peerKey === undefined ? {}
+        : { curveServerKey: peerKey, curvePublicKey: curve.publicKey, curveSecretKey: curve.secretKey }),
     });
     dealer.connect(endpoint);
     this.peers.set(nodeId, new PeerLink(nodeId, endpoint, dealer, this.options.peerQueueMessagesMax ?? 10_000,
-      this.batchFramesMax, this.stats));
+      this.batchFramesMax, this.stats, token));
   }
 
   removePeer(nodeId: number): void {

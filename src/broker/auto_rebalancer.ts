@@ -18,6 +18,7 @@ import type { AutoRebalanceState } from '../controller/auto_rebalance.js';
 import { encodeCommand } from '../controller/commands.js';
 import { validateReassignment } from '../controller/metadata_state_machine.js';
 import type { MetadataStateMachine } from '../controller/metadata_state_machine.js';
+import type { ClientSecurity } from '../security/client_security.js';
 
 /** How long recording one move may take before the plan is given up (made again at the next arrival). */
 const RECORD_TIMEOUT_MS = 10_000;
@@ -35,6 +36,8 @@ export interface AutoRebalancerOptions {
   readonly submitUntil: (command: Uint8Array, applied: () => boolean, timeoutMs: number) => Promise<boolean>;
   /** This broker's client address: preferred leaders are elected as `cluster elect-leaders` does, through it. */
   readonly bootstrap: string;
+  /** This broker's own CURVE credentials (with --key-file). */
+  readonly security?: ClientSecurity;
   readonly logger: Logger;
 }
 
@@ -97,6 +100,7 @@ export class AutoRebalancer {
   private async elect(): Promise<void> {
     const topics = this.options.metadata().topics().filter((topic) => !topic.internal).map((topic) => topic.name);
     const admin = new Admin({ bootstrap: this.options.bootstrap, clientId: 'auto-rebalance', logger: this.options.logger,
+      ...(this.options.security === undefined ? {} : { security: this.options.security }),
       requestTimeoutMs: ELECTION_TIMEOUT_MS });
     try {
       await admin.electPreferredLeaders({ topics });

@@ -68,6 +68,10 @@ import type { GroupId } from '../../raft/core/index.js';
 import { ReassignmentDriver } from './reassignment_driver.js';
 import { ProducerIdAllocator } from './producer_ids.js';
 import { KafkaListener } from '../kafka/listener.js';
+import { BrokerSecurity, CLIENT_ZAP_DOMAIN, RAFT_ZAP_DOMAIN } from '../security/broker_security.js';
+import type { ClientSecurity } from '../security/client_security.js';
+import { ZapHandler } from '../security/zap_handler.js';
+import type { RaftCurve } from '../../raft/transport/zmq_transport.js';
 import { openStorageTestIo } from './storage_test_mode.js';
 import { BrokerObservability } from '../metrics/broker_observability.js';
 import type { StorageTestIo, StorageTestMode } from './storage_test_mode.js';
@@ -158,12 +162,26 @@ export interface BrokerOptions {
   /** What Kafka clients dial, registered with the controller; default: kafkaListen (with the bound port). */
   readonly kafkaAdvertise?: HostPort;
   /**
-   * Check every request against the ACLs (security/, docs/acls.md): `--authorize`. Off (the
-   * default), every request is allowed as before and the handlers are not wrapped at all.
+   * Check every request against the ACLs (security/, docs/acls.md): `--authorize`, and always with
+   * `security`. Off (the default), every request is allowed as before and the handlers are not
+   * wrapped at all.
    */
   readonly authorizer?: boolean;
-  /** Principals allowed everything when authorizing (Kafka's super.users): `--super-users User:admin,...`. */
+  /**
+   * CURVE on the client and Raft listeners, principals from keys (docs/security.md); plaintext, every
+   * request User:ANONYMOUS, when absent.
+   */
+  readonly security?: BrokerSecurityFiles;
+  /** Principals allowed everything (`User:admin`); brokers (`Broker:N`) always are. Used by ACLs. */
   readonly superUsers?: readonly string[];
+}
+
+/** The key files of a secure broker (BrokerSecurity reads them at start). */
+export interface BrokerSecurityFiles {
+  readonly keyFile: string;
+  readonly peerKeysFile: string;
+  readonly clientKeysFile?: string;
+  readonly allowAnonymous?: boolean;
 }
 
 function tcpEndpoint(address: HostPort): string {
@@ -207,6 +225,8 @@ export class Broker implements BrokerContext {
   /** With `authorizer`: the checks every request passes. */
   private authorizer: Authorizer | undefined;
   private handlerTable: HandlerTable = {};
+  /** This broker's credentials for its own client connections to other brokers (with security). */
+  readonly clientSecurity: ClientSecurity | undefined;
 
   private constructor(
     private readonly options: BrokerOptions,
@@ -217,7 +237,9 @@ export class Broker implements BrokerContext {
     private server: RequestServer | undefined,
     private readonly storageTestIo: StorageTestIo | undefined,
     private readonly observability: BrokerObservability,
+    private readonly security: BrokerSecurity | undefined,
   ) {
+    this.clientSecurity = security?.clientCredentials();
     this.controller = new ControllerReplica(logger);
     this.peerSilenceMs = peerSilenceMsOf(options.raftTiming ?? RAFT_TIMING_DEFAULTS);
     this.liveness = new BrokerLiveness(options.sessionTimeoutMs ?? 6_000);
@@ -244,6 +266,8 @@ export class Broker implements BrokerContext {
   static async start(options: BrokerOptions): Promise<Broker> {
     const logger = options.logger ?? pino({ name: `broker-${options.id}`,
       level: options.logLevel ?? process.env.TRIBUTARY_LOG_LEVEL ?? 'info' }, pino.destination(2));
+    // First: a key file that cannot be used stops the start before anything is opened.
+    const security = await startSecurity(options, logger);
     const testIo = options.storageTestMode === undefined ? undefined : openStorageTestIo(options.storageTestMode);
     if (testIo !== undefined) logger.warn({ storageTestMode: options.storageTestMode }, testIo.warning);
     const observability = new BrokerObservability({ brokerId: options.id, logger,
@@ -256,7 +280,8 @@ export class Broker implements BrokerContext {
     const raftTiming = options.raftTiming ?? RAFT_TIMING_DEFAULTS;
     const { tickMs, ...raftTicks } = raftTicksOf(raftTiming);
     const transport = new ZmqRaftTransport({ nodeId: options.id, logger, listen: tcpEndpoint(options.raftListen),
-      dialOverrides, pingIntervalMs: raftTiming.heartbeatIntervalMs });
+      dialOverrides, pingIntervalMs: raftTiming.heartbeatIntervalMs,
+      ...(security === undefined ? {} : { curve: raftCurve(security) }) });
     for (const [id, endpoint] of options.voters) {
       if (id !== options.id) transport.setPeer(id, tcpEndpoint(endpoint));
     }
@@ -269,7 +294,7 @@ export class Broker implements BrokerContext {
       raft: raftTicks,
       onGroupFailed: (groupId, error) => { logger.fatal({ groupId, error }, 'a raft group lost its storage'); },
       onSoftState: observability.onSoftState });
-    broker = new Broker(options, logger, logs, transport, host, undefined, testIo, observability);
+    broker = new Broker(options, logger, logs, transport, host, undefined, testIo, observability, security);
     try {
       await observability.start({ host, replicas: broker.replicas,
         liveBroker: (id) => broker.controller.metadata.broker(id)?.fenced === false,
@@ -289,11 +314,15 @@ export class Broker implements BrokerContext {
       broker.handlerTable = handlers;
       broker.server = new RequestServer({ listen: `tcp://${options.listen.host}:${options.listen.port}`,
         handlers, logger,
+        ...(security === undefined ? {} : {
+          curve: { secretKey: security.pair.secretKey, zapDomain: CLIENT_ZAP_DOMAIN },
+          authenticate: (token: Uint8Array) => security.principalOf(token) }),
         ...(observability.requestObserver === undefined ? {} : { observer: observability.requestObserver }) });
       await broker.server.start();
       if (options.kafkaListen !== undefined) {
         broker.kafka = await KafkaListener.start({ ...options.kafkaListen, logger, broker: { brokerId: options.id,
-          handlers, brokers: () => broker.controller.metadata.brokers() } });
+          handlers, brokers: () => broker.controller.metadata.brokers(),
+          ...(broker.clientSecurity === undefined ? {} : { clientSecurity: broker.clientSecurity }) } });
       }
       await host.start((from, payload) => { broker.onForward(from, payload); });
       broker.groups.start();
@@ -317,6 +346,7 @@ export class Broker implements BrokerContext {
     const client = this.options.advertise ?? this.options.listen;
     const rebalancer = new AutoRebalancer({ metadata: () => this.controller.metadata, logger: this.logger,
       leads: () => this.controller.role === 'leader', bootstrap: `${client.host}:${client.port}`,
+      ...(this.clientSecurity === undefined ? {} : { security: this.clientSecurity }),
       eligibleBrokers: () => this.controller.metadata.brokers().filter((b) => !b.fenced && !b.decommissioning)
         .map((b) => b.brokerId),
       sizeOf: (topic, partition) => this.replicas.partition(topic, partition)?.storage.log.sizeBytes,
@@ -681,5 +711,36 @@ export class Broker implements BrokerContext {
     await this.host.close();
     await this.logs.close();
     this.storageTestIo?.stop();
+    if (this.security !== undefined) {
+      this.security.stop();
+      const zap = await ZapHandler.shared();
+      zap.unregister(CLIENT_ZAP_DOMAIN);
+      zap.unregister(RAFT_ZAP_DOMAIN);
+    }
   }
+
+  /** --super-users (for ACLs); brokers' own principals count as super users besides. */
+  get superUsers(): readonly string[] {
+    return this.options.superUsers ?? [];
+  }
+}
+
+/** Loads the key files and registers this broker's ZAP domains; undefined in plaintext. */
+async function startSecurity(options: BrokerOptions, logger: Logger): Promise<BrokerSecurity | undefined> {
+  if (options.security === undefined) return undefined;
+  const security = BrokerSecurity.load(options.id, { ...options.security, superUsers: options.superUsers ?? [] },
+    logger);
+  const zap = await ZapHandler.shared();
+  zap.register(CLIENT_ZAP_DOMAIN, (key) => security.authorizeClient(key), logger);
+  zap.register(RAFT_ZAP_DOMAIN, (key) => security.authorizeRaft(key), logger);
+  security.startReloading();
+  logger.info({ publicKey: security.pair.publicKey, peers: security.peerKeys.size,
+    allowAnonymous: security.allowAnonymous }, 'CURVE on the client and Raft listeners');
+  return security;
+}
+
+function raftCurve(security: BrokerSecurity): RaftCurve {
+  return { publicKey: security.pair.publicKey, secretKey: security.pair.secretKey, zapDomain: RAFT_ZAP_DOMAIN,
+    peerKey: (nodeId) => security.peerKeys.get(nodeId), tokenFor: (nodeId) => security.raftTokenFor(nodeId),
+    senderOf: (token) => security.raftSenderOf(token) };
 }

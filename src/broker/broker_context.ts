@@ -1,5 +1,6 @@
 /** What request handlers may use of a running broker. */
 import type { pb } from '../protocol/messages.js';
+import type { ClientSecurity } from '../security/client_security.js';
 import type { GroupId } from '../../raft/core/index.js';
 import type { ControllerReplica } from './controller_replica.js';
 import type { ElectionOutcome } from './leadership_transfers.js';
@@ -9,6 +10,8 @@ export interface BrokerContext {
   readonly controller: ControllerReplica;
   readonly replicas: ReplicaManager;
   readonly brokerId: number;
+  /** This broker's CURVE credentials for calling other brokers as a client (with --key-file). */
+  readonly clientSecurity?: ClientSecurity | undefined;
   controllerId(): number;
   /** On the leader of a partition group, how many entries each learner is behind its commit index. */
   learnerLags(groupId: number): { brokerId: number; entriesBehind: number }[];

@@ -1,5 +1,6 @@
 /**
- * What the client commands (topics, produce, consume, cluster) share: the `--bootstrap` option,
+ * What the client commands (topics, produce, consume, cluster) share: the `--bootstrap` option and
+ * the CURVE flags (--key-file, --server-key),
  * a quiet client logger, and the error rule of the command line: a failure is one line on stderr,
  * `tributary <command>: <what went wrong>`, no stack trace, and exit code 1.
  */
@@ -8,18 +9,36 @@ import { pino } from 'pino';
 import type { Argv } from 'yargs';
 
 import { TributaryError } from '../common/errors.js';
+import type { ClientSecurityOptions } from '../security/client_security.js';
 
 export const DEFAULT_BOOTSTRAP = '127.0.0.1:9091';
 
 export interface BootstrapArguments {
   bootstrap: string;
+  'key-file'?: string | undefined;
+  'server-key'?: string | undefined;
 }
 
-/** Adds `--bootstrap host:port[,host:port]`. */
+/** Adds `--bootstrap host:port[,host:port]` and the CURVE flags `--key-file`, `--server-key` (docs/security.md). */
 export function withBootstrap<T>(yargs: Argv<T>): Argv<T & BootstrapArguments> {
   return yargs.option('bootstrap', {
     type: 'string', default: DEFAULT_BOOTSTRAP, describe: 'brokers to start from, host:port[,host:port]',
+  }).option('key-file', {
+    type: 'string', describe: 'this client\'s PREFIX.key (tributary keys generate), for brokers with CURVE',
+  }).option('server-key', {
+    type: 'string', describe: 'the brokers\' public key: a .pub file, or a file of "brokerId publicKey" lines',
   });
+}
+
+/** The client option `security` from --key-file and --server-key: both or neither. */
+export function securityOf(args: BootstrapArguments): { security?: ClientSecurityOptions } {
+  const keyFile = args['key-file'];
+  const serverKey = args['server-key'];
+  if (keyFile === undefined && serverKey === undefined) return {};
+  if (keyFile === undefined || serverKey === undefined) {
+    throw new UsageError(keyFile === undefined ? '--server-key needs --key-file' : '--key-file needs --server-key');
+  }
+  return { security: { keyFile, serverKey } };
 }
 
 /** Client logs stay off the terminal unless TRIBUTARY_LOG_LEVEL asks for them (on stderr). */

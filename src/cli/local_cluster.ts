@@ -2,6 +2,12 @@
  * Broker processes on this machine: `tributary start` children on 127.0.0.1 with free ports,
  * killed and restarted by PID, every wait bounded. stop() ends every process it started. The
  * end-to-end tests (test/helpers/cluster.ts) and `tributary bench --cluster local` both use it.
+ *
+ * With `secure`, keys for every broker and for one client user (`admin`) are written into
+ * DATAROOT/keys (security/cluster_keys.ts) and every broker runs with CURVE (--key-file,
+ * --peer-keys, --client-keys); `clientSecurity` and `clientArguments()` give clients the admin key.
+ * A broker added later (addBroker) gets a key pair too, but it is in nobody's --peer-keys (brokers
+ * read it at start): it cannot join, as any stranger.
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -11,6 +17,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { assert } from '../../raft/core/assert.js';
 import { Connection } from '../client/connection.js';
+import { ClientSecurity, curveOptionsFor } from '../security/client_security.js';
+import type { ClientSecurityOptions } from '../security/client_security.js';
+import { writeClusterKeys } from '../security/cluster_keys.js';
+import type { ClusterKeyFiles } from '../security/cluster_keys.js';
+import { generateKeyPair, writeKeyPair } from '../security/keys.js';
 import { API_KEYS } from '../protocol/api_keys.js';
 import { freePorts } from './free_ports.js';
 
@@ -51,6 +62,10 @@ export interface LocalClusterOptions {
    * answer on 127.0.0.1 at slot.port (bind 127.0.0.1 or 0.0.0.0), where this class reaches it.
    */
   readonly brokerSetup?: (slot: BrokerSlot, all: readonly BrokerSlot[]) => BrokerSetup;
+  /** CURVE on every broker, keys in DATAROOT/keys (see the header comment). */
+  readonly secure?: boolean;
+  /** With secure: more client users with keys (`keys.userKeyFiles`), besides `admin`; no ACLs. */
+  readonly secureUsers?: readonly string[];
 }
 
 export interface AddBrokerOptions {
@@ -58,6 +73,8 @@ export interface AddBrokerOptions {
   readonly voters?: readonly number[];
   /** Flags of its own, given its ports (e.g. --advertise host:port). */
   readonly extraArguments?: (port: number, raftPort: number) => readonly string[];
+  /** How long to wait for every broker to list it (default: the cluster's registerTimeoutMs). */
+  readonly registerTimeoutMs?: number;
 }
 
 /** One broker's place in a LocalCluster: its id, free ports and data folder. */
@@ -75,8 +92,42 @@ export interface BrokerSetup {
 }
 
 export class LocalCluster {
+  /** The key files of a secure cluster, else null. */
+  readonly keys: ClusterKeyFiles | null;
+  /** The admin user's client credentials in a secure cluster (library option `security`), else undefined. */
+  readonly clientSecurity: ClientSecurityOptions | undefined;
+  private readonly loadedClientSecurity: ClientSecurity | undefined;
+
   private constructor(readonly dataRoot: string, private readonly brokers: Map<number, BrokerProcess>,
-    private readonly options: LocalClusterOptions) {}
+    private readonly options: LocalClusterOptions) {
+    this.keys = options.secure === true
+      ? writeClusterKeys(path.join(dataRoot, 'keys'), [...brokers.keys()], ['admin', ...options.secureUsers ?? []]) : null;
+    const adminKey = this.keys?.userKeyFiles.get('admin');
+    this.clientSecurity = this.keys === null || adminKey === undefined ? undefined
+      : { keyFile: adminKey, serverKey: this.keys.peerKeys };
+    this.loadedClientSecurity = this.clientSecurity === undefined ? undefined
+      : ClientSecurity.load(this.clientSecurity);
+  }
+
+  /** `--key-file ... --server-key ...` for client commands (none in plaintext). */
+  clientArguments(): string[] {
+    const security = this.clientSecurity;
+    return security === undefined ? [] : ['--key-file', security.keyFile, '--server-key', security.serverKey];
+  }
+
+  /**
+   * A secure broker's flags: its key, the peers' keys as written at start, the client keys, and the
+   * admin user as a super user (a secure broker authorizes every request: ACLs for other users).
+   */
+  private securityArguments(id: number): string[] {
+    if (this.keys === null) return [];
+    let keyFile = this.keys.brokerKeyFiles.get(id) ?? path.join(this.keys.directory, `broker-${id}.key`);
+    if (!fs.existsSync(keyFile)) {
+      keyFile = writeKeyPair(path.join(this.keys.directory, `broker-${id}`), generateKeyPair()).secretPath;
+    }
+    return ['--key-file', keyFile, '--peer-keys', this.keys.peerKeys, '--client-keys', this.keys.clientKeys,
+      '--super-users', 'User:admin'];
+  }
 
   static async start(brokerCount = 3, options: LocalClusterOptions = {}): Promise<LocalCluster> {
     const extra = options.extraPortsPerBroker ?? 0;
@@ -128,13 +179,19 @@ export class LocalCluster {
       extraArguments: options.extraArguments?.(port, raftPort) ?? [],
       ...(voters === undefined ? {} : { votersGiven: [...voters] }) });
     this.spawn(id);
-    await this.waitUntilRegistered(this.options.registerTimeoutMs ?? 20_000);
+    await this.waitUntilRegistered(options.registerTimeoutMs ?? this.options.registerTimeoutMs ?? 20_000);
   }
 
   private broker(id: number): BrokerProcess {
     const broker = this.brokers.get(id);
     assert(broker !== undefined, () => `no broker ${id} in this cluster`);
     return broker;
+  }
+
+  /** A broker's client and Raft ports (a test capturing its traffic). */
+  portsOf(id: number): { readonly port: number; readonly raftPort: number } {
+    const broker = this.broker(id);
+    return { port: broker.port, raftPort: broker.raftPort };
   }
 
   /** A broker's extra ports (LocalClusterOptions.extraPortsPerBroker). */
@@ -169,7 +226,7 @@ export class LocalCluster {
     const startArguments = setup?.arguments ?? ['--id', String(id), '--data', this.dataDirectory(id),
       '--listen', `${broker.host}:${broker.port}`, '--raft-listen', `${broker.host}:${broker.raftPort}`, '--voters', voters];
     const child = spawn(process.execPath, [...(this.options.nodeArguments ?? []), mainScript, 'start',
-      ...startArguments, ...(this.options.brokerArguments ?? []),
+      ...startArguments, ...this.securityArguments(id), ...(this.options.brokerArguments ?? []),
       ...(this.options.argumentsFor?.(this.slot(broker)) ?? []), ...broker.extraArguments],
     { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, TRIBUTARY_LOG_LEVEL: 'warn', ...this.options.env,
       ...setup?.env } });
@@ -220,7 +277,8 @@ export class LocalCluster {
 
   /** Asks a broker for metadata, or null when it does not answer in time. */
   async metadata(id: number): Promise<Awaited<ReturnType<Connection['request']>>['response'] | null> {
-    const connection = new Connection({ address: this.address(id), clientId: 'local-cluster', requestTimeoutMs: 2_000 });
+    const connection = new Connection({ address: this.address(id), clientId: 'local-cluster', requestTimeoutMs: 2_000,
+      ...curveOptionsFor(this.loadedClientSecurity, id) });
     try {
       return (await connection.request(API_KEYS.METADATA, { allTopics: true })).response;
     } catch {

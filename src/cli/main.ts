@@ -14,9 +14,10 @@ import { devCommand } from './commands/dev.js';
 import { startCommand } from './commands/start.js';
 import { consoleCommand } from './commands/console.js';
 import { topCommand } from './commands/top.js';
+import { keysCommand } from './commands/keys.js';
 
 const COMMANDS = ['start', 'dev', 'topics', 'produce', 'consume', 'groups', 'cluster', 'bench', 'console',
-  'top', 'acl'];
+  'top', 'acl', 'keys'];
 
 /** The command words before the first option ('topics list '), when the first is a command. */
 function helpPath(): string {
@@ -42,6 +43,7 @@ await yargs(hideBin(process.argv))
   .command(consoleCommand)
   .command(topCommand)
   .command(aclCommand)
+  .command(keysCommand)
   .demandCommand(1)
   .strict()
   // A usage error is one line and a hint, not the whole help (which --help prints).

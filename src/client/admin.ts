@@ -21,6 +21,7 @@ import { checkAclBinding, checkAclFilter, describeBinding, rawAcl } from '../sec
 import type { AclBinding, AclBindingFilter, RawAcl } from '../security/acl.js';
 import { GroupAdmin } from './group/group_admin.js';
 import type { GroupDescription, GroupListing, OffsetResetPlanEntry, OffsetResetSpec } from './group/group_admin.js';
+import type { ClientSecurity, ClientSecurityOptions } from '../security/client_security.js';
 
 export type { AclBinding, AclBindingFilter } from '../security/acl.js';
 export type {
@@ -29,6 +30,8 @@ export type {
 
 export interface AdminOptions {
   readonly bootstrap: string | readonly string[];
+  /** CURVE credentials (docs/security.md): { keyFile, serverKey }; plaintext when absent. */
+  readonly security?: ClientSecurityOptions | ClientSecurity;
   readonly clientId?: string;
   /** Bounds each call, retries included. */
   readonly requestTimeoutMs?: number;
@@ -163,6 +166,7 @@ export class Admin {
     this.requestTimeoutMs = options.requestTimeoutMs ?? ADMIN_DEFAULTS.requestTimeoutMs;
     this.metadata = new MetadataCache({
       bootstrap: parseBootstrap(options.bootstrap),
+      ...(options.security === undefined ? {} : { security: options.security }),
       clientId: options.clientId ?? 'tributary-admin',
       requestTimeoutMs: this.requestTimeoutMs,
       metadataTimeoutMs: Math.min(5_000, this.requestTimeoutMs),

@@ -44,6 +44,7 @@ import type { OutgoingFrame } from '../protocol/envelope.js';
 import { isOneWay, pb } from '../protocol/messages.js';
 import type { DecodedResponseOf, RequestOf } from '../protocol/messages.js';
 import { SendQueue } from '../net/send_queue.js';
+import type { ConnectionCurve } from '../security/client_security.js';
 
 export interface ConnectionOptions {
   /** `tcp://host:port`, or `host:port` (tcp is implied). */
@@ -67,6 +68,12 @@ export interface ConnectionOptions {
    */
   readonly connectTimeoutMs?: number;
   readonly logger?: Logger;
+  /**
+   * CURVE (docs/security.md): the broker's public key, this client's key pair, and the auth token
+   * every request carries. A broker that refuses the key fails requests with
+   * SASL_AUTHENTICATION_FAILED; one whose key is not serverKey fails the handshake (NETWORK_EXCEPTION).
+   */
+  readonly curve?: ConnectionCurve;
 }
 
 export const CONNECTION_DEFAULTS = {
@@ -123,6 +130,7 @@ export class Connection {
   private readonly inflightRequestsMax: number;
   private readonly waitingRequestsMax: number;
   private readonly requestBytesMax: number;
+  private readonly authToken: Buffer | undefined;
   private readonly pending = new Map<number, PendingRequest>();
   private readonly waiters: (SlotWaiter | undefined)[] = []; // consumed from waitersHead
   private waitersHead = 0;
@@ -132,6 +140,11 @@ export class Connection {
   private closed = false;
   /** The connection was lost (or could not be made) and is not back yet: requests fail fast. */
   private lost = false;
+  /**
+   * The last handshake failed for good: the broker refused our CURVE key ('auth'), or the ZMTP
+   * handshake itself failed ('protocol', e.g. plaintext against CURVE). Requests fail at once.
+   */
+  private refused: 'auth' | 'protocol' | null = null;
   /** A ZMTP handshake completed and no disconnect followed. */
   private connected = false;
   private readonly receiveLoop: Promise<void>;
@@ -165,11 +178,15 @@ export class Connection {
       heartbeatTimeout: heartbeatIntervalMs * 3,
       connectTimeout: options.connectTimeoutMs ?? CONNECTION_DEFAULTS.connectTimeoutMs,
       handshakeInterval: options.connectTimeoutMs ?? CONNECTION_DEFAULTS.connectTimeoutMs,
+      ...(options.curve === undefined ? {} : { curveServerKey: options.curve.serverKey,
+        curvePublicKey: options.curve.publicKey, curveSecretKey: options.curve.secretKey }),
     });
+    this.authToken = options.curve?.authToken;
     this.sendQueue = new SendQueue(this.dealer, this.inflightRequestsMax);
     this.dealer.events.on('disconnect', () => {
       this.lost = true;
-      this.failInflight();
+      // Closed before any handshake completed: most likely CURVE on one side only, or a wrong server key.
+      this.failInflight(this.connected ? 'lost' : 'handshake failed');
     });
     // A connect attempt that failed (nothing listens there: the broker is down) leaves the
     // requests queued for a connection that may never come; fail them now, as for a lost one, so
@@ -179,7 +196,20 @@ export class Connection {
       this.lost = true;
       this.failInflight('could not connect');
     });
-    this.dealer.events.on('handshake', () => { this.lost = false; this.connected = true; });
+    // The broker's ZAP handler refused our key: say so, rather than 'could not connect'.
+    this.dealer.events.on('handshake:error:auth', () => {
+      this.lost = true;
+      this.refused = 'auth';
+      this.failInflight('refused');
+    });
+    // The security mechanisms differ (a plaintext client and a CURVE broker, or the other way round):
+    // libzmq gives up on the connection for good, as after a refusal.
+    this.dealer.events.on('handshake:error:protocol', () => {
+      this.lost = true;
+      this.refused = 'protocol';
+      this.failInflight('refused');
+    });
+    this.dealer.events.on('handshake', () => { this.lost = false; this.refused = null; this.connected = true; });
     this.dealer.events.on('disconnect', () => { this.connected = false; });
     this.dealer.connect(this.endpoint);
     this.receiveLoop = this.receive();
@@ -200,6 +230,15 @@ export class Connection {
   }
 
   /**
+   * The broker refused our CURVE key, or the handshake failed (mechanisms differ). libzmq does not
+   * redial after either, so this connection stays refused; a caller that wants to try again (the
+   * key may since be in --client-keys) makes a new one.
+   */
+  get isRefused(): boolean {
+    return this.refused !== null;
+  }
+
+  /**
    * Sends a request of api and resolves with the reply. Rejects with a TributaryError: the code of
    * a whole-request failure, REQUEST_TIMED_OUT, TOO_MANY_REQUESTS, MESSAGE_TOO_LARGE (unsent), or
    * NETWORK_EXCEPTION (closed, or zeromq could not send). rawFrames must not be mutated afterwards.
@@ -212,12 +251,13 @@ export class Connection {
   ): Promise<Reply<A>> {
     const deadlineMs = performance.now() + (options.timeoutMs ?? this.requestTimeoutMs);
     if (this.closed) throw closedError();
+    if (this.refused !== null) throw refusedError(this.endpoint, this.refused);
     if (this.lost) {
       throw new TributaryError('NETWORK_EXCEPTION', `The connection to ${this.endpoint} is down (reconnecting)`);
     }
     const correlationId = this.nextCorrelationId;
     this.nextCorrelationId = correlationId === Number.MAX_SAFE_INTEGER ? 1 : correlationId + 1;
-    const frames = encodeRequest(correlationId, api, this.clientId, message, rawFrames);
+    const frames = encodeRequest(correlationId, api, this.clientId, message, rawFrames, this.authToken);
     let bytes = 0;
     for (const frame of frames) bytes += frame.length;
     if (bytes > this.requestBytesMax) throw new MessageTooLargeError(bytes, this.requestBytesMax);
@@ -272,17 +312,25 @@ export class Connection {
   }
 
   /** The connection was lost: no reply to a request sent on it can come. */
-  private failInflight(why: 'lost' | 'could not connect' = 'lost'): void {
+  private failInflight(why: 'lost' | 'could not connect' | 'handshake failed' | 'refused' = 'lost'): void {
     if (this.closed || this.pending.size === 0) return;
+    if (why === 'refused') {
+      for (const [correlationId, request] of this.pending) {
+        this.settle(correlationId);
+        request.reject(refusedError(this.endpoint, this.refused ?? 'auth'));
+      }
+      return;
+    }
     // A broker that is down is tried again and again (every address of a bootstrap list): debug.
     const log = { endpoint: this.endpoint, requests: this.pending.size };
     if (why === 'lost') this.logger.info(log, 'connection lost; failing the requests in flight');
-    else this.logger.debug(log, 'could not connect; failing the requests in flight');
+    else this.logger.debug(log, `${why}; failing the requests in flight`);
+    const what = why === 'lost' ? 'was lost' : why === 'could not connect' ? 'could not be made'
+      : 'closed before its handshake completed (CURVE on one side only, or a wrong --server-key?)';
     for (const [correlationId, request] of this.pending) {
       this.settle(correlationId);
       request.reject(new TributaryError('NETWORK_EXCEPTION',
-        `The connection to ${this.endpoint} ${why === 'lost' ? 'was lost' : 'could not be made'} with ` +
-        `${apiName(request.api)} request ${correlationId} in flight`));
+        `The connection to ${this.endpoint} ${what} with ${apiName(request.api)} request ${correlationId} in flight`));
     }
   }
 
@@ -387,6 +435,16 @@ export class Connection {
       this.waitersHead = 0;
     }
   }
+}
+
+function refusedError(endpoint: string, why: 'auth' | 'protocol'): TributaryError {
+  if (why === 'protocol') {
+    // Retriable, so that a client tries the next broker; every one of a secure cluster says the same.
+    return new TributaryError('NETWORK_EXCEPTION', `The ZMTP handshake with ${endpoint} failed: does the broker ` +
+      'run CURVE (docs/security.md) and this client not (--key-file, --server-key), or the other way round?');
+  }
+  return new TributaryError('SASL_AUTHENTICATION_FAILED',
+    `${endpoint} refused this client's CURVE key (is it in the broker's --client-keys?)`);
 }
 
 function closedError(): TributaryError {

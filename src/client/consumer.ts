@@ -53,6 +53,7 @@ import { GroupConsumer } from './group/group_consumer.js';
 import type { RebalanceListener } from './group/group_consumer.js';
 import type { CommittedOffset, OffsetToCommit } from './group/offset_client.js';
 import { backoffMs, cryptoSeededPrng, isRetriable } from './retry.js';
+import type { ClientSecurity, ClientSecurityOptions } from '../security/client_security.js';
 
 export interface TopicPartitionRef {
   readonly topic: string;
@@ -67,6 +68,8 @@ export type { ConsumerRecord } from './fetched_records.js';
 
 export interface ConsumerOptions {
   readonly bootstrap: string | readonly string[];
+  /** CURVE credentials (docs/security.md): { keyFile, serverKey }; plaintext when absent. */
+  readonly security?: ClientSecurityOptions | ClientSecurity;
   readonly clientId?: string;
   /** How long a broker may hold a Fetch waiting for minBytes (Kafka fetch.max.wait.ms). */
   readonly maxWaitMs?: number;
@@ -215,6 +218,7 @@ export class Consumer {
     this.prng = options.prng ?? cryptoSeededPrng();
     this.metadata = new MetadataCache({
       bootstrap: parseBootstrap(options.bootstrap),
+      ...(options.security === undefined ? {} : { security: options.security }),
       clientId: options.clientId ?? 'tributary-consumer',
       requestTimeoutMs: this.requestTimeoutMs + this.maxWaitMs,
       refreshBackoffMs: this.retryBackoffMs,

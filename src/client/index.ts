@@ -48,3 +48,5 @@ export { rangeAssignor, roundRobinAssignor, stickyAssignor } from './group/assig
 export type { AssignorMember, GroupAssignment, PartitionAssignor, PartitionCounts } from './group/assignors/index.js';
 export type { TopicPartitions } from './group/consumer_protocol.js';
 export { IllegalStateError } from './group/errors.js';
+export { ClientSecurity } from '../security/client_security.js';
+export type { ClientSecurityOptions } from '../security/client_security.js';

@@ -29,6 +29,8 @@ import { API_KEYS, NO_BROKER_ID } from '../protocol/api_keys.js';
 import type { ApiKey } from '../protocol/api_keys.js';
 import type { OutgoingFrame } from '../protocol/envelope.js';
 import type { DecodedResponseOf, pb, RequestOf } from '../protocol/messages.js';
+import { ClientSecurity } from '../security/client_security.js';
+import type { ClientSecurityOptions, ConnectionCurve } from '../security/client_security.js';
 import { Connection } from './connection.js';
 import type { ConnectionOptions, Reply } from './connection.js';
 
@@ -82,7 +84,9 @@ export interface MetadataCacheOptions {
   /** Refreshes asked for with requestRefresh() are at least this far apart. */
   readonly refreshBackoffMs?: number;
   readonly logger?: Logger;
-  readonly connection?: Omit<ConnectionOptions, 'address' | 'clientId' | 'requestTimeoutMs' | 'logger'>;
+  readonly connection?: Omit<ConnectionOptions, 'address' | 'clientId' | 'requestTimeoutMs' | 'logger' | 'curve'>;
+  /** CURVE credentials (docs/security.md): key files, or credentials loaded already; plaintext when absent. */
+  readonly security?: ClientSecurityOptions | ClientSecurity;
 }
 
 export const METADATA_CACHE_DEFAULTS = {
@@ -131,6 +135,7 @@ export class MetadataCache {
   private readonly refreshBackoffMs: number;
   private readonly logger: Logger;
   private readonly connectionOptions: MetadataCacheOptions['connection'];
+  private readonly security: ClientSecurity | null;
   /** By address; bounded by the brokers and bootstrap addresses ever seen. */
   private readonly connections = new Map<string, Connection>();
   private readonly brokersById = new Map<number, BrokerInfo>();
@@ -152,6 +157,9 @@ export class MetadataCache {
     this.refreshBackoffMs = options.refreshBackoffMs ?? METADATA_CACHE_DEFAULTS.refreshBackoffMs;
     this.logger = options.logger ?? defaultClientLogger(this.clientId);
     this.connectionOptions = options.connection;
+    const security = options.security;
+    this.security = security === undefined ? null
+      : security instanceof ClientSecurity ? security : ClientSecurity.load(security);
   }
 
   get cluster(): ClusterInfo {
@@ -179,18 +187,38 @@ export class MetadataCache {
     return broker === undefined ? null : this.connectionTo(broker.address);
   }
 
-  /** The pooled connection to an address, made on first use. */
-  connectionTo(address: string): Connection {
+  /**
+   * The pooled connection to an address, made on first use. With CURVE and a key per broker, an
+   * address whose broker is not known yet has several candidate server keys: `candidate` picks one
+   * (each gets a connection of its own; requestAny tries them in turn).
+   */
+  connectionTo(address: string, candidate = 0): Connection {
     assert(!this.closed, 'MetadataCache used after close()');
-    let connection = this.connections.get(address);
+    const curves = this.curvesFor(address);
+    const curve = curves[candidate];
+    assert(candidate === 0 || curve !== undefined, 'a candidate server key exists');
+    const poolKey = curves.length > 1 ? `${address}#${curve?.serverKey ?? ''}` : address;
+    let connection = this.connections.get(poolKey);
+    if (connection?.isRefused === true) {
+      // A refused connection never redials: a new one asks the broker again (its key file may have changed).
+      void connection.close();
+      connection = undefined;
+    }
     if (connection === undefined) {
       connection = new Connection({
         ...this.connectionOptions, address, clientId: this.clientId, requestTimeoutMs: this.requestTimeoutMs,
-        logger: this.logger,
+        logger: this.logger, ...(curve === undefined ? {} : { curve }),
       });
-      this.connections.set(address, connection);
+      this.connections.set(poolKey, connection);
     }
     return connection;
+  }
+
+  /** The server keys to try at an address: none in plaintext, its broker's when known. */
+  private curvesFor(address: string): ConnectionCurve[] {
+    if (this.security === null) return [];
+    const broker = [...this.brokersById.values()].find((b) => b.address === address);
+    return this.security.curvesFor(broker?.id ?? null);
   }
 
   /**
@@ -204,17 +232,21 @@ export class MetadataCache {
     let lastError: unknown = null;
     for (let i = 0; i < addresses.length; i++) {
       const address = addresses[(this.nextBrokerIndex + i) % addresses.length] ?? '';
-      try {
-        const reply = await this.connectionTo(address).request(api, body, options.rawFrames ?? [],
-          { timeoutMs: options.timeoutMs ?? this.metadataTimeoutMs });
-        this.nextBrokerIndex = (this.nextBrokerIndex + i) % addresses.length;
-        return reply;
-      } catch (error) {
-        if (!(error instanceof TributaryError) || this.closed) throw error;
-        const code = (error as TributaryError).code;
-        if (!TRY_NEXT_BROKER.has(code)) throw error;
-        lastError = error;
-        this.logger.debug({ address, code }, 'broker did not answer; trying the next');
+      // Several candidate server keys only for an unknown broker with a key per broker (CURVE).
+      const candidates = Math.max(1, this.curvesFor(address).length);
+      for (let candidate = 0; candidate < candidates; candidate += 1) {
+        try {
+          const reply = await this.connectionTo(address, candidate).request(api, body, options.rawFrames ?? [],
+            { timeoutMs: options.timeoutMs ?? this.metadataTimeoutMs });
+          this.nextBrokerIndex = (this.nextBrokerIndex + i) % addresses.length;
+          return reply;
+        } catch (error) {
+          if (!(error instanceof TributaryError) || this.closed) throw error;
+          const code = (error as TributaryError).code;
+          if (!TRY_NEXT_BROKER.has(code)) throw error;
+          lastError = error;
+          this.logger.debug({ address, code, candidate }, 'broker did not answer; trying the next');
+        }
       }
     }
     this.nextBrokerIndex += 1;

@@ -44,6 +44,7 @@ import { DefaultPartitioner } from './partitioner.js';
 import type { NullKeyStrategy, Partitioner, PartitionInput } from './partitioner.js';
 import { INFLIGHT_BATCHES_MAX, ProducerSequences, topicPartitionKey } from './producer_state.js';
 import { backoffMs, cryptoSeededPrng, isRetriable, retry } from './retry.js';
+import type { ClientSecurity, ClientSecurityOptions } from '../security/client_security.js';
 
 export type Acks = -1 | 0 | 1 | 'all';
 /** Keys, values and header values: strings are sent as UTF-8. */
@@ -71,6 +72,8 @@ export interface SendResult {
 
 export interface ProducerOptions {
   readonly bootstrap: string | readonly string[];
+  /** CURVE credentials (docs/security.md): { keyFile, serverKey }; plaintext when absent. */
+  readonly security?: ClientSecurityOptions | ClientSecurity;
   readonly clientId?: string;
   /** 'all' (= -1, the default): the Raft commit; 1: the leader's append; 0: no reply. */
   readonly acks?: Acks;
@@ -227,6 +230,7 @@ export class Producer {
       : partitioner;
     this.metadata = new MetadataCache({
       bootstrap: parseBootstrap(options.bootstrap),
+      ...(options.security === undefined ? {} : { security: options.security }),
       clientId: options.clientId ?? 'tributary-producer',
       requestTimeoutMs: this.requestTimeoutMs + 5_000,
       refreshBackoffMs: options.retryBackoffMs ?? PRODUCER_DEFAULTS.retryBackoffMs,

@@ -61,6 +61,8 @@ export const ERROR_TABLE = {
   OUT_OF_ORDER_SEQUENCE_NUMBER: { wire: 45, retriable: false, message: 'Producer sequence number gap' },
   INVALID_PRODUCER_EPOCH: { wire: 47, retriable: false, message: 'The producer epoch is stale' },
   KAFKA_STORAGE_ERROR: { wire: 56, retriable: true, message: 'The broker storage failed' },
+  SASL_AUTHENTICATION_FAILED: { wire: 58, retriable: false,
+    message: 'The request proves no principal this broker knows (its key is not in --client-keys)' },
   REASSIGNMENT_IN_PROGRESS: { wire: 60, retriable: false, message: 'A reassignment of the partition is under way' },
   NON_EMPTY_GROUP: { wire: 68, retriable: false, message: 'The group has members' },
   GROUP_ID_NOT_FOUND: { wire: 69, retriable: false, message: 'The group does not exist' },

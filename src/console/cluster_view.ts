@@ -11,6 +11,7 @@
 import { Admin } from '../client/admin.js';
 import type { PartitionInfo } from '../client/metadata_cache.js';
 import type { Logger } from 'pino';
+import type { ClientSecurity } from '../security/client_security.js';
 import type { MetricsScraper } from './metrics_scraper.js';
 import { sumOf } from './prometheus_text.js';
 import type { ClusterOverview, CreateTopicRequest, GroupSummary, GroupView, PartitionView, TopicSummary,
@@ -25,8 +26,10 @@ export class ClusterReader {
   private readonly admin: Admin;
   private readonly offsets: Admin;
 
-  constructor(bootstrap: string, logger: Logger, private readonly metrics: MetricsScraper | null) {
-    const options = { bootstrap, logger, clientId: 'tributary-console' };
+  /** `security`: CURVE credentials for a secure cluster (docs/security.md); the record browser uses them too. */
+  constructor(bootstrap: string, logger: Logger, private readonly metrics: MetricsScraper | null,
+    readonly security?: ClientSecurity) {
+    const options = { bootstrap, logger, clientId: 'tributary-console', ...(security === undefined ? {} : { security }) };
     this.admin = new Admin({ ...options, requestTimeoutMs: ADMIN_TIMEOUT_MS });
     this.offsets = new Admin({ ...options, requestTimeoutMs: OFFSET_TIMEOUT_MS });
   }

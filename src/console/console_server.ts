@@ -25,6 +25,8 @@ import { TributaryError } from '../common/errors.js';
 import { ClusterReader } from './cluster_view.js';
 import { MetricsScraper } from './metrics_scraper.js';
 import { BROWSE_LIMIT_MAX, browseRecords } from './record_browser.js';
+import { ClientSecurity } from '../security/client_security.js';
+import type { ClientSecurityOptions } from '../security/client_security.js';
 
 export const WEB_DIRECTORY = path.join(path.dirname(fileURLToPath(import.meta.url)), 'web');
 const BODY_BYTES_MAX = 65_536;
@@ -48,6 +50,8 @@ export interface ConsoleOptions {
   readonly metrics: readonly string[];
   readonly logger: Logger;
   readonly scrapeIntervalMs?: number;
+  /** CURVE credentials for a secure cluster (docs/security.md); plaintext when absent. */
+  readonly security?: ClientSecurityOptions;
 }
 
 /** An error the API answers with a status of its own. */
@@ -128,7 +132,8 @@ export class ConsoleServer {
   static async start(options: ConsoleOptions): Promise<ConsoleServer> {
     const scraper = options.metrics.length === 0 ? null
       : new MetricsScraper({ addresses: options.metrics, intervalMs: options.scrapeIntervalMs ?? 1_000 });
-    const reader = new ClusterReader(options.bootstrap, options.logger, scraper);
+    const security = options.security === undefined ? undefined : ClientSecurity.load(options.security);
+    const reader = new ClusterReader(options.bootstrap, options.logger, scraper, security);
     const server = http.createServer();
     const consoleServer = new ConsoleServer(server, reader, scraper);
     server.on('request', (request: http.IncomingMessage, response: http.ServerResponse) => {

@@ -82,6 +82,7 @@ export async function browseRecords(reader: ClusterReader, bootstrap: string, lo
   const endOffset = Math.min(highWatermark, startOffset + limit);
   if (startOffset >= endOffset) return { ...base, startOffset, records: [] };
   const consumer = new Consumer({ bootstrap, logger, clientId: 'tributary-console', autoOffsetReset: 'none',
+    ...(reader.security === undefined ? {} : { security: reader.security }),
     maxPollRecords: limit, maxWaitMs: 200, requestTimeoutMs: BROWSE_TIMEOUT_MS });
   const records: RecordView[] = [];
   try {

@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import { Connection } from '../client/connection.js';
 import type { BrokerContext } from '../broker/broker_context.js';
 import { API_KEYS } from '../protocol/api_keys.js';
+import { curveOptionsFor } from '../security/client_security.js';
 import type { ResponseOf } from '../protocol/messages.js';
 
 /** The client id of a FindCoordinator one broker sends another. */
@@ -48,7 +49,8 @@ export class CoordinatorLookup {
     if (known?.address === address) return known.connection;
     if (known !== undefined) void known.connection.close();
     const connection = new Connection({ address, clientId: FORWARDED_LOOKUP_CLIENT_ID,
-      requestTimeoutMs: LOOKUP_TIMEOUT_MS, logger: this.logger });
+      requestTimeoutMs: LOOKUP_TIMEOUT_MS, logger: this.logger,
+      ...curveOptionsFor(this.context.clientSecurity, brokerId) });
     this.connections.set(brokerId, { address, connection });
     return connection;
   }

@@ -18,8 +18,8 @@ import { assert } from '../../raft/core/assert.js';
 import type { RateLimitedLog } from '../common/rate_limited_log.js';
 import { TributaryError } from '../common/errors.js';
 import type { RequestContext } from '../net/request_server.js';
-import { ANONYMOUS_PRINCIPAL } from '../security/acl.js';
 import type { ApiKey } from '../protocol/api_keys.js';
+import { ANONYMOUS_PRINCIPAL } from '../security/principals.js';
 import { KafkaDecodeError, KafkaReader } from './codec.js';
 import { FrameSplitter } from './framing.js';
 import type { RemoteLeaders } from './remote_leaders.js';
@@ -130,6 +130,7 @@ export class KafkaConnection {
     const host = clientAddress(this.socket.remoteAddress);
     const nativeContext = (nativeApi: ApiKey, rawFrames: readonly Buffer[] = []): RequestContext => ({
       api: nativeApi, correlationId: header.correlationId, clientId: header.clientId, rawFrames, peer: this.peer,
+      // The Kafka listener has no authentication yet (TLS and SASL are issue 16's point 6).
       replyBytes, principal: ANONYMOUS_PRINCIPAL, ...(host === undefined ? {} : { host }) });
     let outcome: KafkaOutcome;
     try {

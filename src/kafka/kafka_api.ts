@@ -10,6 +10,7 @@ import type { ApiKey } from '../protocol/api_keys.js';
 import type { KafkaReader, KafkaWriter } from './codec.js';
 import type { RemotePartition } from './remote_leaders.js';
 import type { KafkaRequestHeader } from './request_header.js';
+import type { ClientSecurity } from '../security/client_security.js';
 
 /** What the listener needs of the broker. */
 export interface KafkaBrokerView {
@@ -18,6 +19,8 @@ export interface KafkaBrokerView {
   readonly handlers: HandlerTable;
   /** The registered brokers of the applied metadata (their Kafka listeners included). */
   brokers(): readonly BrokerInfo[];
+  /** The broker's own CURVE credentials for calling other brokers (with --key-file). */
+  readonly clientSecurity?: ClientSecurity;
 }
 
 /**

@@ -57,7 +57,8 @@ export class KafkaListener {
   private constructor(options: KafkaListenerOptions) {
     const apis = kafkaApis();
     const refusals = new RateLimitedLog(options.logger);
-    const remoteLeaders = new RemoteLeaders(options.broker.brokerId, () => options.broker.brokers(), options.logger);
+    const remoteLeaders = new RemoteLeaders(options.broker.brokerId, () => options.broker.brokers(), options.logger,
+      options.broker.clientSecurity);
     this.remoteLeaders = remoteLeaders;
     this.server = net.createServer({ noDelay: true }, (socket) => {
       this.nextPeer += 1;

@@ -11,6 +11,8 @@ import type { Logger } from 'pino';
 import type { BrokerInfo } from '../controller/metadata_snapshot.js';
 import { Connection } from '../client/connection.js';
 import { API_KEYS } from '../protocol/api_keys.js';
+import { curveOptionsFor } from '../security/client_security.js';
+import type { ClientSecurity } from '../security/client_security.js';
 
 /** How long a looked-up leader is trusted (a NOT_LEADER from the partition corrects it sooner). */
 const CACHE_MS = 1_000;
@@ -32,7 +34,7 @@ export class RemoteLeaders {
   private closed = false;
 
   constructor(private readonly brokerId: number, private readonly brokers: () => readonly BrokerInfo[],
-    private readonly logger: Logger) {}
+    private readonly logger: Logger, private readonly security?: ClientSecurity) {}
 
   /** Leaders (broker ids) by partition for those a replica broker could name; the others are absent. */
   async leaders(partitions: readonly RemotePartition[]): Promise<Map<string, number>> {
@@ -84,7 +86,7 @@ export class RemoteLeaders {
     if (known !== undefined && known.address === address && !known.connection.isClosed) return known.connection;
     if (known !== undefined) void known.connection.close();
     const connection = new Connection({ address, clientId: `kafka-listener-${String(this.brokerId)}`,
-      requestTimeoutMs: LOOKUP_TIMEOUT_MS, logger: this.logger });
+      requestTimeoutMs: LOOKUP_TIMEOUT_MS, logger: this.logger, ...curveOptionsFor(this.security, broker.brokerId) });
     this.connections.set(broker.brokerId, { address, connection });
     return connection;
   }

@@ -34,6 +34,10 @@
  * failures are logged). Lines about malformed, refused and dropped requests go through a
  * RateLimitedLog: the first few per interval in full, then a count. An optional RequestObserver is
  * told each request's outcome and latency, and connections opening and closing (metrics).
+ *
+ * Security (docs/security.md): with `curve` the ROUTER is a CURVE server whose handshakes the
+ * process's ZAP handler decides; with `authenticate` each request's auth token is resolved to its
+ * principal (a Map lookup), and a request proving none is refused with SASL_AUTHENTICATION_FAILED.
  */
 import type { Logger } from 'pino';
 import { pino } from 'pino';
@@ -50,7 +54,7 @@ import { decodeRequest, encodeErrorResponse, encodeResponse } from '../protocol/
 import type { DecodedRequest, OutgoingFrame } from '../protocol/envelope.js';
 import { isOneWay } from '../protocol/messages.js';
 import type { DecodedRequestOf, ResponseOf } from '../protocol/messages.js';
-import { ANONYMOUS_PRINCIPAL } from '../security/acl.js';
+import { ANONYMOUS_PRINCIPAL } from '../security/principals.js';
 import { ReplyOutbox } from './reply_outbox.js';
 
 /** What a handler knows about the request besides its body. */
@@ -66,7 +70,7 @@ export interface RequestContext {
   readonly replyBytes: ReplyBytesBudget;
   /**
    * Who sent it, for the authorizer (security/): `User:name` for a known client, `Broker:N` for a
-   * broker, ANONYMOUS_PRINCIPAL (`User:ANONYMOUS`) for an unauthenticated connection.
+   * broker, User:ANONYMOUS for an unauthenticated one (plaintext; --allow-anonymous).
    */
   readonly principal: string;
   /**
@@ -150,6 +154,13 @@ export interface RequestServerOptions {
   readonly malformedLog?: Partial<RateLimitedLogOptions>;
   /** Told of each request's outcome and of connections opening and closing (metrics); none by default. */
   readonly observer?: RequestObserver;
+  /** CURVE: the ROUTER is a CURVE server with this secret key, its handshakes decided by ZAP in zapDomain. */
+  readonly curve?: { readonly secretKey: string; readonly zapDomain: string };
+  /**
+   * The principal a request's auth token proves, or null to refuse it with SASL_AUTHENTICATION_FAILED.
+   * Absent (plaintext): every request is User:ANONYMOUS and no token is looked at.
+   */
+  readonly authenticate?: (authToken: Uint8Array) => string | null;
 }
 
 export const REQUEST_SERVER_DEFAULTS = {
@@ -170,6 +181,7 @@ export const REQUEST_SERVER_DEFAULTS = {
 /** A request of a peer over its bounds, waiting for its replies to drain. */
 interface ParkedRequest {
   readonly request: DecodedRequest;
+  readonly principal: string;
   readonly oneWay: boolean;
   readonly bytes: number;
 }
@@ -241,6 +253,8 @@ export class RequestServer {
       sendHighWaterMark,
       handover: true,
       receiveHighWaterMark: Math.max(1000, this.inflightRequestsMax),
+      ...(options.curve === undefined ? {} : { curveServer: true, curveSecretKey: options.curve.secretKey,
+        zapDomain: options.curve.zapDomain }),
     });
     this.outbox = new ReplyOutbox(this.router, {
       onDrained: (key) => { this.resume(key); },
@@ -348,6 +362,13 @@ export class RequestServer {
       return;
     }
     const oneWay = isOneWay(decoded.api, decoded.body);
+    const principal = this.options.authenticate === undefined ? ANONYMOUS_PRINCIPAL
+      : this.options.authenticate(decoded.authToken);
+    if (principal === null) {
+      this.refuse(routingId, decoded, oneWay, 'SASL_AUTHENTICATION_FAILED', decoded.authToken.length === 0
+        ? 'the request carries no auth token' : 'the request\'s auth token is no known key\'s');
+      return;
+    }
     let bytes = 0;
     for (const frame of message) bytes += frame.length;
     const refusal = this.refusalOf(decoded, bytes);
@@ -361,7 +382,7 @@ export class RequestServer {
       state = { key, routingId, inflight: 0, reservedBytes: 0, backlog: [], backlogBytes: 0 };
       this.peers.set(key, state);
     }
-    const parked: ParkedRequest = { request: decoded, oneWay, bytes };
+    const parked: ParkedRequest = { request: decoded, principal, oneWay, bytes };
     if (state.backlog.length === 0 && this.mayRun(state)) {
       this.run(state, parked);
       return;
@@ -469,7 +490,7 @@ export class RequestServer {
 
   /** Runs the handler and queues its reply; holds the peer's slot and reservation until then. */
   private async dispatch(state: PeerState, parked: ParkedRequest): Promise<void> {
-    const { request, oneWay } = parked;
+    const { request, principal, oneWay } = parked;
     const { api, correlationId } = request;
     let reply: OutgoingFrame[] | null = null;
     const reserved = { bytes: 0 };
@@ -481,8 +502,8 @@ export class RequestServer {
       const handler = this.handlers.get(api);
       assert(handler !== undefined, 'refusalOf checked the handler');
       const context: RequestContext = {
-        api, correlationId, clientId: request.clientId, rawFrames: request.rawFrames, peer: state.routingId,
-        replyBytes: this.replyBytesBudget(state, reserved), principal: ANONYMOUS_PRINCIPAL,
+        api, correlationId, clientId: request.clientId, rawFrames: request.rawFrames, peer: state.routingId, principal,
+        replyBytes: this.replyBytesBudget(state, reserved),
       };
       const result = await handler(request.body, context);
       handled = result;

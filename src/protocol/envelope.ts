@@ -6,7 +6,9 @@
  *     [ envelope, body, raw0, raw1, ... ]
  *
  * - envelope: protobuf RequestEnvelope { correlation_id (uint64), api_key (ApiKey), client_id,
- *   raw_frame_count }. raw_frame_count must equal the number of frames after the body.
+ *   raw_frame_count, auth_token }. raw_frame_count must equal the number of frames after the body.
+ *   auth_token is empty in plaintext; on a broker with CURVE it names the client's principal
+ *   (src/security/auth_token.ts, docs/security.md).
  * - body: the protobuf request message of that api (API_MESSAGES in messages.ts). An empty frame
  *   is a valid body (every field at its default).
  * - raw frames: record-batch bytes, never protobuf-encoded, so they are never copied: the sender
@@ -75,10 +77,13 @@ export function encodeRequest<A extends ApiKey>(
   clientId: string,
   request: RequestOf<A>,
   rawFrames: readonly OutgoingFrame[],
+  authToken?: Uint8Array,
 ): OutgoingFrame[] {
-  const envelope = pb.RequestEnvelope.encode({
+  const fields: pb.RequestEnvelope.$Properties = {
     correlationId, apiKey: wireApiKey(api), clientId, rawFrameCount: rawFrames.length,
-  }).finish();
+  };
+  if (authToken !== undefined) fields.authToken = authToken;
+  const envelope = pb.RequestEnvelope.encode(fields).finish();
   return [envelope, encodeRequestBody(api, request), ...rawFrames];
 }
 
@@ -89,6 +94,8 @@ export type DecodedRequest = {
     readonly correlationId: number;
     readonly api: A;
     readonly clientId: string;
+    /** Empty when the client sent none (plaintext). */
+    readonly authToken: Uint8Array;
     readonly body: DecodedRequestOf<A>;
     readonly rawFrames: readonly Buffer[];
   };
@@ -151,7 +158,7 @@ export function decodeRequest(frames: readonly Buffer[]): DecodedRequest | Malfo
   const problem = rawFrameProblemOfRequest(api, body, rawFrameCount);
   if (problem !== null) return malformed(correlationId, api, problem);
   return {
-    type: 'request', correlationId, api, clientId: envelope.clientId, body,
+    type: 'request', correlationId, api, clientId: envelope.clientId, authToken: envelope.authToken, body,
     rawFrames: frames.slice(HEADER_FRAME_COUNT),
   } as DecodedRequest;
 }

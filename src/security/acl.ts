@@ -32,8 +32,7 @@ export type PatternType = (typeof PATTERN_TYPES)[number];
 export const CLUSTER_RESOURCE_NAME = 'kafka-cluster';
 /** Any host, any resource name (LITERAL), any `User:` principal (as `User:*`). */
 export const WILDCARD = '*';
-/** The principal of an unauthenticated connection. */
-export const ANONYMOUS_PRINCIPAL = 'User:ANONYMOUS';
+export { ANONYMOUS_PRINCIPAL } from './principals.js';
 
 export const PRINCIPAL_LENGTH_MAX = 256;
 export const RESOURCE_NAME_LENGTH_MAX = 1024;

@@ -14,7 +14,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { Admin } from '../../client/admin.js';
 import type { ClusterDescription, PreferredLeaderElection } from '../../client/admin.js';
 import type { PartitionInfo } from '../../client/metadata_cache.js';
-import { cliLogger, describeError, runClientCommand, withBootstrap } from '../client_common.js';
+import { cliLogger, describeError, runClientCommand, securityOf, withBootstrap } from '../client_common.js';
 import type { BootstrapArguments } from '../client_common.js';
 import { decommissionCommand } from './cluster_decommission.js';
 import { rebalanceCommand } from './cluster_rebalance.js';
@@ -103,7 +103,7 @@ const statusCommand: CommandModule<object, StatusArguments> = {
   builder: (yargs: Argv) => withBootstrap(yargs)
     .option('json', { type: 'boolean', default: false, describe: 'print JSON' }),
   handler: (args) => runClientCommand('cluster status', async () => {
-    const options = { bootstrap: args.bootstrap, logger: cliLogger(), clientId: 'tributary-cli' };
+    const options = { bootstrap: args.bootstrap, ...securityOf(args), logger: cliLogger(), clientId: 'tributary-cli' };
     const admin = new Admin({ ...options, requestTimeoutMs: STATUS_TIMEOUT_MS });
     const offsets = new Admin({ ...options, requestTimeoutMs: OFFSET_TIMEOUT_MS });
     try {
@@ -142,7 +142,7 @@ const electLeadersCommand: CommandModule<object, ElectArguments> = {
     .option('timeout-ms', { type: 'number', default: 30_000, describe: 'how long to wait for the moves' })
     .option('json', { type: 'boolean', default: false, describe: 'print JSON' }),
   handler: (args) => runClientCommand('cluster elect-leaders', async () => {
-    const admin = new Admin({ bootstrap: args.bootstrap, logger: cliLogger(), clientId: 'tributary-cli',
+    const admin = new Admin({ bootstrap: args.bootstrap, ...securityOf(args), logger: cliLogger(), clientId: 'tributary-cli',
       requestTimeoutMs: args['timeout-ms'] });
     try {
       const elections = await admin.electPreferredLeaders(args.topic === undefined ? {} : { topics: [args.topic] });

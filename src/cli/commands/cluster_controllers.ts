@@ -10,7 +10,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { Admin } from '../../client/admin.js';
 import type { QuorumDescription, QuorumMemberState } from '../../client/admin.js';
 import { TributaryError } from '../../common/errors.js';
-import { cliLogger, runClientCommand, withBootstrap } from '../client_common.js';
+import { cliLogger, runClientCommand, securityOf, withBootstrap } from '../client_common.js';
 import type { BootstrapArguments } from '../client_common.js';
 
 const ADMIN_TIMEOUT_MS = 30_000;
@@ -49,8 +49,8 @@ function withId<T>(yargs: Argv<T>): Argv<T & BootstrapArguments & { json: boolea
   return withJson(yargs).option('id', { type: 'number', demandOption: true, describe: 'the broker id' });
 }
 
-async function withAdmin(bootstrap: string, body: (admin: Admin) => Promise<void>): Promise<void> {
-  const admin = new Admin({ bootstrap, requestTimeoutMs: ADMIN_TIMEOUT_MS,
+async function withAdmin(args: BootstrapArguments, body: (admin: Admin) => Promise<void>): Promise<void> {
+  const admin = new Admin({ bootstrap: args.bootstrap, ...securityOf(args), requestTimeoutMs: ADMIN_TIMEOUT_MS,
     logger: cliLogger(), clientId: 'tributary-cli' });
   try {
     await body(admin);
@@ -71,7 +71,7 @@ const listCommand: CommandModule<object, ListArguments> = {
   describe: 'the controller leader, voters and learners, with how far each is behind',
   builder: (yargs: Argv) => withJson(yargs),
   handler: (args) => runClientCommand('cluster controllers list', async () => {
-    await withAdmin(args.bootstrap, async (admin) => {
+    await withAdmin(args, async (admin) => {
       const quorum = await admin.describeQuorum();
       process.stdout.write(args.json ? `${JSON.stringify(quorum)}\n` : `${formatQuorum(quorum)}\n`);
     });
@@ -84,7 +84,7 @@ const addCommand: CommandModule<object, ChangeArguments> = {
   builder: (yargs: Argv) => withId(yargs),
   handler: (args) => runClientCommand('cluster controllers add', async () => {
     const id = checkedId(args.id);
-    await withAdmin(args.bootstrap, async (admin) => {
+    await withAdmin(args, async (admin) => {
       await admin.addRaftVoter(id);
       const quorum = await admin.describeQuorum();
       process.stdout.write(args.json ? `${JSON.stringify({ added: id, quorum })}\n`
@@ -99,7 +99,7 @@ const removeCommand: CommandModule<object, ChangeArguments> = {
   builder: (yargs: Argv) => withId(yargs),
   handler: (args) => runClientCommand('cluster controllers remove', async () => {
     const id = checkedId(args.id);
-    await withAdmin(args.bootstrap, async (admin) => {
+    await withAdmin(args, async (admin) => {
       await admin.removeRaftVoter(id);
       const quorum = await admin.describeQuorum();
       process.stdout.write(args.json ? `${JSON.stringify({ removed: id, quorum })}\n`

@@ -7,7 +7,7 @@
 import type { Argv, CommandModule } from 'yargs';
 
 import { ConsoleServer } from '../../console/console_server.js';
-import { cliLogger, describeError, UsageError, withBootstrap } from '../client_common.js';
+import { cliLogger, describeError, securityOf, UsageError, withBootstrap } from '../client_common.js';
 import type { BootstrapArguments } from '../client_common.js';
 
 interface ConsoleArguments extends BootstrapArguments {
@@ -40,7 +40,8 @@ export const consoleCommand: CommandModule<object, ConsoleArguments> = {
       if (!Number.isInteger(args.port) || args.port < 0 || args.port > 65_535) {
         throw new UsageError('--port must be 0 to 65535');
       }
-      const server = await ConsoleServer.start({ bootstrap: args.bootstrap, host: args.host, port: args.port,
+      const server = await ConsoleServer.start({ bootstrap: args.bootstrap, ...securityOf(args), host: args.host,
+        port: args.port,
         metrics: parseMetricsAddresses(args.metrics), logger: cliLogger() });
       const stop = (): void => { void server.close().finally(() => { process.exit(0); }); };
       process.on('SIGINT', stop);

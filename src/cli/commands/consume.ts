@@ -22,7 +22,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { Admin } from '../../client/admin.js';
 import { Consumer } from '../../client/consumer.js';
 import type { ConsumerRecord, OffsetToCommit, SeekTarget } from '../../client/consumer.js';
-import { cliLogger, runClientCommand, UsageError, withBootstrap } from '../client_common.js';
+import { cliLogger, runClientCommand, securityOf, UsageError, withBootstrap } from '../client_common.js';
 import type { BootstrapArguments } from '../client_common.js';
 
 /** A poll never blocks longer, so Ctrl-C and --timeout-ms are noticed promptly. */
@@ -91,7 +91,7 @@ function checkLimit(value: number | undefined, option: string): number | undefin
  */
 async function notePastTheEnd(args: ConsumeArguments, partitions: readonly number[], start: SeekTarget): Promise<void> {
   if (typeof start !== 'number' && !(typeof start === 'object' && 'timestamp' in start)) return;
-  const admin = new Admin({ bootstrap: args.bootstrap, logger: cliLogger(), clientId: 'tributary-cli',
+  const admin = new Admin({ bootstrap: args.bootstrap, ...securityOf(args), logger: cliLogger(), clientId: 'tributary-cli',
     requestTimeoutMs: 5_000 });
   try {
     await Promise.all(partitions.map(async (partition) => {
@@ -179,7 +179,7 @@ export const consumeCommand: CommandModule<object, ConsumeArguments> = {
     const start = startOf(args);
     const group = args.group;
     if (group === '') throw new UsageError('--group must not be empty');
-    const consumer = new Consumer({ bootstrap: args.bootstrap, logger: cliLogger(), clientId: 'tributary-cli',
+    const consumer = new Consumer({ bootstrap: args.bootstrap, ...securityOf(args), logger: cliLogger(), clientId: 'tributary-cli',
       autoOffsetReset: start === 'beginning' ? 'earliest' : 'latest',
       ...(group === undefined ? {} : { groupId: group, autoCommit: false }) });
     let stopping = false;

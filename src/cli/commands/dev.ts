@@ -42,7 +42,8 @@ function usage(basePort: number, brokers: ReadonlyMap<number, DevBroker>, observ
   const [exampleId, example] = [...brokers].at(-1) ?? [1, { file: 'data/broker-1.json', pid: undefined }];
   return [
     '',
-    `Tributary is running: bootstrap ${bootstrap}. Try, in another terminal:`,
+    `Tributary is running: bootstrap ${bootstrap}, in plaintext and open to anyone who can reach 127.0.0.1 ` +
+      '(no keys; docs/security.md sets up CURVE). Try, in another terminal:',
     `  npx tributary topics create orders --partitions 6 --replication-factor 3${flag}`,
     `  printf 'k1:hello\\nk2:world\\n' | npx tributary produce orders --key-separator :${flag}`,
     `  npx tributary consume orders --from-beginning --max-messages 2${flag}`,

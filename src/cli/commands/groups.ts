@@ -9,7 +9,7 @@ import type { Argv, CommandModule } from 'yargs';
 
 import { Admin } from '../../client/admin.js';
 import type { GroupDescription, OffsetResetPlanEntry, OffsetResetSpec } from '../../client/admin.js';
-import { cliLogger, runClientCommand, UsageError, withBootstrap } from '../client_common.js';
+import { cliLogger, runClientCommand, securityOf, UsageError, withBootstrap } from '../client_common.js';
 import type { BootstrapArguments } from '../client_common.js';
 
 /** Admin calls from the command line give up after this long (retries included). */
@@ -32,7 +32,8 @@ interface ResetArguments extends GroupArguments {
 async function withAdmin(command: string, args: BootstrapArguments, body: (admin: Admin) => Promise<void>):
   Promise<void> {
   await runClientCommand(command, async () => {
-    const admin = new Admin({ bootstrap: args.bootstrap, requestTimeoutMs: ADMIN_TIMEOUT_MS, logger: cliLogger(),
+    const admin = new Admin({ bootstrap: args.bootstrap, ...securityOf(args), requestTimeoutMs: ADMIN_TIMEOUT_MS,
+      logger: cliLogger(),
       clientId: 'tributary-cli' });
     try {
       await body(admin);

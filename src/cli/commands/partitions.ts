@@ -15,7 +15,7 @@ import { formatPlan, generatePlan, parsePlan, parseThrottle, partitionKey, planP
   from '../../client/reassignment_plan.js';
 import type { ReassignmentPlan } from '../../client/reassignment_plan.js';
 import { TributaryError } from '../../common/errors.js';
-import { cliLogger, runClientCommand, UsageError, withBootstrap } from '../client_common.js';
+import { cliLogger, runClientCommand, securityOf, UsageError, withBootstrap } from '../client_common.js';
 import { moveProgress } from '../move_progress.js';
 import type { BootstrapArguments } from '../client_common.js';
 
@@ -215,7 +215,8 @@ const reassignCommand: CommandModule<object, ReassignArguments> = {
     const modes = [args.generate, args.verify, !args.generate && !args.verify].filter(Boolean).length;
     if (modes !== 1) throw new UsageError('choose one of --generate and --verify, or neither to execute --plan');
     if (!args.generate && args.plan === undefined) throw new UsageError('--plan is required');
-    const admin = new Admin({ bootstrap: args.bootstrap, requestTimeoutMs: ADMIN_TIMEOUT_MS, logger: cliLogger(),
+    const admin = new Admin({ bootstrap: args.bootstrap, ...securityOf(args), requestTimeoutMs: ADMIN_TIMEOUT_MS,
+      logger: cliLogger(),
       clientId: 'tributary-cli' });
     try {
       if (args.generate) await generate(admin, args);

@@ -11,7 +11,7 @@ import type { Argv, CommandModule } from 'yargs';
 
 import { Producer } from '../../client/producer.js';
 import type { Acks, ProducerMessage } from '../../client/producer.js';
-import { cliLogger, describeError, runClientCommand, UsageError, withBootstrap } from '../client_common.js';
+import { cliLogger, describeError, runClientCommand, securityOf, UsageError, withBootstrap } from '../client_common.js';
 import type { BootstrapArguments } from '../client_common.js';
 
 const OUTSTANDING_MAX = 10_000;
@@ -115,7 +115,7 @@ export const produceCommand: CommandModule<object, ProduceArguments> = {
     if (args['key-separator'] === '') throw new UsageError('--key-separator must not be empty');
     if (!(args.timeout > 0 && Number.isFinite(args.timeout))) throw new UsageError('--timeout must be a positive number');
     const waitMs = Math.round(args.timeout * 1000);
-    const producer = new Producer({ bootstrap: args.bootstrap, acks, logger: cliLogger(), clientId: 'tributary-cli',
+    const producer = new Producer({ bootstrap: args.bootstrap, ...securityOf(args), acks, logger: cliLogger(), clientId: 'tributary-cli',
       maxBlockMs: waitMs, topicWaitMs: waitMs });
     const tally: Tally = { sent: 0, failed: 0, firstError: null, outstanding: 0, partitions: new Map() };
     const startMs = Date.now();

@@ -17,7 +17,7 @@ import type { GroupSettings } from '../../group/coordinator.js';
 import { offsetsTopicConfigs } from '../../group/offsets_topic.js';
 import { validateTopicConfig } from '../../controller/topic_config.js';
 import { assert } from '../../../raft/core/assert.js';
-import type { HostPort } from '../../broker/broker.js';
+import type { BrokerSecurityFiles, HostPort } from '../../broker/broker.js';
 import { ConfigError, parseHostPort, parseRaftDial, parseVoters } from './broker_address.js';
 import { readConfigFile, resolveSettings } from './broker_settings.js';
 import type { SettingSpec, SettingTable, SettingValue } from './broker_settings.js';
@@ -87,6 +87,14 @@ export const START_SETTINGS = {
   'group-max-size': { type: 'number', default: 0, describe: 'members per group at most; 0: no limit' },
   'group-max-rebalance-timeout-ms': { type: 'number', default: GROUP_SETTINGS_DEFAULTS.maxRebalanceTimeoutMs,
     describe: 'rebalance timeouts longer than this are cut to it' },
+  'key-file': { type: 'string',
+    describe: 'PREFIX.key (tributary keys generate): CURVE on the client and Raft listeners (docs/security.md); ' +
+      'plaintext when unset' },
+  'peer-keys': { type: 'string', describe: 'with --key-file: file of "brokerId publicKey" lines, every broker\'s key' },
+  'client-keys': { type: 'string',
+    describe: 'with --key-file: file of "User:name publicKey" lines, reloaded when it changes' },
+  'allow-anonymous': { type: 'boolean', default: false,
+    describe: 'with --key-file: accept clients with unknown keys as User:ANONYMOUS (still encrypted)' },
 } as const satisfies SettingTable;
 
 type StartSettingName = keyof typeof START_SETTINGS;
@@ -224,6 +232,39 @@ function explainStartError(error: unknown, addresses: BrokerAddresses | undefine
   return text;
 }
 
+/**
+ * --key-file and friends: the broker's security files, or undefined for plaintext. Flags that only
+ * mean something with CURVE are refused without --key-file rather than ignored.
+ */
+export function securitySettings(settings: StartSettings): BrokerSecurityFiles | undefined {
+  const keyFile = settings.optionalString('key-file');
+  const peerKeysFile = settings.optionalString('peer-keys');
+  const clientKeysFile = settings.optionalString('client-keys');
+  const allowAnonymous = settings.boolean('allow-anonymous');
+  if (keyFile === undefined) {
+    const stray = [peerKeysFile === undefined ? null : '--peer-keys', clientKeysFile === undefined ? null : '--client-keys',
+      allowAnonymous ? '--allow-anonymous' : null].filter((flag) => flag !== null);
+    if (stray.length > 0) throw new ConfigError(`${stray.join(', ')} need --key-file (without it the broker is plaintext)`);
+    return undefined;
+  }
+  if (peerKeysFile === undefined) throw new ConfigError('--key-file needs --peer-keys (every broker\'s public key)');
+  if (settings.optionalString('kafka-listen') !== undefined && !allowAnonymous) {
+    throw new ConfigError('--kafka-listen has no authentication yet: with --key-file it needs --allow-anonymous');
+  }
+  return { keyFile, peerKeysFile, ...(clientKeysFile === undefined ? {} : { clientKeysFile }), allowAnonymous };
+}
+
+/** --super-users: comma-separated principals (User:name or Broker:N). */
+export function superUsers(settings: StartSettings): string[] {
+  const names = settings.string('super-users').split(',').map((name) => name.trim()).filter((name) => name !== '');
+  for (const name of names) {
+    if (!/^(User:[^\s:,]+|Broker:\d+)$/.test(name)) {
+      throw new ConfigError(`--super-users: ${JSON.stringify(name)} is not a principal (User:name or Broker:N)`);
+    }
+  }
+  return names;
+}
+
 /** --log-level, one of pino's level names. */
 export function logLevel(settings: StartSettings): string {
   const level = settings.string('log-level');
@@ -304,16 +345,6 @@ export function raftTiming(settings: StartSettings): RaftTiming {
   return timing;
 }
 
-/** `--super-users User:admin,User:ops`: principals, each `Type:name` with no spaces. */
-export function parseSuperUsers(text: string): string[] {
-  const principals = text.split(',').map((part) => part.trim()).filter((part) => part !== '');
-  for (const principal of principals) {
-    if (!/^(User|Broker):[^\s,]+$/.test(principal)) {
-      throw new ConfigError(`--super-users: "${principal}" is not a principal such as User:admin`);
-    }
-  }
-  return principals;
-}
 
 /** The yargs options of the table: no defaults or demands here, resolveSettings applies them after env and file. */
 function withSettingOptions(yargs: Argv): Argv {
@@ -348,6 +379,7 @@ export const startCommand: CommandModule = {
       checkDataDirectory(dataDirectory);
       transferTimeoutMs = positiveInteger(settings.number('shutdown-transfer-timeout-ms'), 'shutdown-transfer-timeout-ms');
       const metricsAddress = metricsListen(settings);
+      const security = securitySettings(settings);
       broker = await Broker.start({ id, dataDirectory, voters, raftDial, ...addresses, logLevel: logLevel(settings),
         ...kafkaAddresses(settings),
         ...(metricsAddress === undefined ? {} : { metricsListen: metricsAddress }),
@@ -359,9 +391,11 @@ export const startCommand: CommandModule = {
           'replication-throttle-bytes'),
         groups: groupSettings(settings),
         raftTiming: raftTiming(settings),
+        superUsers: superUsers(settings),
+        ...(security === undefined ? {} : { security }),
         ...(settings.boolean('auto-rebalance') ? { autoRebalance: true } : {}),
-        ...(settings.boolean('authorize') ? { authorizer: true } : {}),
-        superUsers: parseSuperUsers(settings.string('super-users')),
+        // Principals from keys mean nothing without ACLs: a secure broker always authorizes.
+        ...(settings.boolean('authorize') || security !== undefined ? { authorizer: true } : {}),
         ...(settings.boolean('unsafe-skip-record-validation') ? { unsafeSkipRecordValidation: true } : {}) });
     } catch (error) {
       process.stderr.write(`tributary start: ${explainStartError(error, addresses)}\n`);

@@ -6,10 +6,11 @@
  */
 import type { Argv, CommandModule } from 'yargs';
 
+import { ClientSecurity } from '../../security/client_security.js';
 import { ClusterReader } from '../../console/cluster_view.js';
 import { formatTopFrame, highWatermarksOf, topicRates } from '../../console/top_frame.js';
 import type { HighWatermarks } from '../../console/top_frame.js';
-import { cliLogger, runClientCommand, UsageError, withBootstrap } from '../client_common.js';
+import { cliLogger, runClientCommand, securityOf, UsageError, withBootstrap } from '../client_common.js';
 import type { BootstrapArguments } from '../client_common.js';
 
 interface TopArguments extends BootstrapArguments {
@@ -29,7 +30,9 @@ export const topCommand: CommandModule<object, TopArguments> = {
   handler: (args) => runClientCommand('top', async () => {
     const intervalMs = args['interval-ms'];
     if (!Number.isInteger(intervalMs) || intervalMs < 100) throw new UsageError('--interval-ms must be >= 100');
-    const reader = new ClusterReader(args.bootstrap, cliLogger(), null);
+    const { security } = securityOf(args);
+    const reader = new ClusterReader(args.bootstrap, cliLogger(), null,
+      security === undefined ? undefined : ClientSecurity.load(security));
     // An object, so that the loop sees the signal handler's write.
     const state: { stopped: boolean; wake: (() => void) | null } = { stopped: false, wake: null };
     const stop = (): void => { state.stopped = true; state.wake?.(); };

@@ -6,7 +6,7 @@ import type { Argv, CommandModule } from 'yargs';
 
 import { Admin } from '../../client/admin.js';
 import type { TopicDescription } from '../../client/admin.js';
-import { cliLogger, runClientCommand, UsageError, withBootstrap } from '../client_common.js';
+import { cliLogger, runClientCommand, securityOf, UsageError, withBootstrap } from '../client_common.js';
 import type { BootstrapArguments } from '../client_common.js';
 
 /** Admin calls from the command line give up after this long (retries included). */
@@ -30,7 +30,8 @@ interface AlterArguments extends TopicArguments {
 type ListArguments = BootstrapArguments & { json: boolean };
 
 function adminFor(args: BootstrapArguments): Admin {
-  return new Admin({ bootstrap: args.bootstrap, requestTimeoutMs: ADMIN_TIMEOUT_MS, logger: cliLogger(),
+  return new Admin({ bootstrap: args.bootstrap, ...securityOf(args), requestTimeoutMs: ADMIN_TIMEOUT_MS,
+    logger: cliLogger(),
     clientId: 'tributary-cli' });
 }
 
