@@ -103,8 +103,8 @@ export function formatBindings(bindings: readonly AclBinding[]): string {
 async function withAdmin(command: string, args: BootstrapArguments, body: (admin: Admin) => Promise<void>):
   Promise<void> {
   await runClientCommand(command, async () => {
-    const admin = new Admin({ bootstrap: args.bootstrap, ...securityOf(args), requestTimeoutMs: ADMIN_TIMEOUT_MS, logger: cliLogger(),
-      clientId: 'tributary-cli' });
+    const admin = new Admin({ bootstrap: args.bootstrap, ...securityOf(args), requestTimeoutMs: ADMIN_TIMEOUT_MS,
+      logger: cliLogger(), clientId: 'tributary-cli' });
     try {
       await body(admin);
     } finally {
