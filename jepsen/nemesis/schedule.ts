@@ -8,6 +8,7 @@ import { assert } from '../../raft/core/assert.js';
 import { NEMESIS } from '../history.js';
 import type { FaultValue, HistoryRecorder } from '../history.js';
 import type { NemesisFamilyName } from '../options.js';
+import { clockNemesis } from './clock.js';
 import { createCorruptNemesis } from './corrupt.js';
 import { killNemesis } from './kill.js';
 import { createMembershipNemesis } from './membership.js';
@@ -21,7 +22,7 @@ import { pickOne } from './targets.js';
 /** The families of one run (the corrupt nemesis remembers whom it damaged, membership what it changed). */
 function nemesesOfRun(membership: Nemesis): Readonly<Record<NemesisFamilyName, Nemesis>> {
   return { 'kill': killNemesis, 'pause': pauseNemesis, 'partition': partitionNemesis, 'power-loss': powerLossNemesis,
-    'corrupt': createCorruptNemesis(), 'membership': membership };
+    'corrupt': createCorruptNemesis(), 'membership': membership, 'clock': clockNemesis };
 }
 
 export class NemesisSchedule {

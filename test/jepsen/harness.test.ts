@@ -1,6 +1,6 @@
 /**
  * The Jepsen harness end to end, one short run per nemesis family (kill, pause, partition,
- * power-loss, corrupt, membership: there a broker must join) against three real brokers, then the
+ * power-loss, corrupt, membership: there a broker must join; clock) against three real brokers, then the
  * queue workload through kafkajs under kills, the group workload under kills and pauses and its
  * positive control: each run must end valid, must have done real work (enough acknowledged sends
  * and reads) and must have injected faults. Runs are sequential (one cluster at a time) and each
@@ -35,7 +35,7 @@ function readHistory(out: string): string[] {
 }
 
 describe('the jepsen harness', { concurrency: 1 }, () => {
-  for (const family of ['kill', 'pause', 'partition', 'power-loss', 'corrupt', 'membership'] as const) {
+  for (const family of ['kill', 'pause', 'partition', 'power-loss', 'corrupt', 'membership', 'clock'] as const) {
     it(`finds a ${family} run valid after real work and real faults`, { timeout: RUN_TIMEOUT_MS }, async () => {
       const out = fs.mkdtempSync(path.join(os.tmpdir(), `tributary-jepsen-${family}-`));
       const outcome = await runJepsen(optionsFor(family, out), `harness.test ${family}`);
