@@ -66,6 +66,7 @@ import type { StorageTestIo, StorageTestMode } from './storage_test_mode.js';
 import { RAFT_TIMING_DEFAULTS, peerSilenceMsOf, raftTicksOf } from './raft_timing.js';
 import type { RaftTiming } from './raft_timing.js';
 import { monotonicNowMs } from '../../raft/host/monotonic_clock.js';
+import { incarnationPast } from './incarnation.js';
 
 export const CONTROLLER_GROUP_ID = 0;
 const HEARTBEAT_INTERVAL_MS = 500;
@@ -160,7 +161,8 @@ export class Broker implements BrokerContext {
   readonly controller: ControllerReplica;
   readonly replicas: ReplicaManager;
   readonly groups: GroupCoordinator;
-  private readonly incarnation = Date.now();
+  /** Wall time at the start, moved past an earlier start's when that clock was ahead (incarnation.ts). */
+  private incarnation = Date.now();
   private readonly producerIds: ProducerIdAllocator;
   private registration: NodeJS.Timeout | undefined;
   private heartbeats: NodeJS.Timeout | undefined;
@@ -452,6 +454,14 @@ export class Broker implements BrokerContext {
       this.registration = undefined;
       this.logger.info({ brokerId: this.options.id }, 'registered with the controller');
       return;
+    }
+    const past = incarnationPast(this.incarnation,
+      [known?.incarnation, this.controller.metadata.decommissioned(this.options.id)?.incarnation]);
+    if (past !== this.incarnation) {
+      this.logger.warn({ brokerId: this.options.id, incarnation: this.incarnation, registered: known?.incarnation,
+        past },
+        'an earlier start of this broker registered a later incarnation (its wall clock was ahead); moving past it');
+      this.incarnation = past;
     }
     // Advertised, not bound: a broker listening on 0.0.0.0 is reached at the name it gives.
     const client = this.options.advertise ?? this.options.listen;

@@ -6,7 +6,9 @@
  * - a forward step on the controller leader fences no broker (it took every other broker's last
  *   heartbeat as 30 s old), and DescribeQuorum keeps every voter live;
  * - a forward step on a group's coordinator expires no member whose heartbeats keep coming;
- * - a backward step during a Fetch long poll does not stretch the wait by the step (30 s).
+ * - a backward step during a Fetch long poll does not stretch the wait by the step (30 s);
+ * - a broker restarted while its clock is 60 s behind its last start registers again (the
+ *   controller refuses an incarnation older than the registered one).
  * The test process's own clock is never skewed.
  */
 import assert from 'node:assert/strict';
@@ -150,5 +152,31 @@ describe('wall-clock steps on real brokers', { timeout: 180_000 }, () => {
     });
     assert.ok(waitsMs.every((ms) => ms < 3_000), `every 500 ms long poll answered within 3 s: ${waitsMs.join(', ')} ms`);
     assert.ok(waitsMs.length >= 5, `${waitsMs.length} fetches`);
+  });
+
+  it('lets a broker restarted on a clock 60 s behind register again (and stay unfenced)', async () => {
+    const id = 2;
+    await cluster.kill(id);
+    // Every clock steps back (no strobe): broker 2's new start reads a time before its last start's.
+    writeClockOffset(clockFile, -60_000);
+    try {
+      cluster.restart(id);
+      const restartedMs = performance.now();
+      // Past the 6 s session: a start the controller refused would be fenced by now, for good.
+      let unfencedLate = false;
+      let last = '';
+      while (!unfencedLate && performance.now() - restartedMs < 30_000) {
+        const described = await admin.describeCluster();
+        const fenced = described.fencedBrokers.some((broker) => broker.id === id);
+        last = `fenced ${described.fencedBrokers.map((broker) => broker.id).join(',') || 'none'}`;
+        unfencedLate = !fenced && performance.now() - restartedMs > 8_000
+          && described.brokers.some((broker) => broker.id === id);
+        await sleep(250);
+      }
+      assert.ok(unfencedLate, `broker ${id} is registered and unfenced 8 s after its restart (last seen: ${last}; its log: ` +
+        `${cluster.stderrOf(id).split('\n').filter((line) => line.includes('incarnation')).slice(-2).join(' | ')})`);
+    } finally {
+      writeClockOffset(clockFile, 0);
+    }
   });
 });
