@@ -1,6 +1,7 @@
 /**
  * The clock nemesis's parts: the skew preload in a real child node process (Date.now and new Date()
- * follow the control file's offset as it changes, performance.now and hrtime do not, dated
+ * follow the control file's offset as it changes, performance.now, hrtime and the brokers' duration
+ * clock (monotonicNowMs) do not, dated
  * constructors are untouched, and without the control file's variable nothing is skewed), and the
  * seeded planning of clock faults (shapes, offsets within +/- 5..60 s, the brokers named).
  */
@@ -24,15 +25,20 @@ interface Sample {
   readonly epochMs: number;
   readonly performanceMs: number;
   readonly hrtimeMs: number;
+  /** The brokers' duration clock (raft/host/monotonic_clock.ts) minus the same. */
+  readonly durationClockSkewMs: number;
 }
+
+const MONOTONIC_CLOCK_URL = new URL('../../raft/host/monotonic_clock.js', import.meta.url).href;
 
 /** Prints a Sample every 20 ms until stdin closes. */
 const SAMPLER = `
+const { monotonicNowMs } = await import('${MONOTONIC_CLOCK_URL}');
 const monoWall = () => performance.timeOrigin + performance.now();
 const timer = setInterval(() => {
   process.stdout.write(JSON.stringify({ nowSkewMs: Date.now() - monoWall(), dateSkewMs: new Date().getTime() - monoWall(),
     epochMs: new Date(0).getTime(), performanceMs: performance.now(),
-    hrtimeMs: Number(process.hrtime.bigint()) / 1e6 }) + '\\n');
+    hrtimeMs: Number(process.hrtime.bigint()) / 1e6, durationClockSkewMs: monotonicNowMs() - monoWall() }) + '\\n');
 }, 20);
 process.stdin.on('end', () => { clearInterval(timer); });
 process.stdin.resume();
@@ -91,6 +97,7 @@ void describe('the clock skew preload', () => {
           const last = samples[samples.length - 1]!;
           assert.ok(near(last.dateSkewMs, offsetMs), `new Date() follows the offset ${offsetMs}: ${last.dateSkewMs}`);
           assert.equal(last.epochMs, 0, 'a dated constructor is not skewed');
+          assert.ok(samples.every((s) => near(s.durationClockSkewMs, 0)), 'the brokers\' duration clock never steps');
           // The monotonic clocks advanced by the sampling period only, across the step.
           for (let i = 1; i < samples.length; i += 1) {
             const perf = samples[i]!.performanceMs - samples[i - 1]!.performanceMs;
