@@ -1,9 +1,9 @@
 /**
  * The clock nemesis's parts: the skew preload in a real child node process (Date.now and new Date()
- * follow the control file's offset as it changes, performance.now, hrtime and the brokers' duration
- * clock (monotonicNowMs) do not, dated
- * constructors are untouched, and without the control file's variable nothing is skewed), and the
- * seeded planning of clock faults (shapes, offsets within +/- 5..60 s, the brokers named).
+ * follow the control file's offset as it changes; performance.now, hrtime and the brokers' duration
+ * clock, monotonicNowMs, do not; dated constructors are untouched; without the control file's
+ * variable nothing is skewed), and the seeded planning of clock faults (shapes, offsets within
+ * +/- 5..60 s, the brokers named).
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
