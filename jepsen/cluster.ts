@@ -14,6 +14,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { assert } from '../raft/core/assert.js';
 import { Connection } from '../src/client/connection.js';
+import { CLOCK_FILE_ENVIRONMENT, clockFile, skewPreloadArguments, writeClockOffset } from './clock/clock_control.js';
 import { API_KEYS } from '../src/protocol/api_keys.js';
 import { freePorts, waitFor } from './ports.js';
 import { RelayMesh } from './relay.js';
@@ -35,6 +36,8 @@ export interface ClusterOptions {
   readonly spareIds?: number;
   /** Every broker also opens a Kafka listener (--kafka-listen) on a port of its own. */
   readonly kafkaListeners?: boolean;
+  /** The clock nemesis: every broker runs with the skew preload, its control file in this folder. */
+  readonly clockFolder?: string;
 }
 
 interface Broker {
@@ -181,6 +184,14 @@ export class JepsenCluster {
     return broker.paused ? 'paused' : 'running';
   }
 
+  /** Steps a broker's wall clock to real time + offsetMs (the clock nemesis; 0 heals it). */
+  setClockOffset(id: number, offsetMs: number): void {
+    const folder = this.options.clockFolder;
+    assert(folder !== undefined, 'the brokers were started without the clock skew preload');
+    this.broker(id);
+    writeClockOffset(clockFile(folder, id), offsetMs);
+  }
+
   /** Writes a harness line into the broker's stderr log (what a nemesis did to its files). */
   note(id: number, text: string): void {
     this.broker(id).stderr.write(`--- harness: ${text}\n`);
@@ -318,12 +329,14 @@ export class JepsenCluster {
     const broker = this.broker(id);
     assert(broker.child === null, () => `broker ${id} is already running`);
     assert(!broker.removed, () => `broker ${id} was decommissioned; it is never restarted`);
-    const child = spawn(process.execPath, [mainScript, 'start', '--id', String(id), '--data', this.dataDirectory(id),
+    const clock = this.options.clockFolder;
+    const child = spawn(process.execPath, [...(clock === undefined ? [] : skewPreloadArguments()), mainScript, 'start', '--id', String(id), '--data', this.dataDirectory(id),
       '--listen', this.address(id), '--raft-listen', `127.0.0.1:${broker.raftPort}`, '--voters', broker.voters,
       '--raft-dial', this.relays.dialArgument(id),
       ...(broker.kafkaPort === null ? [] : ['--kafka-listen', `127.0.0.1:${String(broker.kafkaPort)}`])],
     { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, TRIBUTARY_LOG_LEVEL: 'warn',
-      ...this.options.environment } });
+      ...this.options.environment,
+      ...(clock === undefined ? {} : { [CLOCK_FILE_ENVIRONMENT]: clockFile(clock, id) }) } });
     broker.stderr.write(`--- harness: started broker ${id} as PID ${child.pid ?? '?'} at ${new Date().toISOString()}\n`);
     child.stderr.pipe(broker.stderr, { end: false });
     broker.child = child;

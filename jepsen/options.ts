@@ -2,7 +2,8 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 
-export const NEMESIS_FAMILIES = ['kill', 'pause', 'partition', 'silent', 'slow', 'power-loss', 'corrupt', 'membership'] as const;
+export const NEMESIS_FAMILIES = ['kill', 'pause', 'partition', 'silent', 'slow', 'power-loss', 'corrupt', 'membership',
+  'clock'] as const;
 export type NemesisFamilyName = typeof NEMESIS_FAMILIES[number];
 
 export const WORKLOADS = ['queue', 'group'] as const;

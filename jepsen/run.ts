@@ -153,6 +153,14 @@ function printVerdict(outcome: RunOutcome, drainText: string): void {
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
+/** With the clock nemesis, the folder of the brokers' clock control files (made here). */
+function clockFolderOf(options: RunOptions, folder: string): { clockFolder?: string } {
+  if (!options.nemeses.includes('clock')) return {};
+  const clockFolder = path.join(folder, 'clock');
+  fs.mkdirSync(clockFolder, { recursive: true });
+  return { clockFolder };
+}
+
 /**
  * Starts the brokers and waits until they form a cluster. A free port can be taken by another
  * process between picking and binding it (tests run beside each other): then new ports, boundedly.
@@ -162,7 +170,7 @@ async function startFormedCluster(options: RunOptions, folder: string): Promise<
     const cluster = await JepsenCluster.start({ brokerCount: options.nodes, dataRoot: path.join(folder, 'data'),
       logFolder: folder, environment: brokerEnvironment(options),
       spareIds: options.nemeses.includes('membership') ? SPARE_BROKER_IDS : 0,
-      kafkaListeners: options.client === 'kafkajs' });
+      kafkaListeners: options.client === 'kafkajs', ...clockFolderOf(options, folder) });
     if (await cluster.waitUntilRegistered(REGISTER_WAIT_MS)) return cluster;
     await cluster.stop();
     if (attempt >= CLUSTER_START_ATTEMPTS) throw new Error('the brokers did not form a cluster');

@@ -11,6 +11,7 @@ import { assert } from '../../raft/core/assert.js';
 import { NEMESIS } from '../history.js';
 import type { FaultValue, HistoryRecorder } from '../history.js';
 import type { NemesisFamilyName } from '../options.js';
+import { clockNemesis } from './clock.js';
 import { createCorruptNemesis } from './corrupt.js';
 import { killNemesis } from './kill.js';
 import { createMembershipNemesis } from './membership.js';
@@ -26,7 +27,8 @@ import { FamilyDraw } from './family_draw.js';
 /** The families of one run (the corrupt nemesis remembers whom it damaged, membership what it changed). */
 function nemesesOfRun(membership: Nemesis): Readonly<Record<NemesisFamilyName, Nemesis>> {
   return { 'kill': killNemesis, 'pause': pauseNemesis, 'partition': partitionNemesis, 'silent': silentNemesis,
-    'slow': slowNemesis, 'power-loss': powerLossNemesis, 'corrupt': createCorruptNemesis(), 'membership': membership };
+    'slow': slowNemesis, 'power-loss': powerLossNemesis, 'corrupt': createCorruptNemesis(), 'membership': membership,
+    'clock': clockNemesis };
 }
 
 export class NemesisSchedule {

@@ -11,6 +11,7 @@
  */
 import type { Message, NodeId } from '../core/index.js';
 import { MessageType } from '../core/index.js';
+import { monotonicNowMs } from './monotonic_clock.js';
 import type { ForwardHandler, RaftTransport } from './transport.js';
 
 export interface LearnerThrottleOptions {
@@ -40,7 +41,7 @@ export class LearnerThrottle implements RaftTransport {
   private queuedBytes = 0;
   /** Bytes that may go now; negative is debt paid back by the clock. */
   private allowance = 0;
-  private lastRefillMs = Date.now();
+  private lastRefillMs = monotonicNowMs();
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
   /** Messages dropped because too much was held back (for tests and logs). */
@@ -92,7 +93,7 @@ export class LearnerThrottle implements RaftTransport {
   private release(): void {
     if (this.closed) return;
     const rate = this.options.bytesPerSec();
-    const nowMs = Date.now();
+    const nowMs = monotonicNowMs();
     // The allowance refills at the rate, up to a tenth of a second's worth (a short burst at most).
     this.allowance = rate <= 0 ? 0 : Math.min(rate / 10, this.allowance + (nowMs - this.lastRefillMs) * rate / 1_000);
     this.lastRefillMs = nowMs;

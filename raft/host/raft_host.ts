@@ -11,6 +11,7 @@ import type { GroupId, Message, NodeId, ProposeResult, RaftConfigOptions, Ready,
 import { MessageType, RawNode, SeededPrng, assert, makeConfig } from '../core/index.js';
 import type { ConfChange, ConfState } from '../core/index.js';
 import type { ReplicaStateMachine, ReplicaStorage } from './replica.js';
+import { monotonicNowMs } from './monotonic_clock.js';
 import type { ForwardHandler, RaftTransport } from './transport.js';
 
 /** Peers whose last message time is kept (see lastHeardFromMs). */
@@ -100,8 +101,8 @@ export class RaftHost {
 
   /** Waits until no Ready of the group is being persisted (before closing its storage). */
   async quiesce(groupId: GroupId, timeoutMs: number): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.groups.get(groupId)?.persisting === true && Date.now() < deadline) {
+    const deadline = monotonicNowMs() + timeoutMs;
+    while (this.groups.get(groupId)?.persisting === true && monotonicNowMs() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 2));
     }
     await this.groups.get(groupId)?.settled();
@@ -136,7 +137,7 @@ export class RaftHost {
    * an append of the group. Returns undefined when the group is not hosted.
    */
   async withStorageQuiet<T>(groupId: GroupId, work: () => Promise<T>): Promise<T | undefined> {
-    const deadline = Date.now() + 10_000;
+    const deadline = monotonicNowMs() + 10_000;
     for (;;) {
       const group = this.groups.get(groupId);
       if (group === undefined || group.failed) return undefined;
@@ -150,7 +151,7 @@ export class RaftHost {
           this.markDirty(group);
         }
       }
-      if (Date.now() > deadline) return undefined;
+      if (monotonicNowMs() > deadline) return undefined;
       await new Promise((resolve) => setTimeout(resolve, 1));
     }
   }
@@ -174,7 +175,7 @@ export class RaftHost {
     this.refusingLeadership = true;
   }
 
-  /** When a message from the peer last arrived (ms since the epoch), or undefined if none has. */
+  /** When a message from the peer last arrived (monotonicNowMs), or undefined if none has. */
   lastHeardFromMs(nodeId: NodeId): number | undefined {
     return this.lastHeardMs.get(nodeId);
   }
@@ -193,7 +194,7 @@ export class RaftHost {
   }
 
   private deliver(messages: readonly Message[]): void {
-    const nowMs = Date.now();
+    const nowMs = monotonicNowMs();
     for (const message of messages) {
       // Bounded: node ids come off the wire (a cluster has at most 1,024 brokers).
       if (this.lastHeardMs.size < LAST_HEARD_PEERS_MAX || this.lastHeardMs.has(message.from)) {
@@ -311,8 +312,8 @@ export class RaftHost {
   async close(): Promise<void> {
     if (this.ticker !== undefined) clearInterval(this.ticker);
     this.ticker = undefined;
-    const deadline = Date.now() + 5_000;
-    while ([...this.groups.values()].some((g) => g.persisting) && Date.now() < deadline) {
+    const deadline = monotonicNowMs() + 5_000;
+    while ([...this.groups.values()].some((g) => g.persisting) && monotonicNowMs() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 2));
     }
     await Promise.all([...this.groups.values()].map((group) => group.settled()));

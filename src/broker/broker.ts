@@ -77,6 +77,8 @@ import { BrokerObservability } from '../metrics/broker_observability.js';
 import type { StorageTestIo, StorageTestMode } from './storage_test_mode.js';
 import { RAFT_TIMING_DEFAULTS, peerSilenceMsOf, raftTicksOf } from './raft_timing.js';
 import type { RaftTiming } from './raft_timing.js';
+import { monotonicNowMs } from '../../raft/host/monotonic_clock.js';
+import { incarnationPast } from './incarnation.js';
 
 export const CONTROLLER_GROUP_ID = 0;
 const HEARTBEAT_INTERVAL_MS = 500;
@@ -192,7 +194,8 @@ export class Broker implements BrokerContext {
   readonly controller: ControllerReplica;
   readonly replicas: ReplicaManager;
   readonly groups: GroupCoordinator;
-  private readonly incarnation = Date.now();
+  /** Wall time at the start, moved past an earlier start's when that clock was ahead (incarnation.ts). */
+  private incarnation = Date.now();
   private readonly producerIds: ProducerIdAllocator;
   private registration: NodeJS.Timeout | undefined;
   private heartbeats: NodeJS.Timeout | undefined;
@@ -331,7 +334,8 @@ export class Broker implements BrokerContext {
       broker.heartbeats = setInterval(() => { broker.keepAlive(); }, HEARTBEAT_INTERVAL_MS);
       const rebalanceMs = options.leaderRebalanceIntervalMs ?? LEADER_REBALANCE_INTERVAL_MS_DEFAULT;
       if (rebalanceMs > 0) broker.leaderRebalance = setInterval(() => { broker.checkPreferredLeaders(); }, rebalanceMs);
-      broker.reassignmentTicks = setInterval(() => { broker.reassignments.tick(Date.now()); }, REASSIGNMENT_TICK_MS);
+      broker.reassignmentTicks = setInterval(() => { broker.reassignments.tick(monotonicNowMs()); },
+        REASSIGNMENT_TICK_MS);
       if (options.autoRebalance === true) broker.startAutoRebalance();
       broker.register();
       return broker;
@@ -351,7 +355,7 @@ export class Broker implements BrokerContext {
         .map((b) => b.brokerId),
       sizeOf: (topic, partition) => this.replicas.partition(topic, partition)?.storage.log.sizeBytes,
       submitUntil: (command, applied, timeoutMs) => this.submitUntil(command, applied, timeoutMs) });
-    this.autoRebalanceTicks = setInterval(() => { rebalancer.tick(Date.now()); }, AUTO_REBALANCE_TICK_MS);
+    this.autoRebalanceTicks = setInterval(() => { rebalancer.tick(monotonicNowMs()); }, AUTO_REBALANCE_TICK_MS);
   }
 
   private async startControllerReplica(): Promise<void> {
@@ -407,7 +411,7 @@ export class Broker implements BrokerContext {
         this.transport.setPeer(from, tcpEndpoint({ host: forwarded.host, port: forwarded.port }));
       }
     } else if (forwarded.kind === 'heartbeat') {
-      this.liveness.heartbeat(forwarded.brokerId, forwarded.incarnation, Date.now());
+      this.liveness.heartbeat(forwarded.brokerId, forwarded.incarnation, monotonicNowMs());
     } else if (this.controller.role === 'leader') {
       this.host.propose(CONTROLLER_GROUP_ID, Buffer.from(forwarded.command));
     } else if (!forwarded.relayed) {
@@ -433,7 +437,7 @@ export class Broker implements BrokerContext {
 
   /** Heartbeats the controller leader, and on the leader fences or unfences brokers as they go and come. */
   private keepAlive(): void {
-    const nowMs = Date.now();
+    const nowMs = monotonicNowMs();
     if (this.controller.role === 'leader') this.liveness.heartbeat(this.options.id, this.incarnation, nowMs);
     else this.forwardToController(encodeHeartbeat(this.options.id, this.incarnation));
     const brokers = this.controller.metadata.brokers();
@@ -485,7 +489,7 @@ export class Broker implements BrokerContext {
   private removeLearner(): void {
     const conf = this.host.confState(CONTROLLER_GROUP_ID);
     if (conf === undefined || this.host.status(CONTROLLER_GROUP_ID)?.role !== 'leader') return;
-    const nowMs = Date.now();
+    const nowMs = monotonicNowMs();
     const brokerId = learnerToRemove(this.controller.metadata.brokers().map((b) => b.brokerId), conf, (id) => {
       const heardMs = this.host.lastHeardFromMs(id);
       return heardMs === undefined ? Infinity : nowMs - heardMs;
@@ -505,6 +509,14 @@ export class Broker implements BrokerContext {
       this.registration = undefined;
       this.logger.info({ brokerId: this.options.id }, 'registered with the controller');
       return;
+    }
+    const past = incarnationPast(this.incarnation,
+      [known?.incarnation, this.controller.metadata.decommissioned(this.options.id)?.incarnation]);
+    if (past !== this.incarnation) {
+      this.logger.warn({ brokerId: this.options.id, incarnation: this.incarnation, registered: known?.incarnation,
+        past },
+        'an earlier start of this broker registered a later incarnation (its wall clock was ahead); moving past it');
+      this.incarnation = past;
     }
     // Advertised, not bound: a broker listening on 0.0.0.0 is reached at the name it gives.
     const client = this.options.advertise ?? this.options.listen;
@@ -528,7 +540,7 @@ export class Broker implements BrokerContext {
     if (broker.fenced) return 'fenced';
     if (this.leavingPeers.get(brokerId) === broker.incarnation) return 'leaving';
     const heardMs = this.host.lastHeardFromMs(brokerId);
-    if (heardMs === undefined || Date.now() - heardMs > this.peerSilenceMs) return 'unreachable';
+    if (heardMs === undefined || monotonicNowMs() - heardMs > this.peerSilenceMs) return 'unreachable';
     return 'available';
   }
 
@@ -552,7 +564,7 @@ export class Broker implements BrokerContext {
     if (this.leaving || this.closed || this.rebalancing) return;
     this.rebalancing = true;
     const groups = this.replicas.all().map((hosted) => this.partitionGroup(hosted));
-    void this.leadership.rebalance(groups, Date.now() + LEADER_REBALANCE_WINDOW_MS).then((moved) => {
+    void this.leadership.rebalance(groups, monotonicNowMs() + LEADER_REBALANCE_WINDOW_MS).then((moved) => {
       if (moved > 0) this.logger.info({ partitions: moved }, 'moved leaderships back to preferred replicas');
     }).finally(() => { this.rebalancing = false; });
   }
@@ -574,7 +586,7 @@ export class Broker implements BrokerContext {
     for (const broker of this.controller.metadata.brokers()) {
       if (broker.brokerId !== this.options.id) this.transport.forward(broker.brokerId, notice);
     }
-    const deadlineMs = Date.now() + transferTimeoutMs;
+    const deadlineMs = monotonicNowMs() + transferTimeoutMs;
     this.handingOver = true;
     try {
       await new Promise((resolve) => setTimeout(resolve, Math.min(LEAVING_NOTICE_MS, transferTimeoutMs)));
@@ -597,10 +609,10 @@ export class Broker implements BrokerContext {
   private async drainRequests(): Promise<void> {
     const server = this.server;
     if (server === undefined) return;
-    const endMs = Date.now() + DRAIN_MAX_MS;
-    while (Date.now() < endMs && !this.shutdownAborted) {
+    const endMs = monotonicNowMs() + DRAIN_MAX_MS;
+    while (monotonicNowMs() < endMs && !this.shutdownAborted) {
       const quiet = server.inflightRequests === 0 && server.held.queuedReplyBytes === 0
-        && Date.now() - server.lastRequestAtMs >= DRAIN_QUIET_MS;
+        && monotonicNowMs() - server.lastRequestAtMs >= DRAIN_QUIET_MS;
       if (quiet) break;
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
@@ -662,10 +674,10 @@ export class Broker implements BrokerContext {
   }
 
   async submitUntil(command: Uint8Array, applied: () => boolean, timeoutMs: number): Promise<boolean> {
-    const deadline = Date.now() + timeoutMs;
-    while (!applied() && Date.now() < deadline && !this.closed) {
+    const deadline = monotonicNowMs() + timeoutMs;
+    while (!applied() && monotonicNowMs() < deadline && !this.closed) {
       this.submit(command);
-      await this.controller.waitFor(applied, Math.min(500, Math.max(1, deadline - Date.now())));
+      await this.controller.waitFor(applied, Math.min(500, Math.max(1, deadline - monotonicNowMs())));
     }
     return applied();
   }
@@ -684,7 +696,7 @@ export class Broker implements BrokerContext {
   electPreferredLeaders(partitions: readonly HostedPartition[], timeoutMs: number):
     Promise<ReadonlyMap<GroupId, ElectionOutcome>> {
     return this.leadership.electPreferred(partitions.map((hosted) => this.partitionGroup(hosted)),
-      Date.now() + timeoutMs);
+      monotonicNowMs() + timeoutMs);
   }
 
   /** The handler table both listeners run (wrapped by the authorizer when it is on). */

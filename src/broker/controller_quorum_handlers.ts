@@ -23,6 +23,7 @@ import { addVoterProblem, leadershipHeir, removeVoterProblem } from './controlle
 import type { QuorumChangeProblem } from './controller_quorum.js';
 import { CATCH_UP_ENTRIES_MAX } from './reassignment_driver.js';
 import { clampTimeoutMs } from './request_limits.js';
+import { monotonicNowMs } from '../../raft/host/monotonic_clock.js';
 
 const CHANGE_TIMEOUT_MS_DEFAULT = 10_000;
 /** How long a leader asked to remove itself waits for its leadership to move. */
@@ -77,7 +78,7 @@ class ControllerQuorum {
     if (broker === undefined || broker.fenced) return false;
     if (id === this.options.brokerId) return true;
     const heard = this.options.host.lastHeardFromMs(id);
-    return heard !== undefined && Date.now() - heard <= this.options.peerSilenceMs;
+    return heard !== undefined && monotonicNowMs() - heard <= this.options.peerSilenceMs;
   }
 
   describe(): pb.DescribeQuorumResponse.$Properties {
@@ -137,8 +138,8 @@ class ControllerQuorum {
       return errorAnswer('REQUEST_TIMED_OUT', `handing the controller to broker ${heir} failed ` +
         `(${result?.kind === 'dropped' ? result.reason : result?.kind ?? 'no group'}); retry`, this.leaderId());
     }
-    const deadline = Date.now() + Math.min(timeoutMs, HANDOVER_WAIT_MS_MAX);
-    while (host.status(groupId)?.role === 'leader' && Date.now() < deadline) await sleep(POLL_MS);
+    const deadline = monotonicNowMs() + Math.min(timeoutMs, HANDOVER_WAIT_MS_MAX);
+    while (host.status(groupId)?.role === 'leader' && monotonicNowMs() < deadline) await sleep(POLL_MS);
     // Either way the client retries: at the new leader, or here once the transfer lapsed.
     const problem = this.notController();
     return errorAnswer('NOT_CONTROLLER', `broker ${brokerId} led the controller and handed it to broker ${heir} ` +
@@ -162,12 +163,12 @@ class ControllerQuorum {
         : `the controller leader refused the change (${result.reason}); retry`;
       return errorAnswer('REQUEST_TIMED_OUT', message, this.leaderId());
     }
-    const deadline = Date.now() + timeoutMs;
+    const deadline = monotonicNowMs() + timeoutMs;
     for (;;) {
       const conf = host.confState(groupId);
       if (conf !== undefined && applied(conf)) return { errorCode: 0, errorMessage: '', leaderId: this.leaderId() };
-      if (Date.now() >= deadline) break;
-      await sleep(Math.min(POLL_MS, Math.max(1, deadline - Date.now())));
+      if (monotonicNowMs() >= deadline) break;
+      await sleep(Math.min(POLL_MS, Math.max(1, deadline - monotonicNowMs())));
     }
     return errorAnswer('REQUEST_TIMED_OUT', `the change (${change.type} ${change.nodeId}) was proposed at index ` +
       `${result.index} but not applied within ${timeoutMs} ms; describe the quorum to see whether it took effect`,

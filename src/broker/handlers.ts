@@ -21,6 +21,7 @@ import type { HostedPartition } from './replica_manager.js';
 import {
   clampTimeoutMs, FETCH_WAIT_MS_MAX, fetchBytesMax, FetchReplyBudget, refuseDuplicateFetchPartitions,
 } from './request_limits.js';
+import { monotonicNowMs } from '../../raft/host/monotonic_clock.js';
 
 const ADMIN_TIMEOUT_MS_DEFAULT = 10_000;
 
@@ -83,7 +84,7 @@ function fetchHandler(context: BrokerContext): RequestHandler<typeof API_KEYS.FE
     refuseDuplicateFetchPartitions(request.partitions);
     const maxBytes = fetchBytesMax(request.maxBytes);
     const minBytes = Math.max(1, request.minBytes);
-    const deadline = Date.now() + Math.min(request.maxWaitMs, FETCH_WAIT_MS_MAX);
+    const deadline = monotonicNowMs() + Math.min(request.maxWaitMs, FETCH_WAIT_MS_MAX);
     for (;;) {
       const rawFrames: Buffer[] = [];
       // Sized now, when the reply is built: the connection's budget less what is queued for it.
@@ -113,7 +114,7 @@ function fetchHandler(context: BrokerContext): RequestHandler<typeof API_KEYS.FE
           return { ...base, ...errorFields(error), ...range, currentLeader: leaderHintOf(context, error) };
         }
       });
-      const remainingMs = deadline - Date.now();
+      const remainingMs = deadline - monotonicNowMs();
       const failed = partitions.some((p) => (p.errorCode ?? 0) !== 0);
       if (budget.usedBytes >= minBytes || remainingMs <= 0 || failed) {
         connection.reserve(budget.usedBytes);
@@ -237,7 +238,7 @@ async function growTopic(context: BrokerContext, name: string, count: number, va
     const now = (): ReturnType<typeof metadata.topic> => context.controller.metadata.topic(name);
     const grown = (): boolean => now()?.topicId === topic.topicId && (now()?.partitions.length ?? 0) >= count;
     const moved = (): boolean => now()?.topicId !== topic.topicId || now()?.partitions.length !== current;
-    await context.submitUntil(command, moved, Math.max(0, deadlineMs - Date.now()));
+    await context.submitUntil(command, moved, Math.max(0, deadlineMs - monotonicNowMs()));
     if (grown()) return null;
     if (!moved()) break;
     if (now()?.topicId !== topic.topicId) {
@@ -250,7 +251,7 @@ async function growTopic(context: BrokerContext, name: string, count: number, va
 /** Kafka's CreatePartitions: each topic grows to its count, or gets a typed error and is left as it was. */
 function createPartitionsHandler(context: BrokerContext): RequestHandler<typeof API_KEYS.CREATE_PARTITIONS> {
   return async (request) => {
-    const deadlineMs = Date.now() + clampTimeoutMs(request.timeoutMs, ADMIN_TIMEOUT_MS_DEFAULT);
+    const deadlineMs = monotonicNowMs() + clampTimeoutMs(request.timeoutMs, ADMIN_TIMEOUT_MS_DEFAULT);
     const mentions = new Map<string, number>();
     for (const { name } of request.topics) mentions.set(name, (mentions.get(name) ?? 0) + 1);
     const topics = await Promise.all(request.topics.map(async ({ name, count }) => {

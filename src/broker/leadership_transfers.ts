@@ -15,6 +15,7 @@ import { noNode } from '../../raft/core/index.js';
 import type { ConfState } from '../../raft/core/index.js';
 import { chooseTransferTarget, decidePreferredLeader, describeTakeOverProblem } from './leader_choice.js';
 import type { LeadershipView, PeerAvailability } from './leader_choice.js';
+import { monotonicNowMs } from '../../raft/host/monotonic_clock.js';
 
 /** What this module needs of the Raft host (raft/host RaftHost). */
 export interface TransferHost {
@@ -102,15 +103,15 @@ export class LeadershipTransfers {
    */
   async handAllAway(groups: () => readonly HostedGroup[], deadlineMs: number, aborted: () => boolean):
     Promise<HandAwaySummary> {
-    const startMs = Date.now();
+    const startMs = monotonicNowMs();
     const attempts = new Map<GroupId, Attempt>();
     for (;;) {
       let waiting = 0;
       for (const group of groups()) {
         if (this.stepHandAway(group, attempts)) waiting += 1;
       }
-      if (waiting === 0 || Date.now() >= deadlineMs || aborted()) break;
-      await sleep(Math.min(this.pollMs, Math.max(1, deadlineMs - Date.now())));
+      if (waiting === 0 || monotonicNowMs() >= deadlineMs || aborted()) break;
+      await sleep(Math.min(this.pollMs, Math.max(1, deadlineMs - monotonicNowMs())));
     }
     const kept: string[] = [];
     let moved = 0;
@@ -119,7 +120,7 @@ export class LeadershipTransfers {
       if (status?.role === 'leader') kept.push(group.name);
       else if (attempts.has(group.groupId)) moved += 1;
     }
-    return { moved, kept, elapsedMs: Date.now() - startMs };
+    return { moved, kept, elapsedMs: monotonicNowMs() - startMs };
   }
 
   /** One group, one pass of handAllAway; true while it is worth waiting for. */
@@ -168,8 +169,8 @@ export class LeadershipTransfers {
         outcomes.set(groupId, entry.election);
         open.delete(groupId);
       }
-      if (open.size === 0 || Date.now() >= deadlineMs) break;
-      await sleep(Math.min(this.pollMs, Math.max(1, deadlineMs - Date.now())));
+      if (open.size === 0 || monotonicNowMs() >= deadlineMs) break;
+      await sleep(Math.min(this.pollMs, Math.max(1, deadlineMs - monotonicNowMs())));
       for (const entry of open.values()) {
         entry.election = entry.election.kind === 'moving' ? this.preferredProgress(entry.group, entry.election.target)
           : this.startPreferred(entry.group);

@@ -15,6 +15,7 @@ import { TributaryError } from '../common/errors.js';
 import { encodeCommand } from '../controller/commands.js';
 import { PRODUCER_ID_BLOCK_SIZE_MAX } from '../controller/metadata_state_machine.js';
 import type { ProducerIdBlock } from '../controller/metadata_state_machine.js';
+import { monotonicNowMs } from '../../raft/host/monotonic_clock.js';
 
 /** Kafka's block size (ProducerIdsBlock.PRODUCER_ID_BLOCK_SIZE). */
 export const PRODUCER_ID_BLOCK_SIZE = 1000;
@@ -58,12 +59,12 @@ export class ProducerIdAllocator {
 
   /** A producer id no other call on any broker got or will get. */
   async nextId(): Promise<number> {
-    const deadline = Date.now() + this.allocationTimeoutMs;
+    const deadline = monotonicNowMs() + this.allocationTimeoutMs;
     for (;;) {
       const id = this.take();
       if (id !== undefined) return id;
       if (this.closed) throw new TributaryError('COORDINATOR_LOAD_IN_PROGRESS', 'the broker is shutting down');
-      if (Date.now() >= deadline) {
+      if (monotonicNowMs() >= deadline) {
         throw new TributaryError('COORDINATOR_LOAD_IN_PROGRESS', 'no producer id block from the controller in time');
       }
       await this.allocate();
@@ -100,15 +101,15 @@ export class ProducerIdAllocator {
 
   private async requestBlock(): Promise<void> {
     const { grants, brokerId } = this.options;
-    const deadline = Date.now() + this.allocationTimeoutMs;
-    while (!this.closed && Date.now() < deadline) {
+    const deadline = monotonicNowMs() + this.allocationTimeoutMs;
+    while (!this.closed && monotonicNowMs() < deadline) {
       const blockStart = grants.nextFreeId();
       // Granted blocks all end at or below the next free id, so a grant starting there is this request's.
       const won = (): boolean => grants.grantedBlock()?.blockStart === blockStart;
       const command = encodeCommand({ type: 'allocateProducerIds', brokerId, blockStart, blockSize: this.blockSize });
       // Done when ours is applied, or when another allocation took blockStart first (then ask again).
       await grants.submitUntil(command, () => won() || grants.nextFreeId() !== blockStart,
-        Math.max(1, deadline - Date.now()));
+        Math.max(1, deadline - monotonicNowMs()));
       if (won()) {
         const granted = grants.grantedBlock();
         assert(granted?.blockSize === this.blockSize && granted.brokerId === brokerId,

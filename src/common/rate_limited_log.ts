@@ -11,6 +11,7 @@
 import type { Logger } from 'pino';
 
 import { assert } from '../../raft/core/assert.js';
+import { monotonicNowMs } from '../../raft/host/monotonic_clock.js';
 
 export type RateLimitedLevel = 'info' | 'warn';
 
@@ -39,7 +40,7 @@ export class RateLimitedLog {
   constructor(private readonly logger: Logger, options: Partial<RateLimitedLogOptions> = {}) {
     this.linesPerInterval = options.linesPerInterval ?? RATE_LIMITED_LOG_DEFAULTS.linesPerInterval;
     this.intervalMs = options.intervalMs ?? RATE_LIMITED_LOG_DEFAULTS.intervalMs;
-    this.now = options.now ?? Date.now;
+    this.now = options.now ?? monotonicNowMs;
     assert(Number.isSafeInteger(this.linesPerInterval) && this.linesPerInterval >= 0, 'linesPerInterval');
     assert(this.intervalMs > 0, 'intervalMs must be positive');
   }

@@ -31,6 +31,7 @@ import {
   OFFSETS_TOPIC, OFFSETS_TOPIC_PARTITIONS_DEFAULT, OFFSETS_TOPIC_RETENTION_BYTES_DEFAULT,
   OFFSETS_TOPIC_SEGMENT_BYTES_DEFAULT, OffsetsTopicCreator, groupPartition, offsetsTopicConfigs,
 } from './offsets_topic.js';
+import { monotonicNowMs } from '../../raft/host/monotonic_clock.js';
 
 /** How long FindCoordinator waits for `__consumer_offsets` to be created before answering to retry. */
 const FIND_COORDINATOR_CREATE_WAIT_MS = 3_000;
@@ -141,7 +142,7 @@ export class GroupCoordinator {
       maxSessionTimeoutMs: settings.maxSessionTimeoutMs,
       initialRebalanceDelayMs: settings.initialRebalanceDelayMs, maxSize: settings.maxSize,
       maxRebalanceTimeoutMs: settings.maxRebalanceTimeoutMs,
-      newMemberId: (clientId) => `${clientId}-${randomUUID()}` };
+      newMemberId: (clientId) => `${clientId}-${randomUUID()}`, wallClockMs: () => Date.now() };
   }
 
   start(): void {
@@ -188,7 +189,7 @@ export class GroupCoordinator {
       return;
     }
     if (state.groups !== null) return;
-    const nowMs = Date.now();
+    const nowMs = monotonicNowMs();
     const groups = new Map<string, GroupMembership>();
     for (const groupId of state.store.groupIds()) {
       const stored = state.store.metadata(groupId);
@@ -208,7 +209,7 @@ export class GroupCoordinator {
   }
 
   private tickAll(): void {
-    const nowMs = Date.now();
+    const nowMs = monotonicNowMs();
     for (const state of this.partitions.values()) {
       const groups = state.groups;
       if (groups === null) continue;
@@ -261,7 +262,7 @@ export class GroupCoordinator {
     }
     for (const persist of effects.persists) {
       void this.write(state, [{ key: { kind: 'group', group: group.groupId }, value: persist.metadata }])
-        .then((error) => { this.run(group.persisted(persist.id, error, Date.now()), state, group); });
+        .then((error) => { this.run(group.persisted(persist.id, error, monotonicNowMs()), state, group); });
     }
   }
 
@@ -340,7 +341,7 @@ export class GroupCoordinator {
       rebalanceTimeoutMs: request.rebalanceTimeoutMs, protocolType: request.protocolType,
       protocols: request.protocols.map((protocol) => ({ name: protocol.name,
         metadata: Uint8Array.from(protocol.metadata) })),
-    }, token, Date.now()));
+    }, token, monotonicNowMs()));
     assert(reply.kind === 'join', 'a join answered by a sync reply');
     this.forgetIfIdle(located, request.groupId, group);
     const answer = reply.answer;
@@ -361,7 +362,7 @@ export class GroupCoordinator {
       generation: request.generationId, protocolType: request.protocolType, protocolName: request.protocolName,
       assignments: request.assignments.map((a) => ({ memberId: a.memberId,
         assignment: Uint8Array.from(a.assignment) })),
-    }, token, Date.now()));
+    }, token, monotonicNowMs()));
     assert(reply.kind === 'sync', 'a sync answered by a join reply');
     const answer = reply.answer;
     return { errorCode: wire(answer.error), protocolType: answer.protocolType, protocolName: answer.protocolName,
@@ -374,7 +375,7 @@ export class GroupCoordinator {
     const group = located.groups.get(request.groupId);
     if (group === undefined) return { errorCode: wire('UNKNOWN_MEMBER_ID') };
     return { errorCode: wire(group.heartbeat(request.memberId,
-      request.groupInstanceId === '' ? null : request.groupInstanceId, request.generationId, Date.now())) };
+      request.groupInstanceId === '' ? null : request.groupInstanceId, request.generationId, monotonicNowMs())) };
   }
 
   leaveGroup(request: DecodedRequestOf<typeof API_KEYS.LEAVE_GROUP>): ResponseOf<typeof API_KEYS.LEAVE_GROUP> {
@@ -387,7 +388,7 @@ export class GroupCoordinator {
       return { errorCode: 0, members: request.members.map((member) => echo(member, 'UNKNOWN_MEMBER_ID')) };
     }
     const result = group.leave(request.members.map((member) => ({ memberId: member.memberId,
-      groupInstanceId: member.groupInstanceId === '' ? null : member.groupInstanceId })), Date.now());
+      groupInstanceId: member.groupInstanceId === '' ? null : member.groupInstanceId })), monotonicNowMs());
     this.run(result, located.state, group);
     return { errorCode: 0, members: request.members.map((member, i) => echo(member, result.answer[i] ?? null)) };
   }
@@ -398,7 +399,7 @@ export class GroupCoordinator {
       partitions: request.partitions.map((p) => ({ topic: p.topic, partition: p.partition, errorCode: wire(code) })) });
     const located = this.locate(request.groupId);
     if (typeof located === 'string') return answerAll(located);
-    const nowMs = Date.now();
+    const nowMs = monotonicNowMs();
     const instance = request.groupInstanceId === '' ? null : request.groupInstanceId;
     let group = located.groups.get(request.groupId);
     let problem: ErrorCode | null;
@@ -427,7 +428,7 @@ export class GroupCoordinator {
       if (codes[i] !== null) return;
       records.push({ key: { kind: 'offset', group: request.groupId, topic: p.topic, partition: p.partition },
         value: { offset: p.committedOffset, leaderEpoch: p.committedLeaderEpoch < 0 ? -1 : p.committedLeaderEpoch,
-          metadata: p.metadata, commitTimestampMs: nowMs } });
+          metadata: p.metadata, commitTimestampMs: Date.now() } });
     });
     const written = records.length === 0 ? null : await this.write(located.state, records);
     return { partitions: request.partitions.map((p, i) => ({ topic: p.topic, partition: p.partition,
@@ -502,7 +503,7 @@ export class GroupCoordinator {
         const stored = store.metadata(groupId);
         if (error !== null && (stored !== null || store.offsets(groupId).length > 0)) {
           located.groups.set(groupId, stored === null ? new GroupMembership(groupId, this.membership)
-            : GroupMembership.load(groupId, stored, this.membership, Date.now()));
+            : GroupMembership.load(groupId, stored, this.membership, monotonicNowMs()));
         }
       }
       return { groupId, errorCode: wire(error) };

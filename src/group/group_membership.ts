@@ -38,6 +38,8 @@ export interface MembershipConfig {
   readonly initialRebalanceDelayMs: number;
   /** A new, unique member id for a member of client `clientId` (Kafka: `<client id>-<uuid>`). */
   readonly newMemberId: (clientId: string) => string;
+  /** Wall time, only for the state timestamp persisted with the group; every `nowMs` is monotonic. */
+  readonly wallClockMs: () => number;
 }
 
 export const DEFAULT_MIN_SESSION_TIMEOUT_MS = 6000;
@@ -362,7 +364,7 @@ export class GroupMembership {
           // leader is answered the members, and its SyncGroup in the stable group gets the stored
           // assignment whatever it sends); the new id is persisted before it is answered.
           const id = this.persist({ kind: 'static-rejoin', generation: this.generationValue, memberId,
-            replaced: old, token }, nowMs);
+            replaced: old, token });
           assert(id > 0, 'persist ids are positive');
           return;
         }
@@ -461,7 +463,7 @@ export class GroupMembership {
       this.stateValue = 'Empty';
       this.protocolNameValue = null;
       this.leaderId = null;
-      this.persist({ kind: 'plain' }, nowMs);
+      this.persist({ kind: 'plain' });
       return;
     }
     this.protocolNameValue = this.selectProtocol();
@@ -546,7 +548,7 @@ export class GroupMembership {
       for (const { memberId, assignment } of request.assignments) {
         if (this.members.has(memberId)) assignments.set(memberId, assignment);
       }
-      this.assignmentPersistId = this.persist({ kind: 'assignment', generation: this.generationValue, assignments }, nowMs);
+      this.assignmentPersistId = this.persist({ kind: 'assignment', generation: this.generationValue, assignments });
     }
     return this.flush();
   }
@@ -569,11 +571,11 @@ export class GroupMembership {
   // ---- persistence ----
 
   /** The group as it is to be persisted now. */
-  private stored(nowMs: number, assignments?: ReadonlyMap<string, Uint8Array>): StoredGroupMetadata {
+  private stored(assignments?: ReadonlyMap<string, Uint8Array>): StoredGroupMetadata {
     const protocolName = this.protocolName;
     return {
       protocolType: this.protocolType, generation: this.generationValue, protocolName, leader: this.leader,
-      stateTimestampMs: nowMs,
+      stateTimestampMs: this.config.wallClockMs(),
       members: [...this.members.values()].map((member): StoredMember => ({
         memberId: member.memberId, groupInstanceId: member.groupInstanceId, clientId: member.clientId,
         clientHost: member.clientHost, sessionTimeoutMs: member.sessionTimeoutMs,
@@ -583,11 +585,11 @@ export class GroupMembership {
     };
   }
 
-  private persist(continuation: Continuation, nowMs: number): number {
+  private persist(continuation: Continuation): number {
     const id = this.nextPersistId++;
     const assignments = continuation.kind === 'assignment' ? continuation.assignments : undefined;
     this.continuations.set(id, continuation);
-    this.persists.push({ id, metadata: this.stored(nowMs, assignments) });
+    this.persists.push({ id, metadata: this.stored(assignments) });
     return id;
   }
 

@@ -13,6 +13,7 @@ import { Connection } from '../client/connection.js';
 import { API_KEYS } from '../protocol/api_keys.js';
 import { curveOptionsFor } from '../security/client_security.js';
 import type { ClientSecurity } from '../security/client_security.js';
+import { monotonicNowMs } from '../../raft/host/monotonic_clock.js';
 
 /** How long a looked-up leader is trusted (a NOT_LEADER from the partition corrects it sooner). */
 const CACHE_MS = 1_000;
@@ -38,7 +39,7 @@ export class RemoteLeaders {
 
   /** Leaders (broker ids) by partition for those a replica broker could name; the others are absent. */
   async leaders(partitions: readonly RemotePartition[]): Promise<Map<string, number>> {
-    const now = Date.now();
+    const now = monotonicNowMs();
     const found = new Map<string, number>();
     const live = new Map(this.brokers().filter((b) => !b.fenced && b.brokerId !== this.brokerId)
       .map((b) => [b.brokerId, b]));
@@ -65,7 +66,7 @@ export class RemoteLeaders {
           for (const partition of topic.partitions) {
             if (partition.leaderId < 0) continue;
             const key = keyOf(topic.name, partition.partition);
-            this.cache.set(key, { leaderId: partition.leaderId, expiresMs: Date.now() + CACHE_MS });
+            this.cache.set(key, { leaderId: partition.leaderId, expiresMs: monotonicNowMs() + CACHE_MS });
             found.set(key, partition.leaderId);
           }
         }

@@ -55,6 +55,7 @@ import type { DecodedRequest, OutgoingFrame } from '../protocol/envelope.js';
 import { isOneWay } from '../protocol/messages.js';
 import type { DecodedRequestOf, ResponseOf } from '../protocol/messages.js';
 import { ANONYMOUS_PRINCIPAL } from '../security/principals.js';
+import { monotonicNowMs } from '../../raft/host/monotonic_clock.js';
 import { ReplyOutbox } from './reply_outbox.js';
 
 /** What a handler knows about the request besides its body. */
@@ -300,7 +301,7 @@ export class RequestServer {
     return this.inflight;
   }
 
-  /** When the last request arrived (ms since the epoch; 0 before any): a broker closing waits for quiet. */
+  /** When the last request arrived (monotonicNowMs; 0 before any): a broker closing waits for quiet. */
   get lastRequestAtMs(): number {
     return this.lastRequestMs;
   }
@@ -344,7 +345,7 @@ export class RequestServer {
   }
 
   private onMessage(frames: Buffer[]): void {
-    this.lastRequestMs = Date.now();
+    this.lastRequestMs = monotonicNowMs();
     const routingId = frames[0];
     if (routingId === undefined) return;
     const message = frames.slice(1);

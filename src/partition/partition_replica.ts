@@ -25,6 +25,7 @@ import { ProducerStateTable } from './producer_state.js';
 import type { BatchSequences } from './producer_state.js';
 import { ProposedBatches } from './proposed_batches.js';
 import type { ProposedBatch } from './proposed_batches.js';
+import { monotonicNowMs } from '../../raft/host/monotonic_clock.js';
 
 export type Acks = -1 | 0 | 1;
 
@@ -444,11 +445,11 @@ export class PartitionReplica implements ReplicaStateMachine {
 
   /** Raw batches from `offset`, waiting up to maxWaitMs for minBytes (long poll). */
   async fetch(offset: number, bytesMax: number, maxWaitMs: number, minBytes: number): Promise<FetchResult> {
-    const deadline = Date.now() + maxWaitMs;
+    const deadline = monotonicNowMs() + maxWaitMs;
     for (;;) {
       if (this.role !== 'leader') throw new NotLeaderOrFollowerError(this.leaderHint);
       const read = this.readCommitted(offset, bytesMax);
-      const remainingMs = deadline - Date.now();
+      const remainingMs = deadline - monotonicNowMs();
       if (read.sizeBytes >= Math.max(1, minBytes) || remainingMs <= 0) {
         return { chunks: read.chunks, highWatermark: this.highWatermarkValue, logStartOffset: this.logStartOffset };
       }

@@ -26,6 +26,7 @@ import type { ProduceResult } from '../../src/partition/partition_replica.js';
 import { encodeRecordBatch } from '../../src/protocol/record_batch.js';
 import { freePorts, waitFor } from '../helpers/ports.js';
 import { RecordingLogger, temporaryDirectory } from '../helpers/storage_fixture.js';
+import { monotonicNowMs } from '../../raft/host/monotonic_clock.js';
 
 const GROUP = 11;
 const TICK_MS = 20;
@@ -75,7 +76,7 @@ describe('leadership transfers of a partition group', () => {
     const availability = (peer: number): PeerAvailability => {
       if (leaving.has(peer)) return 'leaving';
       const heardMs = host.lastHeardFromMs(peer);
-      return heardMs !== undefined && Date.now() - heardMs <= SILENCE_MS ? 'available' : 'unreachable';
+      return heardMs !== undefined && monotonicNowMs() - heardMs <= SILENCE_MS ? 'available' : 'unreachable';
     };
     const transfers = new LeadershipTransfers({ brokerId: id, host, availability, logger });
     host.addGroup(GROUP, storage, replica);
@@ -139,7 +140,7 @@ describe('leadership transfers of a partition group', () => {
     const current = await readyLeader();
     for (const id of [1, 2, 3]) if (id !== current.id) current.leaving.add(id);
     try {
-      const summary = await current.transfers.handAllAway(() => [group()], Date.now() + 5_000, () => false);
+      const summary = await current.transfers.handAllAway(() => [group()], monotonicNowMs() + 5_000, () => false);
       assert.deepEqual(summary.kept, ['events-0']);
       assert.equal(summary.moved, 0);
       assert.ok(summary.elapsedMs < 200, `waited ${summary.elapsedMs} ms for nobody`);
@@ -155,7 +156,7 @@ describe('leadership transfers of a partition group', () => {
       const sends: Promise<ProduceResult>[] = [];
       for (let i = 0; i < 50; i += 1) sends.push(produce(current, `moving-${produced++}`, 20_000));
       const startMs = Date.now();
-      const summary = await current.transfers.handAllAway(() => [group()], Date.now() + 5_000, () => false);
+      const summary = await current.transfers.handAllAway(() => [group()], monotonicNowMs() + 5_000, () => false);
       assert.equal(summary.moved, 1);
       assert.deepEqual(summary.kept, []);
       const next = current.host.status(GROUP)?.leaderId ?? 0;
@@ -179,19 +180,19 @@ describe('leadership transfers of a partition group', () => {
     const current = await readyLeader();
     const preferred = [1, 2, 3].find((id) => id !== current.id)!;
     const replicas = [preferred, ...[1, 2, 3].filter((id) => id !== preferred)];
-    const outcomes = await current.transfers.electPreferred([group(replicas)], Date.now() + 5_000);
+    const outcomes = await current.transfers.electPreferred([group(replicas)], monotonicNowMs() + 5_000);
     assert.deepEqual(outcomes.get(GROUP), { kind: 'elected', leaderId: preferred });
     const now = await readyLeader();
     assert.equal(now.id, preferred);
-    assert.deepEqual((await now.transfers.electPreferred([group(replicas)], Date.now() + 1_000)).get(GROUP),
+    assert.deepEqual((await now.transfers.electPreferred([group(replicas)], monotonicNowMs() + 1_000)).get(GROUP),
       { kind: 'not_needed' });
-    assert.deepEqual((await current.transfers.electPreferred([group(replicas)], Date.now() + 1_000)).get(GROUP),
+    assert.deepEqual((await current.transfers.electPreferred([group(replicas)], monotonicNowMs() + 1_000)).get(GROUP),
       { kind: 'not_leader', leaderId: preferred });
-    assert.equal(await now.transfers.rebalance([group(replicas)], Date.now() + 1_000), 0,
+    assert.equal(await now.transfers.rebalance([group(replicas)], monotonicNowMs() + 1_000), 0,
       'the periodic check finds nothing to do');
     // The periodic check moves it back when the replica list says so.
     const back = [current.id, ...[1, 2, 3].filter((id) => id !== current.id)];
-    assert.equal(await now.transfers.rebalance([group(back)], Date.now() + 5_000), 1);
+    assert.equal(await now.transfers.rebalance([group(back)], monotonicNowMs() + 5_000), 1);
     assert.equal((await readyLeader()).id, current.id);
   });
 
@@ -206,7 +207,7 @@ describe('leadership transfers of a partition group', () => {
       return matches.get(refusing) === lastIndex && matches.get(taking) === lastIndex;
     }, 5_000), 'followers caught up');
     const summary = await current.transfers.handAllAway(() => [group([refusing, taking, current.id])],
-      Date.now() + 5_000, () => false);
+      monotonicNowMs() + 5_000, () => false);
     assert.equal(summary.moved, 1);
     assert.equal(current.host.status(GROUP)?.leaderId, taking);
     // Raft lets a transfer lapse after an election timeout (10 ticks of 20 ms) before the next target.

@@ -1,8 +1,8 @@
 /**
  * The Jepsen harness end to end, one short run per nemesis family (kill, pause, partition,
  * power-loss, corrupt, membership: there a broker must join) against three real brokers, one run of
- * silent and slow links overlapping paused brokers (--nemesis-overlap), then the queue workload
- * through kafkajs under kills, the group workload under kills and pauses and its
+ * silent and slow links overlapping paused brokers and stepped clocks (--nemesis-overlap), then the
+ * queue workload through kafkajs under kills, the group workload under kills and pauses and its
  * positive control: each run must end valid, must have done real work (enough acknowledged sends
  * and reads) and must have injected faults. Runs are sequential (one cluster at a time) and each
  * takes about 45-60 s with its recovery wait and drain. A failed run keeps its folder (history,
@@ -58,10 +58,10 @@ describe('the jepsen harness', { concurrency: 1 }, () => {
     });
   }
 
-  it('finds a run valid with silent and slow links overlapping paused brokers (--nemesis-overlap)',
+  it('finds a run valid with silent and slow links overlapping paused brokers and stepped clocks (--nemesis-overlap)',
     { timeout: RUN_TIMEOUT_MS }, async () => {
       const out = fs.mkdtempSync(path.join(os.tmpdir(), 'tributary-jepsen-overlap-'));
-      const outcome = await runJepsen({ ...optionsFor('silent', out), nemeses: ['silent', 'slow', 'pause'],
+      const outcome = await runJepsen({ ...optionsFor('silent', out), nemeses: ['silent', 'slow', 'pause', 'clock'],
         nemesisOverlap: true }, 'harness.test overlap');
       const { verdict } = outcome;
       const where = `run folder ${out}: ${JSON.stringify(verdict.anomalies.slice(0, 5))}`;
@@ -80,7 +80,8 @@ describe('the jepsen harness', { concurrency: 1 }, () => {
         if (event.f === 'start-fault') {
           if (active.length > 0) {
             overlapped += 1;
-            assert.ok(active.every((family) => (family === 'pause') !== (event.value?.family === 'pause')),
+            const network = (family: string | undefined): boolean => family === 'silent' || family === 'slow';
+            assert.ok(active.every((family) => network(family) !== network(event.value?.family)),
               `${event.value.family} overlaps ${active.join(',')}`);
           }
           active.push(event.value.family);
@@ -89,7 +90,7 @@ describe('the jepsen harness', { concurrency: 1 }, () => {
         }
       }
       assert.ok(overlapped > 0, `some fault overlapped another; ${where}`);
-      for (const family of ['silent', 'slow', 'pause']) {
+      for (const family of ['silent', 'slow', 'pause', 'clock']) {
         assert.ok((outcome.faults.byFamily[family] ?? 0) > 0, `${family} was drawn: ${JSON.stringify(outcome.faults)}`);
       }
       fs.rmSync(out, { recursive: true, force: true });

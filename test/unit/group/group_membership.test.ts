@@ -33,7 +33,7 @@ class Harness {
   constructor(overrides: Partial<MembershipConfig> = {}, stored?: StoredGroupMetadata) {
     this.config = { minSessionTimeoutMs: 6000, maxSessionTimeoutMs: 1_800_000, maxSize: Infinity,
       initialRebalanceDelayMs: 0, maxRebalanceTimeoutMs: 2 ** 31 - 1,
-      newMemberId: (clientId) => `${clientId}-${this.nextId++}`, ...overrides };
+      newMemberId: (clientId) => `${clientId}-${this.nextId++}`, wallClockMs: () => 1_796_000_000_000, ...overrides };
     this.group = stored === undefined ? new GroupMembership('g', this.config)
       : GroupMembership.load('g', stored, this.config, this.nowMs);
   }
