@@ -8,6 +8,7 @@ import { Admin } from '../src/client/admin.js';
 import { Consumer } from '../src/client/consumer.js';
 import type { ConsumerOptions } from '../src/client/consumer.js';
 import { LocalCluster } from '../src/cli/local_cluster.js';
+import type { ClientSecurityOptions } from '../src/security/client_security.js';
 
 export interface BenchTargetOptions {
   /** null: start a local cluster. */
@@ -21,6 +22,8 @@ export interface BenchTargetOptions {
   readonly kafkaListeners?: boolean;
   /** host:port,... of an existing cluster's Kafka listeners (with `bootstrap`). */
   readonly kafkaBootstrap?: string;
+  /** Local brokers with CURVE (LocalCluster's secure mode); clients use the admin user's key. */
+  readonly secure?: boolean;
 }
 
 export interface BenchTarget {
@@ -29,6 +32,8 @@ export interface BenchTarget {
   readonly brokerPids: ReadonlyMap<number, number>;
   /** The Kafka listeners (host:port,...), when asked for and known. */
   readonly kafkaBootstrap: string | null;
+  /** What clients need to reach a secure cluster (library option `security`); undefined when plaintext. */
+  readonly security?: ClientSecurityOptions;
   close(): Promise<void>;
 }
 
@@ -39,11 +44,14 @@ export async function openBenchTarget(options: BenchTargetOptions): Promise<Benc
   }
   const kafka = options.kafkaListeners === true;
   const cluster = await LocalCluster.start(options.localBrokers, { brokerArguments: options.brokerArguments ?? [],
+    ...(options.secure === true ? { secure: true } : {}),
     ...(options.brokerNodeArguments === undefined ? {} : { nodeArguments: options.brokerNodeArguments }),
     ...(kafka ? { extraPortsPerBroker: 1, argumentsFor: (slot) => ['--kafka-listen', kafkaAddress(slot.extraPorts)] }
       : {}) });
   const kafkaBootstrap = kafka ? cluster.ids().map((id) => kafkaAddress(cluster.extraPortsOf(id))).join(',') : null;
-  return { bootstrap: cluster.bootstrap, brokerPids: cluster.pids(), kafkaBootstrap, close: () => cluster.stop() };
+  return { bootstrap: cluster.bootstrap, brokerPids: cluster.pids(), kafkaBootstrap,
+    ...(cluster.clientSecurity === undefined ? {} : { security: cluster.clientSecurity }),
+    close: () => cluster.stop() };
 }
 
 function kafkaAddress(extraPorts: readonly number[]): string {
@@ -66,8 +74,9 @@ const LEADERS_POLL_MS = 200;
  * with all replicas in sync that answers ListOffsets, so the timed part does not measure elections.
  * Returns the partition count.
  */
-export async function ensureBenchTopic(bootstrap: string, topic: BenchTopic): Promise<number> {
-  const admin = new Admin({ bootstrap });
+export async function ensureBenchTopic(bootstrap: string, topic: BenchTopic,
+  security?: ClientSecurityOptions): Promise<number> {
+  const admin = new Admin({ bootstrap, ...(security === undefined ? {} : { security }) });
   try {
     await admin.connect();
     if (!(await admin.listTopics()).includes(topic.name)) {

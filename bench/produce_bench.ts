@@ -10,6 +10,7 @@
 import { performance } from 'node:perf_hooks';
 import { assert } from '../raft/core/assert.js';
 import type { Consumer } from '../src/client/consumer.js';
+import type { ClientSecurityOptions } from '../src/security/client_security.js';
 import { openBenchConsumer } from './bench_target.js';
 import { Producer } from '../src/client/producer.js';
 import type { Acks } from '../src/client/producer.js';
@@ -40,6 +41,8 @@ export interface ProduceBenchOptions {
   readonly idempotent: boolean;
   readonly endToEnd: boolean;
   readonly onProgress?: (progress: BenchProgress) => void;
+  /** The client keys of a secure (CURVE) cluster. */
+  readonly security?: ClientSecurityOptions;
 }
 
 export interface BenchProgress {
@@ -141,6 +144,7 @@ class EndToEndReader {
   static async open(options: ProduceBenchOptions): Promise<EndToEndReader> {
     // Positioned at the end before anything is produced.
     const consumer = await openBenchConsumer({ bootstrap: options.bootstrap, maxWaitMs: 100,
+      ...(options.security === undefined ? {} : { security: options.security }),
       partitionMaxBytes: 4 * 2 ** 20, clientId: 'bench-end-to-end' }, options.topic, options.partitions, 'end');
     return new EndToEndReader(consumer, options.recordBytes);
   }
@@ -188,6 +192,7 @@ export async function runProduceBench(options: ProduceBenchOptions): Promise<Pro
     bootstrap: options.bootstrap, clientId: `bench-producer-${i}`, acks: options.acks, lingerMs: options.lingerMs,
     batchBytesMax: options.batchBytes, bufferBytesMax: Math.max(64 * 2 ** 20, options.batchBytes * 4),
     idempotent: options.idempotent, inflightRequestsMax: options.inflightRequests,
+    ...(options.security === undefined ? {} : { security: options.security }),
   }));
   const reader = options.endToEnd ? await EndToEndReader.open(options) : null;
   try {

@@ -19,6 +19,7 @@ import { ResidentSetSampler } from '../../../bench/resident_set.js';
 import { runKafkaConsumeBench, runKafkaProduceBench } from '../bench_kafka.js';
 import { BenchProgressLine, benchReportJson, formatBenchReport } from '../bench_report.js';
 import type { BenchReport } from '../bench_report.js';
+import type { ClientSecurityOptions } from '../../security/client_security.js';
 import { parseAcks } from './produce.js';
 
 const DEFAULT_RECORDS = 300_000;
@@ -51,6 +52,7 @@ interface ProduceArguments extends CommonArguments {
   idempotent: boolean;
   'end-to-end': boolean;
   'unsafe-skip-record-validation': boolean;
+  secure: boolean;
 }
 
 interface ConsumeArguments extends CommonArguments {
@@ -100,13 +102,14 @@ function limits(args: CommonArguments): { records: number; durationMs: number } 
 }
 
 async function withTarget<T>(args: CommonArguments,
-  work: (target: BenchTarget, topic: string) => Promise<T>, brokerArguments: readonly string[] = []): Promise<T> {
+  work: (target: BenchTarget, topic: string) => Promise<T>, brokerArguments: readonly string[] = [],
+  secure = false): Promise<T> {
   const local = args.bootstrap === undefined && args.cluster === 'local';
   if (!local && args.bootstrap === undefined) throw new Error('--cluster none needs --bootstrap');
   const profileDir = args['broker-cpu-prof-dir'];
   const kafkaBootstrap = args['kafka-bootstrap'];
   const target = await openBenchTarget({ bootstrap: local ? null : args.bootstrap ?? null, localBrokers: args.brokers,
-    brokerArguments, kafkaListeners: isKafka(args), ...(kafkaBootstrap === undefined ? {} : { kafkaBootstrap }), ...(profileDir === undefined ? {} : { brokerNodeArguments: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] }) });
+    brokerArguments, kafkaListeners: isKafka(args), secure, ...(kafkaBootstrap === undefined ? {} : { kafkaBootstrap }), ...(profileDir === undefined ? {} : { brokerNodeArguments: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] }) });
   // Ctrl-C (or a test's SIGTERM) still stops the brokers this bench started.
   const interrupted = (): void => { void target.close().finally(() => process.exit(130)); };
   process.once('SIGINT', interrupted);
@@ -125,8 +128,9 @@ function progressLine(args: CommonArguments, label: string, records: number): Be
 }
 
 function produceOptions(args: ProduceArguments, bootstrap: string, topic: string, partitions: number,
-  onProgress: ((progress: BenchProgress) => void) | undefined): ProduceBenchOptions {
+  onProgress: ((progress: BenchProgress) => void) | undefined, security?: ClientSecurityOptions): ProduceBenchOptions {
   return { bootstrap, topic, partitions, ...limits(args), recordBytes: args['record-size'], acks: parseAcks(args.acks),
+    ...(security === undefined ? {} : { security }),
     producers: args.producers, batchBytes: args['batch-bytes'], lingerMs: args['linger-ms'],
     recordsPerSecondMax: args.throughput > 0 ? args.throughput : Infinity, windowRecords: args.window,
     inflightRequests: args.inflight, idempotent: args.idempotent, endToEnd: args['end-to-end'],
@@ -159,37 +163,66 @@ const produceCommand: CommandModule<object, ProduceArguments> = {
     .option('end-to-end', { type: 'boolean', default: false,
       describe: 'also consume here and report produce-to-consume latency' })
     .option('unsafe-skip-record-validation', { type: 'boolean', default: false,
-      describe: 'local brokers store batches without checking their records: only to measure what the check costs' }),
+      describe: 'local brokers store batches without checking their records: only to measure what the check costs' })
+    .option('secure', { type: 'boolean', default: false,
+      describe: 'run twice, on a plaintext and on a CURVE cluster, and report the ratio (docs/security.md)' }),
   handler: async (args) => {
     if (isKafka(args) && args['end-to-end']) throw new Error('--end-to-end is not measured with --protocol kafka');
-    await withTarget(args, async (target, topic) => {
-      const partitions = await ensureBenchTopic(target.bootstrap, { name: topic, partitions: args.partitions,
-        replicationFactor: args['replication-factor'] });
-      const line = progressLine(args, 'produce', limits(args).records);
-      const rss = new ResidentSetSampler(target.brokerPids);
-      const onProgress = line === null ? undefined : (progress: BenchProgress): void => { line.update(progress); };
-      const result = await (isKafka(args)
-        ? runKafkaProduceBench({ kafkaBootstrap: kafkaBootstrapOf(target), topic, partitions, ...limits(args),
-          recordBytes: args['record-size'], acks: parseAcks(args.acks), producers: args.producers,
-          batchBytes: args['batch-bytes'], windowRecords: args.window, inflightRequests: args.inflight,
-          idempotent: args.idempotent, ...(onProgress === undefined ? {} : { onProgress }) })
-        : runProduceBench(produceOptions(args, target.bootstrap, topic, partitions, onProgress)))
-        .finally(() => { line?.stop(); });
-      const brokerRssMiBMax = rss.stop();
-      const baseline = await baselineFor(args, result.bytes, args['batch-bytes'], 'write');
-      const notes = result.failed === 0 ? [] : [`${result.failed} records failed, first: ${result.firstError}`];
-      if (isKafka(args)) {
-        notes.push('kafkajs (no linger): the bench sends --batch-bytes of records per send() to one partition in turn');
-      }
-      print({ command: 'produce', config: { protocol: args.protocol, topic, partitions, replicationFactor: args['replication-factor'],
-        acks: args.acks, recordBytes: args['record-size'], producers: args.producers, batchBytes: args['batch-bytes'],
-        lingerMs: args['linger-ms'], throughputCap: args.throughput, window: args.window, inflight: args.inflight,
-        idempotent: args.idempotent, recordValidation: !args['unsafe-skip-record-validation'] }, figures: result, latencyName: 'produce-to-ack', latencyMs: result.latencyMs,
-      endToEndLatencyMs: result.endToEndLatencyMs, baseline, brokerRssMiBMax, notes }, args.json);
-      if (result.failed > 0) process.exitCode = 1;
-    }, args['unsafe-skip-record-validation'] ? ['--unsafe-skip-record-validation'] : []);
+    if (!args.secure) {
+      const report = await measureProduce(args, false);
+      print(report, args.json);
+      if (report.figures.failed > 0) process.exitCode = 1;
+      return;
+    }
+    // CURVE's cost as a ratio: the same bench on a plaintext and on a secure cluster, one after the other.
+    if (isKafka(args) || args.bootstrap !== undefined || args.cluster !== 'local') {
+      throw new Error('--secure compares two local clusters of its own: not with --bootstrap or --protocol kafka');
+    }
+    const plaintext = await measureProduce(args, false);
+    const curve = await measureProduce(args, true);
+    const ratio = curve.figures.recordsPerSec / plaintext.figures.recordsPerSec;
+    if (args.json) {
+      process.stdout.write(`${JSON.stringify({ command: 'produce --secure', plaintext: JSON.parse(benchReportJson(plaintext)) as unknown,
+        curve: JSON.parse(benchReportJson(curve)) as unknown, curveToPlaintext: ratio })}\n`);
+    } else {
+      process.stdout.write(`plaintext:\n${formatBenchReport(plaintext)}\nCURVE (every client and Raft socket):\n`
+        + `${formatBenchReport(curve)}\nCURVE / plaintext: ${ratio.toFixed(2)} (records/s, the same bench in one run)\n`);
+    }
+    if (plaintext.figures.failed > 0 || curve.figures.failed > 0) process.exitCode = 1;
   },
 };
+
+/** One produce bench on its target (a local cluster of its own, secure or not, or --bootstrap). */
+function measureProduce(args: ProduceArguments, secure: boolean): Promise<BenchReport & {
+  readonly figures: { readonly failed: number } }> {
+  return withTarget(args, async (target, topic) => {
+    const partitions = await ensureBenchTopic(target.bootstrap, { name: topic, partitions: args.partitions,
+      replicationFactor: args['replication-factor'] }, target.security);
+    const line = progressLine(args, secure ? 'produce (CURVE)' : 'produce', limits(args).records);
+    const rss = new ResidentSetSampler(target.brokerPids);
+    const onProgress = line === null ? undefined : (progress: BenchProgress): void => { line.update(progress); };
+    const result = await (isKafka(args)
+      ? runKafkaProduceBench({ kafkaBootstrap: kafkaBootstrapOf(target), topic, partitions, ...limits(args),
+        recordBytes: args['record-size'], acks: parseAcks(args.acks), producers: args.producers,
+        batchBytes: args['batch-bytes'], windowRecords: args.window, inflightRequests: args.inflight,
+        idempotent: args.idempotent, ...(onProgress === undefined ? {} : { onProgress }) })
+      : runProduceBench(produceOptions(args, target.bootstrap, topic, partitions, onProgress, target.security)))
+      .finally(() => { line?.stop(); });
+    const brokerRssMiBMax = rss.stop();
+    const baseline = await baselineFor(args, result.bytes, args['batch-bytes'], 'write');
+    const notes = result.failed === 0 ? [] : [`${result.failed} records failed, first: ${result.firstError}`];
+    if (isKafka(args)) {
+      notes.push('kafkajs (no linger): the bench sends --batch-bytes of records per send() to one partition in turn');
+    }
+    return { command: 'produce', config: { protocol: args.protocol, topic, partitions,
+      replicationFactor: args['replication-factor'], acks: args.acks, recordBytes: args['record-size'],
+      producers: args.producers, batchBytes: args['batch-bytes'], lingerMs: args['linger-ms'],
+      throughputCap: args.throughput, window: args.window, inflight: args.inflight, idempotent: args.idempotent,
+      recordValidation: !args['unsafe-skip-record-validation'], secure }, figures: result,
+    latencyName: 'produce-to-ack', latencyMs: result.latencyMs, endToEndLatencyMs: result.endToEndLatencyMs,
+    baseline, brokerRssMiBMax, notes };
+  }, args['unsafe-skip-record-validation'] ? ['--unsafe-skip-record-validation'] : [], secure);
+}
 
 const consumeCommand: CommandModule<object, ConsumeArguments> = {
   command: 'consume',
