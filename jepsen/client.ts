@@ -12,6 +12,7 @@
  *   fetches still out may land later, so the consumer is replaced by a fresh one at the positions
  *   the last ok poll left (Redpanda's harness seeks back instead).
  */
+import type { ClientSecurityOptions } from '../src/security/client_security.js';
 import type { Logger } from 'pino';
 import type { ConsumerRecord } from '../src/client/index.js';
 import { Consumer, Producer } from '../src/client/index.js';
@@ -40,6 +41,8 @@ export interface ClientOptions {
   readonly sendTimeoutMs: number;
   readonly requestTimeoutMs: number;
   readonly logger: Logger;
+  /** The client keys of a secure (--secure) cluster. */
+  readonly security?: ClientSecurityOptions | undefined;
 }
 
 export type SendOutcome =
@@ -87,7 +90,7 @@ export class ClientSession implements WorkloadSession {
     this.producer = new Producer({ bootstrap: options.bootstrap, clientId: `jepsen-${process}`, acks: options.acks,
       lingerMs: 0, requestTimeoutMs: options.requestTimeoutMs, deliveryTimeoutMs: options.sendTimeoutMs,
       maxBlockMs: options.sendTimeoutMs, topicWaitMs: options.requestTimeoutMs, retryBackoffMs: 50,
-      logger: options.logger });
+      logger: options.logger, ...(options.security === undefined ? {} : { security: options.security }) });
     this.consumer = this.newConsumer();
   }
 
@@ -157,7 +160,8 @@ export class ClientSession implements WorkloadSession {
   private newConsumer(): Consumer {
     return new Consumer({ bootstrap: this.options.bootstrap, clientId: `jepsen-${this.process}`, maxWaitMs: 100,
       requestTimeoutMs: this.options.requestTimeoutMs, autoOffsetReset: 'earliest', retryBackoffMs: 50,
-      logger: this.options.logger });
+      logger: this.options.logger,
+      ...(this.options.security === undefined ? {} : { security: this.options.security }) });
   }
 
   private async replaceConsumer(): Promise<void> {

@@ -14,6 +14,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { assert } from '../raft/core/assert.js';
 import { Connection } from '../src/client/connection.js';
+import type { ClusterKeyFiles } from '../src/security/cluster_keys.js';
+import { ClientSecurity, curveOptionsFor } from '../src/security/client_security.js';
+import type { ClientSecurityOptions } from '../src/security/client_security.js';
 import { CLOCK_FILE_ENVIRONMENT, clockFile, skewPreloadArguments, writeClockOffset } from './clock/clock_control.js';
 import { API_KEYS } from '../src/protocol/api_keys.js';
 import { freePorts, waitFor } from './ports.js';
@@ -38,6 +41,11 @@ export interface ClusterOptions {
   readonly kafkaListeners?: boolean;
   /** The clock nemesis: every broker runs with the skew preload, its control file in this folder. */
   readonly clockFolder?: string;
+  /**
+   * CURVE keys for every broker id the run may start (spares included: peer keys are read at a
+   * broker's start) and for the harness's client user, a super user.
+   */
+  readonly security?: { readonly keys: ClusterKeyFiles; readonly user: string };
 }
 
 interface Broker {
@@ -60,6 +68,8 @@ interface Broker {
 
 export class JepsenCluster {
   private readonly brokers = new Map<number, Broker>();
+  /** The client keys, loaded once (with security). */
+  private loaded: ClientSecurity | undefined;
   private nextId: number;
   private readonly lastId: number;
 
@@ -287,10 +297,18 @@ export class JepsenCluster {
     })));
   }
 
+  private loadedSecurity(): ClientSecurity | undefined {
+    const options = this.clientSecurity;
+    if (options === undefined) return undefined;
+    this.loaded ??= ClientSecurity.load(options);
+    return this.loaded;
+  }
+
   private async metadata(id: number):
     Promise<{ brokers: readonly { brokerId: number }[]; controllerId: number } | null> {
     if (this.state(id) !== 'running') return null;
-    const connection = new Connection({ address: this.address(id), clientId: 'jepsen-cluster', requestTimeoutMs: 2_000 });
+    const connection = new Connection({ address: this.address(id), clientId: 'jepsen-cluster', requestTimeoutMs: 2_000,
+      ...curveOptionsFor(this.loadedSecurity(), id) });
     try {
       const { response } = await connection.request(API_KEYS.METADATA, { allTopics: false, topics: [] });
       return response;
@@ -320,6 +338,30 @@ export class JepsenCluster {
         { flags: 'a' }) });
   }
 
+  /** A secure broker's key flags; none in plaintext. */
+  private securityArguments(id: number): string[] {
+    const security = this.options.security;
+    if (security === undefined) return [];
+    const keyFile = security.keys.brokerKeyFiles.get(id);
+    assert(keyFile !== undefined, () => `no key for broker ${id}: keys are made for every id the run may start`);
+    return ['--key-file', keyFile, '--peer-keys', security.keys.peerKeys, '--client-keys', security.keys.clientKeys,
+      '--super-users', `User:${security.user}`];
+  }
+
+  /** What a client needs to reach the brokers (library option `security`); undefined in plaintext. */
+  get clientSecurity(): ClientSecurityOptions | undefined {
+    const security = this.options.security;
+    const keyFile = security?.keys.userKeyFiles.get(security.user);
+    return security === undefined || keyFile === undefined ? undefined
+      : { keyFile, serverKey: security.keys.peerKeys };
+  }
+
+  /** The same for a `tributary` command line: `--key-file --server-key`, or nothing in plaintext. */
+  clientArguments(): string[] {
+    const security = this.clientSecurity;
+    return security === undefined ? [] : ['--key-file', security.keyFile, '--server-key', security.serverKey];
+  }
+
   /** `id@127.0.0.1:raftPort,...` of the given voters (their own Raft ports: --raft-dial redirects them). */
   private votersArgument(voters: readonly number[]): string {
     return voters.map((id) => `${id}@127.0.0.1:${this.initialVoters.get(id) ?? this.broker(id).raftPort}`).join(',');
@@ -333,7 +375,8 @@ export class JepsenCluster {
     const child = spawn(process.execPath, [...(clock === undefined ? [] : skewPreloadArguments()), mainScript, 'start', '--id', String(id), '--data', this.dataDirectory(id),
       '--listen', this.address(id), '--raft-listen', `127.0.0.1:${broker.raftPort}`, '--voters', broker.voters,
       '--raft-dial', this.relays.dialArgument(id),
-      ...(broker.kafkaPort === null ? [] : ['--kafka-listen', `127.0.0.1:${String(broker.kafkaPort)}`])],
+      ...(broker.kafkaPort === null ? [] : ['--kafka-listen', `127.0.0.1:${String(broker.kafkaPort)}`]),
+      ...this.securityArguments(id)],
     { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, TRIBUTARY_LOG_LEVEL: 'warn',
       ...this.options.environment,
       ...(clock === undefined ? {} : { [CLOCK_FILE_ENVIRONMENT]: clockFile(clock, id) }) } });

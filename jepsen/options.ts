@@ -36,6 +36,8 @@ export interface RunOptions {
   readonly soak: number;
   /** native (the default): the tributary client over ZeroMQ; kafkajs: kafkajs through the Kafka listeners. */
   readonly client?: 'native' | 'kafkajs';
+  /** CURVE on every broker socket; the harness's clients are User:jepsen, a super user. */
+  readonly secure?: boolean;
 }
 
 /** 'all', 'none' or a comma list of families. */
@@ -87,12 +89,17 @@ export function parseRunOptions(argv: readonly string[] = hideBin(process.argv))
     .option('drain-time', { type: 'number', default: 60, describe: 'seconds the final drain may take' })
     .option('client', { type: 'string', default: 'native', choices: ['native', 'kafkajs'],
       describe: 'queue workload client: native, or kafkajs through the brokers\' Kafka listeners' })
+    .option('secure', { type: 'boolean', default: false,
+      describe: 'brokers with CURVE keys (docs/security.md); the harness\'s clients authenticate as User:jepsen' })
     .option('out', { type: 'string', describe: 'run folder (default jepsen/runs/<time>)' })
     .option('soak', { type: 'number', default: 1,
       describe: 'this many runs back to back on seeds seed, seed+1, ...; prints a table of verdicts' })
     .strict()
     .help()
     .parseSync();
+  if (args.client === 'kafkajs' && args.secure) {
+    throw new Error('--client kafkajs cannot run --secure: the Kafka listener has no authentication yet');
+  }
   if (args.client === 'kafkajs' && args.workload !== 'queue') {
     throw new Error('--client kafkajs runs the queue workload only (the group workload\'s members are native)');
   }
@@ -116,6 +123,7 @@ export function parseRunOptions(argv: readonly string[] = hideBin(process.argv))
     maxWritesPerKey: positive('max-writes-per-key', args['max-writes-per-key'], true),
     drainSeconds: positive('drain-time', args['drain-time']),
     client: args.client === 'kafkajs' ? 'kafkajs' : 'native',
+    secure: args.secure,
     out: args.out ?? `jepsen/runs/${new Date().toISOString().replace(/[:.]/g, '-')}`,
     soak: positive('soak', args.soak, true),
   };

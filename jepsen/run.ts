@@ -5,6 +5,8 @@
  * checks the history and writes the run folder. Exit code: 0 valid, 1 anomaly, 2 unknown or a
  * harness error.
  */
+import { writeClusterKeys } from '../src/security/cluster_keys.js';
+import type { ClusterKeyFiles } from '../src/security/cluster_keys.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -161,16 +163,28 @@ function clockFolderOf(options: RunOptions, folder: string): { clockFolder?: str
   return { clockFolder };
 }
 
+/** The user the harness's clients authenticate as with --secure: a super user. */
+const HARNESS_USER = 'jepsen';
+
+/** With --secure: keys for every id the run may start (spares too) and for the harness's user, in <run>/keys. */
+function securityOf(options: RunOptions, folder: string): { security?: { keys: ClusterKeyFiles; user: string } } {
+  if (options.secure !== true) return {};
+  const spare = options.nemeses.includes('membership') ? SPARE_BROKER_IDS : 0;
+  const ids = Array.from({ length: options.nodes + spare }, (_, i) => i + 1);
+  return { security: { keys: writeClusterKeys(path.join(folder, 'keys'), ids, [HARNESS_USER]), user: HARNESS_USER } };
+}
+
 /**
  * Starts the brokers and waits until they form a cluster. A free port can be taken by another
  * process between picking and binding it (tests run beside each other): then new ports, boundedly.
  */
-async function startFormedCluster(options: RunOptions, folder: string): Promise<JepsenCluster> {
+async function startFormedCluster(options: RunOptions, folder: string,
+  security: { security?: { keys: ClusterKeyFiles; user: string } }): Promise<JepsenCluster> {
   for (let attempt = 1; ; attempt += 1) {
     const cluster = await JepsenCluster.start({ brokerCount: options.nodes, dataRoot: path.join(folder, 'data'),
       logFolder: folder, environment: brokerEnvironment(options),
       spareIds: options.nemeses.includes('membership') ? SPARE_BROKER_IDS : 0,
-      kafkaListeners: options.client === 'kafkajs', ...clockFolderOf(options, folder) });
+      kafkaListeners: options.client === 'kafkajs', ...clockFolderOf(options, folder), ...security });
     if (await cluster.waitUntilRegistered(REGISTER_WAIT_MS)) return cluster;
     await cluster.stop();
     if (attempt >= CLUSTER_START_ATTEMPTS) throw new Error('the brokers did not form a cluster');
@@ -189,9 +203,9 @@ export async function runJepsen(options: RunOptions, command: string): Promise<R
   const prng = new SeededPrng(options.seed);
   const history = new HistoryRecorder(path.join(folder, 'history.jsonl'));
   const clientLogger: Logger = pino({ name: 'jepsen-client', level: 'warn' }, pino.destination(path.join(folder, 'clients.log')));
-  const cluster = await startFormedCluster(options, folder);
+  const cluster = await startFormedCluster(options, folder, securityOf(options, folder));
   const admin = new Admin({ bootstrap: cluster.bootstrap, clientId: 'jepsen-admin', requestTimeoutMs: 10_000,
-    logger: clientLogger });
+    logger: clientLogger, ...(cluster.clientSecurity === undefined ? {} : { security: cluster.clientSecurity }) });
   let drainText = 'not reached';
   let drainComplete = false;
   let schedule: NemesisSchedule;
@@ -208,7 +222,7 @@ export async function runJepsen(options: RunOptions, command: string): Promise<R
       get kafkaBootstrap() { return options.client === 'kafkajs' ? cluster.kafkaBootstrap : undefined; },
       acks: options.acks,
       sendTimeoutMs: SEND_TIMEOUT_MS,
-      requestTimeoutMs: CLIENT_REQUEST_TIMEOUT_MS, logger: clientLogger };
+      requestTimeoutMs: CLIENT_REQUEST_TIMEOUT_MS, logger: clientLogger, security: cluster.clientSecurity };
     let processCount = 0;
     const nextProcess = (): number => processCount++;
     const group = groupWorkload

@@ -10,6 +10,7 @@
  * the harness processes it, and is sometimes killed right then: records the group counts as
  * consumed that nobody processed, which the checkers must report.
  */
+import type { ClientSecurityOptions } from '../../src/security/client_security.js';
 import type { Prng } from '../../raft/core/prng.js';
 import type { KeyOffsetMap, PollValue, ReadRecord } from '../history.js';
 import type { KeyOffsets } from '../workload.js';
@@ -40,6 +41,8 @@ export interface GroupSettings {
   readonly maxPollIntervalMs: number;
   readonly requestTimeoutMs: number;
   readonly commitMode: 'after' | 'before';
+  /** The client keys of a secure (--secure) cluster. */
+  readonly security?: ClientSecurityOptions;
 }
 
 export interface GroupWorkerContext extends Omit<MemberHandleContext, 'final'> {
@@ -57,7 +60,8 @@ export function memberConfig(settings: GroupSettings, process: number, groupInst
   commitMode: 'after' | 'before'): MemberConfig {
   return { process, groupInstanceId, bootstrap: settings.bootstrap, groupId: settings.groupId, topics: settings.topics,
     sessionTimeoutMs: settings.sessionTimeoutMs, heartbeatIntervalMs: settings.heartbeatIntervalMs,
-    maxPollIntervalMs: settings.maxPollIntervalMs, requestTimeoutMs: settings.requestTimeoutMs, commitMode };
+    maxPollIntervalMs: settings.maxPollIntervalMs, requestTimeoutMs: settings.requestTimeoutMs, commitMode,
+    ...(settings.security === undefined ? {} : { security: settings.security }) };
 }
 
 /** The offsets after the records of a poll, per key: what a member commits once it processed them. */

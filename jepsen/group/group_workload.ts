@@ -48,7 +48,8 @@ export function groupSettings(options: RunOptions, client: ClientOptions, topics
   return { get bootstrap() { return client.bootstrap; }, groupId: GROUP_ID, topics,
     sessionTimeoutMs: SESSION_TIMEOUT_MS,
     heartbeatIntervalMs: HEARTBEAT_INTERVAL_MS, maxPollIntervalMs: MAX_POLL_INTERVAL_MS,
-    requestTimeoutMs: client.requestTimeoutMs, commitMode: options.groupCommit };
+    requestTimeoutMs: client.requestTimeoutMs, commitMode: options.groupCommit,
+    ...(client.security === undefined ? {} : { security: client.security }) };
 }
 
 export interface GroupPhaseContext {

@@ -75,6 +75,7 @@ const consumer = new Consumer({
   maxPollIntervalMs: config.maxPollIntervalMs, requestTimeoutMs: config.requestTimeoutMs,
   apiTimeoutMs: config.requestTimeoutMs * 2, autoCommit: false, autoOffsetReset: 'earliest', maxWaitMs: 100,
   retryBackoffMs: 50, maxPollRecords: 200, partitionAssignors: ['sticky', 'range'], logger,
+  ...(config.security === undefined ? {} : { security: config.security }),
 });
 
 consumer.subscribe([...config.topics], {

@@ -5,6 +5,7 @@
  * commit before processing) as they start and end, and waits for the harness to record the start
  * before committing, so the history's invoke always precedes the commit's real start.
  */
+import type { ClientSecurityOptions } from '../../src/security/client_security.js';
 import type { KeyOffsetMap, ReadRecord } from '../history.js';
 
 export interface MemberConfig {
@@ -21,6 +22,8 @@ export interface MemberConfig {
   readonly requestTimeoutMs: number;
   /** 'before': the positive control, committing what a poll returned before it is processed. */
   readonly commitMode: 'after' | 'before';
+  /** Key files of a secure cluster (paths: the member is a process of its own). */
+  readonly security?: ClientSecurityOptions;
 }
 
 export type HarnessMessage =

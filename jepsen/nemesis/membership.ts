@@ -179,7 +179,7 @@ export function createMembershipNemesis(): Nemesis & { readonly tallies: Members
           case 'remove': {
             if (chosen.added) await join(cluster, voters, notes);
             cluster.setLeaving(chosen.id, true);
-            const outcome = await decommission(cluster.bootstrap, chosen.id);
+            const outcome = await decommission(cluster, chosen.id);
             if (record('decommission', outcome, notes)) {
               const left = await cluster.awaitDeparture(chosen.id, DEPARTURE_WAIT_MS);
               notes.push(left ? `broker ${chosen.id} exited by itself` : `broker ${chosen.id} did not exit; stopped`);
@@ -192,10 +192,10 @@ export function createMembershipNemesis(): Nemesis & { readonly tallies: Members
           }
           case 'replace-voter': {
             if (chosen.added) await join(cluster, voters, notes);
-            const promoted = await addControllerVoter(cluster.bootstrap, chosen.promote);
+            const promoted = await addControllerVoter(cluster, chosen.promote);
             if (!record('controllers-add', promoted, notes)) return;
             knownVoters = sorted([...new Set([...voters, chosen.promote])]);
-            const demoted = await removeControllerVoter(cluster.bootstrap, chosen.demote);
+            const demoted = await removeControllerVoter(cluster, chosen.demote);
             if (record('controllers-remove', demoted, notes)) knownVoters = knownVoters.filter((id) => id !== chosen.demote);
             return;
           }

@@ -74,17 +74,23 @@ export async function runCli(args: readonly string[], timeoutMs: number): Promis
   });
 }
 
-export function decommission(bootstrap: string, id: number): Promise<CommandOutcome> {
-  return runCli(['cluster', 'decommission', '--id', String(id), '--bootstrap', bootstrap, '--json'],
-    DECOMMISSION_TIMEOUT_MS);
+/** Where the commands go: the brokers' addresses and, on a secure cluster, the client key flags. */
+export interface CommandTarget {
+  readonly bootstrap: string;
+  clientArguments(): readonly string[];
 }
 
-export function addControllerVoter(bootstrap: string, id: number): Promise<CommandOutcome> {
-  return runCli(['cluster', 'controllers', 'add', '--id', String(id), '--bootstrap', bootstrap],
-    CONTROLLER_CHANGE_TIMEOUT_MS);
+export function decommission(target: CommandTarget, id: number): Promise<CommandOutcome> {
+  return runCli(['cluster', 'decommission', '--id', String(id), '--bootstrap', target.bootstrap, '--json',
+    ...target.clientArguments()], DECOMMISSION_TIMEOUT_MS);
 }
 
-export function removeControllerVoter(bootstrap: string, id: number): Promise<CommandOutcome> {
-  return runCli(['cluster', 'controllers', 'remove', '--id', String(id), '--bootstrap', bootstrap],
-    CONTROLLER_CHANGE_TIMEOUT_MS);
+export function addControllerVoter(target: CommandTarget, id: number): Promise<CommandOutcome> {
+  return runCli(['cluster', 'controllers', 'add', '--id', String(id), '--bootstrap', target.bootstrap,
+    ...target.clientArguments()], CONTROLLER_CHANGE_TIMEOUT_MS);
+}
+
+export function removeControllerVoter(target: CommandTarget, id: number): Promise<CommandOutcome> {
+  return runCli(['cluster', 'controllers', 'remove', '--id', String(id), '--bootstrap', target.bootstrap,
+    ...target.clientArguments()], CONTROLLER_CHANGE_TIMEOUT_MS);
 }
