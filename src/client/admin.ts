@@ -418,7 +418,8 @@ export class Admin {
     await this.withRetry(() => this.metadata.refresh([...topics]));
     const sizes = new Map<string, PartitionSize>();
     await Promise.all(brokers.map(async (broker) => {
-      const connection = this.metadata.connectionToBroker(broker.id) ?? this.metadata.connectionTo(broker.address);
+      const connection = this.metadata.connectionToBroker(broker.id)
+        ?? this.metadata.connectionToNode(broker.id, broker.address);
       const answer = await connection.request(API_KEYS.METADATA, { topics: [...topics], allTopics: false })
         .catch(() => null);
       for (const topic of answer?.response.topics ?? []) {

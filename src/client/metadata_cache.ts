@@ -193,8 +193,20 @@ export class MetadataCache {
    * (each gets a connection of its own; requestAny tries them in turn).
    */
   connectionTo(address: string, candidate = 0): Connection {
+    return this.pooledConnection(address, this.curvesFor(address), candidate);
+  }
+
+  /**
+   * The pooled connection to a broker whose id and address the caller knows (a group coordinator
+   * named by FindCoordinator) though the metadata may not list it yet: with a key per broker, its
+   * own key, not the candidates of an unknown address (the first of which is another broker's).
+   */
+  connectionToNode(id: number, address: string): Connection {
+    return this.pooledConnection(address, this.security === null ? [] : this.security.curvesFor(id), 0);
+  }
+
+  private pooledConnection(address: string, curves: readonly ConnectionCurve[], candidate: number): Connection {
     assert(!this.closed, 'MetadataCache used after close()');
-    const curves = this.curvesFor(address);
     const curve = curves[candidate];
     assert(candidate === 0 || curve !== undefined, 'a candidate server key exists');
     const poolKey = curves.length > 1 ? `${address}#${curve?.serverKey ?? ''}` : address;

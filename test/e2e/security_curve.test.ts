@@ -98,6 +98,24 @@ void describe('CURVE on a three-broker cluster', { timeout: 120_000 }, () => {
     assert.equal(captured.includes(value), false, 'the record value is not on the wire in the clear');
   });
 
+  void it('a group consumer reads through the coordinator, whose key it knows before the metadata lists it', async () => {
+    // A consumer group asks FindCoordinator first: its first request to the coordinator must use that
+    // broker's own key (it used the first candidate key, another broker's, and never got through).
+    const security = cluster.clientSecurity;
+    assert.ok(security !== undefined);
+    const consumer = new Consumer({ bootstrap: cluster.bootstrap, security, groupId: 'secure-group',
+      autoOffsetReset: 'earliest', maxWaitMs: 200 });
+    let read = 0;
+    try {
+      consumer.subscribe([TOPIC]);
+      const deadline = Date.now() + 20_000;
+      while (read < RECORDS && Date.now() < deadline) read += (await consumer.poll({ timeoutMs: 500 })).length;
+    } finally {
+      await consumer.close();
+    }
+    assert.ok(read >= RECORDS, `the group read ${read} records`);
+  });
+
   void it('a client whose key is not in --client-keys is refused, and logged once however often it tries',
     async () => {
       const rogue = generateKeyPair();

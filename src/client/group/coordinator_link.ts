@@ -95,7 +95,8 @@ export class CoordinatorLink {
     const coordinator = await this.find();
     let response: DecodedResponseOf<A>;
     try {
-      ({ response } = await this.options.metadata.connectionTo(coordinator.address).request(api, body, [],
+      const connection = this.options.metadata.connectionToNode(coordinator.nodeId, coordinator.address);
+      ({ response } = await connection.request(api, body, [],
         { timeoutMs: options.timeoutMs ?? this.options.requestTimeoutMs }));
     } catch (error) {
       if (isCoordinatorError(error)) this.markUnknown((error as TributaryError).code);

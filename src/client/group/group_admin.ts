@@ -85,7 +85,7 @@ export class GroupAdmin {
     const brokers = metadata.cluster.brokers;
     if (brokers.length === 0) throw new TributaryError('NETWORK_EXCEPTION', 'No broker known');
     const lists = await Promise.all(brokers.map((broker) => this.withRetry(async () => {
-      const { response } = await metadata.connectionTo(broker.address).request(API_KEYS.LIST_GROUPS,
+      const { response } = await metadata.connectionToNode(broker.id, broker.address).request(API_KEYS.LIST_GROUPS,
         { statesFilter: [] }, [], { timeoutMs: this.host.requestTimeoutMs });
       if (response.errorCode !== 0) throw errorFromWire(response.errorCode, `ListGroups on broker ${broker.id}`);
       return response.groups;
