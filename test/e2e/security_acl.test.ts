@@ -11,30 +11,14 @@
  *   applied; a command line starts in about half a second, well within the second the issue allows).
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 
-import { CLI_MAIN, runCli } from '../helpers/cli_process.js';
+import { runCli } from '../helpers/cli_process.js';
 import type { CliRun } from '../helpers/cli_process.js';
 import type { ClusterKeyFiles } from '../../src/security/cluster_keys.js';
 import { TestCluster } from '../helpers/cluster.js';
 
 const CLI_TIMEOUT_MS = 30_000;
-
-/** The command line with `input` on its standard input (produce reads records from it). */
-function runCliWithInput(args: readonly string[], input: string, timeoutMs: number): Promise<CliRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI_MAIN, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
-    child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
-    const timer = setTimeout(() => { child.kill('SIGKILL'); }, timeoutMs);
-    child.on('error', reject);
-    child.on('exit', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
-    child.stdin.end(input);
-  });
-}
 
 void describe('ACLs with authenticated principals (CURVE keys, real brokers)', { timeout: 240_000 }, () => {
   let cluster: TestCluster;
@@ -59,8 +43,7 @@ void describe('ACLs with authenticated principals (CURVE keys, real brokers)', {
     [...args, '--key-file', keyOf(user), '--server-key', keys.peerKeys, '--bootstrap', cluster.bootstrap];
   const cli = (user: string, args: readonly string[]): Promise<CliRun> => runCli(as(user, args), CLI_TIMEOUT_MS);
   const produce = (user: string, lines: readonly string[], extra: readonly string[] = []): Promise<CliRun> =>
-    runCliWithInput(as(user, ['produce', 'orders.eu', '--timeout', '5', ...extra]), `${lines.join('\n')}\n`,
-      CLI_TIMEOUT_MS);
+    runCli(as(user, ['produce', 'orders.eu', '--timeout', '5', ...extra]), CLI_TIMEOUT_MS, `${lines.join('\n')}\n`);
   const consume = (user: string, count: number): Promise<CliRun> =>
     cli(user, ['consume', 'orders.eu', '--from-beginning', '--max-messages', String(count), '--timeout-ms', '5000']);
   const aliceTopicAcl = (action: 'add' | 'remove', operation: string): Promise<CliRun> =>

@@ -14,9 +14,10 @@ export interface CliRun {
   readonly stderr: string;
 }
 
-export function runCli(args: readonly string[], timeoutMs: number): Promise<CliRun> {
+/** `input`, when given, is written to the command's standard input (produce reads records from it). */
+export function runCli(args: readonly string[], timeoutMs: number, input?: string): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI_MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI_MAIN, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
@@ -24,5 +25,7 @@ export function runCli(args: readonly string[], timeoutMs: number): Promise<CliR
     const timer = setTimeout(() => { child.kill('SIGKILL'); }, timeoutMs);
     child.on('error', reject);
     child.on('exit', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
+    // No input: an empty standard input, as </dev/null would give.
+    child.stdin.end(input ?? '');
   });
 }

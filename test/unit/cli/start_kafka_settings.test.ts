@@ -6,29 +6,17 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import yargs from 'yargs';
 
 import { ConfigError } from '../../../src/cli/commands/broker_address.js';
-import { kafkaAddresses, startCommand, startSettingsFrom } from '../../../src/cli/commands/start.js';
-
-const REQUIRED = ['--id', '1', '--data', '/tmp/unused', '--listen', '127.0.0.1:9092', '--raft-listen',
-  '127.0.0.1:19092'];
-
-async function parsed(argv: string[]): Promise<Record<string, unknown>> {
-  let captured: Record<string, unknown> | undefined;
-  await yargs([...argv, ...REQUIRED]).command({ ...startCommand, handler: (args) => { captured = args; } }).strict()
-    .exitProcess(false)
-    .fail((message) => { throw new Error(message); }).parseAsync();
-  assert.ok(captured !== undefined, 'the start command ran');
-  return captured;
-}
+import { kafkaAddresses, startSettingsFrom } from '../../../src/cli/commands/start.js';
+import { parsedStartArguments } from '../../helpers/start_command_line.js';
 
 void describe('start settings: --kafka-listen and --kafka-advertise', () => {
   void test('none unless --kafka-listen; the advertised address defaults to the bound one', async () => {
-    assert.equal(kafkaAddresses(startSettingsFrom(await parsed(['start']), {})), undefined);
-    assert.deepEqual(kafkaAddresses(startSettingsFrom(await parsed(['start', '--kafka-listen', '127.0.0.1:29092']), {})),
+    assert.equal(kafkaAddresses(startSettingsFrom(await parsedStartArguments(['start']), {})), undefined);
+    assert.deepEqual(kafkaAddresses(startSettingsFrom(await parsedStartArguments(['start', '--kafka-listen', '127.0.0.1:29092']), {})),
       { kafkaListen: { host: '127.0.0.1', port: 29092 }, kafkaAdvertise: { host: '127.0.0.1', port: 29092 } });
-    assert.deepEqual(kafkaAddresses(startSettingsFrom(await parsed(['start']),
+    assert.deepEqual(kafkaAddresses(startSettingsFrom(await parsedStartArguments(['start']),
       { TRIBUTARY_KAFKA_LISTEN: '0.0.0.0:9092', TRIBUTARY_KAFKA_ADVERTISE: 'kafka1.example.com:9092' })),
     { kafkaListen: { host: '0.0.0.0', port: 9092 }, kafkaAdvertise: { host: 'kafka1.example.com', port: 9092 } });
   });
@@ -40,7 +28,7 @@ void describe('start settings: --kafka-listen and --kafka-advertise', () => {
       [['--kafka-advertise', 'kafka1.example.com:9092'], /--kafka-advertise needs --kafka-listen/],
     ];
     for (const [flags, message] of cases) {
-      const settings = startSettingsFrom(await parsed(['start', ...flags]), {});
+      const settings = startSettingsFrom(await parsedStartArguments(['start', ...flags]), {});
       assert.throws(() => kafkaAddresses(settings), (error: unknown) => error instanceof ConfigError
         && message.test(error.message), flags.join(' '));
     }

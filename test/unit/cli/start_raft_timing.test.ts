@@ -6,23 +6,11 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import yargs from 'yargs';
 
 import { RAFT_TIMING_DEFAULTS, peerSilenceMsOf, raftTicksOf } from '../../../src/broker/raft_timing.js';
 import { ConfigError } from '../../../src/cli/commands/broker_address.js';
-import { raftTiming, startCommand, startSettingsFrom } from '../../../src/cli/commands/start.js';
-
-const REQUIRED = ['--id', '1', '--data', '/tmp/unused', '--listen', '127.0.0.1:9092', '--raft-listen',
-  '127.0.0.1:19092'];
-
-async function parsed(argv: string[]): Promise<Record<string, unknown>> {
-  let captured: Record<string, unknown> | undefined;
-  await yargs([...argv, ...REQUIRED]).command({ ...startCommand, handler: (args) => { captured = args; } }).strict()
-    .exitProcess(false)
-    .fail((message) => { throw new Error(message); }).parseAsync();
-  assert.ok(captured !== undefined, 'the start command ran');
-  return captured;
-}
+import { raftTiming, startSettingsFrom } from '../../../src/cli/commands/start.js';
+import { parsedStartArguments } from '../../helpers/start_command_line.js';
 
 function refused(pattern: RegExp): (error: unknown) => boolean {
   return (error: unknown) => error instanceof ConfigError && pattern.test(error.message);
@@ -30,21 +18,21 @@ function refused(pattern: RegExp): (error: unknown) => boolean {
 
 void describe('start settings: Raft timing', () => {
   void test('defaults: 50 ms ticks, elections after 10 ticks, heartbeats every 2', async () => {
-    const timing = raftTiming(startSettingsFrom(await parsed(['start']), {}));
+    const timing = raftTiming(startSettingsFrom(await parsedStartArguments(['start']), {}));
     assert.deepEqual(timing, RAFT_TIMING_DEFAULTS);
     assert.deepEqual(raftTicksOf(timing), { tickMs: 50, electionTimeoutTicks: 10, heartbeatIntervalTicks: 2 });
     assert.equal(peerSilenceMsOf(timing), 1_000);
   });
 
   void test('a slow-link timing from flags and variables becomes ticks; silence scales with heartbeats', async () => {
-    const timing = raftTiming(startSettingsFrom(await parsed(['start', '--raft-election-timeout-ms', '2000']),
+    const timing = raftTiming(startSettingsFrom(await parsedStartArguments(['start', '--raft-election-timeout-ms', '2000']),
       { TRIBUTARY_RAFT_HEARTBEAT_MS: '250', TRIBUTARY_RAFT_TICK_MS: '50' }));
     assert.deepEqual(raftTicksOf(timing), { tickMs: 50, electionTimeoutTicks: 40, heartbeatIntervalTicks: 5 });
     assert.equal(peerSilenceMsOf(timing), 2_500);
   });
 
   void test('refuses a timing Raft cannot keep, naming the flag', async () => {
-    const timingOf = async (argv: string[]) => raftTiming(startSettingsFrom(await parsed(['start', ...argv]), {}));
+    const timingOf = async (argv: string[]) => raftTiming(startSettingsFrom(await parsedStartArguments(['start', ...argv]), {}));
     await assert.rejects(timingOf(['--raft-tick-ms', '0']), refused(/^--raft-tick-ms must be an integer from 1 to 1000, got 0$/));
     await assert.rejects(timingOf(['--raft-election-timeout-ms', '525']),
       refused(/^--raft-election-timeout-ms must be a whole number of ticks \(--raft-tick-ms 50\), got 525$/));

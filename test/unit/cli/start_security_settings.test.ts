@@ -8,31 +8,19 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import yargs from 'yargs';
 
 import { ConfigError } from '../../../src/cli/commands/broker_address.js';
-import { securitySettings, startCommand, startSettingsFrom, superUsers } from '../../../src/cli/commands/start.js';
+import { securitySettings, startSettingsFrom, superUsers } from '../../../src/cli/commands/start.js';
 import { securityOf, UsageError } from '../../../src/cli/client_common.js';
-
-const REQUIRED = ['--id', '1', '--data', '/tmp/unused', '--listen', '127.0.0.1:9092', '--raft-listen',
-  '127.0.0.1:19092'];
-
-async function parsed(argv: string[]): Promise<Record<string, unknown>> {
-  let captured: Record<string, unknown> | undefined;
-  await yargs([...argv, ...REQUIRED]).command({ ...startCommand, handler: (args) => { captured = args; } }).strict()
-    .exitProcess(false)
-    .fail((message) => { throw new Error(message); }).parseAsync();
-  assert.ok(captured !== undefined, 'the start command ran');
-  return captured;
-}
+import { parsedStartArguments } from '../../helpers/start_command_line.js';
 
 void describe('start settings: security', () => {
   void test('plaintext without --key-file; the files from flags or variables with it', async () => {
-    assert.equal(securitySettings(startSettingsFrom(await parsed(['start']), {})), undefined);
-    assert.deepEqual(securitySettings(startSettingsFrom(await parsed(['start', '--key-file', 'b1.key', '--peer-keys',
+    assert.equal(securitySettings(startSettingsFrom(await parsedStartArguments(['start']), {})), undefined);
+    assert.deepEqual(securitySettings(startSettingsFrom(await parsedStartArguments(['start', '--key-file', 'b1.key', '--peer-keys',
       'peers', '--client-keys', 'clients']), {})),
     { keyFile: 'b1.key', peerKeysFile: 'peers', clientKeysFile: 'clients', allowAnonymous: false });
-    assert.deepEqual(securitySettings(startSettingsFrom(await parsed(['start']), { TRIBUTARY_KEY_FILE: 'b1.key',
+    assert.deepEqual(securitySettings(startSettingsFrom(await parsedStartArguments(['start']), { TRIBUTARY_KEY_FILE: 'b1.key',
       TRIBUTARY_PEER_KEYS: 'peers', TRIBUTARY_ALLOW_ANONYMOUS: 'true' })),
     { keyFile: 'b1.key', peerKeysFile: 'peers', allowAnonymous: true });
   });
@@ -47,17 +35,17 @@ void describe('start settings: security', () => {
           /--kafka-listen has no authentication yet: with --key-file it needs --allow-anonymous/],
       ];
       for (const [flags, message] of cases) {
-        const settings = startSettingsFrom(await parsed(['start', ...flags]), {});
+        const settings = startSettingsFrom(await parsedStartArguments(['start', ...flags]), {});
         assert.throws(() => securitySettings(settings), (error: unknown) => error instanceof ConfigError
           && message.test(error.message), flags.join(' '));
       }
     });
 
   void test('--super-users: principals, comma-separated', async () => {
-    assert.deepEqual(superUsers(startSettingsFrom(await parsed(['start']), {})), []);
-    assert.deepEqual(superUsers(startSettingsFrom(await parsed(['start', '--super-users', 'User:admin, Broker:2']), {})),
+    assert.deepEqual(superUsers(startSettingsFrom(await parsedStartArguments(['start']), {})), []);
+    assert.deepEqual(superUsers(startSettingsFrom(await parsedStartArguments(['start', '--super-users', 'User:admin, Broker:2']), {})),
       ['User:admin', 'Broker:2']);
-    const bad = startSettingsFrom(await parsed(['start', '--super-users', 'admin']), {});
+    const bad = startSettingsFrom(await parsedStartArguments(['start', '--super-users', 'admin']), {});
     assert.throws(() => superUsers(bad), /--super-users: "admin" is not a principal/);
   });
 });
