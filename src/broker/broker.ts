@@ -715,9 +715,9 @@ export class Broker implements BrokerContext {
     clearInterval(this.leaderRebalance);
     clearInterval(this.reassignmentTicks);
     clearInterval(this.autoRebalanceTicks);
-    this.replicas.stopRetention();
     await this.kafka?.close();
     await this.server?.close();
+    await this.replicas.close();
     for (const hosted of this.replicas.all()) hosted.replica.close();
     await this.groups.close();
     await this.host.close();

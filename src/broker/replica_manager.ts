@@ -79,6 +79,7 @@ export class ReplicaManager {
   private view: ReplicaManagerView | undefined;
   private retentionTimer: NodeJS.Timeout | undefined;
   private leftoversDeleted = false;
+  private closed = false;
 
   constructor(private readonly options: ReplicaManagerOptions) {}
 
@@ -92,7 +93,7 @@ export class ReplicaManager {
 
   /** Queues a reconcile against the metadata as it is now. */
   reconcile(view: ReplicaManagerView): Promise<void> {
-    this.chain = this.chain.then(() => this.reconcileNow(view)).catch((error: unknown) => {
+    this.chain = this.chain.then(() => (this.closed ? undefined : this.reconcileNow(view))).catch((error: unknown) => {
       this.options.logger.error({ error }, 'reconciling partition replicas failed');
     });
     return this.chain;
@@ -105,7 +106,7 @@ export class ReplicaManager {
    */
   startRetention(intervalMs: number): void {
     this.retentionTimer = setInterval(() => {
-      this.chain = this.chain.then(() => this.applyRetention()).catch((error: unknown) => {
+      this.chain = this.chain.then(() => (this.closed ? undefined : this.applyRetention())).catch((error: unknown) => {
         this.options.logger.error({ error }, 'retention failed');
       });
     }, intervalMs);
@@ -113,6 +114,18 @@ export class ReplicaManager {
 
   stopRetention(): void {
     clearInterval(this.retentionTimer);
+  }
+
+  /**
+   * Stops reconciling and retention and waits for the pass under way: a replica being started
+   * (its log opened, its first entries written) must finish before the broker closes the logs, or
+   * it writes to a closed LMDB environment (seen in an in-process broker closed right after a
+   * topic was created).
+   */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.stopRetention();
+    await this.chain;
   }
 
   private async applyRetention(): Promise<void> {
