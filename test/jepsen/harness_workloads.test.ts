@@ -1,63 +1,20 @@
 /**
- * The Jepsen harness end to end, one short run per nemesis family (kill, pause, partition,
- * power-loss, corrupt, membership: there a broker must join) against three real brokers, one run of
- * silent and slow links overlapping paused brokers and stepped clocks (--nemesis-overlap), then the
- * queue workload through kafkajs under kills, the group workload under kills and pauses and its
- * positive control: each run must end valid, must have done real work (enough acknowledged sends
- * and reads) and must have injected faults. Runs are sequential (one cluster at a time) and each
- * takes about 45-60 s with its recovery wait and drain. A failed run keeps its folder (history,
- * verdict, broker logs) and names it in the failure message.
+ * The Jepsen harness end to end beyond one family at a time: silent and slow links overlapping
+ * paused brokers and stepped clocks (--nemesis-overlap), the queue workload through kafkajs under
+ * kills, the group workload under kills and pauses, and its positive control. Each run must end
+ * valid (the control must report its anomaly), having done real work. Sequential within this file.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import type { NemesisFamilyName, RunOptions } from '../../jepsen/options.js';
 import { runJepsen } from '../../jepsen/run.js';
+import { groupOptions, optionsFor, POLLS_OK_MIN, readHistory, RUN_TIMEOUT_MS, SENDS_OK_MIN }
+  from '../helpers/jepsen_runs.js';
+import type { RunOptions } from '../../jepsen/options.js';
 
-const SENDS_OK_MIN = 25;
-const POLLS_OK_MIN = 25;
-const RUN_TIMEOUT_MS = 150_000;
-
-function optionsFor(family: NemesisFamilyName, out: string): RunOptions {
-  return {
-    workload: 'queue', groupMembers: 3, groupCommit: 'after', nodes: 3, timeSeconds: 25, nemeses: [family], nemesisIntervalSeconds: 4, seed: 20_261_125, acks: 'all',
-    fsync: 'on', rate: 40, concurrency: 4, keyCount: 6, maxWritesPerKey: 64, drainSeconds: 30, out, soak: 1,
-  };
-}
-
-function groupOptions(out: string, overrides: Partial<RunOptions>): RunOptions {
-  return { ...optionsFor('kill', out), workload: 'group', groupMembers: 3, keyCount: 6, concurrency: 3, ...overrides };
-}
-
-function readHistory(out: string): string[] {
-  return fs.readFileSync(path.join(out, 'history.jsonl'), 'utf8').split('\n').filter((line) => line !== '');
-}
-
-describe('the jepsen harness', { concurrency: 1 }, () => {
-  for (const family of ['kill', 'pause', 'partition', 'power-loss', 'corrupt', 'membership'] as const) {
-    it(`finds a ${family} run valid after real work and real faults`, { timeout: RUN_TIMEOUT_MS }, async () => {
-      const out = fs.mkdtempSync(path.join(os.tmpdir(), `tributary-jepsen-${family}-`));
-      const outcome = await runJepsen(optionsFor(family, out), `harness.test ${family}`);
-      const { verdict } = outcome;
-      const where = `run folder ${out}: ${JSON.stringify(verdict.anomalies.slice(0, 5))}`;
-      assert.equal(verdict.valid, true, `the ${family} run is valid; ${where}`);
-      assert.equal(outcome.exitCode, 0);
-      assert.ok(verdict.stats.sends.ok >= SENDS_OK_MIN, `${verdict.stats.sends.ok} sends ok; ${where}`);
-      assert.ok(verdict.stats.polls.ok >= POLLS_OK_MIN, `${verdict.stats.polls.ok} polls ok; ${where}`);
-      assert.ok(verdict.stats.valuesRead > 0, `values were read; ${where}`);
-      assert.ok(outcome.faults.started > 0, `faults injected: ${outcome.faults.started}; ${where}`);
-      assert.equal(outcome.faults.healed, outcome.faults.started, 'every fault was healed');
-      assert.ok(outcome.drainComplete, `the drain read every key to its target; ${where}`);
-      if (family === 'membership') {
-        // At three brokers every first step starts a broker (nothing can move or go before one joins).
-        assert.ok((outcome.faults.membership['add ok'] ?? 0) > 0, `a broker joined: ${JSON.stringify(outcome.faults)}`);
-      }
-      fs.rmSync(out, { recursive: true, force: true });
-    });
-  }
-
+describe('the jepsen harness: overlapping faults and other workloads', { concurrency: 1 }, () => {
   it('finds a run valid with silent and slow links overlapping paused brokers and stepped clocks (--nemesis-overlap)',
     { timeout: RUN_TIMEOUT_MS }, async () => {
       const out = fs.mkdtempSync(path.join(os.tmpdir(), 'tributary-jepsen-overlap-'));
@@ -90,9 +47,11 @@ describe('the jepsen harness', { concurrency: 1 }, () => {
         }
       }
       assert.ok(overlapped > 0, `some fault overlapped another; ${where}`);
-      for (const family of ['silent', 'slow', 'pause', 'clock']) {
-        assert.ok((outcome.faults.byFamily[family] ?? 0) > 0, `${family} was drawn: ${JSON.stringify(outcome.faults)}`);
-      }
+      // Three faulty periods and four families: both kinds come out, not necessarily every family.
+      const drawn = (families: readonly string[]): number =>
+        families.reduce((sum, family) => sum + (outcome.faults.byFamily[family] ?? 0), 0);
+      assert.ok(drawn(['silent', 'slow']) > 0 && drawn(['pause', 'clock']) > 0,
+        `both kinds were drawn: ${JSON.stringify(outcome.faults)}`);
       fs.rmSync(out, { recursive: true, force: true });
     });
 

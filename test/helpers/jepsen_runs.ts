@@ -1,0 +1,27 @@
+/**
+ * What the jepsen harness tests share: short runs against three real brokers, and what counts as
+ * real work in them. A failed run keeps its folder (history, verdict, broker logs) and names it.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { NemesisFamilyName, RunOptions } from '../../jepsen/options.js';
+
+export const SENDS_OK_MIN = 25;
+export const POLLS_OK_MIN = 25;
+export const RUN_TIMEOUT_MS = 150_000;
+
+export function optionsFor(family: NemesisFamilyName, out: string): RunOptions {
+  return {
+    workload: 'queue', groupMembers: 3, groupCommit: 'after', nodes: 3, timeSeconds: 25, nemeses: [family], nemesisIntervalSeconds: 4, seed: 20_261_125, acks: 'all',
+    fsync: 'on', rate: 40, concurrency: 4, keyCount: 6, maxWritesPerKey: 64, drainSeconds: 30, out, soak: 1,
+  };
+}
+
+export function groupOptions(out: string, overrides: Partial<RunOptions>): RunOptions {
+  return { ...optionsFor('kill', out), workload: 'group', groupMembers: 3, keyCount: 6, concurrency: 3, ...overrides };
+}
+
+export function readHistory(out: string): string[] {
+  return fs.readFileSync(path.join(out, 'history.jsonl'), 'utf8').split('\n').filter((line) => line !== '');
+}
+
