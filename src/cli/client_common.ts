@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { pino } from 'pino';
 import type { Argv } from 'yargs';
 
+import { Admin } from '../client/admin.js';
 import { TributaryError } from '../common/errors.js';
 import type { ClientSecurityOptions } from '../security/client_security.js';
 
@@ -39,6 +40,12 @@ export function securityOf(args: BootstrapArguments): { security?: ClientSecurit
     throw new UsageError(keyFile === undefined ? '--server-key needs --key-file' : '--key-file needs --server-key');
   }
   return { security: { keyFile, serverKey } };
+}
+
+/** The Admin client of a command: its --bootstrap and keys, the CLI's logger, `timeoutMs` per request. */
+export function cliAdmin(args: BootstrapArguments, timeoutMs: number): Admin {
+  return new Admin({ bootstrap: args.bootstrap, ...securityOf(args), requestTimeoutMs: timeoutMs, logger: cliLogger(),
+    clientId: 'tributary-cli' });
 }
 
 /** Client logs stay off the terminal unless TRIBUTARY_LOG_LEVEL asks for them (on stderr). */

@@ -7,11 +7,11 @@
  */
 import type { Argv, CommandModule } from 'yargs';
 
-import { Admin } from '../../client/admin.js';
+import type { Admin } from '../../client/admin.js';
 import { TributaryError } from '../../common/errors.js';
 import { ACL_OPERATIONS, CLUSTER_RESOURCE_NAME, describeBinding } from '../../security/acl.js';
 import type { AclBinding, AclBindingFilter, AclOperation, ResourceType } from '../../security/acl.js';
-import { cliLogger, runClientCommand, securityOf, withBootstrap } from '../client_common.js';
+import { cliAdmin, runClientCommand, withBootstrap } from '../client_common.js';
 import type { BootstrapArguments } from '../client_common.js';
 
 const ADMIN_TIMEOUT_MS = 15_000;
@@ -103,8 +103,7 @@ export function formatBindings(bindings: readonly AclBinding[]): string {
 async function withAdmin(command: string, args: BootstrapArguments, body: (admin: Admin) => Promise<void>):
   Promise<void> {
   await runClientCommand(command, async () => {
-    const admin = new Admin({ bootstrap: args.bootstrap, ...securityOf(args), requestTimeoutMs: ADMIN_TIMEOUT_MS,
-      logger: cliLogger(), clientId: 'tributary-cli' });
+    const admin = cliAdmin(args, ADMIN_TIMEOUT_MS);
     try {
       await body(admin);
     } finally {

@@ -14,7 +14,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { Admin } from '../../client/admin.js';
 import type { ClusterDescription, PreferredLeaderElection } from '../../client/admin.js';
 import type { PartitionInfo } from '../../client/metadata_cache.js';
-import { cliLogger, describeError, runClientCommand, securityOf, withBootstrap } from '../client_common.js';
+import { cliAdmin, cliLogger, describeError, runClientCommand, securityOf, withBootstrap } from '../client_common.js';
 import type { BootstrapArguments } from '../client_common.js';
 import { decommissionCommand } from './cluster_decommission.js';
 import { rebalanceCommand } from './cluster_rebalance.js';
@@ -142,8 +142,7 @@ const electLeadersCommand: CommandModule<object, ElectArguments> = {
     .option('timeout-ms', { type: 'number', default: 30_000, describe: 'how long to wait for the moves' })
     .option('json', { type: 'boolean', default: false, describe: 'print JSON' }),
   handler: (args) => runClientCommand('cluster elect-leaders', async () => {
-    const admin = new Admin({ bootstrap: args.bootstrap, ...securityOf(args), logger: cliLogger(), clientId: 'tributary-cli',
-      requestTimeoutMs: args['timeout-ms'] });
+    const admin = cliAdmin(args, args['timeout-ms']);
     try {
       const elections = await admin.electPreferredLeaders(args.topic === undefined ? {} : { topics: [args.topic] });
       const printable = elections.map((e) => ({ ...e, error: e.error === null ? null

@@ -7,10 +7,10 @@
  */
 import type { Argv, CommandModule } from 'yargs';
 
-import { Admin } from '../../client/admin.js';
+import type { Admin } from '../../client/admin.js';
 import type { QuorumDescription, QuorumMemberState } from '../../client/admin.js';
 import { TributaryError } from '../../common/errors.js';
-import { cliLogger, runClientCommand, securityOf, withBootstrap } from '../client_common.js';
+import { cliAdmin, runClientCommand, withBootstrap } from '../client_common.js';
 import type { BootstrapArguments } from '../client_common.js';
 
 const ADMIN_TIMEOUT_MS = 30_000;
@@ -50,8 +50,7 @@ function withId<T>(yargs: Argv<T>): Argv<T & BootstrapArguments & { json: boolea
 }
 
 async function withAdmin(args: BootstrapArguments, body: (admin: Admin) => Promise<void>): Promise<void> {
-  const admin = new Admin({ bootstrap: args.bootstrap, ...securityOf(args), requestTimeoutMs: ADMIN_TIMEOUT_MS,
-    logger: cliLogger(), clientId: 'tributary-cli' });
+  const admin = cliAdmin(args, ADMIN_TIMEOUT_MS);
   try {
     await body(admin);
   } finally {

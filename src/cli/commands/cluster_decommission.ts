@@ -14,11 +14,11 @@
  */
 import type { Argv, CommandModule } from 'yargs';
 
-import { Admin } from '../../client/admin.js';
+import type { Admin } from '../../client/admin.js';
 import type { OngoingMove, PartitionMove } from '../../client/admin.js';
 import { generatePlan, parseThrottle } from '../../client/reassignment_plan.js';
 import { TributaryError } from '../../common/errors.js';
-import { cliLogger, runClientCommand, securityOf, UsageError, withBootstrap } from '../client_common.js';
+import { cliAdmin, runClientCommand, UsageError, withBootstrap } from '../client_common.js';
 import type { BootstrapArguments } from '../client_common.js';
 import { clusterShape, statuses } from './partitions.js';
 
@@ -83,9 +83,7 @@ export const decommissionCommand: CommandModule<object, DecommissionArguments> =
       throw new UsageError(`--wait-timeout ${waitTimeout}: expected a positive number of seconds`);
     }
     const throttleBytesPerSec = args.throttle === undefined ? 0 : parseThrottle(args.throttle);
-    const admin = new Admin({ bootstrap: args.bootstrap, ...securityOf(args), requestTimeoutMs: ADMIN_TIMEOUT_MS,
-      logger: cliLogger(),
-      clientId: 'tributary-cli' });
+    const admin = cliAdmin(args, ADMIN_TIMEOUT_MS);
     const startedMs = Date.now();
     try {
       const started = await admin.decommissionBroker(brokerId, 'start');

@@ -8,11 +8,10 @@
  */
 import type { Argv, CommandModule } from 'yargs';
 
-import { Admin } from '../../client/admin.js';
 import type { PartitionMove, PreferredLeaderElection } from '../../client/admin.js';
 import { generatePlan, parseThrottle, partitionKey } from '../../client/reassignment_plan.js';
 import { TributaryError } from '../../common/errors.js';
-import { cliLogger, runClientCommand, securityOf, withBootstrap } from '../client_common.js';
+import { cliAdmin, runClientCommand, withBootstrap } from '../client_common.js';
 import type { BootstrapArguments } from '../client_common.js';
 import { moveProgress } from '../move_progress.js';
 import { clusterShape, statuses } from './partitions.js';
@@ -66,9 +65,7 @@ export const rebalanceCommand: CommandModule<object, RebalanceArguments> = {
     .option('json', { type: 'boolean', default: false, describe: 'print JSON' }),
   handler: (args) => runClientCommand('cluster rebalance', async () => {
     const throttleBytesPerSec = args.throttle === undefined ? 0 : parseThrottle(args.throttle);
-    const admin = new Admin({ bootstrap: args.bootstrap, ...securityOf(args), requestTimeoutMs: ADMIN_TIMEOUT_MS,
-      logger: cliLogger(),
-      clientId: 'tributary-cli' });
+    const admin = cliAdmin(args, ADMIN_TIMEOUT_MS);
     try {
       const topics = (await admin.listTopics()).filter((topic) => !topic.startsWith('__'));
       const shape = await clusterShape(admin, topics);

@@ -19,10 +19,9 @@
  */
 import type { Argv, CommandModule } from 'yargs';
 
-import { Admin } from '../../client/admin.js';
 import { Consumer } from '../../client/consumer.js';
 import type { ConsumerRecord, OffsetToCommit, SeekTarget } from '../../client/consumer.js';
-import { cliLogger, runClientCommand, securityOf, UsageError, withBootstrap } from '../client_common.js';
+import { cliAdmin, cliLogger, runClientCommand, securityOf, UsageError, withBootstrap } from '../client_common.js';
 import type { BootstrapArguments } from '../client_common.js';
 
 /** A poll never blocks longer, so Ctrl-C and --timeout-ms are noticed promptly. */
@@ -91,8 +90,7 @@ function checkLimit(value: number | undefined, option: string): number | undefin
  */
 async function notePastTheEnd(args: ConsumeArguments, partitions: readonly number[], start: SeekTarget): Promise<void> {
   if (typeof start !== 'number' && !(typeof start === 'object' && 'timestamp' in start)) return;
-  const admin = new Admin({ bootstrap: args.bootstrap, ...securityOf(args), logger: cliLogger(), clientId: 'tributary-cli',
-    requestTimeoutMs: 5_000 });
+  const admin = cliAdmin(args, 5_000);
   try {
     await Promise.all(partitions.map(async (partition) => {
       const end = await admin.listOffset(args.name, partition, 'latest');

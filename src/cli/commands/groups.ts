@@ -7,9 +7,9 @@
  */
 import type { Argv, CommandModule } from 'yargs';
 
-import { Admin } from '../../client/admin.js';
+import type { Admin } from '../../client/admin.js';
 import type { GroupDescription, OffsetResetPlanEntry, OffsetResetSpec } from '../../client/admin.js';
-import { cliLogger, runClientCommand, securityOf, UsageError, withBootstrap } from '../client_common.js';
+import { cliAdmin, runClientCommand, UsageError, withBootstrap } from '../client_common.js';
 import type { BootstrapArguments } from '../client_common.js';
 
 /** Admin calls from the command line give up after this long (retries included). */
@@ -32,9 +32,7 @@ interface ResetArguments extends GroupArguments {
 async function withAdmin(command: string, args: BootstrapArguments, body: (admin: Admin) => Promise<void>):
   Promise<void> {
   await runClientCommand(command, async () => {
-    const admin = new Admin({ bootstrap: args.bootstrap, ...securityOf(args), requestTimeoutMs: ADMIN_TIMEOUT_MS,
-      logger: cliLogger(),
-      clientId: 'tributary-cli' });
+    const admin = cliAdmin(args, ADMIN_TIMEOUT_MS);
     try {
       await body(admin);
     } finally {

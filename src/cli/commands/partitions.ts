@@ -9,13 +9,13 @@
 import { readFileSync } from 'node:fs';
 import type { Argv, CommandModule } from 'yargs';
 
-import { Admin } from '../../client/admin.js';
+import type { Admin } from '../../client/admin.js';
 import type { OngoingMove, PartitionMove } from '../../client/admin.js';
 import { formatPlan, generatePlan, parsePlan, parseThrottle, partitionKey, planProblem }
   from '../../client/reassignment_plan.js';
 import type { ReassignmentPlan } from '../../client/reassignment_plan.js';
 import { TributaryError } from '../../common/errors.js';
-import { cliLogger, runClientCommand, securityOf, UsageError, withBootstrap } from '../client_common.js';
+import { cliAdmin, runClientCommand, UsageError, withBootstrap } from '../client_common.js';
 import { moveProgress } from '../move_progress.js';
 import type { BootstrapArguments } from '../client_common.js';
 
@@ -215,9 +215,7 @@ const reassignCommand: CommandModule<object, ReassignArguments> = {
     const modes = [args.generate, args.verify, !args.generate && !args.verify].filter(Boolean).length;
     if (modes !== 1) throw new UsageError('choose one of --generate and --verify, or neither to execute --plan');
     if (!args.generate && args.plan === undefined) throw new UsageError('--plan is required');
-    const admin = new Admin({ bootstrap: args.bootstrap, ...securityOf(args), requestTimeoutMs: ADMIN_TIMEOUT_MS,
-      logger: cliLogger(),
-      clientId: 'tributary-cli' });
+    const admin = cliAdmin(args, ADMIN_TIMEOUT_MS);
     try {
       if (args.generate) await generate(admin, args);
       else if (args.verify) await verify(admin, args, readPlan(args.plan ?? ''));

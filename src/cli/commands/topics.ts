@@ -4,9 +4,9 @@
  */
 import type { Argv, CommandModule } from 'yargs';
 
-import { Admin } from '../../client/admin.js';
+import type { Admin } from '../../client/admin.js';
 import type { TopicDescription } from '../../client/admin.js';
-import { cliLogger, runClientCommand, securityOf, UsageError, withBootstrap } from '../client_common.js';
+import { cliAdmin, runClientCommand, UsageError, withBootstrap } from '../client_common.js';
 import type { BootstrapArguments } from '../client_common.js';
 
 /** Admin calls from the command line give up after this long (retries included). */
@@ -30,9 +30,7 @@ interface AlterArguments extends TopicArguments {
 type ListArguments = BootstrapArguments & { json: boolean };
 
 function adminFor(args: BootstrapArguments): Admin {
-  return new Admin({ bootstrap: args.bootstrap, ...securityOf(args), requestTimeoutMs: ADMIN_TIMEOUT_MS,
-    logger: cliLogger(),
-    clientId: 'tributary-cli' });
+  return cliAdmin(args, ADMIN_TIMEOUT_MS);
 }
 
 async function withAdmin(command: string, args: BootstrapArguments, body: (admin: Admin) => Promise<void>):
