@@ -1,6 +1,6 @@
 /**
  * Broker liveness on the controller leader: silence past the session timeout fences, a heartbeat
- * of the same incarnation unfences, a new leader grants a full session first, and nothing is
+ * of the same incarnation unfences, a new leader and a new registration grant a full session first, and nothing is
  * proposed twice while the first proposal may still be applying.
  */
 import assert from 'node:assert/strict';
@@ -36,5 +36,20 @@ describe('BrokerLiveness', () => {
     assert.deepEqual(liveness.commands([broker(2, false)], true, 5_000), []);
     assert.deepEqual(liveness.commands([broker(2, false)], true, 6_001), [
       { type: 'fenceBroker', brokerId: 2, incarnation: 100 }]);
+  });
+
+  it('grants a broker that registers a new incarnation a full session before its first heartbeat', () => {
+    const liveness = new BrokerLiveness(6_000);
+    liveness.heartbeat(2, 100, 0);
+    assert.deepEqual(liveness.commands([broker(2, false)], true, 0), []);
+    assert.deepEqual(liveness.commands([broker(2, false)], true, 7_000), [
+      { type: 'fenceBroker', brokerId: 2, incarnation: 100 }], 'incarnation 100 went silent');
+    // Restarted: registered unfenced as incarnation 101, its first heartbeat not yet in.
+    assert.deepEqual(liveness.commands([broker(2, false, 101)], true, 20_000), [], 'not fenced on registration');
+    assert.deepEqual(liveness.commands([broker(2, false, 101)], true, 25_000), []);
+    liveness.heartbeat(2, 101, 25_500);
+    assert.deepEqual(liveness.commands([broker(2, false, 101)], true, 30_000), []);
+    assert.deepEqual(liveness.commands([broker(2, false, 101)], true, 31_501), [
+      { type: 'fenceBroker', brokerId: 2, incarnation: 101 }], 'silent for a session after its last heartbeat');
   });
 });
