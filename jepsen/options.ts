@@ -27,6 +27,8 @@ export interface RunOptions {
   readonly fsync: 'on' | 'off';
   readonly rate: number;
   readonly concurrency: number;
+  /** Most records a worker's send step has in flight at once. */
+  readonly inFlight: number;
   readonly keyCount: number;
   readonly maxWritesPerKey: number;
   /** How long the final drain may take before it gives up. */
@@ -84,6 +86,8 @@ export function parseRunOptions(argv: readonly string[] = hideBin(process.argv))
       describe: 'off: brokers skip fsync (TRIBUTARY_TEST_FSYNC=off)' })
     .option('rate', { type: 'number', default: 50, describe: 'client operations per second, all workers together' })
     .option('concurrency', { type: 'number', default: 10, describe: 'concurrent client workers' })
+    .option('in-flight', { type: 'number', default: 4,
+      describe: 'a worker\'s send step hands the producer 1 to this many records at once (each its own process)' })
     .option('key-count', { type: 'number', default: 10, describe: 'active keys (partitions) at a time' })
     .option('max-writes-per-key', { type: 'number', default: 256, describe: 'a key is retired after at most this many sends' })
     .option('drain-time', { type: 'number', default: 60, describe: 'seconds the final drain may take' })
@@ -119,6 +123,7 @@ export function parseRunOptions(argv: readonly string[] = hideBin(process.argv))
     fsync: args.fsync === 'off' ? 'off' : 'on',
     rate: positive('rate', args.rate),
     concurrency: positive('concurrency', args.concurrency, true),
+    inFlight: positive('in-flight', args['in-flight'], true),
     keyCount: positive('key-count', args['key-count'], true),
     maxWritesPerKey: positive('max-writes-per-key', args['max-writes-per-key'], true),
     drainSeconds: positive('drain-time', args['drain-time']),

@@ -108,7 +108,7 @@ async function mainPhase(context: PhaseContext): Promise<NemesisSchedule> {
     } else {
       const opIntervalMs = options.concurrency * 1000 / options.rate;
       const workers = Array.from({ length: options.concurrency }, () => new Worker({
-        history, pool, offsets, topics, client, prng, nextProcess, opIntervalMs,
+        history, pool, offsets, topics, client, prng, nextProcess, opIntervalMs, inFlight: options.inFlight,
       }));
       const startedMs = Date.now();
       await Promise.all(workers.map((worker) => worker.run(deadlineMs)));

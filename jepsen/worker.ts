@@ -1,13 +1,19 @@
 /**
- * A workload worker: one logical client thread (Jepsen's worker), doing one operation at a time
- * until the deadline and recording each as an invoke and its completion. It sends, polls,
+ * A workload worker: one client (a producer and a consumer) doing one step at a time until the
+ * deadline and recording each operation as an invoke and its completion. It sends, polls,
  * occasionally re-assigns its consumer or crashes its client (the group workload's producers only
- * send and crash); after an `info` (or a crash) it
- * goes on as a fresh process id with fresh clients, as Jepsen's interpreter does.
+ * send and crash); after an `info` (or a crash) it goes on as a fresh process id with fresh
+ * clients, as Jepsen's interpreter does.
+ *
+ * A send step hands up to `inFlight` records to the one producer at once, often to the same key,
+ * so batches with several records and several batches in flight per partition are exercised (the
+ * paths where a retried batch may or may not have landed). A history process runs one operation
+ * at a time, so each record in flight is its own process: the worker's lanes, lane 0 being the
+ * process that also polls and assigns.
  */
+import { assert } from '../raft/core/assert.js';
 import type { Prng } from '../raft/core/prng.js';
-import type { ClientOptions } from './client.js';
-import type { WorkloadSession } from './client.js';
+import type { ClientOptions, SendOutcome, WorkloadSession } from './client.js';
 import { openSession } from './sessions.js';
 import type { HistoryRecorder } from './history.js';
 import type { TopicCreator } from './topics.js';
@@ -33,8 +39,10 @@ export interface WorkerContext {
   readonly prng: Prng;
   /** Hands out process ids never used before. */
   readonly nextProcess: () => number;
-  /** Mean pause between two operations of this worker. */
+  /** Mean pause between two operations of this worker (a step of n sends counts n). */
   readonly opIntervalMs: number;
+  /** Most records one send step hands the producer at once (1: one at a time). */
+  readonly inFlight: number;
   /** The group workload's producers: sends only (and crashes); the group's members consume. */
   readonly sendOnly?: boolean;
 }
@@ -48,10 +56,14 @@ export interface WorkerCounts {
 
 export class Worker {
   private session: WorkloadSession;
+  /** Process ids of the current session's sends in flight, lane 0 being session.process. */
+  private lanes: number[];
   readonly counts: WorkerCounts = { sends: 0, polls: 0, assigns: 0, crashes: 0 };
 
   constructor(private readonly context: WorkerContext) {
+    assert(Number.isInteger(context.inFlight) && context.inFlight >= 1, 'a worker sends at least one record at a time');
     this.session = openSession(context.nextProcess(), context.client);
+    this.lanes = [this.session.process];
   }
 
   /**
@@ -66,8 +78,9 @@ export class Worker {
     let nextMs = Date.now();
     try {
       while (Date.now() < deadlineMs) {
-        await this.step();
-        nextMs = Math.max(nextMs + opIntervalMs * (0.5 + this.context.prng.nextFloat()), Date.now() - CATCH_UP_MS);
+        const operations = await this.step();
+        nextMs = Math.max(nextMs + operations * opIntervalMs * (0.5 + this.context.prng.nextFloat()),
+          Date.now() - CATCH_UP_MS);
         await sleep(Math.max(0, Math.min(nextMs - Date.now(), deadlineMs - Date.now())));
       }
     } finally {
@@ -75,37 +88,51 @@ export class Worker {
     }
   }
 
-  private async step(): Promise<void> {
+  /** One step; answers how many operations it counts for in the schedule. */
+  private async step(): Promise<number> {
     const roll = this.context.prng.nextFloat();
     if (roll < CRASH_CHANCE) await this.crash();
-    else if (this.context.sendOnly === true) await this.send();
+    else if (this.context.sendOnly === true) return this.sendSeveral();
     else if (this.session.assignedKeys().length === 0 || roll < CRASH_CHANCE + ASSIGN_CHANCE) await this.assign();
-    else if (this.context.prng.nextFloat() < 0.5) await this.send();
+    else if (this.context.prng.nextFloat() < 0.5) return this.sendSeveral();
     else await this.poll();
+    return 1;
   }
 
-  private async send(): Promise<void> {
+  /**
+   * 1 to inFlight records handed to the producer together, each key picked anew (the pool's bias
+   * makes the same key likely); renews the session once all are answered if any was info.
+   */
+  private async sendSeveral(): Promise<number> {
+    const count = 1 + this.context.prng.nextInt(this.context.inFlight);
+    while (this.lanes.length < count) this.lanes.push(this.context.nextProcess());
+    const keys = Array.from({ length: count }, () => this.context.pool.pick());
+    const outcomes = await Promise.all(keys.map((key, lane) => this.send(key, this.lanes[lane] ?? -1)));
+    if (outcomes.includes('info')) await this.renew();
+    return count;
+  }
+
+  private async send(key: number, process: number): Promise<SendOutcome['type'] | 'skipped'> {
     const { pool, topics, history, offsets } = this.context;
-    const key = pool.pick();
+    assert(process >= 0, 'every record in flight has its lane');
     try {
       await topics.ensure(key);
     } catch {
       await sleep(TOPIC_RETRY_WAIT_MS);
-      return;
+      return 'skipped';
     }
-    if (!pool.isActive(key)) return;
+    if (!pool.isActive(key)) return 'skipped';
     const value = pool.takeValue(key);
-    const process = this.session.process;
     history.record({ process, type: 'invoke', f: 'send', value: { key, value } });
     const outcome = await this.session.send(key, value);
     this.counts.sends += 1;
     if (outcome.type === 'ok') {
       offsets.observe(key, outcome.offset);
       history.record({ process, type: 'ok', f: 'send', value: { key, value, offset: outcome.offset } });
-      return;
+    } else {
+      history.record({ process, type: outcome.type, f: 'send', value: { key, value }, error: outcome.error });
     }
-    history.record({ process, type: outcome.type, f: 'send', value: { key, value }, error: outcome.error });
-    if (outcome.type === 'info') await this.renew();
+    return outcome.type;
   }
 
   private async poll(): Promise<void> {
@@ -130,7 +157,7 @@ export class Worker {
     const keys = wanted.filter((key) => topics.isCreated(key));
     if (keys.length === 0) {
       // Nothing readable yet: write first (which creates the topic).
-      await this.send();
+      if (await this.send(this.context.pool.pick(), this.session.process) === 'info') await this.renew();
       return;
     }
     const seekToBeginning = prng.nextFloat() < SEEK_TO_BEGINNING_CHANCE;
@@ -154,6 +181,7 @@ export class Worker {
   private async renew(): Promise<void> {
     const old = this.session;
     this.session = openSession(this.context.nextProcess(), this.context.client);
+    this.lanes = [this.session.process];
     await old.close();
   }
 }

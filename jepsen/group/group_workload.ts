@@ -71,7 +71,7 @@ export async function runGroupWorkers(context: GroupPhaseContext, deadlineMs: nu
   const producers = Array.from({ length: options.concurrency }, () => new Worker({
     history: context.history, pool: context.pool, offsets: context.offsets, topics: context.topics,
     client: context.client, prng: context.prng, nextProcess: context.nextProcess,
-    opIntervalMs: options.concurrency * 1000 / options.rate, sendOnly: true,
+    opIntervalMs: options.concurrency * 1000 / options.rate, inFlight: options.inFlight, sendOnly: true,
   }));
   const members = Array.from({ length: options.groupMembers }, (_, slot) => new GroupWorker({
     history: context.history, nextProcess: context.nextProcess, log: context.memberLog, settings: context.settings,
