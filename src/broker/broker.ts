@@ -45,6 +45,9 @@ import type { HandlerTable } from '../net/request_server.js';
 import { Authorizer } from '../security/authorizer.js';
 import { authorizingHandlers } from '../security/authorizing_handlers.js';
 import { aclHandlers } from './acl_handlers.js';
+import { QuotaManager } from '../quota/quota_manager.js';
+import { quotaHandlers } from '../quota/quota_handlers.js';
+import { throttlingHandlers } from '../quota/throttling_handlers.js';
 import type { pb } from '../protocol/messages.js';
 import type { BrokerContext } from './broker_context.js';
 import { ControllerReplica } from './controller_replica.js';
@@ -306,6 +309,7 @@ export class Broker implements BrokerContext {
       // One handler table for both listeners: the Kafka one translates onto these native handlers.
       const unchecked: HandlerTable = { ...brokerHandlers(broker), ...reassignmentHandlers(broker),
         ...decommissionHandlers(broker), ...groupHandlers(broker.groups), ...aclHandlers(broker),
+        ...quotaHandlers(broker),
         ...controllerQuorumHandlers({ brokerId: options.id, groupId: CONTROLLER_GROUP_ID, host,
           controller: broker.controller, peerSilenceMs: peerSilenceMsOf(raftTiming) }) };
       if (options.authorizer === true) {
@@ -313,7 +317,13 @@ export class Broker implements BrokerContext {
           superUsers: options.superUsers ?? [], logger });
         logger.info({ superUsers: options.superUsers ?? [] }, 'authorizing every request with the ACLs');
       }
-      const handlers = broker.authorizer === undefined ? unchecked : authorizingHandlers(unchecked, broker.authorizer);
+      const authorized = broker.authorizer === undefined ? unchecked
+        : authorizingHandlers(unchecked, broker.authorizer);
+      // Byte-rate quotas outermost: a refused request costs nothing (docs/quotas.md).
+      const quotas = new QuotaManager({ entries: () => broker.controller.metadata.clientQuotas() });
+      const handlers = throttlingHandlers(authorized, quotas, (kind, _principal, ms) => {
+        observability.metrics?.quotaThrottleApplied(kind, ms / 1000);
+      });
       broker.handlerTable = handlers;
       broker.server = new RequestServer({ listen: `tcp://${options.listen.host}:${options.listen.port}`,
         handlers, logger,

@@ -3,6 +3,7 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { aclCommand } from './commands/acl.js';
+import { quotasCommand } from './commands/quotas.js';
 import { benchCommand } from './commands/bench.js';
 import { clusterCommand } from './commands/cluster.js';
 import { consumeCommand } from './commands/consume.js';
@@ -17,7 +18,7 @@ import { topCommand } from './commands/top.js';
 import { keysCommand } from './commands/keys.js';
 
 const COMMANDS = ['start', 'dev', 'topics', 'produce', 'consume', 'groups', 'cluster', 'bench', 'console',
-  'top', 'acl', 'keys'];
+  'top', 'acl', 'quotas', 'keys'];
 
 /** The command words before the first option ('topics list '), when the first is a command. */
 function helpPath(): string {
@@ -43,6 +44,7 @@ await yargs(hideBin(process.argv))
   .command(consoleCommand)
   .command(topCommand)
   .command(aclCommand)
+  .command(quotasCommand)
   .command(keysCommand)
   .demandCommand(1)
   .strict()

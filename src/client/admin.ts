@@ -12,6 +12,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import { assert } from '../../raft/core/assert.js';
 import { ERROR_TABLE, errorFromWire, TributaryError } from '../common/errors.js';
+import { quotaAlterationProblem } from '../quota/client_quotas.js';
+import type { QuotaAlteration, QuotaEntry } from '../quota/client_quotas.js';
 import { API_KEYS, LIST_OFFSETS_EARLIEST, LIST_OFFSETS_LATEST } from '../protocol/api_keys.js';
 import type { DecodedResponseOf, RequestOf } from '../protocol/messages.js';
 import { defaultClientLogger, MetadataCache, parseBootstrap } from './metadata_cache.js';
@@ -494,6 +496,41 @@ export class Admin {
         removed.push(...result.matchingAcls.map((binding) => checkedBinding(binding)));
       }
       return removed;
+    });
+  }
+
+  /**
+   * Sets or removes principals' byte-rate quotas (AlterClientQuotas; docs/quotas.md): each
+   * alteration names a principal (`User:name`, or `User:*` for the default) and its changes to
+   * `producer_byte_rate` / `consumer_byte_rate`. Resolves once the answering broker throttles with
+   * them. A bad alteration is INVALID_REQUEST (checked here first, nothing is sent).
+   */
+  async alterClientQuotas(alterations: readonly QuotaAlteration[]): Promise<void> {
+    for (const alteration of alterations) {
+      const problem = quotaAlterationProblem(alteration);
+      if (problem !== null) throw new TributaryError('INVALID_REQUEST', problem);
+    }
+    if (alterations.length === 0) return;
+    await this.withRetry(async () => {
+      const { response } = await this.metadata.requestAny(API_KEYS.ALTER_CLIENT_QUOTAS, {
+        alterations: alterations.map((alteration) => ({ principal: alteration.principal,
+          ops: alteration.ops.map((op) => ({ key: op.key, value: op.remove ? 0 : op.value, remove: op.remove })) })),
+        timeoutMs: this.adminWaitMs() }, { timeoutMs: this.requestTimeoutMs });
+      for (const result of response.results) {
+        if (result.errorCode !== 0) throw topicError(result.errorCode, `Quota of ${result.principal}`, result.errorMessage);
+      }
+    });
+  }
+
+  /** The quota entries (DescribeClientQuotas) of one principal, or every entry, as a broker's metadata has them. */
+  async describeClientQuotas(principal?: string): Promise<QuotaEntry[]> {
+    return this.withRetry(async () => {
+      const { response } = await this.metadata.requestAny(API_KEYS.DESCRIBE_CLIENT_QUOTAS,
+        { principal: principal ?? '' });
+      if (response.errorCode !== 0) throw topicError(response.errorCode, 'Quotas', response.errorMessage);
+      return response.entries.map((entry) => ({ principal: entry.principal,
+        ...(entry.producerByteRate === 0 ? {} : { producerByteRate: entry.producerByteRate }),
+        ...(entry.consumerByteRate === 0 ? {} : { consumerByteRate: entry.consumerByteRate }) }));
     });
   }
 

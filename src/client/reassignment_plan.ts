@@ -417,16 +417,16 @@ export function formatPlan(partitions: readonly PartitionMove[]): string {
 }
 
 /** `50MB`, `10MiB`, `500KB`, `1000000` (bytes per second): binary units, as the README says. */
-export function parseThrottle(text: string): number {
+export function parseThrottle(text: string, flag = '--throttle'): number {
   const match = /^(\d+(?:\.\d+)?)\s*(b|kb|kib|mb|mib|gb|gib)?$/i.exec(text.trim());
   if (match === null) {
-    throw new TributaryError('INVALID_REQUEST', `--throttle ${text}: expected bytes per second such as 50MB`);
+    throw new TributaryError('INVALID_REQUEST', `${flag} ${text}: expected bytes per second such as 50MB`);
   }
   const unit = (match[2] ?? 'b').toLowerCase();
   const scale = unit.startsWith('k') ? 1024 : unit.startsWith('m') ? 1024 ** 2 : unit.startsWith('g') ? 1024 ** 3 : 1;
   const bytes = Math.round(Number(match[1]) * scale);
   if (!Number.isSafeInteger(bytes) || bytes < 1) {
-    throw new TributaryError('INVALID_REQUEST', `--throttle ${text}: must be at least 1 byte per second`);
+    throw new TributaryError('INVALID_REQUEST', `${flag} ${text}: must be at least 1 byte per second`);
   }
   return bytes;
 }

@@ -28,6 +28,7 @@ import {
 } from './metadata_codec.js';
 import type { DecodedFields } from './metadata_codec.js';
 import type { RawAcl } from '../security/acl.js';
+import type { QuotaAlteration } from '../quota/client_quotas.js';
 
 export interface RegisterBrokerCommand {
   readonly type: 'registerBroker';
@@ -151,6 +152,15 @@ export interface DeleteAclsCommand {
   readonly filters: readonly RawAcl[];
 }
 
+/**
+ * Alter client quotas (AlterClientQuotas): set or remove one rate per op. Checked on apply
+ * (quota/client_quotas.ts quotaAlterationProblem): the codec only reads the shape.
+ */
+export interface AlterClientQuotasCommand {
+  readonly type: 'alterClientQuotas';
+  readonly alterations: readonly QuotaAlteration[];
+}
+
 export type MetadataCommand =
   | RegisterBrokerCommand
   | FenceBrokerCommand
@@ -165,7 +175,8 @@ export type MetadataCommand =
   | DecommissionBrokerCommand
   | UnregisterBrokerCommand
   | CreateAclsCommand
-  | DeleteAclsCommand;
+  | DeleteAclsCommand
+  | AlterClientQuotasCommand;
 
 export type MetadataCommandType = MetadataCommand['type'];
 
@@ -184,6 +195,7 @@ export const METADATA_COMMAND_TYPES = [
   'unregisterBroker',
   'createAcls',
   'deleteAcls',
+  'alterClientQuotas',
 ] as const satisfies readonly MetadataCommandType[];
 
 /** The MetadataCommand protobuf bytes of command. */
@@ -278,6 +290,10 @@ function commandBody(command: MetadataCommand): Record<string, unknown> {
       return { bindings: command.bindings.map((binding) => ({ ...binding })) };
     case 'deleteAcls':
       return { filters: command.filters.map((filter) => ({ ...filter })) };
+    case 'alterClientQuotas':
+      return { alterations: command.alterations.map((alteration) => ({ principal: alteration.principal,
+        ops: alteration.ops.map((op) => ({ key: op.key, value: checkUint64(op.remove ? 0 : op.value, 'value'),
+          remove: op.remove })) })) };
     default:
       return assertNever(command, 'metadata command');
   }
@@ -397,6 +413,11 @@ function commandFromFields(type: MetadataCommandType, fields: DecodedFields): Me
       return { type, bindings: readMessageList(fields, 'bindings').map(readRawAcl) };
     case 'deleteAcls':
       return { type, filters: readMessageList(fields, 'filters').map(readRawAcl) };
+    case 'alterClientQuotas':
+      return { type, alterations: readMessageList(fields, 'alterations').map((alteration) => ({
+        principal: readString(alteration, 'principal'),
+        ops: readMessageList(alteration, 'ops').map((op) => ({ key: readString(op, 'key'),
+          value: readUint64(op, 'value'), remove: readBool(op, 'remove') })) })) };
     default:
       return assertNever(type, 'metadata command type');
   }

@@ -321,10 +321,48 @@ export const METADATA_SCHEMA = {
                 }
               }
             },
+            QuotaOpRecord: {
+              fields: {
+                key: {
+                  type: 'string',
+                  id: 1
+                },
+                value: {
+                  type: 'uint64',
+                  id: 2
+                },
+                remove: {
+                  type: 'bool',
+                  id: 3
+                }
+              }
+            },
+            QuotaAlterationRecord: {
+              fields: {
+                principal: {
+                  type: 'string',
+                  id: 1
+                },
+                ops: {
+                  rule: 'repeated',
+                  type: 'QuotaOpRecord',
+                  id: 2
+                }
+              }
+            },
+            AlterClientQuotas: {
+              fields: {
+                alterations: {
+                  rule: 'repeated',
+                  type: 'QuotaAlterationRecord',
+                  id: 1
+                }
+              }
+            },
             MetadataCommand: {
               oneofs: {
                 command: {
-                  oneof: ['registerBroker', 'fenceBroker', 'unfenceBroker', 'createTopic', 'deleteTopic', 'alterConfigs', 'allocateProducerIds', 'createPartitions', 'alterPartitionReassignment', 'reportPartitionReplicas', 'decommissionBroker', 'unregisterBroker', 'createAcls', 'deleteAcls']
+                  oneof: ['registerBroker', 'fenceBroker', 'unfenceBroker', 'createTopic', 'deleteTopic', 'alterConfigs', 'allocateProducerIds', 'createPartitions', 'alterPartitionReassignment', 'reportPartitionReplicas', 'decommissionBroker', 'unregisterBroker', 'createAcls', 'deleteAcls', 'alterClientQuotas']
                 }
               },
               fields: {
@@ -397,6 +435,11 @@ export const METADATA_SCHEMA = {
                   type: 'DeleteAcls',
                   id: 14,
                   protoName: 'delete_acls'
+                },
+                alterClientQuotas: {
+                  type: 'AlterClientQuotas',
+                  id: 15,
+                  protoName: 'alter_client_quotas'
                 }
               }
             },
@@ -603,6 +646,30 @@ export const METADATA_SCHEMA = {
                   rule: 'repeated',
                   type: 'AclBindingRecord',
                   id: 7
+                },
+                clientQuotas: {
+                  rule: 'repeated',
+                  type: 'ClientQuotaRecord',
+                  id: 8,
+                  protoName: 'client_quotas'
+                }
+              }
+            },
+            ClientQuotaRecord: {
+              fields: {
+                principal: {
+                  type: 'string',
+                  id: 1
+                },
+                producerByteRate: {
+                  type: 'uint64',
+                  id: 2,
+                  protoName: 'producer_byte_rate'
+                },
+                consumerByteRate: {
+                  type: 'uint64',
+                  id: 3,
+                  protoName: 'consumer_byte_rate'
                 }
               }
             }

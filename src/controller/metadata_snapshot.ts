@@ -24,6 +24,7 @@ import { encodeAssignments, encodeBrokerIds, encodeKafkaEndpoint, readKafkaEndpo
 import type { DecodedFields } from './metadata_codec.js';
 import { readRawAcl } from './commands.js';
 import type { RawAcl } from '../security/acl.js';
+import type { QuotaEntry } from '../quota/client_quotas.js';
 
 export interface BrokerInfo {
   readonly brokerId: number;
@@ -102,6 +103,8 @@ export interface MetadataSnapshotData {
   readonly decommissionedBrokers: readonly DecommissionedBroker[];
   /** ACL bindings, checked and ordered by the state machine; none in older snapshots. */
   readonly acls: readonly RawAcl[];
+  /** Client quota entries, sorted by principal (checked on restore); none in older snapshots. */
+  readonly clientQuotas: readonly QuotaEntry[];
 }
 
 export function encodeSnapshot(data: MetadataSnapshotData): Uint8Array {
@@ -153,6 +156,9 @@ export function encodeSnapshot(data: MetadataSnapshotData): Uint8Array {
     })),
     // In the state machine's order already (compareBindings): equal states, equal bytes.
     acls: data.acls.map((binding) => ({ ...binding })),
+    clientQuotas: data.clientQuotas.map((entry) => ({ principal: entry.principal,
+      producerByteRate: checkUint64(entry.producerByteRate ?? 0, 'producerByteRate'),
+      consumerByteRate: checkUint64(entry.consumerByteRate ?? 0, 'consumerByteRate') })),
   });
 }
 
@@ -175,7 +181,16 @@ export function decodeSnapshot(bytes: Uint8Array): MetadataSnapshotData {
       index: readUint64(gone, 'index'),
     })),
     acls: readMessageList(fields, 'acls').map(readRawAcl),
+    clientQuotas: readMessageList(fields, 'clientQuotas').map(quotaEntryFromFields),
   };
+}
+
+/** 0 on the wire: no rate of its own. */
+function quotaEntryFromFields(fields: DecodedFields): QuotaEntry {
+  const producerByteRate = readUint64(fields, 'producerByteRate');
+  const consumerByteRate = readUint64(fields, 'consumerByteRate');
+  return { principal: readString(fields, 'principal'), ...(producerByteRate === 0 ? {} : { producerByteRate }),
+    ...(consumerByteRate === 0 ? {} : { consumerByteRate }) };
 }
 
 function brokerFromFields(fields: DecodedFields): BrokerInfo {

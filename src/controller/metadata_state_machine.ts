@@ -21,6 +21,7 @@ import type {
   AllocateProducerIdsCommand,
   AlterConfigsCommand,
   AlterPartitionReassignmentCommand,
+  AlterClientQuotasCommand,
   CreateAclsCommand,
   CreatePartitionsCommand,
   CreateTopicCommand,
@@ -46,6 +47,9 @@ import type { TopicConfig } from './topic_config.js';
 import { internalFlagProblem, internalNameProblem, topicNameProblem } from './topic_name.js';
 import { aclKey, checkAclBinding, checkAclFilter, compareBindings, filterMatches, rawAcl } from '../security/acl.js';
 import type { AclBinding, AclBindingFilter } from '../security/acl.js';
+import { applyQuotaAlterations, QUOTA_ENTRIES_MAX, quotaAlterationProblem, quotaEntriesProblem }
+  from '../quota/client_quotas.js';
+import type { QuotaEntry } from '../quota/client_quotas.js';
 
 export type { BrokerInfo, DecommissionedBroker, PartitionReassignment, ProducerIdBlock, TopicInfo }
   from './metadata_snapshot.js';
@@ -94,6 +98,7 @@ export type ApplyResult =
   | { readonly ok: true; readonly type: 'reportPartitionReplicas'; readonly done: boolean }
   | { readonly ok: true; readonly type: 'createAcls'; readonly added: number }
   | { readonly ok: true; readonly type: 'deleteAcls'; readonly removed: number }
+  | { readonly ok: true; readonly type: 'alterClientQuotas' }
   | ApplyRejected;
 
 /** The read side of the metadata, what the reconciler, placement and request handlers need. */
@@ -117,6 +122,8 @@ export class MetadataStateMachine implements MetadataView {
   private partitionTotal = 0;
   /** ACL bindings in compareBindings order, no duplicates; replaced (never mutated) on change. */
   private aclList: readonly AclBinding[] = Object.freeze([]);
+  /** Client quota entries by principal, in principal order: read on every produce and fetch. */
+  private quotaEntries: ReadonlyMap<string, QuotaEntry> = new Map();
 
   get lastAppliedIndex(): number {
     return this.lastApplied;
@@ -185,6 +192,11 @@ export class MetadataStateMachine implements MetadataView {
   /** Every ACL binding, in compareBindings order: a frozen array, cheap to read on every request. */
   acls(): readonly AclBinding[] {
     return this.aclList;
+  }
+
+  /** Client quota entries by principal (quota/client_quotas.ts), in principal order. */
+  clientQuotas(): ReadonlyMap<string, QuotaEntry> {
+    return this.quotaEntries;
   }
 
   /** A topic's effective config: its overrides over the defaults. */
@@ -258,6 +270,7 @@ export class MetadataStateMachine implements MetadataView {
       decommissionedBrokers: [...this.decommissionedById.values()]
         .sort((left, right) => left.brokerId - right.brokerId),
       acls: this.aclList.map(rawAcl),
+      clientQuotas: [...this.quotaEntries.values()],
     };
   }
 
@@ -292,6 +305,7 @@ export class MetadataStateMachine implements MetadataView {
       this.decommissionedById.set(id, gone);
     }
     this.aclList = candidate.aclList;
+    this.quotaEntries = candidate.quotaEntries;
   }
 
   /** A machine in the state of bytes (see restore). */
@@ -337,6 +351,9 @@ export class MetadataStateMachine implements MetadataView {
       acls.push(Object.freeze({ ...checked.value }));
     }
     machine.aclList = Object.freeze(acls);
+    const quotaProblem = quotaEntriesProblem(data.clientQuotas);
+    if (quotaProblem !== null) throw new MalformedMetadataError(`client quotas: ${quotaProblem}`);
+    machine.quotaEntries = new Map(data.clientQuotas.map((entry) => [entry.principal, Object.freeze({ ...entry })]));
     return machine;
   }
 
@@ -369,6 +386,8 @@ export class MetadataStateMachine implements MetadataView {
         return this.createAcls(command);
       case 'deleteAcls':
         return this.deleteAcls(command);
+      case 'alterClientQuotas':
+        return this.alterClientQuotas(command);
       default:
         return assertNever(command, 'metadata command');
     }
@@ -487,6 +506,21 @@ export class MetadataStateMachine implements MetadataView {
     const removed = this.aclList.length - kept.length;
     if (removed > 0) this.aclList = Object.freeze(kept);
     return { ok: true, type: command.type, removed };
+  }
+
+  /** Applies every alteration, or none when one is invalid or the bound would be passed. */
+  private alterClientQuotas(command: AlterClientQuotasCommand): ApplyResult {
+    for (const [i, alteration] of command.alterations.entries()) {
+      const problem = quotaAlterationProblem(alteration);
+      if (problem !== null) return rejected(command.type, 'INVALID_REQUEST', `quota alteration ${i}: ${problem}`);
+    }
+    const entries = applyQuotaAlterations([...this.quotaEntries.values()], command.alterations);
+    if (entries.length > QUOTA_ENTRIES_MAX) {
+      return rejected(command.type, 'INVALID_REQUEST', `the cluster would hold ${entries.length} quota entries, ` +
+        `over ${QUOTA_ENTRIES_MAX}`);
+    }
+    this.quotaEntries = new Map(entries.map((entry) => [entry.principal, Object.freeze(entry)]));
+    return { ok: true, type: command.type };
   }
 
   private createTopic(command: CreateTopicCommand, index: number): ApplyResult {
@@ -718,7 +752,23 @@ export class MetadataStateMachine implements MetadataView {
         return `decommissioned broker ${id} is registered or its record is inconsistent`;
       }
     }
-    return this.producerIdBlocksProblem() ?? this.aclsProblem();
+    return this.producerIdBlocksProblem() ?? this.aclsProblem() ?? this.quotasProblem();
+  }
+
+  /** Entries within the bound, in ascending principal order, each keyed by its own principal and with a rate. */
+  private quotasProblem(): string | null {
+    if (this.quotaEntries.size > QUOTA_ENTRIES_MAX) return `${this.quotaEntries.size} quota entries, over ${QUOTA_ENTRIES_MAX}`;
+    let previous: string | null = null;
+    for (const [principal, entry] of this.quotaEntries) {
+      if (principal !== entry.principal || (previous !== null && previous >= principal)) {
+        return `quota entry ${principal} is out of order or keyed wrongly`;
+      }
+      if (entry.producerByteRate === undefined && entry.consumerByteRate === undefined) {
+        return `quota entry ${principal} has no rate`;
+      }
+      previous = principal;
+    }
+    return null;
   }
 
   /**

@@ -57,6 +57,8 @@ export class BrokerMetrics {
   private readonly requestLatency: Histogram<'api'>;
   private readonly produceLatency: Histogram<'acks'>;
   private readonly fsyncLatency: Histogram;
+  private readonly quotaThrottle: Counter<'kind'>;
+  private readonly quotaThrottled: Counter<'kind'>;
 
   constructor(options: BrokerMetricsOptions) {
     const registers = [this.registry];
@@ -70,6 +72,10 @@ export class BrokerMetrics {
       labelNames: ['acks'], buckets: REQUEST_SECONDS_BUCKETS });
     this.fsyncLatency = new Histogram({ name: 'tributary_fsync_latency_seconds', registers,
       help: 'Time an fdatasync of a log segment took', buckets: FSYNC_SECONDS_BUCKETS });
+    this.quotaThrottle = new Counter({ name: 'tributary_quota_throttle_seconds_total', registers, labelNames: ['kind'],
+      help: 'Time replies were held for byte-rate quotas, per kind (produce, fetch)' });
+    this.quotaThrottled = new Counter({ name: 'tributary_quota_throttled_requests_total', registers,
+      labelNames: ['kind'], help: 'Replies held for byte-rate quotas, per kind (produce, fetch)' });
     this.defineRequestCounters();
     this.defineTrafficCounters();
     this.defineRaftMetrics();
@@ -134,6 +140,12 @@ export class BrokerMetrics {
 
   fsyncDone(seconds: number): void {
     this.fsyncLatency.observe(seconds);
+  }
+
+  /** A reply held for a byte-rate quota (quota/throttling_handlers.ts). */
+  quotaThrottleApplied(kind: 'produce' | 'fetch', seconds: number): void {
+    this.quotaThrottled.inc({ kind });
+    this.quotaThrottle.inc({ kind }, seconds);
   }
 
   /** A Raft group has a leader it did not know just before (LeadershipLog decides). */

@@ -33,6 +33,8 @@ export const API_KEYS = {
   CREATE_ACLS: 27,
   DELETE_ACLS: 28,
   DESCRIBE_ACLS: 29,
+  ALTER_CLIENT_QUOTAS: 30,
+  DESCRIBE_CLIENT_QUOTAS: 31,
 } as const;
 
 export type ApiName = keyof typeof API_KEYS;

@@ -80,6 +80,9 @@ export const API_MESSAGES = {
   [API_KEYS.CREATE_ACLS]: { request: pb.CreateAclsRequest, response: pb.CreateAclsResponse },
   [API_KEYS.DELETE_ACLS]: { request: pb.DeleteAclsRequest, response: pb.DeleteAclsResponse },
   [API_KEYS.DESCRIBE_ACLS]: { request: pb.DescribeAclsRequest, response: pb.DescribeAclsResponse },
+  [API_KEYS.ALTER_CLIENT_QUOTAS]: { request: pb.AlterClientQuotasRequest, response: pb.AlterClientQuotasResponse },
+  [API_KEYS.DESCRIBE_CLIENT_QUOTAS]: { request: pb.DescribeClientQuotasRequest,
+    response: pb.DescribeClientQuotasResponse },
 } as const;
 
 type Messages<A extends ApiKey> = (typeof API_MESSAGES)[A];

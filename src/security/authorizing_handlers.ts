@@ -313,6 +313,9 @@ const RULES: { readonly [A in ApiKey]: Rule<A> } = {
   [API_KEYS.CREATE_ACLS]: clusterOperation('ALTER'),
   [API_KEYS.DELETE_ACLS]: clusterOperation('ALTER'),
   [API_KEYS.DESCRIBE_ACLS]: clusterOperation('DESCRIBE'),
+  // Kafka's rules for client quotas: ALTER_CONFIGS and DESCRIBE_CONFIGS on the cluster.
+  [API_KEYS.ALTER_CLIENT_QUOTAS]: clusterOperation('ALTER_CONFIGS'),
+  [API_KEYS.DESCRIBE_CLIENT_QUOTAS]: clusterOperation('DESCRIBE_CONFIGS'),
 };
 
 function wrapOne<A extends ApiKey>(api: A, handler: RequestHandler<A>, authorizer: Authorizer): RequestHandler<A> {

@@ -45,6 +45,9 @@ const SAMPLES: readonly MetadataCommand[] = [
     resourceName: '*' }] },
   { type: 'deleteAcls', filters: [{ principal: 'User:alice', host: '', operation: '', permission: '',
     resourceType: 'TOPIC', patternType: '', resourceName: '' }] },
+  { type: 'alterClientQuotas', alterations: [{ principal: 'User:alice', ops: [
+    { key: 'producer_byte_rate', value: 5 * 2 ** 20, remove: false }, { key: 'consumer_byte_rate', value: 0, remove: true }] },
+  { principal: 'User:*', ops: [{ key: 'consumer_byte_rate', value: 2 ** 48, remove: false }] }] },
 ];
 
 void describe('metadata command codec', () => {

@@ -87,7 +87,7 @@ export function randomCommand(prng: Prng, machine: MetadataStateMachine): Metada
   const brokerId = 1 + prng.nextInt(6);
   const broker = machine.broker(brokerId);
   const topicName = `topic-${prng.nextInt(8)}`;
-  switch (prng.nextInt(15)) {
+  switch (prng.nextInt(16)) {
     case 0:
       return registerBroker(brokerId, Math.max(0, (broker?.incarnation ?? 0) + prng.nextInt(3) - 1));
     case 1:
@@ -129,6 +129,14 @@ export function randomCommand(prng: Prng, machine: MetadataStateMachine): Metada
       return { type: 'createAcls', bindings: [randomAcl(prng), randomAcl(prng)] };
     case 14:
       return { type: 'deleteAcls', filters: [{ ...rawAcl({}), principal: `User:u${prng.nextInt(3)}` }] };
+    case 15: {
+      // Sometimes invalid (a zero rate): refused whole, changing nothing.
+      const principal = prng.nextInt(4) === 0 ? 'User:*' : `User:u${prng.nextInt(3)}`;
+      const key = prng.nextInt(2) === 0 ? 'producer_byte_rate' : 'consumer_byte_rate';
+      const remove = prng.nextInt(3) === 0;
+      return { type: 'alterClientQuotas', alterations: [{ principal,
+        ops: [{ key, value: remove ? 0 : prng.nextInt(5) * 1_000_000, remove }] }] };
+    }
     default:
       return {
         type: 'allocateProducerIds',

@@ -101,7 +101,7 @@ void describe('metadata state machine: determinism and snapshots', () => {
       topics: [{ name: 't', topicId: 3, replicationFactor: 1, configs: {}, partitions: [[9]], internal: false }],
       producerIdBlocks: [],
       decommissionedBrokers: [],
-      acls: [],
+      acls: [], clientQuotas: [],
     });
     assert.throws(() => { machine.restore(orphan); }, /not registered/);
     assert.deepEqual(machine.snapshot(), before);

@@ -134,7 +134,7 @@ void describe('reconciler', () => {
       nextProducerId: 0,
       producerIdBlocks: [],
       decommissionedBrokers: [],
-      acls: [],
+      acls: [], clientQuotas: [],
       brokers: [1, 2].map((brokerId) => ({ brokerId, host: '127.0.0.1', port: 9090 + brokerId, raftHost: '127.0.0.1',
         raftPort: 19090 + brokerId, incarnation: 1, epoch: brokerId, fenced: false, decommissioning: false })),
       topics: [
