@@ -1,0 +1,120 @@
+/**
+ * Byte-rate quotas end to end: three real brokers (plaintext, so every client is User:ANONYMOUS),
+ * `tributary quotas` as a child process, and the library's Producer. A quota set through one
+ * broker is listed by every broker; bad input fails in one typed line and changes nothing; a
+ * producer sending as fast as it can to a one-partition topic is held near its produce rate once
+ * the quota window's allowance is spent (Kafka's throttling: replies held, nothing refused, every
+ * send acknowledged); removing the quota lets it run at full speed again at once.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+
+import { Admin } from '../../src/client/admin.js';
+import { Producer } from '../../src/client/producer.js';
+import { runCli } from '../helpers/cli_process.js';
+import type { CliRun } from '../helpers/cli_process.js';
+import { TestCluster } from '../helpers/cluster.js';
+
+const CLI_TIMEOUT_MS = 30_000;
+const QUOTA = 256 * 1024;
+const RECORD = Buffer.alloc(16 * 1024, 7);
+const TOPIC = 'quota-held';
+
+interface Listed { readonly principal: string; readonly producerByteRate?: number; readonly consumerByteRate?: number }
+
+/** Sends as fast as the producer takes records (at most 64 unacknowledged) for durationMs, noting each ack time. */
+async function sendFlat(producer: Producer, durationMs: number, acknowledgedAt: number[]): Promise<void> {
+  const deadline = Date.now() + durationMs;
+  const pending = new Set<Promise<void>>();
+  for (let sent = 0; Date.now() < deadline && sent < 100_000; sent++) {
+    const sending = producer.send({ topic: TOPIC, partition: 0, value: RECORD })
+      .then(() => { acknowledgedAt.push(Date.now()); })
+      .finally(() => { pending.delete(sending); });
+    pending.add(sending);
+    if (pending.size >= 64) await Promise.race(pending);
+  }
+  await Promise.all(pending);
+}
+
+function bytesBetween(acknowledgedAt: readonly number[], fromMs: number, toMs: number): number {
+  return acknowledgedAt.filter((at) => at >= fromMs && at < toMs).length * RECORD.length;
+}
+
+void describe('byte-rate quotas (real brokers)', { timeout: 180_000 }, () => {
+  let cluster: TestCluster;
+  let admin: Admin;
+  before(async () => {
+    cluster = await TestCluster.start(3);
+    admin = new Admin({ bootstrap: cluster.bootstrap });
+    await admin.createTopic({ name: TOPIC, partitions: 1, replicationFactor: 3 });
+  });
+  after(async () => {
+    await admin.close();
+    await cluster.stop();
+  });
+
+  const quotas = (args: readonly string[], bootstrap = cluster.bootstrap): Promise<CliRun> =>
+    runCli(['quotas', ...args, '--bootstrap', bootstrap], CLI_TIMEOUT_MS);
+
+  void it('sets, lists on every broker, refuses bad input in one line', async () => {
+    const set = await quotas(['set', '--principal', 'User:ANONYMOUS', '--produce-rate', '256KB', '--fetch-rate', '1MB']);
+    assert.equal(set.code, 0, set.stderr);
+    assert.equal(set.stdout, 'PRINCIPAL\tPRODUCE\tFETCH\nUser:ANONYMOUS\t262144 B/s\t1048576 B/s\n');
+    for (const id of [1, 2, 3]) {
+      let listed: Listed[] = [];
+      for (let attempt = 0; attempt < 20 && listed.length === 0; attempt++) {
+        if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 250));
+        const run = await quotas(['list', '--json'], cluster.address(id));
+        assert.equal(run.code, 0, run.stderr);
+        listed = JSON.parse(run.stdout) as Listed[];
+      }
+      assert.deepEqual(listed, [{ principal: 'User:ANONYMOUS', producerByteRate: QUOTA, consumerByteRate: 1024 * 1024 }],
+        `broker ${id} lists the quota`);
+    }
+    const badPrincipal = await quotas(['set', '--principal', 'alice', '--produce-rate', '1MB']);
+    assert.equal(badPrincipal.code, 1);
+    assert.match(badPrincipal.stderr, /^tributary quotas set: .*is not User:name or User:\*.*\(INVALID_REQUEST\)\n$/);
+    const noRate = await quotas(['set', '--principal', 'User:bob']);
+    assert.equal(noRate.code, 1);
+    assert.match(noRate.stderr, /name a rate: --produce-rate BYTES and\/or --fetch-rate BYTES \(INVALID_REQUEST\)\n$/);
+    const zero = await quotas(['set', '--principal', 'User:bob', '--produce-rate', '0']);
+    assert.equal(zero.code, 1);
+    assert.match(zero.stderr, /--produce-rate 0: must be at least 1 byte per second \(INVALID_REQUEST\)\n$/);
+    assert.deepEqual(await admin.describeClientQuotas(), [{ principal: 'User:ANONYMOUS', producerByteRate: QUOTA,
+      consumerByteRate: 1024 * 1024 }], 'nothing else changed');
+    const dropFetch = await quotas(['remove', '--principal', 'User:ANONYMOUS', '--fetch']);
+    assert.equal(dropFetch.code, 0, dropFetch.stderr);
+    assert.deepEqual(await admin.describeClientQuotas('User:ANONYMOUS'),
+      [{ principal: 'User:ANONYMOUS', producerByteRate: QUOTA }]);
+  });
+
+  void it('holds a greedy producer near its rate, refusing nothing, and lets it go when removed', async () => {
+    const producer = new Producer({ bootstrap: cluster.bootstrap, acks: 1, lingerMs: 5 });
+    try {
+      const acknowledgedAt: number[] = [];
+      const startMs = Date.now();
+      await sendFlat(producer, 16_000, acknowledgedAt);
+      // The 11 s window lets a first burst of about quota x 10 s through; from 8 s on it is spent.
+      const heldBytes = bytesBetween(acknowledgedAt, startMs + 8_000, startMs + 16_000);
+      const heldRate = heldBytes / 8;
+      console.log(`quota ${QUOTA} B/s: ${Math.round(heldRate)} B/s acknowledged from 8 s to 16 s ` +
+        `(${acknowledgedAt.length} records in all)`);
+      assert.ok(heldRate <= 2 * QUOTA, `held near ${QUOTA} B/s: ${Math.round(heldRate)} B/s`);
+      assert.ok(heldRate >= 0.25 * QUOTA, `still served: ${Math.round(heldRate)} B/s`);
+
+      const removed = await quotas(['remove', '--principal', 'User:ANONYMOUS']);
+      assert.equal(removed.code, 0, removed.stderr);
+      assert.equal(removed.stdout, 'No quotas.\n');
+      // Replies already held run out their time (at most one window); then it runs free.
+      await new Promise((resolve) => setTimeout(resolve, 11_500));
+      const freeAt: number[] = [];
+      const freeStart = Date.now();
+      await sendFlat(producer, 3_000, freeAt);
+      const freeRate = bytesBetween(freeAt, freeStart, freeStart + 3_000) / 3;
+      console.log(`without the quota: ${Math.round(freeRate)} B/s`);
+      assert.ok(freeRate > 8 * QUOTA, `runs free again: ${Math.round(freeRate)} B/s`);
+    } finally {
+      await producer.close();
+    }
+  });
+});
