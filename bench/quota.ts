@@ -1,0 +1,160 @@
+/**
+ * Byte-rate quotas under contention (issue 16's figure): does a quota hold a greedy producer to
+ * its rate while another principal keeps its throughput? Three secure brokers (CURVE; users
+ * greedy and polite), each producer in its own process at full speed (acks=all, one topic each,
+ * 6 partitions, RF 3). Phases, one after another in the same run:
+ *   1. polite alone                       (its solo figure)
+ *   2. greedy without a quota, then polite beside it   (what a greedy neighbour costs)
+ *   3. greedy with `--quota` bytes/s, then polite beside it
+ *   4. polite alone again                 (the solo figure, bracketing drift)
+ * In 2 and 3 greedy starts `--warm-s` seconds first, so that its quota window's first allowance
+ * (about quota x 10 s, as Kafka's) is spent before polite is measured; greedy's rate is read from
+ * its progress over polite's interval. A quota holds per broker (as Kafka's): greedy's partitions
+ * are led by the three brokers, so it may reach three times `--quota` in all.
+ *
+ * Usage: node dist/bench/quota.js [--quota 512KB] [--duration-s 20] [--warm-s 14] [--record-size 1024]
+ */
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+import { assert } from '../raft/core/assert.js';
+import { Admin } from '../src/client/admin.js';
+import { parseThrottle } from '../src/client/reassignment_plan.js';
+import { LocalCluster } from '../src/cli/local_cluster.js';
+import { runProduceBench } from './produce_bench.js';
+
+const PARTITIONS = 6;
+const BROKERS = 3;
+const script = fileURLToPath(import.meta.url);
+
+interface Progress { readonly atMs: number; readonly records: number }
+interface WorkerRun {
+  readonly progress: Progress[];
+  readonly failed: number;
+  readonly startMs: number;
+  readonly endMs: number;
+}
+
+/** Worker mode: one producer bench at full speed, printing `{atMs, records}` lines, then `{done, failed}`. */
+async function worker(values: Record<string, string | boolean | undefined>): Promise<void> {
+  const text = (name: string): string => {
+    const value = values[name];
+    assert(typeof value === 'string', () => `--${name} is required`);
+    return value;
+  };
+  const result = await runProduceBench({ bootstrap: text('bootstrap'), topic: text('topic'), partitions: PARTITIONS,
+    records: Infinity, durationMs: Number(text('duration-s')) * 1000, recordBytes: Number(text('record-size')),
+    acks: -1, producers: 1, batchBytes: 256 * 1024, lingerMs: 5, recordsPerSecondMax: Infinity, windowRecords: 50_000,
+    inflightRequests: 5, idempotent: true, endToEnd: false,
+    security: { keyFile: text('key-file'), serverKey: text('server-key') },
+    onProgress: (progress) => { process.stdout.write(`${JSON.stringify({ atMs: Date.now(), records: progress.records })}\n`); } });
+  process.stdout.write(`${JSON.stringify({ atMs: Date.now(), records: result.records })}\n`);
+  process.stdout.write(`${JSON.stringify({ done: true, failed: result.failed })}\n`);
+}
+
+function runWorker(cluster: LocalCluster, user: string, topic: string, durationS: number, recordSize: number):
+  Promise<WorkerRun> {
+  const keyFile = cluster.keys?.userKeyFiles.get(user);
+  const serverKey = cluster.keys?.peerKeys;
+  assert(keyFile !== undefined && serverKey !== undefined, () => `the secure cluster has keys for ${user}`);
+  return new Promise((resolve, reject) => {
+    const startMs = Date.now();
+    const child = spawn(process.execPath, [script, '--worker', '--bootstrap', cluster.bootstrap, '--topic', topic,
+      '--duration-s', String(durationS), '--record-size', String(recordSize), '--key-file', keyFile,
+      '--server-key', serverKey], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => { out += chunk.toString(); });
+    const timer = setTimeout(() => { child.kill('SIGKILL'); }, (durationS + 60) * 1000);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      const lines = out.split('\n').filter((line) => line !== '').map((line) => JSON.parse(line) as
+        Progress & { done?: boolean; failed?: number });
+      const done = lines.find((line) => line.done === true);
+      if (code !== 0 || done === undefined) {
+        reject(new Error(`${user}'s producer exited ${String(code)}`));
+        return;
+      }
+      resolve({ progress: lines.filter((line) => line.done !== true), failed: done.failed ?? 0, startMs,
+        endMs: Date.now() });
+    });
+  });
+}
+
+/** Records acknowledged between two wall-clock times, from a run's progress lines. */
+function recordsBetween(run: WorkerRun, fromMs: number, toMs: number): number {
+  const at = (ms: number): number => {
+    let records = 0;
+    for (const line of run.progress) if (line.atMs <= ms) records = line.records;
+    return records;
+  };
+  return at(toMs) - at(fromMs);
+}
+
+function mbPerSec(records: number, recordSize: number, ms: number): number {
+  return records * recordSize / (1024 * 1024) / (ms / 1000);
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { worker: { type: 'boolean' }, bootstrap: { type: 'string' },
+    topic: { type: 'string' }, 'key-file': { type: 'string' }, 'server-key': { type: 'string' },
+    quota: { type: 'string', default: '512KB' }, 'duration-s': { type: 'string', default: '20' },
+    'warm-s': { type: 'string', default: '14' }, 'record-size': { type: 'string', default: '1024' } } });
+  if (values.worker === true) {
+    await worker(values);
+    return;
+  }
+  const quota = parseThrottle(values.quota, '--quota');
+  const durationS = Number(values['duration-s']);
+  const warmS = Number(values['warm-s']);
+  const recordSize = Number(values['record-size']);
+  const cluster = await LocalCluster.start(BROKERS, { secure: true, secureUsers: ['greedy', 'polite'] });
+  const admin = new Admin({ bootstrap: cluster.bootstrap, ...(cluster.clientSecurity === undefined ? {}
+    : { security: cluster.clientSecurity }) });
+  try {
+    for (const user of ['greedy', 'polite']) {
+      await admin.createTopic({ name: `quota-${user}`, partitions: PARTITIONS, replicationFactor: 3 });
+      await admin.createAcls([
+        { principal: `User:${user}`, host: '*', operation: 'ALL', permission: 'ALLOW', resourceType: 'TOPIC',
+          patternType: 'LITERAL', resourceName: `quota-${user}` },
+        { principal: `User:${user}`, host: '*', operation: 'IDEMPOTENT_WRITE', permission: 'ALLOW',
+          resourceType: 'CLUSTER', patternType: 'LITERAL', resourceName: 'kafka-cluster' }]);
+    }
+    const solo = async (label: string): Promise<number> => {
+      const run = await runWorker(cluster, 'polite', 'quota-polite', durationS, recordSize);
+      const rate = mbPerSec(recordsBetween(run, 0, Infinity), recordSize, run.endMs - run.startMs);
+      assert(run.failed === 0, 'no send failed');
+      console.log(`${label}: polite alone ${rate.toFixed(1)} MiB/s`);
+      return rate;
+    };
+    const beside = async (label: string): Promise<{ polite: number; greedy: number }> => {
+      const greedyRun = runWorker(cluster, 'greedy', 'quota-greedy', warmS + durationS + 2, recordSize);
+      await new Promise((resolve) => setTimeout(resolve, warmS * 1000));
+      const politeRun = await runWorker(cluster, 'polite', 'quota-polite', durationS, recordSize);
+      const greedyDone = await greedyRun;
+      const spanMs = politeRun.endMs - politeRun.startMs;
+      const polite = mbPerSec(recordsBetween(politeRun, 0, Infinity), recordSize, spanMs);
+      const greedy = mbPerSec(recordsBetween(greedyDone, politeRun.startMs, politeRun.endMs), recordSize, spanMs);
+      assert(politeRun.failed === 0 && greedyDone.failed === 0, 'no send failed');
+      console.log(`${label}: polite ${polite.toFixed(1)} MiB/s beside greedy ${greedy.toFixed(2)} MiB/s`);
+      return { polite, greedy };
+    };
+    const soloBefore = await solo('1');
+    const unlimited = await beside('2 (greedy without a quota)');
+    await admin.alterClientQuotas([{ principal: 'User:greedy',
+      ops: [{ key: 'producer_byte_rate', value: quota, remove: false }] }]);
+    const limited = await beside(`3 (greedy held to ${(quota / 1024 / 1024).toFixed(2)} MiB/s per broker)`);
+    const soloAfter = await solo('4');
+    const soloMean = (soloBefore + soloAfter) / 2;
+    const summary = { quotaMiBPerSec: quota / 1024 / 1024, recordSize, durationS,
+      politeSoloMiBPerSec: [soloBefore, soloAfter], unlimited, limited,
+      politeBesideLimitedRatio: limited.polite / soloMean, politeBesideUnlimitedRatio: unlimited.polite / soloMean,
+      greedyToQuotaRatio: limited.greedy / (BROKERS * quota / 1024 / 1024) };
+    console.log(JSON.stringify(summary));
+  } finally {
+    await admin.close();
+    await cluster.stop();
+  }
+}
+
+await main();
