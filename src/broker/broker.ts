@@ -40,7 +40,7 @@ import { LogManager } from '../../storage/index.js';
 import { nodeFileIo } from '../../storage/file_io.js';
 import { encodeCommand } from '../controller/commands.js';
 import { BROKERS_MAX } from '../controller/metadata_state_machine.js';
-import { RequestServer } from '../net/request_server.js';
+import { REQUEST_SERVER_DEFAULTS, RequestServer } from '../net/request_server.js';
 import type { HandlerTable } from '../net/request_server.js';
 import { Authorizer } from '../security/authorizer.js';
 import { authorizingHandlers } from '../security/authorizing_handlers.js';
@@ -152,6 +152,8 @@ export interface BrokerOptions {
   readonly replicationThrottleBytesPerSec?: number;
   /** How often replicas apply retention (Kafka log.retention.check.interval.ms). */
   readonly retentionCheckMs?: number;
+  /** The largest request either listener takes (socket.request.max.bytes); absent: each one's default. */
+  readonly requestBytesMax?: number;
   /** A broker silent this long is fenced: left out of metadata and of new placements. */
   readonly sessionTimeoutMs?: number;
   /** Consumer groups (docs/groups.md); unset keys take GROUP_SETTINGS_DEFAULTS. */
@@ -327,13 +329,19 @@ export class Broker implements BrokerContext {
       broker.handlerTable = handlers;
       broker.server = new RequestServer({ listen: `tcp://${options.listen.host}:${options.listen.port}`,
         handlers, logger,
+        // A frame over frameBytesMax costs the connection (libzmq drops it); one within it but over
+        // requestBytesMax is answered MESSAGE_TOO_LARGE, so frames keep their bound unless requests may pass it.
+        ...(options.requestBytesMax === undefined ? {} : { requestBytesMax: options.requestBytesMax,
+          frameBytesMax: Math.max(options.requestBytesMax, REQUEST_SERVER_DEFAULTS.frameBytesMax) }),
         ...(security === undefined ? {} : {
           curve: { secretKey: security.pair.secretKey, zapDomain: CLIENT_ZAP_DOMAIN },
           authenticate: (token: Uint8Array) => security.principalOf(token) }),
         ...(observability.requestObserver === undefined ? {} : { observer: observability.requestObserver }) });
       await broker.server.start();
       if (options.kafkaListen !== undefined) {
-        broker.kafka = await KafkaListener.start({ ...options.kafkaListen, logger, broker: { brokerId: options.id,
+        broker.kafka = await KafkaListener.start({ ...options.kafkaListen, logger,
+          ...(options.requestBytesMax === undefined ? {} : { requestBytesMax: options.requestBytesMax }),
+          broker: { brokerId: options.id,
           handlers, brokers: () => broker.controller.metadata.brokers(),
           ...(broker.clientSecurity === undefined ? {} : { clientSecurity: broker.clientSecurity }) } });
       }

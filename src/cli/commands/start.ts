@@ -56,6 +56,8 @@ export const START_SETTINGS = {
     describe: 'on SIGTERM, how long to wait for leaderships to move to other brokers before closing; 0: none' },
   'auto-rebalance': { type: 'boolean', default: false,
     describe: 'on the controller leader: spread replicas and leaders onto brokers that join (cluster rebalance\'s plan)' },
+  'socket-request-max-bytes': { type: 'number', default: 0,
+    describe: 'largest request either listener takes (Kafka\'s socket.request.max.bytes); 0: 128 MiB native, 100 MiB Kafka' },
   'replication-throttle-bytes': { type: 'number', default: 0,
     describe: 'bytes/s this broker sends to replicas catching up during a move; 0: no limit' },
   'kafka-listen': { type: 'string',
@@ -315,6 +317,14 @@ function positiveInteger(value: number, flag: string): number {
   return value;
 }
 
+/** --socket-request-max-bytes: 0 keeps each listener's default; else at least 1 MiB (a full batch must fit). */
+function requestBytesMax(settings: StartSettings): { requestBytesMax?: number } {
+  const bytes = positiveInteger(settings.number('socket-request-max-bytes'), 'socket-request-max-bytes');
+  if (bytes === 0) return {};
+  if (bytes < 1024 * 1024) throw new ConfigError('--socket-request-max-bytes must be 0 (the defaults) or at least 1048576');
+  return { requestBytesMax: bytes };
+}
+
 function groupSettings(settings: StartSettings): GroupSettings {
   const setting = (name: StartSettingName): number => positiveInteger(settings.number(name), name);
   const partitions = setting('offsets-topic-partitions');
@@ -389,6 +399,7 @@ export const startCommand: CommandModule = {
           'leader-rebalance-interval-ms'),
         replicationThrottleBytesPerSec: positiveInteger(settings.number('replication-throttle-bytes'),
           'replication-throttle-bytes'),
+        ...requestBytesMax(settings),
         groups: groupSettings(settings),
         raftTiming: raftTiming(settings),
         superUsers: superUsers(settings),
