@@ -48,7 +48,8 @@ export const fetchApi: KafkaApi = {
     if (version >= 11) r.string(); // rack_id
     const wanted = flatten(topics, (topic, fetch) => ({ topic, ...fetch }));
     const valid = wanted.filter((fetch) => fetch.partition >= 0 && fetch.fetchOffset >= 0);
-    const { response, rawFrames } = valid.length === 0 ? { response: { partitions: [] }, rawFrames: [] }
+    const { response, rawFrames } = valid.length === 0
+      ? { response: { partitions: [], throttleTimeMs: 0 }, rawFrames: [] }
       : await callNative(call, API_KEYS.FETCH, { maxWaitMs, minBytes, maxBytes, partitions: valid });
     let next = 0;
     const answers = wanted.map((fetch): PartitionAnswer => {
@@ -68,7 +69,8 @@ export const fetchApi: KafkaApi = {
     });
     const size = answers.reduce((sum, answer) => sum + answer.records.reduce((s, chunk) => s + chunk.length, 0), 0);
     const writer = new KafkaWriter(size + 64 * answers.length + 64);
-    writer.int32(0); // throttle_time_ms
+    // Held already for a quota: told only before KIP-219 (v8), as for Produce (apis/produce.ts).
+    writer.int32(version < 8 ? response.throttleTimeMs : 0); // throttle_time_ms
     if (version >= 7) writer.int16(0).int32(0); // error_code, session_id
     writer.array(regroup(topics, answers), (w, group) => w.string(group.topic).array(group.partitions, (pw, answer) => {
       pw.int32(answer.partition).int16(answer.errorCode).int64(answer.highWatermark)

@@ -58,7 +58,7 @@ export const produceApi: KafkaApi = {
     const sent = wanted.flatMap((data) => data.problem !== null || data.records === null ? []
       : [{ topic: data.topic, partition: data.partition, rawFrameIndex: rawFrames.push(data.records) - 1 }]);
     const nativeAcks = acks === 0 || acks === 1 ? acks : -1;
-    const { response } = sent.length === 0 ? { response: { partitions: [] } }
+    const { response } = sent.length === 0 ? { response: { partitions: [], throttleTimeMs: 0 } }
       : await callNative(call, API_KEYS.PRODUCE, { acks: nativeAcks, timeoutMs, partitions: sent }, rawFrames);
     let next = 0;
     const answers = wanted.map((data): PartitionAnswer => {
@@ -84,7 +84,9 @@ export const produceApi: KafkaApi = {
       pw.int32(answer.partition).int16(answer.errorCode).int64(answer.baseOffset).int64(-1); // log_append_time_ms
       if (version >= 5) pw.int64(answer.logStartOffset);
     }));
-    writer.int32(0); // throttle_time_ms
+    // The reply was held already for a quota (quota/throttling_handlers.ts): the time is told only to
+    // versions before KIP-219 (v6), where it is information; from v6 on a client would wait it again.
+    writer.int32(version < 6 ? response.throttleTimeMs : 0); // throttle_time_ms
     return respond(writer);
   },
 };
