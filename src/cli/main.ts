@@ -15,6 +15,7 @@ import { startCommand } from './commands/start.js';
 import { consoleCommand } from './commands/console.js';
 import { topCommand } from './commands/top.js';
 import { keysCommand } from './commands/keys.js';
+import { usersCommand } from './commands/users.js';
 
 const COMMANDS = ['start', 'dev', 'topics', 'produce', 'consume', 'groups', 'cluster', 'bench', 'console',
   'top', 'acl', 'keys'];
@@ -44,6 +45,7 @@ await yargs(hideBin(process.argv))
   .command(topCommand)
   .command(aclCommand)
   .command(keysCommand)
+  .command(usersCommand)
   .demandCommand(1)
   .strict()
   // A usage error is one line and a hint, not the whole help (which --help prints).
