@@ -20,7 +20,7 @@ interface AddArguments {
 
 async function readStandardInput(): Promise<string> {
   const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk);
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks).toString('utf8');
 }
 
@@ -55,7 +55,7 @@ const addCommand: CommandModule<object, AddArguments> = {
     .option('password-stdin', { type: 'boolean', default: false,
       describe: 'read the password from standard input (its first line); else one is generated and printed' })
     .option('iterations', { type: 'number', default: SCRAM_ITERATIONS_MIN,
-      describe: `PBKDF2 iterations (${SCRAM_ITERATIONS_MIN} to ${SCRAM_ITERATIONS_MAX})` }) as unknown as Argv<AddArguments>,
+      describe: `PBKDF2 iterations (${SCRAM_ITERATIONS_MIN} to ${SCRAM_ITERATIONS_MAX})` }),
   handler: async (args) => {
     try {
       process.stdout.write(await addUser(args));
