@@ -162,7 +162,9 @@ export class ScramServerExchange {
     if (binding.value !== Buffer.from(state.gs2Header, 'utf8').toString('base64')) {
       throw new ScramError('SCRAM channel binding differs from the client-first gs2 header');
     }
-    if (nonce.value !== state.nonce) throw new ScramError('SCRAM nonce differs from the server-first one');
+    // Kafka's check (ScramSaslServer): the nonce ends with the server-first one. librdkafka (2.0)
+    // sends its client nonce again in front of it; the proof covers the message as sent either way.
+    if (!nonce.value.endsWith(state.nonce)) throw new ScramError('SCRAM nonce differs from the server-first one');
     const proof = Buffer.from(message.slice(proofAt + 3), 'base64');
     const credential = state.credential;
     if (credential === undefined || proof.length !== KEY_BYTES) throw new ScramError('SCRAM authentication failed');

@@ -7,6 +7,7 @@
  * and a message after the end. PLAIN is checked against the same credential.
  */
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import { describe, it } from 'node:test';
 
 import { authenticatePlain, parsePlainMessage, PlainError } from '../../../src/security/sasl_plain.js';
@@ -40,6 +41,22 @@ void describe('SCRAM-SHA-256 server (RFC 7677)', () => {
     assert.throws(() => exchange.respond(CLIENT_FINAL), ScramError, 'nothing after the end');
   });
 
+  void it('accepts librdkafka\'s client-final, its client nonce repeated in front (Kafka\'s endsWith check)', async () => {
+    const exchange = exchangeFor(await pencil());
+    const serverFirst = exchange.respond(CLIENT_FIRST).reply;
+    const withoutProof = `c=biws,r=rOprNGfwEbeRWgbNEkqO${serverFirst.slice(2, serverFirst.indexOf(','))}`;
+    // The client's side of RFC 5802, to sign a message the RFC's example does not have.
+    const salted = crypto.pbkdf2Sync('pencil', SALT, 4096, 32, 'sha256');
+    const clientKey = crypto.createHmac('sha256', salted).update('Client Key').digest();
+    const storedKey = crypto.createHash('sha256').update(clientKey).digest();
+    const authMessage = `${CLIENT_FIRST.slice(3)},${serverFirst},${withoutProof}`;
+    const signature = crypto.createHmac('sha256', storedKey).update(authMessage).digest();
+    const proof = Buffer.from(clientKey.map((byte, i) => byte ^ (signature[i] ?? 0)));
+    const serverKey = crypto.createHmac('sha256', salted).update('Server Key').digest();
+    assert.deepEqual(exchange.respond(`${withoutProof},p=${proof.toString('base64')}`), { user: 'user',
+      reply: `v=${crypto.createHmac('sha256', serverKey).update(authMessage).digest('base64')}` });
+  });
+
   void it('refuses a wrong proof (another password), and the exchange stays over', async () => {
     const exchange = exchangeFor(await scramCredential('pencils', 4096, SALT));
     exchange.respond(CLIENT_FIRST);
@@ -55,6 +72,9 @@ void describe('SCRAM-SHA-256 server (RFC 7677)', () => {
     const changedBinding = exchangeFor(credential);
     changedBinding.respond(CLIENT_FIRST);
     assert.throws(() => changedBinding.respond(CLIENT_FINAL.replace('c=biws', 'c=eSws')), /channel binding/);
+    const otherServerNonce = exchangeFor(credential);
+    otherServerNonce.respond(CLIENT_FIRST);
+    assert.throws(() => otherServerNonce.respond(CLIENT_FINAL.replace('$k0,p=', '$k0x,p=')), /nonce/);
     const noProof = exchangeFor(credential);
     noProof.respond(CLIENT_FIRST);
     assert.throws(() => noProof.respond(CLIENT_FINAL.replace(/,p=.*$/, '')), /no proof/);
