@@ -5,8 +5,9 @@
  * is answered UNSUPPORTED_SASL_MECHANISM with the enabled ones, a token without a handshake
  * ILLEGAL_SASL_STATE, a wrong password SASL_AUTHENTICATION_FAILED with a message, each then
  * closed; PLAIN through SaslAuthenticate v2 (flexible request and response headers) and through a
- * v0 handshake's bare token both authenticate, after which the connection goes on serving.
- * With TLS the listener speaks TLS (a certificate made by the openssl CLI).
+ * v0 handshake's bare token both authenticate, after which the connection goes on serving (a
+ * Produce the handlers answer without a broker). With allowAnonymous a client that skips SASL is
+ * served. With TLS the listener speaks TLS (a certificate made by the openssl CLI).
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -35,6 +36,17 @@ function frame(payload: Buffer): Buffer {
   const size = Buffer.alloc(4);
   size.writeInt32BE(payload.length);
   return Buffer.concat([size, payload]);
+}
+
+/** A Produce with acks=2: answered INVALID_REQUIRED_ACKS (21) per partition before any broker work. */
+const badAcksProduce = (correlationId: number): Buffer => request(0, 3, correlationId, new KafkaWriter()
+  .nullableString(null).int16(2).int32(1_000).array(['t'], (w, topic) => w.string(topic)
+    .array([0], (pw, partition) => pw.int32(partition).nullableBytesOf(null))).finish());
+
+function produceErrorOf(response: Buffer): number {
+  const reader = new KafkaReader(response.subarray(4));
+  const [topic] = reader.array((t) => ({ name: t.string(), errors: t.array((p) => { p.int32(); return p.int16(); }) }));
+  return topic?.errors[0] ?? -1;
 }
 
 const handshake = (correlationId: number, mechanism: string, version = 1): Buffer =>
@@ -96,6 +108,7 @@ void describe('Kafka connection with SASL', () => {
   let alice: ScramCredential;
   let listener: KafkaListener;
   let plainListener: KafkaListener;
+  let anonymousListener: KafkaListener;
   let root: string;
   const logger = pino({ level: 'silent' });
   const broker = { brokerId: 1, handlers: {}, brokers: () => [] };
@@ -105,11 +118,14 @@ void describe('Kafka connection with SASL', () => {
       decoySecret: crypto.randomBytes(32) };
     listener = await KafkaListener.start({ host: '127.0.0.1', port: 0, logger, broker, sasl });
     plainListener = await KafkaListener.start({ host: '127.0.0.1', port: 0, logger, broker });
+    anonymousListener = await KafkaListener.start({ host: '127.0.0.1', port: 0, logger, broker,
+      sasl: { ...sasl, allowAnonymous: true } });
     root = fs.mkdtempSync(path.join(os.tmpdir(), 'sasl-connection-'));
   });
   after(async () => {
     await listener.close();
     await plainListener.close();
+    await anonymousListener.close();
     fs.rmSync(root, { recursive: true, force: true });
   });
   const connect = (): net.Socket => net.connect(listener.port, '127.0.0.1');
@@ -127,13 +143,12 @@ void describe('Kafka connection with SASL', () => {
   });
 
   void it('closes a connection sending anything but ApiVersions or SASL before authenticating, unanswered', async () => {
-    const metadata = request(3, 1, 2, new KafkaWriter().int32(-1).finish());
     const { responses, closed } = await converse(connect, [{ bytes: request(18, 1, 1), answers: 1 },
-      { bytes: metadata, answers: 1 }]);
+      { bytes: badAcksProduce(2), answers: 1 }]);
     assert.equal(closed, true);
     assert.deepEqual(responses.map((r) => r.readInt32BE(0)), [1], 'only the ApiVersions is answered');
     const afterHandshake = await converse(connect, [{ bytes: handshake(1, 'PLAIN'), answers: 1 },
-      { bytes: metadata, answers: 1 }]);
+      { bytes: badAcksProduce(2), answers: 1 }]);
     assert.equal(afterHandshake.closed, true);
     assert.equal(afterHandshake.responses.length, 1);
   });
@@ -181,6 +196,10 @@ void describe('Kafka connection with SASL', () => {
     v2.taggedFields();
     assert.equal(v2.remaining, 0);
     assert.equal(flexible.responses[2]?.readInt32BE(0), 3, 'served after authenticating');
+    const served = await converse(connect, [{ bytes: handshake(1, 'PLAIN'), answers: 1 },
+      { bytes: authenticate(2, plainToken('alice', 'alice-secret')), answers: 1 }, { bytes: badAcksProduce(3), answers: 1 }]);
+    assert.equal(served.closed, false);
+    assert.equal(produceErrorOf(served.responses[2] ?? Buffer.alloc(0)), 21, 'the Produce is served');
     const raw = await converse(connect, [{ bytes: handshake(1, 'PLAIN', 0), answers: 1 },
       { bytes: frame(plainToken('alice', 'alice-secret')), answers: 1 }, { bytes: request(18, 1, 3), answers: 1 }]);
     assert.equal(raw.closed, false);
@@ -190,6 +209,18 @@ void describe('Kafka connection with SASL', () => {
       { bytes: frame(plainToken('alice', 'wrong')), answers: 1 }]);
     assert.equal(rawWrong.closed, true);
     assert.equal(rawWrong.responses.length, 1);
+  });
+
+  void it('serves a client that skips SASL as anonymous with allowAnonymous; a failed authentication still closes', async () => {
+    const anonymous = await converse(() => net.connect(anonymousListener.port, '127.0.0.1'),
+      [{ bytes: badAcksProduce(1), answers: 1 }]);
+    assert.equal(anonymous.closed, false);
+    assert.equal(produceErrorOf(anonymous.responses[0] ?? Buffer.alloc(0)), 21);
+    const authenticated = await converse(() => net.connect(anonymousListener.port, '127.0.0.1'),
+      [{ bytes: handshake(1, 'PLAIN'), answers: 1 }, { bytes: authenticate(2, plainToken('alice', 'wrong')), answers: 1 },
+        { bytes: request(18, 1, 3), answers: 1 }]);
+    assert.equal(authenticated.closed, true, 'a failed authentication still closes');
+    assert.equal(authenticated.responses.length, 2);
   });
 
   void it('speaks TLS with a certificate and key', async () => {
