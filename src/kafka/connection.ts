@@ -142,7 +142,8 @@ export class KafkaConnection {
       this.closeAfterPending(`unsupported API key ${header.apiKey} version ${header.apiVersion}`);
       return false;
     }
-    if (this.principal === null && !BEFORE_AUTHENTICATION.has(header.apiKey)) {
+    // Kafka's rule: nothing but SASL until authenticated, nor in the middle of an exchange.
+    if ((this.principal === null || this.sasl?.exchanging === true) && !BEFORE_AUTHENTICATION.has(header.apiKey)) {
       this.closeAfterPending(`${api.name} before SASL authentication`);
       return false;
     }

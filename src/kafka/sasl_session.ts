@@ -50,6 +50,11 @@ export class SaslSession {
     return this.authenticatedAs ?? (this.settings.allowAnonymous ? ANONYMOUS_PRINCIPAL : null);
   }
 
+  /** Between a handshake and its outcome: only SASL requests are in order (even for an anonymous connection). */
+  get exchanging(): boolean {
+    return this.step.kind === 'tokens' || this.step.kind === 'busy' || this.step.kind === 'failed';
+  }
+
   /** After a v0 handshake the next frame is a bare SASL token, not a Kafka request. */
   get expectsRawToken(): boolean {
     return this.step.kind === 'tokens' && this.step.raw;

@@ -7,7 +7,8 @@
  * closed; PLAIN through SaslAuthenticate v2 (flexible request and response headers) and through a
  * v0 handshake's bare token both authenticate, after which the connection goes on serving (a
  * Produce the handlers answer without a broker). With allowAnonymous a client that skips SASL is
- * served. With TLS the listener speaks TLS (a certificate made by the openssl CLI).
+ * served, but not one that stops in the middle of an exchange. With TLS the listener speaks TLS (a
+ * certificate made by the openssl CLI).
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -211,7 +212,7 @@ void describe('Kafka connection with SASL', () => {
     assert.equal(rawWrong.responses.length, 1);
   });
 
-  void it('serves a client that skips SASL as anonymous with allowAnonymous; a failed authentication still closes', async () => {
+  void it('serves a client that skips SASL as anonymous with allowAnonymous; a failed or unfinished exchange still closes', async () => {
     const anonymous = await converse(() => net.connect(anonymousListener.port, '127.0.0.1'),
       [{ bytes: badAcksProduce(1), answers: 1 }]);
     assert.equal(anonymous.closed, false);
@@ -221,6 +222,10 @@ void describe('Kafka connection with SASL', () => {
         { bytes: request(18, 1, 3), answers: 1 }]);
     assert.equal(authenticated.closed, true, 'a failed authentication still closes');
     assert.equal(authenticated.responses.length, 2);
+    const midExchange = await converse(() => net.connect(anonymousListener.port, '127.0.0.1'),
+      [{ bytes: handshake(1, 'PLAIN'), answers: 1 }, { bytes: badAcksProduce(2), answers: 1 }]);
+    assert.equal(midExchange.closed, true, 'nothing but SASL between a handshake and its outcome');
+    assert.equal(midExchange.responses.length, 1);
   });
 
   void it('speaks TLS with a certificate and key', async () => {
