@@ -71,6 +71,8 @@ import type { GroupId } from '../../raft/core/index.js';
 import { ReassignmentDriver } from './reassignment_driver.js';
 import { ProducerIdAllocator } from './producer_ids.js';
 import { KafkaListener } from '../kafka/listener.js';
+import { startKafkaSecurity } from '../kafka/kafka_security.js';
+import type { KafkaSecurity, KafkaSecurityOptions } from '../kafka/kafka_security.js';
 import { BrokerSecurity, CLIENT_ZAP_DOMAIN, RAFT_ZAP_DOMAIN } from '../security/broker_security.js';
 import type { ClientSecurity } from '../security/client_security.js';
 import { ZapHandler } from '../security/zap_handler.js';
@@ -168,6 +170,8 @@ export interface BrokerOptions {
   readonly kafkaListen?: HostPort;
   /** What Kafka clients dial, registered with the controller; default: kafkaListen (with the bound port). */
   readonly kafkaAdvertise?: HostPort;
+  /** TLS and SASL on the Kafka listener (kafka_security.ts, docs/security.md); plain and anonymous when absent. */
+  readonly kafkaSecurity?: KafkaSecurityOptions;
   /**
    * Check every request against the ACLs (security/, docs/acls.md): `--authorize`, and always with
    * `security`. Off (the default), every request is allowed as before and the handlers are not
@@ -230,6 +234,8 @@ export class Broker implements BrokerContext {
   readonly decommissioned = new Promise<void>((resolve) => { this.markDecommissioned = resolve; });
   /** The Kafka wire-protocol listener, with --kafka-listen. */
   private kafka: KafkaListener | undefined;
+  /** Its TLS credentials and SASL users (the users file is watched until close). */
+  private kafkaSecurity: KafkaSecurity | undefined;
   /** With `authorizer`: the checks every request passes. */
   private authorizer: Authorizer | undefined;
   private handlerTable: HandlerTable = {};
@@ -275,7 +281,15 @@ export class Broker implements BrokerContext {
     const logger = options.logger ?? pino({ name: `broker-${options.id}`,
       level: options.logLevel ?? process.env.TRIBUTARY_LOG_LEVEL ?? 'info' }, pino.destination(2));
     // First: a key file that cannot be used stops the start before anything is opened.
-    const security = await startSecurity(options, logger);
+    const kafkaSecurity = options.kafkaListen === undefined || options.kafkaSecurity === undefined ? undefined
+      : startKafkaSecurity(options.kafkaSecurity, logger);
+    let security: BrokerSecurity | undefined;
+    try {
+      security = await startSecurity(options, logger);
+    } catch (error) {
+      kafkaSecurity?.stop();
+      throw error;
+    }
     const testIo = options.storageTestMode === undefined ? undefined : openStorageTestIo(options.storageTestMode);
     if (testIo !== undefined) logger.warn({ storageTestMode: options.storageTestMode }, testIo.warning);
     const observability = new BrokerObservability({ brokerId: options.id, logger,
@@ -303,6 +317,7 @@ export class Broker implements BrokerContext {
       onGroupFailed: (groupId, error) => { logger.fatal({ groupId, error }, 'a raft group lost its storage'); },
       onSoftState: observability.onSoftState });
     broker = new Broker(options, logger, logs, transport, host, undefined, testIo, observability, security);
+    broker.kafkaSecurity = kafkaSecurity;
     try {
       await observability.start({ host, replicas: broker.replicas,
         liveBroker: (id) => broker.controller.metadata.broker(id)?.fenced === false,
@@ -343,7 +358,9 @@ export class Broker implements BrokerContext {
           ...(options.requestBytesMax === undefined ? {} : { requestBytesMax: options.requestBytesMax }),
           broker: { brokerId: options.id,
           handlers, brokers: () => broker.controller.metadata.brokers(),
-          ...(broker.clientSecurity === undefined ? {} : { clientSecurity: broker.clientSecurity }) } });
+          ...(broker.clientSecurity === undefined ? {} : { clientSecurity: broker.clientSecurity }) },
+          ...(kafkaSecurity?.tls === undefined ? {} : { tls: kafkaSecurity.tls }),
+          ...(kafkaSecurity?.sasl === undefined ? {} : { sasl: kafkaSecurity.sasl }) });
       }
       await host.start((from, payload) => { broker.onForward(from, payload); });
       broker.groups.start();
@@ -734,6 +751,7 @@ export class Broker implements BrokerContext {
     clearInterval(this.reassignmentTicks);
     clearInterval(this.autoRebalanceTicks);
     await this.kafka?.close();
+    this.kafkaSecurity?.stop();
     await this.server?.close();
     await this.replicas.close();
     for (const hosted of this.replicas.all()) hosted.replica.close();

@@ -16,9 +16,10 @@ import { startCommand } from './commands/start.js';
 import { consoleCommand } from './commands/console.js';
 import { topCommand } from './commands/top.js';
 import { keysCommand } from './commands/keys.js';
+import { usersCommand } from './commands/users.js';
 
 const COMMANDS = ['start', 'dev', 'topics', 'produce', 'consume', 'groups', 'cluster', 'bench', 'console',
-  'top', 'acl', 'quotas', 'keys'];
+  'top', 'acl', 'quotas', 'keys', 'users'];
 
 /** The command words before the first option ('topics list '), when the first is a command. */
 function helpPath(): string {
@@ -46,6 +47,7 @@ await yargs(hideBin(process.argv))
   .command(aclCommand)
   .command(quotasCommand)
   .command(keysCommand)
+  .command(usersCommand)
   .demandCommand(1)
   .strict()
   // A usage error is one line and a hint, not the whole help (which --help prints).

@@ -49,6 +49,8 @@ export const ERROR_TABLE = {
   GROUP_AUTHORIZATION_FAILED: { wire: 30, retriable: false, message: 'Not authorized to access the group' },
   CLUSTER_AUTHORIZATION_FAILED: { wire: 31, retriable: false,
     message: 'Not authorized for this cluster operation' },
+  UNSUPPORTED_SASL_MECHANISM: { wire: 33, retriable: false, message: 'The SASL mechanism is not enabled' },
+  ILLEGAL_SASL_STATE: { wire: 34, retriable: false, message: 'The SASL request is out of order' },
   UNSUPPORTED_VERSION: { wire: 35, retriable: false, message: 'Unsupported API version' },
   TOPIC_ALREADY_EXISTS: { wire: 36, retriable: false, message: 'The topic already exists' },
   INVALID_PARTITIONS: { wire: 37, retriable: false, message: 'The number of partitions is invalid' },

@@ -101,6 +101,14 @@ export class KafkaReader {
     return this.bytes.subarray(at, at + length);
   }
 
+  /** COMPACT_BYTES (length + 1 as a varint) as a view of the request; null is refused. */
+  compactBytes(): Buffer {
+    const lengthPlusOne = this.uvarint();
+    if (lengthPlusOne === 0) throw new KafkaDecodeError('null where bytes are required');
+    const at = this.take(lengthPlusOne - 1, 'compact bytes');
+    return this.bytes.subarray(at, at + lengthPlusOne - 1);
+  }
+
   /** ARRAY of elements; null (-1) reads as null. */
   nullableArray<T>(element: (reader: KafkaReader) => T): T[] | null {
     const count = this.int32();
@@ -202,6 +210,14 @@ export class KafkaWriter {
     const bytes = Buffer.from(value, 'utf8');
     return this.uvarint(bytes.length + 1).raw(bytes);
   }
+
+  compactNullableString(value: string | null): this {
+    return value === null ? this.uvarint(0) : this.compactString(value);
+  }
+
+  bytes(value: Uint8Array): this { return this.int32(value.length).raw(value); }
+
+  compactBytes(value: Uint8Array): this { return this.uvarint(value.length + 1).raw(value); }
 
   /** BYTES made of several pieces (stored batches), copied in; null writes -1. */
   nullableBytesOf(pieces: readonly Uint8Array[] | null): this {

@@ -11,6 +11,7 @@ import type { KafkaReader, KafkaWriter } from './codec.js';
 import type { RemotePartition } from './remote_leaders.js';
 import type { KafkaRequestHeader } from './request_header.js';
 import type { ClientSecurity } from '../security/client_security.js';
+import type { SaslSession } from './sasl_session.js';
 
 /** What the listener needs of the broker. */
 export interface KafkaBrokerView {
@@ -24,10 +25,11 @@ export interface KafkaBrokerView {
 }
 
 /**
- * A handler's answer: a response body, none (Produce acks=0), or "close the connection" (Kafka's
- * answer to a failed acks=0 produce).
+ * A handler's answer: a response body (with closeAfter, the connection closes once it is written:
+ * a failed SASL authentication), none (Produce acks=0), or "close the connection" (Kafka's answer
+ * to a failed acks=0 produce).
  */
-export type KafkaOutcome = { readonly kind: 'respond'; readonly body: KafkaWriter }
+export type KafkaOutcome = { readonly kind: 'respond'; readonly body: KafkaWriter; readonly closeAfter?: string }
   | { readonly kind: 'silent' }
   | { readonly kind: 'close'; readonly reason: string };
 
@@ -37,6 +39,8 @@ export interface KafkaCall {
   readonly broker: KafkaBrokerView;
   /** Leaders of partitions this broker holds no replica of, asked of a replica broker (remote_leaders.ts). */
   lookUpLeaders(partitions: readonly RemotePartition[]): Promise<ReadonlyMap<string, number>>;
+  /** The connection's SASL state; undefined when the listener has no SASL (--kafka-sasl-users). */
+  readonly sasl: SaslSession | undefined;
   /** The native request context for a call of api (this connection's peer id and reply budget). */
   nativeContext(api: ApiKey, rawFrames?: readonly Buffer[]): RequestContext;
 }

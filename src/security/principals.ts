@@ -1,5 +1,6 @@
 /**
- * Principal names, Kafka's form `Type:name`: `User:alice` for a client key of --client-keys,
+ * Principal names, Kafka's form `Type:name`: `User:alice` for a client key of --client-keys or a
+ * user of --kafka-sasl-users authenticated on the Kafka listener,
  * `Broker:N` for broker N calling another broker as a client (a super user), and `User:ANONYMOUS`
  * for every request of a plaintext broker and for unknown keys with --allow-anonymous.
  */

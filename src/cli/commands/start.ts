@@ -18,6 +18,7 @@ import { offsetsTopicConfigs } from '../../group/offsets_topic.js';
 import { validateTopicConfig } from '../../controller/topic_config.js';
 import { assert } from '../../../raft/core/assert.js';
 import type { BrokerSecurityFiles, HostPort } from '../../broker/broker.js';
+import type { KafkaSecurityOptions } from '../../kafka/kafka_security.js';
 import { ConfigError, parseHostPort, parseRaftDial, parseVoters } from './broker_address.js';
 import { readConfigFile, resolveSettings } from './broker_settings.js';
 import type { SettingSpec, SettingTable, SettingValue } from './broker_settings.js';
@@ -64,6 +65,12 @@ export const START_SETTINGS = {
     describe: 'host:port of a Kafka wire-protocol listener (kafkajs, librdkafka, kcat; docs/kafka.md); none when unset' },
   'kafka-advertise': { type: 'string',
     describe: 'host:port Kafka clients are told to dial (Kafka Metadata); default: --kafka-listen' },
+  'kafka-tls-cert': { type: 'string',
+    describe: 'PEM certificate (chain) of the Kafka listener: TLS on it (with --kafka-tls-key); plain TCP when unset' },
+  'kafka-tls-key': { type: 'string', describe: 'PEM private key of --kafka-tls-cert' },
+  'kafka-sasl-users': { type: 'string',
+    describe: 'users file (tributary users add): every Kafka client authenticates with SASL PLAIN or ' +
+      'SCRAM-SHA-256 as User:name (unless --allow-anonymous); reloaded when it changes' },
   'metrics-listen': { type: 'string',
     describe: 'host:port to serve Prometheus metrics on (GET /metrics); none when unset' },
   authorize: { type: 'boolean', default: false,
@@ -96,7 +103,8 @@ export const START_SETTINGS = {
   'client-keys': { type: 'string',
     describe: 'with --key-file: file of "User:name publicKey" lines, reloaded when it changes' },
   'allow-anonymous': { type: 'boolean', default: false,
-    describe: 'with --key-file: accept clients with unknown keys as User:ANONYMOUS (still encrypted)' },
+    describe: 'with --key-file: accept clients with unknown keys as User:ANONYMOUS (still encrypted); with ' +
+      '--kafka-sasl-users: serve Kafka clients that do not authenticate as User:ANONYMOUS' },
 } as const satisfies SettingTable;
 
 type StartSettingName = keyof typeof START_SETTINGS;
@@ -243,17 +251,39 @@ export function securitySettings(settings: StartSettings): BrokerSecurityFiles |
   const peerKeysFile = settings.optionalString('peer-keys');
   const clientKeysFile = settings.optionalString('client-keys');
   const allowAnonymous = settings.boolean('allow-anonymous');
+  const kafkaSasl = settings.optionalString('kafka-sasl-users') !== undefined;
   if (keyFile === undefined) {
     const stray = [peerKeysFile === undefined ? null : '--peer-keys', clientKeysFile === undefined ? null : '--client-keys',
-      allowAnonymous ? '--allow-anonymous' : null].filter((flag) => flag !== null);
+      allowAnonymous && !kafkaSasl ? '--allow-anonymous' : null].filter((flag) => flag !== null);
     if (stray.length > 0) throw new ConfigError(`${stray.join(', ')} need --key-file (without it the broker is plaintext)`);
     return undefined;
   }
   if (peerKeysFile === undefined) throw new ConfigError('--key-file needs --peer-keys (every broker\'s public key)');
-  if (settings.optionalString('kafka-listen') !== undefined && !allowAnonymous) {
-    throw new ConfigError('--kafka-listen has no authentication yet: with --key-file it needs --allow-anonymous');
+  // A secure broker's Kafka listener authenticates its clients too, or says openly it does not.
+  if (settings.optionalString('kafka-listen') !== undefined && !kafkaSasl && !allowAnonymous) {
+    throw new ConfigError('--kafka-listen on a secure broker (--key-file) needs --kafka-sasl-users ' +
+      '(or --allow-anonymous: Kafka clients unauthenticated)');
   }
   return { keyFile, peerKeysFile, ...(clientKeysFile === undefined ? {} : { clientKeysFile }), allowAnonymous };
+}
+
+/**
+ * --kafka-tls-cert, --kafka-tls-key (both or neither) and --kafka-sasl-users: the Kafka listener's
+ * TLS and SASL (the broker reads the files at start), or undefined for plain TCP, anonymous.
+ */
+export function kafkaSecuritySettings(settings: StartSettings): KafkaSecurityOptions | undefined {
+  const certFile = settings.optionalString('kafka-tls-cert');
+  const keyFile = settings.optionalString('kafka-tls-key');
+  const usersFile = settings.optionalString('kafka-sasl-users');
+  if ((certFile === undefined) !== (keyFile === undefined)) {
+    throw new ConfigError('--kafka-tls-cert and --kafka-tls-key go together: give both or neither');
+  }
+  if (certFile === undefined && usersFile === undefined) return undefined;
+  if (settings.optionalString('kafka-listen') === undefined) {
+    throw new ConfigError(`${certFile === undefined ? '--kafka-sasl-users' : '--kafka-tls-cert'} needs --kafka-listen`);
+  }
+  return { ...(certFile === undefined || keyFile === undefined ? {} : { tls: { certFile, keyFile } }),
+    ...(usersFile === undefined ? {} : { sasl: { usersFile, allowAnonymous: settings.boolean('allow-anonymous') } }) };
 }
 
 /** --super-users: comma-separated principals (User:name or Broker:N). */
@@ -390,8 +420,10 @@ export const startCommand: CommandModule = {
       transferTimeoutMs = positiveInteger(settings.number('shutdown-transfer-timeout-ms'), 'shutdown-transfer-timeout-ms');
       const metricsAddress = metricsListen(settings);
       const security = securitySettings(settings);
+      const kafkaSecurity = kafkaSecuritySettings(settings);
       broker = await Broker.start({ id, dataDirectory, voters, raftDial, ...addresses, logLevel: logLevel(settings),
         ...kafkaAddresses(settings),
+        ...(kafkaSecurity === undefined ? {} : { kafkaSecurity }),
         ...(metricsAddress === undefined ? {} : { metricsListen: metricsAddress }),
         ...(storageTestMode === undefined ? {} : { storageTestMode }),
         retentionCheckMs: positiveInteger(settings.number('retention-check-ms'), 'retention-check-ms'),
