@@ -2,12 +2,17 @@
  * Byte-rate quotas under contention (issue 16's figure): does a quota hold a greedy producer to
  * its rate while another principal keeps its throughput? Three secure brokers (CURVE; users
  * greedy and polite), each producer in its own process at full speed (acks=all, one topic each,
- * 6 partitions, RF 3). Phases, one after another in the same run:
+ * 6 partitions, RF 3). Phases, one after another in the same run, each on topics of its own,
+ * after a warm-up of polite alone that is not counted (a fresh cluster on a fresh page cache runs
+ * faster for its first gigabytes, which read as noise in the first solo figure):
  *   1. polite alone                       (its solo figure)
- *   2. greedy without a quota, then polite beside it   (what a greedy neighbour costs)
- *   3. greedy with `--quota` bytes/s, then polite beside it
- *   4. polite alone again                 (the solo figure, bracketing drift)
- * In 2 and 3 greedy starts `--warm-s` seconds first, so that its quota window's first allowance
+ *   2. greedy with `--quota` bytes/s, then polite beside it
+ *   3. polite alone again
+ *   4. greedy without a quota, then polite beside it   (what a greedy neighbour costs)
+ *   5. polite alone again
+ * Each phase beside greedy is compared with the mean of the solo phases around it, so that drift
+ * of the shared machine over the run is bracketed.
+ * In 2 and 4 greedy starts `--warm-s` seconds first, so that its quota window's first allowance
  * (about quota x 10 s, as Kafka's) is spent before polite is measured; greedy's rate is read from
  * its progress over polite's interval. A quota holds per broker (as Kafka's): greedy's partitions
  * are led by the three brokers, so it may reach three times `--quota` in all.
@@ -22,6 +27,7 @@ import { assert } from '../raft/core/assert.js';
 import { Admin } from '../src/client/admin.js';
 import { parseThrottle } from '../src/client/reassignment_plan.js';
 import { LocalCluster } from '../src/cli/local_cluster.js';
+import type { QuotaOp } from '../src/quota/client_quotas.js';
 import { runProduceBench } from './produce_bench.js';
 
 const PARTITIONS = 6;
@@ -50,7 +56,7 @@ async function worker(values: Record<string, string | boolean | undefined>): Pro
     security: { keyFile: text('key-file'), serverKey: text('server-key') },
     onProgress: (progress) => { process.stdout.write(`${JSON.stringify({ atMs: Date.now(), records: progress.records })}\n`); } });
   process.stdout.write(`${JSON.stringify({ atMs: Date.now(), records: result.records })}\n`);
-  process.stdout.write(`${JSON.stringify({ done: true, failed: result.failed })}\n`);
+  process.stdout.write(`${JSON.stringify({ done: true, failed: result.failed, firstError: result.firstError })}\n`);
 }
 
 function runWorker(cluster: LocalCluster, user: string, topic: string, durationS: number, recordSize: number):
@@ -69,8 +75,11 @@ function runWorker(cluster: LocalCluster, user: string, topic: string, durationS
     child.on('exit', (code) => {
       clearTimeout(timer);
       const lines = out.split('\n').filter((line) => line !== '').map((line) => JSON.parse(line) as
-        Progress & { done?: boolean; failed?: number });
+        Progress & { done?: boolean; failed?: number; firstError?: string | null });
       const done = lines.find((line) => line.done === true);
+      if (done !== undefined && (done.failed ?? 0) > 0) {
+        console.error(`${user}: ${String(done.failed)} sends failed, first: ${String(done.firstError)}`);
+      }
       if (code !== 0 || done === undefined) {
         reject(new Error(`${user}'s producer exited ${String(code)}`));
         return;
@@ -112,25 +121,32 @@ async function main(): Promise<void> {
   const admin = new Admin({ bootstrap: cluster.bootstrap, ...(cluster.clientSecurity === undefined ? {}
     : { security: cluster.clientSecurity }) });
   try {
+    let topicCount = 0;
+    const freshTopic = async (user: string): Promise<string> => {
+      topicCount += 1;
+      const name = `quota-${user}-${topicCount}`;
+      await admin.createTopic({ name, partitions: PARTITIONS, replicationFactor: 3 });
+      return name;
+    };
     for (const user of ['greedy', 'polite']) {
-      await admin.createTopic({ name: `quota-${user}`, partitions: PARTITIONS, replicationFactor: 3 });
       await admin.createAcls([
         { principal: `User:${user}`, host: '*', operation: 'ALL', permission: 'ALLOW', resourceType: 'TOPIC',
-          patternType: 'LITERAL', resourceName: `quota-${user}` },
+          patternType: 'PREFIXED', resourceName: `quota-${user}-` },
         { principal: `User:${user}`, host: '*', operation: 'IDEMPOTENT_WRITE', permission: 'ALLOW',
           resourceType: 'CLUSTER', patternType: 'LITERAL', resourceName: 'kafka-cluster' }]);
     }
     const solo = async (label: string): Promise<number> => {
-      const run = await runWorker(cluster, 'polite', 'quota-polite', durationS, recordSize);
+      const run = await runWorker(cluster, 'polite', await freshTopic('polite'), durationS, recordSize);
       const rate = mbPerSec(recordsBetween(run, 0, Infinity), recordSize, run.endMs - run.startMs);
       assert(run.failed === 0, 'no send failed');
       console.log(`${label}: polite alone ${rate.toFixed(1)} MiB/s`);
       return rate;
     };
     const beside = async (label: string): Promise<{ polite: number; greedy: number }> => {
-      const greedyRun = runWorker(cluster, 'greedy', 'quota-greedy', warmS + durationS + 2, recordSize);
+      const politeTopic = await freshTopic('polite');
+      const greedyRun = runWorker(cluster, 'greedy', await freshTopic('greedy'), warmS + durationS + 2, recordSize);
       await new Promise((resolve) => setTimeout(resolve, warmS * 1000));
-      const politeRun = await runWorker(cluster, 'polite', 'quota-polite', durationS, recordSize);
+      const politeRun = await runWorker(cluster, 'polite', politeTopic, durationS, recordSize);
       const greedyDone = await greedyRun;
       const spanMs = politeRun.endMs - politeRun.startMs;
       const polite = mbPerSec(recordsBetween(politeRun, 0, Infinity), recordSize, spanMs);
@@ -139,16 +155,19 @@ async function main(): Promise<void> {
       console.log(`${label}: polite ${polite.toFixed(1)} MiB/s beside greedy ${greedy.toFixed(2)} MiB/s`);
       return { polite, greedy };
     };
-    const soloBefore = await solo('1');
-    const unlimited = await beside('2 (greedy without a quota)');
-    await admin.alterClientQuotas([{ principal: 'User:greedy',
-      ops: [{ key: 'producer_byte_rate', value: quota, remove: false }] }]);
-    const limited = await beside(`3 (greedy held to ${(quota / 1024 / 1024).toFixed(2)} MiB/s per broker)`);
-    const soloAfter = await solo('4');
-    const soloMean = (soloBefore + soloAfter) / 2;
+    const quotaOps = (remove: boolean): QuotaOp[] => [{ key: 'producer_byte_rate', value: remove ? 0 : quota, remove }];
+    await solo('warm-up (not counted)');
+    const solo1 = await solo('1');
+    await admin.alterClientQuotas([{ principal: 'User:greedy', ops: quotaOps(false) }]);
+    const limited = await beside(`2 (greedy held to ${(quota / 1024 / 1024).toFixed(2)} MiB/s per broker)`);
+    await admin.alterClientQuotas([{ principal: 'User:greedy', ops: quotaOps(true) }]);
+    const solo3 = await solo('3');
+    const unlimited = await beside('4 (greedy without a quota)');
+    const solo5 = await solo('5');
     const summary = { quotaMiBPerSec: quota / 1024 / 1024, recordSize, durationS,
-      politeSoloMiBPerSec: [soloBefore, soloAfter], unlimited, limited,
-      politeBesideLimitedRatio: limited.polite / soloMean, politeBesideUnlimitedRatio: unlimited.polite / soloMean,
+      politeSoloMiBPerSec: [solo1, solo3, solo5], limited, unlimited,
+      politeBesideLimitedRatio: limited.polite / ((solo1 + solo3) / 2),
+      politeBesideUnlimitedRatio: unlimited.polite / ((solo3 + solo5) / 2),
       greedyToQuotaRatio: limited.greedy / (BROKERS * quota / 1024 / 1024) };
     console.log(JSON.stringify(summary));
   } finally {
