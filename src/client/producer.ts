@@ -13,7 +13,8 @@
  *   back-off of its partition and a metadata refresh. A batch gives up after `retries` retries or
  *   deliveryTimeoutMs from its creation; other errors fail its records at once.
  * - OUT_OF_ORDER_SEQUENCE_NUMBER on a batch while an older batch of the same partition is still
- *   unsettled means the older one has not landed yet (lost or being retried): it is retried too.
+ *   unsettled, or was when the batch was sent, means the older one had not landed yet (lost or
+ *   being retried): it is retried too.
  * - At most inflightRequestsMax Produce requests per broker are in flight (5, Kafka's
  *   max.in.flight.requests.per.connection, which idempotence relies on), and each holds at most
  *   one batch per partition; with idempotence at most 5 batches per partition are unacknowledged.
@@ -138,6 +139,13 @@ interface BatchState {
   /** Put back in the accumulator after being sent. */
   awaitingRetry: boolean;
   lastError: unknown;
+  /**
+   * An older batch of its partition was unsettled when this attempt was sent: an
+   * OUT_OF_ORDER_SEQUENCE_NUMBER answering it is explained by that batch not having landed yet,
+   * even when the answer comes after it settled (replies held by a quota, or held by a slow link,
+   * come back in any order).
+   */
+  olderUnsettledAtSend: boolean;
 }
 
 type ProducePartitionResponse = DecodedResponseOf<typeof API_KEYS.PRODUCE>['partitions'][number];
@@ -585,7 +593,7 @@ export class Producer {
     if (state === undefined) {
       state = {
         attempts: 0, deadlineMs: batch.createdMs + this.deliveryTimeoutMs, sent: false, awaitingRetry: false,
-        lastError: null,
+        lastError: null, olderUnsettledAtSend: false,
       };
       this.batchStates.set(batch.id, state);
       const key = topicPartitionKey(batch.topic, batch.partition);
@@ -604,6 +612,7 @@ export class Producer {
       const state = this.stateOf(batch);
       if (!state.sent) this.sequences?.onSent(batch.topic, batch.partition, batch.baseSequence);
       state.sent = true;
+      state.olderUnsettledAtSend = this.hasOlderUnsettled(batch);
     }
     try {
       const { response } = await connection.request(API_KEYS.PRODUCE, {
@@ -646,8 +655,11 @@ export class Producer {
   private onBatchError(batch: ProducerBatch, error: unknown, reply: ProducePartitionResponse | null): void {
     const state = this.stateOf(batch);
     const code = error instanceof TributaryError ? (error as TributaryError).code : null;
+    // Out of order is retried while an older batch may explain it: one unsettled now, or one that was
+    // unsettled when this attempt went out (the resend then meets the broker as it is now; a real gap,
+    // an older batch failed for good, is refused again and fails it).
     const retriable = isRetriable(error)
-      || (code === 'OUT_OF_ORDER_SEQUENCE_NUMBER' && this.hasOlderUnsettled(batch));
+      || (code === 'OUT_OF_ORDER_SEQUENCE_NUMBER' && (this.hasOlderUnsettled(batch) || state.olderUnsettledAtSend));
     if (code !== null && METADATA_ERRORS.has(code)) {
       const hint = reply?.currentLeader ?? null;
       if (hint !== null) this.metadata.applyLeaderHint(batch.topic, batch.partition, hint);

@@ -8,6 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 import { SeededPrng } from '../../../raft/core/prng.js';
 import { partitionForKey } from '../../../src/client/murmur2.js';
@@ -214,6 +215,31 @@ void describe('Producer', () => {
         const next = await producer.send({ topic: 't', value: 'z' });
         assert.equal(next.offset, 2);
         assert.equal(cluster.produceRequests.at(-1)?.batches[0]?.baseSequence, 2, 'sequences continue');
+      } finally {
+        await producer.close();
+      }
+    });
+  });
+
+  void test('an out-of-order answer that arrives after the older batch settled is retried, not failed', async () => {
+    // Replies held by a quota come back in any order: batch a is refused NOT_LEADER (answered in
+    // 300 ms), batch b, sent while a was unsettled, is refused OUT_OF_ORDER (answered in 900 ms,
+    // after a's resend landed). b's refusal is explained by a not having landed when b was sent.
+    await withCluster(1, async (cluster) => {
+      cluster.createTopic('t', 1);
+      const producer = producerFor(cluster, { lingerMs: 0 });
+      try {
+        await producer.connect();
+        cluster.inject('produce', 't', 0, 'NOT_LEADER_OR_FOLLOWER', 1, true);
+        cluster.delayNextProduceReplies = { count: 1, delayMs: 300 };
+        const a = producer.send({ topic: 't', value: 'a' });
+        for (let i = 0; i < 100 && cluster.produceRequests.length < 1; i++) await sleep(5);
+        cluster.inject('produce', 't', 0, 'OUT_OF_ORDER_SEQUENCE_NUMBER', 1, false);
+        cluster.delayNextProduceReplies = { count: 1, delayMs: 900 };
+        const b = producer.send({ topic: 't', value: 'b' });
+        assert.equal((await a).offset, 0);
+        assert.equal((await b).offset, 1);
+        assert.deepEqual(cluster.records('t', 0).map((r) => r.value), ['a', 'b']);
       } finally {
         await producer.close();
       }
