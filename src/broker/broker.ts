@@ -68,6 +68,7 @@ import type { GroupId } from '../../raft/core/index.js';
 import { ReassignmentDriver } from './reassignment_driver.js';
 import { ProducerIdAllocator } from './producer_ids.js';
 import { KafkaListener } from '../kafka/listener.js';
+import type { ConnectionLimitSettings } from '../security/connection_limits.js';
 import { BrokerSecurity, CLIENT_ZAP_DOMAIN, RAFT_ZAP_DOMAIN } from '../security/broker_security.js';
 import type { ClientSecurity } from '../security/client_security.js';
 import { ZapHandler } from '../security/zap_handler.js';
@@ -176,6 +177,11 @@ export interface BrokerOptions {
   readonly security?: BrokerSecurityFiles;
   /** Principals allowed everything (`User:admin`); brokers (`Broker:N`) always are. Used by ACLs. */
   readonly superUsers?: readonly string[];
+  /**
+   * Connections each listener serves at once, in total, per client address (the Kafka listener
+   * only) and per principal (security/connection_limits.ts); no limits when absent.
+   */
+  readonly connectionLimits?: ConnectionLimitSettings;
 }
 
 /** The key files of a secure broker (BrokerSecurity reads them at start). */
@@ -320,12 +326,16 @@ export class Broker implements BrokerContext {
         ...(security === undefined ? {} : {
           curve: { secretKey: security.pair.secretKey, zapDomain: CLIENT_ZAP_DOMAIN },
           authenticate: (token: Uint8Array) => security.principalOf(token) }),
-        ...(observability.requestObserver === undefined ? {} : { observer: observability.requestObserver }) });
+        ...(observability.requestObserver === undefined ? {} : { observer: observability.requestObserver }),
+        ...(options.connectionLimits === undefined ? {} : { connectionLimits: options.connectionLimits }),
+        onConnectionRefused: (reason) => { observability.metrics?.connectionRefused('native', reason); } });
       await broker.server.start();
       if (options.kafkaListen !== undefined) {
-        broker.kafka = await KafkaListener.start({ ...options.kafkaListen, logger, broker: { brokerId: options.id,
-          handlers, brokers: () => broker.controller.metadata.brokers(),
-          ...(broker.clientSecurity === undefined ? {} : { clientSecurity: broker.clientSecurity }) } });
+        broker.kafka = await KafkaListener.start({ ...options.kafkaListen, logger,
+          ...(options.connectionLimits === undefined ? {} : { connectionLimits: options.connectionLimits }),
+          onConnectionRefused: (reason) => { observability.metrics?.connectionRefused('kafka', reason); },
+          broker: { brokerId: options.id, handlers, brokers: () => broker.controller.metadata.brokers(),
+            ...(broker.clientSecurity === undefined ? {} : { clientSecurity: broker.clientSecurity }) } });
       }
       await host.start((from, payload) => { broker.onForward(from, payload); });
       broker.groups.start();

@@ -2,10 +2,19 @@
  * The Kafka wire-protocol listener (docs/kafka.md): a TCP server whose connections speak Kafka's
  * binary protocol (connection.ts) for the APIs in apis/, onto the broker's native handlers. It is
  * a second door to the same broker: the ZeroMQ request server stays the native one.
+ *
+ * Connection limits (security/connection_limits.ts): a connection over --max-connections or
+ * --max-connections-per-ip is closed as soon as it is accepted, as Kafka does; one over
+ * --max-connections-per-principal is closed once its principal is known (at accept while every
+ * Kafka connection is User:ANONYMOUS; SASL will admit it with the principal it authenticates).
  */
 import net from 'node:net';
 import type { Logger } from 'pino';
 import { RateLimitedLog } from '../common/rate_limited_log.js';
+import { ConnectionLimits, NO_CONNECTION_LIMITS } from '../security/connection_limits.js';
+import type { ConnectionLimitReason, ConnectionLimitSettings, ConnectionRefusal }
+  from '../security/connection_limits.js';
+import { ANONYMOUS_PRINCIPAL } from '../security/principals.js';
 import { apiVersionsApi } from './apis/api_versions.js';
 import { createTopicsApi, deleteTopicsApi } from './apis/admin_topics.js';
 import { fetchApi } from './apis/fetch.js';
@@ -17,7 +26,7 @@ import { initProducerIdApi } from './apis/init_producer_id.js';
 import { listOffsetsApi } from './apis/list_offsets.js';
 import { metadataApi } from './apis/metadata.js';
 import { produceApi } from './apis/produce.js';
-import { KafkaConnection } from './connection.js';
+import { KafkaConnection, clientAddress } from './connection.js';
 import { REQUEST_BYTES_MAX_DEFAULT } from './framing.js';
 import { RemoteLeaders } from './remote_leaders.js';
 import type { KafkaApi, KafkaBrokerView } from './kafka_api.js';
@@ -30,6 +39,10 @@ export interface KafkaListenerOptions {
   readonly logger: Logger;
   /** Kafka's socket.request.max.bytes. */
   readonly requestBytesMax?: number;
+  /** Connections at once, in total, per client address and per principal (0: no limit). */
+  readonly connectionLimits?: ConnectionLimitSettings;
+  /** Told of every connection closed by a limit (metrics); must not throw. */
+  readonly onConnectionRefused?: (reason: ConnectionLimitReason) => void;
 }
 
 const INFLIGHT_PER_CONNECTION_MAX = 64;
@@ -52,23 +65,55 @@ export class KafkaListener {
   private readonly server: net.Server;
   private readonly connections = new Set<KafkaConnection>();
   private readonly remoteLeaders: RemoteLeaders;
+  private readonly limits: ConnectionLimits;
+  private readonly refusals: RateLimitedLog;
   private nextPeer = 0;
 
-  private constructor(options: KafkaListenerOptions) {
+  private constructor(private readonly options: KafkaListenerOptions) {
     const apis = kafkaApis();
     const refusals = new RateLimitedLog(options.logger);
+    this.refusals = refusals;
+    this.limits = new ConnectionLimits({ ...NO_CONNECTION_LIMITS, ...options.connectionLimits });
     const remoteLeaders = new RemoteLeaders(options.broker.brokerId, () => options.broker.brokers(), options.logger,
       options.broker.clientSecurity);
     this.remoteLeaders = remoteLeaders;
     this.server = net.createServer({ noDelay: true }, (socket) => {
       this.nextPeer += 1;
-      const connection = new KafkaConnection(socket, Buffer.from(`kafka:${this.nextPeer}`), { apis,
+      const id = `kafka:${this.nextPeer}`;
+      if (!this.admitted(id, socket)) return;
+      socket.on('close', () => { this.limits.close(id); });
+      const connection = new KafkaConnection(socket, Buffer.from(id), { apis,
         broker: options.broker, requestBytesMax: options.requestBytesMax ?? REQUEST_BYTES_MAX_DEFAULT,
         inflightMax: INFLIGHT_PER_CONNECTION_MAX, replyBytesMax: REPLY_BYTES_PER_CONNECTION_MAX,
         logger: options.logger, refusals, remoteLeaders });
       this.connections.add(connection);
       socket.on('close', () => { this.connections.delete(connection); });
     });
+  }
+
+  /**
+   * Counts an accepted socket under the limits, or closes it at once. Its principal is
+   * User:ANONYMOUS until SASL lands, which will admit() the authenticated one instead.
+   */
+  private admitted(id: string, socket: net.Socket): boolean {
+    const refusal = this.limits.open(id, clientAddress(socket.remoteAddress))
+      ?? this.limits.admit(id, ANONYMOUS_PRINCIPAL);
+    if (refusal === null) return true;
+    this.limits.close(id);
+    this.onRefused(socket, refusal);
+    socket.destroy();
+    return false;
+  }
+
+  private onRefused(socket: net.Socket, refusal: ConnectionRefusal): void {
+    this.refusals.log('warn', 'kafka-connection-refused', { listener: 'kafka', peer: socket.remoteAddress,
+      reason: refusal.reason, limit: refusal.limit, detail: refusal.message },
+    'closed a Kafka connection over a connection limit');
+    try {
+      this.options.onConnectionRefused?.(refusal.reason);
+    } catch (error) {
+      this.options.logger.error({ err: error }, 'connection refusal observer failed');
+    }
   }
 
   static async start(options: KafkaListenerOptions): Promise<KafkaListener> {
