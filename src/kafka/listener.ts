@@ -91,18 +91,30 @@ export class KafkaListener {
     });
   }
 
-  /**
-   * Counts an accepted socket under the limits, or closes it at once. Its principal is
-   * User:ANONYMOUS until SASL lands, which will admit() the authenticated one instead.
-   */
+  /** Counts an accepted socket under the limits, or closes it at once (false). */
   private admitted(id: string, socket: net.Socket): boolean {
-    const refusal = this.limits.open(id, clientAddress(socket.remoteAddress))
-      ?? this.limits.admit(id, ANONYMOUS_PRINCIPAL);
+    const refusal = this.limits.open(id, clientAddress(socket.remoteAddress));
+    if (refusal !== null) {
+      this.closeRefused(id, socket, refusal);
+      return false;
+    }
+    // Every Kafka connection is User:ANONYMOUS until SASL lands, so its principal is known here;
+    // with SASL, admitPrincipal is called with the principal its handshake authenticated instead.
+    return this.admitPrincipal(id, socket, ANONYMOUS_PRINCIPAL);
+  }
+
+  /** The connection proved `principal`: false, and the socket closed, when that is over its limit. */
+  private admitPrincipal(id: string, socket: net.Socket, principal: string): boolean {
+    const refusal = this.limits.admit(id, principal);
     if (refusal === null) return true;
+    this.closeRefused(id, socket, refusal);
+    return false;
+  }
+
+  private closeRefused(id: string, socket: net.Socket, refusal: ConnectionRefusal): void {
     this.limits.close(id);
     this.onRefused(socket, refusal);
     socket.destroy();
-    return false;
   }
 
   private onRefused(socket: net.Socket, refusal: ConnectionRefusal): void {
