@@ -16,7 +16,11 @@ import { ERROR_TABLE } from '../../../src/common/errors.js';
 import type { HandlerTable } from '../../../src/net/request_server.js';
 import { API_KEYS } from '../../../src/protocol/api_keys.js';
 import { encodeRequest } from '../../../src/protocol/envelope.js';
+import { authToken } from '../../../src/security/auth_token.js';
 import type { ConnectionLimitReason } from '../../../src/security/connection_limits.js';
+import { generateKeyPair } from '../../../src/security/keys.js';
+import type { KeyPair } from '../../../src/security/keys.js';
+import { ZapHandler } from '../../../src/security/zap_handler.js';
 import { captureLogger, connect, expectCode, rawDealer, receiveEnvelope, startServer, waitFor } from './helpers.js';
 
 const REFUSED_LINE = 'refused a connection over a connection limit (every request of it is refused)';
@@ -116,6 +120,46 @@ void describe('RequestServer connection limits', () => {
     } finally {
       for (const dealer of dealers) dealer.close();
       await server.close();
+    }
+  });
+
+  void test('with CURVE: principals from keys, and a handshake refused by ZAP counts toward nothing', async () => {
+    const { logger } = captureLogger();
+    const serverPair = generateKeyPair();
+    const alice = generateKeyPair();
+    const bob = generateKeyPair();
+    const stranger = generateKeyPair();
+    const principals = new Map([[authToken(alice, serverPair.publicKey).toString('hex'), 'User:alice'],
+      [authToken(bob, serverPair.publicKey).toString('hex'), 'User:bob']]);
+    const zap = await ZapHandler.shared();
+    zap.register('unit-limits', (key) => (key === alice.publicKey ? 'User:alice' : key === bob.publicKey ? 'User:bob'
+      : null), { warn: () => undefined });
+    const server = await startServer({ logger, handlers: countingHandlers().handlers,
+      curve: { secretKey: serverPair.secretKey, zapDomain: 'unit-limits' },
+      authenticate: (token) => principals.get(Buffer.from(token).toString('hex')) ?? null,
+      connectionLimits: { maxConnections: 0, maxConnectionsPerPrincipal: 1 } });
+    const secure = (pair: KeyPair): ReturnType<typeof connect> => connect(server, { requestTimeoutMs: 2_000,
+      curve: { serverKey: serverPair.publicKey, publicKey: pair.publicKey, secretKey: pair.secretKey,
+        authToken: authToken(pair, serverPair.publicKey) } });
+    const connections = [secure(alice), secure(alice), secure(bob), secure(stranger), secure(alice)];
+    const [alice1, alice2, bob1, stranger1, alice3] = connections;
+    assert.ok(alice1 !== undefined && alice2 !== undefined && bob1 !== undefined && stranger1 !== undefined
+      && alice3 !== undefined);
+    try {
+      await alice1.request(API_KEYS.METADATA, { allTopics: true });
+      await expectCode(alice2.request(API_KEYS.METADATA, { allTopics: true }), 'CONNECTION_LIMIT_EXCEEDED');
+      await bob1.request(API_KEYS.METADATA, { allTopics: true });
+      await assert.rejects(stranger1.request(API_KEYS.METADATA, { allTopics: true }));
+      assert.deepEqual({ connections: server.held.connections, refused: server.held.refusedConnections },
+        { connections: 2, refused: 1 });
+      await alice1.close();
+      await waitFor(() => server.held.connections === 1, 'alice\'s first connection freed its place');
+      await alice3.request(API_KEYS.METADATA, { allTopics: true });
+    } finally {
+      await Promise.all(connections.map((connection) => connection.close()));
+      await server.close();
+      zap.unregister('unit-limits');
+      await ZapHandler.closeShared();
     }
   });
 
