@@ -73,6 +73,7 @@ import { ProducerIdAllocator } from './producer_ids.js';
 import { KafkaListener } from '../kafka/listener.js';
 import { startKafkaSecurity } from '../kafka/kafka_security.js';
 import type { KafkaSecurity, KafkaSecurityOptions } from '../kafka/kafka_security.js';
+import type { ConnectionLimitSettings } from '../security/connection_limits.js';
 import { BrokerSecurity, CLIENT_ZAP_DOMAIN, RAFT_ZAP_DOMAIN } from '../security/broker_security.js';
 import type { ClientSecurity } from '../security/client_security.js';
 import { ZapHandler } from '../security/zap_handler.js';
@@ -185,6 +186,11 @@ export interface BrokerOptions {
   readonly security?: BrokerSecurityFiles;
   /** Principals allowed everything (`User:admin`); brokers (`Broker:N`) always are. Used by ACLs. */
   readonly superUsers?: readonly string[];
+  /**
+   * Connections each listener serves at once, in total, per client address (the Kafka listener
+   * only) and per principal (security/connection_limits.ts); no limits when absent.
+   */
+  readonly connectionLimits?: ConnectionLimitSettings;
 }
 
 /** The key files of a secure broker (BrokerSecurity reads them at start). */
@@ -351,11 +357,15 @@ export class Broker implements BrokerContext {
         ...(security === undefined ? {} : {
           curve: { secretKey: security.pair.secretKey, zapDomain: CLIENT_ZAP_DOMAIN },
           authenticate: (token: Uint8Array) => security.principalOf(token) }),
-        ...(observability.requestObserver === undefined ? {} : { observer: observability.requestObserver }) });
+        ...(observability.requestObserver === undefined ? {} : { observer: observability.requestObserver }),
+        ...(options.connectionLimits === undefined ? {} : { connectionLimits: options.connectionLimits }),
+        onConnectionRefused: (reason) => { observability.metrics?.connectionRefused('native', reason); } });
       await broker.server.start();
       if (options.kafkaListen !== undefined) {
         broker.kafka = await KafkaListener.start({ ...options.kafkaListen, logger,
           ...(options.requestBytesMax === undefined ? {} : { requestBytesMax: options.requestBytesMax }),
+          ...(options.connectionLimits === undefined ? {} : { connectionLimits: options.connectionLimits }),
+          onConnectionRefused: (reason) => { observability.metrics?.connectionRefused('kafka', reason); },
           broker: { brokerId: options.id,
           handlers, brokers: () => broker.controller.metadata.brokers(),
           ...(broker.clientSecurity === undefined ? {} : { clientSecurity: broker.clientSecurity }) },

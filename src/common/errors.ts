@@ -88,6 +88,13 @@ export const ERROR_TABLE = {
   // Private: too many requests in flight (a broker's request server, or a client connection's
   // waiting queue); retry after a back-off. Kafka clients see REQUEST_TIMED_OUT.
   TOO_MANY_REQUESTS: { wire: -1002, retriable: true, message: 'Too many requests in flight; retry later' },
+  // Private: the connection is over a connection limit of the listener (--max-connections,
+  // --max-connections-per-principal). Not retriable: the refusal holds for the connection's whole
+  // life, so a retry on it gets the same answer; a client must close it and connect again once
+  // others have closed. Kafka has no code for it (it closes the socket): a Kafka client is sent
+  // NETWORK_EXCEPTION, which is what a closed connection looks like to it, and it reconnects.
+  CONNECTION_LIMIT_EXCEEDED: { wire: -1003, retriable: false,
+    message: 'The connection is over the broker\'s connection limits; close it and connect again later' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_TABLE;
@@ -96,6 +103,7 @@ export type ErrorCode = keyof typeof ERROR_TABLE;
 const KAFKA_ALIASES: Readonly<Partial<Record<ErrorCode, ErrorCode>>> = {
   CORRUPT_SEGMENT: 'KAFKA_STORAGE_ERROR',
   TOO_MANY_REQUESTS: 'REQUEST_TIMED_OUT',
+  CONNECTION_LIMIT_EXCEEDED: 'NETWORK_EXCEPTION',
 };
 
 const CODES_BY_WIRE: ReadonlyMap<number, ErrorCode> = new Map(

@@ -4,11 +4,20 @@
  * a second door to the same broker: the ZeroMQ request server stays the native one. With `tls` it
  * is a node:tls server (kafka_tls.ts); with `sasl` its clients authenticate (sasl_session.ts) and
  * ApiVersions lists SaslHandshake and SaslAuthenticate.
+ *
+ * Connection limits (security/connection_limits.ts): a connection over --max-connections or
+ * --max-connections-per-ip is closed as soon as it is accepted, as Kafka does; one over
+ * --max-connections-per-principal is closed at accept without SASL, where every connection is
+ * User:ANONYMOUS; with SASL that limit is not applied here yet.
  */
 import net from 'node:net';
 import tls from 'node:tls';
 import type { Logger } from 'pino';
 import { RateLimitedLog } from '../common/rate_limited_log.js';
+import { ConnectionLimits, NO_CONNECTION_LIMITS } from '../security/connection_limits.js';
+import type { ConnectionLimitReason, ConnectionLimitSettings, ConnectionRefusal }
+  from '../security/connection_limits.js';
+import { ANONYMOUS_PRINCIPAL } from '../security/principals.js';
 import { apiVersionsApi } from './apis/api_versions.js';
 import { createTopicsApi, deleteTopicsApi } from './apis/admin_topics.js';
 import { fetchApi } from './apis/fetch.js';
@@ -21,7 +30,7 @@ import { listOffsetsApi } from './apis/list_offsets.js';
 import { metadataApi } from './apis/metadata.js';
 import { produceApi } from './apis/produce.js';
 import { saslAuthenticateApi, saslHandshakeApi } from './apis/sasl.js';
-import { KafkaConnection } from './connection.js';
+import { KafkaConnection, clientAddress } from './connection.js';
 import { REQUEST_BYTES_MAX_DEFAULT } from './framing.js';
 import { RemoteLeaders } from './remote_leaders.js';
 import type { KafkaApi, KafkaBrokerView } from './kafka_api.js';
@@ -39,6 +48,10 @@ export interface KafkaListenerOptions {
   readonly tls?: tls.SecureContextOptions;
   /** Clients authenticate with SASL before anything else; everyone is User:ANONYMOUS when absent. */
   readonly sasl?: SaslSettings;
+  /** Connections at once, in total, per client address and per principal (0: no limit). */
+  readonly connectionLimits?: ConnectionLimitSettings;
+  /** Told of every connection closed by a limit (metrics); must not throw. */
+  readonly onConnectionRefused?: (reason: ConnectionLimitReason) => void;
 }
 
 const INFLIGHT_PER_CONNECTION_MAX = 64;
@@ -62,17 +75,24 @@ export class KafkaListener {
   private readonly server: net.Server;
   private readonly connections = new Set<KafkaConnection>();
   private readonly remoteLeaders: RemoteLeaders;
+  private readonly limits: ConnectionLimits;
+  private readonly refusals: RateLimitedLog;
   private nextPeer = 0;
 
-  private constructor(options: KafkaListenerOptions) {
+  private constructor(private readonly options: KafkaListenerOptions) {
     const apis = kafkaApis(options.sasl !== undefined);
     const refusals = new RateLimitedLog(options.logger);
+    this.refusals = refusals;
+    this.limits = new ConnectionLimits({ ...NO_CONNECTION_LIMITS, ...options.connectionLimits });
     const remoteLeaders = new RemoteLeaders(options.broker.brokerId, () => options.broker.brokers(), options.logger,
       options.broker.clientSecurity);
     this.remoteLeaders = remoteLeaders;
     const accept = (socket: net.Socket): void => {
       this.nextPeer += 1;
-      const connection = new KafkaConnection(socket, Buffer.from(`kafka:${this.nextPeer}`), { apis,
+      const id = `kafka:${this.nextPeer}`;
+      if (!this.admitted(id, socket)) return;
+      socket.on('close', () => { this.limits.close(id); });
+      const connection = new KafkaConnection(socket, Buffer.from(id), { apis,
         broker: options.broker, requestBytesMax: options.requestBytesMax ?? REQUEST_BYTES_MAX_DEFAULT,
         inflightMax: INFLIGHT_PER_CONNECTION_MAX, replyBytesMax: REPLY_BYTES_PER_CONNECTION_MAX,
         logger: options.logger, refusals, remoteLeaders,
@@ -85,6 +105,45 @@ export class KafkaListener {
       : tls.createServer({ ...options.tls, noDelay: true }, accept).on('tlsClientError', (error, socket) => {
         refusals.log('info', 'kafka-tls', { peer: socket.remoteAddress, reason: error.message }, 'a TLS handshake failed');
       });
+  }
+
+  /** Counts an accepted socket under the limits, or closes it at once (false). */
+  private admitted(id: string, socket: net.Socket): boolean {
+    const refusal = this.limits.open(id, clientAddress(socket.remoteAddress));
+    if (refusal !== null) {
+      this.closeRefused(id, socket, refusal);
+      return false;
+    }
+    // Without SASL every Kafka connection is User:ANONYMOUS, known here. With SASL the principal
+    // comes later, from the handshake, and the per-principal limit is not applied on this listener
+    // yet (the total and per-IP limits are): docs/security.md says so.
+    if (this.options.sasl !== undefined) return true;
+    return this.admitPrincipal(id, socket, ANONYMOUS_PRINCIPAL);
+  }
+
+  /** The connection proved `principal`: false, and the socket closed, when that is over its limit. */
+  private admitPrincipal(id: string, socket: net.Socket, principal: string): boolean {
+    const refusal = this.limits.admit(id, principal);
+    if (refusal === null) return true;
+    this.closeRefused(id, socket, refusal);
+    return false;
+  }
+
+  private closeRefused(id: string, socket: net.Socket, refusal: ConnectionRefusal): void {
+    this.limits.close(id);
+    this.onRefused(socket, refusal);
+    socket.destroy();
+  }
+
+  private onRefused(socket: net.Socket, refusal: ConnectionRefusal): void {
+    this.refusals.log('warn', 'kafka-connection-refused', { listener: 'kafka', peer: socket.remoteAddress,
+      reason: refusal.reason, limit: refusal.limit, detail: refusal.message },
+    'closed a Kafka connection over a connection limit');
+    try {
+      this.options.onConnectionRefused?.(refusal.reason);
+    } catch (error) {
+      this.options.logger.error({ err: error }, 'connection refusal observer failed');
+    }
   }
 
   static async start(options: KafkaListenerOptions): Promise<KafkaListener> {

@@ -52,6 +52,7 @@ export class BrokerMetrics {
   private readonly lastRole = new Map<number, string>();
   private readonly requestCounts = new Map<string, { api: string; error: string; count: number }>();
   private readonly partitionErrorCounts = new Map<string, { api: string; error: string; count: number }>();
+  private readonly refusedConnections = new Map<string, { listener: string; reason: string; count: number }>();
   private readonly latencyByApi = new Map<string, Observer>();
   private readonly latencyByAcks = new Map<number, Observer>();
   private readonly requestLatency: Histogram<'api'>;
@@ -106,6 +107,14 @@ export class BrokerMetrics {
     const key = `${api}\u0000${error}`;
     const entry = this.requestCounts.get(key);
     if (entry === undefined) this.requestCounts.set(key, { api, error, count: 1 });
+    else entry.count += 1;
+  }
+
+  /** A connection refused by a connection limit of a listener ('native' or 'kafka'), once per connection. */
+  connectionRefused(listener: string, reason: string): void {
+    const key = `${listener}\u0000${reason}`;
+    const entry = this.refusedConnections.get(key);
+    if (entry === undefined) this.refusedConnections.set(key, { listener, reason, count: 1 });
     else entry.count += 1;
   }
 
@@ -200,6 +209,7 @@ export class BrokerMetrics {
   private defineRequestCounters(): void {
     const requestCounts = this.requestCounts;
     const partitionErrorCounts = this.partitionErrorCounts;
+    const refusedConnections = this.refusedConnections;
     new Counter({ name: 'tributary_requests_total', registers: [this.registry], labelNames: ['api', 'error'],
       help: 'Client requests per API and outcome (error: the whole-request error code, NONE when it succeeded)',
       collect(): void {
@@ -211,6 +221,14 @@ export class BrokerMetrics {
       collect(): void {
         this.reset();
         for (const { api, error, count } of partitionErrorCounts.values()) this.inc({ api, error }, count);
+      } });
+    new Counter({ name: 'tributary_connections_refused_total', registers: [this.registry],
+      labelNames: ['listener', 'reason'],
+      help: 'Client connections refused by a connection limit, per listener (native, kafka) and limit ' +
+        '(total, address, principal)',
+      collect(): void {
+        this.reset();
+        for (const { listener, reason, count } of refusedConnections.values()) this.inc({ listener, reason }, count);
       } });
   }
 

@@ -38,6 +38,16 @@
  * Security (docs/security.md): with `curve` the ROUTER is a CURVE server whose handshakes the
  * process's ZAP handler decides; with `authenticate` each request's auth token is resolved to its
  * principal (a Map lookup), and a request proving none is refused with SASL_AUTHENTICATION_FAILED.
+ *
+ * Connection limits (connection_limits.ts, docs/security.md "Limits"): a ROUTER cannot close one
+ * peer, so a connection over --max-connections or --max-connections-per-principal has every
+ * request answered CONNECTION_LIMIT_EXCEEDED, without a handler or any state of its own here. A
+ * connection is counted from its first request that proves a principal (the principal it keeps)
+ * until libzmq reports it gone: ZMQ_ROUTER_NOTIFY delivers [routingId, empty frame] when a peer
+ * connects and again when it disconnects. A peer can send an empty frame too, so such a frame only
+ * means "gone" for a connection that is counted; for any other it is ignored (the connect notice,
+ * or a gone connection's late notice). A client that sends one only gives up its own place: its
+ * next request is decided again, as a new connection's would be.
  */
 import type { Logger } from 'pino';
 import { pino } from 'pino';
@@ -54,6 +64,9 @@ import { decodeRequest, encodeErrorResponse, encodeResponse } from '../protocol/
 import type { DecodedRequest, OutgoingFrame } from '../protocol/envelope.js';
 import { isOneWay } from '../protocol/messages.js';
 import type { DecodedRequestOf, ResponseOf } from '../protocol/messages.js';
+import { ConnectionLimits, NO_CONNECTION_LIMITS } from '../security/connection_limits.js';
+import type { ConnectionLimitReason, ConnectionLimitSettings, ConnectionRefusal }
+  from '../security/connection_limits.js';
 import { ANONYMOUS_PRINCIPAL } from '../security/principals.js';
 import { monotonicNowMs } from '../../raft/host/monotonic_clock.js';
 import { ReplyOutbox } from './reply_outbox.js';
@@ -162,7 +175,19 @@ export interface RequestServerOptions {
    * Absent (plaintext): every request is User:ANONYMOUS and no token is looked at.
    */
   readonly authenticate?: (authToken: Uint8Array) => string | null;
+  /**
+   * Connections served at once, in total and per principal (0: no limit). There is no limit per
+   * address on this listener: zeromq.js tells the server no peer's address.
+   */
+  readonly connectionLimits?: Pick<ConnectionLimitSettings, 'maxConnections' | 'maxConnectionsPerPrincipal'>;
+  /** Told once per connection refused by a limit (metrics); must not throw. */
+  readonly onConnectionRefused?: (reason: ConnectionLimitReason) => void;
 }
+
+/** libzmq's ZMQ_ROUTER_NOTIFY (a draft option zeromq.js has no name for) and its two flags. */
+const ZMQ_ROUTER_NOTIFY = 97;
+const ZMQ_NOTIFY_CONNECT = 1;
+const ZMQ_NOTIFY_DISCONNECT = 2;
 
 export const REQUEST_SERVER_DEFAULTS = {
   inflightRequestsMax: 4096,
@@ -215,6 +240,8 @@ export class RequestServer {
   private readonly peers = new Map<string, PeerState>();
   /** Error replies queued per peer: one peer may not take the whole rejectQueueMax. */
   private readonly peerRejects = new Map<string, number>();
+  /** The connections that made a request, keyed as the peers are, and the limits' decisions on them. */
+  private readonly connections: ConnectionLimits;
   private inflight = 0;
   private lastRequestMs = 0;
   private rejectsQueued = 0;
@@ -240,6 +267,7 @@ export class RequestServer {
     assert(this.inflightRequestsMax >= 1 && this.peerInflightMax >= 1, 'in-flight limits must be at least 1');
     assert(sendHighWaterMark >= 1, 'sendHighWaterMark 0 would mean no limit in libzmq');
     this.logger = options.logger ?? pino({ name: 'request-server' }, pino.destination(2));
+    this.connections = new ConnectionLimits({ ...NO_CONNECTION_LIMITS, ...options.connectionLimits });
     this.log = new RateLimitedLog(this.logger, options.malformedLog);
     const heartbeatIntervalMs = options.heartbeatIntervalMs ?? defaults.heartbeatIntervalMs;
     this.router = new Router({
@@ -257,6 +285,9 @@ export class RequestServer {
       ...(options.curve === undefined ? {} : { curveServer: true, curveSecretKey: options.curve.secretKey,
         zapDomain: options.curve.zapDomain }),
     });
+    // Protected in zeromq.js's types: the option is a draft one, without a property of its own.
+    (this.router as unknown as { setInt32Option(option: number, value: number): void })
+      .setInt32Option(ZMQ_ROUTER_NOTIFY, ZMQ_NOTIFY_CONNECT | ZMQ_NOTIFY_DISCONNECT);
     this.outbox = new ReplyOutbox(this.router, {
       onDrained: (key) => { this.resume(key); },
       onPeerGone: (key, releasedBytes) => { this.forgetPeer(key, releasedBytes); },
@@ -307,10 +338,13 @@ export class RequestServer {
   }
 
   /** What the server holds for client connections now (for tests and metrics). */
-  get held(): { readonly peers: number; readonly queuedReplyBytes: number; readonly parkedRequests: number } {
+  get held(): { readonly peers: number; readonly queuedReplyBytes: number; readonly parkedRequests: number;
+    readonly connections: number; readonly refusedConnections: number; } {
     let parkedRequests = 0;
     for (const state of this.peers.values()) parkedRequests += state.backlog.length;
-    return { peers: this.peers.size, queuedReplyBytes: this.outbox.totalQueuedBytes, parkedRequests };
+    const { counted, refused } = this.connections.size;
+    return { peers: this.peers.size, queuedReplyBytes: this.outbox.totalQueuedBytes, parkedRequests,
+      connections: counted, refusedConnections: refused };
   }
 
   /**
@@ -345,9 +379,13 @@ export class RequestServer {
   }
 
   private onMessage(frames: Buffer[]): void {
-    this.lastRequestMs = monotonicNowMs();
     const routingId = frames[0];
     if (routingId === undefined) return;
+    if (frames.length === 2 && frames[1]?.length === 0) {
+      this.onConnectionNotice(routingId);
+      return;
+    }
+    this.lastRequestMs = monotonicNowMs();
     const message = frames.slice(1);
     const decoded = decodeRequest(message);
     if (decoded.type === 'malformed') {
@@ -370,6 +408,14 @@ export class RequestServer {
         ? 'the request carries no auth token' : 'the request\'s auth token is no known key\'s');
       return;
     }
+    const key = ReplyOutbox.keyOf(routingId);
+    const overLimit = this.admitConnection(key, routingId, principal);
+    if (overLimit !== null) {
+      // Logged once, when the connection was refused; each request is only counted.
+      this.observeRefused(decoded.api, 'CONNECTION_LIMIT_EXCEEDED');
+      if (!oneWay) this.reject(routingId, decoded.correlationId, decoded.api, 'CONNECTION_LIMIT_EXCEEDED', overLimit.message);
+      return;
+    }
     let bytes = 0;
     for (const frame of message) bytes += frame.length;
     const refusal = this.refusalOf(decoded, bytes);
@@ -377,7 +423,6 @@ export class RequestServer {
       this.refuse(routingId, decoded, oneWay, refusal.code, refusal.reason);
       return;
     }
-    const key = ReplyOutbox.keyOf(routingId);
     let state = this.peers.get(key);
     if (state === undefined) {
       state = { key, routingId, inflight: 0, reservedBytes: 0, backlog: [], backlogBytes: 0 };
@@ -403,6 +448,38 @@ export class RequestServer {
         reason }, 'dropped a request of a connection over its limits');
     }
     this.forgetIfIdle(state);
+  }
+
+  /**
+   * A notice of ZMQ_ROUTER_NOTIFY (or an empty frame a peer sent): a counted connection is gone,
+   * its places under the limits are freed and its parked requests released (they could not be
+   * answered); for a connection not counted it means nothing.
+   */
+  private onConnectionNotice(routingId: Buffer): void {
+    const key = ReplyOutbox.keyOf(routingId);
+    if (!this.connections.close(key)) return;
+    const state = this.peers.get(key);
+    if (state !== undefined && state.backlog.length > 0) this.forgetPeer(key, 0);
+    if (state !== undefined) this.forgetIfIdle(state);
+  }
+
+  /** The limits' decision on the connection of a request proving `principal`; logged when it is new. */
+  private admitConnection(key: string, routingId: Buffer, principal: string): ConnectionRefusal | null {
+    const known = this.connections.stateOf(key);
+    if (known === 'admitted') return null;
+    if (known === 'refused') return this.connections.refusalOf(key);
+    const refusal = this.connections.open(key) ?? this.connections.admit(key, principal);
+    if (refusal !== null) {
+      this.log.log('warn', 'connection-refused', { listener: 'native', peer: routingId.toString('hex'), principal,
+        reason: refusal.reason, limit: refusal.limit, detail: refusal.message },
+      'refused a connection over a connection limit (every request of it is refused)');
+      try {
+        this.options.onConnectionRefused?.(refusal.reason);
+      } catch (error) {
+        this.logger.error({ err: error }, 'connection refusal observer failed');
+      }
+    }
+    return refusal;
   }
 
   private refusalOf(
@@ -479,6 +556,8 @@ export class RequestServer {
 
   /** libzmq no longer knows the peer: its parked requests will never be answered either. */
   private forgetPeer(key: string, releasedBytes: number): void {
+    // The peer is certainly gone; its places under the limits too (its notice may have been lost).
+    this.connections.close(key);
     const state = this.peers.get(key);
     const parked = state?.backlog.length ?? 0;
     if (state !== undefined) {

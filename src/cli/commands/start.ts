@@ -19,6 +19,7 @@ import { validateTopicConfig } from '../../controller/topic_config.js';
 import { assert } from '../../../raft/core/assert.js';
 import type { BrokerSecurityFiles, HostPort } from '../../broker/broker.js';
 import type { KafkaSecurityOptions } from '../../kafka/kafka_security.js';
+import type { ConnectionLimitSettings } from '../../security/connection_limits.js';
 import { ConfigError, parseHostPort, parseRaftDial, parseVoters } from './broker_address.js';
 import { readConfigFile, resolveSettings } from './broker_settings.js';
 import type { SettingSpec, SettingTable, SettingValue } from './broker_settings.js';
@@ -105,6 +106,12 @@ export const START_SETTINGS = {
   'allow-anonymous': { type: 'boolean', default: false,
     describe: 'with --key-file: accept clients with unknown keys as User:ANONYMOUS (still encrypted); with ' +
       '--kafka-sasl-users: serve Kafka clients that do not authenticate as User:ANONYMOUS' },
+  'max-connections': { type: 'number', default: 0,
+    describe: 'client connections each listener serves at once (Kafka\'s max.connections); 0: no limit' },
+  'max-connections-per-ip': { type: 'number', default: 0,
+    describe: 'Kafka listener connections from one IP address at once (max.connections.per.ip); 0: no limit' },
+  'max-connections-per-principal': { type: 'number', default: 0,
+    describe: 'client connections of one principal each listener serves at once; 0: no limit' },
 } as const satisfies SettingTable;
 
 type StartSettingName = keyof typeof START_SETTINGS;
@@ -376,6 +383,19 @@ function groupSettings(settings: StartSettings): GroupSettings {
     maxRebalanceTimeoutMs: Math.max(1, setting('group-max-rebalance-timeout-ms')) };
 }
 
+/** --max-connections, --max-connections-per-ip and --max-connections-per-principal: whole numbers, 0 for none. */
+export function connectionLimits(settings: StartSettings): ConnectionLimitSettings {
+  const limit = (name: StartSettingName): number => {
+    const value = settings.number(name);
+    if (!Number.isSafeInteger(value) || value < 0) {
+      throw new ConfigError(`--${name} must be a whole number of connections (0: no limit), got ${value}`);
+    }
+    return value;
+  };
+  return { maxConnections: limit('max-connections'), maxConnectionsPerAddress: limit('max-connections-per-ip'),
+    maxConnectionsPerPrincipal: limit('max-connections-per-principal') };
+}
+
 /** --raft-tick-ms, --raft-election-timeout-ms and --raft-heartbeat-ms, checked together. */
 export function raftTiming(settings: StartSettings): RaftTiming {
   const timing = { tickMs: settings.number('raft-tick-ms'), electionTimeoutMs: settings.number('raft-election-timeout-ms'),
@@ -435,6 +455,7 @@ export const startCommand: CommandModule = {
         groups: groupSettings(settings),
         raftTiming: raftTiming(settings),
         superUsers: superUsers(settings),
+        connectionLimits: connectionLimits(settings),
         ...(security === undefined ? {} : { security }),
         ...(settings.boolean('auto-rebalance') ? { autoRebalance: true } : {}),
         // Principals from keys mean nothing without ACLs: a secure broker always authorizes.

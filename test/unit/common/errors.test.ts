@@ -21,7 +21,8 @@ import {
 } from '../../../src/common/errors.js';
 import type { ErrorCode } from '../../../src/common/errors.js';
 
-const KAFKA_NUMBERS: Record<Exclude<ErrorCode, 'CORRUPT_SEGMENT' | 'TOO_MANY_REQUESTS'>, number> = {
+const KAFKA_NUMBERS: Record<Exclude<ErrorCode, 'CORRUPT_SEGMENT' | 'TOO_MANY_REQUESTS' | 'CONNECTION_LIMIT_EXCEEDED'>,
+  number> = {
   UNKNOWN_SERVER_ERROR: -1, OFFSET_OUT_OF_RANGE: 1, CORRUPT_MESSAGE: 2, UNKNOWN_TOPIC_OR_PARTITION: 3,
   LEADER_NOT_AVAILABLE: 5, NOT_LEADER_OR_FOLLOWER: 6, REQUEST_TIMED_OUT: 7, MESSAGE_TOO_LARGE: 10,
   NETWORK_EXCEPTION: 13, COORDINATOR_LOAD_IN_PROGRESS: 14, NOT_ENOUGH_REPLICAS: 19, INVALID_REQUIRED_ACKS: 21,
@@ -56,6 +57,14 @@ void describe('error table', () => {
     assert.ok(privateWire < -1);
     assert.equal(kafkaWireCode('CORRUPT_SEGMENT'), 56);
     assert.equal(new TributaryError('CORRUPT_SEGMENT').wireCode, 56);
+  });
+
+  void test('the private CONNECTION_LIMIT_EXCEEDED is not retriable and reaches Kafka clients as NETWORK_EXCEPTION', () => {
+    const privateWire: number = ERROR_TABLE.CONNECTION_LIMIT_EXCEEDED.wire;
+    assert.ok(privateWire < -1);
+    assert.equal(errorCodeFromWire(privateWire), 'CONNECTION_LIMIT_EXCEEDED');
+    assert.equal(errorFromWire(privateWire).retriable, false);
+    assert.equal(new TributaryError('CONNECTION_LIMIT_EXCEEDED').wireCode, ERROR_TABLE.NETWORK_EXCEPTION.wire);
   });
 
   void test('retriable flags for the codes clients retry on', () => {

@@ -149,6 +149,29 @@ void describe('BrokerMetrics', () => {
     assert.equal(text.split('\n').filter((line) => line.startsWith('tributary_requests_total{')).length, 1);
   });
 
+  void test('connections refused by a limit: once per connection, by listener and reason', async () => {
+    const metrics = new BrokerMetrics({ brokerId: 1, defaultMetrics: false });
+    const requests = new RequestMetrics(metrics);
+    const server = await startServer({ logger: captureLogger().logger, observer: requests, handlers: {
+      [API_KEYS.METADATA]: () => ({ response: { controllerId: 1 } }) },
+    connectionLimits: { maxConnections: 1, maxConnectionsPerPrincipal: 0 },
+    onConnectionRefused: (reason) => { metrics.connectionRefused('native', reason); } });
+    closers.push(() => server.close());
+    const admitted = connect(server);
+    const refused = connect(server);
+    closers.push(async () => { await admitted.close(); await refused.close(); });
+    await admitted.request(API_KEYS.METADATA, { allTopics: true });
+    for (let i = 0; i < 3; i += 1) {
+      await assert.rejects(refused.request(API_KEYS.METADATA, { allTopics: true }),
+        (error: unknown) => error instanceof TributaryError && error.code === 'CONNECTION_LIMIT_EXCEEDED');
+    }
+    metrics.connectionRefused('kafka', 'address');
+    const text = await metrics.scrape();
+    assert.equal(sample(text, 'tributary_connections_refused_total', { listener: 'native', reason: 'total' }), 1);
+    assert.equal(sample(text, 'tributary_connections_refused_total', { listener: 'kafka', reason: 'address' }), 1);
+    assert.equal(sample(text, 'tributary_requests_total', { api: 'METADATA', error: 'CONNECTION_LIMIT_EXCEEDED' }), 3);
+  });
+
   void test('Raft, replication and disk gauges read the state at each scrape', async () => {
     const metrics = new BrokerMetrics({ brokerId: 1, defaultMetrics: false });
     let views: PartitionView[] = [
