@@ -81,3 +81,16 @@ export async function runClientCommand(name: string, body: () => Promise<void>):
   }
   setTimeout(() => { process.exit(); }, 2_000).unref();
 }
+
+/** runClientCommand with an Admin client (cliAdmin) made for the body and closed after it. */
+export async function runAdminCommand(name: string, args: BootstrapArguments, timeoutMs: number,
+  body: (admin: Admin) => Promise<void>): Promise<void> {
+  await runClientCommand(name, async () => {
+    const admin = cliAdmin(args, timeoutMs);
+    try {
+      await body(admin);
+    } finally {
+      await admin.close();
+    }
+  });
+}

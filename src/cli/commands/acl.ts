@@ -11,7 +11,7 @@ import type { Admin } from '../../client/admin.js';
 import { TributaryError } from '../../common/errors.js';
 import { ACL_OPERATIONS, CLUSTER_RESOURCE_NAME, describeBinding } from '../../security/acl.js';
 import type { AclBinding, AclBindingFilter, AclOperation, ResourceType } from '../../security/acl.js';
-import { cliAdmin, runClientCommand, withBootstrap } from '../client_common.js';
+import { runAdminCommand, withBootstrap } from '../client_common.js';
 import type { BootstrapArguments } from '../client_common.js';
 
 const ADMIN_TIMEOUT_MS = 15_000;
@@ -100,16 +100,9 @@ export function formatBindings(bindings: readonly AclBinding[]): string {
     `${b.principal}\t${b.host}\t${b.operation}\t${b.permission}`).join('\n');
 }
 
-async function withAdmin(command: string, args: BootstrapArguments, body: (admin: Admin) => Promise<void>):
+function withAdmin(command: string, args: BootstrapArguments, body: (admin: Admin) => Promise<void>):
   Promise<void> {
-  await runClientCommand(command, async () => {
-    const admin = cliAdmin(args, ADMIN_TIMEOUT_MS);
-    try {
-      await body(admin);
-    } finally {
-      await admin.close();
-    }
-  });
+  return runAdminCommand(command, args, ADMIN_TIMEOUT_MS, body);
 }
 
 const addCommand: CommandModule<object, AclArguments> = {

@@ -9,7 +9,7 @@ import type { Argv, CommandModule } from 'yargs';
 
 import type { Admin } from '../../client/admin.js';
 import type { GroupDescription, OffsetResetPlanEntry, OffsetResetSpec } from '../../client/admin.js';
-import { cliAdmin, runClientCommand, UsageError, withBootstrap } from '../client_common.js';
+import { runAdminCommand, UsageError, withBootstrap } from '../client_common.js';
 import type { BootstrapArguments } from '../client_common.js';
 
 /** Admin calls from the command line give up after this long (retries included). */
@@ -29,16 +29,9 @@ interface ResetArguments extends GroupArguments {
   execute: boolean;
 }
 
-async function withAdmin(command: string, args: BootstrapArguments, body: (admin: Admin) => Promise<void>):
+function withAdmin(command: string, args: BootstrapArguments, body: (admin: Admin) => Promise<void>):
   Promise<void> {
-  await runClientCommand(command, async () => {
-    const admin = cliAdmin(args, ADMIN_TIMEOUT_MS);
-    try {
-      await body(admin);
-    } finally {
-      await admin.close();
-    }
-  });
+  return runAdminCommand(command, args, ADMIN_TIMEOUT_MS, body);
 }
 
 /** The one reset target the options name. */

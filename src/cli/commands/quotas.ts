@@ -11,7 +11,7 @@ import type { Admin } from '../../client/admin.js';
 import { parseThrottle } from '../../client/reassignment_plan.js';
 import { TributaryError } from '../../common/errors.js';
 import type { QuotaEntry, QuotaOp } from '../../quota/client_quotas.js';
-import { cliAdmin, runClientCommand, withBootstrap } from '../client_common.js';
+import { runAdminCommand, withBootstrap } from '../client_common.js';
 import type { BootstrapArguments } from '../client_common.js';
 
 const ADMIN_TIMEOUT_MS = 15_000;
@@ -77,16 +77,9 @@ export function formatQuotas(entries: readonly QuotaEntry[]): string {
   return ['PRINCIPAL\tPRODUCE\tFETCH', ...lines].join('\n');
 }
 
-async function withAdmin(command: string, args: BootstrapArguments, body: (admin: Admin) => Promise<void>):
+function withAdmin(command: string, args: BootstrapArguments, body: (admin: Admin) => Promise<void>):
   Promise<void> {
-  await runClientCommand(command, async () => {
-    const admin = cliAdmin(args, ADMIN_TIMEOUT_MS);
-    try {
-      await body(admin);
-    } finally {
-      await admin.close();
-    }
-  });
+  return runAdminCommand(command, args, ADMIN_TIMEOUT_MS, body);
 }
 
 async function showPrincipal(admin: Admin, principal: string, json: boolean): Promise<void> {

@@ -6,7 +6,7 @@ import type { Argv, CommandModule } from 'yargs';
 
 import type { Admin } from '../../client/admin.js';
 import type { TopicDescription } from '../../client/admin.js';
-import { cliAdmin, runClientCommand, UsageError, withBootstrap } from '../client_common.js';
+import { runAdminCommand, UsageError, withBootstrap } from '../client_common.js';
 import type { BootstrapArguments } from '../client_common.js';
 
 /** Admin calls from the command line give up after this long (retries included). */
@@ -29,20 +29,9 @@ interface AlterArguments extends TopicArguments {
 
 type ListArguments = BootstrapArguments & { json: boolean };
 
-function adminFor(args: BootstrapArguments): Admin {
-  return cliAdmin(args, ADMIN_TIMEOUT_MS);
-}
-
-async function withAdmin(command: string, args: BootstrapArguments, body: (admin: Admin) => Promise<void>):
+function withAdmin(command: string, args: BootstrapArguments, body: (admin: Admin) => Promise<void>):
   Promise<void> {
-  await runClientCommand(command, async () => {
-    const admin = adminFor(args);
-    try {
-      await body(admin);
-    } finally {
-      await admin.close();
-    }
-  });
+  return runAdminCommand(command, args, ADMIN_TIMEOUT_MS, body);
 }
 
 /** `k=v` strings to a config map; a string without `=` is a usage error. */
