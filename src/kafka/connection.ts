@@ -49,6 +49,8 @@ export interface KafkaConnectionOptions {
   readonly remoteLeaders: RemoteLeaders;
   /** With --kafka-sasl-users: clients authenticate (SaslHandshake, SaslAuthenticate) before anything else. */
   readonly sasl?: SaslSettings;
+  /** With sasl: whether the principal a client proved may have one more connection (null) or why not. */
+  readonly admitPrincipal?: (principal: string) => string | null;
 }
 
 /** How long a connection ended after a last answer may take to read it before it is cut. */
@@ -74,7 +76,7 @@ export class KafkaConnection {
   constructor(private readonly socket: Socket, private readonly peer: Buffer,
     private readonly options: KafkaConnectionOptions) {
     this.splitter = new FrameSplitter(options.requestBytesMax);
-    this.sasl = options.sasl === undefined ? undefined : new SaslSession(options.sasl);
+    this.sasl = options.sasl === undefined ? undefined : new SaslSession(options.sasl, options.admitPrincipal);
     socket.on('data', (chunk: Buffer) => { this.onData(chunk); });
     socket.on('error', () => { this.closed = true; }); // a reset peer; 'close' follows
     socket.on('close', () => { this.closed = true; });

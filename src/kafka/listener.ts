@@ -8,7 +8,7 @@
  * Connection limits (security/connection_limits.ts): a connection over --max-connections or
  * --max-connections-per-ip is closed as soon as it is accepted, as Kafka does; one over
  * --max-connections-per-principal is closed at accept without SASL, where every connection is
- * User:ANONYMOUS; with SASL that limit is not applied here yet.
+ * User:ANONYMOUS; with SASL its authentication fails with the limit's message once it proves its user.
  */
 import net from 'node:net';
 import tls from 'node:tls';
@@ -96,7 +96,8 @@ export class KafkaListener {
         broker: options.broker, requestBytesMax: options.requestBytesMax ?? REQUEST_BYTES_MAX_DEFAULT,
         inflightMax: INFLIGHT_PER_CONNECTION_MAX, replyBytesMax: REPLY_BYTES_PER_CONNECTION_MAX,
         logger: options.logger, refusals, remoteLeaders,
-        ...(options.sasl === undefined ? {} : { sasl: options.sasl }) });
+        ...(options.sasl === undefined ? {} : { sasl: options.sasl,
+          admitPrincipal: (principal: string) => this.admitAuthenticated(id, socket, principal) }) });
       this.connections.add(connection);
       socket.on('close', () => { this.connections.delete(connection); });
     };
@@ -115,8 +116,7 @@ export class KafkaListener {
       return false;
     }
     // Without SASL every Kafka connection is User:ANONYMOUS, known here. With SASL the principal
-    // comes later, from the handshake, and the per-principal limit is not applied on this listener
-    // yet (the total and per-IP limits are): docs/security.md says so.
+    // comes from the handshake: admitAuthenticated then (an anonymous one stays uncounted by principal).
     if (this.options.sasl !== undefined) return true;
     return this.admitPrincipal(id, socket, ANONYMOUS_PRINCIPAL);
   }
@@ -127,6 +127,17 @@ export class KafkaListener {
     if (refusal === null) return true;
     this.closeRefused(id, socket, refusal);
     return false;
+  }
+
+  /**
+   * A SASL handshake proved `principal`: null when the connection may stay, else why not (the
+   * authentication then fails with it and the connection closes, freeing its place).
+   */
+  private admitAuthenticated(id: string, socket: net.Socket, principal: string): string | null {
+    const refusal = this.limits.admit(id, principal);
+    if (refusal === null) return null;
+    this.onRefused(socket, refusal);
+    return refusal.message;
   }
 
   private closeRefused(id: string, socket: net.Socket, refusal: ConnectionRefusal): void {

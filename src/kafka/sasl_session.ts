@@ -43,7 +43,12 @@ export class SaslSession {
   private step: Step = { kind: 'handshake' };
   private authenticatedAs: string | null = null;
 
-  constructor(private readonly settings: SaslSettings) {}
+  /**
+   * `admit` is asked once the user is proven: a refusal (the connection limit of that principal,
+   * security/connection_limits.ts) fails the authentication with its message and the connection closes.
+   */
+  constructor(private readonly settings: SaslSettings,
+    private readonly admit: (principal: string) => string | null = () => null) {}
 
   /** The connection's principal: the proven user, else anonymous when allowed, else null (nothing served). */
   get principal(): string | null {
@@ -110,7 +115,13 @@ export class SaslSession {
 
   private succeed(user: string): void {
     assert(this.authenticatedAs === null, 'a SASL session authenticates once');
-    this.authenticatedAs = `User:${user}`;
+    const principal = `User:${user}`;
+    const refusal = this.admit(principal);
+    if (refusal !== null) {
+      this.step = { kind: 'failed' };
+      throw new SaslFailure('SASL_AUTHENTICATION_FAILED', refusal);
+    }
+    this.authenticatedAs = principal;
     this.step = { kind: 'authenticated' };
   }
 }

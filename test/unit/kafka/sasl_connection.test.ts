@@ -182,6 +182,43 @@ void describe('Kafka connection with SASL', () => {
     }
   });
 
+  void it('fails the authentication of a principal over --max-connections-per-principal, and frees its place', async () => {
+    const limited = await KafkaListener.start({ host: '127.0.0.1', port: 0, logger, broker,
+      sasl: { lookUp: (user: string) => (user === 'alice' ? alice : undefined), allowAnonymous: false,
+        decoySecret: crypto.randomBytes(32) },
+      connectionLimits: { maxConnections: 0, maxConnectionsPerAddress: 0, maxConnectionsPerPrincipal: 1 } });
+    try {
+      const login = [{ bytes: handshake(1, 'PLAIN'), answers: 1 },
+        { bytes: authenticate(2, plainToken('alice', 'alice-secret')), answers: 1 }];
+      // The first connection authenticates and stays open while the second tries.
+      const first = net.connect(limited.port, '127.0.0.1');
+      let firstAnswers = 0;
+      const firstIn = new Promise<void>((resolve) => {
+        first.on('data', () => {
+          firstAnswers += 1; // one small answer per chunk here
+          if (firstAnswers === 1) first.write(login[1]?.bytes ?? Buffer.alloc(0));
+          else resolve();
+        });
+      });
+      first.once('connect', () => { first.write(login[0]?.bytes ?? Buffer.alloc(0)); });
+      await firstIn;
+      const second = await converse(() => net.connect(limited.port, '127.0.0.1'),
+        [...login, { bytes: request(18, 1, 3), answers: 1 }]);
+      assert.equal(second.closed, true);
+      assert.equal(second.responses.length, 2, 'closed after the failed authentication, nothing more served');
+      const reader = new KafkaReader(second.responses[1]?.subarray(4) ?? Buffer.alloc(0));
+      assert.equal(reader.int16(), 58);
+      assert.match(reader.nullableString() ?? '', /User:alice has 1 connections open.*--max-connections-per-principal/);
+      first.destroy();
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const third = await converse(() => net.connect(limited.port, '127.0.0.1'),
+        [...login, { bytes: request(18, 1, 3), answers: 1 }]);
+      assert.equal(third.closed, false, 'the first one\'s place was freed');
+    } finally {
+      await limited.close();
+    }
+  });
+
   void it('authenticates PLAIN through SaslAuthenticate v2 (flexible) and a v0 handshake\'s bare token', async () => {
     const flexible = await converse(connect, [{ bytes: handshake(1, 'PLAIN'), answers: 1 },
       { bytes: authenticate(2, plainToken('alice', 'alice-secret'), 2), answers: 1 },
