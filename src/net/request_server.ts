@@ -451,16 +451,14 @@ export class RequestServer {
   }
 
   /**
-   * A notice of ZMQ_ROUTER_NOTIFY (or an empty frame a peer sent): a counted connection is gone,
-   * its places under the limits are freed and its parked requests released (they could not be
-   * answered); for a connection not counted it means nothing.
+   * A notice of ZMQ_ROUTER_NOTIFY (or an empty frame a peer sent): a counted connection is gone and
+   * its place under the limits is freed; for a connection not counted it means nothing.
    */
   private onConnectionNotice(routingId: Buffer): void {
-    const key = ReplyOutbox.keyOf(routingId);
-    if (!this.connections.close(key)) return;
-    const state = this.peers.get(key);
-    if (state !== undefined && state.backlog.length > 0) this.forgetPeer(key, 0);
-    if (state !== undefined) this.forgetIfIdle(state);
+    // Only the place under the limits is freed: the peer's parked requests and queued replies stay
+    // (an empty frame a client sent must not cost it the answers it is owed; a peer really gone is
+    // forgotten by the outbox when its replies cannot be delivered, as before the notices).
+    this.connections.close(ReplyOutbox.keyOf(routingId));
   }
 
   /** The limits' decision on the connection of a request proving `principal`; logged when it is new. */

@@ -184,7 +184,13 @@ void describe('brokers configured by file, environment and flags; a topic grown 
     } finally {
       await Promise.all([first.close(), second.close()]);
     }
-    const partitions = (await admin.describeTopic(TOPIC)).partitions;
+    // Each alter is answered once the broker it went through has applied it; the broker this admin
+    // asks may be a moment behind (a CI run read 6 here), so wait for it (bounded) before comparing.
+    let partitions = (await admin.describeTopic(TOPIC)).partitions;
+    for (let attempt = 0; attempt < 50 && partitions.length < 7; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      partitions = (await admin.describeTopic(TOPIC)).partitions;
+    }
     assert.equal(partitions.length, 7, 'neither request added its partitions twice');
     // A figure, not an assertion: whether the two commands met in the controller log depends on timing.
     const stale = /"reason":"[^"]*(more do not make|can only grow)[^"]*","msg":"metadata command rejected"/g;
