@@ -34,12 +34,16 @@ export class ByteRate {
 
   /** Bytes per second over the live samples. */
   rate(nowMs: number): number {
+    const spanMs = this.spanMs(nowMs);
+    return this.live.reduce((sum, sample) => sum + sample.bytes, 0) * 1000 / spanMs;
+  }
+
+  /** The time the rate is measured over: the live samples' span, at least (samples - 1) windows. */
+  spanMs(nowMs: number): number {
     this.expire(nowMs);
     const oldest = this.live[0];
-    if (oldest === undefined) return 0;
-    const total = this.live.reduce((sum, sample) => sum + sample.bytes, 0);
-    const spanMs = Math.max(nowMs - oldest.startMs, (this.samples - 1) * this.sampleMs);
-    return total * 1000 / spanMs;
+    const minimumMs = (this.samples - 1) * this.sampleMs;
+    return oldest === undefined ? minimumMs : Math.max(nowMs - oldest.startMs, minimumMs);
   }
 
   /** Nothing recorded within the window: the rate can be forgotten. */
@@ -60,12 +64,13 @@ export class ByteRate {
 
 /**
  * How long to hold a reply so the rate falls back to `quotaBytesPerSec` (Kafka's
- * ClientQuotaManager.throttleTime): the excess over the quota as a fraction of it, times the
- * window, capped at one window. 0 when within the quota.
+ * ClientQuotaManager.throttleTime): the excess over the quota as a fraction of it, times the span
+ * the rate was measured over (ByteRate.spanMs), so that sending nothing for that long brings the
+ * rate down to the quota; at most `maxMs` (one whole window). 0 when within the quota.
  */
-export function throttleMs(rateBytesPerSec: number, quotaBytesPerSec: number, windowMs: number): number {
+export function throttleMs(rateBytesPerSec: number, quotaBytesPerSec: number, spanMs: number, maxMs: number): number {
   assert(quotaBytesPerSec > 0, 'a quota is a positive rate');
   if (rateBytesPerSec <= quotaBytesPerSec) return 0;
-  const ms = (rateBytesPerSec - quotaBytesPerSec) / quotaBytesPerSec * windowMs;
-  return Math.min(Math.round(ms), windowMs);
+  const ms = (rateBytesPerSec - quotaBytesPerSec) / quotaBytesPerSec * spanMs;
+  return Math.min(Math.round(ms), maxMs);
 }
