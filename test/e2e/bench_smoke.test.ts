@@ -1,13 +1,17 @@
 /**
- * Goal: `tributary bench produce` and `bench consume` keep working end to end. Method: run each as
- * the user would, on a local three-broker cluster it starts itself, with a few thousand records
- * and --baseline, and check the shape of what it prints: --json carries recordsPerSec, mbPerSec
- * and latencyMs {p50, p99, p999, max} and counts every record; the text report names its parts.
+ * Goal: `tributary bench produce`, `bench consume` and `bench sweep` keep working end to end.
+ * Method: run each as the user would, on a local three-broker cluster it starts itself, with a few
+ * thousand records and --baseline (the sweep: two short steps), and check the shape of what it
+ * prints: --json carries recordsPerSec, mbPerSec and latencyMs {p50, p99, p999, max} and counts
+ * every record; the text report names its parts; the sweep's steps keep to their rates and its
+ * chart and page are written.
  * No figure is compared with a threshold: timing does not belong in the suite. The bench child is
  * stopped by PID (SIGTERM, which makes it stop its brokers) if it overruns.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -44,7 +48,7 @@ function checkLatency(value: unknown, name: string): void {
   assert.ok((latency.p50 as number) <= (latency.max as number), `${name}: p50 <= max`);
 }
 
-describe('tributary bench (smoke)', { timeout: 4 * RUN_TIMEOUT_MS }, () => {
+describe('tributary bench (smoke)', { timeout: 5 * RUN_TIMEOUT_MS }, () => {
   it('bench produce --json reports throughput, ack and end-to-end latency, and the baseline', async () => {
     const run = await runBench(['produce', '--records', '3000', '--partitions', '3', '--baseline', '--end-to-end',
       '--json']);
@@ -58,6 +62,38 @@ describe('tributary bench (smoke)', { timeout: 4 * RUN_TIMEOUT_MS }, () => {
     const baseline = report.baseline as { file: { mbPerSec: number; ratio: number }; zeromq: { mbPerSec: number } };
     assert.ok(baseline.file.mbPerSec > 0 && baseline.zeromq.mbPerSec > 0 && baseline.file.ratio > 0);
     assert.equal(Object.keys(report.brokerRssMiBMax as object).length, 3, 'the RSS of each local broker');
+  });
+
+  it('bench sweep measures the peak, runs each step at its rate and writes the chart and its page', async () => {
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), 'tributary-sweep-'));
+    try {
+      const run = await runBench(['sweep', '--peak-s', '2', '--step-s', '2', '--steps', '0.5,0.1', '--partitions', '3',
+        '--end-to-end', '--out', out, '--json']);
+      assert.equal(run.code, 0, run.stderr);
+      const result = JSON.parse(run.stdout) as { peakRecordsPerSec: number; peak: Record<string, unknown>;
+        steps: { fraction: number; targetRecordsPerSec: number; recordsPerSec: number; failed: number;
+          ackLatencyMs: unknown; endToEndLatencyMs: unknown }[] };
+      assert.ok(result.peakRecordsPerSec > 0);
+      assert.deepEqual(result.steps.map((step) => step.fraction), [0.1, 0.5], 'the steps run in rising order');
+      for (const step of result.steps) {
+        assert.equal(step.targetRecordsPerSec, Math.round(step.fraction * result.peakRecordsPerSec));
+        assert.ok(step.recordsPerSec > 0 && step.recordsPerSec <= step.targetRecordsPerSec * 1.1,
+          `a step is held to its rate: ${step.recordsPerSec} records/s for ${step.targetRecordsPerSec}`);
+        assert.equal(step.failed, 0);
+        checkLatency(step.ackLatencyMs, 'ackLatencyMs');
+        checkLatency(step.endToEndLatencyMs, 'endToEndLatencyMs');
+      }
+      const written = JSON.parse(fs.readFileSync(path.join(out, 'sweep.json'), 'utf8')) as { steps: unknown };
+      assert.deepEqual(written.steps, result.steps);
+      const svg = fs.readFileSync(path.join(out, 'sweep.svg'), 'utf8');
+      assert.match(svg, /^<svg/);
+      assert.match(svg, /throughput reached/);
+      const html = fs.readFileSync(path.join(out, 'sweep.html'), 'utf8');
+      assert.ok(html.includes(svg), 'the page carries the chart');
+      assert.match(html, /<td>10%<\/td>/);
+    } finally {
+      fs.rmSync(out, { recursive: true, force: true });
+    }
   });
 
   it('bench consume prints the text report with its baseline', async () => {

@@ -1,11 +1,12 @@
 /**
  * `tributary bench storage`: the storage engine's append throughput against a raw-file baseline;
- * `bench produce` and `bench consume` live in bench_cluster.ts.
+ * `bench produce` and `bench consume` live in bench_cluster.ts, `bench sweep` in bench_sweep.ts.
  */
 import type { Argv, CommandModule } from 'yargs';
 import { runStorageBench } from '../../../bench/storage_bench.js';
 import type { StorageBenchResult } from '../../../bench/storage_bench.js';
 import { benchConsumeCommand, benchProduceCommand } from './bench_cluster.js';
+import { benchSweepCommand } from './bench_sweep.js';
 
 interface StorageBenchArguments {
   sizes: number[];
@@ -67,8 +68,8 @@ const storageCommand: CommandModule<object, StorageBenchArguments> = {
 
 export const benchCommand: CommandModule = {
   command: 'bench <target>',
-  describe: 'benchmarks: produce, consume (a cluster) and storage (the log alone)',
+  describe: 'benchmarks: produce, consume, sweep (a cluster) and storage (the log alone)',
   builder: (yargs: Argv) => yargs.command(storageCommand).command(benchProduceCommand).command(benchConsumeCommand)
-    .demandCommand(1),
+    .command(benchSweepCommand).demandCommand(1),
   handler: () => undefined,
 };

@@ -84,7 +84,11 @@ function commonOptions<T>(yargs: Argv<T>): Argv<T & CommonArguments> {
       describe: 'host:port,... of an existing cluster\'s Kafka listeners (--protocol kafka with --bootstrap)' });
 }
 
-function isKafka(args: CommonArguments): boolean {
+/** What picks and starts a bench's cluster. */
+export type TargetArguments = Pick<CommonArguments, 'topic' | 'cluster' | 'bootstrap' | 'brokers' |
+  'broker-cpu-prof-dir' | 'protocol' | 'kafka-bootstrap'>;
+
+function isKafka(args: Pick<CommonArguments, 'protocol'>): boolean {
   return args.protocol === 'kafka';
 }
 
@@ -101,7 +105,7 @@ function limits(args: CommonArguments): { records: number; durationMs: number } 
   return { records, durationMs };
 }
 
-async function withTarget<T>(args: CommonArguments,
+export async function withTarget<T>(args: TargetArguments,
   work: (target: BenchTarget, topic: string) => Promise<T>, brokerArguments: readonly string[] = [],
   secure = false): Promise<T> {
   const local = args.bootstrap === undefined && args.cluster === 'local';
