@@ -62,11 +62,12 @@ interface ConsumeArguments extends CommonArguments {
   consumers: number;
 }
 
-function commonOptions<T>(yargs: Argv<T>): Argv<T & CommonArguments> {
+/** The records, topic and cluster options every cluster bench shares (produce, consume, sweep). */
+export type ClusterBenchArguments = Pick<CommonArguments, 'record-size' | 'topic' | 'partitions' | 'replication-factor' |
+  'cluster' | 'bootstrap' | 'brokers' | 'broker-cpu-prof-dir'>;
+
+export function clusterBenchOptions<T>(yargs: Argv<T>): Argv<T & ClusterBenchArguments> {
   return yargs
-    .option('records', { type: 'number', describe: `records to send or read (default ${DEFAULT_RECORDS}, or ` +
-      'unbounded with --duration-s)' })
-    .option('duration-s', { type: 'number', describe: 'stop after this many seconds' })
     .option('record-size', { type: 'number', default: 100, describe: 'bytes per record value (at least 8)' })
     .option('topic', { type: 'string', describe: 'topic (default: a new bench-<time> topic)' })
     .option('partitions', { type: 'number', default: 6, describe: 'partitions of the created topic' })
@@ -75,7 +76,14 @@ function commonOptions<T>(yargs: Argv<T>): Argv<T & CommonArguments> {
       describe: 'local: start brokers here; none: use --bootstrap' })
     .option('bootstrap', { type: 'string', describe: 'host:port,... of an existing cluster (implies --cluster none)' })
     .option('brokers', { type: 'number', default: 3, describe: 'brokers of a local cluster' })
-    .option('broker-cpu-prof-dir', { type: 'string', describe: 'run local brokers with node --cpu-prof into this folder' })
+    .option('broker-cpu-prof-dir', { type: 'string', describe: 'run local brokers with node --cpu-prof into this folder' });
+}
+
+function commonOptions<T>(yargs: Argv<T>): Argv<T & CommonArguments> {
+  return clusterBenchOptions(yargs)
+    .option('records', { type: 'number', describe: `records to send or read (default ${DEFAULT_RECORDS}, or ` +
+      'unbounded with --duration-s)' })
+    .option('duration-s', { type: 'number', describe: 'stop after this many seconds' })
     .option('baseline', { type: 'boolean', default: false, describe: 'also measure file and zeromq ceilings' })
     .option('json', { type: 'boolean', default: false, describe: 'print one JSON object' })
     .option('protocol', { type: 'string', default: 'native', choices: ['native', 'kafka'],

@@ -11,23 +11,16 @@ import { DEFAULT_SWEEP_FRACTIONS, parseFractions, runSweep } from '../../../benc
 import type { SweepStep } from '../../../bench/sweep/sweep.js';
 import { SWEEP_TABLE_HEADER, sweepChartSpec, sweepHtml, sweepTableRows } from '../../../bench/sweep/sweep_chart.js';
 import { renderSvg } from '../../../jepsen/report/render_svg.js';
-import { withTarget } from './bench_cluster.js';
+import { clusterBenchOptions, withTarget } from './bench_cluster.js';
+import type { ClusterBenchArguments } from './bench_cluster.js';
 import { parseAcks } from './produce.js';
 
-interface SweepArguments {
+interface SweepArguments extends ClusterBenchArguments {
   peak: number | undefined;
   'peak-s': number;
   'step-s': number;
   steps: string;
   out: string | undefined;
-  'record-size': number;
-  topic: string | undefined;
-  partitions: number;
-  'replication-factor': number;
-  cluster: string;
-  bootstrap: string | undefined;
-  brokers: number;
-  'broker-cpu-prof-dir': string | undefined;
   acks: string;
   'batch-bytes': number;
   'linger-ms': number;
@@ -55,22 +48,13 @@ function table(rows: readonly (readonly string[])[]): string {
 export const benchSweepCommand: CommandModule<object, SweepArguments> = {
   command: 'sweep',
   describe: 'produce latency against throughput at rising fixed rates up to the peak; writes an SVG chart and a page',
-  builder: (yargs: Argv): Argv<SweepArguments> => yargs
+  builder: (yargs: Argv): Argv<SweepArguments> => clusterBenchOptions(yargs)
     .option('peak', { type: 'number', describe: 'records/s taken as the peak (default: measured first, flat out)' })
     .option('peak-s', { type: 'number', default: 10, describe: 'seconds of the flat-out run that measures the peak' })
     .option('step-s', { type: 'number', default: 10, describe: 'seconds of each step' })
     .option('steps', { type: 'string', default: DEFAULT_SWEEP_FRACTIONS.join(','),
       describe: 'fractions of the peak to run at, comma separated' })
     .option('out', { type: 'string', describe: 'folder for sweep.json, sweep.svg and sweep.html (default: bench-sweep-<time>)' })
-    .option('record-size', { type: 'number', default: 100, describe: 'bytes per record value (at least 8)' })
-    .option('topic', { type: 'string', describe: 'topic (default: a new bench-<time> topic)' })
-    .option('partitions', { type: 'number', default: 6, describe: 'partitions of the created topic' })
-    .option('replication-factor', { type: 'number', default: 3, describe: 'replicas of the created topic' })
-    .option('cluster', { type: 'string', default: 'local', choices: ['local', 'none'],
-      describe: 'local: start brokers here; none: use --bootstrap' })
-    .option('bootstrap', { type: 'string', describe: 'host:port,... of an existing cluster (implies --cluster none)' })
-    .option('brokers', { type: 'number', default: 3, describe: 'brokers of a local cluster' })
-    .option('broker-cpu-prof-dir', { type: 'string', describe: 'run local brokers with node --cpu-prof into this folder' })
     .option('acks', { type: 'string', default: 'all', describe: 'all, 1 or 0' })
     .option('batch-bytes', { type: 'number', default: 256 * 1024, describe: 'producer batch size (batch.size)' })
     .option('linger-ms', { type: 'number', default: 0, describe: 'producer linger (linger.ms)' })
