@@ -54,8 +54,12 @@ const CLIENT_REQUEST_TIMEOUT_MS = 1_500;
  * Records a send step hands the producer at once. kafkajs sessions send one at a time: with four in
  * flight a CI run saw a kafkajs send acknowledged at the offset holding another value of the same
  * key, which is what a broker answers (as Kafka does) to a batch carrying the sequence numbers of
- * one it holds; kafkajs's idempotent producer giving two concurrent batches the same sequences fits
- * (not verified in kafkajs's code). The native producer keeps several in flight.
+ * one it holds. kafkajs 2.2.4 causes it: when a Produce fails (a timeout, while the broker may have
+ * appended it), sendMessages.js takes the batch's records back off the partition's sequence, and
+ * the next batch to take the broker lock, another send's, reuses those sequences. One send at a
+ * time, only the failed batch's own retry can take them. (Steady concurrent sends are fine: 1,600
+ * sends, eight at a time to one partition, each acknowledged at its own offset.) The native
+ * producer never reuses a sequence and keeps several in flight.
  */
 function inFlightOf(options: RunOptions): number {
   return options.client === 'kafkajs' ? 1 : options.inFlight;
