@@ -10,10 +10,13 @@ import type { GroupId, Message, NodeId, ProposeResult, RaftConfigOptions, Ready,
   from '../core/index.js';
 import { MessageType, RawNode, SeededPrng, assert, makeConfig } from '../core/index.js';
 import type { ConfChange, ConfState } from '../core/index.js';
+import { CommitCheckpoint } from './commit_checkpoint.js';
 import type { ReplicaStateMachine, ReplicaStorage } from './replica.js';
 import { monotonicNowMs } from './monotonic_clock.js';
 import type { ForwardHandler, RaftTransport } from './transport.js';
 
+/** The most often a group saves a hard state whose only change is the commit index (commit_checkpoint.ts). */
+const COMMIT_CHECKPOINT_INTERVAL_MS = 100;
 /** Peers whose last message time is kept (see lastHeardFromMs). */
 const LAST_HEARD_PEERS_MAX = 4_096;
 
@@ -40,21 +43,23 @@ class RaftGroup {
   persisting = false;
   failed = false;
   softState: SoftState | undefined = undefined;
-  /** A hard state whose only change is the commit index, saved without holding up the Ready. */
-  commitSave: Promise<void> | null = null;
+  /** Hard states whose only change is the commit index, checkpointed without holding up the Readies. */
+  readonly commits: CommitCheckpoint;
   /** Term and vote of the last hard state handed to storage. */
   savedTerm: number;
   savedVote: NodeId;
   constructor(readonly groupId: GroupId, readonly raw: RawNode, readonly storage: ReplicaStorage,
-    readonly machine: ReplicaStateMachine) {
+    readonly machine: ReplicaStateMachine, onSaveFailed: (error: unknown) => void) {
+    this.commits = new CommitCheckpoint((state) => storage.saveHardState(state), onSaveFailed,
+      COMMIT_CHECKPOINT_INTERVAL_MS);
     const { term, vote } = storage.initialState().hardState;
     this.savedTerm = term;
     this.savedVote = vote;
   }
 
-  /** Resolves once no storage write of the group is under way. */
+  /** Saves the group's waiting commit checkpoint and resolves once no storage write of it is under way. */
   async settled(): Promise<void> {
-    while (this.commitSave !== null) await this.commitSave;
+    await this.commits.flush();
   }
 }
 
@@ -83,7 +88,8 @@ export class RaftHost {
     // Election jitter only needs to differ between nodes; the core takes it from this seed.
     const prng = new SeededPrng(randomInt(2 ** 31));
     const config = makeConfig(this.options.nodeId, groupId, prng, this.options.raft);
-    const group = new RaftGroup(groupId, new RawNode(config, storage), storage, machine);
+    const group: RaftGroup = new RaftGroup(groupId, new RawNode(config, storage), storage, machine,
+      (error) => { this.fail(group, error); });
     this.groups.set(groupId, group);
     this.markDirty(group);
   }
@@ -93,6 +99,7 @@ export class RaftHost {
     if (group === undefined) return;
     this.groups.delete(groupId);
     this.dirty.delete(group);
+    group.commits.supersede(); // no checkpoint timer outlives the group
   }
 
   hasGroup(groupId: GroupId): boolean {
@@ -273,7 +280,10 @@ export class RaftHost {
       // A follower learned the commit index with these very entries. It must not reach the disk
       // before them: a crash in between would leave a commit index beyond the log.
       await storage.sync();
+      group.commits.supersede();
       await storage.saveHardState(hardState);
+      group.savedTerm = hardState.term;
+      group.savedVote = hardState.vote;
       return;
     }
     if (hardState === undefined) {
@@ -282,22 +292,22 @@ export class RaftHost {
     }
     // Only a new term or vote must be durable before the Ready's messages leave and the core is
     // told (advance). A commit index moved alone is not needed for safety (a replica that forgets
-    // it learns it again; lost entries are marked by the log's high water), so committed entries
-    // are applied without waiting for that LMDB flush. Saves stay in order: LMDB writes queue.
+    // it learns it again; lost entries are marked by the log's high water), so it is checkpointed
+    // (CommitCheckpoint) and committed entries are applied without waiting for that LMDB flush.
+    // Saves stay in order: LMDB writes queue.
     const commitOnly = hardState.term === group.savedTerm && hardState.vote === group.savedVote;
     group.savedTerm = hardState.term;
     group.savedVote = hardState.vote;
-    const saved = storage.saveHardState(hardState);
     if (commitOnly) {
-      const tracked: Promise<void> = saved.then(
-        () => { if (group.commitSave === tracked) group.commitSave = null; },
-        (error: unknown) => { if (group.commitSave === tracked) group.commitSave = null; this.fail(group, error); });
-      group.commitSave = tracked;
-    } else {
-      saved.catch(() => undefined); // awaited below; this only keeps a failure during the sync from going unhandled
+      group.commits.offer(hardState);
+      if (ready.mustSync && firstEntry !== undefined) await storage.sync();
+      return;
     }
+    group.commits.supersede();
+    const saved = storage.saveHardState(hardState);
+    saved.catch(() => undefined); // awaited below; this only keeps a failure during the sync from going unhandled
     if (ready.mustSync && firstEntry !== undefined) await storage.sync();
-    if (!commitOnly) await saved;
+    await saved;
   }
 
   private noticeSoftState(group: RaftGroup, softState: SoftState): void {
