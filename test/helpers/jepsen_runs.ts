@@ -12,7 +12,7 @@ export const RUN_TIMEOUT_MS = 150_000;
 
 export function optionsFor(family: NemesisFamilyName, out: string): RunOptions {
   return {
-    workload: 'queue', groupMembers: 3, groupCommit: 'after', nodes: 3, timeSeconds: 25, nemeses: [family], nemesisIntervalSeconds: 4, seed: 20_261_125, acks: 'all',
+    workload: 'queue', groupMembers: 3, groupCommit: 'after', nodes: 3, timeSeconds: 20, nemeses: [family], nemesisIntervalSeconds: 4, seed: 20_261_125, acks: 'all',
     fsync: 'on', rate: 40, concurrency: 4, inFlight: 4, keyCount: 6, maxWritesPerKey: 64, drainSeconds: 30, out, soak: 1,
   };
 }
