@@ -33,6 +33,8 @@ export interface RunOptions {
   readonly maxWritesPerKey: number;
   /** How long the final drain may take before it gives up. */
   readonly drainSeconds: number;
+  /** How long to wait after healing (and every broker registered again) before the drain; Jepsen's recovery sleep. */
+  readonly recoverySeconds?: number;
   readonly out: string;
   /** Runs back to back, seeds seed, seed + 1, ... (each in its own folder under out), then a table. */
   readonly soak: number;
@@ -60,6 +62,11 @@ function positive(name: string, value: number, integer = false): number {
   if (!Number.isFinite(value) || value <= 0 || (integer && !Number.isInteger(value))) {
     throw new Error(`--${name} must be a positive ${integer ? 'integer' : 'number'}, got ${value}`);
   }
+  return value;
+}
+
+function nonNegative(name: string, value: number): number {
+  if (!Number.isFinite(value) || value < 0) throw new Error(`--${name} must be a number >= 0, got ${value}`);
   return value;
 }
 
@@ -91,6 +98,8 @@ export function parseRunOptions(argv: readonly string[] = hideBin(process.argv))
     .option('key-count', { type: 'number', default: 10, describe: 'active keys (partitions) at a time' })
     .option('max-writes-per-key', { type: 'number', default: 256, describe: 'a key is retired after at most this many sends' })
     .option('drain-time', { type: 'number', default: 60, describe: 'seconds the final drain may take' })
+    .option('recovery-time', { type: 'number', default: 10,
+      describe: 'seconds to wait after healing, once every broker is registered again, before the drain' })
     .option('client', { type: 'string', default: 'native', choices: ['native', 'kafkajs'],
       describe: 'queue workload client: native, or kafkajs through the brokers\' Kafka listeners' })
     .option('secure', { type: 'boolean', default: false,
@@ -127,6 +136,7 @@ export function parseRunOptions(argv: readonly string[] = hideBin(process.argv))
     keyCount: positive('key-count', args['key-count'], true),
     maxWritesPerKey: positive('max-writes-per-key', args['max-writes-per-key'], true),
     drainSeconds: positive('drain-time', args['drain-time']),
+    recoverySeconds: nonNegative('recovery-time', args['recovery-time']),
     client: args.client === 'kafkajs' ? 'kafkajs' : 'native',
     secure: args.secure,
     out: args.out ?? `jepsen/runs/${new Date().toISOString().replace(/[:.]/g, '-')}`,

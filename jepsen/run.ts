@@ -39,8 +39,8 @@ import type { Verdict } from './verdict.js';
 import { Worker } from './worker.js';
 import { KeyOffsets, KeyPool } from './workload.js';
 
-/** Jepsen waits this long after healing before the final reads. */
-const RECOVERY_WAIT_MS = 10_000;
+/** Jepsen waits this long after healing before the final reads, unless --recovery-time says otherwise. */
+const RECOVERY_WAIT_SECONDS = 10;
 const REGISTER_WAIT_MS = 30_000;
 const CLUSTER_START_ATTEMPTS = 3;
 /**
@@ -247,7 +247,7 @@ export async function runJepsen(options: RunOptions, command: string): Promise<R
     schedule = await mainPhase(context);
     cluster.healAll();
     const registered = await cluster.waitUntilRegistered(REGISTER_WAIT_MS);
-    await new Promise((resolve) => setTimeout(resolve, RECOVERY_WAIT_MS));
+    await new Promise((resolve) => setTimeout(resolve, (options.recoverySeconds ?? RECOVERY_WAIT_SECONDS) * 1000));
     const drained = await drainPhase(context);
     drainComplete = drained.complete;
     drainText = `${registered ? '' : 'not every broker re-registered after healing; '}${drained.text}`;
