@@ -38,7 +38,13 @@ export interface ProduceBenchOptions {
   readonly windowRecords: number;
   /** Produce requests in flight per broker and producer. */
   readonly inflightRequests: number;
-  readonly idempotent: boolean;
+  /** Idempotent producers; undefined: the library's default (on with acks all). */
+  readonly idempotent?: boolean;
+  /**
+   * Records go to each producer in sendMany calls of up to SEND_MANY_RECORDS_MAX (true), or one
+   * send() per record (false: the per-record promise API, to compare against).
+   */
+  readonly sendMany: boolean;
   readonly endToEnd: boolean;
   readonly onProgress?: (progress: BenchProgress) => void;
   /** The client keys of a secure (CURVE) cluster. */
@@ -81,52 +87,75 @@ interface SendTally { sent: number; acked: number; failed: number; firstError: u
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
+/**
+ * Records per sendMany call at most. Each call's records share one send time and one settle time
+ * (the last of their batches), so this stays well under a batch: 1,000 100-byte records are 110 KB,
+ * under the default 256 KiB batch.size, and at linger 0 and low rates a call holds the few records
+ * that are due.
+ */
+export const SEND_MANY_RECORDS_MAX = 1_000;
+
 /** One producer's send loop: throttled, windowed, stopping at its quota or the shared deadline. */
 async function sendLoop(producer: Producer, options: ProduceBenchOptions, quota: number, deadlineMs: number,
   tally: SendTally, ackLatency: LatencyRecorder): Promise<void> {
-  // One message and one value for every record: send() is done with both when it returns (the
-  // record is encoded into its batch by then), so only the send time changes from record to record.
+  // One message and one value for every record: sendMany and send() are done with both when they
+  // return (the records are encoded into their batches by then), so only the send time changes.
   const value = Buffer.alloc(options.recordBytes, 0x61);
   const sendTime = new DataView(value.buffer, value.byteOffset, SEND_TIME_BYTES);
   const message = { topic: options.topic, value };
+  const chunkMax = options.sendMany ? SEND_MANY_RECORDS_MAX : 1;
+  const fullChunk: (typeof message)[] = Array.from({ length: chunkMax }, () => message);
+  const chunkOf = (n: number): (typeof message)[] => (n === chunkMax ? fullChunk : fullChunk.slice(0, n));
   const ratePerProducer = options.recordsPerSecondMax / options.producers;
   const throttled = Number.isFinite(ratePerProducer);
   const started = performance.now();
   let outstanding = 0;
   let roomFreed: (() => void) | null = null;
-  const settled = (): void => {
-    outstanding -= 1;
+  const settled = (records: number): void => {
+    outstanding -= records;
     const wake = roomFreed;
     roomFreed = null;
     wake?.();
   };
-  const failed = (error: unknown): void => {
-    tally.failed += 1;
-    tally.firstError ??= error;
-    settled();
-  };
-  for (let sent = 0; sent < quota; sent += 1) {
-    if (sent % YIELD_EVERY_RECORDS === 0) {
+  let sinceYield = 0;
+  for (let sent = 0; sent < quota;) {
+    if (sinceYield >= YIELD_EVERY_RECORDS || sent === 0) {
+      sinceYield = 0;
       if (performance.now() >= deadlineMs) break;
       await new Promise<void>((resolve) => { setImmediate(resolve); });
     }
+    let due = quota - sent;
     if (throttled) {
-      const behindMs = sent / ratePerProducer * 1_000 - (performance.now() - started);
+      const elapsedMs = performance.now() - started;
+      const behindMs = sent / ratePerProducer * 1_000 - elapsedMs;
       if (behindMs > 1) await sleep(behindMs);
+      due = Math.max(1, Math.min(due, Math.floor((performance.now() - started) / 1_000 * ratePerProducer) - sent));
     }
     while (outstanding >= options.windowRecords) {
       await new Promise<void>((resolve) => { roomFreed = resolve; });
     }
+    const records = Math.min(due, chunkMax, options.windowRecords - outstanding);
     const sentAt = performance.now();
     sendTime.setFloat64(0, sentAt, true);
-    outstanding += 1;
-    tally.sent += 1;
-    // The one closure per record: the bench's own per-record cost counts against the figure.
-    producer.send(message).then(() => {
-      tally.acked += 1;
-      ackLatency.recordMs(performance.now() - sentAt);
-      settled();
-    }, failed);
+    outstanding += records;
+    tally.sent += records;
+    sent += records;
+    sinceYield += records;
+    // The bench's own cost counts against the figure: one closure per call.
+    const delivered = (): void => {
+      tally.acked += records;
+      const latencyMs = performance.now() - sentAt;
+      for (let i = 0; i < records; i += 1) ackLatency.recordMs(latencyMs);
+      settled(records);
+    };
+    const failed = (error: unknown): void => {
+      // sendMany rejects for its first failed record; the call's records are counted failed together.
+      tally.failed += records;
+      tally.firstError ??= error;
+      settled(records);
+    };
+    if (options.sendMany) producer.sendMany(chunkOf(records)).then(delivered, failed);
+    else producer.send(message).then(delivered, failed);
   }
   await producer.flush();
 }
@@ -191,7 +220,8 @@ export async function runProduceBench(options: ProduceBenchOptions): Promise<Pro
   const producers = Array.from({ length: options.producers }, (_, i) => new Producer({
     bootstrap: options.bootstrap, clientId: `bench-producer-${i}`, acks: options.acks, lingerMs: options.lingerMs,
     batchBytesMax: options.batchBytes, bufferBytesMax: Math.max(64 * 2 ** 20, options.batchBytes * 4),
-    idempotent: options.idempotent, inflightRequestsMax: options.inflightRequests,
+    ...(options.idempotent === undefined ? {} : { idempotent: options.idempotent }),
+    inflightRequestsMax: options.inflightRequests,
     ...(options.security === undefined ? {} : { security: options.security }),
   }));
   const reader = options.endToEnd ? await EndToEndReader.open(options) : null;

@@ -57,7 +57,7 @@ async function worker(values: Record<string, string | boolean | undefined>): Pro
   const result = await runProduceBench({ bootstrap: text('bootstrap'), topic: text('topic'), partitions: PARTITIONS,
     records: Infinity, durationMs: Number(text('duration-s')) * 1000, recordBytes: Number(text('record-size')),
     acks: -1, producers: 1, batchBytes: 256 * 1024, lingerMs: 5, recordsPerSecondMax: Infinity, windowRecords: 50_000,
-    inflightRequests: 5, idempotent: true, endToEnd: false,
+    inflightRequests: 5, idempotent: true, sendMany: true, endToEnd: false,
     security: { keyFile: text('key-file'), serverKey: text('server-key') },
     onProgress: (progress) => { process.stdout.write(`${JSON.stringify({ atMs: Date.now(), records: progress.records })}\n`); } });
   process.stdout.write(`${JSON.stringify({ atMs: Date.now(), records: result.records })}\n`);

@@ -126,6 +126,25 @@ export interface NewBatchNeeded {
  */
 export type AppendResult = Promise<RecordMetadata> | BufferFull | PartitionFull | NewBatchNeeded;
 
+/**
+ * What appendUntracked hands back when the record was appended: the batch it went into, with no
+ * promise of its own (the batch itself, not an object around it). The record is number
+ * recordCount - 1 of the batch as append returns; its offset is the batch's base offset plus that.
+ */
+export interface AppendedBatch {
+  readonly kind: 'appended';
+  readonly topic: string;
+  readonly partition: number;
+  readonly recordCount: number;
+  /** Settles (never rejects) when the batch is completed or fails for good. */
+  readonly outcome: { readonly promise: Promise<BatchOutcome> };
+  /** The CreateTime of record number slot. */
+  timestampOf(slot: number): number;
+}
+
+/** appendUntracked's answer: the batch, else why not (as append). */
+export type UntrackedAppendResult = AppendedBatch | BufferFull | PartitionFull | NewBatchNeeded;
+
 const NEW_BATCH_NEEDED: NewBatchNeeded = Object.freeze({ kind: 'new-batch-needed' });
 
 /** A drained batch, owned by the sender until it calls complete, fail or reenqueue. */
@@ -143,11 +162,12 @@ export interface ProducerBatch {
 }
 
 /** How a batch ended: its base offset (and LogAppendTime, if any) or the error of all its records. */
-type BatchOutcome =
+export type BatchOutcome =
   | { readonly ok: true; readonly baseOffset: number; readonly logAppendTimeMs: number | undefined }
   | { readonly ok: false; readonly error: unknown };
 
-class Batch {
+class Batch implements AppendedBatch {
+  readonly kind = 'appended';
   readonly builder: RecordBatchBuilder;
   /** Each record's CreateTime, for its RecordMetadata (a number array: no object per record). */
   readonly timestamps: number[] = [];
@@ -163,6 +183,11 @@ class Batch {
   done = false;
   /** Records whose delivery settleNext has resolved so far. */
   private settled = 0;
+  /**
+   * The slots of the records that have a delivery promise, in order; null while every record has
+   * one (then the n-th reaction is record n's). Made when the first untracked record comes.
+   */
+  private trackedSlots: number[] | null = null;
 
   constructor(readonly id: number, readonly queue: PartitionQueue, readonly topic: string, readonly partition: number,
     readonly createdMs: number, baseTimestamp: number, capacityBytes: number) {
@@ -170,11 +195,30 @@ class Batch {
     this.reservedBytes = capacityBytes;
   }
 
-  /** Encodes the record (bodyBytes from builder.nextBodyBytes) and returns its delivery. */
+  get recordCount(): number {
+    return this.timestamps.length;
+  }
+
+  timestampOf(slot: number): number {
+    const timestamp = this.timestamps[slot];
+    assert(timestamp !== undefined, () => `batch ${this.id} has no record ${slot}`);
+    return timestamp;
+  }
+
+  /**
+   * Encodes the record (bodyBytes from builder.nextBodyBytes) and returns its delivery, or with
+   * tracked false the batch itself: the caller settles the record from the batch's outcome.
+   */
   add(key: Uint8Array | null, value: Uint8Array | null, headers: readonly RecordHeaderInput[], timestamp: number,
-    bodyBytes: number): Promise<RecordMetadata> {
+    bodyBytes: number, tracked: boolean): Promise<RecordMetadata> | this {
     this.builder.append(key, value, headers, timestamp, bodyBytes);
+    const slot = this.timestamps.length;
     this.timestamps.push(timestamp);
+    if (!tracked) {
+      this.trackedSlots ??= Array.from({ length: slot }, (_, i) => i);
+      return this;
+    }
+    this.trackedSlots?.push(slot);
     return this.outcome.promise.then(this.settleNext);
   }
 
@@ -185,7 +229,9 @@ class Batch {
    */
   private readonly settleNext = (outcome: BatchOutcome): RecordMetadata => {
     if (!outcome.ok) throw outcome.error;
-    const slot = this.settled++;
+    const reaction = this.settled++;
+    const slot = this.trackedSlots === null ? reaction : this.trackedSlots[reaction];
+    assert(slot !== undefined, () => `batch ${this.id} settled more than its tracked records`);
     const timestamp = this.timestamps[slot];
     assert(timestamp !== undefined, () => `batch ${this.id} settled more than its ${this.timestamps.length} records`);
     return { topic: this.topic, partition: this.partition, offset: outcome.baseOffset + slot,
@@ -257,6 +303,24 @@ export class RecordAccumulator {
    */
   append(topic: string, partition: number, key: Uint8Array | null, value: Uint8Array | null,
     headers: readonly RecordHeaderInput[], timestamp: number | undefined, abortOnNewBatch = false): AppendResult {
+    return this.appendRecord(topic, partition, key, value, headers, timestamp, abortOnNewBatch, true) as AppendResult;
+  }
+
+  /**
+   * append without a delivery promise for the record: the batch it went into comes back instead
+   * (Producer.sendMany settles many records from their few batches).
+   */
+  appendUntracked(topic: string, partition: number, key: Uint8Array | null, value: Uint8Array | null,
+    headers: readonly RecordHeaderInput[], timestamp: number | undefined, abortOnNewBatch = false):
+    UntrackedAppendResult {
+    return this.appendRecord(topic, partition, key, value, headers, timestamp, abortOnNewBatch, false) as
+      UntrackedAppendResult;
+  }
+
+  /** append (tracked) or appendUntracked, for callers that choose at run time. */
+  appendRecord(topic: string, partition: number, key: Uint8Array | null, value: Uint8Array | null,
+    headers: readonly RecordHeaderInput[], timestamp: number | undefined, abortOnNewBatch: boolean, tracked: boolean):
+    AppendResult | UntrackedAppendResult {
     assert(Number.isInteger(partition) && partition >= 0, () => `bad partition ${partition}`);
     const recordTimestamp = timestamp ?? this.config.clock.nowMs();
     assert(Number.isSafeInteger(recordTimestamp) && recordTimestamp >= 0 && recordTimestamp <= VARLONG_MAX,
@@ -267,7 +331,7 @@ export class RecordAccumulator {
       const bodyBytes = open.builder.nextBodyBytes(key, value, headers, recordTimestamp);
       const sizeBytes = open.builder.sizeBytes + varintBytes(bodyBytes) + bodyBytes;
       if (sizeBytes <= this.config.batchBytesMax && this.makeRoom(open, sizeBytes)) {
-        return open.add(key, value, headers, recordTimestamp, bodyBytes);
+        return open.add(key, value, headers, recordTimestamp, bodyBytes, tracked);
       }
       this.close(queue);
     }
@@ -289,7 +353,7 @@ export class RecordAccumulator {
     // The clock was read already unless the record brought its own timestamp.
     const createdMs = timestamp === undefined ? recordTimestamp : this.config.clock.nowMs();
     const batch = this.openBatch(queue, topic, partition, createdMs, recordTimestamp, capacityBytes);
-    return batch.add(key, value, headers, recordTimestamp, bodyBytes);
+    return batch.add(key, value, headers, recordTimestamp, bodyBytes, tracked);
   }
 
   /**
@@ -559,12 +623,26 @@ function deferred<T>(): Deferred<T> {
  */
 export function appendPartitioned(accumulator: RecordAccumulator, partitioner: Partitioner, input: PartitionInput,
   value: Uint8Array | null, headers: readonly RecordHeaderInput[], timestamp: number | undefined): AppendResult {
+  return partitionThenAppend(accumulator, partitioner, input, value, headers, timestamp, true) as AppendResult;
+}
+
+/** appendPartitioned with appendUntracked: the record's batch comes back, not a promise. */
+export function appendPartitionedUntracked(accumulator: RecordAccumulator, partitioner: Partitioner,
+  input: PartitionInput, value: Uint8Array | null, headers: readonly RecordHeaderInput[],
+  timestamp: number | undefined): UntrackedAppendResult {
+  return partitionThenAppend(accumulator, partitioner, input, value, headers, timestamp, false) as
+    UntrackedAppendResult;
+}
+
+function partitionThenAppend(accumulator: RecordAccumulator, partitioner: Partitioner, input: PartitionInput,
+  value: Uint8Array | null, headers: readonly RecordHeaderInput[], timestamp: number | undefined, tracked: boolean):
+  AppendResult | UntrackedAppendResult {
   const first = partitioner.partition(input);
-  const result = accumulator.append(input.topic, first, input.key, value, headers, timestamp, true);
+  const result = accumulator.appendRecord(input.topic, first, input.key, value, headers, timestamp, true, tracked);
   if (result !== NEW_BATCH_NEEDED) {
     return result;
   }
   partitioner.onNewBatch(input.topic, first, input);
   const partition = partitioner.partition(input);
-  return accumulator.append(input.topic, partition, input.key, value, headers, timestamp);
+  return accumulator.appendRecord(input.topic, partition, input.key, value, headers, timestamp, false, tracked);
 }

@@ -39,6 +39,7 @@ export type {
   RecordHeaders,
   SendResult,
 } from './producer.js';
+export type { SendManyResult } from './send_many.js';
 export type { BrokerInfo, PartitionInfo } from './metadata_cache.js';
 export type { NullKeyStrategy, Partitioner, PartitionInput } from './partitioner.js';
 export { DefaultPartitioner } from './partitioner.js';

@@ -35,8 +35,10 @@ import { errorFromWire, TributaryError } from '../common/errors.js';
 import { ACKS, API_KEYS } from '../protocol/api_keys.js';
 import type { DecodedResponseOf } from '../protocol/messages.js';
 import type { RecordHeaderInput } from '../protocol/record_batch.js';
-import { ACCUMULATOR_DEFAULTS, appendPartitioned, RecordAccumulator } from './accumulator.js';
-import type { AppendResult, BufferFull, PartitionFull, ProducerBatch, RecordMetadata } from './accumulator.js';
+import { ACCUMULATOR_DEFAULTS, appendPartitioned, appendPartitionedUntracked, RecordAccumulator }
+  from './accumulator.js';
+import type { AppendedBatch, AppendResult, BufferFull, PartitionFull, ProducerBatch, RecordMetadata,
+  UntrackedAppendResult } from './accumulator.js';
 import type { ProducerCompression } from './compression.js';
 import { defaultClientLogger, MetadataCache, parseBootstrap } from './metadata_cache.js';
 import type { TopicInfo } from './metadata_cache.js';
@@ -44,6 +46,8 @@ import { ParkedSends } from './parked_sends.js';
 import { DefaultPartitioner } from './partitioner.js';
 import type { NullKeyStrategy, Partitioner, PartitionInput } from './partitioner.js';
 import { INFLIGHT_BATCHES_MAX, ProducerSequences, topicPartitionKey } from './producer_state.js';
+import { ManyDeliveries } from './send_many.js';
+import type { SendManyResult } from './send_many.js';
 import { backoffMs, cryptoSeededPrng, isRetriable, retry } from './retry.js';
 import type { ClientSecurity, ClientSecurityOptions } from '../security/client_security.js';
 
@@ -278,12 +282,10 @@ export class Producer {
    */
   send(message: ProducerMessage): Promise<SendResult> {
     if (this.closed || this.stopping) return Promise.reject(closedError());
-    const info = this.metadata.topic(message.topic);
-    if (this.appendsQueued === 0 && this.accumulator !== null && info !== undefined && info.errorCode === 0
-      && info.partitions.length > 0
-      && (message.partition === undefined || message.partition < info.partitions.length)) {
+    const info = this.topicToAppendAtOnce(message);
+    if (info !== undefined) {
       try {
-        const result = this.tryAppend(message, info);
+        const result = this.tryAppend(message, info, true);
         if (result instanceof Promise) return this.deliver(result);
         if (result.kind !== 'buffer-full') return this.deliver(this.park(ownedCopy(message), result));
       } catch (error) {
@@ -303,6 +305,41 @@ export class Producer {
   /** send() for several records; resolves when all are delivered, rejects with the first failure. */
   sendBatch(messages: readonly ProducerMessage[]): Promise<SendResult[]> {
     return Promise.all(messages.map((message) => this.send(message)));
+  }
+
+  /**
+   * send() for many records, settled together: no promise and no result object per record, so a
+   * producer writing flat out spends its time on the records (measured in bench/produce_bench.ts).
+   * The records are appended in order exactly as send() would append them one after the other,
+   * and sendMany is done with them when it returns. Resolves once every record is delivered, with
+   * each record's partition, offset and timestamp by its position (send_many.ts); rejects with the
+   * failure of the first record that failed (the others may still have been delivered, as with
+   * send()).
+   */
+  sendMany(messages: readonly ProducerMessage[]): Promise<SendManyResult> {
+    if (this.closed || this.stopping) return Promise.reject(closedError());
+    const deliveries = new ManyDeliveries(messages.length, this.acks === 0);
+    let position = 0;
+    // At once while records can be appended at once; from the first that cannot, through send(),
+    // which keeps them in order behind it.
+    for (; position < messages.length; position += 1) {
+      const message = messages[position] as ProducerMessage;
+      const info = this.topicToAppendAtOnce(message);
+      if (info === undefined) break;
+      let result: AppendedBatch | Refusal;
+      try {
+        result = this.tryAppend(message, info, false);
+      } catch (error) {
+        deliveries.refused(position, error);
+        continue;
+      }
+      if (result.kind !== 'appended') break;
+      deliveries.appended(position, result);
+    }
+    for (; position < messages.length; position += 1) {
+      deliveries.delivering(position, this.send(messages[position] as ProducerMessage));
+    }
+    return deliveries.settled();
   }
 
   /** Sends everything appended so far without lingering and waits until every record is settled. */
@@ -377,7 +414,7 @@ export class Producer {
       explicit !== undefined && Number.isSafeInteger(explicit) && explicit >= 0 ? explicit + 1 : 1);
     for (;;) {
       if (this.closed) throw closedError();
-      const result = this.tryAppend(message, info);
+      const result = this.tryAppend(message, info, true);
       if (result instanceof Promise) return { delivery: result };
       // Parked, the send waits for its partition alone: the sends behind it in the chain go on.
       if (result.kind !== 'buffer-full') return { delivery: this.park(message, result) };
@@ -392,8 +429,22 @@ export class Producer {
     }
   }
 
-  private tryAppend(message: ProducerMessage, info: TopicInfo): Promise<RecordMetadata> | BufferFull | PartitionFull
-    | MustPark {
+  /** The message's topic when the record can be appended at once (no append waiting before it), else undefined. */
+  private topicToAppendAtOnce(message: ProducerMessage): TopicInfo | undefined {
+    if (this.appendsQueued !== 0 || this.accumulator === null) return undefined;
+    const info = this.metadata.topic(message.topic);
+    return info !== undefined && info.errorCode === 0 && info.partitions.length > 0
+      && (message.partition === undefined || message.partition < info.partitions.length) ? info : undefined;
+  }
+
+  /**
+   * Partitions and appends the record, with its own delivery promise (tracked) or not (its batch
+   * comes back: sendMany), or says why it could not.
+   */
+  private tryAppend(message: ProducerMessage, info: TopicInfo, tracked: true): Promise<RecordMetadata> | Refusal;
+  private tryAppend(message: ProducerMessage, info: TopicInfo, tracked: false): AppendedBatch | Refusal;
+  private tryAppend(message: ProducerMessage, info: TopicInfo, tracked: boolean): Promise<RecordMetadata>
+    | AppendedBatch | Refusal {
     const accumulator = this.accumulator;
     assert(accumulator !== null, 'append before connect');
     const partitionCount = info.partitions.length;
@@ -418,8 +469,11 @@ export class Producer {
         if (this.parked.hasParked(message.topic, partition)) return { kind: 'must-park', topic: message.topic, partition };
       }
     }
-    const result = appendPartitioned(accumulator, this.partitioner, input, toBytes(message.value),
-      headersOf(message.headers), message.timestamp);
+    const value = toBytes(message.value);
+    const headers = headersOf(message.headers);
+    const result = tracked
+      ? appendPartitioned(accumulator, this.partitioner, input, value, headers, message.timestamp)
+      : appendPartitionedUntracked(accumulator, this.partitioner, input, value, headers, message.timestamp);
     if (!(result instanceof Promise) && result.kind === 'new-batch-needed') {
       assert(false, 'appendPartitioned never asks for a new batch');
     }
@@ -453,8 +507,8 @@ export class Producer {
   }
 
   /** Counts an appended record as outstanding and wakes the sender if its batch is due sooner. */
-  private counted<R extends AppendResult>(accumulator: RecordAccumulator, result: R): R {
-    if (result instanceof Promise) {
+  private counted<R extends AppendResult | UntrackedAppendResult>(accumulator: RecordAccumulator, result: R): R {
+    if (result instanceof Promise || result.kind === 'appended') {
       this.outstanding += 1;
       // Checked on every append, not only when a batch opens: skipping it left batches waiting for
       // the sender's next timer at linger 0 (measured: produce-to-ack p50 64-284 ms became 1.2-1.9 s).
@@ -754,6 +808,9 @@ interface MustPark {
   readonly topic: string;
   readonly partition: number;
 }
+
+/** Why a record was not appended at once. */
+type Refusal = BufferFull | PartitionFull | MustPark;
 
 /** What tryAppend derives from a topic's metadata, computed once per snapshot. */
 interface TopicSnapshot {

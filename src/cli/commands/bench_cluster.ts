@@ -49,7 +49,8 @@ interface ProduceArguments extends CommonArguments {
   throughput: number;
   window: number;
   inflight: number;
-  idempotent: boolean;
+  idempotent: boolean | undefined;
+  'send-many': boolean;
   'end-to-end': boolean;
   'unsafe-skip-record-validation': boolean;
   secure: boolean;
@@ -145,7 +146,8 @@ function produceOptions(args: ProduceArguments, bootstrap: string, topic: string
     ...(security === undefined ? {} : { security }),
     producers: args.producers, batchBytes: args['batch-bytes'], lingerMs: args['linger-ms'],
     recordsPerSecondMax: args.throughput > 0 ? args.throughput : Infinity, windowRecords: args.window,
-    inflightRequests: args.inflight, idempotent: args.idempotent, endToEnd: args['end-to-end'],
+    inflightRequests: args.inflight, ...(args.idempotent === undefined ? {} : { idempotent: args.idempotent }),
+    sendMany: args['send-many'], endToEnd: args['end-to-end'],
     ...(onProgress === undefined ? {} : { onProgress }) };
 }
 
@@ -171,7 +173,11 @@ const produceCommand: CommandModule<object, ProduceArguments> = {
     .option('throughput', { type: 'number', default: -1, describe: 'records/s cap over all producers; -1: none' })
     .option('window', { type: 'number', default: 50_000, describe: 'unacknowledged records per producer' })
     .option('inflight', { type: 'number', default: 5, describe: 'Produce requests in flight per broker' })
-    .option('idempotent', { type: 'boolean', default: false, describe: 'idempotent producers (acks all only)' })
+    .option('idempotent', { type: 'boolean',
+      describe: 'idempotent producers (default: the client\'s, on with acks all; --no-idempotent turns it off)' })
+    .option('send-many', { type: 'boolean', default: true,
+      describe: 'hand records to the producer in sendMany calls (up to 1,000 records each); --no-send-many: one '
+        + 'send() and promise per record' })
     .option('end-to-end', { type: 'boolean', default: false,
       describe: 'also consume here and report produce-to-consume latency' })
     .option('unsafe-skip-record-validation', { type: 'boolean', default: false,
@@ -217,7 +223,7 @@ function measureProduce(args: ProduceArguments, secure: boolean): Promise<BenchR
       ? runKafkaProduceBench({ kafkaBootstrap: kafkaBootstrapOf(target), topic, partitions, ...limits(args),
         recordBytes: args['record-size'], acks: parseAcks(args.acks), producers: args.producers,
         batchBytes: args['batch-bytes'], windowRecords: args.window, inflightRequests: args.inflight,
-        idempotent: args.idempotent, ...(onProgress === undefined ? {} : { onProgress }) })
+        idempotent: args.idempotent ?? false, ...(onProgress === undefined ? {} : { onProgress }) })
       : runProduceBench(produceOptions(args, target.bootstrap, topic, partitions, onProgress, target.security)))
       .finally(() => { line?.stop(); });
     const brokerRssMiBMax = rss.stop();
@@ -229,7 +235,8 @@ function measureProduce(args: ProduceArguments, secure: boolean): Promise<BenchR
     return { command: 'produce', config: { protocol: args.protocol, topic, partitions,
       replicationFactor: args['replication-factor'], acks: args.acks, recordBytes: args['record-size'],
       producers: args.producers, batchBytes: args['batch-bytes'], lingerMs: args['linger-ms'],
-      throughputCap: args.throughput, window: args.window, inflight: args.inflight, idempotent: args.idempotent,
+      throughputCap: args.throughput, window: args.window, inflight: args.inflight,
+      idempotent: args.idempotent ?? (!isKafka(args) && parseAcks(args.acks) === 'all'), sendMany: args['send-many'],
       recordValidation: !args['unsafe-skip-record-validation'], secure }, figures: result,
     latencyName: 'produce-to-ack', latencyMs: result.latencyMs, endToEndLatencyMs: result.endToEndLatencyMs,
     baseline, brokerRssMiBMax, notes };
@@ -258,7 +265,7 @@ const consumeCommand: CommandModule<object, ConsumeArguments> = {
         const filled = await runProduceBench({ bootstrap: target.bootstrap, topic, partitions, records: fill,
           durationMs: Infinity, recordBytes: args['record-size'], acks: 'all', producers: 1, batchBytes: 256 * 1024,
           lingerMs: 5, recordsPerSecondMax: Infinity, windowRecords: 50_000, inflightRequests: 5, idempotent: false,
-          endToEnd: false });
+          sendMany: true, endToEnd: false });
         notes.push(`filled ${filled.records} records first (untimed, acks=all)`);
       }
       const line = progressLine(args, 'consume', records);

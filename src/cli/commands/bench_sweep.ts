@@ -26,7 +26,8 @@ interface SweepArguments extends ClusterBenchArguments {
   'linger-ms': number;
   window: number;
   inflight: number;
-  idempotent: boolean;
+  idempotent: boolean | undefined;
+  'send-many': boolean;
   'end-to-end': boolean;
   json: boolean;
 }
@@ -61,7 +62,10 @@ export const benchSweepCommand: CommandModule<object, SweepArguments> = {
     .option('window', { type: 'number', default: 50_000,
       describe: 'unacknowledged records per producer (1: one record in flight, the sequential round trip)' })
     .option('inflight', { type: 'number', default: 5, describe: 'Produce requests in flight per broker' })
-    .option('idempotent', { type: 'boolean', default: false, describe: 'an idempotent producer (acks all only)' })
+    .option('idempotent', { type: 'boolean',
+      describe: 'an idempotent producer (default: the client\'s, on with acks all; --no-idempotent turns it off)' })
+    .option('send-many', { type: 'boolean', default: true,
+      describe: 'hand records to the producer in sendMany calls; --no-send-many: one send() per record' })
     .option('end-to-end', { type: 'boolean', default: false, describe: 'also consume and chart produce-to-consume latency' })
     .option('json', { type: 'boolean', default: false, describe: 'print sweep.json\'s object instead of the table' }),
   handler: async (args) => {
@@ -72,14 +76,16 @@ export const benchSweepCommand: CommandModule<object, SweepArguments> = {
     const target = { ...args, protocol: 'native', 'kafka-bootstrap': undefined };
     const config = `tributary bench sweep --acks ${args.acks} --linger-ms ${args['linger-ms']} --window ${args.window} ` +
       `--record-size ${args['record-size']} --partitions ${args.partitions} --replication-factor ` +
-      `${args['replication-factor']}${args.idempotent ? ' --idempotent' : ''}${args['end-to-end'] ? ' --end-to-end' : ''}`;
+      `${args['replication-factor']}${args.idempotent === undefined ? '' : args.idempotent ? ' --idempotent'
+        : ' --no-idempotent'}${args['send-many'] ? '' : ' --no-send-many'}${args['end-to-end'] ? ' --end-to-end' : ''}`;
     const result = await withTarget(target, async (bench, topic) => {
       const partitions = await ensureBenchTopic(bench.bootstrap, { name: topic, partitions: args.partitions,
         replicationFactor: args['replication-factor'] }, bench.security);
       return runSweep({
         produce: { bootstrap: bench.bootstrap, topic, partitions, recordBytes: args['record-size'],
           acks: parseAcks(args.acks), producers: 1, batchBytes: args['batch-bytes'], lingerMs: args['linger-ms'],
-          windowRecords: args.window, inflightRequests: args.inflight, idempotent: args.idempotent,
+          windowRecords: args.window, inflightRequests: args.inflight,
+          ...(args.idempotent === undefined ? {} : { idempotent: args.idempotent }), sendMany: args['send-many'],
           endToEnd: args['end-to-end'], ...(bench.security === undefined ? {} : { security: bench.security }) },
         ...(args.peak === undefined ? {} : { peakRecordsPerSec: args.peak }),
         peakMs: args['peak-s'] * 1_000, stepMs: args['step-s'] * 1_000, fractions,

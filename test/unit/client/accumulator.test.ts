@@ -10,7 +10,8 @@ import { describe, test } from 'node:test';
 
 import { SeededPrng } from '../../../raft/core/prng.js';
 import { appendPartitioned, BATCH_BYTES_INITIAL, RecordAccumulator } from '../../../src/client/accumulator.js';
-import type { AccumulatorConfig, AppendResult, ProducerBatch, RecordMetadata } from '../../../src/client/accumulator.js';
+import type { AccumulatorConfig, AppendedBatch, AppendResult, ProducerBatch, RecordMetadata }
+  from '../../../src/client/accumulator.js';
 import { decodeBatch, encodeBatch } from '../../../src/client/compression.js';
 import { DefaultPartitioner } from '../../../src/client/partitioner.js';
 import type { PartitionInput, Partitioner } from '../../../src/client/partitioner.js';
@@ -228,6 +229,38 @@ void describe('RecordAccumulator', () => {
         assert.deepEqual(await send.delivery, { topic: 't', partition: send.partition, offset, timestamp: send.timestamp });
       }
     });
+
+  void test('records appended without a promise (appendUntracked) leave the others\' offsets right', async () => {
+    const { accumulator } = setup({ batchBytesMax: 300, lingerMs: 0 });
+    // Tracked and untracked records interleaved in one partition, untracked first in some batches.
+    const tracked: { value: string; delivery: Promise<RecordMetadata> }[] = [];
+    const untracked: { value: string; batch: AppendedBatch; slot: number }[] = [];
+    for (let i = 0; i < 60; i++) {
+      const value = `r${i}`;
+      if (i % 3 === 0) {
+        tracked.push({ value, delivery: delivered(append(accumulator, 't', 0, record(value))) });
+        continue;
+      }
+      const result = accumulator.appendUntracked('t', 0, null, Buffer.from(value), [], undefined);
+      assert.ok(result.kind === 'appended', `appended, not ${result.kind}`);
+      untracked.push({ value, batch: result, slot: result.recordCount - 1 });
+    }
+    const batches = accumulator.ready(T0);
+    assert.ok(batches.length >= 3, `several batches: ${batches.length}`);
+    const log: string[] = [];
+    for (const batch of batches) {
+      accumulator.complete(batch, log.length);
+      log.push(...values(batch));
+    }
+    for (const send of tracked) assert.equal(log[(await send.delivery).offset], send.value);
+    for (const { value, batch, slot } of untracked) {
+      const outcome = await batch.outcome.promise;
+      assert.ok(outcome.ok);
+      assert.equal(log[outcome.baseOffset + slot], value, 'base offset + place in the batch is the record');
+      assert.equal(batch.timestampOf(slot), T0);
+    }
+    assert.equal(log.length, 60);
+  });
 
   void test('nextDeadlineMs follows batches opening, closing, draining and coming back', () => {
     const { clock, accumulator } = setup({ lingerMs: 10 });
