@@ -53,6 +53,18 @@ export function bcastAppend(r: Raft): void {
   }
 }
 
+/** The commit index moved: tell the followers now, or (broadcastCommit off) with what goes out next. */
+export function announceCommit(r: Raft): void {
+  if (r.config.broadcastCommit) {
+    bcastAppend(r);
+    return;
+  }
+  // Entries still waiting for a follower go now as always; the commit rides on them or on a heartbeat.
+  for (const id of r.tracker.progress.keys()) {
+    if (id !== r.id) sendAppend(r, id, false);
+  }
+}
+
 export function bcastHeartbeat(r: Raft): void {
   const readSeq = r.readIndexQueue.size() > 0 ? r.readIndexQueue.lastSeqValue() : 0;
   for (const [id, progress] of r.tracker.progress) {
@@ -100,7 +112,7 @@ export function onAppendResponse(r: Raft, m: AppendResponse): void {
       progress.inflights.freeLE(m.index);
       break;
   }
-  if (maybeCommit(r)) bcastAppend(r);
+  if (maybeCommit(r)) announceCommit(r);
   // Pipelining: fill the window; the loop ends when the window is full or nothing is left.
   for (let sent = 0; sent <= r.config.inflightMessagesMax; sent++) {
     if (!sendAppend(r, m.from, sent === 0 && wasPaused)) break;

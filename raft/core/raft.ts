@@ -13,8 +13,8 @@ import { campaign, onVoteRequest, onVoteResponse } from './election.js';
 import { onAppendRequest, onHeartbeatRequest, onSnapshotRequest } from './follower.js';
 import type { NodeId, RaftIndex, Term } from './ids.js';
 import { Role, noNode } from './ids.js';
-import { bcastAppend, bcastHeartbeat, maybeCommit, onAppendResponse, onHeartbeatResponse, tickSnapshots }
-  from './leader.js';
+import { announceCommit, bcastAppend, bcastHeartbeat, maybeCommit, onAppendResponse, onHeartbeatResponse,
+  tickSnapshots } from './leader.js';
 import type { Message } from './messages.js';
 import { MessageType } from './messages.js';
 import { RaftLog } from './raft_log.js';
@@ -360,7 +360,7 @@ export class Raft {
     if (this.role !== Role.leader) return;
     const self = this.tracker.progress.get(this.id);
     const durable = this.mutated.leaderSelfAckEarly ? this.log.lastIndex() : this.log.durableLastIndex();
-    if (self !== undefined && self.maybeUpdate(durable) && maybeCommit(this)) bcastAppend(this);
+    if (self !== undefined && self.maybeUpdate(durable) && maybeCommit(this)) announceCommit(this);
   }
 
   /** A committed config entry is being applied, or a snapshot brought a new membership. */

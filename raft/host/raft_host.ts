@@ -82,12 +82,15 @@ export class RaftHost {
     this.ticker = setInterval(() => { this.tick(); }, this.options.tickMs);
   }
 
-  /** Starts driving a group whose storage is open (and bootstrapped if new). */
-  addGroup(groupId: GroupId, storage: ReplicaStorage, machine: ReplicaStateMachine): void {
+  /**
+   * Starts driving a group whose storage is open (and bootstrapped if new); `raft` overrides the
+   * host's Raft options for this group.
+   */
+  addGroup(groupId: GroupId, storage: ReplicaStorage, machine: ReplicaStateMachine, raft?: RaftConfigOptions): void {
     assert(!this.groups.has(groupId), () => `group ${groupId} is already hosted`);
     // Election jitter only needs to differ between nodes; the core takes it from this seed.
     const prng = new SeededPrng(randomInt(2 ** 31));
-    const config = makeConfig(this.options.nodeId, groupId, prng, this.options.raft);
+    const config = makeConfig(this.options.nodeId, groupId, prng, { ...this.options.raft, ...raft });
     const group: RaftGroup = new RaftGroup(groupId, new RawNode(config, storage), storage, machine,
       (error) => { this.fail(group, error); });
     this.groups.set(groupId, group);

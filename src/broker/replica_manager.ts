@@ -4,7 +4,7 @@
  * and its peers' Raft endpoints come from the brokers' registrations. Reconciles run one at a time.
  */
 import { assert, bootstrapEntries } from '../../raft/core/index.js';
-import type { GroupId } from '../../raft/core/index.js';
+import type { GroupId, RaftConfigOptions } from '../../raft/core/index.js';
 import type { RaftHost } from '../../raft/host/raft_host.js';
 import type { LogManager, RaftLogStorage } from '../../storage/index.js';
 import { logNameOf } from '../../storage/index.js';
@@ -22,6 +22,8 @@ export type ReplicaManagerView = MetadataView & Pick<MetadataStateMachine, 'topi
 
 /** Partitions per topic stay below this, so (topic id, partition) maps to one group id. */
 const GROUP_IDS_PER_TOPIC = 16_384;
+/** Raft options of every partition group (see start). */
+const PARTITION_RAFT: RaftConfigOptions = { broadcastCommit: false };
 
 export function partitionGroupId(topicId: number, partition: number): GroupId {
   return topicId * GROUP_IDS_PER_TOPIC + partition;
@@ -208,7 +210,11 @@ export class ReplicaManager {
       pendingProducesMax: 10_000,
       fetchWaitersMax: 10_000, unsafeSkipRecordValidation: this.options.unsafeSkipRecordValidation === true,
       ...recordsListener === undefined ? {} : { recordsListener } });
-    this.options.host.addGroup(groupId, storage, replica);
+    // Nothing is read from a partition's followers before they lead (and then their own no-op
+    // commits), so they may learn each commit with the next append or heartbeat: at low load that
+    // spares every write an empty append and its response per follower. The controller keeps
+    // broadcasting: brokers answer admin requests once their own replica has applied them.
+    this.options.host.addGroup(groupId, storage, replica, PARTITION_RAFT);
     this.hosted.set(name, { assignment, groupId, replica, storage });
     this.options.logger.info({ partition: name, groupId, replicas: assignment.replicas,
       bootstrapped: assignment.bootstrap }, 'started replica');

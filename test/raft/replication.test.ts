@@ -188,3 +188,34 @@ test('back-pressure rule: a leader drops proposals beyond uncommittedBytesMax', 
   ok(results.includes('dropped'), results.join(','));
   equal(results[0], 'accepted');
 });
+
+test('broadcastCommit off: a commit sends no empty appends; followers learn it from the next heartbeat', () => {
+  for (const broadcastCommit of [true, false]) {
+    const h = new Harness([1, 2, 3], { broadcastCommit });
+    const leader = h.elect(1);
+    const result = leader.raw.propose(encode('x'));
+    ok(result.kind === 'accepted');
+    // The proposal's appends reach both followers; their responses commit the entry.
+    const appends = appendRequests(leader.drain());
+    equal(appends.length, 2);
+    const responses = appends.flatMap((m) => {
+      h.node(m.to).raw.step(m);
+      return appendResponses(h.node(m.to).drain());
+    });
+    for (const m of responses) leader.raw.step(m);
+    equal(leader.raft.log.committed, result.index, 'committed on the leader either way');
+    const notices = appendRequests(leader.drain());
+    if (broadcastCommit) {
+      deepEqual(notices.map((m) => [m.to, m.entries.length, m.commitIndex]).sort(),
+        [[2, 0, result.index], [3, 0, result.index]], 'an empty append tells each follower at once');
+      continue;
+    }
+    equal(notices.length, 0, 'nothing is sent for the commit alone');
+    equal(h.node(2).raft.log.committed < result.index, true, 'the follower has not learned it yet');
+    h.tickAll(2); // a heartbeat interval in the harness's ticks
+    for (const id of [2, 3]) {
+      equal(h.node(id).raft.log.committed, result.index, `follower ${id} learned the commit from a heartbeat`);
+      deepEqual(h.node(id).appliedData(), ['x']);
+    }
+  }
+});

@@ -34,6 +34,8 @@ export interface FaultPlan {
   readonly diskLossProbability: number;
   /** A disk loss drops 1..diskLossEntriesMax entries from the end of the log. */
   readonly diskLossEntriesMax: number;
+  /** The leader tells followers of a commit at once (RaftConfig.broadcastCommit), or with its next message. */
+  readonly broadcastCommit: boolean;
 }
 
 function pick<T>(prng: Prng, values: readonly T[]): T {
@@ -60,6 +62,8 @@ export function drawFaultPlan(prng: Prng): FaultPlan {
     // Drawn last, so that the other rates of a seed stay what they were before disk faults.
     diskLossProbability: pick(prng, [0, 0.2, 0.5, 1]),
     diskLossEntriesMax: pick(prng, [2, 8, 30]),
+    // Not drawn: one more draw would change every later draw of the seed (SimCluster sets it).
+    broadcastCommit: true,
   };
 }
 

@@ -80,7 +80,10 @@ export class SimCluster {
 
   constructor(readonly options: SimOptions) {
     this.prng = new SeededPrng(options.seed);
-    this.plan = { ...(options.plan ?? drawFaultPlan(this.prng)), ...options.planOverrides };
+    // Odd seeds run with broadcastCommit off, set here rather than drawn so that a seed's other
+    // draws (its faults and proposals) stay what they were before the option existed.
+    this.plan = { ...(options.plan ?? { ...drawFaultPlan(this.prng), broadcastCommit: options.seed % 2 === 0 }),
+      ...options.planOverrides };
     this.network = new SimNetwork(this.prng);
     this.network.faults = { dropProbability: this.plan.dropProbability,
       duplicateProbability: this.plan.duplicateProbability, delayTicksMax: this.plan.delayTicksMax,
@@ -100,7 +103,7 @@ export class SimCluster {
   private startNode(node: SimNode): void {
     const config = makeConfig(node.id, groupId, new SeededPrng(this.prng.nextUint32()), {
       electionTimeoutTicks: 10, heartbeatIntervalTicks: 2, inflightMessagesMax: 4,
-      appendBytesMax: this.plan.appendBytesMax,
+      appendBytesMax: this.plan.appendBytesMax, broadcastCommit: this.plan.broadcastCommit,
       uncommittedBytesMax: 4096, snapshotTimeoutTicks: 40, outboxMessagesMax: 1024,
       ...(this.options.mutations === undefined ? {} : { mutations: this.options.mutations }),
     });
