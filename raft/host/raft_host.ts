@@ -26,6 +26,11 @@ export interface RaftHostLogger {
   error(object: object, message: string): void;
 }
 
+/** Diagnostic events (src/common/event_trace.ts): one line each, off unless a trace is given. */
+export interface RaftHostTrace {
+  event(what: string): void;
+}
+
 export interface RaftHostOptions {
   readonly nodeId: NodeId;
   readonly transport: RaftTransport;
@@ -37,6 +42,7 @@ export interface RaftHostOptions {
   readonly onGroupFailed?: (groupId: GroupId, error: unknown) => void;
   /** A group's role or leader changed, after its state machine was told (logs and metrics). */
   readonly onSoftState?: (groupId: GroupId, state: SoftState, term: number) => void;
+  readonly trace?: RaftHostTrace;
 }
 
 class RaftGroup {
@@ -122,6 +128,7 @@ export class RaftHost {
     const group = this.groups.get(groupId);
     if (group === undefined || group.failed) return undefined;
     const result = group.raw.propose(data);
+    this.options.trace?.event(`g${groupId} propose`);
     this.markDirty(group);
     return result;
   }
@@ -205,6 +212,7 @@ export class RaftHost {
 
   private deliver(messages: readonly Message[]): void {
     const nowMs = monotonicNowMs();
+    this.options.trace?.event(`deliver ${messages.map((m) => `g${m.groupId}:${m.type}`).join(',')}`);
     for (const message of messages) {
       // Bounded: node ids come off the wire (a cluster has at most 1,024 brokers).
       if (this.lastHeardMs.size < LAST_HEARD_PEERS_MAX || this.lastHeardMs.has(message.from)) {
@@ -245,12 +253,18 @@ export class RaftHost {
       let ready: Ready | null = first;
       while (ready !== null) {
         // Messages in a Ready do not depend on its writes (the core holds back those that do).
+        this.options.trace?.event(`g${group.groupId} ready entries=${ready.entries.length} `
+          + `committed=${ready.committedEntries.length} send=${ready.messages.map((m) => m.type).join(',')}`);
         this.options.transport.send(ready.messages);
         await this.persist(group, ready);
+        this.options.trace?.event(`g${group.groupId} persisted`);
         const lastEntry = ready.entries[ready.entries.length - 1];
         if (lastEntry !== undefined) group.machine.onPersisted?.(lastEntry.index);
         if (ready.snapshot !== undefined) group.machine.restore(ready.snapshot);
-        if (ready.committedEntries.length > 0) group.machine.apply(ready.committedEntries);
+        if (ready.committedEntries.length > 0) {
+          group.machine.apply(ready.committedEntries);
+          this.options.trace?.event(`g${group.groupId} applied`);
+        }
         this.noticeSoftState(group, ready.softState);
         group.raw.advance();
         // Go on with what the persist released (a follower's append response, a leader's commit)

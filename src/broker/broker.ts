@@ -80,6 +80,7 @@ import { ZapHandler } from '../security/zap_handler.js';
 import type { RaftCurve } from '../../raft/transport/zmq_transport.js';
 import { openStorageTestIo } from './storage_test_mode.js';
 import { BrokerObservability } from '../metrics/broker_observability.js';
+import { EventTrace, TRACE_DIR_ENVIRONMENT } from '../common/event_trace.js';
 import type { StorageTestIo, StorageTestMode } from './storage_test_mode.js';
 import { RAFT_TIMING_DEFAULTS, peerSilenceMsOf, raftTicksOf } from './raft_timing.js';
 import type { RaftTiming } from './raft_timing.js';
@@ -307,6 +308,9 @@ export class Broker implements BrokerContext {
     const dialOverrides = new Map([...options.raftDial ?? []].map(([id, address]) => [id, tcpEndpoint(address)]));
     const raftTiming = options.raftTiming ?? RAFT_TIMING_DEFAULTS;
     const { tickMs, ...raftTicks } = raftTicksOf(raftTiming);
+    // Diagnosis only (TRIBUTARY_TRACE_DIR): each write's path through this broker, event by event.
+    const trace = EventTrace.fromEnvironment();
+    if (trace !== undefined) logger.warn({ directory: process.env[TRACE_DIR_ENVIRONMENT] }, 'tracing every request and Raft step');
     const transport = new ZmqRaftTransport({ nodeId: options.id, logger, listen: tcpEndpoint(options.raftListen),
       dialOverrides, pingIntervalMs: raftTiming.heartbeatIntervalMs,
       ...(security === undefined ? {} : { curve: raftCurve(security) }) });
@@ -319,7 +323,7 @@ export class Broker implements BrokerContext {
       isLearner: (groupId, to) => host?.confState(groupId)?.learners.includes(to) === true,
       bytesPerSec: () => broker?.replicationThrottleBytesPerSec() ?? 0 });
     host = new RaftHost({ nodeId: options.id, transport: throttled, logger, tickMs,
-      raft: raftTicks,
+      raft: raftTicks, ...(trace === undefined ? {} : { trace }),
       onGroupFailed: (groupId, error) => { logger.fatal({ groupId, error }, 'a raft group lost its storage'); },
       onSoftState: observability.onSoftState });
     broker = new Broker(options, logger, logs, transport, host, undefined, testIo, observability, security);
@@ -358,6 +362,7 @@ export class Broker implements BrokerContext {
           curve: { secretKey: security.pair.secretKey, zapDomain: CLIENT_ZAP_DOMAIN },
           authenticate: (token: Uint8Array) => security.principalOf(token) }),
         ...(observability.requestObserver === undefined ? {} : { observer: observability.requestObserver }),
+        ...(trace === undefined ? {} : { trace }),
         ...(options.connectionLimits === undefined ? {} : { connectionLimits: options.connectionLimits }),
         onConnectionRefused: (reason) => { observability.metrics?.connectionRefused('native', reason); } });
       await broker.server.start();

@@ -25,6 +25,8 @@ export interface ReplyOutboxOptions {
   readonly onSendError: (peerKey: string, error: unknown) => void;
   /** The longest wait between two attempts to send to a peer whose pipe is full. */
   readonly retryDelayMaxMs?: number;
+  /** Diagnostic events: a reply handed to the socket (src/common/event_trace.ts). */
+  readonly trace?: { event(what: string): void };
 }
 
 interface QueuedReply {
@@ -121,6 +123,7 @@ export class ReplyOutbox {
       const reply = queue.replies[0];
       if (reply === undefined) continue;
       try {
+        this.options.trace?.event('reply');
         await this.socket.send([queue.routingId, ...reply.frames]);
         queue.replies.shift();
         queue.bytes -= reply.bytes;

@@ -168,6 +168,8 @@ export interface RequestServerOptions {
   readonly malformedLog?: Partial<RateLimitedLogOptions>;
   /** Told of each request's outcome and of connections opening and closing (metrics); none by default. */
   readonly observer?: RequestObserver;
+  /** Diagnostic events, a request in and its reply out (src/common/event_trace.ts); none by default. */
+  readonly trace?: { event(what: string): void };
   /** CURVE: the ROUTER is a CURVE server with this secret key, its handshakes decided by ZAP in zapDomain. */
   readonly curve?: { readonly secretKey: string; readonly zapDomain: string };
   /**
@@ -289,6 +291,7 @@ export class RequestServer {
     (this.router as unknown as { setInt32Option(option: number, value: number): void })
       .setInt32Option(ZMQ_ROUTER_NOTIFY, ZMQ_NOTIFY_CONNECT | ZMQ_NOTIFY_DISCONNECT);
     this.outbox = new ReplyOutbox(this.router, {
+      ...(this.options.trace === undefined ? {} : { trace: this.options.trace }),
       onDrained: (key) => { this.resume(key); },
       onPeerGone: (key, releasedBytes) => { this.forgetPeer(key, releasedBytes); },
       onSendError: (key, error) => {
@@ -386,6 +389,7 @@ export class RequestServer {
       return;
     }
     this.lastRequestMs = monotonicNowMs();
+    this.options.trace?.event('request');
     const message = frames.slice(1);
     const decoded = decodeRequest(message);
     if (decoded.type === 'malformed') {
