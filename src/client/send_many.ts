@@ -73,12 +73,15 @@ export class ManyDeliveries {
   /** Resolves once every record is settled; rejects with the failure of the first record that failed. */
   async settled(): Promise<SendManyResult> {
     assert(this.noted === this.size, () => `${this.noted} of ${this.size} records were noted`);
-    const batches = new Map<AppendedBatch, Promise<BatchOutcome>>();
+    const batches = [...new Set(this.runs.map((run) => run.batch))];
+    const [outcomes] = await Promise.all([Promise.all(batches.map((batch) => batch.outcome.promise)),
+      Promise.all(this.waiting)]);
+    const outcomeOf = new Map(batches.map((batch, i) => [batch, outcomes[i]]));
     for (const run of this.runs) {
-      if (!batches.has(run.batch)) batches.set(run.batch, run.batch.outcome.promise);
+      const outcome = outcomeOf.get(run.batch);
+      assert(outcome !== undefined, 'every run\'s batch has settled');
+      this.fill(run, outcome);
     }
-    await Promise.all([...batches.values(), ...this.waiting]);
-    for (const run of this.runs) this.fill(run, await run.batch.outcome.promise);
     if (this.failure !== null) throw this.failure.error;
     return { partitions: this.partitions, offsets: this.offsets, timestamps: this.timestamps };
   }
