@@ -13,7 +13,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import { pino } from 'pino';
 
+import { SeededPrng } from '../../../raft/core/prng.js';
 import { decodeBatch } from '../../../src/client/compression.js';
+import { Producer } from '../../../src/client/producer.js';
+import type { ProducerOptions } from '../../../src/client/producer.js';
 import { ERROR_TABLE } from '../../../src/common/errors.js';
 import type { ErrorCode } from '../../../src/common/errors.js';
 import { RequestServer } from '../../../src/net/request_server.js';
@@ -368,6 +371,14 @@ export class FakeCluster {
     }
     return -1;
   }
+}
+
+/** A Producer of the fake cluster with short back-offs and timeouts, seeded so its choices repeat. */
+export function testProducer(cluster: FakeCluster, options: Partial<ProducerOptions> = {}, seed = 7): Producer {
+  return new Producer({
+    bootstrap: cluster.bootstrap, prng: new SeededPrng(seed), retryBackoffMs: 10, retryBackoffMaxMs: 50,
+    requestTimeoutMs: 2_000, maxBlockMs: 5_000, ...options,
+  });
 }
 
 /** Runs `body` against a fresh fake cluster of `brokers` brokers and closes it afterwards. */

@@ -15,19 +15,16 @@ import { describe, test } from 'node:test';
 import { SeededPrng } from '../../../raft/core/prng.js';
 import { Consumer } from '../../../src/client/consumer.js';
 import type { ConsumerRecord } from '../../../src/client/consumer.js';
-import { Producer } from '../../../src/client/producer.js';
+import type { Producer } from '../../../src/client/producer.js';
 import type { ProducerOptions } from '../../../src/client/producer.js';
 import type { FakeCluster } from './fake_cluster.js';
-import { withCluster } from './fake_cluster.js';
+import { testProducer, withCluster } from './fake_cluster.js';
 
 /** How much longer than its timeout a poll may take (timers, one pass of the loop). */
 const POLL_SLACK_MS = 250;
 
 function producerFor(cluster: FakeCluster, options: Partial<ProducerOptions> = {}): Producer {
-  return new Producer({
-    bootstrap: cluster.bootstrap, prng: new SeededPrng(5), lingerMs: 0, retryBackoffMs: 10, retryBackoffMaxMs: 50,
-    requestTimeoutMs: 2_000, maxBlockMs: 5_000, ...options,
-  });
+  return testProducer(cluster, { lingerMs: 0, ...options }, 5);
 }
 
 /** One poll, checked to end within its timeout plus POLL_SLACK_MS. */

@@ -10,20 +10,9 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { SeededPrng } from '../../../raft/core/prng.js';
 import { partitionForKey } from '../../../src/client/murmur2.js';
-import { Producer } from '../../../src/client/producer.js';
-import type { ProducerOptions } from '../../../src/client/producer.js';
 import { ERROR_TABLE, TributaryError } from '../../../src/common/errors.js';
-import type { FakeCluster} from './fake_cluster.js';
-import { withCluster } from './fake_cluster.js';
-
-function producerFor(cluster: FakeCluster, options: Partial<ProducerOptions> = {}): Producer {
-  return new Producer({
-    bootstrap: cluster.bootstrap, prng: new SeededPrng(7), retryBackoffMs: 10, retryBackoffMaxMs: 50,
-    requestTimeoutMs: 2_000, maxBlockMs: 5_000, ...options,
-  });
-}
+import { testProducer, withCluster } from './fake_cluster.js';
 
 void describe('Producer', () => {
   void test('an idempotent producer retries InitProducerId while brokers are getting producer ids', async () => {
@@ -31,7 +20,7 @@ void describe('Producer', () => {
       cluster.createTopic('ids', 1);
       const loading = ERROR_TABLE.COORDINATOR_LOAD_IN_PROGRESS.wire;
       cluster.initProducerIdErrors.push(loading, loading, loading);
-      const producer = producerFor(cluster);
+      const producer = testProducer(cluster);
       try {
         await producer.connect();
         assert.equal(cluster.initProducerIdErrors.length, 0, 'every error was answered');
@@ -46,7 +35,7 @@ void describe('Producer', () => {
   void test('an InitProducerId error that is not retriable fails connect', async () => {
     await withCluster(1, async (cluster) => {
       cluster.initProducerIdErrors.push(ERROR_TABLE.INVALID_REQUEST.wire);
-      const producer = producerFor(cluster);
+      const producer = testProducer(cluster);
       try {
         await assert.rejects(producer.connect(), (error: unknown) => error instanceof TributaryError
           && error.code === 'INVALID_REQUEST');
@@ -59,7 +48,7 @@ void describe('Producer', () => {
   void test('acks all: 300 keyed records, batched per broker, offsets in order, keys on murmur2 partitions', async () => {
     await withCluster(3, async (cluster) => {
       cluster.createTopic('orders', 6);
-      const producer = producerFor(cluster, { lingerMs: 20 });
+      const producer = testProducer(cluster, { lingerMs: 20 });
       try {
         await producer.connect();
         assert.ok(producer.idempotent, 'acks all is idempotent by default');
@@ -105,8 +94,8 @@ void describe('Producer', () => {
   void test('acks 1 resolves with offsets; acks 0 resolves with -1 and the records still land', async () => {
     await withCluster(1, async (cluster) => {
       cluster.createTopic('t', 1);
-      const leaderAck = producerFor(cluster, { acks: 1, lingerMs: 0 });
-      const noAck = producerFor(cluster, { acks: 0, lingerMs: 0 });
+      const leaderAck = testProducer(cluster, { acks: 1, lingerMs: 0 });
+      const noAck = testProducer(cluster, { acks: 0, lingerMs: 0 });
       try {
         assert.equal(leaderAck.idempotent, false);
         const first = await leaderAck.sendBatch([{ topic: 't', value: 'a' }, { topic: 't', value: 'b' }]);
@@ -127,7 +116,7 @@ void describe('Producer', () => {
   void test('explicit partition wins over the key; a partition out of range is refused', async () => {
     await withCluster(2, async (cluster) => {
       cluster.createTopic('t', 4);
-      const producer = producerFor(cluster, { lingerMs: 0, topicWaitMs: 300 });
+      const producer = testProducer(cluster, { lingerMs: 0, topicWaitMs: 300 });
       try {
         const result = await producer.send({ topic: 't', key: 'k', value: 'v', partition: 3 });
         assert.equal(result.partition, 3);
@@ -145,7 +134,7 @@ void describe('Producer', () => {
     async () => {
       await withCluster(2, async (cluster) => {
         cluster.createTopic('grows', 2);
-        const producer = producerFor(cluster, { lingerMs: 0, topicWaitMs: 2_000, metadataMaxAgeMs: 200 });
+        const producer = testProducer(cluster, { lingerMs: 0, topicWaitMs: 2_000, metadataMaxAgeMs: 200 });
         try {
           // A key that hashes to partition 1 of 2 and to partition 3 of 4.
           const key = Array.from({ length: 1_000 }, (_, i) => `key-${i}`)
@@ -174,7 +163,7 @@ void describe('Producer', () => {
   void test('NOT_LEADER_OR_FOLLOWER: the leader hint moves the batch to the new leader', async () => {
     await withCluster(3, async (cluster) => {
       cluster.createTopic('t', 1, [1]);
-      const producer = producerFor(cluster, { lingerMs: 0 });
+      const producer = testProducer(cluster, { lingerMs: 0 });
       try {
         assert.equal((await producer.send({ topic: 't', value: 'before' })).offset, 0);
         cluster.partition('t', 0).leaderId = 2; // the client's cache still says 1
@@ -195,7 +184,7 @@ void describe('Producer', () => {
   void test('idempotent retry after a lost reply keeps producer id and sequence; the broker dedupes', async () => {
     await withCluster(1, async (cluster) => {
       cluster.createTopic('t', 1);
-      const producer = producerFor(cluster, { lingerMs: 0, requestTimeoutMs: 300 });
+      const producer = testProducer(cluster, { lingerMs: 0, requestTimeoutMs: 300 });
       try {
         await producer.connect();
         cluster.delayNextProduceReplies = { count: 1, delayMs: 3_000 };
@@ -227,7 +216,7 @@ void describe('Producer', () => {
     // after a's resend landed). b's refusal is explained by a not having landed when b was sent.
     await withCluster(1, async (cluster) => {
       cluster.createTopic('t', 1);
-      const producer = producerFor(cluster, { lingerMs: 0 });
+      const producer = testProducer(cluster, { lingerMs: 0 });
       try {
         await producer.connect();
         cluster.inject('produce', 't', 0, 'NOT_LEADER_OR_FOLLOWER', 1, true);
@@ -249,7 +238,7 @@ void describe('Producer', () => {
   void test('retriable back-pressure is retried; a non-retriable error fails only that batch', async () => {
     await withCluster(1, async (cluster) => {
       cluster.createTopic('t', 2, [1, 1]);
-      const producer = producerFor(cluster, { lingerMs: 0, acks: 1 });
+      const producer = testProducer(cluster, { lingerMs: 0, acks: 1 });
       try {
         cluster.inject('produce', 't', 0, 'TOO_MANY_REQUESTS', 3);
         assert.equal((await producer.send({ topic: 't', value: 'slow', partition: 0 })).offset, 0);
@@ -266,7 +255,7 @@ void describe('Producer', () => {
   void test('gzip batches are marked in the attributes and decode back', async () => {
     await withCluster(1, async (cluster) => {
       cluster.createTopic('t', 1);
-      const producer = producerFor(cluster, { compression: 'gzip', lingerMs: 5 });
+      const producer = testProducer(cluster, { compression: 'gzip', lingerMs: 5 });
       try {
         const values = Array.from({ length: 50 }, (_, i) => `compressible ${'a'.repeat(50)} ${i}`);
         await producer.sendBatch(values.map((value) => ({ topic: 't', value })));
@@ -281,7 +270,7 @@ void describe('Producer', () => {
   void test('send is done with the message when it returns: reusing its buffers changes nothing sent', async () => {
     await withCluster(1, async (cluster) => {
       cluster.createTopic('t', 1);
-      const producer = producerFor(cluster, { lingerMs: 0 });
+      const producer = testProducer(cluster, { lingerMs: 0 });
       try {
         // Before connect the record waits (copied); after, it is encoded into its batch at once.
         const key = Buffer.from('key-1');
@@ -307,7 +296,7 @@ void describe('Producer', () => {
     await withCluster(2, async (cluster) => {
       cluster.createTopic('t', 2, [2, 1]);
       // A 32 KiB buffer: partition 0 may hold 4 KiB of it (an eighth), while its 200 records need 40 KiB.
-      const producer = producerFor(cluster, { lingerMs: 0, batchBytesMax: 1024, bufferBytesMax: 32 * 1024,
+      const producer = testProducer(cluster, { lingerMs: 0, batchBytesMax: 1024, bufferBytesMax: 32 * 1024,
         maxBlockMs: 20_000 });
       try {
         await producer.connect();
@@ -339,7 +328,7 @@ void describe('Producer', () => {
   void test('flush sends lingering records; close rejects later sends', async () => {
     await withCluster(1, async (cluster) => {
       cluster.createTopic('t', 1);
-      const producer = producerFor(cluster, { lingerMs: 60_000 });
+      const producer = testProducer(cluster, { lingerMs: 60_000 });
       await producer.connect();
       const pending = producer.send({ topic: 't', value: 'lingering' });
       await new Promise((r) => setTimeout(r, 30));

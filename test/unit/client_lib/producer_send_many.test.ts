@@ -9,21 +9,12 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
-import { SeededPrng } from '../../../raft/core/prng.js';
 import { partitionForKey } from '../../../src/client/murmur2.js';
-import { Producer } from '../../../src/client/producer.js';
-import type { ProducerOptions, SendResult } from '../../../src/client/producer.js';
+import type { SendResult } from '../../../src/client/producer.js';
 import type { SendManyResult } from '../../../src/client/send_many.js';
 import { TributaryError } from '../../../src/common/errors.js';
 import type { FakeCluster } from './fake_cluster.js';
-import { withCluster } from './fake_cluster.js';
-
-function producerFor(cluster: FakeCluster, options: Partial<ProducerOptions> = {}): Producer {
-  return new Producer({
-    bootstrap: cluster.bootstrap, prng: new SeededPrng(11), retryBackoffMs: 10, retryBackoffMaxMs: 50,
-    requestTimeoutMs: 2_000, maxBlockMs: 5_000, ...options,
-  });
-}
+import { testProducer, withCluster } from './fake_cluster.js';
 
 /** Asserts that each record's (partition, offset) holds its value on the broker. */
 function assertStoredAt(cluster: FakeCluster, topic: string, values: readonly string[], result: SendManyResult): void {
@@ -45,7 +36,7 @@ void describe('Producer.sendMany', () => {
     async () => {
       await withCluster(3, async (cluster) => {
         cluster.createTopic('orders', 6);
-        const producer = producerFor(cluster, { lingerMs: 5 });
+        const producer = testProducer(cluster, { lingerMs: 5 });
         try {
           await producer.connect();
           const values = Array.from({ length: 3_000 }, (_, i) => `value-${i}`);
@@ -92,7 +83,7 @@ void describe('Producer.sendMany', () => {
     await withCluster(1, async (cluster) => {
       cluster.createTopic('t', 2);
       // A buffer of a few batches: most of the 2,000 records wait for room.
-      const producer = producerFor(cluster, { lingerMs: 0, batchBytesMax: 1_024, bufferBytesMax: 4_096 });
+      const producer = testProducer(cluster, { lingerMs: 0, batchBytesMax: 1_024, bufferBytesMax: 4_096 });
       try {
         await producer.connect();
         const values = Array.from({ length: 2_000 }, (_, i) => `v${i}-${'x'.repeat(40)}`);
@@ -112,7 +103,7 @@ void describe('Producer.sendMany', () => {
     async () => {
       await withCluster(1, async (cluster) => {
         cluster.createTopic('t', 2);
-        const producer = producerFor(cluster, { lingerMs: 0 });
+        const producer = testProducer(cluster, { lingerMs: 0 });
         try {
           await producer.connect();
           await assert.rejects(producer.sendMany([{ topic: 't', partition: 0, value: 'a' },
@@ -132,7 +123,7 @@ void describe('Producer.sendMany', () => {
   void test('acks 0 gives offset -1; the records still land', async () => {
     await withCluster(1, async (cluster) => {
       cluster.createTopic('t', 1);
-      const producer = producerFor(cluster, { acks: 0, lingerMs: 0 });
+      const producer = testProducer(cluster, { acks: 0, lingerMs: 0 });
       try {
         await producer.connect();
         const result = await producer.sendMany(['a', 'b', 'c'].map((value) => ({ topic: 't', value })));
