@@ -13,7 +13,8 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import type { Logger } from 'pino';
-import { RateLimitedLog } from '../common/rate_limited_log.js';
+import { RATE_LIMITED_LOG_DEFAULTS, RateLimitedLog } from '../common/rate_limited_log.js';
+import type { RateLimitedLogOptions } from '../common/rate_limited_log.js';
 import { ConnectionLimits, NO_CONNECTION_LIMITS } from '../security/connection_limits.js';
 import type { ConnectionLimitReason, ConnectionLimitSettings, ConnectionRefusal }
   from '../security/connection_limits.js';
@@ -52,6 +53,8 @@ export interface KafkaListenerOptions {
   readonly connectionLimits?: ConnectionLimitSettings;
   /** Told of every connection closed by a limit (metrics); must not throw. */
   readonly onConnectionRefused?: (reason: ConnectionLimitReason) => void;
+  /** How refusals and malformed input are logged (default: 10 lines per kind per 10 s, then a count). */
+  readonly refusalLog?: Partial<RateLimitedLogOptions>;
 }
 
 const INFLIGHT_PER_CONNECTION_MAX = 64;
@@ -77,12 +80,16 @@ export class KafkaListener {
   private readonly remoteLeaders: RemoteLeaders;
   private readonly limits: ConnectionLimits;
   private readonly refusals: RateLimitedLog;
+  /** Writes the count of suppressed lines once their interval ends, even if no line of the kind follows. */
+  private readonly refusalFlush: NodeJS.Timeout;
   private nextPeer = 0;
 
   private constructor(private readonly options: KafkaListenerOptions) {
     const apis = kafkaApis(options.sasl !== undefined);
-    const refusals = new RateLimitedLog(options.logger);
+    const refusals = new RateLimitedLog(options.logger, options.refusalLog);
     this.refusals = refusals;
+    this.refusalFlush = setInterval(() => { refusals.flush(); },
+      options.refusalLog?.intervalMs ?? RATE_LIMITED_LOG_DEFAULTS.intervalMs).unref();
     this.limits = new ConnectionLimits({ ...NO_CONNECTION_LIMITS, ...options.connectionLimits });
     const remoteLeaders = new RemoteLeaders(options.broker.brokerId, () => options.broker.brokers(), options.logger,
       options.broker.clientSecurity);
@@ -160,9 +167,10 @@ export class KafkaListener {
   static async start(options: KafkaListenerOptions): Promise<KafkaListener> {
     const listener = new KafkaListener(options);
     await new Promise<void>((resolve, reject) => {
-      listener.server.once('error', reject);
+      const failed = (error: Error): void => { clearInterval(listener.refusalFlush); reject(error); };
+      listener.server.once('error', failed);
       listener.server.listen(options.port, options.host.replace(/^\[(.*)\]$/, '$1'), () => {
-        listener.server.off('error', reject);
+        listener.server.off('error', failed);
         resolve();
       });
     });
@@ -176,6 +184,8 @@ export class KafkaListener {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.refusalFlush);
+    this.refusals.flush(true);
     const closed = new Promise<void>((resolve) => { this.server.close(() => { resolve(); }); });
     for (const connection of this.connections) connection.close('the broker is closing');
     this.connections.clear();

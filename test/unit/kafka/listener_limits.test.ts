@@ -10,20 +10,23 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
 
+import type { RateLimitedLogOptions } from '../../../src/common/rate_limited_log.js';
 import { KafkaListener } from '../../../src/kafka/listener.js';
 import type { ConnectionLimitReason, ConnectionLimitSettings } from '../../../src/security/connection_limits.js';
 import { NO_CONNECTION_LIMITS } from '../../../src/security/connection_limits.js';
 import { KafkaSocket } from '../../helpers/kafka_socket.js';
-import { captureLogger } from '../net/helpers.js';
+import { captureLogger, waitFor } from '../net/helpers.js';
+import type { LogLine } from '../net/helpers.js';
 
 const REFUSED_LINE = 'closed a Kafka connection over a connection limit';
 
 async function withListener(limits: Partial<ConnectionLimitSettings>,
-  body: (open: () => Promise<KafkaSocket>, refusals: ConnectionLimitReason[], refusedLines: () => number)
-    => Promise<void>): Promise<void> {
+  body: (open: () => Promise<KafkaSocket>, refusals: ConnectionLimitReason[], refusedLines: () => number,
+    lines: readonly LogLine[]) => Promise<void>,
+  refusalLog: Partial<RateLimitedLogOptions> = {}): Promise<void> {
   const { logger, lines } = captureLogger();
   const refusals: ConnectionLimitReason[] = [];
-  const listener = await KafkaListener.start({ host: '127.0.0.1', port: 0, logger,
+  const listener = await KafkaListener.start({ host: '127.0.0.1', port: 0, logger, refusalLog,
     broker: { brokerId: 1, handlers: {}, brokers: () => [] },
     connectionLimits: { ...NO_CONNECTION_LIMITS, ...limits },
     onConnectionRefused: (reason) => { refusals.push(reason); } });
@@ -33,7 +36,7 @@ async function withListener(limits: Partial<ConnectionLimitSettings>,
       const socket = await KafkaSocket.connect(listener.port);
       sockets.push(socket);
       return socket;
-    }, refusals, () => lines.filter((line) => line.msg === REFUSED_LINE).length);
+    }, refusals, () => lines.filter((line) => line.msg === REFUSED_LINE).length, lines);
   } finally {
     for (const socket of sockets) socket.destroy();
     await listener.close();
@@ -76,6 +79,23 @@ void describe('KafkaListener connection limits', () => {
         });
       });
   }
+
+  void it('refusals past the log limit are counted in one line once the interval ends, with nothing after them',
+    async () => {
+      await withListener({ maxConnections: 1 }, async (open, refusals, refusedLines, lines) => {
+        const first = await open();
+        assert.equal(await first.apiVersionsErrorCode(1), 0);
+        for (let refused = 0; refused < 4; refused += 1) {
+          assert.equal(await (await open()).closedWithin(5_000), true, 'closed over --max-connections 1');
+        }
+        assert.equal(refusals.length, 4);
+        assert.equal(refusedLines(), 1, 'one refusal in full, the other three counted');
+        const summary = (): LogLine | undefined =>
+          lines.find((line) => line.kind === 'kafka-connection-refused' && line.suppressed !== undefined);
+        await waitFor(() => summary() !== undefined, 'the summary line, from the timer: no refusal follows', 3_000);
+        assert.equal(summary()?.suppressed, 3);
+      }, { linesPerInterval: 1, intervalMs: 200 });
+    });
 
   void it('without limits every connection is served', async () => {
     await withListener({}, async (open, refusals) => {
