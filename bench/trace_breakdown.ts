@@ -1,6 +1,7 @@
 /**
  * Lines up the brokers' event traces (TRIBUTARY_TRACE_DIR, src/common/event_trace.ts) into where
- * an acks=all write spends its time, stage by stage, as p50 / p90 over every write traced:
+ * an acks=all write spends its time, stage by stage, as p50 / p90 / p99 over every write traced
+ * (and each stage's mean over the slowest 1% of writes):
  *
  *   request -> propose          the Produce request decoded, checked and proposed (leader)
  *   propose -> Ready            until the leader's Raft group hands out the entry
@@ -153,15 +154,25 @@ function percentile(values: readonly number[], fraction: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * fraction))] ?? 0;
 }
 
+/** Each stage's mean over the writes whose whole time (the last stage) is at or above its p99: where a tail goes. */
+export function tailMeans(rows: readonly (readonly number[])[]): number[] {
+  const total = STAGES.length - 1;
+  const threshold = percentile(rows.map((row) => row[total] ?? 0), 0.99);
+  const tail = rows.filter((row) => (row[total] ?? 0) >= threshold);
+  return STAGES.map((_, i) => tail.reduce((sum, row) => sum + (row[i] ?? 0), 0) / Math.max(1, tail.length));
+}
+
 function main(): void {
   const directory = process.argv[2];
   if (directory === undefined) throw new Error('usage: node dist/bench/trace_breakdown.js DIR');
   const rows = breakdown(readTraces(directory));
-  process.stdout.write(`${rows.length} writes traced\n${'stage'.padEnd(22)} p50 ms   p90 ms\n`);
+  const tail = tailMeans(rows);
+  process.stdout.write(`${rows.length} writes traced\n${'stage'.padEnd(22)} p50 ms   p90 ms   p99 ms`
+    + '   mean in the slowest 1%\n');
   STAGES.forEach((stage, i) => {
     const column = rows.map((row) => row[i] ?? 0);
-    process.stdout.write(`${stage.padEnd(22)} ${percentile(column, 0.5).toFixed(2).padStart(6)}   `
-      + `${percentile(column, 0.9).toFixed(2).padStart(6)}\n`);
+    const cells = [percentile(column, 0.5), percentile(column, 0.9), percentile(column, 0.99), tail[i] ?? 0];
+    process.stdout.write(`${stage.padEnd(22)} ${cells.map((ms) => ms.toFixed(2).padStart(6)).join('   ')}\n`);
   });
 }
 
