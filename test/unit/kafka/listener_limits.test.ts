@@ -89,12 +89,13 @@ void describe('KafkaListener connection limits', () => {
           assert.equal(await (await open()).closedWithin(5_000), true, 'closed over --max-connections 1');
         }
         assert.equal(refusals.length, 4);
-        assert.equal(refusedLines(), 1, 'one refusal in full, the other three counted');
-        const summary = (): LogLine | undefined =>
-          lines.find((line) => line.kind === 'kafka-connection-refused' && line.suppressed !== undefined);
-        await waitFor(() => summary() !== undefined, 'the summary line, from the timer: no refusal follows', 3_000);
-        assert.equal(summary()?.suppressed, 3);
-      }, { linesPerInterval: 1, intervalMs: 200 });
+        // One line in full per interval, the rest counted; the count comes from the timer, since no
+        // refusal follows. (Four refusals normally fall in one 1 s interval: one line and "3 more".)
+        const counted = (): number => lines.filter((line) => line.kind === 'kafka-connection-refused')
+          .reduce((sum, line) => sum + (typeof line.suppressed === 'number' ? line.suppressed : 0), 0);
+        assert.ok(refusedLines() < 4, 'past the limit, refusals are not logged in full');
+        await waitFor(() => refusedLines() + counted() === 4, 'every refusal logged or counted', 5_000);
+      }, { linesPerInterval: 1, intervalMs: 1_000 });
     });
 
   void it('without limits every connection is served', async () => {
