@@ -467,11 +467,17 @@ export class GroupCoordinator {
     }) };
   }
 
-  /** The groups this broker coordinates now (a client lists a cluster's groups by asking every broker). */
+  /**
+   * The groups this broker coordinates now (a client lists a cluster's groups by asking every
+   * broker). While a partition it leads is still loading its groups, none are listed and the answer
+   * is COORDINATOR_LOAD_IN_PROGRESS, which clients retry (Kafka's rule): a partial list would hide
+   * the loading partition's groups as though they did not exist.
+   */
   listGroups(request: DecodedRequestOf<typeof API_KEYS.LIST_GROUPS>): ResponseOf<typeof API_KEYS.LIST_GROUPS> {
     const groups: pb.ListedGroup.$Properties[] = [];
     for (const state of this.partitions.values()) {
-      if (state.groups === null || this.replicaOf(state)?.isLeader !== true) continue;
+      if (this.replicaOf(state)?.isLeader !== true) continue;
+      if (state.groups === null) return { errorCode: wire('COORDINATOR_LOAD_IN_PROGRESS'), groups: [] };
       for (const [groupId, group] of state.groups) {
         if (group.state === 'Dead') continue;
         if (request.statesFilter.length > 0 && !request.statesFilter.includes(group.state)) continue;

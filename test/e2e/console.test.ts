@@ -144,6 +144,17 @@ describe('web console and tributary top over three real brokers', () => {
     await consumer.commitSync(Array.from({ length: PARTITIONS }, (_, partition) =>
       ({ topic: TOPIC, partition, offset: COMMITTED })));
     await consumer.close();
+    // Every test below reads the group through listings. If it is not listed, say what its
+    // coordinator holds (once, in CI beside the harness, it stayed unlisted for over 20 s).
+    const listed = async (): Promise<boolean> => (await admin.listGroups()).some((g) => g.groupId === GROUP);
+    await eventually(listed, 20_000, `group ${GROUP} in the cluster's group listing`).catch(async (error: unknown) => {
+      const described = await admin.describeGroup(GROUP).then((g) => JSON.stringify({ state: g.state,
+        generation: g.generationId, partitions: g.partitions.map((p) => [p.partition, p.committedOffset]) }),
+      (e: unknown) => String(e));
+      const offsets = await admin.describeTopic('__consumer_offsets').then((t) => JSON.stringify(t.partitions
+        .map((p) => [p.partition, p.leaderId, p.isrIds])), (e: unknown) => String(e));
+      throw new Error(`${String(error)}; describeGroup: ${described}; __consumer_offsets: ${offsets}`);
+    });
 
     consoleProcess = await startConsole(['--port', String((await freePorts(1))[0]), '--host', '127.0.0.1',
       '--bootstrap', cluster.bootstrap, '--metrics', metricsAddresses.join(',')]);

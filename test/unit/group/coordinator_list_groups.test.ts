@@ -1,0 +1,50 @@
+/**
+ * Goal: ListGroups on a broker that leads an offsets partition whose groups are still loading
+ * answers COORDINATOR_LOAD_IN_PROGRESS (which clients retry), as Kafka does, rather than a list
+ * that silently leaves that partition's groups out; once loaded, the groups of its applied log are
+ * listed. Method: a real GroupCoordinator and offsets-partition state fed a real record batch; the
+ * broker around it is reduced to the one lookup ListGroups makes (which replica leads).
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import pino from 'pino';
+
+import type { BrokerContext } from '../../../src/broker/broker_context.js';
+import { ERROR_TABLE } from '../../../src/common/errors.js';
+import { GROUP_SETTINGS_DEFAULTS, GroupCoordinator } from '../../../src/group/coordinator.js';
+import { OFFSETS_TOPIC } from '../../../src/group/offsets_topic.js';
+import { encodeGroupRecords } from '../../../src/group/records.js';
+import { assignOffsets } from '../../../src/protocol/record_batch.js';
+
+test('ListGroups: COORDINATOR_LOAD_IN_PROGRESS while a led offsets partition loads, then its groups', async () => {
+  let leader = { recordsListener: undefined as unknown, isLeader: true };
+  const context = { replicas: { partition: (topic: string, partition: number) =>
+    (topic === OFFSETS_TOPIC && partition === 0 ? { replica: leader } : undefined) } } as unknown as BrokerContext;
+  const coordinator = new GroupCoordinator(context, { brokerId: 1, settings: GROUP_SETTINGS_DEFAULTS,
+    tickIntervalMs: 100, writeTimeoutMs: 1_000, logger: pino({ level: 'silent' }) });
+  try {
+    const state = coordinator.listenerFor(OFFSETS_TOPIC, 0);
+    assert.ok(state !== undefined);
+    leader = { recordsListener: state, isLeader: true };
+    const batch = encodeGroupRecords([{ key: { kind: 'offset', group: 'billing', topic: 'orders', partition: 2 },
+      value: { offset: 41, leaderEpoch: -1, metadata: '', commitTimestampMs: 1_700_000_000_000 } }], 1_700_000_000_000);
+    assignOffsets(batch, 0, 1);
+    state.applyBatch(batch, 0);
+
+    const loading = coordinator.listGroups({ statesFilter: [] });
+    assert.equal(loading.errorCode, ERROR_TABLE.COORDINATOR_LOAD_IN_PROGRESS.wire);
+    assert.deepEqual(loading.groups, []);
+
+    state.onLeadership(true);
+    const loaded = coordinator.listGroups({ statesFilter: [] });
+    assert.equal(loaded.errorCode, 0);
+    assert.deepEqual(loaded.groups?.map((g) => [g.groupId, g.groupState]), [['billing', 'Empty']]);
+
+    // A follower lists nothing of the partition, and is not loading anything it leads.
+    state.onLeadership(false);
+    leader = { recordsListener: state, isLeader: false };
+    assert.deepEqual(coordinator.listGroups({ statesFilter: [] }), { errorCode: 0, groups: [] });
+  } finally {
+    await coordinator.close();
+  }
+});
