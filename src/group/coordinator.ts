@@ -79,6 +79,8 @@ export interface GroupCoordinatorOptions {
 /** The state attached to one hosted offsets partition replica: its store, and its groups while it leads. */
 class OffsetsPartition implements AppliedRecordsListener {
   readonly store = new GroupStore();
+  /** Groups with a write under way, by count: the store has their records only once it is applied. */
+  readonly writing = new Map<string, number>();
   /** null: not a leader with every earlier entry applied, so nothing is loaded. */
   groups: Map<string, GroupMembership> | null = null;
 
@@ -220,10 +222,14 @@ export class GroupCoordinator {
     }
   }
 
-  /** A group that never formed and left nothing in the store is forgotten (a refused join made it). */
+  /**
+   * A group that never formed and left nothing in the store is forgotten (a refused join made it).
+   * One whose first offsets are being written is kept: forgetting it before they are applied left
+   * a group with committed offsets that no listing showed until the partition's next leader.
+   */
   private forgetIfIdle(located: Located, groupId: string, group: GroupMembership): void {
-    const store = located.state.store;
-    if (group.isIdle && !store.hasGroup(groupId) && located.groups.get(groupId) === group) {
+    const { store, writing } = located.state;
+    if (group.isIdle && !store.hasGroup(groupId) && !writing.has(groupId) && located.groups.get(groupId) === group) {
       located.groups.delete(groupId);
     }
   }
@@ -287,6 +293,18 @@ export class GroupCoordinator {
         this.options.logger.error({ error, partition: state.partition }, 'writing group records failed');
       }
       return code;
+    }
+  }
+
+  /** write(), with the group marked as being written meanwhile (see forgetIfIdle). */
+  private async writeFor(state: OffsetsPartition, groupId: string, records: GroupRecord[]): Promise<ErrorCode | null> {
+    state.writing.set(groupId, (state.writing.get(groupId) ?? 0) + 1);
+    try {
+      return await this.write(state, records);
+    } finally {
+      const left = (state.writing.get(groupId) ?? 1) - 1;
+      if (left === 0) state.writing.delete(groupId);
+      else state.writing.set(groupId, left);
     }
   }
 
@@ -430,7 +448,7 @@ export class GroupCoordinator {
         value: { offset: p.committedOffset, leaderEpoch: p.committedLeaderEpoch < 0 ? -1 : p.committedLeaderEpoch,
           metadata: p.metadata, commitTimestampMs: Date.now() } });
     });
-    const written = records.length === 0 ? null : await this.write(located.state, records);
+    const written = records.length === 0 ? null : await this.writeFor(located.state, request.groupId, records);
     return { partitions: request.partitions.map((p, i) => ({ topic: p.topic, partition: p.partition,
       errorCode: wire(codes[i] ?? written) })) };
   }

@@ -2,8 +2,11 @@
  * Goal: ListGroups on a broker that leads an offsets partition whose groups are still loading
  * answers COORDINATOR_LOAD_IN_PROGRESS (which clients retry), as Kafka does, rather than a list
  * that silently leaves that partition's groups out; once loaded, the groups of its applied log are
- * listed. Method: a real GroupCoordinator and offsets-partition state fed a real record batch; the
- * broker around it is reduced to the one lookup ListGroups makes (which replica leads).
+ * listed. A group whose first offsets are committed outside group management stays listed while
+ * the write is under way (the coordinator's tick once forgot it as idle before the store had it,
+ * and no listing showed it until the partition's next leader). Method: a real GroupCoordinator and
+ * offsets-partition state fed real record batches; the broker around it is reduced to what these
+ * requests look up (the topics, which replica leads, and the leader's write, held by the test).
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -44,6 +47,48 @@ test('ListGroups: COORDINATOR_LOAD_IN_PROGRESS while a led offsets partition loa
     state.onLeadership(false);
     leader = { recordsListener: state, isLeader: false };
     assert.deepEqual(coordinator.listGroups({ statesFilter: [] }), { errorCode: 0, groups: [] });
+  } finally {
+    await coordinator.close();
+  }
+});
+
+test('a group committing its first offsets outside group management is listed while the write is under way', async () => {
+  let release: () => void = () => undefined;
+  let written: Uint8Array | undefined;
+  const leader = { recordsListener: undefined as unknown, isLeader: true,
+    produce: (batch: Uint8Array): Promise<void> => {
+      written = batch;
+      return new Promise<void>((resolve) => { release = resolve; });
+    } };
+  const topics = new Map([[OFFSETS_TOPIC, { partitions: [{}] }], ['orders', { partitions: [{}, {}, {}] }]]);
+  const context = {
+    controller: { metadata: { topic: (name: string) => topics.get(name) } },
+    replicas: { partition: (topic: string, partition: number) =>
+      (topic === OFFSETS_TOPIC && partition === 0 ? { replica: leader } : undefined) },
+  } as unknown as BrokerContext;
+  const coordinator = new GroupCoordinator(context, { brokerId: 1, settings: GROUP_SETTINGS_DEFAULTS,
+    tickIntervalMs: 5, writeTimeoutMs: 5_000, logger: pino({ level: 'silent' }) });
+  try {
+    const state = coordinator.listenerFor(OFFSETS_TOPIC, 0);
+    assert.ok(state !== undefined);
+    leader.recordsListener = state;
+    state.onLeadership(true);
+    coordinator.start();
+    const request = { groupId: 'billing', generationId: -1, memberId: '', groupInstanceId: '',
+      partitions: [{ topic: 'orders', partition: 2, committedOffset: 41, committedLeaderEpoch: -1, metadata: '' }] };
+    const committing = coordinator.offsetCommit(request);
+    await new Promise((resolve) => setTimeout(resolve, 60)); // a dozen ticks while the write is held
+    assert.deepEqual(coordinator.listGroups({ statesFilter: [] }).groups?.map((g) => g.groupId), ['billing']);
+    // The replica applies the batch before it answers the write, as PartitionReplica does.
+    assert.ok(written !== undefined);
+    const batch = Buffer.from(written);
+    assignOffsets(batch, 0, 1);
+    state.applyBatch(batch, 0);
+    release();
+    assert.deepEqual((await committing).partitions?.map((p) => p.errorCode), [0]);
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    assert.deepEqual(coordinator.listGroups({ statesFilter: [] }).groups?.map((g) => [g.groupId, g.groupState]),
+      [['billing', 'Empty']]);
   } finally {
     await coordinator.close();
   }
