@@ -121,9 +121,11 @@ void describe('byte-rate quotas (real brokers)', { timeout: 180_000 }, () => {
       const freeStart = Date.now();
       await sendFlat(producer, FREE_MS, freeAt);
       const freeBytes = bytesBetween(freeAt, freeStart, freeStart + FREE_MS);
-      console.log(`without the quota: ${Math.round(freeBytes / (FREE_MS / 1000))} B/s`);
-      // Free, 4 s carry more than the window lets through in the 16 s held (Q x 27 s).
-      assert.ok(freeBytes > bound / 2, `runs free again: ${freeBytes} bytes in ${FREE_MS} ms (held bound ${bound})`);
+      // Free, it runs well past the quota: at least four times it (alone 8.5 MB/s, beside the
+      // harness in CI 2.8 MB/s: 33 and 11 times the quota; held, 1.3-2.5 times).
+      const freeRate = freeBytes / (FREE_MS / 1000);
+      console.log(`without the quota: ${Math.round(freeRate)} B/s`);
+      assert.ok(freeRate > 4 * QUOTA, `runs free again: ${Math.round(freeRate)} B/s, quota ${QUOTA} B/s`);
     } finally {
       await producer.close();
     }
