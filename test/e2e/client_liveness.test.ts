@@ -61,10 +61,13 @@ describe('clients when a broker dies and stays down', () => {
     const lastAck = new Array<number>(PARTITIONS).fill(0);
     const firstAckAfterKill = new Array<number>(PARTITIONS).fill(0);
     const failures: string[] = [];
-    const run = { killedAtMs: 0, stopped: false };
+    const run = { killedAtMs: 0, stopped: false, sent: false };
     const consumed = new Map<string, number>(); // value -> read time
+    const unreadAck = (): boolean => [...ackedAt.keys()].some((value) => !consumed.has(value));
+    // Reads until every send has settled and every acknowledged value is read (a send in flight
+    // when the run stops may still be acknowledged after it).
     const reading = (async () => {
-      while (!run.stopped || consumed.size < ackedAt.size) {
+      while (!run.sent || unreadAck()) {
         for (const record of await consumer.poll({ timeoutMs: 200 })) {
           consumed.set(record.value?.toString() ?? '', Date.now());
         }
@@ -98,6 +101,7 @@ describe('clients when a broker dies and stays down', () => {
     await new Promise((resolve) => setTimeout(resolve, RUN_AFTER_KILL_MS));
     run.stopped = true;
     await Promise.all(sending);
+    run.sent = true;
     await reading;
     await producer.close();
     await consumer.close();
