@@ -28,6 +28,14 @@ import { freePorts } from './free_ports.js';
 const mainScript = path.join(path.dirname(fileURLToPath(import.meta.url)), 'main.js');
 const REGISTER_POLL_MS = 200;
 const KILL_GRACE_MS = 10_000;
+/** Fresh ports are drawn this many times when a broker finds one of its ports taken. */
+const START_ATTEMPTS = 3;
+
+/**
+ * A broker exited because a port drawn as free was taken before it bound it (a process beside the
+ * cluster, such as another test, got it first); the cluster is started again on fresh ports.
+ */
+class PortTakenError extends Error {}
 
 interface BrokerProcess {
   id: number; port: number; raftPort: number; child: ChildProcess | null; stderr: string;
@@ -130,6 +138,16 @@ export class LocalCluster {
   }
 
   static async start(brokerCount = 3, options: LocalClusterOptions = {}): Promise<LocalCluster> {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await LocalCluster.startOnce(brokerCount, options);
+      } catch (error) {
+        if (!(error instanceof PortTakenError) || attempt >= START_ATTEMPTS) throw error;
+      }
+    }
+  }
+
+  private static async startOnce(brokerCount: number, options: LocalClusterOptions): Promise<LocalCluster> {
     const extra = options.extraPortsPerBroker ?? 0;
     const ports = await freePorts(brokerCount * (2 + extra));
     const brokers = new Map<number, BrokerProcess>();
@@ -297,12 +315,22 @@ export class LocalCluster {
         return response !== null && (response.brokers?.length ?? 0) === expected && (response.controllerId ?? -1) > 0;
       }));
       if (counts.every(Boolean)) return;
+      const portTaken = this.ids().find((id) => this.exitedOnTakenPort(id));
+      if (portTaken !== undefined) {
+        throw new PortTakenError(`broker ${portTaken} found a port taken:\n${this.stderrOf(portTaken)}`);
+      }
       if (Date.now() > deadline) {
         throw new Error(`brokers did not register in ${timeoutMs} ms:\n${this.ids().map((id) => this.stderrOf(id))
           .join('\n')}`);
       }
       await new Promise((resolve) => setTimeout(resolve, REGISTER_POLL_MS));
     }
+  }
+
+  private exitedOnTakenPort(id: number): boolean {
+    const child = this.broker(id).child;
+    const exited = child !== null && (child.exitCode !== null || child.signalCode !== null);
+    return exited && /address (is )?already in use/i.test(this.stderrOf(id));
   }
 
   /** Stops every broker (SIGTERM, SIGKILL after 10 s); the data stays for inspection unless told. */
