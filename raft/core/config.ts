@@ -55,13 +55,6 @@ export interface RaftConfig {
    * safety matter: the leader's own commit, and so its acknowledgements, are unchanged.
    */
   readonly broadcastCommit: boolean;
-  /**
-   * Readies handed out and not yet advanced, at most (1: strictly one at a time). A host that
-   * persists Readies in the order it took them may take the next while earlier ones are still
-   * being written (etcd's asynchronous storage writes): a proposal's appends leave, and entries
-   * already durable are applied, without waiting for an fsync under way.
-   */
-  readonly readiesInFlightMax: number;
   readonly prng: Prng;
   /** TEST ONLY: see Mutation. Must be empty or absent outside tests. */
   readonly mutations?: readonly Mutation[];
@@ -87,7 +80,6 @@ export function makeConfig(id: NodeId, groupId: GroupId, prng: Prng,
     outboxMessagesMax: 4096,
     snapshotTimeoutTicks: 50,
     broadcastCommit: true,
-    readiesInFlightMax: 1,
     ...options,
   };
   validateConfig(config);
@@ -111,7 +103,6 @@ export function validateConfig(config: RaftConfig): void {
   assert(assertNatural(config.readIndexPendingMax, 'readIndexPendingMax') > 0, 'readIndexPendingMax >= 1');
   // A leader sends at most one message per peer per event; the outbox must hold a broadcast.
   assert(assertNatural(config.outboxMessagesMax, 'outboxMessagesMax') >= 64, 'outboxMessagesMax >= 64');
-  assert(assertNatural(config.readiesInFlightMax, 'readiesInFlightMax') > 0, 'readiesInFlightMax >= 1');
   assert(assertNatural(config.snapshotTimeoutTicks, 'snapshotTimeoutTicks') >= config.electionTimeoutTicks,
     'snapshotTimeoutTicks must be >= electionTimeoutTicks');
 }

@@ -10,7 +10,6 @@
  *     persist ready.snapshot, ready.entries, ready.hardState (fsync when ready.mustSync);
  *     send ready.messages; apply ready.committedEntries; serve ready.readStates;
  *     node.advance();   // releases the messages that waited for this persist
- * (or, with readiesInFlightMax > 1, takes the next Readies while earlier ones persist, in order.)
  * See ready.ts for the exact contract and storage.ts for the LogStorage the host implements.
  */
 export { AssertionError, assert, assertNever, assertNatural, defined } from './assert.js';

@@ -35,8 +35,7 @@ export class RawNode {
   /** The state machine itself: for tests and diagnostics only, not for hosts to mutate. */
   readonly raft: Raft;
   private previousHardState: HardState;
-  /** Readies handed out and not yet advanced, oldest first (at most config.readiesInFlightMax). */
-  private readonly receipts: ReadyReceipt[] = [];
+  private receipt: ReadyReceipt | undefined = undefined;
 
   constructor(config: RaftConfig, storage: LogStorage) {
     this.raft = new Raft(config, storage);
@@ -113,32 +112,16 @@ export class RawNode {
     return { term: this.raft.term, vote: this.raft.vote, commit: this.raft.log.committed };
   }
 
-  /**
-   * Whether a Ready has work, and may be taken: fewer than readiesInFlightMax are outstanding,
-   * and none of them holds a snapshot (its install must come before anything after it).
-   */
   hasReady(): boolean {
-    if (!this.mayTakeReady()) return false;
+    if (this.receipt !== undefined) return false;
     const r = this.raft;
-    const unstable = r.log.unstable;
     return r.messages.length > 0 || r.messagesAfterPersist.length > 0 || r.readStates.length > 0 ||
-      unstable.hasNextEntries() || unstable.nextSnapshot() !== undefined ||
+      r.log.unstable.entries.length > 0 || r.log.unstable.snapshot !== undefined ||
       !hardStateEqual(this.hardState(), this.previousHardState) || r.log.hasCommittedEntries();
   }
 
-  /** Readies handed out and not yet advanced. */
-  readiesInFlight(): number {
-    return this.receipts.length;
-  }
-
-  private mayTakeReady(): boolean {
-    return this.receipts.length < this.raft.config.readiesInFlightMax &&
-      this.receipts.every((receipt) => receipt.snapshotIndex === undefined);
-  }
-
   ready(): Ready {
-    assert(this.mayTakeReady(), () => `a Ready taken with ${this.receipts.length} in flight ` +
-      `(at most ${this.raft.config.readiesInFlightMax}) or a snapshot's not yet advanced`);
+    assert(this.receipt === undefined, 'advance() the previous Ready before taking another');
     const r = this.raft;
     const committedEntries = r.log.takeCommittedEntries(r.config.applyBytesMax);
     this.applyConfigEntries(committedEntries);
@@ -147,22 +130,19 @@ export class RawNode {
     const voteChanged = hardState.term !== this.previousHardState.term ||
       hardState.vote !== this.previousHardState.vote;
     this.previousHardState = hardState;
-    const unstable = r.log.unstable;
-    const entries = unstable.nextEntries();
-    const snapshot = unstable.nextSnapshot();
-    unstable.acceptInProgress();
+    const entries = r.log.unstable.entries.slice();
+    const snapshot = r.log.unstable.snapshot;
     const last = entries[entries.length - 1];
-    const receipt: ReadyReceipt = {
+    this.receipt = {
       hardState: hardStateChanged ? hardState : undefined,
       lastEntry: last === undefined ? undefined : { index: last.index, term: last.term },
       snapshotIndex: snapshot?.metadata.index,
       lastCommittedIndex: committedEntries[committedEntries.length - 1]?.index,
       messagesAfterPersist: r.messagesAfterPersist,
     };
-    this.receipts.push(receipt);
     const ready: Ready = {
       softState: { role: r.role, leaderId: r.leaderId },
-      hardState: receipt.hardState,
+      hardState: this.receipt.hardState,
       entries,
       snapshot,
       committedEntries,
@@ -186,13 +166,11 @@ export class RawNode {
     r.uncommittedBytes = Math.max(0, r.uncommittedBytes - entriesSizeBytes(entries));
   }
 
-  /**
-   * The host performed the oldest Ready not yet advanced: its writes, and those of every Ready
-   * taken before it, are durable, and its entries applied.
-   */
+  /** The host performed the last Ready: its writes are durable and its entries applied. */
   advance(): void {
-    const receipt = this.receipts.shift();
+    const receipt = this.receipt;
     assert(receipt !== undefined, 'advance() without an outstanding Ready');
+    this.receipt = undefined;
     const r = this.raft;
     if (receipt.snapshotIndex !== undefined) r.log.snapshotApplied(receipt.snapshotIndex);
     if (receipt.lastEntry !== undefined &&

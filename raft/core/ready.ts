@@ -4,18 +4,11 @@
  *      after entries[0].index), then persist `hardState` (if any); fsync if `mustSync`;
  *   2. send `messages` (allowed before or while persisting: they do not depend on this batch);
  *   3. install `snapshot` into the state machine, then apply `committedEntries` in order
- *      (they are already durable, so they may be applied before step 1 ends), and serve
- *      `readStates` once applied reaches their index;
+ *      (they are already durable), and serve `readStates` once applied reaches their index;
  *   4. call RawNode.advance().
  * Messages that depend on this batch being durable (votes, append acks, anything of a new term)
- * are not in the Ready at all: advance() releases them into a later Ready, so the host cannot
+ * are not in the Ready at all: advance() releases them into the next Ready, so the host cannot
  * send them early.
- *
- * With RaftConfig.readiesInFlightMax above 1 the host may take further Readies before advancing
- * earlier ones. It must then persist them in the order it took them (a Ready's writes become
- * durable only with, or after, those of every earlier Ready), apply their committed entries in
- * that order, and advance them in that order, each once its own writes are durable. A Ready with
- * a snapshot is the last taken until it is advanced.
  */
 import type { Entry, HardState, Snapshot } from './entries.js';
 import type { NodeId, RaftIndex, Role, Term } from './ids.js';

@@ -1,21 +1,15 @@
 /**
  * Drives every Raft group of a broker: ticks them on a timer, steps received messages into them,
- * and performs their Readies as ready.ts prescribes. Groups persist independently and concurrently,
- * so one slow fsync never holds back another group. Within a group, a Ready is taken as soon as
- * there is work (up to READIES_IN_FLIGHT_MAX not yet advanced): its messages leave and its
- * committed entries (already durable) are applied at once, and its writes join the group's write
- * queue. One writer per group persists the queue in the order the Readies were taken, every
- * Ready waiting at that moment in one batch with one fdatasync, then advances them in order. So
- * a proposal's appends leave, and a follower's answer commits and applies, while an earlier
- * fdatasync is still under way, and batches grow with the load rather than the fsync count. A
- * group whose storage fails is stopped and reported: continuing without durable writes would
- * break Raft's promises.
+ * and performs their Readies in the order ready.ts prescribes (persist, then apply, then advance).
+ * Groups persist independently and concurrently, so one slow fsync never holds back another group;
+ * within a group, Readies are strictly one at a time. A group whose storage fails is stopped and
+ * reported: continuing without durable writes would break Raft's promises.
  */
 import { randomInt } from 'node:crypto';
 import type { GroupId, Message, NodeId, ProposeResult, RaftConfigOptions, Ready, RequestResult, SoftState }
   from '../core/index.js';
 import { MessageType, RawNode, SeededPrng, assert, makeConfig } from '../core/index.js';
-import type { ConfChange, ConfState, HardState } from '../core/index.js';
+import type { ConfChange, ConfState } from '../core/index.js';
 import { CommitCheckpoint } from './commit_checkpoint.js';
 import type { ReplicaStateMachine, ReplicaStorage } from './replica.js';
 import { monotonicNowMs } from './monotonic_clock.js';
@@ -25,12 +19,6 @@ import type { ForwardHandler, RaftTransport } from './transport.js';
 const COMMIT_CHECKPOINT_INTERVAL_MS = 100;
 /** Peers whose last message time is kept (see lastHeardFromMs). */
 const LAST_HEARD_PEERS_MAX = 4_096;
-/**
- * Readies a group may have taken and not yet advanced (RaftConfig.readiesInFlightMax): one being
- * written and the rest queued behind it, written together next. Bounds what a group holds in
- * memory; past it, work waits for the write under way, as it did with one Ready at a time.
- */
-const READIES_IN_FLIGHT_MAX = 2;
 
 export interface RaftHostLogger {
   info(object: object, message: string): void;
@@ -58,12 +46,7 @@ export interface RaftHostOptions {
 }
 
 class RaftGroup {
-  /** Readies taken and not yet written, in the order taken. */
-  readonly writeQueue: Ready[] = [];
-  /** The group's writer is persisting a batch (at most one writer per group). */
-  writing = false;
-  /** Storage work (retention, compaction) runs alone: no Ready is taken meanwhile. */
-  exclusive = false;
+  persisting = false;
   failed = false;
   softState: SoftState | undefined = undefined;
   /** Hard states whose only change is the commit index, checkpointed without holding up the Readies. */
@@ -78,11 +61,6 @@ class RaftGroup {
     const { term, vote } = storage.initialState().hardState;
     this.savedTerm = term;
     this.savedVote = vote;
-  }
-
-  /** Readies taken and not yet advanced, or the group's storage is held for other work. */
-  get busy(): boolean {
-    return this.raw.readiesInFlight() > 0 || this.exclusive;
   }
 
   /** Saves the group's waiting commit checkpoint and resolves once no storage write of it is under way. */
@@ -118,8 +96,7 @@ export class RaftHost {
     assert(!this.groups.has(groupId), () => `group ${groupId} is already hosted`);
     // Election jitter only needs to differ between nodes; the core takes it from this seed.
     const prng = new SeededPrng(randomInt(2 ** 31));
-    const config = makeConfig(this.options.nodeId, groupId, prng,
-      { readiesInFlightMax: READIES_IN_FLIGHT_MAX, ...this.options.raft, ...raft });
+    const config = makeConfig(this.options.nodeId, groupId, prng, { ...this.options.raft, ...raft });
     const group: RaftGroup = new RaftGroup(groupId, new RawNode(config, storage), storage, machine,
       (error) => { this.fail(group, error); });
     this.groups.set(groupId, group);
@@ -141,7 +118,7 @@ export class RaftHost {
   /** Waits until no Ready of the group is being persisted (before closing its storage). */
   async quiesce(groupId: GroupId, timeoutMs: number): Promise<void> {
     const deadline = monotonicNowMs() + timeoutMs;
-    while (this.groups.get(groupId)?.busy === true && monotonicNowMs() < deadline) {
+    while (this.groups.get(groupId)?.persisting === true && monotonicNowMs() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 2));
     }
     await this.groups.get(groupId)?.settled();
@@ -181,18 +158,13 @@ export class RaftHost {
     for (;;) {
       const group = this.groups.get(groupId);
       if (group === undefined || group.failed) return undefined;
-      if (!group.exclusive) {
-        group.exclusive = true; // no Ready is taken from now on; those in flight are written first
-        const failed = (): boolean => group.failed; // set by the writer meanwhile
+      if (!group.persisting) {
+        group.persisting = true;
         try {
-          while (group.raw.readiesInFlight() > 0 || group.writing) {
-            if (failed() || monotonicNowMs() > deadline) return undefined;
-            await new Promise((resolve) => setTimeout(resolve, 1));
-          }
           await group.settled();
           return await work();
         } finally {
-          group.exclusive = false;
+          group.persisting = false;
           this.markDirty(group);
         }
       }
@@ -269,62 +241,40 @@ export class RaftHost {
     this.drainScheduled = false;
     const groups = [...this.dirty];
     this.dirty.clear();
-    for (const group of groups) this.takeReadies(group);
+    for (const group of groups) {
+      if (group.persisting || group.failed || !this.groups.has(group.groupId) || !group.raw.hasReady()) continue;
+      group.persisting = true;
+      void this.handleReady(group, group.raw.ready());
+    }
   }
 
-  /**
-   * Takes the group's Readies while it has work and may take more: sends their messages, applies
-   * their committed entries (durable already: the core hands out only entries a Ready advanced
-   * earlier made durable), and queues their writes for the group's writer, which tells the state
-   * machine of a new role once the Ready is written.
-   */
-  private takeReadies(group: RaftGroup): void {
-    while (!group.failed && !group.exclusive && this.groups.get(group.groupId) === group && group.raw.hasReady()) {
-      const ready = group.raw.ready();
-      // Messages in a Ready do not depend on its writes (the core holds back those that do).
-      this.options.trace?.event(`g${group.groupId} ready entries=${ready.entries.length} `
-        + `committed=${ready.committedEntries.length} send=${ready.messages.map((m) => m.type).join(',')}`);
-      this.options.transport.send(ready.messages);
-      try {
+  private async handleReady(group: RaftGroup, first: Ready): Promise<void> {
+    try {
+      let ready: Ready | null = first;
+      while (ready !== null) {
+        // Messages in a Ready do not depend on its writes (the core holds back those that do).
+        this.options.trace?.event(`g${group.groupId} ready entries=${ready.entries.length} `
+          + `committed=${ready.committedEntries.length} send=${ready.messages.map((m) => m.type).join(',')}`);
+        this.options.transport.send(ready.messages);
+        await this.persist(group, ready);
+        this.options.trace?.event(`g${group.groupId} persisted`);
+        const lastEntry = ready.entries[ready.entries.length - 1];
+        if (lastEntry !== undefined) group.machine.onPersisted?.(lastEntry.index);
+        if (ready.snapshot !== undefined) group.machine.restore(ready.snapshot);
         if (ready.committedEntries.length > 0) {
           group.machine.apply(ready.committedEntries);
           this.options.trace?.event(`g${group.groupId} applied`);
         }
-      } catch (error) {
-        this.fail(group, error);
-        return;
+        this.noticeSoftState(group, ready.softState);
+        group.raw.advance();
+        // Go on with what the persist released (a follower's append response, a leader's commit)
+        // now rather than a turn of the event loop later: every Raft hop pays that turn otherwise.
+        ready = !group.failed && this.groups.get(group.groupId) === group && group.raw.hasReady()
+          ? group.raw.ready() : null;
       }
-      group.writeQueue.push(ready);
-      if (!group.writing) void this.write(group);
-    }
-  }
-
-  /**
-   * The group's writer: persists every queued Ready in one batch (one fdatasync), advances them in
-   * the order taken, and goes on while Readies wait. Taking the Readies the advances released now,
-   * rather than a turn of the event loop later, saves every Raft hop that turn.
-   */
-  private async write(group: RaftGroup): Promise<void> {
-    group.writing = true;
-    try {
-      while (group.writeQueue.length > 0 && !group.failed) {
-        const batch = group.writeQueue.splice(0);
-        await this.persist(group, batch);
-        this.options.trace?.event(`g${group.groupId} persisted`);
-        for (const ready of batch) {
-          const lastEntry = ready.entries[ready.entries.length - 1];
-          if (lastEntry !== undefined) group.machine.onPersisted?.(lastEntry.index);
-          if (ready.snapshot !== undefined) group.machine.restore(ready.snapshot);
-          // A new role is told once its term and vote are durable, as before Readies overlapped.
-          this.noticeSoftState(group, ready.softState);
-          group.raw.advance();
-        }
-        this.takeReadies(group);
-      }
+      group.persisting = false;
     } catch (error) {
       this.fail(group, error);
-    } finally {
-      group.writing = false;
     }
   }
 
@@ -335,29 +285,15 @@ export class RaftHost {
     this.options.onGroupFailed?.(group.groupId, error);
   }
 
-  /**
-   * Makes a batch of Readies durable, in the order taken: snapshots and entries written in turn
-   * (a later Ready's entries may replace an earlier one's), one fdatasync, and the batch's last
-   * hard state, which supersedes the earlier ones (a term or vote only moves forward).
-   */
-  private async persist(group: RaftGroup, batch: readonly Ready[]): Promise<void> {
+  private async persist(group: RaftGroup, ready: Ready): Promise<void> {
     const { storage } = group;
-    let lowestWritten = Infinity;
-    let hardState: HardState | undefined;
-    let mustSyncLog = false;
-    for (const ready of batch) {
-      if (ready.snapshot !== undefined) {
-        await storage.installSnapshot(ready.snapshot, group.machine.snapshotNextOffset(ready.snapshot));
-      }
-      await storage.append(ready.entries);
-      const firstEntry = ready.entries[0];
-      if (firstEntry !== undefined) {
-        lowestWritten = Math.min(lowestWritten, firstEntry.index);
-        if (ready.mustSync) mustSyncLog = true;
-      }
-      hardState = ready.hardState ?? hardState;
+    if (ready.snapshot !== undefined) {
+      await storage.installSnapshot(ready.snapshot, group.machine.snapshotNextOffset(ready.snapshot));
     }
-    if (hardState !== undefined && hardState.commit >= lowestWritten) {
+    await storage.append(ready.entries);
+    const { hardState } = ready;
+    const firstEntry = ready.entries[0];
+    if (hardState !== undefined && firstEntry !== undefined && hardState.commit >= firstEntry.index) {
       // A follower learned the commit index with these very entries. It must not reach the disk
       // before them: a crash in between would leave a commit index beyond the log.
       await storage.sync();
@@ -368,7 +304,7 @@ export class RaftHost {
       return;
     }
     if (hardState === undefined) {
-      if (mustSyncLog) await storage.sync();
+      if (ready.mustSync && firstEntry !== undefined) await storage.sync();
       return;
     }
     // Only a new term or vote must be durable before the Ready's messages leave and the core is
@@ -381,13 +317,13 @@ export class RaftHost {
     group.savedVote = hardState.vote;
     if (commitOnly) {
       group.commits.offer(hardState);
-      if (mustSyncLog) await storage.sync();
+      if (ready.mustSync && firstEntry !== undefined) await storage.sync();
       return;
     }
     group.commits.supersede();
     const saved = storage.saveHardState(hardState);
     saved.catch(() => undefined); // awaited below; this only keeps a failure during the sync from going unhandled
-    if (mustSyncLog) await storage.sync();
+    if (ready.mustSync && firstEntry !== undefined) await storage.sync();
     await saved;
   }
 
@@ -404,7 +340,7 @@ export class RaftHost {
     if (this.ticker !== undefined) clearInterval(this.ticker);
     this.ticker = undefined;
     const deadline = monotonicNowMs() + 5_000;
-    while ([...this.groups.values()].some((g) => g.busy) && monotonicNowMs() < deadline) {
+    while ([...this.groups.values()].some((g) => g.persisting) && monotonicNowMs() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 2));
     }
     await Promise.all([...this.groups.values()].map((group) => group.settled()));

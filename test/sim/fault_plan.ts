@@ -36,8 +36,6 @@ export interface FaultPlan {
   readonly diskLossEntriesMax: number;
   /** The leader tells followers of a commit at once (RaftConfig.broadcastCommit), or with its next message. */
   readonly broadcastCommit: boolean;
-  /** Readies a node may take before advancing earlier ones (RaftConfig.readiesInFlightMax). */
-  readonly readiesInFlightMax: number;
 }
 
 function pick<T>(prng: Prng, values: readonly T[]): T {
@@ -66,7 +64,6 @@ export function drawFaultPlan(prng: Prng): FaultPlan {
     diskLossEntriesMax: pick(prng, [2, 8, 30]),
     // Not drawn: one more draw would change every later draw of the seed (SimCluster sets it).
     broadcastCommit: true,
-    readiesInFlightMax: 1,
   };
 }
 

@@ -59,8 +59,6 @@ export interface SimStats {
 
 const groupId = 1;
 const readsPendingMax = 64;
-/** RaftConfig.readiesInFlightMax, by seed (see the constructor). */
-const READIES_IN_FLIGHT_CHOICES = [1, 2, 4] as const;
 
 export class SimCluster {
   readonly prng: SeededPrng;
@@ -82,13 +80,10 @@ export class SimCluster {
 
   constructor(readonly options: SimOptions) {
     this.prng = new SeededPrng(options.seed);
-    // Odd seeds run with broadcastCommit off, and seeds take turns at one, two and four Readies in
-    // flight, set here rather than drawn so that a seed's other draws (its faults and proposals)
-    // stay what they were before the options existed.
-    const choices = READIES_IN_FLIGHT_CHOICES;
-    const readiesInFlightMax = choices[Math.floor(options.seed / 2) % choices.length];
-    this.plan = { ...(options.plan ?? { ...drawFaultPlan(this.prng), broadcastCommit: options.seed % 2 === 0,
-      readiesInFlightMax: readiesInFlightMax ?? 1 }), ...options.planOverrides };
+    // Odd seeds run with broadcastCommit off, set here rather than drawn so that a seed's other
+    // draws (its faults and proposals) stay what they were before the option existed.
+    this.plan = { ...(options.plan ?? { ...drawFaultPlan(this.prng), broadcastCommit: options.seed % 2 === 0 }),
+      ...options.planOverrides };
     this.network = new SimNetwork(this.prng);
     this.network.faults = { dropProbability: this.plan.dropProbability,
       duplicateProbability: this.plan.duplicateProbability, delayTicksMax: this.plan.delayTicksMax,
@@ -109,7 +104,6 @@ export class SimCluster {
     const config = makeConfig(node.id, groupId, new SeededPrng(this.prng.nextUint32()), {
       electionTimeoutTicks: 10, heartbeatIntervalTicks: 2, inflightMessagesMax: 4,
       appendBytesMax: this.plan.appendBytesMax, broadcastCommit: this.plan.broadcastCommit,
-      readiesInFlightMax: this.plan.readiesInFlightMax,
       uncommittedBytesMax: 4096, snapshotTimeoutTicks: 40, outboxMessagesMax: 1024,
       ...(this.options.mutations === undefined ? {} : { mutations: this.options.mutations }),
     });
@@ -175,7 +169,7 @@ export class SimCluster {
     }
     for (const message of this.network.takeDue(this.tick)) this.deliver(message);
     for (const node of this.nodes) {
-      this.persistDue(node);
+      if (node.pending !== undefined && node.pending.dueTick <= this.tick) this.persist(node);
       this.processReady(node);
     }
   }
@@ -202,25 +196,17 @@ export class SimCluster {
     }
   }
 
-  /**
-   * Takes Readies while the node may (RaftConfig.readiesInFlightMax), each persisted after a
-   * drawn delay but never before one taken earlier: writes become durable in order.
-   */
   private processReady(node: SimNode): void {
     for (let round = 0; round < 4; round++) {
       const raw = node.raw;
-      if (raw === undefined || !raw.hasReady()) return;
+      if (raw === undefined || node.pending !== undefined || !raw.hasReady()) return;
       const ready = raw.ready();
       this.handleReady(node, raw, ready);
       const delayTicks = this.prng.nextInt(this.plan.persistDelayTicksMax + 1);
-      const previousDue = node.pending[node.pending.length - 1]?.dueTick ?? 0;
-      node.pending.push({ ready, dueTick: Math.max(previousDue, this.tick + delayTicks) });
-      this.persistDue(node);
+      node.pending = { ready, dueTick: this.tick + delayTicks };
+      if (delayTicks > 0) return;
+      this.persist(node);
     }
-  }
-
-  private persistDue(node: SimNode): void {
-    while (node.raw !== undefined && (node.pending[0]?.dueTick ?? Infinity) <= this.tick) this.persist(node);
   }
 
   /** The parts of a Ready a host may do before persisting: send, apply, answer reads. */
@@ -272,7 +258,7 @@ export class SimCluster {
   }
 
   private crash(node: SimNode): void {
-    const entries = node.unsyncedEntries();
+    const entries = node.pending?.ready.entries.length ?? 0;
     const torn = entries > 0 && this.prng.nextFloat() < this.plan.tornWriteProbability ?
       this.prng.nextInt(entries) + 1 : 0;
     node.crash(torn, this.checker);

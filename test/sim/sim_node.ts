@@ -1,8 +1,7 @@
 /**
  * One simulated replica and its host: durable MemoryStorage, the RawNode (absent while crashed),
- * the state machine, and the Readies whose writes are not yet durable (oldest first, as many as
- * RaftConfig.readiesInFlightMax). A crash loses the unsynced Readies (or keeps a torn prefix of
- * their entries, written in order) and all volatile state.
+ * the state machine, and at most one Ready whose writes are not yet durable. A crash loses the
+ * unsynced Ready (or keeps a torn prefix of its entries) and all volatile state.
  */
 import type { Entry, RaftConfig, Ready } from '../../raft/core/index.js';
 import { MemoryStorage, RawNode, bootstrapEntries, isStorageError } from '../../raft/core/index.js';
@@ -26,8 +25,7 @@ export class SimNode {
   raw: RawNode | undefined = undefined;
   storage: MemoryStorage;
   machine: MachineState = emptyMachine();
-  /** Readies taken and not yet durable, oldest first. */
-  pending: PendingPersist[] = [];
+  pending: PendingPersist | undefined = undefined;
   restartTick = 0;
   readonly proposals = new Map<number, PendingProposal>();
 
@@ -57,30 +55,14 @@ export class SimNode {
     return raw;
   }
 
-  /** Entries of the Readies not yet durable, up to the first snapshot among them (what a torn write may keep). */
-  unsyncedEntries(): number {
-    let count = 0;
-    for (const { ready } of this.pending) {
-      if (ready.snapshot !== undefined) break;
-      count += ready.entries.length;
-    }
-    return count;
-  }
-
-  /**
-   * Loses volatile state; unsynced writes are lost, or a prefix of the entries survives (the
-   * Readies' entries in the order they were written, without their hard states).
-   */
+  /** Loses volatile state; unsynced writes are lost, or a prefix of the entries survives. */
   crash(tornPrefixEntries: number, checker: SafetyChecker): void {
-    let kept = tornPrefixEntries;
-    for (const { ready } of this.pending) {
-      if (kept === 0 || ready.snapshot !== undefined) break;
-      const entries = ready.entries.slice(0, kept);
-      this.appendDurably(entries, checker);
-      kept -= entries.length;
+    const pending = this.pending;
+    if (pending !== undefined && pending.ready.snapshot === undefined && tornPrefixEntries > 0) {
+      this.appendDurably(pending.ready.entries.slice(0, tornPrefixEntries), checker);
     }
     this.raw = undefined;
-    this.pending = [];
+    this.pending = undefined;
     this.machine = emptyMachine();
     this.proposals.clear();
   }
@@ -100,12 +82,12 @@ export class SimNode {
     checker.onDurableAppend(this.id, entries, prevTerm);
   }
 
-  /** The oldest pending Ready's writes become durable, in the order ready.ts prescribes; then advance. */
+  /** The Ready's writes become durable, in the order ready.ts prescribes; then advance. */
   persist(checker: SafetyChecker): void {
     const raw = this.raw;
-    const pending = this.pending[0];
+    const pending = this.pending;
     if (raw === undefined || pending === undefined) return;
-    this.pending.shift();
+    this.pending = undefined;
     const ready = pending.ready;
     if (ready.snapshot !== undefined) {
       this.storage.applySnapshot(ready.snapshot);
@@ -132,9 +114,6 @@ export class SimNode {
     const raw = this.raw;
     if (raw === undefined || compactEntries === 0 || raw.hasPendingSnapshot()) return;
     if (this.machine.appliedIndex - (this.storage.firstIndex() - 1) < compactEntries) return;
-    // Entries are applied as their Ready is taken, perhaps before the Ready's hard state (with the
-    // commit that covers them) is durable; a snapshot never runs past the durable commit.
-    if (this.machine.appliedIndex > this.storage.hardState().commit) return;
     this.storage.createSnapshot(this.machine.appliedIndex, raw.confState(), encodeMachine(this.machine));
   }
 }
