@@ -3,8 +3,9 @@
  * nodes on MemoryStorage, a FIFO message queue, cut links, and helpers that perform Ready
  * batches exactly as ready.ts prescribes (persist, send, apply, advance).
  */
-import type { Entry, Message, NodeId, RaftConfigOptions, ReadState, Ready } from '../../raft/core/index.js';
-import { MemoryStorage, RawNode, SeededPrng, bootstrapEntries, makeConfig } from '../../raft/core/index.js';
+import type { AppendRequest, AppendResponse, Entry, Message, NodeId, RaftConfigOptions, ReadState, Ready }
+  from '../../raft/core/index.js';
+import { MemoryStorage, MessageType, RawNode, SeededPrng, bootstrapEntries, makeConfig } from '../../raft/core/index.js';
 
 export const testDefaults: RaftConfigOptions = {
   electionTimeoutTicks: 10, heartbeatIntervalTicks: 1, preVote: false, checkQuorum: false,
@@ -146,4 +147,17 @@ export class Harness {
 
 export function encode(text: string): Uint8Array {
   return new TextEncoder().encode(text);
+}
+
+/** A normal entry whose data names its place (e5t3). */
+export function entry(index: number, term: number): Entry {
+  return { index, term, type: 'normal', data: encode(`e${index}t${term}`) };
+}
+
+export function appendRequests(messages: readonly Message[]): AppendRequest[] {
+  return messages.filter((m): m is AppendRequest => m.type === MessageType.appendRequest);
+}
+
+export function appendResponses(messages: readonly Message[]): AppendResponse[] {
+  return messages.filter((m): m is AppendResponse => m.type === MessageType.appendResponse);
 }

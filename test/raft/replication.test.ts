@@ -5,21 +5,8 @@
  */
 import { deepEqual, equal, ok } from 'node:assert/strict';
 import { test } from 'node:test';
-import type { AppendRequest, AppendResponse, Entry, Message } from '../../raft/core/index.js';
 import { MessageType, Role } from '../../raft/core/index.js';
-import { Harness, TestNode, bootstrappedStorage, encode } from './harness.js';
-
-function entry(index: number, term: number): Entry {
-  return { index, term, type: 'normal', data: encode(`e${index}t${term}`) };
-}
-
-function appendRequests(messages: readonly Message[]): AppendRequest[] {
-  return messages.filter((m): m is AppendRequest => m.type === MessageType.appendRequest);
-}
-
-function appendResponses(messages: readonly Message[]): AppendResponse[] {
-  return messages.filter((m): m is AppendResponse => m.type === MessageType.appendResponse);
-}
+import { Harness, TestNode, appendRequests, appendResponses, bootstrappedStorage, encode, entry } from './harness.js';
 
 /** A follower of a 3-node group whose log after the bootstrap entries has the given terms. */
 function followerWithLog(terms: readonly number[], term: number): TestNode {

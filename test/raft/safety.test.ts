@@ -5,13 +5,8 @@
  */
 import { deepEqual, equal, ok } from 'node:assert/strict';
 import { test } from 'node:test';
-import type { Entry } from '../../raft/core/index.js';
 import { MessageType, Role } from '../../raft/core/index.js';
-import { Harness, TestNode, bootstrappedStorage, encode } from './harness.js';
-
-function entry(index: number, term: number): Entry {
-  return { index, term, type: 'normal', data: encode(`e${index}t${term}`) };
-}
+import { Harness, TestNode, bootstrappedStorage, entry } from './harness.js';
 
 test('§5.4.2 rule: a leader does not commit an entry of an earlier term by counting replicas ' +
   '(Figure 8)', () => {
