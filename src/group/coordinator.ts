@@ -85,9 +85,13 @@ class OffsetsPartition implements AppliedRecordsListener {
   groups: Map<string, GroupMembership> | null = null;
 
   constructor(readonly partition: number,
-    private readonly leadership: (state: OffsetsPartition, ready: boolean) => void) {}
+    private readonly leadership: (state: OffsetsPartition, ready: boolean) => void,
+    private readonly adopt: (state: OffsetsPartition, groupIds: ReadonlySet<string>) => void) {}
 
-  applyBatch(batch: Uint8Array, baseOffset: number): void { this.store.applyBatch(batch, baseOffset); }
+  applyBatch(batch: Uint8Array, baseOffset: number): void {
+    const touched = this.store.applyBatch(batch, baseOffset);
+    if (this.groups !== null && touched.size > 0) this.adopt(this, touched);
+  }
   image(): Uint8Array { return this.store.image(); }
   restore(image: Uint8Array | null): void { if (image !== null) this.store.restore(image); }
   onLeadership(ready: boolean): void { this.leadership(this, ready); }
@@ -179,7 +183,8 @@ export class GroupCoordinator {
     if (topic !== OFFSETS_TOPIC) return undefined;
     const previous = this.partitions.get(partition);
     if (previous !== undefined) this.unload(previous);
-    const state = new OffsetsPartition(partition, (s, ready) => { this.onLeadership(s, ready); });
+    const state = new OffsetsPartition(partition, (s, ready) => { this.onLeadership(s, ready); },
+      (s, groupIds) => { this.adoptStored(s, groupIds); });
     this.partitions.set(partition, state);
     return state;
   }
@@ -193,13 +198,31 @@ export class GroupCoordinator {
     if (state.groups !== null) return;
     const nowMs = monotonicNowMs();
     const groups = new Map<string, GroupMembership>();
-    for (const groupId of state.store.groupIds()) {
-      const stored = state.store.metadata(groupId);
-      groups.set(groupId, stored === null ? new GroupMembership(groupId, this.membership)
-        : GroupMembership.load(groupId, stored, this.membership, nowMs));
-    }
+    for (const groupId of state.store.groupIds()) groups.set(groupId, this.storedGroup(state, groupId, nowMs));
     state.groups = groups;
     this.options.logger.info({ partition: state.partition, groups: groups.size }, 'loaded the groups of an offsets partition');
+  }
+
+  /** A group as the store has it: its last generation, or an empty group with committed offsets. */
+  private storedGroup(state: OffsetsPartition, groupId: string, nowMs: number): GroupMembership {
+    const stored = state.store.metadata(groupId);
+    return stored === null ? new GroupMembership(groupId, this.membership)
+      : GroupMembership.load(groupId, stored, this.membership, nowMs);
+  }
+
+  /**
+   * Records applied for groups the loaded map lacks bring them back as the store has them: a group
+   * whose first offsets were committed by a write that timed out was forgotten as idle (forgetIfIdle)
+   * before the write was applied, and would otherwise stay unlisted until the partition's next leader.
+   */
+  private adoptStored(state: OffsetsPartition, groupIds: ReadonlySet<string>): void {
+    const groups = state.groups;
+    if (groups === null) return;
+    const nowMs = monotonicNowMs();
+    for (const groupId of groupIds) {
+      if (groups.has(groupId) || !state.store.hasGroup(groupId)) continue;
+      groups.set(groupId, this.storedGroup(state, groupId, nowMs));
+    }
   }
 
   private unload(state: OffsetsPartition): void {
@@ -524,10 +547,8 @@ export class GroupCoordinator {
       if (located.groups.get(groupId) === group) {
         located.groups.delete(groupId);
         // Not deleted after all: the group comes back as the store has it.
-        const stored = store.metadata(groupId);
-        if (error !== null && (stored !== null || store.offsets(groupId).length > 0)) {
-          located.groups.set(groupId, stored === null ? new GroupMembership(groupId, this.membership)
-            : GroupMembership.load(groupId, stored, this.membership, monotonicNowMs()));
+        if (error !== null && store.hasGroup(groupId)) {
+          located.groups.set(groupId, this.storedGroup(located.state, groupId, monotonicNowMs()));
         }
       }
       return { groupId, errorCode: wire(error) };

@@ -54,14 +54,16 @@ export class GroupStore {
   /**
    * Applies one committed batch of the partition, at its log offset; batches come in log order. A
    * batch below `nextOffset` is already in the store (a snapshot image can be ahead of the offset it
-   * is filed under, and the entries after that offset are applied again): it is skipped.
+   * is filed under, and the entries after that offset are applied again): it is skipped. Returns
+   * the groups whose records the batch held.
    */
-  applyBatch(batch: Uint8Array, baseOffset: number): void {
+  applyBatch(batch: Uint8Array, baseOffset: number): ReadonlySet<string> {
     const header = readBatchHeader(batch);
+    const touched = new Set<string>();
     if (baseOffset < this.nextOffsetValue) {
       assert(baseOffset + header.lastOffsetDelta < this.nextOffsetValue,
         () => `batch at ${baseOffset} straddles the store's next offset ${this.nextOffsetValue}`);
-      return;
+      return touched;
     }
     let records: ReturnType<typeof decodeGroupRecords>;
     try {
@@ -73,10 +75,15 @@ export class GroupStore {
       records = [];
     }
     for (const record of records) {
-      if (record instanceof MalformedGroupRecordError) this.skipped += 1;
-      else this.applyRecord(record);
+      if (record instanceof MalformedGroupRecordError) {
+        this.skipped += 1;
+      } else {
+        this.applyRecord(record);
+        touched.add(record.key.group);
+      }
     }
     this.nextOffsetValue = baseOffset + header.lastOffsetDelta + 1;
+    return touched;
   }
 
   private applyRecord(record: GroupRecord): void {

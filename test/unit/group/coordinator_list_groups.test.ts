@@ -13,7 +13,7 @@ import { test } from 'node:test';
 import pino from 'pino';
 
 import type { BrokerContext } from '../../../src/broker/broker_context.js';
-import { ERROR_TABLE } from '../../../src/common/errors.js';
+import { ERROR_TABLE, TributaryError } from '../../../src/common/errors.js';
 import { GROUP_SETTINGS_DEFAULTS, GroupCoordinator } from '../../../src/group/coordinator.js';
 import { OFFSETS_TOPIC } from '../../../src/group/offsets_topic.js';
 import { encodeGroupRecords } from '../../../src/group/records.js';
@@ -89,6 +89,48 @@ test('a group committing its first offsets outside group management is listed wh
     await new Promise((resolve) => setTimeout(resolve, 30));
     assert.deepEqual(coordinator.listGroups({ statesFilter: [] }).groups?.map((g) => [g.groupId, g.groupState]),
       [['billing', 'Empty']]);
+  } finally {
+    await coordinator.close();
+  }
+});
+
+test('a group whose first commit timed out but was applied later is listed from the apply on', async () => {
+  let written: Uint8Array | undefined;
+  const leader = { recordsListener: undefined as unknown, isLeader: true,
+    produce: (batch: Uint8Array): Promise<void> => {
+      written = batch;
+      return Promise.reject(new TributaryError('REQUEST_TIMED_OUT', 'the write did not commit in time'));
+    } };
+  const topics = new Map([[OFFSETS_TOPIC, { partitions: [{}] }], ['orders', { partitions: [{}, {}, {}] }]]);
+  const context = {
+    controller: { metadata: { topic: (name: string) => topics.get(name) } },
+    replicas: { partition: (topic: string, partition: number) =>
+      (topic === OFFSETS_TOPIC && partition === 0 ? { replica: leader } : undefined) },
+  } as unknown as BrokerContext;
+  const coordinator = new GroupCoordinator(context, { brokerId: 1, settings: GROUP_SETTINGS_DEFAULTS,
+    tickIntervalMs: 5, writeTimeoutMs: 5_000, logger: pino({ level: 'silent' }) });
+  try {
+    const state = coordinator.listenerFor(OFFSETS_TOPIC, 0);
+    assert.ok(state !== undefined);
+    leader.recordsListener = state;
+    state.onLeadership(true);
+    coordinator.start();
+    const answer = await coordinator.offsetCommit({ groupId: 'billing', generationId: -1, memberId: '',
+      groupInstanceId: '', partitions: [{ topic: 'orders', partition: 2, committedOffset: 41,
+        committedLeaderEpoch: -1, metadata: '' }] });
+    assert.deepEqual(answer.partitions?.map((p) => p.errorCode), [ERROR_TABLE.COORDINATOR_NOT_AVAILABLE.wire]);
+    await new Promise((resolve) => setTimeout(resolve, 40)); // ticks forget the group: nothing is stored
+    assert.deepEqual(coordinator.listGroups({ statesFilter: [] }).groups, []);
+    // The timed-out write commits after all: the replica applies it.
+    assert.ok(written !== undefined);
+    const batch = Buffer.from(written);
+    assignOffsets(batch, 0, 1);
+    state.applyBatch(batch, 0);
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    assert.deepEqual(coordinator.listGroups({ statesFilter: [] }).groups?.map((g) => [g.groupId, g.groupState]),
+      [['billing', 'Empty']]);
+    assert.equal(coordinator.describeGroups({ groupIds: ['billing'] }).groups?.[0]?.groupState, 'Empty');
+    assert.equal(coordinator.offsetFetch({ groupId: 'billing', partitions: [] }).partitions?.[0]?.committedOffset, 41);
   } finally {
     await coordinator.close();
   }
