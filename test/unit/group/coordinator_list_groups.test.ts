@@ -18,6 +18,7 @@ import { GROUP_SETTINGS_DEFAULTS, GroupCoordinator } from '../../../src/group/co
 import { OFFSETS_TOPIC } from '../../../src/group/offsets_topic.js';
 import { encodeGroupRecords } from '../../../src/group/records.js';
 import { assignOffsets } from '../../../src/protocol/record_batch.js';
+import type { AppliedRecordsListener } from '../../../src/partition/applied_records_listener.js';
 
 test('ListGroups: COORDINATOR_LOAD_IN_PROGRESS while a led offsets partition loads, then its groups', async () => {
   let leader = { recordsListener: undefined as unknown, isLeader: true };
@@ -52,14 +53,13 @@ test('ListGroups: COORDINATOR_LOAD_IN_PROGRESS while a led offsets partition loa
   }
 });
 
-test('a group committing its first offsets outside group management is listed while the write is under way', async () => {
-  let release: () => void = () => undefined;
-  let written: Uint8Array | undefined;
-  const leader = { recordsListener: undefined as unknown, isLeader: true,
-    produce: (batch: Uint8Array): Promise<void> => {
-      written = batch;
-      return new Promise<void>((resolve) => { release = resolve; });
-    } };
+/**
+ * A started coordinator leading offsets partition 0 (topic `orders` has three partitions), whose
+ * writes go to `produce`; the leader's state is loaded.
+ */
+function leadingCoordinator(produce: (batch: Uint8Array) => Promise<void>):
+  { coordinator: GroupCoordinator; state: AppliedRecordsListener } {
+  const leader = { recordsListener: undefined as unknown, isLeader: true, produce };
   const topics = new Map([[OFFSETS_TOPIC, { partitions: [{}] }], ['orders', { partitions: [{}, {}, {}] }]]);
   const context = {
     controller: { metadata: { topic: (name: string) => topics.get(name) } },
@@ -68,12 +68,22 @@ test('a group committing its first offsets outside group management is listed wh
   } as unknown as BrokerContext;
   const coordinator = new GroupCoordinator(context, { brokerId: 1, settings: GROUP_SETTINGS_DEFAULTS,
     tickIntervalMs: 5, writeTimeoutMs: 5_000, logger: pino({ level: 'silent' }) });
+  const state = coordinator.listenerFor(OFFSETS_TOPIC, 0);
+  assert.ok(state !== undefined);
+  leader.recordsListener = state;
+  state.onLeadership(true);
+  coordinator.start();
+  return { coordinator, state };
+}
+
+test('a group committing its first offsets outside group management is listed while the write is under way', async () => {
+  let release: () => void = () => undefined;
+  let written: Uint8Array | undefined;
+  const { coordinator, state } = leadingCoordinator((batch) => {
+    written = batch;
+    return new Promise<void>((resolve) => { release = resolve; });
+  });
   try {
-    const state = coordinator.listenerFor(OFFSETS_TOPIC, 0);
-    assert.ok(state !== undefined);
-    leader.recordsListener = state;
-    state.onLeadership(true);
-    coordinator.start();
     const request = { groupId: 'billing', generationId: -1, memberId: '', groupInstanceId: '',
       partitions: [{ topic: 'orders', partition: 2, committedOffset: 41, committedLeaderEpoch: -1, metadata: '' }] };
     const committing = coordinator.offsetCommit(request);
@@ -96,25 +106,11 @@ test('a group committing its first offsets outside group management is listed wh
 
 test('a group whose first commit timed out but was applied later is listed from the apply on', async () => {
   let written: Uint8Array | undefined;
-  const leader = { recordsListener: undefined as unknown, isLeader: true,
-    produce: (batch: Uint8Array): Promise<void> => {
-      written = batch;
-      return Promise.reject(new TributaryError('REQUEST_TIMED_OUT', 'the write did not commit in time'));
-    } };
-  const topics = new Map([[OFFSETS_TOPIC, { partitions: [{}] }], ['orders', { partitions: [{}, {}, {}] }]]);
-  const context = {
-    controller: { metadata: { topic: (name: string) => topics.get(name) } },
-    replicas: { partition: (topic: string, partition: number) =>
-      (topic === OFFSETS_TOPIC && partition === 0 ? { replica: leader } : undefined) },
-  } as unknown as BrokerContext;
-  const coordinator = new GroupCoordinator(context, { brokerId: 1, settings: GROUP_SETTINGS_DEFAULTS,
-    tickIntervalMs: 5, writeTimeoutMs: 5_000, logger: pino({ level: 'silent' }) });
+  const { coordinator, state } = leadingCoordinator((batch) => {
+    written = batch;
+    return Promise.reject(new TributaryError('REQUEST_TIMED_OUT', 'the write did not commit in time'));
+  });
   try {
-    const state = coordinator.listenerFor(OFFSETS_TOPIC, 0);
-    assert.ok(state !== undefined);
-    leader.recordsListener = state;
-    state.onLeadership(true);
-    coordinator.start();
     const answer = await coordinator.offsetCommit({ groupId: 'billing', generationId: -1, memberId: '',
       groupInstanceId: '', partitions: [{ topic: 'orders', partition: 2, committedOffset: 41,
         committedLeaderEpoch: -1, metadata: '' }] });
