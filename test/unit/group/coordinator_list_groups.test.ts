@@ -4,9 +4,11 @@
  * that silently leaves that partition's groups out; once loaded, the groups of its applied log are
  * listed. A group whose first offsets are committed outside group management stays listed while
  * the write is under way (the coordinator's tick once forgot it as idle before the store had it,
- * and no listing showed it until the partition's next leader). Method: a real GroupCoordinator and
+ * and no listing showed it until the partition's next leader); and one whose write timed out but
+ * was applied later comes back with the apply. Method: a real GroupCoordinator and
  * offsets-partition state fed real record batches; the broker around it is reduced to what these
- * requests look up (the topics, which replica leads, and the leader's write, held by the test).
+ * requests look up (the topics, which replica leads, and the leader's write, held or failed by the
+ * test).
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
