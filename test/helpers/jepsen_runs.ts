@@ -16,9 +16,17 @@ export const RUN_TIMEOUT_MS = 150_000;
  */
 const RECOVERY_SECONDS = 3;
 
+/**
+ * Two faults per run, each followed by a healthy period as long as itself: 3 s each in 15 s, but
+ * 4 s in 20 s for membership, whose first step starts a broker that must register and catch up.
+ */
+function scheduleFor(family: NemesisFamilyName): { timeSeconds: number; nemesisIntervalSeconds: number } {
+  return family === 'membership' ? { timeSeconds: 20, nemesisIntervalSeconds: 4 } : { timeSeconds: 15, nemesisIntervalSeconds: 3 };
+}
+
 export function optionsFor(family: NemesisFamilyName, out: string): RunOptions {
   return {
-    workload: 'queue', groupMembers: 3, groupCommit: 'after', nodes: 3, timeSeconds: 20, nemeses: [family], nemesisIntervalSeconds: 4, seed: 20_261_125, acks: 'all',
+    workload: 'queue', groupMembers: 3, groupCommit: 'after', nodes: 3, ...scheduleFor(family), nemeses: [family], seed: 20_261_125, acks: 'all',
     fsync: 'on', rate: 40, concurrency: 4, inFlight: 4, keyCount: 6, maxWritesPerKey: 64, drainSeconds: 30,
     recoverySeconds: RECOVERY_SECONDS, out, soak: 1,
   };

@@ -3,7 +3,7 @@
  * power-loss, corrupt, membership: there a broker must join) against three real brokers: each run
  * must end valid, must have done real work (enough acknowledged sends and reads) and must have
  * injected faults. Runs are sequential (one cluster at a time in this file; the workloads' runs are
- * in harness_workloads.test.ts, which the runner may run beside it), about 30-40 s each.
+ * in harness_workloads.test.ts, which the runner may run beside it), about 25 s each.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
