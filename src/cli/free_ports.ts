@@ -18,6 +18,7 @@ const BLOCK_SIZE = 100;
 const RANGE_START = 10_000;
 const EPHEMERAL_RANGE_FILE = '/proc/sys/net/ipv4/ip_local_port_range';
 
+/** The lock is kept only so that it stays bound. */
 interface Block { readonly lock: net.Server; next: number; readonly end: number }
 
 let block: Block | null = null;
@@ -97,10 +98,8 @@ async function pickPort(): Promise<number> {
   // Bounded: every block is claimed at most once, and each claim hands out at most BLOCK_SIZE ports.
   for (let claims = 0; claims <= blockCount; claims += 1) {
     if (block === null || block.next >= block.end) {
-      if (block !== null) {
-        taken.add((block.end - BLOCK_SIZE - RANGE_START) / BLOCK_SIZE);
-        await close(block.lock);
-      }
+      // A used-up block stays locked: its ports may be bound again (a broker restarted on its port).
+      if (block !== null) taken.add((block.end - BLOCK_SIZE - RANGE_START) / BLOCK_SIZE);
       block = await claimBlock(blockCount);
       if (block === null) return osPickedPort();
     }
