@@ -29,7 +29,7 @@ export default async function* failuresReporter(source: AsyncIterable<TestEvent>
     } else if (event.type === 'test:fail') {
       const { data } = event;
       // A suite fails with its failed subtest; the subtest already names it.
-      const failureType = (data.details.error as { failureType?: string }).failureType;
+      const failureType = (data.details.error as { failureType?: string } | undefined)?.failureType;
       if (failureType === 'subtestsFailed') continue;
       open.length = data.nesting;
       failures.push({ file: data.file ?? '(unknown file)', path: [...open, data.name].join(' > '),
