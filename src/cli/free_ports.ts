@@ -19,7 +19,7 @@ const RANGE_START = 10_000;
 const EPHEMERAL_RANGE_FILE = '/proc/sys/net/ipv4/ip_local_port_range';
 
 /** The lock is kept only so that it stays bound. */
-interface Block { readonly lock: net.Server; next: number; readonly end: number }
+interface Block { readonly index: number; readonly lock: net.Server; next: number; readonly end: number }
 
 let block: Block | null = null;
 /** Block indexes this process found taken: not tried again. */
@@ -39,13 +39,13 @@ function listenOn(port: number): Promise<net.Server | null> {
 
 const close = (server: net.Server): Promise<void> => new Promise((resolve) => { server.close(() => { resolve(); }); });
 
-/** The first port the OS hands out by itself; null where that cannot be read. */
-function ephemeralStart(): number | null {
+/** How many blocks fit below the first port the OS hands out by itself; 0 where that cannot be read. */
+function blocksBelowEphemeral(): number {
   try {
     const [low] = fs.readFileSync(EPHEMERAL_RANGE_FILE, 'utf8').trim().split(/\s+/).map(Number);
-    return low !== undefined && Number.isInteger(low) ? low : null;
+    return low !== undefined && Number.isInteger(low) ? Math.max(0, Math.floor((low - RANGE_START) / BLOCK_SIZE)) : 0;
   } catch {
-    return null;
+    return 0;
   }
 }
 
@@ -62,7 +62,7 @@ async function claimBlock(blockCount: number): Promise<Block | null> {
     }
     // Held for the process's life, but never what keeps it alive.
     lock.unref();
-    return { lock, next: start + 1, end: start + BLOCK_SIZE };
+    return { index, lock, next: start + 1, end: start + BLOCK_SIZE };
   }
   return null;
 }
@@ -91,15 +91,16 @@ export function freePort(): Promise<number> {
   return picked;
 }
 
+let blockCount: number | null = null;
+
 async function pickPort(): Promise<number> {
-  const ephemeral = ephemeralStart();
-  const blockCount = ephemeral === null ? 0 : Math.floor((ephemeral - RANGE_START) / BLOCK_SIZE);
-  if (blockCount <= 0) return osPickedPort();
+  blockCount ??= blocksBelowEphemeral();
+  if (blockCount === 0) return osPickedPort();
   // Bounded: every block is claimed at most once, and each claim hands out at most BLOCK_SIZE ports.
   for (let claims = 0; claims <= blockCount; claims += 1) {
     if (block === null || block.next >= block.end) {
       // A used-up block stays locked: its ports may be bound again (a broker restarted on its port).
-      if (block !== null) taken.add((block.end - BLOCK_SIZE - RANGE_START) / BLOCK_SIZE);
+      if (block !== null) taken.add(block.index);
       block = await claimBlock(blockCount);
       if (block === null) return osPickedPort();
     }
