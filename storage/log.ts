@@ -528,7 +528,9 @@ export class Log {
       // Cut the files first: an index entry left pointing past them is dropped by recovery.
       while (this.segments.length > 1 && this.active.baseIndex >= index) this.segments.pop()?.closeAndDelete();
       if (this.active.baseIndex >= index) this.active.truncate(0);
-      else this.active.truncate(cut.position);
+      // A cut at the first frame of a segment just deleted leaves the one before it whole: its
+      // position is in the deleted file.
+      else if (cut.segmentBaseIndex === this.active.baseIndex) this.active.truncate(cut.position);
       this.active.syncNow();
       this.active.lastIndex = index - 1;
       this.truncations += 1;

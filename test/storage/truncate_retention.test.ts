@@ -29,6 +29,26 @@ describe('Log truncation, deletion and retention', () => {
   beforeEach(() => { directory = temporaryDirectory('trunc'); logger = new RecordingLogger(); });
   afterEach(() => { fs.rmSync(directory, { recursive: true, force: true }); });
 
+  it('truncates at the first index of a segment, keeping the segment before it whole', async () => {
+    const manager = openManager(directory, logger);
+    const log = await manager.openLog('t-0');
+    log.append(entriesFrom(1, 300, 1));
+    await log.sync();
+    assert.ok(log.segmentCount >= 3);
+    const lastSegmentStart = Number(segmentFiles(directory, 't-0').at(-1)!.slice(0, 20));
+    await log.truncateSuffix(lastSegmentStart);
+    assert.equal(log.lastIndex, lastSegmentStart - 1);
+    assert.ok(log.entries(1, lastSegmentStart).every((entry) => payloadIntact(entry)), 'the entries before the cut');
+    log.append([dataEntry(lastSegmentStart, 2)]);
+    await manager.close();
+    const reopened = openManager(directory, logger);
+    const again = await reopened.openLog('t-0');
+    assert.equal(again.lastIndex, lastSegmentStart);
+    assert.equal(again.termAt(lastSegmentStart), 2);
+    assert.ok(again.entries(1, lastSegmentStart + 1).every((entry) => payloadIntact(entry)));
+    await reopened.close();
+  });
+
   it('truncates a suffix inside a segment and across segments, then appends a new term', async () => {
     let manager = openManager(directory, logger);
     let log = await manager.openLog('t-0');
