@@ -138,6 +138,12 @@ export class PowerLossFileIo implements FileIo {
     this.inner.datasyncNow(fd);
   }
 
+  /** The process dies: every descriptor goes, and with it every byte not yet synced. Nothing works after. */
+  crash(): void {
+    for (const fd of this.files.keys()) this.inner.close(fd);
+    this.files.clear();
+  }
+
   /** The simulated OS write-back: every unsynced byte goes to its file, without fsync. */
   writeBack(): void {
     for (const [fd, file] of this.files) this.writeToFile(fd, file);

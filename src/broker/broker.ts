@@ -111,6 +111,8 @@ export const LEADER_REBALANCE_INTERVAL_MS_DEFAULT = 30_000;
 const DRAIN_QUIET_MS = 200;
 /** ...or this long at most. */
 const DRAIN_MAX_MS = 1_000;
+/** Journal file size under a storage test mode (see LogManager.open below). */
+const TEST_MODE_JOURNAL_FILE_BYTES = 4 * 1024 * 1024;
 /** How long one periodic check waits for preferred replicas to catch up and take over. */
 const LEADER_REBALANCE_WINDOW_MS = 2_000;
 /** How long a graceful shutdown waits for its leaderships to move. */
@@ -303,8 +305,11 @@ export class Broker implements BrokerContext {
       controllerGroupId: CONTROLLER_GROUP_ID,
       ...(options.metricsListen === undefined ? {} : { metricsListen: options.metricsListen }) });
     const io = observability.fileIo(testIo?.io ?? nodeFileIo) ?? testIo?.io;
+    // The power-loss test mode holds every unsynced byte in memory, segments' included until the
+    // journal's checkpoint syncs them: smaller journal files checkpoint sooner.
     const logs = LogManager.open({ dataDirectory: options.dataDirectory, logger, ...(io === undefined ? {} : { io }),
-      ...(testIo === undefined ? {} : { fsyncSkipped: testIo.fsyncSkipped }) });
+      ...(testIo === undefined ? {} : { fsyncSkipped: testIo.fsyncSkipped,
+        journalFileBytes: TEST_MODE_JOURNAL_FILE_BYTES }) });
     const dialOverrides = new Map([...options.raftDial ?? []].map(([id, address]) => [id, tcpEndpoint(address)]));
     const raftTiming = options.raftTiming ?? RAFT_TIMING_DEFAULTS;
     const { tickMs, ...raftTicks } = raftTicksOf(raftTiming);
