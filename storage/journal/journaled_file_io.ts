@@ -16,8 +16,9 @@
  * background (the checkpoint); the other file is only reused once its own checkpoint is done, so
  * the two files always cover everything not yet synced in place. A file closed while it has writes
  * no checkpoint covered is synced first. At start, journal_replay.ts writes the journal back into
- * the files and empties it; a clean shutdown empties it too. Journal files are zero-filled ahead of the writes, and reused, so a flush's fdatasync
- * seldom changes the file's size (no metadata for the file system to journal).
+ * the files and empties it; a clean shutdown empties it too. Journal files are zero-filled ahead
+ * of the writes, and reused, so a flush's fdatasync seldom changes the file's size (no metadata for
+ * the file system to journal).
  */
 import path from 'node:path';
 import { assert } from '../../raft/core/assert.js';
