@@ -49,7 +49,7 @@ const ZEROS = Buffer.alloc(ZERO_AHEAD_BYTES);
  * Under load a log's Ready carries many records, its own sync costs little next to them, and copying
  * them a second time (into the journal) would cost more than the syncs it saves.
  */
-const IN_PLACE_WRITE_BYTES_MIN = 32 * 1024;
+const IN_PLACE_WRITE_BYTES_MIN = 8 * 1024;
 /** fdatasyncs of the journal file under way at once, at most. */
 const SYNCS_IN_FLIGHT_MAX = 4;
 /** Flushes larger than this grow the journal file without zero-filling ahead. */
