@@ -72,7 +72,7 @@ export class BrokerMetrics {
       help: 'Time from a Produce request\'s dispatch to its reply being queued, per acks (-1, 0, 1)',
       labelNames: ['acks'], buckets: REQUEST_SECONDS_BUCKETS });
     this.fsyncLatency = new Histogram({ name: 'tributary_fsync_latency_seconds', registers,
-      help: 'Time an fdatasync of a log segment took', buckets: FSYNC_SECONDS_BUCKETS });
+      help: 'Time an fdatasync of the write-ahead journal or of a log segment took', buckets: FSYNC_SECONDS_BUCKETS });
     this.quotaThrottle = new Counter({ name: 'tributary_quota_throttle_seconds_total', registers, labelNames: ['kind'],
       help: 'Time replies were held for byte-rate quotas, per kind (produce, fetch)' });
     this.quotaThrottled = new Counter({ name: 'tributary_quota_throttled_requests_total', registers,

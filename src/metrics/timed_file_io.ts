@@ -1,5 +1,6 @@
 /**
- * A FileIo that times every fdatasync of the logs' segments (the fsync latency histogram). Only
+ * A FileIo that times every asynchronous fdatasync under the logs, the write-ahead journal's and
+ * the segments' (the fsync latency histogram; it sits under the journal). Only
  * datasync is measured; every other call is passed to the wrapped FileIo as it is (which may be a
  * class instance, such as the power-loss test mode's, so its methods are called on it, not copied).
  */
