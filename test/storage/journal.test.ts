@@ -179,55 +179,48 @@ describe('JournaledFileIo', () => {
   describe('a large write synced in place survives the replay of an older truncation or removal', () => {
     const large = Buffer.alloc(40 * 1024, 9);
 
-    it('truncated, then written in place', async () => {
+    /** Opens file `a` through a new journal, writes 100 bytes into it and syncs them. */
+    async function syncedSmallWrite(inner: PowerLossFileIo): Promise<{ io: JournaledFileIo; fd: number }> {
       fs.mkdirSync(path.dirname(file('a')), { recursive: true });
-      const inner = powerLossIo();
       const io = open(inner);
       const fd = io.openAppend(file('a'));
       io.writev(fd, [Buffer.alloc(100, 1)], 0);
       await io.datasync(fd);
-      io.truncate(fd, 0);
+      return { io, fd };
+    }
+
+    /** Writes the large buffer at the start of file `a` and syncs it; then the power goes and comes back. */
+    async function largeWriteSurvives(io: JournaledFileIo, fd: number, inner: PowerLossFileIo): Promise<void> {
       io.writev(fd, [large], 0);
       await io.datasync(fd);
       inner.crash();
       await replay();
       assert.ok(fs.readFileSync(file('a')).equals(large));
+    }
+
+    it('truncated, then written in place', async () => {
+      const inner = powerLossIo();
+      const { io, fd } = await syncedSmallWrite(inner);
+      io.truncate(fd, 0);
+      await largeWriteSurvives(io, fd, inner);
     });
 
     it('removed, then created again and written in place', async () => {
-      fs.mkdirSync(path.dirname(file('a')), { recursive: true });
       const inner = powerLossIo();
-      const io = open(inner);
-      const first = io.openAppend(file('a'));
-      io.writev(first, [Buffer.alloc(100, 1)], 0);
-      await io.datasync(first);
-      io.close(first);
+      const { io, fd } = await syncedSmallWrite(inner);
+      io.close(fd);
       io.remove(file('a'));
-      const again = io.openAppend(file('a'));
-      io.writev(again, [large], 0);
-      await io.datasync(again);
-      inner.crash();
-      await replay();
-      assert.ok(fs.readFileSync(file('a')).equals(large));
+      await largeWriteSurvives(io, io.openAppend(file('a')), inner);
     });
 
     it('truncated before a restart, written in place after it', async () => {
-      fs.mkdirSync(path.dirname(file('a')), { recursive: true });
       const before = powerLossIo();
-      const io = open(before);
-      const fd = io.openAppend(file('a'));
-      io.writev(fd, [Buffer.alloc(100, 1)], 0);
-      await io.datasync(fd);
+      const { io, fd } = await syncedSmallWrite(before);
       io.truncate(fd, 0);
       before.crash();
       const after = powerLossIo();
       const restarted = open(after);
-      const reopened = restarted.openAppend(file('a'));
-      restarted.writev(reopened, [large], 0);
-      await restarted.datasync(reopened);
-      after.crash();
-      await replay();
-      assert.ok(fs.readFileSync(file('a')).equals(large));
+      await largeWriteSurvives(restarted, restarted.openAppend(file('a')), after);
     });
   });
 
