@@ -17,7 +17,6 @@ import { nodeFileIo } from './file_io.js';
 import type { FileIo } from './file_io.js';
 import { HardStateStore } from './hard_state_store.js';
 import { JOURNAL_FILE_BYTES_DEFAULT, JournaledFileIo } from './journal/journaled_file_io.js';
-import { replayJournal } from './journal/journal_replay.js';
 import { IndexMaps } from './index_maps.js';
 import { Log } from './log.js';
 import { defaultLogConfig, validateLogConfig } from './log_config.js';
@@ -43,11 +42,6 @@ export interface LogManagerOptions {
   readonly nowMs?: () => number;
   /** The slabs the logs' raw reads (Fetch) share; see read_buffer_pool.ts. */
   readonly readBuffers?: ReadBufferPoolOptions;
-  /**
-   * False: every log fdatasyncs its own segment files, with no journal (measurements and tests of
-   * the logs alone). A journal left by an earlier run is still replayed first.
-   */
-  readonly journal?: boolean;
   /** Size of each of the journal's two files (JOURNAL_FILE_BYTES_DEFAULT). */
   readonly journalFileBytes?: number;
 }
@@ -64,9 +58,8 @@ export class LogManager {
     private readonly indexRoot: RootDatabase,
     private readonly stateRoot: RootDatabase,
     private readonly options: LogManagerOptions,
-    /** The FileIo the logs use: the journal over the given one, or the given one. */
-    private readonly io: FileIo,
-    private readonly journal: JournaledFileIo | undefined,
+    /** The FileIo the logs use: the journal, over the given one. */
+    private readonly io: JournaledFileIo,
   ) {
     this.maps = new IndexMaps(indexRoot, stateRoot);
     this.hardStates = new HardStateStore(stateRoot);
@@ -92,15 +85,10 @@ export class LogManager {
     bootIds.putSync('index', bootId);
     const indexRoot = openLmdb({ path: indexPath, maxDbs: 16, noSync: true });
     // Before any log is opened: the journal's replay puts back segment writes a power loss took.
-    const journalOptions = { dataDirectory: options.dataDirectory, logger,
+    const journal = JournaledFileIo.open(io, { dataDirectory: options.dataDirectory, logger,
       directory: path.join(options.dataDirectory, JOURNAL_DIRECTORY),
-      fileBytes: options.journalFileBytes ?? JOURNAL_FILE_BYTES_DEFAULT };
-    if (options.journal === false) {
-      replayJournal(io, options.dataDirectory, journalOptions.directory, logger);
-      return new LogManager(indexRoot, stateRoot, options, io, undefined);
-    }
-    const journal = JournaledFileIo.open(io, journalOptions);
-    return new LogManager(indexRoot, stateRoot, options, journal, journal);
+      fileBytes: options.journalFileBytes ?? JOURNAL_FILE_BYTES_DEFAULT });
+    return new LogManager(indexRoot, stateRoot, options, journal);
   }
 
   get logger(): StorageLogger {
@@ -157,7 +145,7 @@ export class LogManager {
   async close(): Promise<void> {
     for (const log of this.logs.values()) await log.close();
     this.logs.clear();
-    await this.journal?.shutdown();
+    await this.io.shutdown();
     await this.indexRoot.close();
     await this.stateRoot.close();
   }
