@@ -8,7 +8,7 @@
  * unsynced bytes leave memory only when writeBack() (a simulated OS write-back, run on a timer by the
  * broker) or close() hands them to the file, without fsync.
  *
- * Only segment files go through FileIo. The LMDB environments do not: state.lmdb is synced by LMDB
+ * Only segment and journal files go through FileIo. The LMDB environments do not: state.lmdb is synced by LMDB
  * itself on every commit, and index.lmdb is derived from the segments and checked (and rebuilt) by
  * recovery, so neither needs this simulation.
  */
