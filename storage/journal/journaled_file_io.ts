@@ -208,6 +208,7 @@ export class JournaledFileIo implements FileIo {
     const sequence = this.recorded;
     if (sequence <= this.durable) return Promise.resolve();
     return new Promise((resolve, reject) => {
+      assert(sequence >= (this.waiters.at(-1)?.sequence ?? 0), 'journal waiters are in sequence order');
       this.waiters.push({ sequence, resolve, reject });
       this.scheduleFlush();
     });
@@ -317,7 +318,8 @@ export class JournaledFileIo implements FileIo {
    */
   private startFlush(): void {
     if (this.failure !== null || this.rotating || this.syncsInFlight.size >= SYNCS_IN_FLIGHT_MAX) return;
-    if (!this.waiters.some((waiter) => waiter.sequence > this.written)) return;
+    // Waiters are in order of their sequence (it only grows), so the last one asks for the most.
+    if ((this.waiters.at(-1)?.sequence ?? 0) <= this.written) return;
     if (this.file.position > 0 && this.file.position + this.stagedBytes > this.options.fileBytes) {
       this.rotating = true;
       this.rotate().then(() => {
