@@ -32,7 +32,7 @@
  * Time comes from the injected clock (read once per append, for the record's CreateTime) and the
  * nowMs arguments: no timers here, the sender schedules itself with nextDeadlineMs().
  */
-import { assert } from '../../raft/core/assert.js';
+import { AssertionError, assert } from '../../raft/core/assert.js';
 import { MessageTooLargeError } from '../common/errors.js';
 import type { RecordHeaderInput } from '../protocol/record_batch.js';
 import { BATCH_HEADER_BYTES, recordBodyBytes } from '../protocol/record_batch.js';
@@ -43,6 +43,7 @@ import type { ProducerCompression } from './compression.js';
 import type { PartitionInput, Partitioner } from './partitioner.js';
 import { topicPartitionKey } from './producer_state.js';
 import type { ProducerSequences } from './producer_state.js';
+import { TimestampRuns } from './timestamp_runs.js';
 
 export interface Clock {
   nowMs(): number;
@@ -169,8 +170,8 @@ export type BatchOutcome =
 class Batch implements AppendedBatch {
   readonly kind = 'appended';
   readonly builder: RecordBatchBuilder;
-  /** Each record's CreateTime, for its RecordMetadata (a number array: no object per record). */
-  readonly timestamps: number[] = [];
+  /** Each record's CreateTime, for its RecordMetadata. */
+  readonly timestamps = new TimestampRuns();
   /**
    * One promise per batch, not one deferred per record: each record's delivery is derived from it
    * with the shared reaction settleNext.
@@ -200,9 +201,7 @@ class Batch implements AppendedBatch {
   }
 
   timestampOf(slot: number): number {
-    const timestamp = this.timestamps[slot];
-    assert(timestamp !== undefined, () => `batch ${this.id} has no record ${slot}`);
-    return timestamp;
+    return this.timestamps.at(slot);
   }
 
   /**
@@ -232,10 +231,8 @@ class Batch implements AppendedBatch {
     const reaction = this.settled++;
     const slot = this.trackedSlots === null ? reaction : this.trackedSlots[reaction];
     assert(slot !== undefined, () => `batch ${this.id} settled more than its tracked records`);
-    const timestamp = this.timestamps[slot];
-    assert(timestamp !== undefined, () => `batch ${this.id} settled more than its ${this.timestamps.length} records`);
     return { topic: this.topic, partition: this.partition, offset: outcome.baseOffset + slot,
-      timestamp: outcome.logAppendTimeMs ?? timestamp };
+      timestamp: outcome.logAppendTimeMs ?? this.timestamps.at(slot) };
   };
 }
 
@@ -321,10 +318,12 @@ export class RecordAccumulator {
   appendRecord(topic: string, partition: number, key: Uint8Array | null, value: Uint8Array | null,
     headers: readonly RecordHeaderInput[], timestamp: number | undefined, abortOnNewBatch: boolean, tracked: boolean):
     AppendResult | UntrackedAppendResult {
-    assert(Number.isInteger(partition) && partition >= 0, () => `bad partition ${partition}`);
+    // Per record: the checks throw directly, as a closure for a lazy message would be allocated per call.
+    if (!(Number.isInteger(partition) && partition >= 0)) throw new AssertionError(`bad partition ${partition}`);
     const recordTimestamp = timestamp ?? this.config.clock.nowMs();
-    assert(Number.isSafeInteger(recordTimestamp) && recordTimestamp >= 0 && recordTimestamp <= VARLONG_MAX,
-      () => `bad record timestamp ${recordTimestamp}`);
+    if (!(Number.isSafeInteger(recordTimestamp) && recordTimestamp >= 0 && recordTimestamp <= VARLONG_MAX)) {
+      throw new AssertionError(`bad record timestamp ${recordTimestamp}`);
+    }
     const queue = this.queueOf(topic, partition);
     const open = queue.open;
     if (open !== null) {
@@ -497,7 +496,8 @@ export class RecordAccumulator {
     const capacityBytes = batch.builder.capacityBytes;
     if (sizeBytes <= capacityBytes) return true;
     const grownBytes = Math.min(this.config.batchBytesMax, Math.max(sizeBytes, capacityBytes * 2));
-    assert(grownBytes >= sizeBytes, () => `a ${sizeBytes}-byte batch is over batchBytesMax`);
+    // Runs per record: a closure for a lazy message here would allocate a context on every call.
+    if (grownBytes < sizeBytes) throw new AssertionError(`a ${sizeBytes}-byte batch is over batchBytesMax`);
     const queue = batch.queue;
     if (this.overShare(queue, grownBytes - capacityBytes) || !this.reserve(queue, grownBytes - capacityBytes)) {
       return false;

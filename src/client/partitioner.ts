@@ -16,7 +16,7 @@
  * onNewBatch, which moves the sticky choice, and then partitioned again (Kafka's
  * abortOnNewBatch). Chance comes only from the injected Prng, so a seed replays the choices.
  */
-import { assert } from '../../raft/core/assert.js';
+import { AssertionError } from '../../raft/core/assert.js';
 import type { Prng } from '../../raft/core/prng.js';
 import { partitionForKey, toPositive } from './murmur2.js';
 
@@ -67,11 +67,14 @@ export class DefaultPartitioner implements Partitioner {
   }
 
   partition(input: PartitionInput): number {
-    assert(Number.isSafeInteger(input.partitionCount) && input.partitionCount > 0,
-      () => `bad partition count ${input.partitionCount}`);
+    // Per record: the checks throw directly, as a closure for a lazy message would be allocated per call.
+    if (!(Number.isSafeInteger(input.partitionCount) && input.partitionCount > 0)) {
+      throw new AssertionError(`bad partition count ${input.partitionCount}`);
+    }
     if (input.partition !== undefined) {
-      assert(Number.isInteger(input.partition) && input.partition >= 0 && input.partition < input.partitionCount,
-        () => `partition ${input.partition} outside [0, ${input.partitionCount})`);
+      if (!(Number.isInteger(input.partition) && input.partition >= 0 && input.partition < input.partitionCount)) {
+        throw new AssertionError(`partition ${input.partition} outside [0, ${input.partitionCount})`);
+      }
       return input.partition;
     }
     if (input.key !== null) {

@@ -209,6 +209,10 @@ export class Producer {
   private appendChain: Promise<unknown> = Promise.resolve();
   /** Sends waiting for room in their partition's share of the buffer. */
   private readonly parked: ParkedSends;
+  /** aroundFullPartitions' last answer that left partitions out, and the input it was made from. */
+  private lastAroundFull: {
+    readonly from: PartitionInput; readonly open: readonly number[]; readonly input: PartitionInput;
+  } | null = null;
   private appendsQueued = 0;
   private outstanding = 0;
   private idleWaiters: (() => void)[] = [];
@@ -487,9 +491,28 @@ export class Producer {
    */
   private aroundFullPartitions(accumulator: RecordAccumulator, input: PartitionInput,
     available: readonly number[]): PartitionInput {
-    const open = available.filter((partition) => !accumulator.isPartitionFull(input.topic, partition)
-      && !this.parked.hasParked(input.topic, partition));
-    return open.length === 0 || open.length === available.length ? input : { ...input, availablePartitions: open };
+    // Runs per record while a partition is full (usual at the peak): the last answer is reused
+    // while the same partitions are open, so the steady state allocates nothing.
+    const last = this.lastAroundFull;
+    let reusable = last !== null && last.from === input;
+    let openCount = 0;
+    for (let i = 0; i < available.length; i += 1) {
+      const partition = available[i] as number;
+      if (!this.canTake(accumulator, input.topic, partition)) continue;
+      if (reusable && last?.open[openCount] !== partition) reusable = false;
+      openCount += 1;
+    }
+    if (openCount === 0 || openCount === available.length) return input;
+    if (reusable && last !== null && last.open.length === openCount) return last.input;
+    const open = Object.freeze(available.filter((partition) => this.canTake(accumulator, input.topic, partition)));
+    const around = Object.freeze({ ...input, availablePartitions: open });
+    this.lastAroundFull = { from: input, open, input: around };
+    return around;
+  }
+
+  /** Whether a record without key may go to the partition now: it is not full and nothing is parked there. */
+  private canTake(accumulator: RecordAccumulator, topic: string, partition: number): boolean {
+    return !accumulator.isPartitionFull(topic, partition) && !this.parked.hasParked(topic, partition);
   }
 
   /** A parked send's record, appended to the partition it was placed in. */

