@@ -315,7 +315,8 @@ export class Producer {
    * send() for many records, settled together: no promise and no result object per record, so a
    * producer writing flat out spends its time on the records (measured in bench/produce_bench.ts).
    * The records are appended in order exactly as send() would append them one after the other,
-   * and sendMany is done with them when it returns. Resolves once every record is delivered, with
+   * and sendMany is done with them when it returns; those without a timestamp get the call's time
+   * as their CreateTime. Resolves once every record is delivered, with
    * each record's partition, offset and timestamp by its position (send_many.ts); rejects with the
    * failure of the first record that failed (the others may still have been delivered, as with
    * send()).
@@ -323,6 +324,8 @@ export class Producer {
   sendMany(messages: readonly ProducerMessage[]): Promise<SendManyResult> {
     if (this.closed || this.stopping) return Promise.reject(closedError());
     const deliveries = new ManyDeliveries(messages.length, this.acks === 0);
+    // Handed over together, the records share one CreateTime: the clock is read once per call.
+    const nowMs = Date.now();
     let position = 0;
     // At once while records can be appended at once; from the first that cannot, through send(),
     // which keeps them in order behind it.
@@ -332,7 +335,7 @@ export class Producer {
       if (info === undefined) break;
       let result: AppendedBatch | Refusal;
       try {
-        result = this.tryAppend(message, info, false);
+        result = this.tryAppend(message, info, false, nowMs);
       } catch (error) {
         deliveries.refused(position, error);
         continue;
@@ -445,10 +448,11 @@ export class Producer {
    * Partitions and appends the record, with its own delivery promise (tracked) or not (its batch
    * comes back: sendMany), or says why it could not.
    */
+  /** nowMs, when given, is the CreateTime of a message without a timestamp (else the clock is read). */
   private tryAppend(message: ProducerMessage, info: TopicInfo, tracked: true): Promise<RecordMetadata> | Refusal;
-  private tryAppend(message: ProducerMessage, info: TopicInfo, tracked: false): AppendedBatch | Refusal;
-  private tryAppend(message: ProducerMessage, info: TopicInfo, tracked: boolean): Promise<RecordMetadata>
-    | AppendedBatch | Refusal {
+  private tryAppend(message: ProducerMessage, info: TopicInfo, tracked: false, nowMs: number): AppendedBatch | Refusal;
+  private tryAppend(message: ProducerMessage, info: TopicInfo, tracked: boolean, nowMs?: number):
+    Promise<RecordMetadata> | AppendedBatch | Refusal {
     const accumulator = this.accumulator;
     assert(accumulator !== null, 'append before connect');
     const partitionCount = info.partitions.length;
@@ -475,9 +479,10 @@ export class Producer {
     }
     const value = toBytes(message.value);
     const headers = headersOf(message.headers);
+    const timestamp = message.timestamp ?? nowMs;
     const result = tracked
-      ? appendPartitioned(accumulator, this.partitioner, input, value, headers, message.timestamp)
-      : appendPartitionedUntracked(accumulator, this.partitioner, input, value, headers, message.timestamp);
+      ? appendPartitioned(accumulator, this.partitioner, input, value, headers, timestamp)
+      : appendPartitionedUntracked(accumulator, this.partitioner, input, value, headers, timestamp);
     if (!(result instanceof Promise) && result.kind === 'new-batch-needed') {
       assert(false, 'appendPartitioned never asks for a new batch');
     }
