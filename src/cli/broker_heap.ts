@@ -7,7 +7,7 @@
  * `bench produce`, 250-300 ms of its main thread, each a pause on the write path). Letting the heap
  * grow to five times what is live before the next one leaves about six per run, nearly all of them
  * started by the external memory itself (V8's own 64 MB step for it), so that memory stays bounded
- * as before: broker resident sets stayed at 170-178 MiB against 157-170 (measured, docs/operations.md).
+ * as before (figures in docs/operations.md, "Garbage collection").
  */
 import v8 from 'node:v8';
 
