@@ -19,6 +19,7 @@ import { ClientSecurity, curveOptionsFor } from '../src/security/client_security
 import type { ClientSecurityOptions } from '../src/security/client_security.js';
 import { CLOCK_FILE_ENVIRONMENT, clockFile, skewPreloadArguments, writeClockOffset } from './clock/clock_control.js';
 import { API_KEYS } from '../src/protocol/api_keys.js';
+import { PARENT_PID_ENV } from '../src/cli/parent_watch.js';
 import { freePorts, waitFor } from './ports.js';
 import { RelayMesh } from './relay.js';
 
@@ -379,7 +380,8 @@ export class JepsenCluster {
       ...this.securityArguments(id)],
     { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, TRIBUTARY_LOG_LEVEL: 'warn',
       ...this.options.environment,
-      ...(clock === undefined ? {} : { [CLOCK_FILE_ENVIRONMENT]: clockFile(clock, id) }) } });
+      ...(clock === undefined ? {} : { [CLOCK_FILE_ENVIRONMENT]: clockFile(clock, id) }),
+      [PARENT_PID_ENV]: String(process.pid) } });
     broker.stderr.write(`--- harness: started broker ${id} as PID ${child.pid ?? '?'} at ${new Date().toISOString()}\n`);
     child.stderr.pipe(broker.stderr, { end: false });
     broker.child = child;

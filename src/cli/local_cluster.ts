@@ -24,6 +24,7 @@ import type { ClusterKeyFiles } from '../security/cluster_keys.js';
 import { generateKeyPair, writeKeyPair } from '../security/keys.js';
 import { API_KEYS } from '../protocol/api_keys.js';
 import { freePorts } from './free_ports.js';
+import { PARENT_PID_ENV } from './parent_watch.js';
 
 const mainScript = path.join(path.dirname(fileURLToPath(import.meta.url)), 'main.js');
 const REGISTER_POLL_MS = 200;
@@ -247,7 +248,7 @@ export class LocalCluster {
       ...startArguments, ...this.securityArguments(id), ...(this.options.brokerArguments ?? []),
       ...(this.options.argumentsFor?.(this.slot(broker)) ?? []), ...broker.extraArguments],
     { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, TRIBUTARY_LOG_LEVEL: 'warn', ...this.options.env,
-      ...setup?.env } });
+      ...setup?.env, [PARENT_PID_ENV]: String(process.pid) } });
     child.stderr.on('data', (chunk: Buffer) => { broker.stderr = (broker.stderr + chunk.toString()).slice(-20_000); });
     broker.child = child;
   }

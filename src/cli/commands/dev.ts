@@ -18,6 +18,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { ConsoleServer } from '../../console/console_server.js';
 import { cliLogger, describeError } from '../client_common.js';
 import { prettyLogLines } from '../pretty_log.js';
+import { PARENT_PID_ENV } from '../parent_watch.js';
 
 interface DevArguments {
   brokers: number;
@@ -98,7 +99,8 @@ export const devCommand: CommandModule<object, DevArguments> = {
       fs.writeFileSync(file, `${JSON.stringify(settings, null, 2)}\n`);
       const child = spawn(process.execPath, [mainScript, 'start', '--config', file],
         { stdio: ['ignore', 'inherit', 'pipe'],
-          env: { ...process.env, TRIBUTARY_LOG_LEVEL: process.env.TRIBUTARY_LOG_LEVEL ?? 'warn' } });
+          env: { ...process.env, TRIBUTARY_LOG_LEVEL: process.env.TRIBUTARY_LOG_LEVEL ?? 'warn',
+            [PARENT_PID_ENV]: String(process.pid) } });
       configs.set(id, { file, pid: child.pid });
       // Readable lines at a terminal; the brokers' JSON as it is into a file or a pipe.
       if (process.stderr.isTTY) prettyLogLines(child.stderr, process.stderr, { colorize: true });

@@ -25,6 +25,7 @@ import { readConfigFile, resolveSettings } from './broker_settings.js';
 import type { SettingSpec, SettingTable, SettingValue } from './broker_settings.js';
 import { storageTestModeFromEnv } from './storage_test_env.js';
 import { tuneBrokerHeap } from '../broker_heap.js';
+import { watchParent } from '../parent_watch.js';
 import { RAFT_TIMING_DEFAULTS, raftTimingProblem } from '../../broker/raft_timing.js';
 import type { RaftTiming } from '../../broker/raft_timing.js';
 
@@ -478,6 +479,11 @@ export const startCommand: CommandModule = {
     };
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
+    // Started by a local cluster whose process died without stopping it: shut down as on SIGTERM.
+    watchParent(process.env, () => {
+      process.stderr.write('tributary start: the process that started this broker is gone; shutting down\n');
+      stop();
+    });
     // Unregistered by `tributary cluster decommission` (the broker logged why): close and exit 0.
     void broker.decommissioned.then(() => {
       if (signalled) return;
