@@ -40,6 +40,21 @@ export interface SegmentMeta {
   readonly maxTimestampMs: number;
 }
 
+/**
+ * How long the index writes of appended entries wait to be written together with every other
+ * log's. lmdb-js runs each write transaction as a task of Node's thread pool (the one the
+ * fdatasyncs use) and commits one per event-loop turn that wrote, so at a light load every append
+ * cost a transaction, two thread hand-offs and a task queued beside the syncs. Nothing waits for
+ * these writes on the write path: a log reads its entries not yet indexed from memory (Log.pending).
+ */
+const DEFERRED_WRITE_DELAY_MS = 10;
+
+interface DeferredPut {
+  readonly logId: number;
+  readonly entries: readonly EntryLocation[];
+  readonly times: readonly TimeIndexEntry[];
+}
+
 function toValue(location: EntryLocation): LocationValue {
   return [location.segmentBaseIndex, location.position, location.frameBytes, location.term,
     location.baseOffset, location.recordCount, location.maxTimestampMs];
@@ -57,6 +72,16 @@ export class IndexMaps {
   private readonly segments: Database<[number, number], Key>;
   private readonly logStarts: Database<[number, number, number], number>;
   private readonly logIds: Database<number, string>;
+
+  /** Index writes of appended entries not handed to LMDB yet (putEntriesSoon), oldest first. */
+  private deferredPuts: DeferredPut[] = [];
+  /** Settles with their transaction; null while none are deferred. */
+  private deferredCommit: {
+    readonly promise: Promise<boolean>;
+    readonly resolve: (done: boolean) => void;
+    readonly reject: (error: unknown) => void;
+    readonly timer: NodeJS.Timeout;
+  } | null = null;
 
   constructor(private readonly root: RootDatabase, private readonly stateRoot: RootDatabase) {
     this.locations = root.openDB({ name: 'locations' });
@@ -80,8 +105,50 @@ export class IndexMaps {
     return next;
   }
 
-  /** Queues the index writes for appended entries; resolves once LMDB has committed them. */
+  /** Queues the index writes for entries; resolves once LMDB has committed them. */
   putEntries(logId: number, entries: readonly EntryLocation[], timeEntries: readonly TimeIndexEntry[]):
+    Promise<boolean> {
+    this.writeDeferred();
+    return this.putNow(logId, entries, timeEntries);
+  }
+
+  /**
+   * putEntries for appends: written within DEFERRED_WRITE_DELAY_MS in one transaction with every
+   * other log's (or sooner, by writeDeferred); resolves once LMDB has committed them.
+   */
+  putEntriesSoon(logId: number, entries: readonly EntryLocation[], timeEntries: readonly TimeIndexEntry[]):
+    Promise<boolean> {
+    this.deferredPuts.push({ logId, entries, times: timeEntries });
+    if (this.deferredCommit === null) {
+      let resolve: (done: boolean) => void = () => undefined;
+      let reject: (error: unknown) => void = () => undefined;
+      const promise = new Promise<boolean>((resolveCommit, rejectCommit) => {
+        resolve = resolveCommit;
+        reject = rejectCommit;
+      });
+      this.deferredCommit = { promise, resolve, reject,
+        timer: setTimeout(() => { this.writeDeferred(); }, DEFERRED_WRITE_DELAY_MS) };
+    }
+    return this.deferredCommit.promise;
+  }
+
+  /**
+   * Hands the deferred index writes to LMDB now. Every other write of these maps calls it first, so
+   * LMDB sees the writes in the order they were made (a truncation after the appends it removes).
+   */
+  writeDeferred(): void {
+    const commit = this.deferredCommit;
+    if (commit === null) return;
+    clearTimeout(commit.timer);
+    this.deferredCommit = null;
+    const puts = this.deferredPuts;
+    this.deferredPuts = [];
+    let last: Promise<boolean> = Promise.resolve(true);
+    for (const put of puts) last = this.putNow(put.logId, put.entries, put.times);
+    last.then(commit.resolve, commit.reject);
+  }
+
+  private putNow(logId: number, entries: readonly EntryLocation[], timeEntries: readonly TimeIndexEntry[]):
     Promise<boolean> {
     let last: Promise<boolean> = Promise.resolve(true);
     for (const entry of entries) {
@@ -142,6 +209,7 @@ export class IndexMaps {
 
   /** Removes every index entry of entries at or above `index` (suffix truncation, torn tail). */
   removeFrom(logId: number, index: number, offset: number): Promise<boolean> {
+    this.writeDeferred();
     return this.root.transaction(() => {
       for (const key of this.locations.getKeys({ start: [logId, index], end: [logId, Infinity] })) {
         void this.locations.remove(key);
@@ -161,6 +229,7 @@ export class IndexMaps {
 
   /** Durably records the new log start, then removes index entries below it (prefix deletion). */
   async removeBelow(logId: number, start: LogStart): Promise<boolean> {
+    this.writeDeferred();
     await this.putLogStart(logId, start);
     return this.root.transaction(() => {
       for (const key of this.locations.getKeys({ start: [logId, -1], end: [logId, start.firstIndex] })) {
@@ -192,6 +261,7 @@ export class IndexMaps {
   }
 
   putSegmentMeta(logId: number, baseIndex: number, meta: SegmentMeta): Promise<boolean> {
+    this.writeDeferred();
     assert(meta.lastIndex >= baseIndex, 'a closed segment holds at least one frame');
     return this.segments.put([logId, baseIndex], [meta.lastIndex, meta.maxTimestampMs]);
   }
@@ -203,6 +273,7 @@ export class IndexMaps {
 
   /** Drops every trace of a log (topic deletion). */
   async removeLog(logId: number): Promise<boolean> {
+    this.writeDeferred();
     await this.logStarts.remove(logId);
     return this.root.transaction(() => {
       for (const db of [this.locations, this.offsets, this.times, this.segments] as Database<unknown, Key>[]) {

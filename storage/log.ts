@@ -247,8 +247,14 @@ export class Log {
     this.timeIndexMaxMs = timeIndexMaxMs;
     this.pending.push(...locations);
     this.pendingTimes.push(...times);
-    const write = this.context.maps.putEntries(this.context.logId, locations, times);
+    const write = this.context.maps.putEntriesSoon(this.context.logId, locations, times);
     this.indexWrites = write.then(() => { this.dropPendingThrough(last.index); });
+  }
+
+  /** Waits until LMDB has committed every index write of this log's appends, handing deferred ones over now. */
+  private async indexWritesDone(): Promise<void> {
+    this.context.maps.writeDeferred();
+    await this.indexWrites;
   }
 
   private dropPendingThrough(index: number): void {
@@ -522,7 +528,7 @@ export class Log {
     const commit = this.context.hardStates.load(this.context.logId).commit;
     assert(index > commit, () => `truncateSuffix(${index}) would remove committed entries (commit ${commit})`);
     await this.exclusive(async () => {
-      await this.indexWrites;
+      await this.indexWritesDone();
       const cut = this.locate(index);
       const termBefore = this.termAt(index - 1);
       // Cut the files first: an index entry left pointing past them is dropped by recovery.
@@ -556,7 +562,7 @@ export class Log {
       () => `deletePrefix(${index}) outside [${this.firstIndexValue}, ${this.lastIndexValue + 1}]`);
     if (index === this.firstIndexValue) return;
     await this.exclusive(async () => {
-      await this.indexWrites;
+      await this.indexWritesDone();
       const firstOffset = index <= this.lastIndexValue ? this.locate(index).baseOffset : this.nextOffsetValue;
       const termBeforeFirst = this.termAt(index - 1);
       // Record the new start before deleting files, so a crash in between cannot resurrect them.
@@ -583,7 +589,7 @@ export class Log {
     const commit = this.context.hardStates.load(this.context.logId).commit;
     assert(start.firstIndex - 1 >= commit, () => `resetTo(${start.firstIndex}) below the commit index ${commit}`);
     await this.exclusive(async () => {
-      await this.indexWrites;
+      await this.indexWritesDone();
       // Record the new start first: recovery drops whatever a crash leaves below it.
       await this.context.maps.putLogStart(this.context.logId, start);
       await this.context.maps.removeFrom(this.context.logId, 0, 0);
@@ -658,7 +664,7 @@ export class Log {
   async close(): Promise<void> {
     if (this.closed) return;
     await this.sync();
-    await this.indexWrites;
+    await this.indexWritesDone();
     this.closed = true;
     for (const segment of this.segments) segment.close();
   }
