@@ -144,7 +144,13 @@ export class IndexMaps {
     const puts = this.deferredPuts;
     this.deferredPuts = [];
     let last: Promise<boolean> = Promise.resolve(true);
-    for (const put of puts) last = this.putNow(put.logId, put.entries, put.times);
+    try {
+      for (const put of puts) last = this.putNow(put.logId, put.entries, put.times);
+    } catch (error) {
+      // From the timer nobody would catch it: the appends' waiters get it, as from a failed commit.
+      commit.reject(error);
+      return;
+    }
     last.then(commit.resolve, commit.reject);
   }
 

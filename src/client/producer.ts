@@ -446,9 +446,9 @@ export class Producer {
 
   /**
    * Partitions and appends the record, with its own delivery promise (tracked) or not (its batch
-   * comes back: sendMany), or says why it could not.
+   * comes back: sendMany), or says why it could not. nowMs, when given, is the CreateTime of a
+   * message without a timestamp (else the clock is read).
    */
-  /** nowMs, when given, is the CreateTime of a message without a timestamp (else the clock is read). */
   private tryAppend(message: ProducerMessage, info: TopicInfo, tracked: true): Promise<RecordMetadata> | Refusal;
   private tryAppend(message: ProducerMessage, info: TopicInfo, tracked: false, nowMs: number): AppendedBatch | Refusal;
   private tryAppend(message: ProducerMessage, info: TopicInfo, tracked: boolean, nowMs?: number):
