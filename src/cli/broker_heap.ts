@@ -6,7 +6,7 @@
  * broker writing flat out ran a full mark-compact about every 100 ms (some 24 in a 2M-record
  * `bench produce`, 250-300 ms of its main thread, each a pause on the write path).
  *
- * So while what is live is small, the heap may grow to five times it, up to a budget of 128 MB,
+ * So while what is live is small, the heap may grow to five times it, up to a budget of 96 MB,
  * before the next full collection: about six remain in that run, nearly all started by the external
  * memory itself (V8's own 64 MB step for it), which keeps that memory bounded as before. Once more
  * than half the budget is live, V8's own growth applies again, so a broker holding much (a client
@@ -17,7 +17,7 @@ import { PerformanceObserver, constants } from 'node:perf_hooks';
 import v8 from 'node:v8';
 
 /** The heap a broker may grow to between full collections when its live heap is small. */
-export const BROKER_HEAP_BUDGET_BYTES = 128 * 2 ** 20;
+export const BROKER_HEAP_BUDGET_BYTES = 96 * 2 ** 20;
 /** At most five times what is live. */
 const GROWING_PERCENT_MAX = 400;
 /** Below this, V8's own growth (which adapts to the collector's speed) is left to decide. */

@@ -12,9 +12,9 @@ const MB = 2 ** 20;
 test('five times a small live heap, up to the budget, else V8\'s own growth', () => {
   assert.equal(heapGrowingPercentFor(0), 400);
   assert.equal(heapGrowingPercentFor(18 * MB), 400, 'a broker under load: five times');
-  assert.equal(heapGrowingPercentFor(32 * MB), 300, 'the budget caps it');
-  assert.equal(heapGrowingPercentFor(64 * MB), 100);
-  assert.equal(heapGrowingPercentFor(65 * MB), 0, 'over half the budget live: V8 decides');
+  assert.equal(heapGrowingPercentFor(32 * MB), 200, 'the budget caps it');
+  assert.equal(heapGrowingPercentFor(48 * MB), 100);
+  assert.equal(heapGrowingPercentFor(49 * MB), 0, 'over half the budget live: V8 decides');
   assert.equal(heapGrowingPercentFor(400 * MB), 0);
   for (let live = MB; live <= 2 * BROKER_HEAP_BUDGET_BYTES; live += MB) {
     const percent = heapGrowingPercentFor(live);
