@@ -120,8 +120,8 @@ export class IndexMaps {
     Promise<boolean> {
     this.deferredPuts.push({ logId, entries, times: timeEntries });
     if (this.deferredCommit === null) {
-      let resolve: (done: boolean) => void = () => undefined;
-      let reject: (error: unknown) => void = () => undefined;
+      let resolve!: (done: boolean) => void;
+      let reject!: (error: unknown) => void;
       const promise = new Promise<boolean>((resolveCommit, rejectCommit) => {
         resolve = resolveCommit;
         reject = rejectCommit;
