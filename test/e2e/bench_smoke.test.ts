@@ -1,10 +1,10 @@
 /**
- * Goal: `tributary bench produce`, `bench consume` and `bench sweep` keep working end to end.
+ * Goal: `tributary bench produce`, `bench consume`, `bench sweep` and `bench floor` keep working end to end.
  * Method: run each as the user would, on a local three-broker cluster it starts itself, with a few
  * thousand records and --baseline (the sweep: two short steps), and check the shape of what it
  * prints: --json carries recordsPerSec, mbPerSec and latencyMs {p50, p99, p999, max} and counts
  * every record; the text report names its parts; the sweep's steps keep to their rates and its
- * chart and page are written.
+ * chart and page are written; the floor reports each of its parts and leaves no file behind.
  * No figure is compared with a threshold: timing does not belong in the suite. The bench child is
  * stopped by PID (SIGTERM, which makes it stop its brokers) if it overruns.
  */
@@ -93,6 +93,25 @@ describe('tributary bench (smoke)', { timeout: 5 * RUN_TIMEOUT_MS }, () => {
       assert.match(html, /<td>10%<\/td>/);
     } finally {
       fs.rmSync(out, { recursive: true, force: true });
+    }
+  });
+
+  it('bench floor reports the hops, the sync and the replicated write, and cleans up', async () => {
+    const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'tributary-floor-smoke-'));
+    try {
+      const run = await runBench(['floor', '--duration-s', '0.3', '--dir', folder, '--json']);
+      assert.equal(run.code, 0, run.stderr);
+      const report = JSON.parse(run.stdout) as Record<string, unknown>;
+      assert.equal(report.recordBytes, 100);
+      for (const part of ['roundTrip', 'sync', 'replicatedWrite', 'replicatedWriteWithoutFsync']) {
+        checkLatency(report[part], part);
+      }
+      assert.deepEqual(fs.readdirSync(folder), [], 'the replicas\' files are removed');
+      const text = await runBench(['floor', '--duration-s', '0.2', '--dir', folder]);
+      assert.equal(text.code, 0, text.stderr);
+      assert.match(text.stdout, /^replicated write: four hops, a majority synced\s+[\d.]+\s+[\d.]+\s+[\d.]+/m);
+    } finally {
+      fs.rmSync(folder, { recursive: true, force: true });
     }
   });
 

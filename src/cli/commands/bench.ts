@@ -1,11 +1,13 @@
 /**
  * `tributary bench storage`: the storage engine's append throughput against a raw-file baseline;
- * `bench produce` and `bench consume` live in bench_cluster.ts, `bench sweep` in bench_sweep.ts.
+ * `bench produce` and `bench consume` live in bench_cluster.ts, `bench sweep` in bench_sweep.ts,
+ * `bench floor` in bench_floor.ts.
  */
 import type { Argv, CommandModule } from 'yargs';
 import { runStorageBench } from '../../../bench/storage_bench.js';
 import type { StorageBenchResult } from '../../../bench/storage_bench.js';
 import { benchConsumeCommand, benchProduceCommand } from './bench_cluster.js';
+import { benchFloorCommand } from './bench_floor.js';
 import { benchSweepCommand } from './bench_sweep.js';
 
 interface StorageBenchArguments {
@@ -68,8 +70,8 @@ const storageCommand: CommandModule<object, StorageBenchArguments> = {
 
 export const benchCommand: CommandModule = {
   command: 'bench <target>',
-  describe: 'benchmarks: produce, consume, sweep (a cluster) and storage (the log alone)',
+  describe: 'benchmarks: produce, consume, sweep (a cluster), storage (the log alone) and floor (the machine)',
   builder: (yargs: Argv) => yargs.command(storageCommand).command(benchProduceCommand).command(benchConsumeCommand)
-    .command(benchSweepCommand).demandCommand(1),
+    .command(benchSweepCommand).command(benchFloorCommand).demandCommand(1),
   handler: () => undefined,
 };

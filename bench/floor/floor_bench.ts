@@ -1,0 +1,184 @@
+/**
+ * `tributary bench floor`: the machine's floor for one acks=all write, to hold Tributary's
+ * one-record-in-flight latency against. Three processes (floor_replica.ts) do only what the path
+ * needs on the same stack: the client's record to the leader over ZeroMQ, the leader's write and
+ * fdatasync in parallel with sending it to two followers, a follower's write and fdatasync and
+ * its ack, the answer to the client. Measured one record in flight, with the parts on their own:
+ * - `roundTrip`: client -> leader -> client, nothing done (two of the four hops);
+ * - `sync`: a 100-byte write and fdatasync through Node's thread pool in this process, alone;
+ * - `replicatedWrite`: the whole path; with `fsync: false`, the same without the fdatasyncs.
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { once } from 'node:events';
+import * as zmq from 'zeromq';
+import { assert } from '../../raft/core/assert.js';
+import { freePorts } from '../../src/cli/free_ports.js';
+import { PARENT_PID_ENV } from '../../src/cli/parent_watch.js';
+import { LatencyRecorder } from '../latency.js';
+import type { LatencySummaryMs } from '../latency.js';
+import { FloorFrame } from './floor_protocol.js';
+
+export interface FloorBenchOptions {
+  /** How long each measured part runs. */
+  readonly durationMs: number;
+  readonly recordBytes: number;
+  /** Where the replicas' files go (default: the OS temp folder). */
+  readonly directory?: string;
+}
+
+export interface FloorBenchResult {
+  readonly recordBytes: number;
+  readonly roundTrip: LatencySummaryMs;
+  readonly sync: LatencySummaryMs;
+  readonly replicatedWrite: LatencySummaryMs;
+  readonly replicatedWriteWithoutFsync: LatencySummaryMs;
+}
+
+const REPLICAS = 3;
+const LEADER_ID = 1;
+const WARM_UP_ROUNDS = 500;
+const START_TIMEOUT_MS = 10_000;
+const ANSWER_TIMEOUT_MS = 5_000;
+const replicaScript = path.join(path.dirname(fileURLToPath(import.meta.url)), 'floor_replica.js');
+
+/** Three replicas on free ports, the first one leading; stopped by PID in `stop`. */
+class FloorCluster {
+  private constructor(readonly leaderPort: number, private readonly children: ChildProcess[],
+    private readonly folder: string) {}
+
+  static async start(directory: string, fsync: boolean): Promise<FloorCluster> {
+    const ports = await freePorts(REPLICAS);
+    const folder = fs.mkdtempSync(path.join(directory, 'tributary-floor-'));
+    const children: ChildProcess[] = [];
+    const cluster = new FloorCluster(ports[0] as number, children, folder);
+    try {
+      for (let i = 0; i < REPLICAS; i += 1) {
+        const id = i + 1;
+        const peers = ports.map((port, j) => `${j + 1}@${port}`).filter((_, j) => j !== i).join(',');
+        const child = spawn(process.execPath, [replicaScript, String(id), String(ports[i]), String(LEADER_ID), peers,
+          path.join(folder, `replica-${id}.log`), String(fsync)],
+        { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, [PARENT_PID_ENV]: String(process.pid) } });
+        children.push(child);
+      }
+      await Promise.all(children.map((child) => ready(child)));
+      return cluster;
+    } catch (error) {
+      await cluster.stop();
+      throw error;
+    }
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.children.map(async (child) => {
+      if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
+      const exited = once(child, 'exit');
+      process.kill(child.pid, 'SIGTERM');
+      const timer = setTimeout(() => { if (child.pid !== undefined) process.kill(child.pid, 'SIGKILL'); }, 2_000);
+      await exited;
+      clearTimeout(timer);
+    }));
+    fs.rmSync(this.folder, { recursive: true, force: true });
+  }
+}
+
+/** Resolves when the replica prints `ready`; rejects if it exits or takes too long. */
+function ready(child: ChildProcess): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => { reject(new Error('a floor replica did not start in time')); }, START_TIMEOUT_MS);
+    child.stdout?.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      if (out.includes('ready\n')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`a floor replica exited with ${String(code)} before it was ready`));
+    });
+  });
+}
+
+/** Sends `kind` frames to the leader one at a time for the duration; the latency of each answer. */
+async function oneInFlight(leaderPort: number, kind: FloorFrame, options: FloorBenchOptions):
+  Promise<LatencySummaryMs> {
+  const client = new zmq.Dealer({ linger: 0, receiveTimeout: ANSWER_TIMEOUT_MS });
+  client.connect(`tcp://127.0.0.1:${leaderPort}`);
+  const kindFrame = Buffer.from([kind]);
+  const sequence = Buffer.alloc(8);
+  const record = Buffer.alloc(options.recordBytes, 0x61);
+  const latency = new LatencyRecorder();
+  try {
+    let deadline = Infinity;
+    for (let round = 0; performance.now() < deadline; round += 1) {
+      if (round === WARM_UP_ROUNDS) deadline = performance.now() + options.durationMs;
+      sequence.writeBigUInt64LE(BigInt(round));
+      const sentAt = performance.now();
+      await client.send(kind === FloorFrame.write ? [kindFrame, sequence, record] : [kindFrame, sequence]);
+      const [, answered] = await client.receive();
+      if (round >= WARM_UP_ROUNDS) latency.recordMs(performance.now() - sentAt);
+      assert(answered?.equals(sequence) === true, 'each answer is to the record in flight');
+    }
+  } finally {
+    client.close();
+  }
+  return latency.summary();
+}
+
+/** A write and fdatasync of one record at a time in this process, through Node's thread pool. */
+async function syncAlone(directory: string, options: FloorBenchOptions): Promise<LatencySummaryMs> {
+  const folder = fs.mkdtempSync(path.join(directory, 'tributary-floor-sync-'));
+  const file = path.join(folder, 'sync.log');
+  const handle = await fs.promises.open(file, 'w+');
+  const record = Buffer.alloc(options.recordBytes, 0x61);
+  const latency = new LatencyRecorder();
+  try {
+    // Zero-filled ahead, as the journal is: a sync then has no file size to record.
+    const fileBytes = 16 * 1024 * 1024;
+    await handle.write(Buffer.alloc(fileBytes), 0, fileBytes, 0);
+    await handle.datasync();
+    let position = 0;
+    let deadline = Infinity;
+    for (let round = 0; performance.now() < deadline; round += 1) {
+      if (round === WARM_UP_ROUNDS) deadline = performance.now() + options.durationMs;
+      if (position + record.length > fileBytes) position = 0;
+      const startedAt = performance.now();
+      fs.writeSync(handle.fd, record, 0, record.length, position);
+      position += record.length;
+      await handle.datasync();
+      if (round >= WARM_UP_ROUNDS) latency.recordMs(performance.now() - startedAt);
+    }
+  } finally {
+    await handle.close();
+    fs.rmSync(folder, { recursive: true, force: true });
+  }
+  return latency.summary();
+}
+
+async function onCluster<T>(directory: string, fsync: boolean, run: (leaderPort: number) => Promise<T>): Promise<T> {
+  const cluster = await FloorCluster.start(directory, fsync);
+  try {
+    return await run(cluster.leaderPort);
+  } finally {
+    await cluster.stop();
+  }
+}
+
+export async function runFloorBench(options: FloorBenchOptions): Promise<FloorBenchResult> {
+  assert(options.durationMs > 0 && options.recordBytes >= 8, 'a positive duration and records of at least 8 bytes');
+  const directory = options.directory ?? os.tmpdir();
+  const { roundTrip, replicatedWrite } = await onCluster(directory, true, async (leaderPort) => ({
+    roundTrip: await oneInFlight(leaderPort, FloorFrame.echo, options),
+    replicatedWrite: await oneInFlight(leaderPort, FloorFrame.write, options),
+  }));
+  const replicatedWriteWithoutFsync = await onCluster(directory, false,
+    (leaderPort) => oneInFlight(leaderPort, FloorFrame.write, options));
+  const sync = await syncAlone(directory, options);
+  return { recordBytes: options.recordBytes, roundTrip, sync, replicatedWrite, replicatedWriteWithoutFsync };
+}

@@ -1,0 +1,51 @@
+/**
+ * `tributary bench floor`: what one acks=all write costs on this machine with nothing but the hops
+ * and the syncs it needs (bench/floor/), to hold `bench produce --window 1 --linger-ms 0` against.
+ */
+import type { Argv, CommandModule } from 'yargs';
+import { runFloorBench } from '../../../bench/floor/floor_bench.js';
+import type { FloorBenchResult } from '../../../bench/floor/floor_bench.js';
+import type { LatencySummaryMs } from '../../../bench/latency.js';
+
+interface FloorArguments {
+  'duration-s': number;
+  'record-size': number;
+  dir: string | undefined;
+  json: boolean;
+}
+
+function row(name: string, latency: LatencySummaryMs): string {
+  return `${name.padEnd(52)} ${latency.p50.toFixed(2).padStart(6)} ${latency.p99.toFixed(2).padStart(6)} ` +
+    `${latency.p999.toFixed(2).padStart(6)}   (${latency.count.toLocaleString('en-US')})`;
+}
+
+function formatTable(result: FloorBenchResult): string {
+  return [
+    `the machine's floor for one acks=all write, one ${result.recordBytes}-byte record in flight ` +
+      '(ms; samples in brackets)',
+    `${''.padEnd(52)} ${'p50'.padStart(6)} ${'p99'.padStart(6)} ${'p99.9'.padStart(6)}`,
+    row('two hops: client -> leader -> client', result.roundTrip),
+    row('a write and fdatasync alone', result.sync),
+    row('replicated write, without fdatasync', result.replicatedWriteWithoutFsync),
+    row('replicated write: four hops, a majority synced', result.replicatedWrite),
+  ].join('\n');
+}
+
+export const benchFloorCommand: CommandModule<object, FloorArguments> = {
+  command: 'floor',
+  describe: 'the machine\'s floor for one acks=all write: the same hops and fdatasyncs with no log behind them',
+  builder: (yargs: Argv): Argv<FloorArguments> => yargs
+    .option('duration-s', { type: 'number', default: 10, describe: 'seconds of each part' })
+    .option('record-size', { type: 'number', default: 100, describe: 'bytes per record' })
+    .option('dir', { type: 'string', describe: 'where the replicas write (default: the OS temp folder)' })
+    .option('json', { type: 'boolean', default: false, describe: 'print one JSON object' }),
+  handler: async (args) => {
+    if (!(args['duration-s'] > 0)) throw new Error('--duration-s must be positive');
+    if (!(Number.isSafeInteger(args['record-size']) && args['record-size'] >= 8)) {
+      throw new Error('--record-size must be a whole number of bytes, at least 8');
+    }
+    const result = await runFloorBench({ durationMs: args['duration-s'] * 1_000, recordBytes: args['record-size'],
+      ...(args.dir === undefined ? {} : { directory: args.dir }) });
+    process.stdout.write(args.json ? `${JSON.stringify({ command: 'floor', ...result })}\n` : `${formatTable(result)}\n`);
+  },
+};
