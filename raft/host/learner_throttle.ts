@@ -65,6 +65,10 @@ export class LearnerThrottle implements RaftTransport {
     this.inner.removePeer(nodeId);
   }
 
+  flush(): void {
+    this.inner.flush?.();
+  }
+
   send(messages: readonly Message[]): void {
     const rate = this.options.bytesPerSec();
     if (rate <= 0 && this.queue.length === 0) {

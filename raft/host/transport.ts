@@ -14,6 +14,12 @@ export interface RaftTransport {
   forward(nodeId: number, payload: Uint8Array): void;
   /** Best effort: a message may be dropped, delayed or reordered; Raft copes. */
   send(messages: readonly Message[]): void;
+  /**
+   * Hands what send() queued for idle peers to the network now, rather than at the end of the
+   * event-loop turn (where a transport gathers one message per peer; a busy peer's messages still
+   * wait for it). Optional: without it, messages leave when the transport decides.
+   */
+  flush?(): void;
   setPeer(nodeId: number, endpoint: string): void;
   removePeer(nodeId: number): void;
   close(): Promise<void>;

@@ -46,6 +46,12 @@ const BATCH_FRAMES_MAX_DEFAULT = 65_536;
 /** How long a connect, and then a ZMTP handshake, may take before the attempt is abandoned and redialed. */
 const LINK_SETUP_MS = 1_000;
 const PING_INTERVAL_MS_DEFAULT = 100;
+/**
+ * A link that sent nothing for this long is idle: flush() sends its queue at once. At a light load
+ * a write's append then leaves before the leader writes it; under load a link sends every turn
+ * and keeps one batch per turn, which is what sustains the peak.
+ */
+const IDLE_LINK_MS = 1;
 
 export interface ZmqRaftTransportOptions {
   readonly nodeId: number;
@@ -106,7 +112,10 @@ export interface TransportStats {
 class PeerLink {
   private queue: Message[] = [];
   private forwards: Uint8Array[] = [];
+  /** A send is under way (flush runs); flushScheduled: one is due at the end of this turn. */
   private flushing = false;
+  private flushScheduled = false;
+  private lastSentMs = -Infinity;
 
   constructor(readonly nodeId: number, readonly endpoint: string, private readonly dealer: Dealer,
     private readonly queueMessagesMax: number, private readonly batchFramesMax: number,
@@ -133,11 +142,27 @@ class PeerLink {
   }
 
   private scheduleFlush(): void {
-    if (!this.flushing) {
-      this.flushing = true;
+    if (!this.flushing && !this.flushScheduled) {
+      this.flushScheduled = true;
       // Let every group's messages of this turn join one batch.
-      setImmediate(() => { void this.flush(); });
+      setImmediate(() => {
+        this.flushScheduled = false;
+        if (this.flushing) return; // the send under way goes on with the queue
+        this.flushing = true;
+        void this.flush();
+      });
     }
+  }
+
+  /**
+   * Starts sending what is queued if the link is idle: nothing sent for IDLE_LINK_MS and no send
+   * under way. A busy link keeps gathering its messages into one send per turn.
+   */
+  flushIfIdle(): void {
+    if (this.flushing || (this.queue.length === 0 && this.forwards.length === 0)) return;
+    if (performance.now() - this.lastSentMs < IDLE_LINK_MS) return;
+    this.flushing = true;
+    void this.flush();
   }
 
   /** The single writer of this DEALER (zeromq refuses concurrent sends with EBUSY). */
@@ -148,6 +173,7 @@ class PeerLink {
         const encoded = encodeRaftBatch(batch);
         const frames = this.token === undefined ? encoded : [this.token, ...encoded];
         try {
+          this.lastSentMs = performance.now();
           await this.dealer.send(frames);
           this.stats.sentBatches += 1;
           this.stats.sentMessages += batch.messages.length;
@@ -339,6 +365,10 @@ export class ZmqRaftTransport implements RaftTransport {
       }
       peer.enqueue(message);
     }
+  }
+
+  flush(): void {
+    for (const peer of this.peers.values()) peer.flushIfIdle();
   }
 
   async close(): Promise<void> {
