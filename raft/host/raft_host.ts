@@ -198,6 +198,18 @@ export class RaftHost {
   }
 
   /** Role, leader and term of a hosted group. */
+  /**
+   * Starts an election for a group that knows no leader, now rather than at its election timeout
+   * (PreVote still asks first). False when the group is not hosted, failed, or has a leader.
+   */
+  campaign(groupId: GroupId): boolean {
+    const group = this.groups.get(groupId);
+    if (group === undefined || group.failed || group.raw.status().leaderId !== 0) return false;
+    group.raw.campaign();
+    this.markDirty(group);
+    return true;
+  }
+
   status(groupId: GroupId): ReturnType<RawNode['status']> | undefined {
     return this.groups.get(groupId)?.raw.status();
   }

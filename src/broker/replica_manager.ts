@@ -24,6 +24,8 @@ export type ReplicaManagerView = MetadataView & Pick<MetadataStateMachine, 'topi
 const GROUP_IDS_PER_TOPIC = 16_384;
 /** Raft options of every partition group (see start). */
 const PARTITION_RAFT: RaftConfigOptions = { broadcastCommit: false };
+/** How long a new partition's preferred replica waits for the other replicas to host it before it campaigns. */
+const FRESH_PARTITION_CAMPAIGN_DELAY_MS = 100;
 
 export function partitionGroupId(topicId: number, partition: number): GroupId {
   return topicId * GROUP_IDS_PER_TOPIC + partition;
@@ -197,7 +199,8 @@ export class ReplicaManager {
     const storage = await this.options.logs.openRaftStorage(name, recordBatchPayloads, overrides);
     // A replica joining a moved partition starts with no membership: the leader's log (or snapshot)
     // gives it the group's whole membership history once the leader adds it as a learner.
-    if (assignment.bootstrap && storage.lastIndex() === 0 && storage.initialState().hardState.term === 0) {
+    const fresh = assignment.bootstrap && storage.lastIndex() === 0 && storage.initialState().hardState.term === 0;
+    if (fresh) {
       const boot = bootstrapEntries(assignment.replicas);
       await storage.append(boot.entries);
       await storage.saveHardState(boot.hardState);
@@ -215,6 +218,13 @@ export class ReplicaManager {
     // spares every write an empty append and its response per follower. The controller keeps
     // broadcasting: brokers answer admin requests once their own replica has applied them.
     this.options.host.addGroup(groupId, storage, replica, PARTITION_RAFT);
+    if (fresh && assignment.replicas[0] === this.options.brokerId) {
+      // A new partition is led by its preferred replica from the start, as in Kafka, so a new
+      // topic's leaders are spread as its replica lists are rather than left to whichever replica
+      // times out first (half a second or more later). The others host it by then: they apply the
+      // same metadata within milliseconds. If it does not win, the election timeouts decide.
+      setTimeout(() => { this.options.host.campaign(groupId); }, FRESH_PARTITION_CAMPAIGN_DELAY_MS).unref();
+    }
     this.hosted.set(name, { assignment, groupId, replica, storage });
     this.options.logger.info({ partition: name, groupId, replicas: assignment.replicas,
       bootstrapped: assignment.bootstrap }, 'started replica');

@@ -1,5 +1,8 @@
 /**
- * Graceful shutdown and preferred leaders, with three real broker processes: an idempotent acks=all
+ * Graceful shutdown and preferred leaders, with three real broker processes. A new topic is led by
+ * its preferred replicas from the start (each partition's first replica campaigns at once; the
+ * periodic preferred-leader check is off, and six random elections would land on them once in 729
+ * runs). Then an idempotent acks=all
  * producer writes about 2,000 keyed records a second to a 6-partition topic of replication factor 3
  * while the broker leading the most partitions is sent SIGTERM. It hands its leaderships to in-sync
  * followers and exits within its transfer bound; no send fails, and every acknowledged record reads
@@ -99,6 +102,18 @@ describe('graceful shutdown hands leaderships over; preferred leaders come back'
   }
 
   let victim = 0;
+
+  it('leads a new topic from its preferred replicas, two partitions per broker', async () => {
+    const led = await leaders();
+    assert.equal(led.size, PARTITIONS, 'every partition has a leader');
+    const described = await admin.describeTopic(TOPIC);
+    const perBroker = new Map<number, number>();
+    for (const p of described.partitions) {
+      assert.equal(led.get(p.partition), p.replicaIds[0], `partition ${p.partition} is led by its preferred replica`);
+      perBroker.set(p.replicaIds[0]!, (perBroker.get(p.replicaIds[0]!) ?? 0) + 1);
+    }
+    assert.deepEqual([...perBroker.entries()].sort((a, b) => a[0] - b[0]), [[1, 2], [2, 2], [3, 2]]);
+  });
 
   it('moves every leadership off a broker sent SIGTERM under acks=all production, failing no send', async () => {
     const before = await leaders();
