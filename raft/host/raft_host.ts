@@ -197,7 +197,6 @@ export class RaftHost {
     return this.lastHeardMs.get(nodeId);
   }
 
-  /** Role, leader and term of a hosted group. */
   /**
    * Starts an election for a group that knows no leader, now rather than at its election timeout
    * (PreVote still asks first). False when the group is not hosted, failed, or has a leader.
@@ -210,6 +209,7 @@ export class RaftHost {
     return true;
   }
 
+  /** Role, leader and term of a hosted group. */
   status(groupId: GroupId): ReturnType<RawNode['status']> | undefined {
     return this.groups.get(groupId)?.raw.status();
   }
