@@ -21,7 +21,7 @@ import { freePorts } from '../../src/cli/free_ports.js';
 import { PARENT_PID_ENV } from '../../src/cli/parent_watch.js';
 import { LatencyRecorder } from '../latency.js';
 import type { LatencySummaryMs } from '../latency.js';
-import { FloorFrame } from './floor_protocol.js';
+import { FLOOR_FILE_BYTES, FloorFrame, openZeroFilledFile } from './floor_protocol.js';
 
 export interface FloorBenchOptions {
   /** How long each measured part runs. */
@@ -134,28 +134,25 @@ async function oneInFlight(leaderPort: number, kind: FloorFrame, options: FloorB
 /** A write and fdatasync of one record at a time in this process, through Node's thread pool. */
 async function syncAlone(directory: string, options: FloorBenchOptions): Promise<LatencySummaryMs> {
   const folder = fs.mkdtempSync(path.join(directory, 'tributary-floor-sync-'));
-  const file = path.join(folder, 'sync.log');
-  const handle = await fs.promises.open(file, 'w+');
+  const fd = openZeroFilledFile(path.join(folder, 'sync.log'));
   const record = Buffer.alloc(options.recordBytes, 0x61);
   const latency = new LatencyRecorder();
   try {
-    // Zero-filled ahead, as the journal is: a sync then has no file size to record.
-    const fileBytes = 16 * 1024 * 1024;
-    await handle.write(Buffer.alloc(fileBytes), 0, fileBytes, 0);
-    await handle.datasync();
     let position = 0;
     let deadline = Infinity;
     for (let round = 0; performance.now() < deadline; round += 1) {
       if (round === WARM_UP_ROUNDS) deadline = performance.now() + options.durationMs;
-      if (position + record.length > fileBytes) position = 0;
+      if (position + record.length > FLOOR_FILE_BYTES) position = 0;
       const startedAt = performance.now();
-      fs.writeSync(handle.fd, record, 0, record.length, position);
+      fs.writeSync(fd, record, 0, record.length, position);
       position += record.length;
-      await handle.datasync();
+      await new Promise<void>((resolve, reject) => {
+        fs.fdatasync(fd, (error) => { if (error === null) resolve(); else reject(error); });
+      });
       if (round >= WARM_UP_ROUNDS) latency.recordMs(performance.now() - startedAt);
     }
   } finally {
-    await handle.close();
+    fs.closeSync(fd);
     fs.rmSync(folder, { recursive: true, force: true });
   }
   return latency.summary();

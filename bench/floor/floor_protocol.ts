@@ -1,8 +1,9 @@
 /**
- * What the floor bench's processes say to each other (floor_replica.ts, floor_bench.ts): each
- * message is [kind, sequence, record?], the ROUTER adding the sender's identity in front.
+ * What the floor bench's processes share (floor_replica.ts, floor_bench.ts): their messages, each
+ * [kind, sequence, record?] with the ROUTER adding the sender's identity in front, and the file a
+ * record is written and synced into.
  */
-import type * as zmq from 'zeromq';
+import fs from 'node:fs';
 
 export enum FloorFrame {
   /** client -> leader: answered at once (the bare round trip). */
@@ -17,25 +18,14 @@ export enum FloorFrame {
   answer = 5,
 }
 
-/**
- * Sends on one socket one message at a time (zeromq.js refuses a send while another is under way),
- * in order. With one write in flight nothing waits, so a send starts at once. A failed send is
- * fatal to a bench: it goes to `failed`.
- */
-export class SerialSender {
-  private tail: Promise<void> = Promise.resolve();
-  private unsent = 0;
+/** A floor file's size: written round and round, zero-filled first, so a sync records no size change. */
+export const FLOOR_FILE_BYTES = 16 * 1024 * 1024;
 
-  constructor(private readonly socket: zmq.Writable & { close(): void },
-    private readonly failed: (error: unknown) => void) {}
-
-  send(frames: Buffer[]): void {
-    this.unsent += 1;
-    const sendNow = (): Promise<void> => this.socket.send(frames).finally(() => { this.unsent -= 1; });
-    this.tail = (this.unsent === 1 ? sendNow() : this.tail.then(sendNow)).catch(this.failed);
-  }
-
-  close(): void {
-    this.socket.close();
-  }
+/** Opens `file` for writing, zero-filled to FLOOR_FILE_BYTES and synced, as the journal's files are. */
+export function openZeroFilledFile(file: string): number {
+  const fd = fs.openSync(file, 'w+');
+  const zeros = Buffer.alloc(1024 * 1024);
+  for (let at = 0; at < FLOOR_FILE_BYTES; at += zeros.length) fs.writeSync(fd, zeros, 0, zeros.length, at);
+  fs.fdatasyncSync(fd);
+  return fd;
 }

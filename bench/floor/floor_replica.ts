@@ -18,10 +18,11 @@ import fs from 'node:fs';
 import * as zmq from 'zeromq';
 import { assert } from '../../raft/core/assert.js';
 import { watchParent } from '../../src/cli/parent_watch.js';
-import { FloorFrame, SerialSender } from './floor_protocol.js';
+import { SendQueue } from '../../src/net/send_queue.js';
+import { FLOOR_FILE_BYTES, FloorFrame, openZeroFilledFile } from './floor_protocol.js';
 
-/** The file is written round and round within this many bytes, zero-filled first: no size change to sync. */
-const FILE_BYTES = 16 * 1024 * 1024;
+/** Messages one socket holds while an earlier send is under way (one write in flight needs one or two). */
+const SEND_QUEUE_MAX = 1_024;
 
 interface Pending {
   readonly client: Buffer;
@@ -32,18 +33,15 @@ interface Pending {
 
 class FloorReplica {
   private readonly router = new zmq.Router({ linger: 0 });
-  private readonly dealers = new Map<number, SerialSender>();
-  private readonly routerSender = new SerialSender(this.router, fatal);
+  private readonly dealers = new Map<number, { socket: zmq.Dealer; queue: SendQueue }>();
+  private readonly routerQueue = new SendQueue(this.router, SEND_QUEUE_MAX);
   private readonly fd: number;
   private position = 0;
   private readonly pending = new Map<string, Pending>();
 
   constructor(private readonly id: number, private readonly leaderId: number, file: string,
     private readonly fsync: boolean) {
-    this.fd = fs.openSync(file, 'w+');
-    const zeros = Buffer.alloc(1024 * 1024);
-    for (let at = 0; at < FILE_BYTES; at += zeros.length) fs.writeSync(this.fd, zeros, 0, zeros.length, at);
-    fs.fdatasyncSync(this.fd);
+    this.fd = openZeroFilledFile(file);
   }
 
   async start(port: number, peers: ReadonlyMap<number, number>): Promise<void> {
@@ -51,14 +49,14 @@ class FloorReplica {
     for (const [peerId, peerPort] of peers) {
       const dealer = new zmq.Dealer({ linger: 0, routingId: `r${this.id}` });
       dealer.connect(`tcp://127.0.0.1:${peerPort}`);
-      this.dealers.set(peerId, new SerialSender(dealer, fatal));
+      this.dealers.set(peerId, { socket: dealer, queue: new SendQueue(dealer, SEND_QUEUE_MAX) });
     }
     void this.receive();
   }
 
   close(): void {
     this.router.close();
-    for (const dealer of this.dealers.values()) dealer.close();
+    for (const { socket } of this.dealers.values()) socket.close();
     fs.closeSync(this.fd);
   }
 
@@ -67,7 +65,7 @@ class FloorReplica {
       assert(sender !== undefined && kind !== undefined && sequence !== undefined, 'a floor frame has a kind and a sequence');
       switch (kind[0]) {
         case FloorFrame.echo:
-          this.routerSender.send([sender, kind, sequence]);
+          send(this.routerQueue, [sender, kind, sequence]);
           break;
         case FloorFrame.write:
           assert(this.id === this.leaderId && payload !== undefined, 'writes go to the leader, with a record');
@@ -89,14 +87,14 @@ class FloorReplica {
   private lead(client: Buffer, sequence: Buffer, record: Buffer): void {
     const key = sequence.toString('latin1');
     this.pending.set(key, { client, sequence, synced: false, acks: 0 });
-    for (const dealer of this.dealers.values()) dealer.send([FLOOR_REPLICATE, sequence, record]);
+    for (const { queue } of this.dealers.values()) send(queue, [FLOOR_REPLICATE, sequence, record]);
     this.writeAndSync(record, () => { this.acknowledged(sequence, 'leader'); });
   }
 
   private follow(sequence: Buffer, record: Buffer): void {
     const leader = this.dealers.get(this.leaderId);
     assert(leader !== undefined, 'a follower has a DEALER to the leader');
-    this.writeAndSync(record, () => { leader.send([FLOOR_ACK, sequence]); });
+    this.writeAndSync(record, () => { send(leader.queue, [FLOOR_ACK, sequence]); });
   }
 
   private acknowledged(sequence: Buffer, by: 'leader' | 'follower'): void {
@@ -107,11 +105,11 @@ class FloorReplica {
     else pending.acks += 1;
     if (!pending.synced || pending.acks === 0) return;
     this.pending.delete(key);
-    this.routerSender.send([pending.client, FLOOR_ANSWER, pending.sequence]);
+    send(this.routerQueue, [pending.client, FLOOR_ANSWER, pending.sequence]);
   }
 
   private writeAndSync(record: Buffer, done: () => void): void {
-    if (this.position + record.length > FILE_BYTES) this.position = 0;
+    if (this.position + record.length > FLOOR_FILE_BYTES) this.position = 0;
     const written = fs.writeSync(this.fd, record, 0, record.length, this.position);
     assert(written === record.length, 'a floor record is written whole');
     this.position += written;
@@ -129,6 +127,11 @@ class FloorReplica {
 function fatal(error: unknown): never {
   process.stderr.write(`floor replica: ${String(error)}\n`);
   process.exit(1);
+}
+
+/** Queues a message on a socket's single writer; a failed send ends the bench. */
+function send(queue: SendQueue, frames: Buffer[]): void {
+  queue.send(frames).catch(fatal);
 }
 
 const FLOOR_REPLICATE = Buffer.from([FloorFrame.replicate]);
