@@ -128,7 +128,9 @@ async function sendLoop(producer: Producer, options: ProduceBenchOptions, quota:
     if (throttled) {
       const elapsedMs = performance.now() - started;
       const behindMs = sent / ratePerProducer * 1_000 - elapsedMs;
-      if (behindMs > 1) await sleep(behindMs);
+      if (behindMs > 1) await sleep(Math.min(behindMs, deadlineMs - performance.now()));
+      // At a low rate the next yield is minutes away: the deadline is checked after every wait.
+      if (performance.now() >= deadlineMs) break;
       due = Math.max(1, Math.min(due, Math.floor((performance.now() - started) / 1_000 * ratePerProducer) - sent));
     }
     while (outstanding >= options.windowRecords) {

@@ -64,6 +64,14 @@ describe('tributary bench (smoke)', { timeout: 5 * RUN_TIMEOUT_MS }, () => {
     assert.equal(Object.keys(report.brokerRssMiBMax as object).length, 3, 'the RSS of each local broker');
   });
 
+  it('bench produce at a low --throughput stops at --duration-s', async () => {
+    // 40 records/s for 1 s: it once ran on to its 1,000th record (25 s) before looking at the clock.
+    const run = await runBench(['produce', '--throughput', '40', '--duration-s', '1', '--partitions', '1', '--json']);
+    assert.equal(run.code, 0, run.stderr);
+    const report = JSON.parse(run.stdout) as { records: number };
+    assert.ok(report.records >= 1 && report.records <= 80, `about one second's records at 40/s: ${report.records}`);
+  });
+
   it('bench sweep measures the peak, runs each step at its rate and writes the chart and its page', async () => {
     const out = fs.mkdtempSync(path.join(os.tmpdir(), 'tributary-sweep-'));
     try {
