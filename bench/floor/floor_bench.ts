@@ -5,12 +5,15 @@
  * fdatasync in parallel with sending it to two followers, a follower's write and fdatasync and
  * its ack, the answer to the client. Measured one record in flight, with the parts on their own:
  * - `roundTrip`: client -> leader -> client, nothing done (two of the four hops);
+ * - `roundTripPlainTcp`: the same two hops over a plain TCP socket (node:net), what the hops would
+ *   cost without ZeroMQ's I/O thread in between, for comparison;
  * - `sync`: a 100-byte write and fdatasync through Node's thread pool in this process, alone;
  * - `replicatedWrite`: the whole path; with `fsync: false`, the same without the fdatasyncs.
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,6 +37,7 @@ export interface FloorBenchOptions {
 export interface FloorBenchResult {
   readonly recordBytes: number;
   readonly roundTrip: LatencySummaryMs;
+  readonly roundTripPlainTcp: LatencySummaryMs;
   readonly sync: LatencySummaryMs;
   readonly replicatedWrite: LatencySummaryMs;
   readonly replicatedWriteWithoutFsync: LatencySummaryMs;
@@ -46,22 +50,23 @@ const START_TIMEOUT_MS = 10_000;
 const ANSWER_TIMEOUT_MS = 5_000;
 const replicaScript = path.join(path.dirname(fileURLToPath(import.meta.url)), 'floor_replica.js');
 
-/** Three replicas on free ports, the first one leading; stopped by PID in `stop`. */
+/** Three replicas on free ports, the first one leading (and echoing on a TCP port); stopped by PID in `stop`. */
 class FloorCluster {
-  private constructor(readonly leaderPort: number, private readonly children: ChildProcess[],
-    private readonly folder: string) {}
+  private constructor(readonly leaderPort: number, readonly echoPort: number,
+    private readonly children: ChildProcess[], private readonly folder: string) {}
 
   static async start(directory: string, fsync: boolean): Promise<FloorCluster> {
-    const ports = await freePorts(REPLICAS);
+    const ports = await freePorts(REPLICAS + 1);
+    const echoPort = ports.pop() as number;
     const folder = fs.mkdtempSync(path.join(directory, 'tributary-floor-'));
     const children: ChildProcess[] = [];
-    const cluster = new FloorCluster(ports[0] as number, children, folder);
+    const cluster = new FloorCluster(ports[0] as number, echoPort, children, folder);
     try {
       for (let i = 0; i < REPLICAS; i += 1) {
         const id = i + 1;
         const peers = ports.map((port, j) => `${j + 1}@${port}`).filter((_, j) => j !== i).join(',');
         const child = spawn(process.execPath, [replicaScript, String(id), String(ports[i]), String(LEADER_ID), peers,
-          path.join(folder, `replica-${id}.log`), String(fsync)],
+          path.join(folder, `replica-${id}.log`), String(fsync), String(id === LEADER_ID ? echoPort : 0)],
         { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, [PARENT_PID_ENV]: String(process.pid) } });
         children.push(child);
       }
@@ -131,6 +136,50 @@ async function oneInFlight(leaderPort: number, kind: FloorFrame, options: FloorB
   return latency.summary();
 }
 
+/** The echo round trip of oneInFlight over a plain TCP socket to the leader: each frame's bytes back. */
+async function oneInFlightPlainTcp(echoPort: number, options: FloorBenchOptions): Promise<LatencySummaryMs> {
+  const socket = net.connect(echoPort, '127.0.0.1');
+  socket.setNoDelay(true);
+  const frame = Buffer.alloc(1 + 8); // a kind and a sequence, as the ZeroMQ echo carries
+  frame[0] = FloorFrame.echo;
+  let received: Buffer[] = [];
+  let receivedBytes = 0;
+  let answered: ((error?: Error) => void) | null = null;
+  socket.on('data', (chunk: Buffer) => {
+    received.push(chunk);
+    receivedBytes += chunk.length;
+    if (receivedBytes >= frame.length) answered?.();
+  });
+  socket.on('error', (error) => { answered?.(error); });
+  const latency = new LatencyRecorder();
+  try {
+    await once(socket, 'connect');
+    let deadline = Infinity;
+    for (let round = 0; performance.now() < deadline; round += 1) {
+      if (round === WARM_UP_ROUNDS) deadline = performance.now() + options.durationMs;
+      frame.writeBigUInt64LE(BigInt(round), 1);
+      received = [];
+      receivedBytes = 0;
+      const sentAt = performance.now();
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => { reject(new Error('the TCP echo did not answer in time')); }, ANSWER_TIMEOUT_MS);
+        answered = (error) => {
+          clearTimeout(timer);
+          answered = null;
+          if (error === undefined) resolve();
+          else reject(error);
+        };
+        socket.write(frame);
+      });
+      if (round >= WARM_UP_ROUNDS) latency.recordMs(performance.now() - sentAt);
+      assert(Buffer.concat(received).equals(frame), 'the echo returns the frame in flight, byte for byte');
+    }
+  } finally {
+    socket.destroy();
+  }
+  return latency.summary();
+}
+
 /** A write and fdatasync of one record at a time in this process, through Node's thread pool. */
 async function syncAlone(directory: string, options: FloorBenchOptions): Promise<LatencySummaryMs> {
   const folder = fs.mkdtempSync(path.join(directory, 'tributary-floor-sync-'));
@@ -158,10 +207,10 @@ async function syncAlone(directory: string, options: FloorBenchOptions): Promise
   return latency.summary();
 }
 
-async function onCluster<T>(directory: string, fsync: boolean, run: (leaderPort: number) => Promise<T>): Promise<T> {
+async function onCluster<T>(directory: string, fsync: boolean, run: (cluster: FloorCluster) => Promise<T>): Promise<T> {
   const cluster = await FloorCluster.start(directory, fsync);
   try {
-    return await run(cluster.leaderPort);
+    return await run(cluster);
   } finally {
     await cluster.stop();
   }
@@ -170,12 +219,14 @@ async function onCluster<T>(directory: string, fsync: boolean, run: (leaderPort:
 export async function runFloorBench(options: FloorBenchOptions): Promise<FloorBenchResult> {
   assert(options.durationMs > 0 && options.recordBytes >= 8, 'a positive duration and records of at least 8 bytes');
   const directory = options.directory ?? os.tmpdir();
-  const { roundTrip, replicatedWrite } = await onCluster(directory, true, async (leaderPort) => ({
-    roundTrip: await oneInFlight(leaderPort, FloorFrame.echo, options),
-    replicatedWrite: await oneInFlight(leaderPort, FloorFrame.write, options),
+  const { roundTrip, roundTripPlainTcp, replicatedWrite } = await onCluster(directory, true, async (cluster) => ({
+    roundTrip: await oneInFlight(cluster.leaderPort, FloorFrame.echo, options),
+    roundTripPlainTcp: await oneInFlightPlainTcp(cluster.echoPort, options),
+    replicatedWrite: await oneInFlight(cluster.leaderPort, FloorFrame.write, options),
   }));
   const replicatedWriteWithoutFsync = await onCluster(directory, false,
-    (leaderPort) => oneInFlight(leaderPort, FloorFrame.write, options));
+    (cluster) => oneInFlight(cluster.leaderPort, FloorFrame.write, options));
   const sync = await syncAlone(directory, options);
-  return { recordBytes: options.recordBytes, roundTrip, sync, replicatedWrite, replicatedWriteWithoutFsync };
+  return { recordBytes: options.recordBytes, roundTrip, roundTripPlainTcp, sync, replicatedWrite,
+    replicatedWriteWithoutFsync };
 }

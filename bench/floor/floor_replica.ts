@@ -11,10 +11,16 @@
  * once its own sync and one follower's are done: a majority of three. A follower writes, syncs
  * and acks.
  *
- * Run by floor_bench.ts: `node floor_replica.js <id> <port> <leaderId> <peers> <file> <fsync>`,
- * peers as `id@port,...`. Prints `ready` once bound; stops on SIGTERM or when its parent is gone.
+ * The leader also echoes bytes on a plain TCP socket (node:net, no ZeroMQ) when given a port, so
+ * the bench can tell what ZeroMQ adds to a hop.
+ *
+ * Run by floor_bench.ts: `node floor_replica.js <id> <port> <leaderId> <peers> <file> <fsync>
+ * <echoPort>`, peers as `id@port,...`, echoPort 0 for none. Prints `ready` once bound; stops on
+ * SIGTERM or when its parent is gone.
  */
+import { once } from 'node:events';
 import fs from 'node:fs';
+import net from 'node:net';
 import * as zmq from 'zeromq';
 import { assert } from '../../raft/core/assert.js';
 import { watchParent } from '../../src/cli/parent_watch.js';
@@ -38,14 +44,16 @@ class FloorReplica {
   private readonly fd: number;
   private position = 0;
   private readonly pending = new Map<string, Pending>();
+  private echoServer: net.Server | null = null;
 
   constructor(private readonly id: number, private readonly leaderId: number, file: string,
     private readonly fsync: boolean) {
     this.fd = openZeroFilledFile(file);
   }
 
-  async start(port: number, peers: ReadonlyMap<number, number>): Promise<void> {
+  async start(port: number, peers: ReadonlyMap<number, number>, echoPort: number): Promise<void> {
     await this.router.bind(`tcp://127.0.0.1:${port}`);
+    if (echoPort !== 0) this.echoServer = await listenEcho(echoPort);
     for (const [peerId, peerPort] of peers) {
       const dealer = new zmq.Dealer({ linger: 0, routingId: `r${this.id}` });
       dealer.connect(`tcp://127.0.0.1:${peerPort}`);
@@ -55,6 +63,7 @@ class FloorReplica {
   }
 
   close(): void {
+    this.echoServer?.close();
     this.router.close();
     for (const { socket } of this.dealers.values()) socket.close();
     fs.closeSync(this.fd);
@@ -124,6 +133,18 @@ class FloorReplica {
   }
 }
 
+/** A TCP server on 127.0.0.1 that sends every byte back at once (Nagle off, as ZeroMQ sets it). */
+async function listenEcho(port: number): Promise<net.Server> {
+  const server = net.createServer((socket) => {
+    socket.setNoDelay(true);
+    socket.on('data', (chunk) => { socket.write(chunk); });
+    socket.on('error', () => { socket.destroy(); });
+  });
+  server.listen(port, '127.0.0.1');
+  await once(server, 'listening');
+  return server;
+}
+
 function fatal(error: unknown): never {
   process.stderr.write(`floor replica: ${String(error)}\n`);
   process.exit(1);
@@ -149,11 +170,12 @@ function parsePeers(text: string): Map<number, number> {
 }
 
 async function main(): Promise<void> {
-  const [id, port, leaderId, peers, file, fsync] = process.argv.slice(2);
+  const [id, port, leaderId, peers, file, fsync, echoPort] = process.argv.slice(2);
   assert(id !== undefined && port !== undefined && leaderId !== undefined && peers !== undefined
-    && file !== undefined && fsync !== undefined, 'usage: floor_replica <id> <port> <leaderId> <peers> <file> <fsync>');
+    && file !== undefined && fsync !== undefined && echoPort !== undefined,
+  'usage: floor_replica <id> <port> <leaderId> <peers> <file> <fsync> <echoPort>');
   const replica = new FloorReplica(Number(id), Number(leaderId), file, fsync === 'true');
-  await replica.start(Number(port), parsePeers(peers));
+  await replica.start(Number(port), parsePeers(peers), Number(echoPort));
   const stop = (): void => {
     replica.close();
     process.exit(0);

@@ -111,13 +111,14 @@ describe('tributary bench (smoke)', { timeout: 5 * RUN_TIMEOUT_MS }, () => {
       assert.equal(run.code, 0, run.stderr);
       const report = JSON.parse(run.stdout) as Record<string, unknown>;
       assert.equal(report.recordBytes, 100);
-      for (const part of ['roundTrip', 'sync', 'replicatedWrite', 'replicatedWriteWithoutFsync']) {
+      for (const part of ['roundTrip', 'roundTripPlainTcp', 'sync', 'replicatedWrite', 'replicatedWriteWithoutFsync']) {
         checkLatency(report[part], part);
       }
       assert.deepEqual(fs.readdirSync(folder), [], 'the replicas\' files are removed');
       const text = await runBench(['floor', '--duration-s', '0.2', '--dir', folder]);
       assert.equal(text.code, 0, text.stderr);
       assert.match(text.stdout, /^replicated write: four hops, a majority synced\s+[\d.]+\s+[\d.]+\s+[\d.]+/m);
+      assert.match(text.stdout, /^the same two hops over plain TCP \(node:net\)\s+[\d.]+\s+[\d.]+\s+[\d.]+/m);
     } finally {
       fs.rmSync(folder, { recursive: true, force: true });
     }

@@ -25,6 +25,7 @@ function formatTable(result: FloorBenchResult): string {
       '(ms; samples in brackets)',
     `${''.padEnd(52)} ${'p50'.padStart(6)} ${'p99'.padStart(6)} ${'p99.9'.padStart(6)}`,
     row('two hops: client -> leader -> client', result.roundTrip),
+    row('the same two hops over plain TCP (node:net)', result.roundTripPlainTcp),
     row('a write and fdatasync alone', result.sync),
     row('replicated write, without fdatasync', result.replicatedWriteWithoutFsync),
     row('replicated write: four hops, a majority synced', result.replicatedWrite),
