@@ -4,7 +4,7 @@
  * lines to <dir>/trace-<pid>.txt, from the request server (a request in, its reply out) and the
  * Raft host (proposals, Readies, persists, applies, deliveries). Clocks of processes on one machine
  * agree, so `node dist/bench/trace_breakdown.js <dir>` can line the files up into a breakdown of the
- * write path (README, Benchmarks). Each event is a synchronous write: for diagnosis at light load,
+ * write path (docs/performance.md). Each event is a synchronous write: for diagnosis at light load,
  * never for throughput figures.
  */
 import fs from 'node:fs';
