@@ -46,6 +46,12 @@ export interface ProduceBenchOptions {
    */
   readonly sendMany: boolean;
   readonly endToEnd: boolean;
+  /**
+   * Sends for this long first, at the same rate and window, and drops what it measured (Kafka's
+   * producer-perf-test --warmup-records): a cluster started for the bench runs its first seconds
+   * cold, its code not yet compiled by V8's optimizing tier. 0 or absent: no warm-up.
+   */
+  readonly warmupMs?: number;
   readonly onProgress?: (progress: BenchProgress) => void;
   /** The client keys of a secure (CURVE) cluster. */
   readonly security?: ClientSecurityOptions;
@@ -215,6 +221,17 @@ function describe(error: unknown): string | null {
   return error instanceof Error ? error.message : JSON.stringify(error);
 }
 
+/** The send loop of every producer for `warmupMs`, its tally and latencies dropped; a failure ends the bench. */
+async function warmUp(producers: readonly Producer[], options: ProduceBenchOptions, warmupMs: number): Promise<void> {
+  const tally: SendTally = { sent: 0, acked: 0, failed: 0, firstError: null };
+  const deadlineMs = performance.now() + warmupMs;
+  await Promise.all(producers.map((producer) => sendLoop(producer, options, Infinity, deadlineMs, tally,
+    new LatencyRecorder())));
+  if (tally.failed > 0) {
+    throw new Error(`${tally.failed} of the warm-up's ${tally.sent} records failed, first: ${describe(tally.firstError)}`);
+  }
+}
+
 export async function runProduceBench(options: ProduceBenchOptions): Promise<ProduceBenchResult> {
   assert(options.recordBytes >= SEND_TIME_BYTES,
     () => `records carry an 8-byte send time: at least ${SEND_TIME_BYTES} bytes`);
@@ -226,10 +243,13 @@ export async function runProduceBench(options: ProduceBenchOptions): Promise<Pro
     inflightRequestsMax: options.inflightRequests,
     ...(options.security === undefined ? {} : { security: options.security }),
   }));
-  const reader = options.endToEnd ? await EndToEndReader.open(options) : null;
+  let reader: EndToEndReader | null = null;
   try {
     await Promise.all(producers.map((producer) => producer.connect()));
     await Promise.all(producers.map((producer) => producer.partitionsFor(options.topic)));
+    if ((options.warmupMs ?? 0) > 0) await warmUp(producers, options, options.warmupMs ?? 0);
+    // Opened after the warm-up, at the end of every partition: it reads only measured records.
+    reader = options.endToEnd ? await EndToEndReader.open(options) : null;
     const tally: SendTally = { sent: 0, acked: 0, failed: 0, firstError: null };
     const ackLatency = new LatencyRecorder();
     reader?.start();

@@ -3,7 +3,7 @@
  * Method: run each as the user would, on a local three-broker cluster it starts itself, with a few
  * thousand records and --baseline (the sweep: two short steps), and check the shape of what it
  * prints: --json carries recordsPerSec, mbPerSec and latencyMs {p50, p99, p999, max} and counts
- * every record; the text report names its parts; the sweep's steps keep to their rates and its
+ * every record, and only the measured ones after --warmup-s; the text report names its parts; the sweep's steps keep to their rates and its
  * chart and page are written; the floor reports each of its parts and leaves no file behind.
  * No figure is compared with a threshold: timing does not belong in the suite. The bench child is
  * stopped by PID (SIGTERM, which makes it stop its brokers) if it overruns.
@@ -70,6 +70,18 @@ describe('tributary bench (smoke)', { timeout: 5 * RUN_TIMEOUT_MS }, () => {
     assert.equal(run.code, 0, run.stderr);
     const report = JSON.parse(run.stdout) as { records: number };
     assert.ok(report.records >= 1 && report.records <= 80, `about one second's records at 40/s: ${report.records}`);
+  });
+
+  it('bench produce --warmup-s leaves the warm-up\'s records out of every figure', async () => {
+    const run = await runBench(['produce', '--records', '500', '--warmup-s', '1', '--window', '50', '--partitions', '2',
+      '--end-to-end', '--json']);
+    assert.equal(run.code, 0, run.stderr);
+    const report = JSON.parse(run.stdout) as { records: number; config: { warmupS: number };
+      latencyMs: { count: number }; endToEndLatencyMs: { count: number } };
+    assert.equal(report.config.warmupS, 1);
+    assert.equal(report.records, 500, 'the measured records only');
+    assert.equal(report.latencyMs.count, 500);
+    assert.equal(report.endToEndLatencyMs.count, 500, 'the consumer starts after the warm-up');
   });
 
   it('bench sweep measures the peak, runs each step at its rate and writes the chart and its page', async () => {

@@ -52,6 +52,7 @@ interface ProduceArguments extends CommonArguments {
   idempotent: boolean | undefined;
   'send-many': boolean;
   'end-to-end': boolean;
+  'warmup-s': number;
   'unsafe-skip-record-validation': boolean;
   secure: boolean;
 }
@@ -147,7 +148,7 @@ function produceOptions(args: ProduceArguments, bootstrap: string, topic: string
     producers: args.producers, batchBytes: args['batch-bytes'], lingerMs: args['linger-ms'],
     recordsPerSecondMax: args.throughput > 0 ? args.throughput : Infinity, windowRecords: args.window,
     inflightRequests: args.inflight, ...(args.idempotent === undefined ? {} : { idempotent: args.idempotent }),
-    sendMany: args['send-many'], endToEnd: args['end-to-end'],
+    sendMany: args['send-many'], endToEnd: args['end-to-end'], warmupMs: args['warmup-s'] * 1_000,
     ...(onProgress === undefined ? {} : { onProgress }) };
 }
 
@@ -180,12 +181,16 @@ const produceCommand: CommandModule<object, ProduceArguments> = {
         + 'send() and promise per record' })
     .option('end-to-end', { type: 'boolean', default: false,
       describe: 'also consume here and report produce-to-consume latency' })
+    .option('warmup-s', { type: 'number', default: 0,
+      describe: 'send this long first, same rate and window, and leave it out of every figure (Kafka\'s --warmup-records)' })
     .option('unsafe-skip-record-validation', { type: 'boolean', default: false,
       describe: 'local brokers store batches without checking their records: only to measure what the check costs' })
     .option('secure', { type: 'boolean', default: false,
       describe: 'run twice, on a plaintext and on a CURVE cluster, and report the ratio (docs/security.md)' }),
   handler: async (args) => {
     if (isKafka(args) && args['end-to-end']) throw new Error('--end-to-end is not measured with --protocol kafka');
+    if (!(args['warmup-s'] >= 0)) throw new Error('--warmup-s must be 0 or more seconds');
+    if (isKafka(args) && args['warmup-s'] > 0) throw new Error('--warmup-s is not built for --protocol kafka');
     if (!args.secure) {
       const report = await measureProduce(args, false);
       print(report, args.json);
@@ -235,7 +240,7 @@ function measureProduce(args: ProduceArguments, secure: boolean): Promise<BenchR
     return { command: 'produce', config: { protocol: args.protocol, topic, partitions,
       replicationFactor: args['replication-factor'], acks: args.acks, recordBytes: args['record-size'],
       producers: args.producers, batchBytes: args['batch-bytes'], lingerMs: args['linger-ms'],
-      throughputCap: args.throughput, window: args.window, inflight: args.inflight,
+      throughputCap: args.throughput, window: args.window, inflight: args.inflight, warmupS: args['warmup-s'],
       idempotent: args.idempotent ?? (!isKafka(args) && parseAcks(args.acks) === 'all'), sendMany: args['send-many'],
       recordValidation: !args['unsafe-skip-record-validation'], secure }, figures: result,
     latencyName: 'produce-to-ack', latencyMs: result.latencyMs, endToEndLatencyMs: result.endToEndLatencyMs,
