@@ -3,8 +3,9 @@
  * Method: run each as the user would, on a local three-broker cluster it starts itself, with a few
  * thousand records and --baseline (the sweep: two short steps), and check the shape of what it
  * prints: --json carries recordsPerSec, mbPerSec and latencyMs {p50, p99, p999, max} and counts
- * every record, and only the measured ones after --warmup-s; the text report names its parts; the sweep's steps keep to their rates and its
- * chart and page are written; the floor reports each of its parts and leaves no file behind.
+ * every record, and only the measured ones after --warmup-s; the text report names its parts; the
+ * sweep's steps keep to their rates and its chart and page are written; the floor reports each of
+ * its parts and leaves no file behind.
  * No figure is compared with a threshold: timing does not belong in the suite. The bench child is
  * stopped by PID (SIGTERM, which makes it stop its brokers) if it overruns.
  */
