@@ -247,7 +247,8 @@ export async function runProduceBench(options: ProduceBenchOptions): Promise<Pro
   try {
     await Promise.all(producers.map((producer) => producer.connect()));
     await Promise.all(producers.map((producer) => producer.partitionsFor(options.topic)));
-    if ((options.warmupMs ?? 0) > 0) await warmUp(producers, options, options.warmupMs ?? 0);
+    const warmupMs = options.warmupMs ?? 0;
+    if (warmupMs > 0) await warmUp(producers, options, warmupMs);
     // Opened after the warm-up, at the end of every partition: it reads only measured records.
     reader = options.endToEnd ? await EndToEndReader.open(options) : null;
     const tally: SendTally = { sent: 0, acked: 0, failed: 0, firstError: null };

@@ -110,6 +110,23 @@ function ready(child: ChildProcess): Promise<void> {
   });
 }
 
+/**
+ * Runs `round` one at a time: WARM_UP_ROUNDS of them unmeasured, then as many as fit the duration;
+ * the latency of each measured one.
+ */
+async function timedRounds(options: FloorBenchOptions, round: (n: number) => Promise<void>):
+  Promise<LatencySummaryMs> {
+  const latency = new LatencyRecorder();
+  let deadline = Infinity;
+  for (let n = 0; performance.now() < deadline; n += 1) {
+    if (n === WARM_UP_ROUNDS) deadline = performance.now() + options.durationMs;
+    const startedAt = performance.now();
+    await round(n);
+    if (n >= WARM_UP_ROUNDS) latency.recordMs(performance.now() - startedAt);
+  }
+  return latency.summary();
+}
+
 /** Sends `kind` frames to the leader one at a time for the duration; the latency of each answer. */
 async function oneInFlight(leaderPort: number, kind: FloorFrame, options: FloorBenchOptions):
   Promise<LatencySummaryMs> {
@@ -118,22 +135,16 @@ async function oneInFlight(leaderPort: number, kind: FloorFrame, options: FloorB
   const kindFrame = Buffer.from([kind]);
   const sequence = Buffer.alloc(8);
   const record = Buffer.alloc(options.recordBytes, 0x61);
-  const latency = new LatencyRecorder();
   try {
-    let deadline = Infinity;
-    for (let round = 0; performance.now() < deadline; round += 1) {
-      if (round === WARM_UP_ROUNDS) deadline = performance.now() + options.durationMs;
-      sequence.writeBigUInt64LE(BigInt(round));
-      const sentAt = performance.now();
+    return await timedRounds(options, async (n) => {
+      sequence.writeBigUInt64LE(BigInt(n));
       await client.send(kind === FloorFrame.write ? [kindFrame, sequence, record] : [kindFrame, sequence]);
       const [, answered] = await client.receive();
-      if (round >= WARM_UP_ROUNDS) latency.recordMs(performance.now() - sentAt);
       assert(answered?.equals(sequence) === true, 'each answer is to the record in flight');
-    }
+    });
   } finally {
     client.close();
   }
-  return latency.summary();
 }
 
 /** The echo round trip of oneInFlight over a plain TCP socket to the leader: each frame's bytes back. */
@@ -151,16 +162,12 @@ async function oneInFlightPlainTcp(echoPort: number, options: FloorBenchOptions)
     if (receivedBytes >= frame.length) answered?.();
   });
   socket.on('error', (error) => { answered?.(error); });
-  const latency = new LatencyRecorder();
   try {
     await once(socket, 'connect');
-    let deadline = Infinity;
-    for (let round = 0; performance.now() < deadline; round += 1) {
-      if (round === WARM_UP_ROUNDS) deadline = performance.now() + options.durationMs;
-      frame.writeBigUInt64LE(BigInt(round), 1);
+    return await timedRounds(options, async (n) => {
+      frame.writeBigUInt64LE(BigInt(n), 1);
       received = [];
       receivedBytes = 0;
-      const sentAt = performance.now();
       await new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => { reject(new Error('the TCP echo did not answer in time')); }, ANSWER_TIMEOUT_MS);
         answered = (error) => {
@@ -171,13 +178,11 @@ async function oneInFlightPlainTcp(echoPort: number, options: FloorBenchOptions)
         };
         socket.write(frame);
       });
-      if (round >= WARM_UP_ROUNDS) latency.recordMs(performance.now() - sentAt);
       assert(Buffer.concat(received).equals(frame), 'the echo returns the frame in flight, byte for byte');
-    }
+    });
   } finally {
     socket.destroy();
   }
-  return latency.summary();
 }
 
 /** A write and fdatasync of one record at a time in this process, through Node's thread pool. */
@@ -185,26 +190,20 @@ async function syncAlone(directory: string, options: FloorBenchOptions): Promise
   const folder = fs.mkdtempSync(path.join(directory, 'tributary-floor-sync-'));
   const fd = openZeroFilledFile(path.join(folder, 'sync.log'));
   const record = Buffer.alloc(options.recordBytes, 0x61);
-  const latency = new LatencyRecorder();
+  let position = 0;
   try {
-    let position = 0;
-    let deadline = Infinity;
-    for (let round = 0; performance.now() < deadline; round += 1) {
-      if (round === WARM_UP_ROUNDS) deadline = performance.now() + options.durationMs;
+    return await timedRounds(options, async () => {
       if (position + record.length > FLOOR_FILE_BYTES) position = 0;
-      const startedAt = performance.now();
       fs.writeSync(fd, record, 0, record.length, position);
       position += record.length;
       await new Promise<void>((resolve, reject) => {
         fs.fdatasync(fd, (error) => { if (error === null) resolve(); else reject(error); });
       });
-      if (round >= WARM_UP_ROUNDS) latency.recordMs(performance.now() - startedAt);
-    }
+    });
   } finally {
     fs.closeSync(fd);
     fs.rmSync(folder, { recursive: true, force: true });
   }
-  return latency.summary();
 }
 
 async function onCluster<T>(directory: string, fsync: boolean, run: (cluster: FloorCluster) => Promise<T>): Promise<T> {

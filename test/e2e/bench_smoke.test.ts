@@ -49,7 +49,7 @@ function checkLatency(value: unknown, name: string): void {
   assert.ok((latency.p50 as number) <= (latency.max as number), `${name}: p50 <= max`);
 }
 
-describe('tributary bench (smoke)', { timeout: 5 * RUN_TIMEOUT_MS }, () => {
+describe('tributary bench (smoke)', { timeout: 7 * RUN_TIMEOUT_MS }, () => {
   it('bench produce --json reports throughput, ack and end-to-end latency, and the baseline', async () => {
     const run = await runBench(['produce', '--records', '3000', '--partitions', '3', '--baseline', '--end-to-end',
       '--json']);
