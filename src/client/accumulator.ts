@@ -357,19 +357,22 @@ export class RecordAccumulator {
 
   /**
    * Drains closed batches, oldest first per partition, building their bytes, and a batch whose
-   * linger has passed with them. allowance(topic, partition) caps how many batches of a partition
-   * to drain now (e.g. 0 while its leader is unknown or its in-flight limit is reached); the rest
-   * stay queued in order. As in Kafka, linger makes a batch sendable, it does not seal it: an open
-   * batch is closed only when it can be drained now, so a partition that cannot send keeps filling
-   * its open batch (up to batchBytesMax) instead of sealing a nearly empty batch, with its whole
-   * starting buffer, every linger: those would take the shared buffer from healthy partitions.
+   * linger has passed with them. allowance(topic, partition, sealed) caps how many batches of a
+   * partition to drain now (e.g. 0 while its leader is unknown or its in-flight limit is reached);
+   * the rest stay queued in order. `sealed` says the partition has a closed batch waiting (one that
+   * filled up, was flushed or came back for a retry), not only an open one. As in Kafka, linger
+   * makes a batch sendable, it does not seal it: an open batch is closed only when it can be
+   * drained now, so a partition that cannot send keeps filling its open batch (up to
+   * batchBytesMax) instead of sealing a nearly empty batch, with its whole starting buffer, every
+   * linger: those would take the shared buffer from healthy partitions.
    */
-  ready(nowMs: number, allowance?: (topic: string, partition: number) => number): readonly ProducerBatch[] {
+  ready(nowMs: number, allowance?: (topic: string, partition: number, sealed: boolean) => number):
+    readonly ProducerBatch[] {
     const drained: ProducerBatch[] = [];
     for (const queue of this.queues.values()) {
       const head = queue.closed[0] ?? queue.open;
       if (head === null) continue;
-      const allowed = allowance?.(head.topic, head.partition) ?? Infinity;
+      const allowed = allowance?.(head.topic, head.partition, queue.closed.length > 0) ?? Infinity;
       const lingered = queue.open !== null && nowMs - queue.open.createdMs >= this.config.lingerMs;
       if (lingered && queue.closed.length < allowed) this.close(queue);
       const first = queue.closed[0];

@@ -195,6 +195,7 @@ export class Producer {
   private readonly deliveryTimeoutMs: number;
   private readonly maxBlockMs: number;
   private readonly inflightRequestsMax: number;
+  private readonly lingerMs: number;
   private accumulator: RecordAccumulator | null = null;
   private sequences: ProducerSequences | null = null;
   private connecting: Promise<void> | null = null;
@@ -235,6 +236,7 @@ export class Producer {
     this.deliveryTimeoutMs = options.deliveryTimeoutMs ?? PRODUCER_DEFAULTS.deliveryTimeoutMs;
     this.maxBlockMs = options.maxBlockMs ?? PRODUCER_DEFAULTS.maxBlockMs;
     this.inflightRequestsMax = options.inflightRequestsMax ?? PRODUCER_DEFAULTS.inflightRequestsMax;
+    this.lingerMs = options.lingerMs ?? ACCUMULATOR_DEFAULTS.lingerMs;
     assert(this.inflightRequestsMax >= 1, 'inflightRequestsMax must be at least 1');
     assert(!this.idempotent || this.inflightRequestsMax <= INFLIGHT_BATCHES_MAX,
       () => `idempotence allows at most ${INFLIGHT_BATCHES_MAX} requests in flight per broker`);
@@ -393,7 +395,7 @@ export class Producer {
     const bufferBytesMax = this.options.bufferBytesMax ?? ACCUMULATOR_DEFAULTS.bufferBytesMax;
     this.accumulator = new RecordAccumulator({
       batchBytesMax,
-      lingerMs: this.options.lingerMs ?? ACCUMULATOR_DEFAULTS.lingerMs,
+      lingerMs: this.lingerMs,
       bufferBytesMax,
       partitionBufferBytesMax: this.options.partitionBufferBytesMax
         ?? Math.min(bufferBytesMax, Math.max(Math.floor(bufferBytesMax / 8), 4 * batchBytesMax)),
@@ -628,7 +630,8 @@ export class Producer {
   private drain(nowMs: number): void {
     const accumulator = this.accumulator;
     if (accumulator === null) return;
-    const batches = accumulator.ready(nowMs, (topic, partition) => this.allowance(topic, partition, nowMs));
+    const batches = accumulator.ready(nowMs,
+      (topic, partition, sealed) => this.allowance(topic, partition, sealed, nowMs));
     const byBroker = new Map<number, ProducerBatch[]>();
     for (const batch of batches) {
       const state = this.stateOf(batch);
@@ -658,12 +661,22 @@ export class Producer {
     }
   }
 
-  /** How many batches of a partition may be drained now: 0 or 1 (one per partition per request). */
-  private allowance(topic: string, partition: number, nowMs: number): number {
+  /**
+   * How many batches of a partition may be drained now: 0 or 1 (one per partition per request).
+   * With linger 0, a broker that has a request in flight gets the next one only for a sealed batch
+   * (full, flushed or retried): records sent meanwhile gather in their open batches and go
+   * together once a reply frees the broker (Nagle's rule), instead of as many small requests as
+   * the in-flight bound allows. Each request costs the brokers a Raft round with an fdatasync on
+   * every replica whatever its size, so small requests in parallel only queue behind each other
+   * for CPU and disk (docs/performance.md, "Linger 0 and requests in flight").
+   */
+  private allowance(topic: string, partition: number, sealed: boolean, nowMs: number): number {
     const key = topicPartitionKey(topic, partition);
     if ((this.partitionNotBeforeMs.get(key) ?? 0) > nowMs) return 0;
     const leader = this.metadata.leaderOf(topic, partition);
-    if (leader !== null && (this.inflightByBroker.get(leader) ?? 0) >= this.inflightRequestsMax) return 0;
+    const inflight = leader === null ? 0 : this.inflightByBroker.get(leader) ?? 0;
+    if (inflight >= this.inflightRequestsMax) return 0;
+    if (inflight > 0 && !sealed && this.lingerMs === 0) return 0;
     // A retry is already counted in flight by the sequences; a new batch needs a free place.
     if (this.sequences !== null && (this.retriesWaiting.get(key) ?? 0) === 0
       && !this.sequences.canSend(topic, partition)) return 0;

@@ -214,9 +214,10 @@ void describe('Producer', () => {
     // Replies held by a quota come back in any order: batch a is refused NOT_LEADER (answered in
     // 300 ms), batch b, sent while a was unsettled, is refused OUT_OF_ORDER (answered in 900 ms,
     // after a's resend landed). b's refusal is explained by a not having landed when b was sent.
+    // Linger 1 ms, not 0: at linger 0 b would wait for a's reply (Nagle's rule, test below).
     await withCluster(1, async (cluster) => {
       cluster.createTopic('t', 1);
-      const producer = testProducer(cluster, { lingerMs: 0 });
+      const producer = testProducer(cluster, { lingerMs: 1 });
       try {
         await producer.connect();
         cluster.inject('produce', 't', 0, 'NOT_LEADER_OR_FOLLOWER', 1, true);
@@ -324,6 +325,38 @@ void describe('Producer', () => {
       }
     });
   });
+
+  void test('linger 0: records sent while a request is in flight go together in the next; a full batch goes at once',
+    async () => {
+      await withCluster(1, async (cluster) => {
+        cluster.createTopic('t', 1);
+        const producer = testProducer(cluster, { lingerMs: 0, batchBytesMax: 400 });
+        try {
+          await producer.connect();
+          cluster.delayNextProduceReplies = { count: 1, delayMs: 300 };
+          const first = producer.send({ topic: 't', value: 'first' });
+          const requestsSeen = (): number => cluster.produceRequests.length;
+          for (let i = 0; i < 100 && requestsSeen() < 1; i++) await sleep(5);
+          assert.equal(requestsSeen(), 1, 'the first record went at once');
+          const small = ['a', 'b', 'c'].map((value) => producer.send({ topic: 't', value }));
+          await sleep(50);
+          assert.equal(requestsSeen(), 1, 'small records wait while the broker has a request in flight');
+          // Records of 350 bytes do not fit a 400-byte batch beside others: x seals the batch of
+          // a, b and c, and y seals x's. Sealed batches go beside the request in flight; y waits.
+          const large = ['x', 'y'].map((letter) => producer.send({ topic: 't', value: letter.repeat(350) }));
+          for (let i = 0; i < 100 && requestsSeen() < 3; i++) await sleep(5);
+          assert.deepEqual(cluster.produceRequests.map((r) => r.batches.map((b) => b.recordCount)), [[1], [3], [1]],
+            'sealed batches are not held back');
+          const offsets = (await Promise.all([first, ...small, ...large])).map((r) => r.offset);
+          assert.deepEqual(offsets, [0, 1, 2, 3, 4, 5]);
+          assert.equal(requestsSeen(), 4, 'the open batch went once the broker was free');
+          assert.deepEqual(cluster.records('t', 0).map((r) => r.value?.slice(0, 5)),
+            ['first', 'a', 'b', 'c', 'xxxxx', 'yyyyy']);
+        } finally {
+          await producer.close();
+        }
+      });
+    });
 
   void test('flush sends lingering records; close rejects later sends', async () => {
     await withCluster(1, async (cluster) => {
