@@ -7,6 +7,11 @@
  * produce latency. Safe because the commit index need not be durable (a replica that forgets it
  * learns it again); the high water saved with it (Log.saveHardState) then lags by up to the interval
  * too. Saves stay in order, and a state saved another way (a new term or vote) drops the waiting one.
+ *
+ * Saves start only on the interval's boundaries of the process clock (multiples of intervalMs), the
+ * same for every group, so the groups' saves of one boundary land in one LMDB write transaction and
+ * one flush (lmdb-js batches the writes of a turn) instead of each group flushing at its own time:
+ * with six partitions one record in flight, 10 flushes a second per broker instead of up to 70.
  */
 import type { HardState } from '../core/index.js';
 
@@ -64,18 +69,30 @@ export class CommitCheckpoint {
   private startIfDue(): void {
     const state = this.waiting;
     if (state === null || this.running !== null || this.stopped) return;
-    const dueInMs = this.lastStartedMs + this.intervalMs - this.clock.now();
-    if (dueInMs > 0) {
-      this.timer ??= this.clock.setTimer(() => { this.timer = null; this.startIfDue(); }, dueInMs);
+    const nowMs = this.clock.now();
+    // The boundary after the last start's (never two starts within one interval), or a later one.
+    const earliestMs = (Math.floor(this.lastStartedMs / this.intervalMs) + 1) * this.intervalMs;
+    const boundaryMs = Math.ceil(Math.max(nowMs, earliestMs) / this.intervalMs) * this.intervalMs;
+    if (boundaryMs > nowMs) {
+      // A timer that fires late still starts the save of its boundary, not the next one's.
+      this.timer ??= this.clock.setTimer(() => { this.timer = null; this.startOnBoundary(boundaryMs); },
+        boundaryMs - nowMs);
       return;
     }
-    this.start(state);
+    this.start(state, boundaryMs);
   }
 
-  private start(state: HardState): void {
+  private startOnBoundary(boundaryMs: number): void {
+    const state = this.waiting;
+    if (state === null || this.running !== null || this.stopped) return;
+    this.start(state, boundaryMs);
+  }
+
+  /** Starts a save; `boundaryMs` is the interval boundary it belongs to (the clock's now when none). */
+  private start(state: HardState, boundaryMs = this.clock.now()): void {
     this.cancelTimer();
     this.waiting = null;
-    this.lastStartedMs = this.clock.now();
+    this.lastStartedMs = boundaryMs;
     const running: Promise<void> = this.save(state).then(() => {
       this.running = null;
       this.startIfDue();
