@@ -90,8 +90,7 @@ void test('checkpoints of several groups offered at different times save on the 
     checkpoint: new CommitCheckpoint((s) => {
       saved.push([group, s.commit, clock.now()]);
       return Promise.resolve();
-    },
-      () => undefined, 100, clock),
+    }, () => undefined, 100, clock),
   }));
   for (const [i, { checkpoint }] of checkpoints.entries()) {
     clock.advance(i === 0 ? 20 : 30);
