@@ -12,8 +12,9 @@
  * same for every group, so the groups' saves of one boundary land in one LMDB write transaction and
  * one flush (lmdb-js batches the writes of a turn) instead of each group flushing at its own time:
  * with six partitions and one record in flight, a broker's state.lmdb fdatasyncs went from 41 a
- * second to 17. The high water still lags by less than an interval: a save waits at most for the
- * boundary after the previous one's.
+ * second to 17. The high water lags by an interval at most, as before (a state offered waits for
+ * the first boundary an interval after the previous save's, or the next one after it, and for a
+ * save still running).
  */
 import type { HardState } from '../core/index.js';
 
