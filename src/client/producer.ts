@@ -630,8 +630,7 @@ export class Producer {
   private drain(nowMs: number): void {
     const accumulator = this.accumulator;
     if (accumulator === null) return;
-    const batches = accumulator.ready(nowMs,
-      (topic, partition, sealed) => this.allowance(topic, partition, sealed, nowMs));
+    const batches = this.readyBatches(accumulator, nowMs);
     const byBroker = new Map<number, ProducerBatch[]>();
     for (const batch of batches) {
       const state = this.stateOf(batch);
@@ -662,21 +661,46 @@ export class Producer {
   }
 
   /**
+   * The batches to send now. With linger 0 a broker that gets a request anyway (for a sealed batch)
+   * takes its other partitions' open batches along: else a partition with few records could wait
+   * for as long as full batches of another keep its broker busy (see allowance).
+   */
+  private readyBatches(accumulator: RecordAccumulator, nowMs: number): readonly ProducerBatch[] {
+    const batches = accumulator.ready(nowMs,
+      (topic, partition, sealed) => this.allowance(topic, partition, sealed, nowMs, null));
+    if (this.lingerMs !== 0 || batches.length === 0) return batches;
+    const sending = new Set<number>();
+    const taken = new Set<string>();
+    for (const batch of batches) {
+      const leader = this.metadata.leaderOf(batch.topic, batch.partition);
+      if (leader !== null) sending.add(leader);
+      taken.add(topicPartitionKey(batch.topic, batch.partition));
+    }
+    const joining = accumulator.ready(nowMs, (topic, partition, sealed) =>
+      (taken.has(topicPartitionKey(topic, partition)) ? 0 : this.allowance(topic, partition, sealed, nowMs, sending)));
+    return joining.length === 0 ? batches : [...batches, ...joining];
+  }
+
+  /**
    * How many batches of a partition may be drained now: 0 or 1 (one per partition per request).
    * With linger 0, a broker that has a request in flight gets the next one only for a sealed batch
    * (full, flushed or retried): records sent meanwhile gather in their open batches and go
-   * together once a reply frees the broker (Nagle's rule), instead of as many small requests as
-   * the in-flight bound allows. Each request costs the brokers a Raft round with an fdatasync on
-   * every replica whatever its size, so small requests in parallel only queue behind each other
-   * for CPU and disk (docs/performance.md, "Linger 0 and requests in flight").
+   * together once a reply frees the broker, or with the next request it gets anyway (`sendingTo`:
+   * Nagle's rule), instead of as many small requests as the in-flight bound allows. Each request
+   * costs the brokers a Raft round with an fdatasync on every replica whatever its size, so small
+   * requests in parallel only queue behind each other for CPU and disk (docs/performance.md,
+   * "Linger 0 and requests in flight").
    */
-  private allowance(topic: string, partition: number, sealed: boolean, nowMs: number): number {
+  private allowance(topic: string, partition: number, sealed: boolean, nowMs: number,
+    sendingTo: ReadonlySet<number> | null): number {
     const key = topicPartitionKey(topic, partition);
     if ((this.partitionNotBeforeMs.get(key) ?? 0) > nowMs) return 0;
     const leader = this.metadata.leaderOf(topic, partition);
     const inflight = leader === null ? 0 : this.inflightByBroker.get(leader) ?? 0;
     if (inflight >= this.inflightRequestsMax) return 0;
-    if (inflight > 0 && !sealed && this.lingerMs === 0) return 0;
+    if (inflight > 0 && !sealed && this.lingerMs === 0 && !(leader !== null && sendingTo?.has(leader) === true)) {
+      return 0;
+    }
     // A retry is already counted in flight by the sequences; a new batch needs a free place.
     if (this.sequences !== null && (this.retriesWaiting.get(key) ?? 0) === 0
       && !this.sequences.canSend(topic, partition)) return 0;

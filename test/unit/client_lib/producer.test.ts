@@ -11,6 +11,7 @@ import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { partitionForKey } from '../../../src/client/murmur2.js';
+import type { ProducerMessage } from '../../../src/client/producer.js';
 import { ERROR_TABLE, TributaryError } from '../../../src/common/errors.js';
 import { testProducer, withCluster } from './fake_cluster.js';
 
@@ -352,6 +353,35 @@ void describe('Producer', () => {
           assert.equal(requestsSeen(), 4, 'the open batch went once the broker was free');
           assert.deepEqual(cluster.records('t', 0).map((r) => r.value?.slice(0, 5)),
             ['first', 'a', 'b', 'c', 'xxxxx', 'yyyyy']);
+        } finally {
+          await producer.close();
+        }
+      });
+    });
+
+  void test('linger 0: a request that goes anyway, for a sealed batch, takes the open batches of its broker along',
+    async () => {
+      // Else a partition with few records would wait as long as another's full batches keep the
+      // broker busy: here partition 0's replies are slow and its records fill a batch each.
+      await withCluster(1, async (cluster) => {
+        cluster.createTopic('t', 2);
+        const producer = testProducer(cluster, { lingerMs: 0, batchBytesMax: 400 });
+        try {
+          await producer.connect();
+          cluster.delayNextProduceReplies = { count: 10, delayMs: 200 };
+          const large = (): ProducerMessage => ({ topic: 't', partition: 0, value: 'x'.repeat(350) });
+          const requestsSeen = (): number => cluster.produceRequests.length;
+          const first = producer.send(large());
+          for (let i = 0; i < 100 && requestsSeen() < 1; i++) await sleep(5);
+          const small = producer.send({ topic: 't', partition: 1, value: 'small' });
+          await sleep(50);
+          assert.equal(requestsSeen(), 1, 'the small record waits while the broker has a request in flight');
+          const more = [producer.send(large()), producer.send(large())]; // the second seals the first's batch
+          for (let i = 0; i < 100 && requestsSeen() < 2; i++) await sleep(5);
+          assert.deepEqual(cluster.produceRequests[1]?.batches.map((b) => [b.partition, b.recordCount]),
+            [[0, 1], [1, 1]], 'the sealed batch went at once, and the small record with it');
+          assert.equal((await small).offset, 0);
+          assert.deepEqual((await Promise.all([first, ...more])).map((r) => r.offset), [0, 1, 2]);
         } finally {
           await producer.close();
         }
