@@ -669,13 +669,14 @@ export class Producer {
     const batches = accumulator.ready(nowMs,
       (topic, partition, sealed) => this.allowance(topic, partition, sealed, nowMs, null));
     if (this.lingerMs !== 0 || batches.length === 0) return batches;
+    // Only a broker that already had a request in flight can have held open batches back.
     const sending = new Set<number>();
-    const taken = new Set<string>();
     for (const batch of batches) {
       const leader = this.metadata.leaderOf(batch.topic, batch.partition);
-      if (leader !== null) sending.add(leader);
-      taken.add(topicPartitionKey(batch.topic, batch.partition));
+      if (leader !== null && (this.inflightByBroker.get(leader) ?? 0) > 0) sending.add(leader);
     }
+    if (sending.size === 0) return batches;
+    const taken = new Set(batches.map((batch) => topicPartitionKey(batch.topic, batch.partition)));
     const joining = accumulator.ready(nowMs, (topic, partition, sealed) =>
       (taken.has(topicPartitionKey(topic, partition)) ? 0 : this.allowance(topic, partition, sealed, nowMs, sending)));
     return joining.length === 0 ? batches : [...batches, ...joining];
