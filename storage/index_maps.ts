@@ -45,9 +45,11 @@ export interface SegmentMeta {
  * log's. lmdb-js runs each write transaction as a task of Node's thread pool (the one the
  * fdatasyncs use) and commits one per event-loop turn that wrote, so at a light load every append
  * cost a transaction, two thread hand-offs and a task queued beside the syncs. Nothing waits for
- * these writes on the write path: a log reads its entries not yet indexed from memory (Log.pending).
+ * these writes on the write path: a log reads its entries not yet indexed from memory (Log.pending),
+ * so the wait costs only that memory (100 ms of entry locations) and saves a transaction, which
+ * rewrites the same few pages of every map each time, ten times over at a light load.
  */
-const DEFERRED_WRITE_DELAY_MS = 10;
+const DEFERRED_WRITE_DELAY_MS = 100;
 
 interface DeferredPut {
   readonly logId: number;

@@ -97,13 +97,48 @@ describe('JournaledFileIo', () => {
   it('one journal fdatasync serves every file written in the round', async () => {
     fs.mkdirSync(path.dirname(file('a')), { recursive: true });
     let fileSyncs = 0;
-    const counting: FileIo = { ...nodeFileIo, datasync: (fd) => { fileSyncs += 1; return nodeFileIo.datasync(fd); } };
+    const counting: FileIo = { ...nodeFileIo,
+      datasync: (fd) => { fileSyncs += 1; return nodeFileIo.datasync(fd); },
+      datasyncNow: (fd) => { fileSyncs += 1; nodeFileIo.datasyncNow(fd); } };
     const io = open(counting);
     const fds = ['a', 'b', 'c', 'd'].map((name) => io.openAppend(file(name)));
     fds.forEach((fd, i) => { io.writev(fd, [Buffer.from(`record ${i}`)], 0); });
     await Promise.all(fds.map((fd) => io.datasync(fd)));
     assert.equal(fileSyncs, 1, 'four files, one fdatasync');
     for (const fd of fds) io.close(fd);
+    await io.shutdown();
+  });
+
+  it('syncs on the event loop while its syncs are fast, and in the thread pool once they are slow', async () => {
+    fs.mkdirSync(path.dirname(file('a')), { recursive: true });
+    // The syncs only take time here (a fast disk, then a slow one): the test is of the rule, not the disk.
+    const SLOW_SYNC_MS = 3;
+    let slow = false;
+    const kinds: string[] = [];
+    const timed: FileIo = { ...nodeFileIo,
+      datasync: async () => {
+        kinds.push('pool');
+        await new Promise((resolve) => setTimeout(resolve, slow ? SLOW_SYNC_MS : 0));
+      },
+      datasyncNow: () => {
+        kinds.push('inline');
+        const until = performance.now() + (slow ? SLOW_SYNC_MS : 0);
+        while (performance.now() < until) { /* a bounded busy wait: the simulated disk */ }
+      } };
+    const io = open(timed);
+    const fd = io.openAppend(file('a'));
+    let position = 0;
+    const writeAndSync = async (): Promise<void> => {
+      position += io.writev(fd, [Buffer.from('record')], position);
+      await io.datasync(fd);
+    };
+    for (let i = 0; i < 3; i++) await writeAndSync();
+    assert.deepEqual(kinds, ['inline', 'inline', 'inline'], 'fast syncs are made on the event loop');
+    slow = true;
+    for (let i = 0; i < 8; i++) await writeAndSync();
+    assert.equal(kinds[3], 'inline', 'the first slow sync is still made inline (the mean was low)');
+    assert.deepEqual(kinds.slice(-3), ['pool', 'pool', 'pool'], `once the mean is over 1 ms, the pool (${kinds.join()})`);
+    io.close(fd);
     await io.shutdown();
   });
 
