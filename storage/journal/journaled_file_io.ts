@@ -38,6 +38,8 @@ export interface JournalOptions {
   /** Size of each journal file (a flush larger than this still goes whole into one file). */
   readonly fileBytes: number;
   readonly logger: StorageLogger;
+  /** See INLINE_SYNC_MS_MAX_DEFAULT. */
+  readonly inlineSyncMsMax?: number;
 }
 
 export const JOURNAL_FILE_BYTES_DEFAULT = 64 * 1024 * 1024;
@@ -56,9 +58,10 @@ const SYNCS_IN_FLIGHT_MAX = 4;
  * A flush with no other sync under way makes its fdatasync on the event loop's own thread while
  * the journal's recent syncs took less than this on average. A fast sync costs less than handing it
  * to Node's thread pool and being woken for its result (two thread wake-ups on a write's path, on
- * every replica); a slow disk's syncs go to the pool, so that they never stall the loop for long.
+ * every replica); slower syncs (a slow disk, or several brokers' syncs queued on one) go to the
+ * pool, so that the loop goes on with other work meanwhile and is never stalled for long.
  */
-const INLINE_SYNC_MS_MAX = 1;
+export const INLINE_SYNC_MS_MAX_DEFAULT = 0.3;
 /** Weight of the latest sync in the running mean of sync times. */
 const SYNC_MS_WEIGHT = 0.2;
 /** Flushes larger than this grow the journal file without zero-filling ahead. */
@@ -114,7 +117,7 @@ export class JournaledFileIo implements FileIo {
   private readonly waiters: Waiter[] = [];
   private flushScheduled = false;
   private readonly syncsInFlight = new Set<Promise<void>>();
-  /** Running mean of the journal's fdatasync times, inline or in the pool (see INLINE_SYNC_MS_MAX). */
+  /** Running mean of the journal's fdatasync times, inline or in the pool (see INLINE_SYNC_MS_MAX_DEFAULT). */
   private syncMsMean = 0;
   private rotating = false;
   /** The background sync of the files written during the previous generation. */
@@ -326,7 +329,7 @@ export class JournaledFileIo implements FileIo {
    * records no flush has written yet. Up to SYNCS_IN_FLIGHT_MAX run at once (the disk works on
    * several, as it did on every log's own), all on one file: when one completes, every write made
    * before it started is durable, whatever the order the others complete in. With none under way
-   * and a fast disk, the sync is made here and now instead (INLINE_SYNC_MS_MAX).
+   * and fast syncs, the sync is made here and now instead (INLINE_SYNC_MS_MAX_DEFAULT).
    */
   private startFlush(): void {
     if (this.failure !== null || this.rotating || this.syncsInFlight.size >= SYNCS_IN_FLIGHT_MAX) return;
@@ -350,7 +353,8 @@ export class JournaledFileIo implements FileIo {
     }
     this.written = sequence;
     const startedMs = performance.now();
-    if (this.syncsInFlight.size === 0 && this.syncMsMean < INLINE_SYNC_MS_MAX) {
+    const inlineSyncMsMax = this.options.inlineSyncMsMax ?? INLINE_SYNC_MS_MAX_DEFAULT;
+    if (this.syncsInFlight.size === 0 && this.syncMsMean < inlineSyncMsMax) {
       try {
         this.inner.datasyncNow(this.file.fd);
       } catch (error) {
