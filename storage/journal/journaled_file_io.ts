@@ -61,7 +61,7 @@ const SYNCS_IN_FLIGHT_MAX = 4;
  * every replica); slower syncs (a slow disk, or several brokers' syncs queued on one) go to the
  * pool, so that the loop goes on with other work meanwhile and is never stalled for long.
  */
-export const INLINE_SYNC_MS_MAX_DEFAULT = 0.3;
+const INLINE_SYNC_MS_MAX_DEFAULT = 0.3;
 /** Weight of the latest sync in the running mean of sync times. */
 const SYNC_MS_WEIGHT = 0.2;
 /** Flushes larger than this grow the journal file without zero-filling ahead. */
