@@ -10,7 +10,8 @@
  * A leader that dies or loses its term mid-move leaves the move in the metadata, and whichever
  * broker leads the partition next picks it up from the group's applied membership.
  */
-import type { GroupId } from '../../raft/core/index.js';
+import { DropReason } from '../../raft/core/index.js';
+import type { GroupId, ProposeResult, RequestResult } from '../../raft/core/index.js';
 import type { RaftHost } from '../../raft/host/raft_host.js';
 import { encodeCommand } from '../controller/commands.js';
 import type { MetadataStateMachine, PartitionReassignment, TopicInfo } from '../controller/metadata_state_machine.js';
@@ -36,6 +37,7 @@ export interface ReassignmentDriverOptions {
 export class ReassignmentDriver {
   private readonly lastReportMs = new Map<GroupId, number>();
   private readonly lastStep = new Map<GroupId, string>();
+  private readonly lastRefusal = new Map<GroupId, string>();
   private throttle = 0;
 
   constructor(private readonly options: ReassignmentDriverOptions) {}
@@ -85,8 +87,26 @@ export class ReassignmentDriver {
       return;
     }
     this.noteStep(hosted, step, topic.name, move.partition);
-    if (step.kind === 'change') host.proposeConfChange(hosted.groupId, step.change);
-    else if (step.kind === 'transferLeadership') host.transferLeadership(hosted.groupId, step.to);
+    const result = step.kind === 'change' ? host.proposeConfChange(hosted.groupId, step.change)
+      : step.kind === 'transferLeadership' ? host.transferLeadership(hosted.groupId, step.to) : undefined;
+    if (result !== undefined) this.noteRefusal(hosted, result, topic.name, move.partition);
+  }
+
+  /**
+   * Logs once why a step's proposal was refused, when the reason is not the usual one (the step
+   * proposed on an earlier tick is not applied yet): a move that does not advance says why.
+   */
+  private noteRefusal(hosted: HostedPartition, result: ProposeResult | RequestResult, topic: string,
+    partition: number): void {
+    const refusal = result.kind === 'accepted' ? undefined
+      : result.kind === 'not_leader' ? 'not_leader' : result.reason;
+    if (refusal === undefined || refusal === DropReason.confChangePending) {
+      this.lastRefusal.delete(hosted.groupId);
+      return;
+    }
+    if (this.lastRefusal.get(hosted.groupId) === refusal) return;
+    this.lastRefusal.set(hosted.groupId, refusal);
+    this.options.logger.info({ topic, partition, refusal }, 'partition move step refused; retried next tick');
   }
 
   private report(topic: TopicInfo, move: PartitionReassignment, hosted: HostedPartition, voters: readonly number[],

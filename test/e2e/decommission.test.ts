@@ -37,6 +37,11 @@ const IN_FLIGHT_MAX = 1_000;
 
 interface Acked { readonly partition: number; readonly offset: number; readonly value: string }
 
+/** The lines of a broker's log that name a topic (its replicas' starts, leaders, move steps). */
+function linesOn(log: string, topic: string): string {
+  return log.split('\n').filter((line) => line.includes(`"${topic}`)).join('\n').slice(-6_000);
+}
+
 async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
@@ -59,7 +64,8 @@ void describe('broker decommission', { timeout: 120_000 }, () => {
     (await admin.describeTopic(topic)).partitions.map((p) => [...p.replicaIds]);
 
   before(async () => {
-    cluster = await TestCluster.start(3);
+    // At info, so that a move that does not advance shows its steps (and why one was refused) below.
+    cluster = await TestCluster.start(3, [], { TRIBUTARY_LOG_LEVEL: 'info' });
     await cluster.addBroker(LEAVING, LEAVING_HOST);
     voters = [1, 2, 3].map((id) => cluster.address(id)).join(',');
     admin = new Admin({ bootstrap: voters, requestTimeoutMs: 20_000 });
@@ -155,8 +161,11 @@ void describe('broker decommission', { timeout: 120_000 }, () => {
       await producer.close();
     }
     const open = run.code === 0 ? [] : await admin.listPartitionReassignments();
+    const leaders = run.code === 0 ? [] : (await admin.describeTopic(SINGLE)).partitions;
     assert.equal(run.code, 0, `${run.stdout}\n${run.stderr}\nmoves open: ${JSON.stringify(open)}\n` +
-      [1, 2, 3, LEAVING].map((id) => `broker ${id}: ${cluster.stderrOf(id).slice(-3_000)}`).join('\n'));
+      `${SINGLE}: ${JSON.stringify(leaders)}\n` +
+      [1, 2, 3, LEAVING].map((id) => `broker ${id}, its lines on ${SINGLE}:\n${linesOn(cluster.stderrOf(id), SINGLE)}\n` +
+        `its last lines:\n${cluster.stderrOf(id).slice(-3_000)}`).join('\n'));
     const summary = JSON.parse(run.stdout) as { brokerId: number; moved: number };
     assert.equal(summary.brokerId, LEAVING);
     assert.ok(summary.moved >= held + 1, `moved ${summary.moved}: at least the ${held} + 1 partitions on broker 4`);
