@@ -38,6 +38,27 @@ describe('RecentEntries', () => {
     assert.equal(recent.slice(4, 5, 0)?.length, 1, 'the first entry always, as the log does');
   });
 
+  it('lets entries go once older than its age bound, newest entry always', () => {
+    let nowMs = 1_000;
+    const recent = new RecentEntries(1_000_000, 100, () => nowMs);
+    recent.appended([entry(1, 1, 10), entry(2, 1, 10)]);
+    nowMs += 60;
+    recent.appended([entry(3, 1, 10)]);
+    assert.equal(recent.firstIndex, 1, 'within the bound, everything is held');
+    nowMs += 50;
+    recent.appended([entry(4, 1, 10)]);
+    assert.equal(recent.firstIndex, 3, 'the entries appended 110 ms ago go, the 50 ms old one stays');
+    assert.deepEqual(summary(recent.slice(3, 5, 1000) ?? []), summary([entry(3, 1, 10), entry(4, 1, 10)]));
+    nowMs += 10_000;
+    recent.appended([entry(5, 1, 10), entry(6, 1, 10)]);
+    assert.equal(recent.firstIndex, 5, 'one append keeps all it brings');
+    nowMs += 10_000;
+    recent.dropFrom(6);
+    recent.appended([entry(6, 2, 10)]);
+    assert.equal(recent.firstIndex, 6, 'a rewritten suffix is as new as its append');
+    assert.equal(recent.term(6), 2);
+  });
+
   it('follows a truncation and forgets everything after a gap', () => {
     const recent = new RecentEntries(1 << 20);
     recent.appended([entry(1, 1, 10), entry(2, 1, 10), entry(3, 1, 10)]);

@@ -21,6 +21,7 @@ import { BenchProgressLine, benchReportJson, formatBenchReport } from '../bench_
 import type { BenchReport } from '../bench_report.js';
 import type { ClientSecurityOptions } from '../../security/client_security.js';
 import { parseAcks } from './produce.js';
+import { tuneHeap } from '../process_heap.js';
 
 const DEFAULT_RECORDS = 300_000;
 
@@ -120,6 +121,8 @@ export async function withTarget<T>(args: TargetArguments,
   secure = false): Promise<T> {
   const local = args.bootstrap === undefined && args.cluster === 'local';
   if (!local && args.bootstrap === undefined) throw new Error('--cluster none needs --bootstrap');
+  // The bench's clients run in this process; their full collections would stall every write in flight.
+  tuneHeap();
   const profileDir = args['broker-cpu-prof-dir'];
   const kafkaBootstrap = args['kafka-bootstrap'];
   const target = await openBenchTarget({ bootstrap: local ? null : args.bootstrap ?? null, localBrokers: args.brokers,

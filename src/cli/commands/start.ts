@@ -24,7 +24,7 @@ import { ConfigError, parseHostPort, parseRaftDial, parseVoters } from './broker
 import { readConfigFile, resolveSettings } from './broker_settings.js';
 import type { SettingSpec, SettingTable, SettingValue } from './broker_settings.js';
 import { storageTestModeFromEnv } from './storage_test_env.js';
-import { tuneBrokerHeap } from '../broker_heap.js';
+import { tuneHeap } from '../process_heap.js';
 import { watchParent } from '../parent_watch.js';
 import { RAFT_TIMING_DEFAULTS, raftTimingProblem } from '../../broker/raft_timing.js';
 import type { RaftTiming } from '../../broker/raft_timing.js';
@@ -443,7 +443,7 @@ export const startCommand: CommandModule = {
       const metricsAddress = metricsListen(settings);
       const security = securitySettings(settings);
       const kafkaSecurity = kafkaSecuritySettings(settings);
-      tuneBrokerHeap();
+      tuneHeap();
       broker = await Broker.start({ id, dataDirectory, voters, raftDial, ...addresses, logLevel: logLevel(settings),
         ...kafkaAddresses(settings),
         ...(kafkaSecurity === undefined ? {} : { kafkaSecurity }),

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { BROKER_HEAP_BUDGET_BYTES, heapGrowingPercentFor } from '../../../src/cli/broker_heap.js';
+import { HEAP_BUDGET_BYTES, heapGrowingPercentFor } from '../../../src/cli/process_heap.js';
 
 const MB = 2 ** 20;
 
@@ -16,9 +16,9 @@ test('five times a small live heap, up to the budget, else V8\'s own growth', ()
   assert.equal(heapGrowingPercentFor(48 * MB), 100);
   assert.equal(heapGrowingPercentFor(49 * MB), 0, 'over half the budget live: V8 decides');
   assert.equal(heapGrowingPercentFor(400 * MB), 0);
-  for (let live = MB; live <= 2 * BROKER_HEAP_BUDGET_BYTES; live += MB) {
+  for (let live = MB; live <= 2 * HEAP_BUDGET_BYTES; live += MB) {
     const percent = heapGrowingPercentFor(live);
     assert.ok(percent === 0 || (percent >= 100 && percent <= 400), `${percent}% for ${live / MB} MB`);
-    if (percent > 0) assert.ok(live * (1 + percent / 100) <= BROKER_HEAP_BUDGET_BYTES + 1, `${live / MB} MB`);
+    if (percent > 0) assert.ok(live * (1 + percent / 100) <= HEAP_BUDGET_BYTES + 1, `${live / MB} MB`);
   }
 });
