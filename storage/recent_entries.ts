@@ -11,10 +11,9 @@
  * full collection. Under a steady light load the byte bound alone held every payload for seconds,
  * and V8's step for promoted external memory started a full collection on every broker every
  * seven seconds, each a pause of 5-15 ms on the write path (docs/performance.md, "Full collections
- * from held payloads"). Entries are what was written, stamped payloads
- * included (the stamp happens in place before the write), so a read from here returns the same
- * bytes a read from the segment would. Any change below the tail (truncation, reset, prefix
- * deletion) goes through dropFrom/clear.
+ * at a light load"). Entries are what was written, stamped payloads included (the stamp happens in
+ * place before the write), so a read from here returns the same bytes a read from the segment
+ * would. Any change below the tail (truncation, reset, prefix deletion) goes through dropFrom/clear.
  */
 import { assert } from '../raft/core/assert.js';
 import type { Entry } from '../raft/core/index.js';
