@@ -161,9 +161,9 @@ void describe('broker decommission', { timeout: 120_000 }, () => {
       await producer.close();
     }
     const open = run.code === 0 ? [] : await admin.listPartitionReassignments();
-    const leaders = run.code === 0 ? [] : (await admin.describeTopic(SINGLE)).partitions;
+    const singleNow = run.code === 0 ? [] : (await admin.describeTopic(SINGLE)).partitions;
     assert.equal(run.code, 0, `${run.stdout}\n${run.stderr}\nmoves open: ${JSON.stringify(open)}\n` +
-      `${SINGLE}: ${JSON.stringify(leaders)}\n` +
+      `${SINGLE}: ${JSON.stringify(singleNow)}\n` +
       [1, 2, 3, LEAVING].map((id) => `broker ${id}, its lines on ${SINGLE}:\n${linesOn(cluster.stderrOf(id), SINGLE)}\n` +
         `its last lines:\n${cluster.stderrOf(id).slice(-3_000)}`).join('\n'));
     const summary = JSON.parse(run.stdout) as { brokerId: number; moved: number };

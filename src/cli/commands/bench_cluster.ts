@@ -19,9 +19,9 @@ import { ResidentSetSampler } from '../../../bench/resident_set.js';
 import { runKafkaConsumeBench, runKafkaProduceBench } from '../bench_kafka.js';
 import { BenchProgressLine, benchReportJson, formatBenchReport } from '../bench_report.js';
 import type { BenchReport } from '../bench_report.js';
+import { tuneHeap } from '../process_heap.js';
 import type { ClientSecurityOptions } from '../../security/client_security.js';
 import { parseAcks } from './produce.js';
-import { tuneHeap } from '../process_heap.js';
 
 const DEFAULT_RECORDS = 300_000;
 
