@@ -38,7 +38,7 @@ function main(): void {
   const args = process.argv.slice(2);
   const topAt = args.indexOf('--top');
   const top = topAt >= 0 ? Number(args[topAt + 1]) : 20;
-  const files = args.filter((arg, i) => arg !== '--top' && i !== topAt + 1);
+  const files = topAt >= 0 ? args.filter((_, i) => i !== topAt && i !== topAt + 1) : args;
   for (const file of files) {
     const totals = selfTimeByFunction(JSON.parse(fs.readFileSync(file, 'utf8')) as CpuProfile);
     const all = [...totals.values()].reduce((sum, micros) => sum + micros, 0);
