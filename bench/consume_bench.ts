@@ -8,6 +8,8 @@
  */
 import { performance } from 'node:perf_hooks';
 import { openBenchConsumer } from './bench_target.js';
+import { HostCpuMeter } from './host_cpu.js';
+import type { HostCpuFigures } from './host_cpu.js';
 import { LatencyRecorder } from './latency.js';
 import type { LatencySummaryMs } from './latency.js';
 import { throughput } from './produce_bench.js';
@@ -28,6 +30,8 @@ export interface ConsumeBenchResult extends ThroughputFigures {
   /** Per poll that returned records. */
   readonly latencyMs: LatencySummaryMs;
   readonly polls: number;
+  /** The machine's CPU over the measured part (null off Linux). */
+  readonly hostCpu: HostCpuFigures | null;
 }
 
 const PROGRESS_EVERY_MS = 250;
@@ -41,6 +45,7 @@ export async function runConsumeBench(options: ConsumeBenchOptions): Promise<Con
     let records = 0;
     let bytes = 0;
     let polls = 0;
+    const hostCpu = new HostCpuMeter();
     const started = performance.now();
     let lastRecordAt = started;
     const deadline = started + options.durationMs;
@@ -62,7 +67,7 @@ export async function runConsumeBench(options: ConsumeBenchOptions): Promise<Con
     const seconds = Math.max(1e-6, (lastRecordAt - started) / 1_000);
     options.onProgress?.({ records, elapsedMs: seconds * 1_000 });
     const figures = throughput(records, records === 0 ? 0 : bytes / records, seconds);
-    return { ...figures, latencyMs: pollLatency.summary(), polls };
+    return { ...figures, latencyMs: pollLatency.summary(), polls, hostCpu: hostCpu.stop() };
   } finally {
     await consumer.close();
   }

@@ -10,6 +10,8 @@
 import { performance } from 'node:perf_hooks';
 import { Consumer } from '../src/client/index.js';
 import type { ConsumerRecord } from '../src/client/index.js';
+import { HostCpuMeter } from './host_cpu.js';
+import type { HostCpuFigures } from './host_cpu.js';
 import { LatencyRecorder } from './latency.js';
 import type { LatencySummaryMs } from './latency.js';
 import { throughput } from './produce_bench.js';
@@ -35,6 +37,8 @@ export interface GroupConsumeBenchResult extends ThroughputFigures {
   readonly joinMs: number;
   /** Records each member read. */
   readonly recordsPerMember: readonly number[];
+  /** The machine's CPU from the first record on (null off Linux). */
+  readonly hostCpu: HostCpuFigures | null;
 }
 
 const PROGRESS_EVERY_MS = 250;
@@ -45,6 +49,8 @@ interface Tally {
   polls: number;
   firstRecordAt: number | null;
   lastRecordAt: number;
+  /** Measures from the first record, as the throughput does (the join before it is not timed). */
+  hostCpu: HostCpuMeter | null;
 }
 
 export async function runGroupConsumeBench(options: GroupConsumeBenchOptions): Promise<GroupConsumeBenchResult> {
@@ -58,12 +64,14 @@ export async function runGroupConsumeBench(options: GroupConsumeBenchOptions): P
   }));
   const started = performance.now();
   const deadline = started + options.durationMs;
-  const tally: Tally = { records: 0, bytes: 0, polls: 0, firstRecordAt: null, lastRecordAt: started };
+  const tally: Tally = { records: 0, bytes: 0, polls: 0, firstRecordAt: null, lastRecordAt: started,
+    hostCpu: null };
   const perMember = members.map(() => 0);
   const pollLatency = new LatencyRecorder();
   let lastProgress = started;
   const count = (batch: readonly ConsumerRecord[], member: number, pollStarted: number): void => {
     const now = performance.now();
+    tally.hostCpu ??= new HostCpuMeter();
     tally.firstRecordAt ??= now;
     tally.lastRecordAt = now;
     pollLatency.recordMs(now - pollStarted);
@@ -76,6 +84,7 @@ export async function runGroupConsumeBench(options: GroupConsumeBenchOptions): P
       options.onProgress?.({ records: tally.records, elapsedMs: now - tally.firstRecordAt });
     }
   };
+  let hostCpuFigures: HostCpuFigures | null = null;
   try {
     for (const member of members) member.subscribe([options.topic]);
     await Promise.all(members.map(async (member, index) => {
@@ -85,6 +94,7 @@ export async function runGroupConsumeBench(options: GroupConsumeBenchOptions): P
         if (batch.length > 0) count(batch, index, pollStarted);
       }
     }));
+    hostCpuFigures = tally.hostCpu?.stop() ?? null;
   } finally {
     await Promise.all(members.map((member) => member.close()));
   }
@@ -93,5 +103,5 @@ export async function runGroupConsumeBench(options: GroupConsumeBenchOptions): P
   options.onProgress?.({ records: tally.records, elapsedMs: seconds * 1_000 });
   const figures = throughput(tally.records, tally.records === 0 ? 0 : tally.bytes / tally.records, seconds);
   return { ...figures, latencyMs: pollLatency.summary(), polls: tally.polls, joinMs: firstRecordAt - started,
-    recordsPerMember: perMember };
+    recordsPerMember: perMember, hostCpu: hostCpuFigures };
 }

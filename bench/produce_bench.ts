@@ -14,6 +14,8 @@ import type { ClientSecurityOptions } from '../src/security/client_security.js';
 import { openBenchConsumer } from './bench_target.js';
 import { Producer } from '../src/client/producer.js';
 import type { Acks } from '../src/client/producer.js';
+import { HostCpuMeter } from './host_cpu.js';
+import type { HostCpuFigures } from './host_cpu.js';
 import { LatencyRecorder } from './latency.js';
 import type { LatencySummaryMs } from './latency.js';
 
@@ -78,6 +80,8 @@ export interface ProduceBenchResult extends ThroughputFigures {
   /** Produce to consume; null without endToEnd. */
   readonly endToEndLatencyMs: LatencySummaryMs | null;
   readonly consumedRecords: number | null;
+  /** The machine's CPU over the measured part (null off Linux). */
+  readonly hostCpu: HostCpuFigures | null;
 }
 
 const PROGRESS_EVERY_MS = 250;
@@ -254,6 +258,7 @@ export async function runProduceBench(options: ProduceBenchOptions): Promise<Pro
     const tally: SendTally = { sent: 0, acked: 0, failed: 0, firstError: null };
     const ackLatency = new LatencyRecorder();
     reader?.start();
+    const hostCpu = new HostCpuMeter();
     const started = performance.now();
     const deadlineMs = started + options.durationMs;
     const progress = setInterval(() => {
@@ -268,12 +273,14 @@ export async function runProduceBench(options: ProduceBenchOptions): Promise<Pro
       clearInterval(progress);
     }
     const seconds = (performance.now() - started) / 1_000;
+    const hostCpuFigures = hostCpu.stop();
     options.onProgress?.({ records: tally.acked, elapsedMs: seconds * 1_000 });
     await reader?.finish(tally.acked);
     assert(tally.acked + tally.failed === tally.sent, 'every record sent was settled by flush');
     return { ...throughput(tally.acked, options.recordBytes, seconds), failed: tally.failed,
       firstError: describe(tally.firstError), latencyMs: ackLatency.summary(),
-      endToEndLatencyMs: reader?.latency.summary() ?? null, consumedRecords: reader?.consumed ?? null };
+      endToEndLatencyMs: reader?.latency.summary() ?? null, consumedRecords: reader?.consumed ?? null,
+      hostCpu: hostCpuFigures };
   } finally {
     await reader?.finish(0);
     await Promise.all(producers.map((producer) => producer.close()));

@@ -11,6 +11,7 @@
  * of its target as past the knee.
  */
 import { assert } from '../../raft/core/assert.js';
+import type { HostCpuFigures } from '../host_cpu.js';
 import type { LatencySummaryMs } from '../latency.js';
 import { runProduceBench } from '../produce_bench.js';
 import type { ProduceBenchOptions } from '../produce_bench.js';
@@ -43,6 +44,8 @@ export interface SweepStep {
   readonly failed: number;
   readonly ackLatencyMs: LatencySummaryMs;
   readonly endToEndLatencyMs: LatencySummaryMs | null;
+  /** The machine's CPU during the step (null off Linux). */
+  readonly hostCpu: HostCpuFigures | null;
 }
 
 export interface SweepResult {
@@ -66,7 +69,7 @@ async function runStep(options: SweepOptions, fraction: number | null, rate: num
     recordsPerSecondMax: rate });
   return { fraction, targetRecordsPerSec: Number.isFinite(rate) ? rate : null, recordsPerSec: result.recordsPerSec,
     mbPerSec: result.mbPerSec, records: result.records, failed: result.failed, ackLatencyMs: result.latencyMs,
-    endToEndLatencyMs: result.endToEndLatencyMs };
+    endToEndLatencyMs: result.endToEndLatencyMs, hostCpu: result.hostCpu };
 }
 
 export async function runSweep(options: SweepOptions): Promise<SweepResult> {

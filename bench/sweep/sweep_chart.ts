@@ -67,11 +67,13 @@ export function sweepTableRows(result: SweepResult): string[][] {
     step.endToEndLatencyMs === null ? '-'
       : `${ms(step.endToEndLatencyMs.p50)} / ${ms(step.endToEndLatencyMs.p99)} / ${ms(step.endToEndLatencyMs.p999)}`,
     String(step.failed),
+    step.hostCpu === null ? '-'
+      : `${(step.hostCpu.busy * 100).toFixed(0)}% / ${(step.hostCpu.steal * 100).toFixed(1)}%`,
   ]);
 }
 
 export const SWEEP_TABLE_HEADER: readonly string[] = ['step', 'target rec/s', 'reached rec/s',
-  'ack p50 / p99 / p99.9 ms', 'end-to-end p50 / p99 / p99.9 ms', 'failed'];
+  'ack p50 / p99 / p99.9 ms', 'end-to-end p50 / p99 / p99.9 ms', 'failed', 'machine busy / steal'];
 
 export function sweepHtml(result: SweepResult, title: string, config: string, svg: string): string {
   const cells = (row: readonly string[], tag: string): string =>

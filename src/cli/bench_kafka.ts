@@ -16,6 +16,7 @@ import { performance } from 'node:perf_hooks';
 import kafkajs from 'kafkajs';
 import type { Consumer as KafkaConsumer, Producer as KafkaProducer } from 'kafkajs';
 import { assert } from '../../raft/core/assert.js';
+import { HostCpuMeter } from '../../bench/host_cpu.js';
 import { LatencyRecorder } from '../../bench/latency.js';
 import { SEND_TIME_BYTES, throughput } from '../../bench/produce_bench.js';
 import type { BenchProgress, ProduceBenchResult } from '../../bench/produce_bench.js';
@@ -129,6 +130,7 @@ export async function runKafkaProduceBench(options: KafkaProduceBenchOptions): P
     await Promise.all(producers.map((producer) => producer.connect()));
     const tally: Tally = { acked: 0, failed: 0, firstError: null };
     const ackLatency = new LatencyRecorder();
+    const hostCpu = new HostCpuMeter();
     const started = performance.now();
     const deadlineMs = started + options.durationMs;
     const progress = setInterval(() => {
@@ -147,11 +149,12 @@ export async function runKafkaProduceBench(options: KafkaProduceBenchOptions): P
       clearInterval(progress);
     }
     const seconds = (performance.now() - started) / 1_000;
+    const hostCpuFigures = hostCpu.stop();
     options.onProgress?.({ records: tally.acked, elapsedMs: seconds * 1_000 });
     assert(tally.acked + tally.failed <= quotaTotal, 'no more records settled than were sent');
     return { ...throughput(tally.acked, options.recordBytes, seconds), failed: tally.failed,
       firstError: describeError(tally.firstError), latencyMs: ackLatency.summary(), endToEndLatencyMs: null,
-      consumedRecords: null };
+      consumedRecords: null, hostCpu: hostCpuFigures };
   } finally {
     await Promise.all(producers.map((producer) => producer.disconnect()));
   }
@@ -243,6 +246,7 @@ export async function runKafkaConsumeBench(options: KafkaConsumeBenchOptions):
       joinTimer = setTimeout(() => { reject(new Error(`the group did not form in ${CONSUME_JOIN_TIMEOUT_MS} ms`)); },
         CONSUME_JOIN_TIMEOUT_MS);
     })]).finally(() => { clearTimeout(joinTimer); });
+    const hostCpu = new HostCpuMeter();
     tally.started = performance.now();
     tally.lastRecordAt = tally.started;
     const joinMs = tally.started - joinStarted;
@@ -255,7 +259,8 @@ export async function runKafkaConsumeBench(options: KafkaConsumeBenchOptions):
     const seconds = Math.max(1e-6, (tally.lastRecordAt - tally.started) / 1_000);
     options.onProgress?.({ records: tally.records, elapsedMs: seconds * 1_000 });
     const figures = throughput(tally.records, tally.records === 0 ? 0 : tally.bytes / tally.records, seconds);
-    return { ...figures, latencyMs: tally.waitLatency.summary(), polls: tally.batches, joinMs };
+    return { ...figures, latencyMs: tally.waitLatency.summary(), polls: tally.batches, joinMs,
+      hostCpu: hostCpu.stop() };
   } finally {
     clearInterval(progress);
     await Promise.all(consumers.map((consumer) => consumer.disconnect()));

@@ -1,10 +1,14 @@
 /**
  * What `tributary bench produce|consume` print: a few lines for people, or one JSON object
- * (--json) whose top level always has recordsPerSec, mbPerSec and latencyMs {p50, p99, p999, max}.
+ * (--json) whose top level always has recordsPerSec, mbPerSec and latencyMs {p50, p99, p999, max}, and
+ * hostCpu {cpus, busy, steal}: how busy the machine was and what the hypervisor took, which on a shared
+ * VM says which runs compare.
  * A live progress line (cli-progress, on stderr) runs while the bench does.
  */
 import cliProgress from 'cli-progress';
 import type { Baseline } from '../../bench/baseline.js';
+import { formatHostCpu } from '../../bench/host_cpu.js';
+import type { HostCpuFigures } from '../../bench/host_cpu.js';
 import type { LatencySummaryMs } from '../../bench/latency.js';
 import type { BenchProgress, ThroughputFigures } from '../../bench/produce_bench.js';
 
@@ -17,6 +21,8 @@ export interface BenchReport {
   readonly endToEndLatencyMs: LatencySummaryMs | null;
   readonly baseline: Baseline | null;
   readonly brokerRssMiBMax: Record<string, number>;
+  /** The machine's CPU over the measured part (null where /proc/stat is not). */
+  readonly hostCpu: HostCpuFigures | null;
   readonly notes: readonly string[];
 }
 
@@ -51,6 +57,7 @@ export function formatBenchReport(report: BenchReport): string {
   if (rss.length > 0) {
     lines.push(`  broker resident set, max MiB: ${rss.map(([id, mib]) => `${id}: ${fixed(mib, 0)}`).join(', ')}`);
   }
+  if (report.hostCpu !== null) lines.push(`  machine while measured: ${formatHostCpu(report.hostCpu)}`);
   for (const note of report.notes) lines.push(`  note: ${note}`);
   return lines.join('\n');
 }
@@ -64,7 +71,7 @@ export function benchReportJson(report: BenchReport): string {
   return JSON.stringify({ command: report.command, config: report.config, records: f.records, bytes: f.bytes,
     seconds: f.seconds, recordsPerSec: f.recordsPerSec, mbPerSec: f.mbPerSec, latencyMs: report.latencyMs,
     latencyName: report.latencyName, endToEndLatencyMs: report.endToEndLatencyMs, baseline,
-    brokerRssMiBMax: report.brokerRssMiBMax, notes: report.notes });
+    brokerRssMiBMax: report.brokerRssMiBMax, hostCpu: report.hostCpu, notes: report.notes });
 }
 
 /** A live line on stderr: records done, rate, MB/s. Silent when stderr is not a terminal. */

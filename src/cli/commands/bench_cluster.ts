@@ -247,7 +247,7 @@ function measureProduce(args: ProduceArguments, secure: boolean): Promise<BenchR
       idempotent: args.idempotent ?? (!isKafka(args) && parseAcks(args.acks) === 'all'), sendMany: args['send-many'],
       recordValidation: !args['unsafe-skip-record-validation'], secure }, figures: result,
     latencyName: 'produce-to-ack', latencyMs: result.latencyMs, endToEndLatencyMs: result.endToEndLatencyMs,
-    baseline, brokerRssMiBMax, notes };
+    baseline, brokerRssMiBMax, hostCpu: result.hostCpu, notes };
   }, args['unsafe-skip-record-validation'] ? ['--unsafe-skip-record-validation'] : [], secure);
 }
 
@@ -303,7 +303,7 @@ const consumeCommand: CommandModule<object, ConsumeArguments> = {
         fetchBytes: args['fetch-bytes'], maxPollRecords: args['max-poll-records'],
         ...(args.group === undefined ? {} : { group: args.group, consumers: args.consumers }) }, figures: result,
       latencyName: isKafka(args) ? 'batch wait (non-empty)' : 'poll (non-empty)', latencyMs: result.latencyMs,
-      endToEndLatencyMs: null, baseline, brokerRssMiBMax, notes }, args.json);
+      endToEndLatencyMs: null, baseline, brokerRssMiBMax, hostCpu: result.hostCpu, notes }, args.json);
     });
   },
 };

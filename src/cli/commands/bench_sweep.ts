@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { ensureBenchTopic } from '../../../bench/bench_target.js';
+import { formatHostCpu } from '../../../bench/host_cpu.js';
 import { DEFAULT_SWEEP_FRACTIONS, parseFractions, runSweep } from '../../../bench/sweep/sweep.js';
 import type { SweepStep } from '../../../bench/sweep/sweep.js';
 import { SWEEP_TABLE_HEADER, sweepChartSpec, sweepHtml, sweepTableRows } from '../../../bench/sweep/sweep_chart.js';
@@ -37,7 +38,7 @@ function stepLine(step: SweepStep): string {
   const latency = step.ackLatencyMs;
   return `${what}: ${Math.round(step.recordsPerSec).toLocaleString('en-US')} records/s, ack p50 ` +
     `${latency.p50.toFixed(2)} p99 ${latency.p99.toFixed(2)} p99.9 ${latency.p999.toFixed(2)} ms` +
-    (step.failed > 0 ? `, ${step.failed} failed` : '');
+    (step.failed > 0 ? `, ${step.failed} failed` : '') + (step.hostCpu === null ? '' : `; ${formatHostCpu(step.hostCpu)}`);
 }
 
 function table(rows: readonly (readonly string[])[]): string {

@@ -14,7 +14,7 @@ const latency = (p50: number): SweepStep['ackLatencyMs'] => ({ count: 10, mean: 
 function step(fraction: number | null, reached: number, endToEnd: boolean): SweepStep {
   return { fraction, targetRecordsPerSec: fraction === null ? null : fraction * 1_000, recordsPerSec: reached,
     mbPerSec: reached / 10_000, records: reached * 2, failed: 0, ackLatencyMs: latency(reached / 100),
-    endToEndLatencyMs: endToEnd ? latency(reached / 50) : null };
+    endToEndLatencyMs: endToEnd ? latency(reached / 50) : null, hostCpu: { cpus: 2, busy: 0.8, steal: 0.012 } };
 }
 
 void describe('bench sweep', () => {
@@ -37,6 +37,7 @@ void describe('bench sweep', () => {
     const rows = sweepTableRows(result);
     assert.deepEqual(rows.map((row) => row[0]), ['10%', '50%', 'peak (flat out)']);
     assert.equal(rows[1]?.[2], '480');
+    assert.equal(rows[1][6], '80% / 1.2%', 'each step says how busy the machine was and what steal took');
     const html = sweepHtml(result, 'a <sweep>', 'cfg', '<svg></svg>');
     assert.ok(html.includes('a &lt;sweep&gt;') && html.includes('<svg></svg>'), 'the title escaped, the chart inline');
   });
