@@ -136,9 +136,11 @@ async function sendLoop(producer: Producer, options: ProduceBenchOptions, quota:
     }
     let due = quota - sent;
     if (throttled) {
-      const elapsedMs = performance.now() - started;
-      const behindMs = sent / ratePerProducer * 1_000 - elapsedMs;
-      if (behindMs > 1) await sleep(Math.min(behindMs, deadlineMs - performance.now()));
+      // Sleep until the next record is due, then send every record due by then in one call, as
+      // Kafka's perf test's throttle does: a timer fires a millisecond or more later, so at a high
+      // rate a call holds that millisecond's records (not one record a call while ahead of time).
+      const nextDueInMs = (sent + 1) / ratePerProducer * 1_000 - (performance.now() - started);
+      if (nextDueInMs > 0) await sleep(Math.min(nextDueInMs, deadlineMs - performance.now()));
       // At a low rate the next yield is minutes away: the deadline is checked after every wait.
       if (performance.now() >= deadlineMs) break;
       due = Math.max(1, Math.min(due, Math.floor((performance.now() - started) / 1_000 * ratePerProducer) - sent));
