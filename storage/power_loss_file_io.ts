@@ -39,6 +39,7 @@ interface OpenFile {
 
 export class PowerLossFileIo implements FileIo {
   private readonly files = new Map<number, OpenFile>();
+  private crashed = false;
 
   constructor(private readonly inner: FileIo, private readonly options: PowerLossFileIoOptions) {}
 
@@ -50,6 +51,7 @@ export class PowerLossFileIo implements FileIo {
   }
 
   openAppend(path: string): number {
+    this.alive();
     assert(![...this.files.values()].some((file) => file.path === path),
       () => `${path} is already open: a second descriptor would not see the unsynced bytes`);
     const fd = this.inner.openAppend(path);
@@ -60,6 +62,7 @@ export class PowerLossFileIo implements FileIo {
   }
 
   openRead(path: string): number {
+    this.alive();
     assert(![...this.files.values()].some((file) => file.path === path),
       () => `${path} is open for writing: a read-only descriptor would not see the unsynced bytes`);
     return this.inner.openRead(path);
@@ -67,12 +70,14 @@ export class PowerLossFileIo implements FileIo {
 
   /** Hands the unsynced bytes to the file (the kernel keeps them after a close), then closes. */
   close(fd: number): void {
+    this.alive();
     if (this.files.has(fd)) this.writeToFile(fd, this.fileOf(fd));
     this.files.delete(fd);
     this.inner.close(fd);
   }
 
   writev(fd: number, buffers: readonly Uint8Array[], position: number): number {
+    this.alive();
     const file = this.fileOf(fd);
     assert(Number.isSafeInteger(position) && position >= 0, () => `bad write position ${position}`);
     // A copy: the caller may reuse its buffers once the call returns, as it may after a real write.
@@ -84,6 +89,7 @@ export class PowerLossFileIo implements FileIo {
   }
 
   read(fd: number, into: Buffer, offsetInto: number, length: number, position: number): number {
+    this.alive();
     const file = this.files.get(fd);
     if (file === undefined) return this.inner.read(fd, into, offsetInto, length, position);
     const end = Math.min(position + length, file.sizeBytes);
@@ -106,6 +112,7 @@ export class PowerLossFileIo implements FileIo {
   }
 
   truncate(fd: number, length: number): void {
+    this.alive();
     const file = this.fileOf(fd);
     assert(Number.isSafeInteger(length) && length >= 0, () => `bad truncate length ${length}`);
     file.writes = file.writes.filter((write) => write.position < length);
@@ -122,10 +129,12 @@ export class PowerLossFileIo implements FileIo {
   }
 
   sizeOf(fd: number): number {
+    this.alive();
     return this.files.get(fd)?.sizeBytes ?? this.inner.sizeOf(fd);
   }
 
   async datasync(fd: number): Promise<void> {
+    this.alive();
     if (!this.options.fsync) return;
     // Bytes written after this call are not covered: they stay in memory, as they would stay unsynced.
     if (this.files.has(fd)) this.writeToFile(fd, this.fileOf(fd));
@@ -133,34 +142,48 @@ export class PowerLossFileIo implements FileIo {
   }
 
   datasyncNow(fd: number): void {
+    this.alive();
     if (!this.options.fsync) return;
     if (this.files.has(fd)) this.writeToFile(fd, this.fileOf(fd));
     this.inner.datasyncNow(fd);
   }
 
-  /** The process dies: every descriptor goes, and with it every byte not yet synced. Nothing works after. */
+  /**
+   * The process dies: every descriptor goes, and with it every byte not yet synced. Nothing works
+   * after: every call throws, since work still under way on it (a journal's background checkpoint)
+   * would otherwise close, write or sync descriptor numbers the kernel has since given to other files.
+   */
   crash(): void {
+    this.alive();
     for (const fd of this.files.keys()) this.inner.close(fd);
     this.files.clear();
+    this.crashed = true;
+  }
+
+  private alive(): void {
+    assert(!this.crashed, 'this FileIo crashed (a simulated power loss): nothing works after');
   }
 
   /** The simulated OS write-back: every unsynced byte goes to its file, without fsync. */
   writeBack(): void {
+    this.alive();
     for (const [fd, file] of this.files) this.writeToFile(fd, file);
   }
 
-  syncDirectory(path: string): void { this.inner.syncDirectory(path); }
-  listDirectory(path: string): string[] { return this.inner.listDirectory(path); }
-  makeDirectory(path: string): void { this.inner.makeDirectory(path); }
-  exists(path: string): boolean { return this.inner.exists(path); }
-  readText(path: string): string | null { return this.inner.readText(path); }
+  syncDirectory(path: string): void { this.alive(); this.inner.syncDirectory(path); }
+  listDirectory(path: string): string[] { this.alive(); return this.inner.listDirectory(path); }
+  makeDirectory(path: string): void { this.alive(); this.inner.makeDirectory(path); }
+  exists(path: string): boolean { this.alive(); return this.inner.exists(path); }
+  readText(path: string): string | null { this.alive(); return this.inner.readText(path); }
 
   remove(path: string): void {
+    this.alive();
     assert(![...this.files.values()].some((file) => file.path === path), () => `${path} is removed while open`);
     this.inner.remove(path);
   }
 
   removeTree(path: string): void {
+    this.alive();
     assert(![...this.files.values()].some((file) => file.path.startsWith(`${path}/`)),
       () => `${path} is removed while a file in it is open`);
     this.inner.removeTree(path);
