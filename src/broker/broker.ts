@@ -32,7 +32,8 @@
  */
 import { pino } from 'pino';
 import type { Logger } from 'pino';
-import { ConfChangeType, assert, bootstrapEntries } from '../../raft/core/index.js';
+import { ConfChangeType, assert } from '../../raft/core/index.js';
+import { bootstrapUnstartedGroup } from '../../raft/host/bootstrap_group.js';
 import { LearnerThrottle } from '../../raft/host/learner_throttle.js';
 import { RaftHost } from '../../raft/host/raft_host.js';
 import { ZmqRaftTransport } from '../../raft/transport/zmq_transport.js';
@@ -417,12 +418,8 @@ export class Broker implements BrokerContext {
     const storage = await this.logs.openRaftStorage(CONTROLLER_LOG,
       { describePayload: () => ({ recordCount: 0, maxTimestampMs: -1 }) });
     // Only voters bootstrap: a non-voter's log is the leader's, sent from index 1 once it is a learner.
-    const isVoter = this.options.voters.has(this.options.id);
-    if (isVoter && storage.lastIndex() === 0 && storage.initialState().hardState.term === 0) {
-      const boot = bootstrapEntries([...this.options.voters.keys()].sort((a, b) => a - b));
-      await storage.append(boot.entries);
-      await storage.saveHardState(boot.hardState);
-      await storage.sync();
+    if (this.options.voters.has(this.options.id)) {
+      await bootstrapUnstartedGroup(storage, [...this.options.voters.keys()].sort((a, b) => a - b));
     }
     this.controller.onChange(() => { this.scheduleReconcile(); this.checkDecommissioned(); });
     this.host.addGroup(CONTROLLER_GROUP_ID, storage, this.controller);

@@ -3,8 +3,9 @@
  * A replica is a Raft group on a local log: it is bootstrapped with its replica set the first time,
  * and its peers' Raft endpoints come from the brokers' registrations. Reconciles run one at a time.
  */
-import { assert, bootstrapEntries } from '../../raft/core/index.js';
+import { assert } from '../../raft/core/index.js';
 import type { GroupId, RaftConfigOptions } from '../../raft/core/index.js';
+import { bootstrapUnstartedGroup } from '../../raft/host/bootstrap_group.js';
 import type { RaftHost } from '../../raft/host/raft_host.js';
 import type { LogManager, RaftLogStorage } from '../../storage/index.js';
 import { logNameOf } from '../../storage/index.js';
@@ -199,13 +200,7 @@ export class ReplicaManager {
     const storage = await this.options.logs.openRaftStorage(name, recordBatchPayloads, overrides);
     // A replica joining a moved partition starts with no membership: the leader's log (or snapshot)
     // gives it the group's whole membership history once the leader adds it as a learner.
-    const fresh = assignment.bootstrap && storage.lastIndex() === 0 && storage.initialState().hardState.term === 0;
-    if (fresh) {
-      const boot = bootstrapEntries(assignment.replicas);
-      await storage.append(boot.entries);
-      await storage.saveHardState(boot.hardState);
-      await storage.sync();
-    }
+    const fresh = assignment.bootstrap && await bootstrapUnstartedGroup(storage, assignment.replicas);
     const groupId = partitionGroupId(assignment.topicId, assignment.partition);
     const recordsListener = this.options.recordsListenerFor?.(assignment.topic, assignment.partition);
     const replica = new PartitionReplica({ topic: assignment.topic, partition: assignment.partition, groupId,
