@@ -38,8 +38,10 @@ const IN_FLIGHT_MAX = 1_000;
 interface Acked { readonly partition: number; readonly offset: number; readonly value: string }
 
 /** The lines of a broker's log that name a topic (its replicas' starts, leaders, move steps). */
+/** A broker's log lines on a topic, and its warnings and errors (a failed group is logged by its id only). */
 function linesOn(log: string, topic: string): string {
-  return log.split('\n').filter((line) => line.includes(`"${topic}`)).join('\n').slice(-6_000);
+  return log.split('\n').filter((line) => line.includes(`"${topic}`) || /^\{"level":(40|50|60),/.test(line))
+    .join('\n').slice(-6_000);
 }
 
 async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
@@ -164,7 +166,7 @@ void describe('broker decommission', { timeout: 120_000 }, () => {
     const singleNow = run.code === 0 ? [] : (await admin.describeTopic(SINGLE)).partitions;
     assert.equal(run.code, 0, `${run.stdout}\n${run.stderr}\nmoves open: ${JSON.stringify(open)}\n` +
       `${SINGLE}: ${JSON.stringify(singleNow)}\n` +
-      [1, 2, 3, LEAVING].map((id) => `broker ${id}, its lines on ${SINGLE}:\n${linesOn(cluster.stderrOf(id), SINGLE)}\n` +
+      [1, 2, 3, LEAVING].map((id) => `broker ${id}, its lines on ${SINGLE} and its warnings:\n${linesOn(cluster.stderrOf(id), SINGLE)}\n` +
         `its last lines:\n${cluster.stderrOf(id).slice(-3_000)}`).join('\n'));
     const summary = JSON.parse(run.stdout) as { brokerId: number; moved: number };
     assert.equal(summary.brokerId, LEAVING);
