@@ -13,29 +13,12 @@ import { rmSync } from 'node:fs';
 import { after, describe, test } from 'node:test';
 
 import { EntryType, bootstrapEntries, isStorageError } from '../../../raft/core/index.js';
-import type { Message } from '../../../raft/core/index.js';
 import { bootstrapUnstartedGroup } from '../../../raft/host/bootstrap_group.js';
-import { RaftHost } from '../../../raft/host/raft_host.js';
-import type { RaftTransport } from '../../../raft/host/transport.js';
 import { ReplicaManager, recordBatchPayloads } from '../../../src/broker/replica_manager.js';
 import { MetadataStateMachine } from '../../../src/controller/metadata_state_machine.js';
+import { offlineRaftHost, QuietLogger } from '../../helpers/offline_raft_host.js';
 import { openManager, RecordingLogger, temporaryDirectory } from '../../helpers/storage_fixture.js';
 import { registerBroker } from '../controller/helpers.js';
-
-class NowhereTransport implements RaftTransport {
-  start(): Promise<void> { return Promise.resolve(); }
-  forward(): void { /* no peers */ }
-  send(_messages: readonly Message[]): void { /* no peers */ }
-  setPeer(): void { /* no peers */ }
-  removePeer(): void { /* no peers */ }
-  close(): Promise<void> { return Promise.resolve(); }
-}
-
-class QuietLogger {
-  info(): void { /* quiet */ }
-  warn(): void { /* quiet */ }
-  error(): void { /* quiet */ }
-}
 
 const directories: string[] = [];
 
@@ -58,7 +41,7 @@ void describe('a group bootstrap cut short by a crash', () => {
     await crashed.close();
 
     const logs = openManager(directory, new RecordingLogger());
-    const host = new RaftHost({ nodeId: 1, transport: new NowhereTransport(), logger: new QuietLogger(), tickMs: 5 });
+    const host = offlineRaftHost(1, 5);
     await host.start();
     const replicas = new ReplicaManager({ brokerId: 1, host, logs, setPeer: () => undefined, batchBytesMax: 1 << 20,
       logger: new QuietLogger(), metadataCaughtUp: () => true });

@@ -9,22 +9,12 @@ import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { after, describe, test } from 'node:test';
 
-import type { Message } from '../../../raft/core/index.js';
-import { RaftHost } from '../../../raft/host/raft_host.js';
-import type { RaftTransport } from '../../../raft/host/transport.js';
 import { ReplicaManager } from '../../../src/broker/replica_manager.js';
 import { MetadataStateMachine } from '../../../src/controller/metadata_state_machine.js';
+import type { RaftHost } from '../../../raft/host/raft_host.js';
+import { offlineRaftHost, QuietLogger } from '../../helpers/offline_raft_host.js';
 import { openManager, RecordingLogger, temporaryDirectory } from '../../helpers/storage_fixture.js';
 import { registerBroker } from '../controller/helpers.js';
-
-class NowhereTransport implements RaftTransport {
-  start(): Promise<void> { return Promise.resolve(); }
-  forward(): void { /* no peers */ }
-  send(_messages: readonly Message[]): void { /* no peers */ }
-  setPeer(): void { /* no peers */ }
-  removePeer(): void { /* no peers */ }
-  close(): Promise<void> { return Promise.resolve(); }
-}
 
 /** Brokers 1..4; topic t with partitions [1,2,3] each; partition 0 moved to [2,3,4], 1 moving to [1,2,4]. */
 function metadata(): MetadataStateMachine {
@@ -51,8 +41,7 @@ void describe('leftover logs of moved replicas', () => {
     directories.push(directory);
     const logs = openManager(directory, new RecordingLogger());
     for (const name of ['t-0', 't-1', 't-2']) await logs.openLog(name);
-    const host = new RaftHost({ nodeId: brokerId, transport: new NowhereTransport(), logger: new QuietLogger(),
-      tickMs: 1_000 });
+    const host = offlineRaftHost(brokerId, 1_000);
     const replicas = new ReplicaManager({ brokerId, host, logs, setPeer: () => undefined, batchBytesMax: 1 << 20,
       logger: new QuietLogger(), metadataCaughtUp: caughtUp });
     return { logs, replicas, host };
@@ -87,8 +76,3 @@ void describe('leftover logs of moved replicas', () => {
   });
 });
 
-class QuietLogger {
-  info(): void { /* quiet */ }
-  warn(): void { /* quiet */ }
-  error(): void { /* quiet */ }
-}
