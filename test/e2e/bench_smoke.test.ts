@@ -49,6 +49,18 @@ function checkLatency(value: unknown, name: string): void {
   assert.ok((latency.p50 as number) <= (latency.max as number), `${name}: p50 <= max`);
 }
 
+/** How busy the machine was while measured: shares in [0, 1] where /proc/stat is (Linux), else null. */
+function checkHostCpu(value: unknown, name: string): void {
+  if (!fs.existsSync('/proc/stat')) {
+    assert.equal(value, null, name);
+    return;
+  }
+  const figures = value as { cpus: number; busy: number; steal: number };
+  assert.ok(figures.cpus >= 1, `${name}.cpus`);
+  assert.ok(figures.busy > 0 && figures.busy <= 1, `${name}.busy ${figures.busy}`);
+  assert.ok(figures.steal >= 0 && figures.steal <= 1, `${name}.steal ${figures.steal}`);
+}
+
 describe('tributary bench (smoke)', { timeout: 7 * RUN_TIMEOUT_MS }, () => {
   it('bench produce --json reports throughput, ack and end-to-end latency, and the baseline', async () => {
     const run = await runBench(['produce', '--records', '3000', '--partitions', '3', '--baseline', '--end-to-end',
@@ -63,6 +75,7 @@ describe('tributary bench (smoke)', { timeout: 7 * RUN_TIMEOUT_MS }, () => {
     const baseline = report.baseline as { file: { mbPerSec: number; ratio: number }; zeromq: { mbPerSec: number } };
     assert.ok(baseline.file.mbPerSec > 0 && baseline.zeromq.mbPerSec > 0 && baseline.file.ratio > 0);
     assert.equal(Object.keys(report.brokerRssMiBMax as object).length, 3, 'the RSS of each local broker');
+    checkHostCpu(report.hostCpu, 'hostCpu');
   });
 
   it('bench produce at a low --throughput stops at --duration-s', async () => {
@@ -93,7 +106,7 @@ describe('tributary bench (smoke)', { timeout: 7 * RUN_TIMEOUT_MS }, () => {
       assert.equal(run.code, 0, run.stderr);
       const result = JSON.parse(run.stdout) as { peakRecordsPerSec: number; peak: Record<string, unknown>;
         steps: { fraction: number; targetRecordsPerSec: number; recordsPerSec: number; failed: number;
-          ackLatencyMs: unknown; endToEndLatencyMs: unknown }[] };
+          ackLatencyMs: unknown; endToEndLatencyMs: unknown; hostCpu: unknown }[] };
       assert.ok(result.peakRecordsPerSec > 0);
       assert.deepEqual(result.steps.map((step) => step.fraction), [0.1, 0.5], 'the steps run in rising order');
       for (const step of result.steps) {
@@ -103,6 +116,7 @@ describe('tributary bench (smoke)', { timeout: 7 * RUN_TIMEOUT_MS }, () => {
         assert.equal(step.failed, 0);
         checkLatency(step.ackLatencyMs, 'ackLatencyMs');
         checkLatency(step.endToEndLatencyMs, 'endToEndLatencyMs');
+        checkHostCpu(step.hostCpu, 'step.hostCpu');
       }
       const written = JSON.parse(fs.readFileSync(path.join(out, 'sweep.json'), 'utf8')) as { steps: unknown };
       assert.deepEqual(written.steps, result.steps);
@@ -127,11 +141,13 @@ describe('tributary bench (smoke)', { timeout: 7 * RUN_TIMEOUT_MS }, () => {
       for (const part of ['roundTrip', 'roundTripPlainTcp', 'sync', 'replicatedWrite', 'replicatedWriteWithoutFsync']) {
         checkLatency(report[part], part);
       }
+      checkHostCpu(report.hostCpu, 'hostCpu');
       assert.deepEqual(fs.readdirSync(folder), [], 'the replicas\' files are removed');
       const text = await runBench(['floor', '--duration-s', '0.2', '--dir', folder]);
       assert.equal(text.code, 0, text.stderr);
       assert.match(text.stdout, /^replicated write: four hops, a majority synced\s+[\d.]+\s+[\d.]+\s+[\d.]+/m);
       assert.match(text.stdout, /^the same two hops over plain TCP \(node:net\)\s+[\d.]+\s+[\d.]+\s+[\d.]+/m);
+      if (fs.existsSync('/proc/stat')) assert.match(text.stdout, /^machine while measured: \d+ CPUs \d+% busy, steal [\d.]+%$/m);
     } finally {
       fs.rmSync(folder, { recursive: true, force: true });
     }

@@ -5,6 +5,8 @@
 import type { Argv, CommandModule } from 'yargs';
 import { runFloorBench } from '../../../bench/floor/floor_bench.js';
 import type { FloorBenchResult } from '../../../bench/floor/floor_bench.js';
+import { HostCpuMeter, formatHostCpu } from '../../../bench/host_cpu.js';
+import type { HostCpuFigures } from '../../../bench/host_cpu.js';
 import type { LatencySummaryMs } from '../../../bench/latency.js';
 
 interface FloorArguments {
@@ -19,7 +21,7 @@ function row(name: string, latency: LatencySummaryMs): string {
     `${latency.p999.toFixed(2).padStart(6)}   (${latency.count.toLocaleString('en-US')})`;
 }
 
-function formatTable(result: FloorBenchResult): string {
+function formatTable(result: FloorBenchResult, hostCpu: HostCpuFigures | null): string {
   return [
     `the machine's floor for one acks=all write, one ${result.recordBytes}-byte record in flight ` +
       '(ms; samples in brackets)',
@@ -29,6 +31,7 @@ function formatTable(result: FloorBenchResult): string {
     row('a write and fdatasync alone', result.sync),
     row('replicated write, without fdatasync', result.replicatedWriteWithoutFsync),
     row('replicated write: four hops, a majority synced', result.replicatedWrite),
+    ...(hostCpu === null ? [] : [`machine while measured: ${formatHostCpu(hostCpu)}`]),
   ].join('\n');
 }
 
@@ -45,8 +48,11 @@ export const benchFloorCommand: CommandModule<object, FloorArguments> = {
     if (!(Number.isSafeInteger(args['record-size']) && args['record-size'] >= 8)) {
       throw new Error('--record-size must be a whole number of bytes, at least 8');
     }
+    const meter = new HostCpuMeter();
     const result = await runFloorBench({ durationMs: args['duration-s'] * 1_000, recordBytes: args['record-size'],
       ...(args.dir === undefined ? {} : { directory: args.dir }) });
-    process.stdout.write(args.json ? `${JSON.stringify({ command: 'floor', ...result })}\n` : `${formatTable(result)}\n`);
+    const hostCpu = meter.stop();
+    process.stdout.write(args.json ? `${JSON.stringify({ command: 'floor', ...result, hostCpu })}\n`
+      : `${formatTable(result, hostCpu)}\n`);
   },
 };
