@@ -105,6 +105,21 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
  */
 export const SEND_MANY_RECORDS_MAX = 1_000;
 
+/**
+ * A capped rate's pacing, as Kafka's perf test throttles: the loop sleeps until its next record is
+ * due, then sends every record due by then in one call. A timer fires a millisecond or more after
+ * it is set, so at a high rate a call holds about a millisecond's records; sending while ahead of
+ * time instead went one record a call (two thirds of them at 46,000 rec/s).
+ */
+export function msUntilNextDue(sent: number, recordsPerSec: number, elapsedMs: number): number {
+  return (sent + 1) / recordsPerSec * 1_000 - elapsedMs;
+}
+
+/** Records due by elapsedMs beyond the `sent` already sent (0 or less when ahead of time). */
+export function recordsDue(sent: number, recordsPerSec: number, elapsedMs: number): number {
+  return Math.floor(elapsedMs * recordsPerSec / 1_000) - sent;
+}
+
 /** One producer's send loop: throttled, windowed, stopping at its quota or the shared deadline. */
 async function sendLoop(producer: Producer, options: ProduceBenchOptions, quota: number, deadlineMs: number,
   tally: SendTally, ackLatency: LatencyRecorder): Promise<void> {
@@ -136,14 +151,11 @@ async function sendLoop(producer: Producer, options: ProduceBenchOptions, quota:
     }
     let due = quota - sent;
     if (throttled) {
-      // Sleep until the next record is due, then send every record due by then in one call, as
-      // Kafka's perf test's throttle does: a timer fires a millisecond or more later, so at a high
-      // rate a call holds that millisecond's records (not one record a call while ahead of time).
-      const nextDueInMs = (sent + 1) / ratePerProducer * 1_000 - (performance.now() - started);
-      if (nextDueInMs > 0) await sleep(Math.min(nextDueInMs, deadlineMs - performance.now()));
+      const untilNextMs = msUntilNextDue(sent, ratePerProducer, performance.now() - started);
+      if (untilNextMs > 0) await sleep(Math.min(untilNextMs, deadlineMs - performance.now()));
       // At a low rate the next yield is minutes away: the deadline is checked after every wait.
       if (performance.now() >= deadlineMs) break;
-      due = Math.max(1, Math.min(due, Math.floor((performance.now() - started) / 1_000 * ratePerProducer) - sent));
+      due = Math.max(1, Math.min(due, recordsDue(sent, ratePerProducer, performance.now() - started)));
     }
     while (outstanding >= options.windowRecords) {
       await new Promise<void>((resolve) => { roomFreed = resolve; });
