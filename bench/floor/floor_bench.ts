@@ -10,20 +10,16 @@
  * - `sync`: a 100-byte write and fdatasync through Node's thread pool in this process, alone;
  * - `replicatedWrite`: the whole path; with `fsync: false`, the same without the fdatasyncs.
  */
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { once } from 'node:events';
 import * as zmq from 'zeromq';
 import { assert } from '../../raft/core/assert.js';
-import { freePorts } from '../../src/cli/free_ports.js';
-import { PARENT_PID_ENV } from '../../src/cli/parent_watch.js';
 import { LatencyRecorder } from '../latency.js';
 import type { LatencySummaryMs } from '../latency.js';
+import { onCluster } from './floor_cluster.js';
 import { FLOOR_FILE_BYTES, FloorFrame, openZeroFilledFile } from './floor_protocol.js';
 
 export interface FloorBenchOptions {
@@ -43,72 +39,8 @@ export interface FloorBenchResult {
   readonly replicatedWriteWithoutFsync: LatencySummaryMs;
 }
 
-const REPLICAS = 3;
-const LEADER_ID = 1;
 const WARM_UP_ROUNDS = 500;
-const START_TIMEOUT_MS = 10_000;
 const ANSWER_TIMEOUT_MS = 5_000;
-const replicaScript = path.join(path.dirname(fileURLToPath(import.meta.url)), 'floor_replica.js');
-
-/** Three replicas on free ports, the first one leading (and echoing on a TCP port); stopped by PID in `stop`. */
-class FloorCluster {
-  private constructor(readonly leaderPort: number, readonly echoPort: number,
-    private readonly children: ChildProcess[], private readonly folder: string) {}
-
-  static async start(directory: string, fsync: boolean): Promise<FloorCluster> {
-    const ports = await freePorts(REPLICAS + 1);
-    const echoPort = ports.pop() as number;
-    const folder = fs.mkdtempSync(path.join(directory, 'tributary-floor-'));
-    const children: ChildProcess[] = [];
-    const cluster = new FloorCluster(ports[0] as number, echoPort, children, folder);
-    try {
-      for (let i = 0; i < REPLICAS; i += 1) {
-        const id = i + 1;
-        const peers = ports.map((port, j) => `${j + 1}@${port}`).filter((_, j) => j !== i).join(',');
-        const child = spawn(process.execPath, [replicaScript, String(id), String(ports[i]), String(LEADER_ID), peers,
-          path.join(folder, `replica-${id}.log`), String(fsync), String(id === LEADER_ID ? echoPort : 0)],
-        { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, [PARENT_PID_ENV]: String(process.pid) } });
-        children.push(child);
-      }
-      await Promise.all(children.map((child) => ready(child)));
-      return cluster;
-    } catch (error) {
-      await cluster.stop();
-      throw error;
-    }
-  }
-
-  async stop(): Promise<void> {
-    await Promise.all(this.children.map(async (child) => {
-      if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
-      const exited = once(child, 'exit');
-      process.kill(child.pid, 'SIGTERM');
-      const timer = setTimeout(() => { if (child.pid !== undefined) process.kill(child.pid, 'SIGKILL'); }, 2_000);
-      await exited;
-      clearTimeout(timer);
-    }));
-    fs.rmSync(this.folder, { recursive: true, force: true });
-  }
-}
-
-/** Resolves when the replica prints `ready`; rejects if it exits or takes too long. */
-function ready(child: ChildProcess): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => { reject(new Error('a floor replica did not start in time')); }, START_TIMEOUT_MS);
-    child.stdout?.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      if (out.includes('ready\n')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`a floor replica exited with ${String(code)} before it was ready`));
-    });
-  });
-}
 
 /**
  * Runs `round` one at a time: WARM_UP_ROUNDS of them unmeasured, then as many as fit the duration;
@@ -206,25 +138,16 @@ async function syncAlone(directory: string, options: FloorBenchOptions): Promise
   }
 }
 
-async function onCluster<T>(directory: string, fsync: boolean, run: (cluster: FloorCluster) => Promise<T>): Promise<T> {
-  const cluster = await FloorCluster.start(directory, fsync);
-  try {
-    return await run(cluster);
-  } finally {
-    await cluster.stop();
-  }
-}
-
 export async function runFloorBench(options: FloorBenchOptions): Promise<FloorBenchResult> {
   assert(options.durationMs > 0 && options.recordBytes >= 8, 'a positive duration and records of at least 8 bytes');
   const directory = options.directory ?? os.tmpdir();
   const { roundTrip, roundTripPlainTcp, replicatedWrite } = await onCluster(directory, true, async (cluster) => ({
-    roundTrip: await oneInFlight(cluster.leaderPort, FloorFrame.echo, options),
+    roundTrip: await oneInFlight(cluster.firstPort, FloorFrame.echo, options),
     roundTripPlainTcp: await oneInFlightPlainTcp(cluster.echoPort, options),
-    replicatedWrite: await oneInFlight(cluster.leaderPort, FloorFrame.write, options),
+    replicatedWrite: await oneInFlight(cluster.firstPort, FloorFrame.write, options),
   }));
   const replicatedWriteWithoutFsync = await onCluster(directory, false,
-    (cluster) => oneInFlight(cluster.leaderPort, FloorFrame.write, options));
+    (cluster) => oneInFlight(cluster.firstPort, FloorFrame.write, options));
   const sync = await syncAlone(directory, options);
   return { recordBytes: options.recordBytes, roundTrip, roundTripPlainTcp, sync, replicatedWrite,
     replicatedWriteWithoutFsync };

@@ -1,21 +1,25 @@
 /**
- * What the floor bench's processes share (floor_replica.ts, floor_bench.ts): their messages, each
- * [kind, sequence, record?] with the ROUTER adding the sender's identity in front, and the file a
- * record is written and synced into.
+ * What the floor bench's processes share (floor_replica.ts, floor_bench.ts, loaded_floor.ts): their
+ * messages, each [kind, sequence, payload...] with the ROUTER adding the sender's identity in front,
+ * and the file a write is written and synced into.
  */
 import fs from 'node:fs';
 
 export enum FloorFrame {
   /** client -> leader: answered at once (the bare round trip). */
   echo = 1,
-  /** client -> leader: a record to write on a majority. */
+  /** client -> leader: a record, or a batch of records, to write on a majority. */
   write = 2,
-  /** leader -> follower: the record to write and sync. */
+  /** leader -> follower: the write to write and sync. */
   replicate = 3,
   /** follower -> leader: written and synced. */
   ack = 4,
   /** leader -> client: on a majority. */
   answer = 5,
+  /** consumer -> leader: [fetch, after]; answered once a write sequenced after `after` is on a majority. */
+  fetch = 6,
+  /** leader -> consumer: [deliver, last, payload...], every write on a majority from after+1 to last. */
+  deliver = 7,
 }
 
 /** A floor file's size: written round and round, zero-filled first, so a sync records no size change. */

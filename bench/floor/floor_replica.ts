@@ -1,22 +1,28 @@
 /**
- * One replica of `tributary bench floor` (floor_bench.ts): a process that does what a broker must
- * do for one acks=all write and nothing else. No Raft, no log, no codec: the same stack (Node,
- * ZeroMQ DEALER/ROUTER over TCP on 127.0.0.1, a write and an fdatasync on Node's thread pool into
- * a file zero-filled ahead, as the broker's journal does), so its round trip is the machine's floor
- * for Tributary's path.
+ * One replica of `tributary bench floor` (floor_bench.ts, loaded_floor.ts): a process that does what
+ * a broker must do for an acks=all write and nothing else. No Raft, no log, no codec: the same stack
+ * (Node, ZeroMQ DEALER/ROUTER over TCP on 127.0.0.1, a write and an fdatasync on Node's thread pool
+ * into a file zero-filled ahead, as the broker's journal does), so its round trip is the machine's
+ * floor for Tributary's path.
  *
- * The leader's ROUTER takes the client's writes and the followers' acks; each replica has a DEALER
- * to every other one, as the Raft transport does (an answer travels on the answerer's own DEALER).
- * The leader writes and syncs a record while sending it to every follower, and answers the client
- * once its own sync and one follower's are done: a majority of three. A follower writes, syncs
- * and acks.
+ * Every replica leads the writes sent to it and follows the others', as each broker leads some
+ * partitions and follows the rest. The ROUTER takes clients' writes and fetches and the peers'
+ * writes to follow and acks; each replica has a DEALER to every other one, as the Raft transport
+ * does (an answer travels on the answerer's own DEALER). A leader writes and syncs a write while
+ * sending it to every follower, and answers the client once its own sync and one follower's are
+ * done: a majority of three. A follower writes, syncs and acks to the replica that sent it.
  *
- * The leader also echoes bytes on a plain TCP socket (node:net, no ZeroMQ) when given a port, so
- * the bench can tell what ZeroMQ adds to a hop.
+ * A consumer long-polls a leader as a Fetch does: [fetch, after] is answered with every write from
+ * after+1 on that is on a majority, at once if there is one, else at the next. Writes are kept for
+ * it only once a consumer has fetched (the one-in-flight parts have none), and dropped when a fetch
+ * shows they were received; one consumer per leader.
  *
- * Run by floor_bench.ts: `node floor_replica.js <id> <port> <leaderId> <peers> <file> <fsync>
- * <echoPort>`, peers as `id@port,...`, echoPort 0 for none. Prints `ready` once bound; stops on
- * SIGTERM or when its parent is gone.
+ * The replica that is given an echo port also echoes bytes on a plain TCP socket (node:net, no
+ * ZeroMQ), so the bench can tell what ZeroMQ adds to a hop.
+ *
+ * Run by floor_bench.ts: `node floor_replica.js <id> <port> <peers> <file> <fsync> <echoPort>`, peers
+ * as `id@port,...`, echoPort 0 for none. Prints `ready` once bound; stops on SIGTERM or when its
+ * parent is gone.
  */
 import { once } from 'node:events';
 import fs from 'node:fs';
@@ -29,12 +35,21 @@ import { FLOOR_FILE_BYTES, FloorFrame, openZeroFilledFile } from './floor_protoc
 
 /** Messages one socket holds while an earlier send is under way (one write in flight needs one or two). */
 const SEND_QUEUE_MAX = 1_024;
+/** Writes kept for a consumer that does not fetch them; past it the replica stops (the bench is broken). */
+const UNDELIVERED_WRITES_MAX = 100_000;
 
 interface Pending {
   readonly client: Buffer;
   readonly sequence: Buffer;
+  readonly payload: Buffer;
   synced: boolean;
   acks: number;
+}
+
+/** A consumer's fetch waiting for the next write on a majority. */
+interface ParkedFetch {
+  readonly consumer: Buffer;
+  readonly after: number;
 }
 
 class FloorReplica {
@@ -44,10 +59,13 @@ class FloorReplica {
   private readonly fd: number;
   private position = 0;
   private readonly pending = new Map<string, Pending>();
+  /** Writes on a majority that a consumer has not received yet, by sequence; kept once one fetches. */
+  private readonly undelivered = new Map<number, Buffer>();
+  private consumerSeen = false;
+  private parkedFetch: ParkedFetch | null = null;
   private echoServer: net.Server | null = null;
 
-  constructor(private readonly id: number, private readonly leaderId: number, file: string,
-    private readonly fsync: boolean) {
+  constructor(private readonly id: number, file: string, private readonly fsync: boolean) {
     this.fd = openZeroFilledFile(file);
   }
 
@@ -77,15 +95,18 @@ class FloorReplica {
           send(this.routerQueue, [sender, kind, sequence]);
           break;
         case FloorFrame.write:
-          assert(this.id === this.leaderId && payload !== undefined, 'writes go to the leader, with a record');
+          assert(payload !== undefined, 'a write carries its records');
           this.lead(sender, sequence, payload);
           break;
         case FloorFrame.replicate:
-          assert(payload !== undefined, 'a replicated write carries its record');
-          this.follow(sequence, payload);
+          assert(payload !== undefined, 'a replicated write carries its records');
+          this.follow(sender, sequence, payload);
           break;
         case FloorFrame.ack:
           this.acknowledged(sequence, 'follower');
+          break;
+        case FloorFrame.fetch:
+          this.fetch(sender, sequenceNumber(sequence));
           break;
         default:
           throw new Error(`unknown floor frame kind ${String(kind[0])}`);
@@ -93,17 +114,18 @@ class FloorReplica {
     }
   }
 
-  private lead(client: Buffer, sequence: Buffer, record: Buffer): void {
+  private lead(client: Buffer, sequence: Buffer, payload: Buffer): void {
     const key = sequence.toString('latin1');
-    this.pending.set(key, { client, sequence, synced: false, acks: 0 });
-    for (const { queue } of this.dealers.values()) send(queue, [FLOOR_REPLICATE, sequence, record]);
-    this.writeAndSync(record, () => { this.acknowledged(sequence, 'leader'); });
+    assert(!this.pending.has(key), 'a write in flight is not sent again');
+    this.pending.set(key, { client, sequence, payload, synced: false, acks: 0 });
+    for (const { queue } of this.dealers.values()) send(queue, [FLOOR_REPLICATE, sequence, payload]);
+    this.writeAndSync(payload, () => { this.acknowledged(sequence, 'leader'); });
   }
 
-  private follow(sequence: Buffer, record: Buffer): void {
-    const leader = this.dealers.get(this.leaderId);
-    assert(leader !== undefined, 'a follower has a DEALER to the leader');
-    this.writeAndSync(record, () => { send(leader.queue, [FLOOR_ACK, sequence]); });
+  private follow(leaderIdentity: Buffer, sequence: Buffer, payload: Buffer): void {
+    const leader = this.dealers.get(peerIdOf(leaderIdentity));
+    assert(leader !== undefined, 'a follower has a DEALER to the leader that sent it a write');
+    this.writeAndSync(payload, () => { send(leader.queue, [FLOOR_ACK, sequence]); });
   }
 
   private acknowledged(sequence: Buffer, by: 'leader' | 'follower'): void {
@@ -115,6 +137,35 @@ class FloorReplica {
     if (!pending.synced || pending.acks === 0) return;
     this.pending.delete(key);
     send(this.routerQueue, [pending.client, FLOOR_ANSWER, pending.sequence]);
+    if (!this.consumerSeen) return;
+    this.undelivered.set(sequenceNumber(pending.sequence), pending.payload);
+    if (this.undelivered.size > UNDELIVERED_WRITES_MAX) fatal(new Error('the consumer stopped fetching'));
+    const parked = this.parkedFetch;
+    if (parked !== null) {
+      this.parkedFetch = null;
+      this.fetch(parked.consumer, parked.after);
+    }
+  }
+
+  /** Answers with every write on a majority from after+1 on, or parks the fetch until there is one. */
+  private fetch(consumer: Buffer, after: number): void {
+    this.consumerSeen = true;
+    for (const sequence of this.undelivered.keys()) {
+      if (sequence <= after) this.undelivered.delete(sequence); // received: the fetch says so
+    }
+    const payloads: Buffer[] = [];
+    let last = after;
+    for (;;) {
+      const payload = this.undelivered.get(last + 1);
+      if (payload === undefined) break;
+      payloads.push(payload);
+      last += 1;
+    }
+    if (payloads.length === 0) {
+      this.parkedFetch = { consumer, after };
+      return;
+    }
+    send(this.routerQueue, [consumer, FLOOR_DELIVER, sequenceFrame(last), ...payloads]);
   }
 
   private writeAndSync(record: Buffer, done: () => void): void {
@@ -158,6 +209,25 @@ function send(queue: SendQueue, frames: Buffer[]): void {
 const FLOOR_REPLICATE = Buffer.from([FloorFrame.replicate]);
 const FLOOR_ACK = Buffer.from([FloorFrame.ack]);
 const FLOOR_ANSWER = Buffer.from([FloorFrame.answer]);
+const FLOOR_DELIVER = Buffer.from([FloorFrame.deliver]);
+
+function sequenceNumber(frame: Buffer): number {
+  assert(frame.length === 8, 'a sequence is 8 bytes');
+  return Number(frame.readBigUInt64LE(0));
+}
+
+function sequenceFrame(sequence: number): Buffer {
+  const frame = Buffer.alloc(8);
+  frame.writeBigUInt64LE(BigInt(sequence));
+  return frame;
+}
+
+/** A peer's DEALER announces itself as r<id>. */
+function peerIdOf(identity: Buffer): number {
+  const id = Number(identity.toString('latin1').slice(1));
+  assert(Number.isSafeInteger(id), 'a peer\'s routing id is r<id>');
+  return id;
+}
 
 function parsePeers(text: string): Map<number, number> {
   const peers = new Map<number, number>();
@@ -170,11 +240,10 @@ function parsePeers(text: string): Map<number, number> {
 }
 
 async function main(): Promise<void> {
-  const [id, port, leaderId, peers, file, fsync, echoPort] = process.argv.slice(2);
-  assert(id !== undefined && port !== undefined && leaderId !== undefined && peers !== undefined
-    && file !== undefined && fsync !== undefined && echoPort !== undefined,
-  'usage: floor_replica <id> <port> <leaderId> <peers> <file> <fsync> <echoPort>');
-  const replica = new FloorReplica(Number(id), Number(leaderId), file, fsync === 'true');
+  const [id, port, peers, file, fsync, echoPort] = process.argv.slice(2);
+  assert(id !== undefined && port !== undefined && peers !== undefined && file !== undefined && fsync !== undefined
+    && echoPort !== undefined, 'usage: floor_replica <id> <port> <peers> <file> <fsync> <echoPort>');
+  const replica = new FloorReplica(Number(id), file, fsync === 'true');
   await replica.start(Number(port), parsePeers(peers), Number(echoPort));
   const stop = (): void => {
     replica.close();

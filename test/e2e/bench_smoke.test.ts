@@ -153,6 +153,34 @@ describe('tributary bench (smoke)', { timeout: 7 * RUN_TIMEOUT_MS }, () => {
     }
   });
 
+  it('bench floor --throughput measures the loaded floor and cleans up', async () => {
+    const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'tributary-floor-smoke-'));
+    try {
+      const run = await runBench(['floor', '--throughput', '2000', '--warmup-s', '0.3', '--duration-s', '0.5',
+        '--dir', folder, '--json']);
+      assert.equal(run.code, 0, run.stderr);
+      const report = (JSON.parse(run.stdout) as { loaded: Record<string, unknown> }).loaded;
+      assert.equal(report.recordBytes, 100);
+      assert.equal(report.recordsPerSecCap, 2000);
+      checkLatency(report.ackLatencyMs, 'ackLatencyMs');
+      checkLatency(report.endToEndLatencyMs, 'endToEndLatencyMs');
+      const acked = (report.ackLatencyMs as { count: number }).count;
+      assert.equal((report.endToEndLatencyMs as { count: number }).count, acked, 'every measured record is consumed');
+      assert.ok(acked >= 500 && acked <= 1_100, `about 0.5 s of 2,000 records/s measured, got ${acked}`);
+      assert.ok(typeof report.writesPerSec === 'number' && report.writesPerSec > 0);
+      assert.ok(typeof report.recordsPerWrite === 'number' && report.recordsPerWrite >= 1);
+      checkHostCpu(report.hostCpu, 'hostCpu');
+      assert.deepEqual(fs.readdirSync(folder), [], 'the replicas\' files are removed');
+      const text = await runBench(['floor', '--throughput', '1000', '--warmup-s', '0', '--duration-s', '0.3',
+        '--dir', folder]);
+      assert.equal(text.code, 0, text.stderr);
+      assert.match(text.stdout, /^the machine's floor at 1,000 records\/s .* writes\/s of [\d.]+ records$/m);
+      assert.match(text.stdout, /^ {2}produce-to-consume ms: p50 [\d.]+ {2}p99 [\d.]+/m);
+    } finally {
+      fs.rmSync(folder, { recursive: true, force: true });
+    }
+  });
+
   it('bench consume prints the text report with its baseline', async () => {
     const run = await runBench(['consume', '--records', '3000', '--partitions', '2', '--baseline']);
     assert.equal(run.code, 0, run.stderr);
