@@ -40,6 +40,8 @@ export interface FloorBenchResult {
 }
 
 const WARM_UP_ROUNDS = 500;
+/** The one-in-flight parts' replicas: no consumer fetches from them. */
+const SYNCED = { fsync: true, consumer: false } as const;
 const ANSWER_TIMEOUT_MS = 5_000;
 
 /**
@@ -141,12 +143,12 @@ async function syncAlone(directory: string, options: FloorBenchOptions): Promise
 export async function runFloorBench(options: FloorBenchOptions): Promise<FloorBenchResult> {
   assert(options.durationMs > 0 && options.recordBytes >= 8, 'a positive duration and records of at least 8 bytes');
   const directory = options.directory ?? os.tmpdir();
-  const { roundTrip, roundTripPlainTcp, replicatedWrite } = await onCluster(directory, true, async (cluster) => ({
+  const { roundTrip, roundTripPlainTcp, replicatedWrite } = await onCluster(directory, SYNCED, async (cluster) => ({
     roundTrip: await oneInFlight(cluster.firstPort, FloorFrame.echo, options),
     roundTripPlainTcp: await oneInFlightPlainTcp(cluster.echoPort, options),
     replicatedWrite: await oneInFlight(cluster.firstPort, FloorFrame.write, options),
   }));
-  const replicatedWriteWithoutFsync = await onCluster(directory, false,
+  const replicatedWriteWithoutFsync = await onCluster(directory, { ...SYNCED, fsync: false },
     (cluster) => oneInFlight(cluster.firstPort, FloorFrame.write, options));
   const sync = await syncAlone(directory, options);
   return { recordBytes: options.recordBytes, roundTrip, roundTripPlainTcp, sync, replicatedWrite,

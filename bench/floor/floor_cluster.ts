@@ -12,6 +12,13 @@ import { freePorts } from '../../src/cli/free_ports.js';
 import { PARENT_PID_ENV } from '../../src/cli/parent_watch.js';
 
 const REPLICAS = 3;
+
+export interface FloorMode {
+  /** Whether the replicas fdatasync their writes. */
+  readonly fsync: boolean;
+  /** Whether a consumer fetches: the replicas keep every write on a majority until it is fetched. */
+  readonly consumer: boolean;
+}
 const START_TIMEOUT_MS = 10_000;
 const replicaScript = path.join(path.dirname(fileURLToPath(import.meta.url)), 'floor_replica.js');
 
@@ -28,7 +35,7 @@ export class FloorCluster {
     return this.ports[0] as number;
   }
 
-  static async start(directory: string, fsync: boolean): Promise<FloorCluster> {
+  static async start(directory: string, mode: FloorMode): Promise<FloorCluster> {
     const ports = await freePorts(REPLICAS + 1);
     const echoPort = ports.pop() as number;
     const folder = fs.mkdtempSync(path.join(directory, 'tributary-floor-'));
@@ -39,7 +46,8 @@ export class FloorCluster {
         const id = i + 1;
         const peers = ports.map((port, j) => `${j + 1}@${port}`).filter((_, j) => j !== i).join(',');
         const child = spawn(process.execPath, [replicaScript, String(id), String(ports[i]), peers,
-          path.join(folder, `replica-${id}.log`), String(fsync), String(i === 0 ? echoPort : 0)],
+          path.join(folder, `replica-${id}.log`), String(mode.fsync), String(i === 0 ? echoPort : 0),
+          String(mode.consumer)],
         { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, [PARENT_PID_ENV]: String(process.pid) } });
         children.push(child);
       }
@@ -84,9 +92,9 @@ function ready(child: ChildProcess): Promise<void> {
 }
 
 /** Runs `run` on a fresh cluster, stopped afterwards whatever happens. */
-export async function onCluster<T>(directory: string, fsync: boolean,
+export async function onCluster<T>(directory: string, mode: FloorMode,
   run: (cluster: FloorCluster) => Promise<T>): Promise<T> {
-  const cluster = await FloorCluster.start(directory, fsync);
+  const cluster = await FloorCluster.start(directory, mode);
   try {
     return await run(cluster);
   } finally {

@@ -22,6 +22,18 @@ export enum FloorFrame {
   deliver = 7,
 }
 
+/** A write's or a fetch's sequence frame: 8 bytes, little-endian. */
+export function sequenceFrame(sequence: number): Buffer {
+  const frame = Buffer.alloc(8);
+  frame.writeBigUInt64LE(BigInt(sequence));
+  return frame;
+}
+
+export function sequenceOf(frame: Buffer | undefined): number {
+  if (frame?.length !== 8) throw new Error('a floor sequence frame is 8 bytes');
+  return Number(frame.readBigUInt64LE(0));
+}
+
 /** A floor file's size: written round and round, zero-filled first, so a sync records no size change. */
 export const FLOOR_FILE_BYTES = 16 * 1024 * 1024;
 

@@ -14,15 +14,16 @@
  *
  * A consumer long-polls a leader as a Fetch does: [fetch, after] is answered with every write from
  * after+1 on that is on a majority, at once if there is one, else at the next. Writes are kept for
- * it only once a consumer has fetched (the one-in-flight parts have none), and dropped when a fetch
- * shows they were received; one consumer per leader.
+ * it only when the replica is started for a consumer (the one-in-flight parts have none), from its
+ * first write on whenever the consumer connects, and dropped when a fetch shows they were received;
+ * one consumer per leader.
  *
  * The replica that is given an echo port also echoes bytes on a plain TCP socket (node:net, no
  * ZeroMQ), so the bench can tell what ZeroMQ adds to a hop.
  *
- * Run by floor_bench.ts: `node floor_replica.js <id> <port> <peers> <file> <fsync> <echoPort>`, peers
- * as `id@port,...`, echoPort 0 for none. Prints `ready` once bound; stops on SIGTERM or when its
- * parent is gone.
+ * Run by floor_cluster.ts: `node floor_replica.js <id> <port> <peers> <file> <fsync> <echoPort>
+ * <consumer>`, peers as `id@port,...`, echoPort 0 for none. Prints `ready` once bound; stops on
+ * SIGTERM or when its parent is gone.
  */
 import { once } from 'node:events';
 import fs from 'node:fs';
@@ -31,7 +32,7 @@ import * as zmq from 'zeromq';
 import { assert } from '../../raft/core/assert.js';
 import { watchParent } from '../../src/cli/parent_watch.js';
 import { SendQueue } from '../../src/net/send_queue.js';
-import { FLOOR_FILE_BYTES, FloorFrame, openZeroFilledFile } from './floor_protocol.js';
+import { FLOOR_FILE_BYTES, FloorFrame, openZeroFilledFile, sequenceFrame, sequenceOf } from './floor_protocol.js';
 
 /** Messages one socket holds while an earlier send is under way (one write in flight needs one or two). */
 const SEND_QUEUE_MAX = 1_024;
@@ -59,13 +60,13 @@ class FloorReplica {
   private readonly fd: number;
   private position = 0;
   private readonly pending = new Map<string, Pending>();
-  /** Writes on a majority that a consumer has not received yet, by sequence; kept once one fetches. */
+  /** Writes on a majority that the consumer has not received yet, by sequence (with `consumer` only). */
   private readonly undelivered = new Map<number, Buffer>();
-  private consumerSeen = false;
   private parkedFetch: ParkedFetch | null = null;
   private echoServer: net.Server | null = null;
 
-  constructor(private readonly id: number, file: string, private readonly fsync: boolean) {
+  constructor(private readonly id: number, file: string, private readonly fsync: boolean,
+    private readonly consumer: boolean) {
     this.fd = openZeroFilledFile(file);
   }
 
@@ -106,7 +107,7 @@ class FloorReplica {
           this.acknowledged(sequence, 'follower');
           break;
         case FloorFrame.fetch:
-          this.fetch(sender, sequenceNumber(sequence));
+          this.fetch(sender, sequenceOf(sequence));
           break;
         default:
           throw new Error(`unknown floor frame kind ${String(kind[0])}`);
@@ -137,8 +138,8 @@ class FloorReplica {
     if (!pending.synced || pending.acks === 0) return;
     this.pending.delete(key);
     send(this.routerQueue, [pending.client, FLOOR_ANSWER, pending.sequence]);
-    if (!this.consumerSeen) return;
-    this.undelivered.set(sequenceNumber(pending.sequence), pending.payload);
+    if (!this.consumer) return;
+    this.undelivered.set(sequenceOf(pending.sequence), pending.payload);
     if (this.undelivered.size > UNDELIVERED_WRITES_MAX) fatal(new Error('the consumer stopped fetching'));
     const parked = this.parkedFetch;
     if (parked !== null) {
@@ -149,7 +150,7 @@ class FloorReplica {
 
   /** Answers with every write on a majority from after+1 on, or parks the fetch until there is one. */
   private fetch(consumer: Buffer, after: number): void {
-    this.consumerSeen = true;
+    assert(this.consumer, 'a replica started for a consumer is fetched from');
     for (const sequence of this.undelivered.keys()) {
       if (sequence <= after) this.undelivered.delete(sequence); // received: the fetch says so
     }
@@ -211,17 +212,6 @@ const FLOOR_ACK = Buffer.from([FloorFrame.ack]);
 const FLOOR_ANSWER = Buffer.from([FloorFrame.answer]);
 const FLOOR_DELIVER = Buffer.from([FloorFrame.deliver]);
 
-function sequenceNumber(frame: Buffer): number {
-  assert(frame.length === 8, 'a sequence is 8 bytes');
-  return Number(frame.readBigUInt64LE(0));
-}
-
-function sequenceFrame(sequence: number): Buffer {
-  const frame = Buffer.alloc(8);
-  frame.writeBigUInt64LE(BigInt(sequence));
-  return frame;
-}
-
 /** A peer's DEALER announces itself as r<id>. */
 function peerIdOf(identity: Buffer): number {
   const id = Number(identity.toString('latin1').slice(1));
@@ -240,10 +230,11 @@ function parsePeers(text: string): Map<number, number> {
 }
 
 async function main(): Promise<void> {
-  const [id, port, peers, file, fsync, echoPort] = process.argv.slice(2);
+  const [id, port, peers, file, fsync, echoPort, consumer] = process.argv.slice(2);
   assert(id !== undefined && port !== undefined && peers !== undefined && file !== undefined && fsync !== undefined
-    && echoPort !== undefined, 'usage: floor_replica <id> <port> <peers> <file> <fsync> <echoPort>');
-  const replica = new FloorReplica(Number(id), file, fsync === 'true');
+    && echoPort !== undefined && consumer !== undefined,
+  'usage: floor_replica <id> <port> <peers> <file> <fsync> <echoPort> <consumer>');
+  const replica = new FloorReplica(Number(id), file, fsync === 'true', consumer === 'true');
   await replica.start(Number(port), parsePeers(peers), Number(echoPort));
   const stop = (): void => {
     replica.close();

@@ -25,7 +25,7 @@ import { LatencyRecorder } from '../latency.js';
 import type { LatencySummaryMs } from '../latency.js';
 import { SEND_MANY_RECORDS_MAX, msUntilNextDue, recordsDue } from '../produce_bench.js';
 import { onCluster } from './floor_cluster.js';
-import { FloorFrame } from './floor_protocol.js';
+import { FloorFrame, sequenceFrame, sequenceOf } from './floor_protocol.js';
 
 export interface LoadedFloorOptions {
   readonly recordsPerSec: number;
@@ -62,17 +62,6 @@ const SEND_QUEUE_MAX = 1_024;
 
 const WRITE = Buffer.from([FloorFrame.write]);
 const FETCH = Buffer.from([FloorFrame.fetch]);
-
-function sequenceFrame(sequence: number): Buffer {
-  const frame = Buffer.alloc(8);
-  frame.writeBigUInt64LE(BigInt(sequence));
-  return frame;
-}
-
-function sequenceOf(frame: Buffer | undefined): number {
-  assert(frame?.length === 8, 'a sequence is 8 bytes');
-  return Number(frame.readBigUInt64LE(0));
-}
 
 /** The measured part's window and what fell in it. */
 class Window {
@@ -201,7 +190,7 @@ export async function runLoadedFloor(options: LoadedFloorOptions): Promise<Loade
   assert(options.durationMs > 0 && options.warmupMs >= 0, 'a positive duration and a warm-up of 0 or more');
   assert(Number.isSafeInteger(options.recordBytes) && options.recordBytes >= SEND_TIME_BYTES,
     'records of at least 8 bytes');
-  return onCluster(options.directory ?? os.tmpdir(), true, async (cluster) => {
+  return onCluster(options.directory ?? os.tmpdir(), { fsync: true, consumer: true }, async (cluster) => {
     const failure = new FirstFailure();
     const failed = (error: unknown): void => { failure.record(error); };
     const started = performance.now();
