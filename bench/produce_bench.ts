@@ -15,6 +15,8 @@ import { openBenchConsumer } from './bench_target.js';
 import { Producer } from '../src/client/producer.js';
 import type { Acks } from '../src/client/producer.js';
 import { HostCpuMeter } from './host_cpu.js';
+import { ProcessCpuMeter } from './process_cpu.js';
+import type { ProcessCpuFigures } from './process_cpu.js';
 import type { HostCpuFigures } from './host_cpu.js';
 import { LatencyRecorder } from './latency.js';
 import type { LatencySummaryMs } from './latency.js';
@@ -57,6 +59,8 @@ export interface ProduceBenchOptions {
   readonly onProgress?: (progress: BenchProgress) => void;
   /** The client keys of a secure (CURVE) cluster. */
   readonly security?: ClientSecurityOptions;
+  /** Processes whose CPU to report over the measured part, by name (the local brokers; the bench is added). */
+  readonly cpuProcesses?: ReadonlyMap<string, number>;
 }
 
 export interface BenchProgress {
@@ -82,6 +86,11 @@ export interface ProduceBenchResult extends ThroughputFigures {
   readonly consumedRecords: number | null;
   /** The machine's CPU over the measured part (null off Linux). */
   readonly hostCpu: HostCpuFigures | null;
+  /**
+   * Each process's CPU and its main thread's wait for a core over the measured part (null off Linux,
+   * and from the kafkajs bench).
+   */
+  readonly processCpu: Record<string, ProcessCpuFigures> | null;
 }
 
 const PROGRESS_EVERY_MS = 250;
@@ -273,6 +282,7 @@ export async function runProduceBench(options: ProduceBenchOptions): Promise<Pro
     const ackLatency = new LatencyRecorder();
     reader?.start();
     const hostCpu = new HostCpuMeter();
+    const processCpu = new ProcessCpuMeter(new Map([...options.cpuProcesses ?? [], ['bench', process.pid]]));
     const started = performance.now();
     const deadlineMs = started + options.durationMs;
     const progress = setInterval(() => {
@@ -288,13 +298,14 @@ export async function runProduceBench(options: ProduceBenchOptions): Promise<Pro
     }
     const seconds = (performance.now() - started) / 1_000;
     const hostCpuFigures = hostCpu.stop();
+    const processCpuFigures = processCpu.stop();
     options.onProgress?.({ records: tally.acked, elapsedMs: seconds * 1_000 });
     await reader?.finish(tally.acked);
     assert(tally.acked + tally.failed === tally.sent, 'every record sent was settled by flush');
     return { ...throughput(tally.acked, options.recordBytes, seconds), failed: tally.failed,
       firstError: describe(tally.firstError), latencyMs: ackLatency.summary(),
       endToEndLatencyMs: reader?.latency.summary() ?? null, consumedRecords: reader?.consumed ?? null,
-      hostCpu: hostCpuFigures };
+      hostCpu: hostCpuFigures, processCpu: processCpuFigures };
   } finally {
     await reader?.finish(0);
     await Promise.all(producers.map((producer) => producer.close()));

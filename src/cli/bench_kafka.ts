@@ -154,7 +154,7 @@ export async function runKafkaProduceBench(options: KafkaProduceBenchOptions): P
     assert(tally.acked + tally.failed <= quotaTotal, 'no more records settled than were sent');
     return { ...throughput(tally.acked, options.recordBytes, seconds), failed: tally.failed,
       firstError: describeError(tally.firstError), latencyMs: ackLatency.summary(), endToEndLatencyMs: null,
-      consumedRecords: null, hostCpu: hostCpuFigures };
+      consumedRecords: null, hostCpu: hostCpuFigures, processCpu: null };
   } finally {
     await Promise.all(producers.map((producer) => producer.disconnect()));
   }

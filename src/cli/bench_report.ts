@@ -2,7 +2,8 @@
  * What `tributary bench produce|consume` print: a few lines for people, or one JSON object
  * (--json) whose top level always has recordsPerSec, mbPerSec and latencyMs {p50, p99, p999, max}, and
  * hostCpu {cpus, busy, steal}: how busy the machine was and what the hypervisor took, which on a shared
- * VM says which runs compare.
+ * VM says which runs compare; and for produce, processCpu {name: {cores, mainRunning, mainWaiting}}:
+ * each local broker's and the bench's CPU, and how long its main thread waited for a core.
  * A live progress line (cli-progress, on stderr) runs while the bench does.
  */
 import cliProgress from 'cli-progress';
@@ -10,6 +11,8 @@ import type { Baseline } from '../../bench/baseline.js';
 import { formatHostCpu } from '../../bench/host_cpu.js';
 import type { HostCpuFigures } from '../../bench/host_cpu.js';
 import type { LatencySummaryMs } from '../../bench/latency.js';
+import { formatProcessCpu } from '../../bench/process_cpu.js';
+import type { ProcessCpuFigures } from '../../bench/process_cpu.js';
 import type { BenchProgress, ThroughputFigures } from '../../bench/produce_bench.js';
 
 export interface BenchReport {
@@ -23,6 +26,8 @@ export interface BenchReport {
   readonly brokerRssMiBMax: Record<string, number>;
   /** The machine's CPU over the measured part (null where /proc/stat is not). */
   readonly hostCpu: HostCpuFigures | null;
+  /** Per process (the local brokers and the bench): cores, and the main thread's run and wait; produce only. */
+  readonly processCpu: Readonly<Record<string, ProcessCpuFigures>> | null;
   readonly notes: readonly string[];
 }
 
@@ -58,6 +63,9 @@ export function formatBenchReport(report: BenchReport): string {
     lines.push(`  broker resident set, max MiB: ${rss.map(([id, mib]) => `${id}: ${fixed(mib, 0)}`).join(', ')}`);
   }
   if (report.hostCpu !== null) lines.push(`  machine while measured: ${formatHostCpu(report.hostCpu)}`);
+  if (report.processCpu !== null) {
+    lines.push(`  cores per process (main thread running / waiting for a core): ${formatProcessCpu(report.processCpu)}`);
+  }
   for (const note of report.notes) lines.push(`  note: ${note}`);
   return lines.join('\n');
 }
@@ -71,7 +79,8 @@ export function benchReportJson(report: BenchReport): string {
   return JSON.stringify({ command: report.command, config: report.config, records: f.records, bytes: f.bytes,
     seconds: f.seconds, recordsPerSec: f.recordsPerSec, mbPerSec: f.mbPerSec, latencyMs: report.latencyMs,
     latencyName: report.latencyName, endToEndLatencyMs: report.endToEndLatencyMs, baseline,
-    brokerRssMiBMax: report.brokerRssMiBMax, hostCpu: report.hostCpu, notes: report.notes });
+    brokerRssMiBMax: report.brokerRssMiBMax, hostCpu: report.hostCpu, processCpu: report.processCpu,
+    notes: report.notes });
 }
 
 /** A live line on stderr: records done, rate, MB/s. Silent when stderr is not a terminal. */

@@ -50,6 +50,21 @@ function checkLatency(value: unknown, name: string): void {
 }
 
 /** How busy the machine was while measured: shares in [0, 1] where /proc/stat is (Linux), else null. */
+/** Each local broker's and the bench's CPU, and its main thread's run and wait (null off Linux). */
+function checkProcessCpu(value: unknown): void {
+  if (!fs.existsSync('/proc/stat')) {
+    assert.equal(value, null, 'processCpu');
+    return;
+  }
+  const figures = value as Record<string, { cores: number; mainRunning: number; mainWaiting: number }>;
+  assert.deepEqual(Object.keys(figures).sort(), ['bench', 'broker 1', 'broker 2', 'broker 3']);
+  for (const [name, f] of Object.entries(figures)) {
+    for (const key of ['cores', 'mainRunning', 'mainWaiting'] as const) {
+      assert.ok(Number.isFinite(f[key]) && f[key] >= 0, `processCpu["${name}"].${key} ${f[key]}`);
+    }
+  }
+}
+
 function checkHostCpu(value: unknown, name: string): void {
   if (!fs.existsSync('/proc/stat')) {
     assert.equal(value, null, name);
@@ -76,6 +91,7 @@ describe('tributary bench (smoke)', { timeout: 7 * RUN_TIMEOUT_MS }, () => {
     assert.ok(baseline.file.mbPerSec > 0 && baseline.zeromq.mbPerSec > 0 && baseline.file.ratio > 0);
     assert.equal(Object.keys(report.brokerRssMiBMax as object).length, 3, 'the RSS of each local broker');
     checkHostCpu(report.hostCpu, 'hostCpu');
+    checkProcessCpu(report.processCpu);
   });
 
   it('bench produce at a low --throughput stops at --duration-s', async () => {

@@ -145,14 +145,16 @@ function progressLine(args: CommonArguments, label: string, records: number): Be
 }
 
 function produceOptions(args: ProduceArguments, bootstrap: string, topic: string, partitions: number,
-  onProgress: ((progress: BenchProgress) => void) | undefined, security?: ClientSecurityOptions): ProduceBenchOptions {
+  brokerPids: ReadonlyMap<number, number>, onProgress: ((progress: BenchProgress) => void) | undefined,
+  security?: ClientSecurityOptions): ProduceBenchOptions {
   return { bootstrap, topic, partitions, ...limits(args), recordBytes: args['record-size'], acks: parseAcks(args.acks),
     ...(security === undefined ? {} : { security }),
     producers: args.producers, batchBytes: args['batch-bytes'], lingerMs: args['linger-ms'],
     recordsPerSecondMax: args.throughput > 0 ? args.throughput : Infinity, windowRecords: args.window,
     inflightRequests: args.inflight, ...(args.idempotent === undefined ? {} : { idempotent: args.idempotent }),
     sendMany: args['send-many'], endToEnd: args['end-to-end'], warmupMs: args['warmup-s'] * 1_000,
-    ...(onProgress === undefined ? {} : { onProgress }) };
+    ...(onProgress === undefined ? {} : { onProgress }),
+    cpuProcesses: new Map([...brokerPids].map(([id, pid]) => [`broker ${id}`, pid])) };
 }
 
 function print(report: BenchReport, json: boolean): void {
@@ -232,7 +234,8 @@ function measureProduce(args: ProduceArguments, secure: boolean): Promise<BenchR
         recordBytes: args['record-size'], acks: parseAcks(args.acks), producers: args.producers,
         batchBytes: args['batch-bytes'], windowRecords: args.window, inflightRequests: args.inflight,
         idempotent: args.idempotent ?? false, ...(onProgress === undefined ? {} : { onProgress }) })
-      : runProduceBench(produceOptions(args, target.bootstrap, topic, partitions, onProgress, target.security)))
+      : runProduceBench(produceOptions(args, target.bootstrap, topic, partitions, target.brokerPids, onProgress,
+        target.security)))
       .finally(() => { line?.stop(); });
     const brokerRssMiBMax = rss.stop();
     const baseline = await baselineFor(args, result.bytes, args['batch-bytes'], 'write');
@@ -247,7 +250,7 @@ function measureProduce(args: ProduceArguments, secure: boolean): Promise<BenchR
       idempotent: args.idempotent ?? (!isKafka(args) && parseAcks(args.acks) === 'all'), sendMany: args['send-many'],
       recordValidation: !args['unsafe-skip-record-validation'], secure }, figures: result,
     latencyName: 'produce-to-ack', latencyMs: result.latencyMs, endToEndLatencyMs: result.endToEndLatencyMs,
-    baseline, brokerRssMiBMax, hostCpu: result.hostCpu, notes };
+    baseline, brokerRssMiBMax, hostCpu: result.hostCpu, processCpu: result.processCpu, notes };
   }, args['unsafe-skip-record-validation'] ? ['--unsafe-skip-record-validation'] : [], secure);
 }
 
@@ -303,7 +306,8 @@ const consumeCommand: CommandModule<object, ConsumeArguments> = {
         fetchBytes: args['fetch-bytes'], maxPollRecords: args['max-poll-records'],
         ...(args.group === undefined ? {} : { group: args.group, consumers: args.consumers }) }, figures: result,
       latencyName: isKafka(args) ? 'batch wait (non-empty)' : 'poll (non-empty)', latencyMs: result.latencyMs,
-      endToEndLatencyMs: null, baseline, brokerRssMiBMax, hostCpu: result.hostCpu, notes }, args.json);
+      endToEndLatencyMs: null, baseline, brokerRssMiBMax, hostCpu: result.hostCpu, processCpu: null, notes },
+      args.json);
     });
   },
 };
