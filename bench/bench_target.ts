@@ -37,6 +37,11 @@ export interface BenchTarget {
   close(): Promise<void>;
 }
 
+/** The local brokers' pids by the names the bench reports their CPU under ("broker 1", ...). */
+export function brokerCpuProcesses(target: BenchTarget): ReadonlyMap<string, number> {
+  return new Map([...target.brokerPids].map(([id, pid]) => [`broker ${id}`, pid]));
+}
+
 export async function openBenchTarget(options: BenchTargetOptions): Promise<BenchTarget> {
   if (options.bootstrap !== null) {
     return { bootstrap: options.bootstrap, brokerPids: new Map(), kafkaBootstrap: options.kafkaBootstrap ?? null,

@@ -12,6 +12,7 @@
  */
 import { assert } from '../../raft/core/assert.js';
 import type { HostCpuFigures } from '../host_cpu.js';
+import type { ProcessCpuFigures } from '../process_cpu.js';
 import type { LatencySummaryMs } from '../latency.js';
 import { runProduceBench } from '../produce_bench.js';
 import type { ProduceBenchOptions } from '../produce_bench.js';
@@ -46,6 +47,8 @@ export interface SweepStep {
   readonly endToEndLatencyMs: LatencySummaryMs | null;
   /** The machine's CPU during the step (null off Linux). */
   readonly hostCpu: HostCpuFigures | null;
+  /** Each local broker's and the bench's cores and main thread's run and wait during the step (null off Linux). */
+  readonly processCpu: Readonly<Record<string, ProcessCpuFigures>> | null;
 }
 
 export interface SweepResult {
@@ -69,7 +72,7 @@ async function runStep(options: SweepOptions, fraction: number | null, rate: num
     recordsPerSecondMax: rate });
   return { fraction, targetRecordsPerSec: Number.isFinite(rate) ? rate : null, recordsPerSec: result.recordsPerSec,
     mbPerSec: result.mbPerSec, records: result.records, failed: result.failed, ackLatencyMs: result.latencyMs,
-    endToEndLatencyMs: result.endToEndLatencyMs, hostCpu: result.hostCpu };
+    endToEndLatencyMs: result.endToEndLatencyMs, hostCpu: result.hostCpu, processCpu: result.processCpu };
 }
 
 export async function runSweep(options: SweepOptions): Promise<SweepResult> {

@@ -56,6 +56,18 @@ export function sweepChartSpec(result: SweepResult, title: string): TopLevelSpec
 
 const ms = (value: number): string => value.toFixed(2);
 
+/**
+ * The local brokers' main threads during a step, averaged over the brokers (named "broker <id>" by
+ * brokerCpuProcesses): cores' worth of time running, and waiting for a core.
+ */
+function brokerMainThreads(step: SweepStep): string {
+  const brokers = Object.entries(step.processCpu ?? {}).filter(([name]) => name.startsWith('broker '))
+    .map(([, figures]) => figures);
+  if (brokers.length === 0) return '-';
+  const mean = (values: readonly number[]): number => values.reduce((sum, value) => sum + value, 0) / values.length;
+  return `${mean(brokers.map((b) => b.mainRunning)).toFixed(2)} / ${mean(brokers.map((b) => b.mainWaiting)).toFixed(2)}`;
+}
+
 /** The figures as rows: target, reached, and each latency summary. */
 export function sweepTableRows(result: SweepResult): string[][] {
   const steps = result.peak === null ? result.steps : [...result.steps, result.peak];
@@ -69,11 +81,13 @@ export function sweepTableRows(result: SweepResult): string[][] {
     String(step.failed),
     step.hostCpu === null ? '-'
       : `${(step.hostCpu.busy * 100).toFixed(0)}% / ${(step.hostCpu.steal * 100).toFixed(1)}%`,
+    brokerMainThreads(step),
   ]);
 }
 
 export const SWEEP_TABLE_HEADER: readonly string[] = ['step', 'target rec/s', 'reached rec/s',
-  'ack p50 / p99 / p99.9 ms', 'end-to-end p50 / p99 / p99.9 ms', 'failed', 'machine busy / steal'];
+  'ack p50 / p99 / p99.9 ms', 'end-to-end p50 / p99 / p99.9 ms', 'failed', 'machine busy / steal',
+  'broker main thread running / waiting (cores)'];
 
 export function sweepHtml(result: SweepResult, title: string, config: string, svg: string): string {
   const cells = (row: readonly string[], tag: string): string =>

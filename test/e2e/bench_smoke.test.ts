@@ -122,7 +122,7 @@ describe('tributary bench (smoke)', { timeout: 7 * RUN_TIMEOUT_MS }, () => {
       assert.equal(run.code, 0, run.stderr);
       const result = JSON.parse(run.stdout) as { peakRecordsPerSec: number; peak: Record<string, unknown>;
         steps: { fraction: number; targetRecordsPerSec: number; recordsPerSec: number; failed: number;
-          ackLatencyMs: unknown; endToEndLatencyMs: unknown; hostCpu: unknown }[] };
+          ackLatencyMs: unknown; endToEndLatencyMs: unknown; hostCpu: unknown; processCpu: unknown }[] };
       assert.ok(result.peakRecordsPerSec > 0);
       assert.deepEqual(result.steps.map((step) => step.fraction), [0.1, 0.5], 'the steps run in rising order');
       for (const step of result.steps) {
@@ -133,6 +133,7 @@ describe('tributary bench (smoke)', { timeout: 7 * RUN_TIMEOUT_MS }, () => {
         checkLatency(step.ackLatencyMs, 'ackLatencyMs');
         checkLatency(step.endToEndLatencyMs, 'endToEndLatencyMs');
         checkHostCpu(step.hostCpu, 'step.hostCpu');
+        checkProcessCpu(step.processCpu);
       }
       const written = JSON.parse(fs.readFileSync(path.join(out, 'sweep.json'), 'utf8')) as { steps: unknown };
       assert.deepEqual(written.steps, result.steps);

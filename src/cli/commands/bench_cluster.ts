@@ -9,7 +9,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { measureReadBaseline, measureWriteBaseline } from '../../../bench/baseline.js';
 import type { Baseline } from '../../../bench/baseline.js';
-import { ensureBenchTopic, openBenchTarget } from '../../../bench/bench_target.js';
+import { brokerCpuProcesses, ensureBenchTopic, openBenchTarget } from '../../../bench/bench_target.js';
 import type { BenchTarget } from '../../../bench/bench_target.js';
 import { runConsumeBench } from '../../../bench/consume_bench.js';
 import { runGroupConsumeBench } from '../../../bench/group_consume_bench.js';
@@ -145,7 +145,7 @@ function progressLine(args: CommonArguments, label: string, records: number): Be
 }
 
 function produceOptions(args: ProduceArguments, bootstrap: string, topic: string, partitions: number,
-  brokerPids: ReadonlyMap<number, number>, onProgress: ((progress: BenchProgress) => void) | undefined,
+  cpuProcesses: ReadonlyMap<string, number>, onProgress: ((progress: BenchProgress) => void) | undefined,
   security?: ClientSecurityOptions): ProduceBenchOptions {
   return { bootstrap, topic, partitions, ...limits(args), recordBytes: args['record-size'], acks: parseAcks(args.acks),
     ...(security === undefined ? {} : { security }),
@@ -153,8 +153,7 @@ function produceOptions(args: ProduceArguments, bootstrap: string, topic: string
     recordsPerSecondMax: args.throughput > 0 ? args.throughput : Infinity, windowRecords: args.window,
     inflightRequests: args.inflight, ...(args.idempotent === undefined ? {} : { idempotent: args.idempotent }),
     sendMany: args['send-many'], endToEnd: args['end-to-end'], warmupMs: args['warmup-s'] * 1_000,
-    ...(onProgress === undefined ? {} : { onProgress }),
-    cpuProcesses: new Map([...brokerPids].map(([id, pid]) => [`broker ${id}`, pid])) };
+    ...(onProgress === undefined ? {} : { onProgress }), cpuProcesses };
 }
 
 function print(report: BenchReport, json: boolean): void {
@@ -234,8 +233,8 @@ function measureProduce(args: ProduceArguments, secure: boolean): Promise<BenchR
         recordBytes: args['record-size'], acks: parseAcks(args.acks), producers: args.producers,
         batchBytes: args['batch-bytes'], windowRecords: args.window, inflightRequests: args.inflight,
         idempotent: args.idempotent ?? false, ...(onProgress === undefined ? {} : { onProgress }) })
-      : runProduceBench(produceOptions(args, target.bootstrap, topic, partitions, target.brokerPids, onProgress,
-        target.security)))
+      : runProduceBench(produceOptions(args, target.bootstrap, topic, partitions, brokerCpuProcesses(target),
+        onProgress, target.security)))
       .finally(() => { line?.stop(); });
     const brokerRssMiBMax = rss.stop();
     const baseline = await baselineFor(args, result.bytes, args['batch-bytes'], 'write');

@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
-import { ensureBenchTopic } from '../../../bench/bench_target.js';
+import { brokerCpuProcesses, ensureBenchTopic } from '../../../bench/bench_target.js';
 import { formatHostCpu } from '../../../bench/host_cpu.js';
 import { DEFAULT_SWEEP_FRACTIONS, parseFractions, runSweep } from '../../../bench/sweep/sweep.js';
 import type { SweepStep } from '../../../bench/sweep/sweep.js';
@@ -87,7 +87,8 @@ export const benchSweepCommand: CommandModule<object, SweepArguments> = {
           acks: parseAcks(args.acks), producers: 1, batchBytes: args['batch-bytes'], lingerMs: args['linger-ms'],
           windowRecords: args.window, inflightRequests: args.inflight,
           ...(args.idempotent === undefined ? {} : { idempotent: args.idempotent }), sendMany: args['send-many'],
-          endToEnd: args['end-to-end'], ...(bench.security === undefined ? {} : { security: bench.security }) },
+          endToEnd: args['end-to-end'], ...(bench.security === undefined ? {} : { security: bench.security }),
+          cpuProcesses: brokerCpuProcesses(bench) },
         ...(args.peak === undefined ? {} : { peakRecordsPerSec: args.peak }),
         peakMs: args['peak-s'] * 1_000, stepMs: args['step-s'] * 1_000, fractions,
         ...(args.json ? {} : { onStep: (step: SweepStep) => { process.stderr.write(`${stepLine(step)}\n`); } }),

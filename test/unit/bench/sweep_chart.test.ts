@@ -14,7 +14,10 @@ const latency = (p50: number): SweepStep['ackLatencyMs'] => ({ count: 10, mean: 
 function step(fraction: number | null, reached: number, endToEnd: boolean): SweepStep {
   return { fraction, targetRecordsPerSec: fraction === null ? null : fraction * 1_000, recordsPerSec: reached,
     mbPerSec: reached / 10_000, records: reached * 2, failed: 0, ackLatencyMs: latency(reached / 100),
-    endToEndLatencyMs: endToEnd ? latency(reached / 50) : null, hostCpu: { cpus: 2, busy: 0.8, steal: 0.012 } };
+    endToEndLatencyMs: endToEnd ? latency(reached / 50) : null, hostCpu: { cpus: 2, busy: 0.8, steal: 0.012 },
+    processCpu: { 'broker 1': { cores: 0.4, mainRunning: 0.3, mainWaiting: 0.4 },
+      'broker 2': { cores: 0.4, mainRunning: 0.2, mainWaiting: 0.2 },
+      bench: { cores: 0.3, mainRunning: 0.9, mainWaiting: 0.9 } } };
 }
 
 void describe('bench sweep', () => {
@@ -38,6 +41,7 @@ void describe('bench sweep', () => {
     assert.deepEqual(rows.map((row) => row[0]), ['10%', '50%', 'peak (flat out)']);
     assert.equal(rows[1]?.[2], '480');
     assert.equal(rows[1][6], '80% / 1.2%', 'each step says how busy the machine was and what steal took');
+    assert.equal(rows[1][7], '0.25 / 0.30', 'and how long the brokers\' main threads ran and waited, the bench left out');
     const html = sweepHtml(result, 'a <sweep>', 'cfg', '<svg></svg>');
     assert.ok(html.includes('a &lt;sweep&gt;') && html.includes('<svg></svg>'), 'the title escaped, the chart inline');
   });
@@ -47,5 +51,7 @@ void describe('bench sweep', () => {
     const spec = sweepChartSpec(result, 'a sweep') as unknown as { data: { values: { kind: string }[] } };
     assert.deepEqual([...new Set(spec.data.values.map((point) => point.kind))], ['produce-to-ack']);
     assert.equal(sweepTableRows(result)[0]?.[4], '-');
+    const withoutProcesses: SweepResult = { ...result, steps: [{ ...step(0.1, 100, false), processCpu: null }] };
+    assert.equal(sweepTableRows(withoutProcesses)[0]?.[7], '-', 'no brokers measured (off Linux, --bootstrap): a dash');
   });
 });
