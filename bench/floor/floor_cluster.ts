@@ -12,6 +12,8 @@ import { freePorts } from '../../src/cli/free_ports.js';
 import { PARENT_PID_ENV } from '../../src/cli/parent_watch.js';
 
 const REPLICAS = 3;
+const START_TIMEOUT_MS = 10_000;
+const replicaScript = path.join(path.dirname(fileURLToPath(import.meta.url)), 'floor_replica.js');
 
 export interface FloorMode {
   /** Whether the replicas fdatasync their writes. */
@@ -19,8 +21,6 @@ export interface FloorMode {
   /** Whether a consumer fetches: the replicas keep every write on a majority until it is fetched. */
   readonly consumer: boolean;
 }
-const START_TIMEOUT_MS = 10_000;
-const replicaScript = path.join(path.dirname(fileURLToPath(import.meta.url)), 'floor_replica.js');
 
 /**
  * Three replicas on free ports, each leading the writes sent to it, the first one also echoing on a

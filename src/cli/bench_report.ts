@@ -34,7 +34,8 @@ export interface BenchReport {
 const fixed = (value: number, digits: number): string => value.toFixed(digits);
 const grouped = (value: number): string => Math.round(value).toLocaleString('en-US');
 
-function latencyLine(name: string, latency: LatencySummaryMs): string {
+/** "  produce-to-ack     ms: p50 ...": one latency summary as every bench result prints it. */
+export function latencyLine(name: string, latency: LatencySummaryMs): string {
   return `  ${name.padEnd(18)} ms: p50 ${fixed(latency.p50, 2)}  p99 ${fixed(latency.p99, 2)}  ` +
     `p99.9 ${fixed(latency.p999, 2)}  max ${fixed(latency.max, 2)}  (${latency.count} samples)`;
 }

@@ -12,6 +12,7 @@ import type { HostCpuFigures } from '../../../bench/host_cpu.js';
 import type { LatencySummaryMs } from '../../../bench/latency.js';
 import { runLoadedFloor } from '../../../bench/floor/loaded_floor.js';
 import type { LoadedFloorResult } from '../../../bench/floor/loaded_floor.js';
+import { latencyLine } from '../bench_report.js';
 
 interface FloorArguments {
   'duration-s': number;
@@ -39,11 +40,6 @@ function formatTable(result: FloorBenchResult, hostCpu: HostCpuFigures | null): 
     row('replicated write: four hops, a majority synced', result.replicatedWrite),
     ...(hostCpu === null ? [] : [`machine while measured: ${formatHostCpu(hostCpu)}`]),
   ].join('\n');
-}
-
-function latencyLine(name: string, latency: LatencySummaryMs): string {
-  return `  ${name.padEnd(18)} ms: p50 ${latency.p50.toFixed(2)}  p99 ${latency.p99.toFixed(2)}  ` +
-    `p99.9 ${latency.p999.toFixed(2)}  max ${latency.max.toFixed(2)}  (${latency.count} samples)`;
 }
 
 function formatLoaded(result: LoadedFloorResult): string {
